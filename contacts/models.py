@@ -1,0 +1,216 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower, Trim
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
+from ror_crm.db import TimeStampedModel
+
+
+def normalize_email(email: str | None) -> str | None:
+    """Emails are compared trimmed and lower-cased (DOMAIN.md: Contact)."""
+    if email is None:
+        return None
+    return email.strip().lower()
+
+
+class Organization(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=200)
+    domain = models.CharField(_("domain"), max_length=253, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    country = models.CharField(_("country"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="organization_name_ci_unique"),
+            models.CheckConstraint(condition=~Q(name=""), name="organization_name_not_blank"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = self.name.strip()
+        super().save(*args, **kwargs)
+
+
+class Contact(TimeStampedModel):
+    # Null only once erased (GDPR): the row stays for aggregates, the person is gone.
+    email = models.EmailField(_("e-mail"), max_length=254, null=True, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="contacts",
+    )
+    job_title = models.CharField(_("job title"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=50, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="owned_contacts",
+    )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    marketing_consent_source = models.CharField(_("consent source"), max_length=100, blank=True)
+    do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        constraints = [
+            models.UniqueConstraint(Lower(Trim("email")), name="contact_email_normalized_unique"),
+            models.CheckConstraint(
+                condition=Q(erased_at__isnull=False) | (Q(email__isnull=False) & ~Q(email="")),
+                name="contact_email_required_unless_erased",
+            ),
+        ]
+        indexes = [models.Index(fields=["owner", "last_name"], name="contact_owner_idx")]
+
+    def __str__(self) -> str:
+        if self.is_erased:
+            return f"Erased contact #{self.pk}"
+        name = f"{self.first_name} {self.last_name}".strip()
+        return f"{name} <{self.email}>" if name else (self.email or f"Contact #{self.pk}")
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def clean(self) -> None:
+        self.email = normalize_email(self.email) or None
+        if not self.email and not self.is_erased:
+            raise ValidationError({"email": _("An e-mail address is required.")})
+        if self.email:
+            duplicate = Contact.objects.filter(email__iexact=self.email).exclude(pk=self.pk).first()
+            if duplicate is not None:
+                raise ValidationError(
+                    {"email": _("A contact with this e-mail already exists (id %(id)s).") % {"id": duplicate.pk}}
+                )
+        if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
+            raise ValidationError({"tags": _("Tags must be a list of strings.")})
+
+    def save(self, *args, **kwargs):
+        self.email = normalize_email(self.email) or None
+        super().save(*args, **kwargs)
+
+
+class FollowUp(TimeStampedModel):
+    """The follow-up conversation after an event (seeds: "Folgegespräche")."""
+
+    contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="followups")
+    event = models.ForeignKey(
+        "events.Event", verbose_name=_("origin event"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="followups",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="followups",
+    )
+    channel = models.CharField(_("channel"), max_length=20, choices=FollowUpChannel.choices, default=FollowUpChannel.EMAIL)
+    status = models.CharField(_("status"), max_length=20, choices=FollowUpStatus.choices, default=FollowUpStatus.PLANNED)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=FollowUpOutcome.choices, blank=True)
+    summary = models.TextField(_("summary"), blank=True)
+    next_step = models.TextField(_("next step"), blank=True)
+    deal_value = models.DecimalField(_("deal value"), max_digits=14, decimal_places=2, null=True, blank=True)
+    deal_status = models.CharField(_("deal status"), max_length=10, choices=DealStatus.choices, default=DealStatus.NONE)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=False))
+                | (~Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=True)),
+                name="followup_done_iff_completed_at",
+            ),
+            models.CheckConstraint(condition=Q(status__in=FollowUpStatus.values), name="followup_status_valid"),
+            models.CheckConstraint(condition=Q(channel__in=FollowUpChannel.values), name="followup_channel_valid"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=[*FollowUpOutcome.values, ""]), name="followup_outcome_valid"
+            ),
+            models.CheckConstraint(condition=Q(deal_status__in=DealStatus.values), name="followup_deal_status_valid"),
+            models.CheckConstraint(
+                condition=Q(deal_value__isnull=True) | Q(deal_value__gte=0), name="followup_deal_value_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_at"], name="followup_owner_status_due_idx"),
+            models.Index(fields=["status", "due_at"], name="followup_status_due_idx"),
+            models.Index(fields=["contact", "status", "completed_at"], name="followup_contact_done_idx"),
+            models.Index(fields=["event", "contact"], name="followup_event_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} follow-up with {self.contact} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        if self.status == FollowUpStatus.DONE and self.completed_at is None:
+            raise ValidationError({"completed_at": _("A done follow-up needs the time it was completed.")})
+        if self.status != FollowUpStatus.DONE and self.completed_at is not None:
+            raise ValidationError({"completed_at": _("Only a done follow-up has a completion time.")})
+        if self.deal_value is not None and self.deal_value < 0:
+            raise ValidationError({"deal_value": _("The deal value cannot be negative.")})
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.status == FollowUpStatus.PLANNED and self.due_at is not None and self.due_at < timezone.now()
+
+
+class Referral(TimeStampedModel):
+    """A contact recommends someone: the advocacy of the seeds (Weiterempfehlung)."""
+
+    referrer = models.ForeignKey(Contact, verbose_name=_("referrer"), on_delete=models.CASCADE, related_name="referrals_made")
+    referred = models.ForeignKey(
+        Contact, verbose_name=_("referred contact"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="referrals_received",
+    )
+    referred_email = models.EmailField(_("referred e-mail"), blank=True)
+    event = models.ForeignKey(
+        "events.Event", verbose_name=_("event"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="referrals",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(referred__isnull=True) | ~Q(referred=models.F("referrer")),
+                name="referral_not_self",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["referrer", "created_at"], name="referral_referrer_idx"),
+            models.Index(fields=["event"], name="referral_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer} → {self.referred or self.referred_email or '?'}"
+
+    def clean(self) -> None:
+        if self.referred_id is not None and self.referred_id == self.referrer_id:
+            raise ValidationError({"referred": _("A contact cannot refer themselves.")})
+        self.referred_email = normalize_email(self.referred_email) or ""

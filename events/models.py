@@ -1,0 +1,228 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from events.choices import (
+    AttendanceRole,
+    AttendanceStatus,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    InteractionKind,
+)
+from ror_crm.db import TimeStampedModel
+
+
+class EventSeries(TimeStampedModel):
+    """Recurring events; editions are ordered by `starts_at`."""
+
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("event series")
+        verbose_name_plural = _("event series")
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="series_name_not_blank")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(TimeStampedModel):
+    name = models.CharField(_("name"), max_length=200)
+    series = models.ForeignKey(
+        EventSeries, verbose_name=_("series"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="events",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices, default=EventKind.CONFERENCE)
+    format = models.CharField(_("format"), max_length=20, choices=EventFormat.choices, default=EventFormat.IN_PERSON)
+    venue = models.CharField(_("venue"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    status = models.CharField(_("status"), max_length=20, choices=EventStatus.choices, default=EventStatus.PLANNED)
+    capacity = models.PositiveIntegerField(_("capacity"), null=True, blank=True)
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(_("currency"), max_length=3, default="EUR")
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start"),
+            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="event_status_valid"),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid"),
+            models.CheckConstraint(condition=Q(format__in=EventFormat.values), name="event_format_valid"),
+            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0), name="event_cost_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(status=EventStatus.COMPLETED) | Q(completed_at__isnull=False),
+                name="event_completed_has_completed_at",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="event_name_not_blank"),
+        ]
+        indexes = [
+            models.Index(fields=["series", "starts_at"], name="event_series_starts_idx"),
+            models.Index(fields=["status", "starts_at"], name="event_status_starts_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({timezone.localtime(self.starts_at):%Y-%m-%d})" if self.starts_at else self.name
+
+    def clean(self) -> None:
+        if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
+            raise ValidationError({"ends_at": _("The event cannot end before it starts.")})
+        if self.cost is not None and self.cost < 0:
+            raise ValidationError({"cost": _("The cost cannot be negative.")})
+        if self.status == EventStatus.COMPLETED and self.completed_at is None:
+            raise ValidationError({"status": _("Complete the event with the “complete” action.")})
+        self.currency = (self.currency or "EUR").upper()
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == EventStatus.COMPLETED
+
+
+class Attendance(TimeStampedModel):
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="attendances")
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="attendances"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=AttendanceRole.choices, default=AttendanceRole.ATTENDEE)
+    status = models.CharField(
+        _("status"), max_length=20, choices=AttendanceStatus.choices, default=AttendanceStatus.REGISTERED
+    )
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    # Null, not blank, when unset: the partial unique constraint ignores nulls.
+    external_id = models.CharField(_("external id"), max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("attendance")
+        verbose_name_plural = _("attendances")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "contact"], name="attendance_event_contact_unique"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="attendance_source_external_id_unique",
+            ),
+            models.CheckConstraint(condition=Q(role__in=AttendanceRole.values), name="attendance_role_valid"),
+            models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendance_status_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["contact", "status"], name="attendance_contact_status_idx"),
+            models.Index(fields=["event", "status"], name="attendance_event_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} @ {self.event} ({self.get_status_display()})"
+
+    def clean(self) -> None:
+        if self.external_id == "":
+            self.external_id = None
+
+
+class Interaction(TimeStampedModel):
+    """A networking touch at an event; it counts for both contact and counterpart."""
+
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="interactions")
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="interactions"
+    )
+    counterpart = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("counterpart"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="counterpart_interactions",
+    )
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("staff member"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="interactions",
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices, default=InteractionKind.CONVERSATION)
+    occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
+    duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
+    quality = models.PositiveSmallIntegerField(_("quality (1–5)"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    external_id = models.CharField(_("external id"), max_length=200, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quality__isnull=True) | Q(quality__gte=1, quality__lte=5), name="interaction_quality_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=0),
+                name="interaction_duration_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(counterpart__isnull=True) | ~Q(counterpart=F("contact")),
+                name="interaction_counterpart_not_self",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=InteractionKind.values), name="interaction_kind_valid"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="interaction_source_external_id_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["contact", "occurred_at"], name="interaction_contact_idx"),
+            models.Index(fields=["counterpart", "occurred_at"], name="interaction_counterpart_idx"),
+            models.Index(fields=["event", "occurred_at"], name="interaction_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.contact} ↔ {self.counterpart or '—'}"
+
+    def clean(self) -> None:
+        if self.quality is not None and not 1 <= self.quality <= 5:
+            raise ValidationError({"quality": _("Quality is rated from 1 to 5.")})
+        if self.counterpart_id is not None and self.counterpart_id == self.contact_id:
+            raise ValidationError({"counterpart": _("A contact cannot interact with themselves.")})
+        if self.external_id == "":
+            self.external_id = None
+
+
+class Feedback(TimeStampedModel):
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="feedback")
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="feedback"
+    )
+    nps = models.PositiveSmallIntegerField(_("NPS (0–10)"), null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–10)"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "contact"], name="feedback_event_contact_unique"),
+            models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10), name="feedback_nps_range"),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=10),
+                name="feedback_satisfaction_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "submitted_at"], name="feedback_contact_idx")]
+
+    def __str__(self) -> str:
+        return f"Feedback of {self.contact} on {self.event}"
+
+    def clean(self) -> None:
+        if self.nps is not None and not 0 <= self.nps <= 10:
+            raise ValidationError({"nps": _("NPS is answered from 0 to 10.")})
+        if self.satisfaction is not None and not 1 <= self.satisfaction <= 10:
+            raise ValidationError({"satisfaction": _("Satisfaction is rated from 1 to 10.")})

@@ -1,0 +1,190 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from scoring.choices import ChurnRisk, LifecycleStage, ScoreTrigger
+
+COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
+
+
+class ScoringProfile(models.Model):
+    """The parameters of the relationship score; exactly one profile is active."""
+
+    name = models.CharField(_("name"), max_length=100)
+    version = models.PositiveIntegerField(_("version"), unique=True)
+    weights = models.JSONField(_("component weights"), help_text=_("One weight per component, summing to 1."))
+    half_life_days = models.FloatField(_("half-life (days)"), default=180)
+    saturation = models.JSONField(
+        _("saturation constants"), help_text=_("k of sat(x, k) for attendance, networking, dialogue, referrals.")
+    )
+    role_weights = models.JSONField(_("role weights"))
+    outcome_weights = models.JSONField(_("follow-up outcome weights"))
+    stage_thresholds = models.JSONField(_("stage and churn thresholds"))
+    is_active = models.BooleanField(_("active"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-version"]
+        verbose_name = _("scoring profile")
+        verbose_name_plural = _("scoring profiles")
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_scoring_profile"),
+            models.CheckConstraint(condition=Q(half_life_days__gt=0), name="scoring_profile_half_life_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def clean(self) -> None:
+        if not isinstance(self.weights, dict) or set(self.weights) != set(COMPONENTS):
+            raise ValidationError({"weights": _("Give one weight for each of: %s.") % ", ".join(COMPONENTS)})
+        try:
+            total = sum(float(weight) for weight in self.weights.values())
+        except (TypeError, ValueError):
+            raise ValidationError({"weights": _("Weights must be numbers.")}) from None
+        if abs(total - 1.0) > 1e-9:
+            raise ValidationError({"weights": _("The weights must sum to 1 (they sum to %(total)s).") % {"total": total}})
+        if any(float(weight) < 0 for weight in self.weights.values()):
+            raise ValidationError({"weights": _("Weights cannot be negative.")})
+        if self.half_life_days is not None and self.half_life_days <= 0:
+            raise ValidationError({"half_life_days": _("The half-life must be positive.")})
+        if self.is_active:
+            other_active = ScoringProfile.objects.filter(is_active=True).exclude(pk=self.pk)
+            if other_active.exists():
+                raise ValidationError({"is_active": _("Another profile is active; deactivate it first.")})
+
+
+class ContactScore(models.Model):
+    """The current relationship state of a contact, as of `computed_at`. Computed, read-only."""
+
+    contact = models.OneToOneField(
+        "contacts.Contact", verbose_name=_("contact"), primary_key=True,
+        on_delete=models.CASCADE, related_name="score",
+    )
+    score = models.FloatField(_("score"))
+    components = models.JSONField(_("components"))
+    stage = models.CharField(_("stage"), max_length=20, choices=LifecycleStage.choices)
+    churn_risk = models.CharField(_("churn risk"), max_length=10, choices=ChurnRisk.choices)
+    events_invited = models.PositiveIntegerField(_("events invited"), default=0)
+    events_registered = models.PositiveIntegerField(_("events registered"), default=0)
+    events_attended = models.PositiveIntegerField(_("events attended"), default=0)
+    no_shows = models.PositiveIntegerField(_("no-shows"), default=0)
+    show_rate = models.FloatField(_("show rate"), null=True, blank=True)
+    series_attended = models.PositiveIntegerField(_("series attended"), default=0)
+    is_returning = models.BooleanField(_("returning"), default=False)
+    first_attended_at = models.DateTimeField(_("first attended"), null=True, blank=True)
+    last_attended_at = models.DateTimeField(_("last attended"), null=True, blank=True)
+    current_streak = models.PositiveIntegerField(_("current streak"), default=0)
+    longest_streak = models.PositiveIntegerField(_("longest streak"), default=0)
+    avg_days_between_attendances = models.FloatField(_("average days between attendances"), null=True, blank=True)
+    last_touch_at = models.DateTimeField(_("last touch"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed as of"))
+    profile_version = models.PositiveIntegerField(_("profile version"))
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("contact score")
+        verbose_name_plural = _("contact scores")
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="contact_score_range"),
+            models.CheckConstraint(condition=Q(stage__in=LifecycleStage.values), name="contact_score_stage_valid"),
+            models.CheckConstraint(condition=Q(churn_risk__in=ChurnRisk.values), name="contact_score_churn_valid"),
+            models.CheckConstraint(
+                condition=Q(show_rate__isnull=True) | Q(show_rate__gte=0, show_rate__lte=1),
+                name="contact_score_show_rate_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["score"], name="contact_score_score_idx"),
+            models.Index(fields=["stage", "score"], name="contact_score_stage_idx"),
+            models.Index(fields=["churn_risk"], name="contact_score_churn_idx"),
+            models.Index(fields=["last_attended_at"], name="contact_score_last_att_idx"),
+            models.Index(fields=["last_touch_at"], name="contact_score_last_touch_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.score}"
+
+
+class ScoreSnapshot(models.Model):
+    """History: one row per recompute that changed a contact's score or stage."""
+
+    contact = models.ForeignKey(
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="score_snapshots"
+    )
+    score = models.FloatField(_("score"))
+    components = models.JSONField(_("components"))
+    stage = models.CharField(_("stage"), max_length=20, choices=LifecycleStage.choices)
+    computed_at = models.DateTimeField(_("computed as of"))
+    trigger = models.CharField(_("trigger"), max_length=20, choices=ScoreTrigger.choices)
+    trigger_event = models.ForeignKey(
+        "events.Event", verbose_name=_("trigger event"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    profile_version = models.PositiveIntegerField(_("profile version"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+        verbose_name = _("score snapshot")
+        verbose_name_plural = _("score snapshots")
+        constraints = [
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="score_snapshot_score_range"),
+            models.CheckConstraint(condition=Q(trigger__in=ScoreTrigger.values), name="score_snapshot_trigger_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["contact", "-computed_at"], name="score_snapshot_contact_idx"),
+            models.Index(fields=["trigger_event"], name="score_snapshot_event_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.score} @ {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class EventMetrics(models.Model):
+    """The RoR figures of one event (DOMAIN.md "Event metrics"). Computed, read-only."""
+
+    event = models.OneToOneField(
+        "events.Event", verbose_name=_("event"), primary_key=True, on_delete=models.CASCADE, related_name="metrics"
+    )
+    registered = models.PositiveIntegerField(_("registered"), default=0)
+    attended = models.PositiveIntegerField(_("attended"), default=0)
+    no_shows = models.PositiveIntegerField(_("no-shows"), default=0)
+    no_show_rate = models.FloatField(_("no-show rate"), null=True, blank=True)
+    new_attendees = models.PositiveIntegerField(_("new attendees"), default=0)
+    returning_attendees = models.PositiveIntegerField(_("returning attendees"), default=0)
+    returning_share = models.FloatField(_("returning share"), null=True, blank=True)
+    previous_edition = models.ForeignKey(
+        "events.Event", verbose_name=_("previous edition"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    series_retention_rate = models.FloatField(_("series retention rate (CRR, %)"), null=True, blank=True)
+    interactions_total = models.PositiveIntegerField(_("interactions"), default=0)
+    interactions_per_attendee = models.FloatField(_("interactions per attendee"), null=True, blank=True)
+    avg_interaction_quality = models.FloatField(_("average interaction quality"), null=True, blank=True)
+    followups_total = models.PositiveIntegerField(_("follow-ups"), default=0)
+    followup_coverage = models.FloatField(_("follow-up coverage"), null=True, blank=True)
+    followed_up_within_48h_share = models.FloatField(_("followed up within 48 h"), null=True, blank=True)
+    median_first_followup_hours = models.FloatField(_("median hours to first follow-up"), null=True, blank=True)
+    nps = models.FloatField(_("NPS"), null=True, blank=True)
+    feedback_count = models.PositiveIntegerField(_("feedback answers"), default=0)
+    avg_satisfaction = models.FloatField(_("average satisfaction"), null=True, blank=True)
+    pipeline_value = models.DecimalField(_("pipeline value"), max_digits=16, decimal_places=2, default=0)
+    won_value = models.DecimalField(_("won value"), max_digits=16, decimal_places=2, default=0)
+    cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, null=True, blank=True)
+    ror_percent = models.FloatField(_("RoR %"), null=True, blank=True)
+    referrals = models.PositiveIntegerField(_("referrals"), default=0)
+    advocacy_index = models.FloatField(_("advocacy index"), null=True, blank=True)
+    relationship_lift = models.FloatField(_("relationship lift"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"))
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("event metrics")
+        verbose_name_plural = _("event metrics")
+
+    def __str__(self) -> str:
+        return f"Metrics of event {self.event_id}"
