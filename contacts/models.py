@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
+from contacts.querysets import ContactQuerySet, FollowUpQuerySet
 from ror_crm.db import TimeStampedModel
 
 
@@ -28,8 +29,10 @@ class Organization(TimeStampedModel):
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="organization_name_ci_unique"),
-            models.CheckConstraint(condition=~Q(name=""), name="organization_name_not_blank"),
+            models.UniqueConstraint(Lower("name"), name="organization_name_ci_unique",
+                violation_error_message=_("An organization with this name already exists.")),
+            models.CheckConstraint(condition=~Q(name=""), name="organization_name_not_blank",
+                violation_error_message=_("The organization needs a name.")),
         ]
 
     def __str__(self) -> str:
@@ -62,6 +65,8 @@ class Contact(TimeStampedModel):
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
 
+    objects = ContactQuerySet.as_manager()
+
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -69,10 +74,12 @@ class Contact(TimeStampedModel):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         constraints = [
-            models.UniqueConstraint(Lower(Trim("email")), name="contact_email_normalized_unique"),
+            models.UniqueConstraint(Lower(Trim("email")), name="contact_email_normalized_unique",
+                violation_error_message=_("A contact with this e-mail already exists.")),
             models.CheckConstraint(
                 condition=Q(erased_at__isnull=False) | (Q(email__isnull=False) & ~Q(email="")),
                 name="contact_email_required_unless_erased",
+                violation_error_message=_("An e-mail address is required."),
             ),
         ]
         indexes = [models.Index(fields=["owner", "last_name"], name="contact_owner_idx")]
@@ -96,7 +103,7 @@ class Contact(TimeStampedModel):
         if not self.email and not self.is_erased:
             raise ValidationError({"email": _("An e-mail address is required.")})
         if self.email:
-            duplicate = Contact.objects.filter(email__iexact=self.email).exclude(pk=self.pk).first()
+            duplicate = Contact.objects.with_emails([self.email]).exclude(pk=self.pk).first()
             if duplicate is not None:
                 raise ValidationError(
                     {"email": _("A contact with this e-mail already exists (id %(id)s).") % {"id": duplicate.pk}}
@@ -131,6 +138,8 @@ class FollowUp(TimeStampedModel):
     deal_value = models.DecimalField(_("deal value"), max_digits=14, decimal_places=2, null=True, blank=True)
     deal_status = models.CharField(_("deal status"), max_length=10, choices=DealStatus.choices, default=DealStatus.NONE)
 
+    objects = FollowUpQuerySet.as_manager()
+
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
@@ -142,15 +151,21 @@ class FollowUp(TimeStampedModel):
                 condition=(Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=False))
                 | (~Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=True)),
                 name="followup_done_iff_completed_at",
+                violation_error_message=_("A follow-up is done exactly when it has a completion time."),
             ),
-            models.CheckConstraint(condition=Q(status__in=FollowUpStatus.values), name="followup_status_valid"),
-            models.CheckConstraint(condition=Q(channel__in=FollowUpChannel.values), name="followup_channel_valid"),
+            models.CheckConstraint(condition=Q(status__in=FollowUpStatus.values), name="followup_status_valid",
+                violation_error_message=_("Unknown follow-up status.")),
+            models.CheckConstraint(condition=Q(channel__in=FollowUpChannel.values), name="followup_channel_valid",
+                violation_error_message=_("Unknown follow-up channel.")),
             models.CheckConstraint(
-                condition=Q(outcome__in=[*FollowUpOutcome.values, ""]), name="followup_outcome_valid"
+                condition=Q(outcome__in=[*FollowUpOutcome.values, ""]), name="followup_outcome_valid",
+                violation_error_message=_("Unknown follow-up outcome.")
             ),
-            models.CheckConstraint(condition=Q(deal_status__in=DealStatus.values), name="followup_deal_status_valid"),
+            models.CheckConstraint(condition=Q(deal_status__in=DealStatus.values), name="followup_deal_status_valid",
+                violation_error_message=_("Unknown deal status.")),
             models.CheckConstraint(
-                condition=Q(deal_value__isnull=True) | Q(deal_value__gte=0), name="followup_deal_value_not_negative"
+                condition=Q(deal_value__isnull=True) | Q(deal_value__gte=0), name="followup_deal_value_not_negative",
+                violation_error_message=_("The deal value cannot be negative.")
             ),
         ]
         indexes = [
@@ -200,6 +215,7 @@ class Referral(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(referred__isnull=True) | ~Q(referred=models.F("referrer")),
                 name="referral_not_self",
+                violation_error_message=_("A contact cannot refer themselves."),
             ),
         ]
         indexes = [

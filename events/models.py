@@ -26,7 +26,8 @@ class EventSeries(TimeStampedModel):
         ordering = ["name"]
         verbose_name = _("event series")
         verbose_name_plural = _("event series")
-        constraints = [models.CheckConstraint(condition=~Q(name=""), name="series_name_not_blank")]
+        constraints = [models.CheckConstraint(condition=~Q(name=""), name="series_name_not_blank",
+                violation_error_message=_("The series needs a name."))]
 
     def __str__(self) -> str:
         return self.name
@@ -55,16 +56,23 @@ class Event(TimeStampedModel):
         verbose_name = _("event")
         verbose_name_plural = _("events")
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start"),
-            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="event_status_valid"),
-            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid"),
-            models.CheckConstraint(condition=Q(format__in=EventFormat.values), name="event_format_valid"),
-            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0), name="event_cost_not_negative"),
+            models.CheckConstraint(condition=Q(ends_at__gte=F("starts_at")), name="event_ends_after_start",
+                violation_error_message=_("The event cannot end before it starts.")),
+            models.CheckConstraint(condition=Q(status__in=EventStatus.values), name="event_status_valid",
+                violation_error_message=_("Unknown event status.")),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="event_kind_valid",
+                violation_error_message=_("Unknown event kind.")),
+            models.CheckConstraint(condition=Q(format__in=EventFormat.values), name="event_format_valid",
+                violation_error_message=_("Unknown event format.")),
+            models.CheckConstraint(condition=Q(cost__isnull=True) | Q(cost__gte=0), name="event_cost_not_negative",
+                violation_error_message=_("The cost cannot be negative.")),
             models.CheckConstraint(
                 condition=~Q(status=EventStatus.COMPLETED) | Q(completed_at__isnull=False),
                 name="event_completed_has_completed_at",
+                violation_error_message=_("A completed event needs its completion time."),
             ),
-            models.CheckConstraint(condition=~Q(name=""), name="event_name_not_blank"),
+            models.CheckConstraint(condition=~Q(name=""), name="event_name_not_blank",
+                violation_error_message=_("The event needs a name.")),
         ]
         indexes = [
             models.Index(fields=["series", "starts_at"], name="event_series_starts_idx"),
@@ -108,14 +116,18 @@ class Attendance(TimeStampedModel):
         verbose_name = _("attendance")
         verbose_name_plural = _("attendances")
         constraints = [
-            models.UniqueConstraint(fields=["event", "contact"], name="attendance_event_contact_unique"),
+            models.UniqueConstraint(fields=["event", "contact"], name="attendance_event_contact_unique",
+                violation_error_message=_("This contact already has an attendance for this event.")),
             models.UniqueConstraint(
                 fields=["source", "external_id"],
                 condition=Q(external_id__isnull=False),
                 name="attendance_source_external_id_unique",
+                violation_error_message=_("This external id is already used by another attendance from this source."),
             ),
-            models.CheckConstraint(condition=Q(role__in=AttendanceRole.values), name="attendance_role_valid"),
-            models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendance_status_valid"),
+            models.CheckConstraint(condition=Q(role__in=AttendanceRole.values), name="attendance_role_valid",
+                violation_error_message=_("Unknown attendance role.")),
+            models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendance_status_valid",
+                violation_error_message=_("Unknown attendance status.")),
         ]
         indexes = [
             models.Index(fields=["contact", "status"], name="attendance_contact_status_idx"),
@@ -159,21 +171,26 @@ class Interaction(TimeStampedModel):
         verbose_name_plural = _("interactions")
         constraints = [
             models.CheckConstraint(
-                condition=Q(quality__isnull=True) | Q(quality__gte=1, quality__lte=5), name="interaction_quality_range"
+                condition=Q(quality__isnull=True) | Q(quality__gte=1, quality__lte=5), name="interaction_quality_range",
+                violation_error_message=_("Quality is rated from 1 to 5.")
             ),
             models.CheckConstraint(
                 condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=0),
                 name="interaction_duration_not_negative",
+                violation_error_message=_("The duration cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(counterpart__isnull=True) | ~Q(counterpart=F("contact")),
                 name="interaction_counterpart_not_self",
+                violation_error_message=_("A contact cannot interact with themselves."),
             ),
-            models.CheckConstraint(condition=Q(kind__in=InteractionKind.values), name="interaction_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=InteractionKind.values), name="interaction_kind_valid",
+                violation_error_message=_("Unknown interaction kind.")),
             models.UniqueConstraint(
                 fields=["source", "external_id"],
                 condition=Q(external_id__isnull=False),
                 name="interaction_source_external_id_unique",
+                violation_error_message=_("This external id is already used by another interaction from this source."),
             ),
         ]
         indexes = [
@@ -209,11 +226,14 @@ class Feedback(TimeStampedModel):
         verbose_name = _("feedback")
         verbose_name_plural = _("feedback")
         constraints = [
-            models.UniqueConstraint(fields=["event", "contact"], name="feedback_event_contact_unique"),
-            models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10), name="feedback_nps_range"),
+            models.UniqueConstraint(fields=["event", "contact"], name="feedback_event_contact_unique",
+                violation_error_message=_("This contact already gave feedback for this event.")),
+            models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__gte=0, nps__lte=10), name="feedback_nps_range",
+                violation_error_message=_("NPS is answered from 0 to 10.")),
             models.CheckConstraint(
                 condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=10),
                 name="feedback_satisfaction_range",
+                violation_error_message=_("Satisfaction is rated from 1 to 10."),
             ),
         ]
         indexes = [models.Index(fields=["contact", "submitted_at"], name="feedback_contact_idx")]

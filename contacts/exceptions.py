@@ -1,0 +1,13 @@
+from ror_crm.exceptions import DomainError
+
+
+class DuplicateContact(DomainError):
+    """Another contact has this e-mail (compared trimmed and lower-cased)."""
+
+    code = "contact_exists"
+
+
+class ContactErased(DomainError):
+    """The contact was erased (GDPR); it keeps its id and rows but takes no more writes."""
+
+    code = "contact_erased"

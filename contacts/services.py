@@ -1,0 +1,269 @@
+"""Every write to contacts, organizations, follow-ups and referrals (API, admin, imports)."""
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.choices import FollowUpStatus
+from contacts.exceptions import ContactErased, DuplicateContact
+from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from events.services import notify_late_data
+
+# What GDPR erasure blanks on the contact itself; the row and its foreign keys stay.
+ERASED_CONTACT_VALUES = {
+    "email": None,
+    "first_name": "",
+    "last_name": "",
+    "job_title": "",
+    "phone": "",
+    "tags": [],
+    "marketing_consent": False,
+    "marketing_consent_at": None,
+    "marketing_consent_source": "",
+    "do_not_contact": True,
+}
+
+
+def get_or_create_organization(name: str | None) -> Organization | None:
+    """Organizations are matched by name, case-insensitively (DOMAIN.md)."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    existing = Organization.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Organization.objects.create(name=name)
+    except IntegrityError:  # created concurrently
+        return Organization.objects.get(name__iexact=name)
+
+
+def _raise_if_email_taken(email: str | None, *, exclude_pk: int | None = None) -> None:
+    if not email:
+        return
+    duplicate = Contact.objects.with_emails([email]).exclude(pk=exclude_pk).values_list("pk", flat=True).first()
+    if duplicate is not None:
+        raise DuplicateContact("A contact with this e-mail already exists.", existing_id=duplicate)
+
+
+def _apply_consent(contact: Contact, fields: dict[str, Any], *, was_consenting: bool) -> None:
+    """Record when consent was given, unless the caller says when (DOMAIN.md: consent + when + source)."""
+    if contact.marketing_consent and not was_consenting and "marketing_consent_at" not in fields:
+        contact.marketing_consent_at = timezone.now()
+    if not contact.marketing_consent:
+        contact.marketing_consent_at = None
+
+
+def create_contact(**fields: Any) -> Contact:
+    fields["email"] = normalize_email(fields.get("email"))
+    _raise_if_email_taken(fields["email"])
+    contact = Contact(**fields)
+    _apply_consent(contact, fields, was_consenting=False)
+    contact.full_clean()
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        _raise_if_email_taken(fields["email"])  # lost a race against the same e-mail
+        raise
+    return contact
+
+
+def update_contact(contact: Contact, **fields: Any) -> Contact:
+    if contact.is_erased:
+        raise ContactErased("This contact was erased and cannot be changed.", existing_id=contact.pk)
+    if "email" in fields:
+        fields["email"] = normalize_email(fields["email"])
+        _raise_if_email_taken(fields["email"], exclude_pk=contact.pk)
+    was_consenting = contact.marketing_consent
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    _apply_consent(contact, fields, was_consenting=was_consenting)
+    contact.full_clean()
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:
+        _raise_if_email_taken(contact.email, exclude_pk=contact.pk)
+        raise
+    return contact
+
+
+@transaction.atomic
+def erase_contact(contact: Contact, *, by=None) -> Contact:
+    """GDPR erasure: personal data goes, the row and its relations stay for aggregates.
+
+    Free text written about the person (notes, summaries, comments) and the change history,
+    which holds old values, go with it.
+    """
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.is_erased:
+        return contact
+    Contact.objects.filter(pk=contact.pk).update(**ERASED_CONTACT_VALUES, erased_at=timezone.now(), updated_at=timezone.now())
+    contact.followups.update(summary="", next_step="", updated_at=timezone.now())
+    contact.interactions.update(notes="", updated_at=timezone.now())
+    contact.counterpart_interactions.update(notes="", updated_at=timezone.now())
+    contact.feedback.update(comment="", updated_at=timezone.now())
+    contact.referrals_received.update(referred_email="", updated_at=timezone.now())
+    Referral.objects.filter(referred_email__iexact=contact.email or "").update(referred_email="", updated_at=timezone.now())
+    contact.history.all().delete()
+    FollowUp.history.filter(contact_id=contact.pk).delete()
+    contact.refresh_from_db()
+    return contact
+
+
+def export_contact(contact: Contact) -> dict[str, Any]:
+    """Everything held about a contact (GDPR access), as JSON-ready data."""
+    contact = Contact.objects.select_related("organization", "owner").get(pk=contact.pk)
+    data = {
+        "contact": {
+            "id": contact.pk,
+            "email": contact.email,
+            "first_name": contact.first_name,
+            "last_name": contact.last_name,
+            "organization": contact.organization.name if contact.organization else None,
+            "job_title": contact.job_title,
+            "phone": contact.phone,
+            "owner": contact.owner.get_username() if contact.owner else None,
+            "tags": contact.tags,
+            "marketing_consent": contact.marketing_consent,
+            "marketing_consent_at": contact.marketing_consent_at,
+            "marketing_consent_source": contact.marketing_consent_source,
+            "do_not_contact": contact.do_not_contact,
+            "erased_at": contact.erased_at,
+            "created_at": contact.created_at,
+            "updated_at": contact.updated_at,
+        },
+        "attendances": list(
+            contact.attendances.order_by("event__starts_at").values(
+                "id", "event_id", "event__name", "role", "status", "registered_at", "checked_in_at", "source", "external_id"
+            )
+        ),
+        "interactions": list(
+            contact.interactions.values(
+                "id", "event_id", "counterpart_id", "kind", "occurred_at", "duration_minutes", "quality", "notes"
+            )
+        )
+        + list(
+            contact.counterpart_interactions.values(
+                "id", "event_id", "contact_id", "kind", "occurred_at", "duration_minutes", "quality", "notes"
+            )
+        ),
+        "follow_ups": list(
+            contact.followups.values(
+                "id", "event_id", "channel", "status", "due_at", "completed_at", "outcome",
+                "summary", "next_step", "deal_value", "deal_status",
+            )
+        ),
+        "feedback": list(contact.feedback.values("id", "event_id", "nps", "satisfaction", "comment", "submitted_at")),
+        "referrals_made": list(contact.referrals_made.values("id", "referred_id", "referred_email", "event_id", "created_at")),
+        "referrals_received": list(contact.referrals_received.values("id", "referrer_id", "event_id", "created_at")),
+        "score": None,
+    }
+    score = getattr(contact, "score", None) if hasattr(contact, "score") else None
+    if score is not None:
+        data["score"] = {
+            "score": score.score,
+            "components": score.components,
+            "stage": score.stage,
+            "churn_risk": score.churn_risk,
+            "computed_at": score.computed_at,
+        }
+    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+
+
+def _ensure_writable(contact: Contact | None) -> None:
+    if contact is not None and contact.is_erased:
+        raise ContactErased("This contact was erased and cannot be written to.", existing_id=contact.pk)
+
+
+def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None:
+    """done ⇔ completed_at: a done follow-up without a time was done now; others have none."""
+    if follow_up.status == FollowUpStatus.DONE:
+        if follow_up.completed_at is None:
+            follow_up.completed_at = timezone.now()
+    elif "completed_at" not in fields or fields["completed_at"] is None:
+        follow_up.completed_at = None
+
+
+def create_follow_up(**fields: Any) -> FollowUp:
+    _ensure_writable(fields.get("contact"))
+    follow_up = FollowUp(**fields)
+    _apply_follow_up_status(follow_up, fields)
+    follow_up.full_clean()
+    follow_up.save()
+    notify_late_data(follow_up.event, [follow_up.contact_id])
+    return follow_up
+
+
+def update_follow_up(follow_up: FollowUp, **fields: Any) -> FollowUp:
+    _ensure_writable(follow_up.contact)
+    _ensure_writable(fields.get("contact"))
+    old_event, old_contact_id = follow_up.event, follow_up.contact_id
+    for name, value in fields.items():
+        setattr(follow_up, name, value)
+    _apply_follow_up_status(follow_up, fields)
+    follow_up.full_clean()
+    follow_up.save()
+    notify_late_data(follow_up.event, [follow_up.contact_id])
+    if old_event != follow_up.event or old_contact_id != follow_up.contact_id:
+        notify_late_data(old_event, [old_contact_id])
+    return follow_up
+
+
+def mark_follow_up_done(
+    follow_up: FollowUp,
+    *,
+    outcome: str | None = None,
+    summary: str | None = None,
+    next_step: str | None = None,
+    deal_value=None,
+    deal_status: str | None = None,
+    completed_at=None,
+) -> FollowUp:
+    """The sales worklist's one click: the conversation happened, with what result."""
+    fields: dict[str, Any] = {"status": FollowUpStatus.DONE, "completed_at": completed_at or timezone.now()}
+    optional = {"outcome": outcome, "summary": summary, "next_step": next_step, "deal_value": deal_value,
+                "deal_status": deal_status}
+    fields.update({name: value for name, value in optional.items() if value is not None})
+    return update_follow_up(follow_up, **fields)
+
+
+def delete_follow_up(follow_up: FollowUp) -> None:
+    event, contact_id = follow_up.event, follow_up.contact_id
+    follow_up.delete()
+    notify_late_data(event, [contact_id])
+
+
+def create_referral(**fields: Any) -> Referral:
+    _ensure_writable(fields.get("referrer"))
+    referral = Referral(**fields)
+    referral.full_clean()
+    referral.save()
+    notify_late_data(referral.event, [referral.referrer_id])
+    return referral
+
+
+def update_referral(referral: Referral, **fields: Any) -> Referral:
+    _ensure_writable(referral.referrer)
+    _ensure_writable(fields.get("referrer"))
+    for name, value in fields.items():
+        setattr(referral, name, value)
+    referral.full_clean()
+    referral.save()
+    notify_late_data(referral.event, [referral.referrer_id])
+    return referral
+
+
+def delete_referral(referral: Referral) -> None:
+    event, referrer_id = referral.event, referral.referrer_id
+    referral.delete()
+    notify_late_data(event, [referrer_id])
+
+
+def delete_contact(contact: Contact) -> None:
+    contact.delete()

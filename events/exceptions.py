@@ -1,0 +1,17 @@
+from ror_crm.exceptions import DomainError
+
+
+class DuplicateAttendance(DomainError):
+    code = "attendance_exists"
+
+
+class DuplicateFeedback(DomainError):
+    code = "feedback_exists"
+
+
+class EventCancelled(DomainError):
+    code = "event_cancelled"
+
+
+class InvalidEventTransition(DomainError):
+    code = "invalid_transition"

@@ -1,0 +1,38 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from events.choices import AttendanceRole, AttendanceStatus
+
+# The columns of an attendee list row (API.md: attendances/bulk/), shared by the bulk API and
+# the admin's CSV/XLSX import.
+ATTENDEE_ROW_FIELDS = (
+    "email", "first_name", "last_name", "organization", "job_title",
+    "role", "status", "checked_in_at", "external_id", "source",
+)
+
+
+class AttendeeRowForm(forms.Form):
+    """Validates one attendee row; blank optional values mean "leave as it is"."""
+
+    email = forms.EmailField(max_length=254)
+    first_name = forms.CharField(max_length=100, required=False)
+    last_name = forms.CharField(max_length=100, required=False)
+    organization = forms.CharField(max_length=200, required=False)
+    job_title = forms.CharField(max_length=200, required=False)
+    role = forms.ChoiceField(choices=AttendanceRole.choices, required=False)
+    status = forms.ChoiceField(choices=AttendanceStatus.choices, required=False)
+    checked_in_at = forms.DateTimeField(required=False)
+    external_id = forms.CharField(max_length=200, required=False)
+    source = forms.CharField(max_length=100, required=False)
+
+    def __init__(self, row: dict, **kwargs):
+        super().__init__(data=row, **kwargs)
+        self._row = row
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in ATTENDEE_ROW_FIELDS:
+            value = self._row.get(name)
+            if value is not None and not isinstance(value, str):
+                self.add_error(name, _("Must be a string."))
+        return cleaned

@@ -1,0 +1,478 @@
+"""Every write to events, attendances, interactions and feedback (API, admin, imports).
+
+Writes that land on a completed event are "late data" (DOMAIN.md): they tell scoring, which
+recomputes the affected contacts and the event's metrics after commit, debounced.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from contacts.models import Contact, Organization, normalize_email
+from events.choices import AttendanceRole, AttendanceStatus, EventStatus
+from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
+from events.forms import AttendeeRowForm
+from events.models import Attendance, Event, Feedback, Interaction
+
+BULK_MAX_ROWS = 1000
+
+
+def notify_late_data(event: Event | None, contact_ids: Iterable[int | None]) -> None:
+    """Tell scoring that data of a completed event changed for these contacts."""
+    if event is None or event.status != EventStatus.COMPLETED:
+        return
+    from scoring import triggers  # scoring depends on events, not the other way round
+
+    ids = sorted({contact_id for contact_id in contact_ids if contact_id is not None})
+    if ids:
+        triggers.data_changed(event.pk, ids)
+
+
+# Events ---------------------------------------------------------------------------------
+
+
+def create_event(**fields: Any) -> Event:
+    completing = fields.get("status") == EventStatus.COMPLETED
+    if completing:
+        fields["status"] = EventStatus.PLANNED
+    event = Event(**fields)
+    event.full_clean()
+    event.save()
+    if completing:
+        event = complete_event(event)
+    return event
+
+
+def update_event(event: Event, **fields: Any) -> Event:
+    """Plain field changes; moving to `completed` goes through complete_event()."""
+    completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
+    if completing:
+        fields.pop("status")
+    for name, value in fields.items():
+        setattr(event, name, value)
+    if event.status != EventStatus.COMPLETED:
+        event.completed_at = None
+    event.full_clean()
+    event.save()
+    if completing:
+        event = complete_event(event)
+    return event
+
+
+def complete_event(event: Event, *, by=None) -> Event:
+    """"After the event": mark it completed and have scoring run (DOMAIN.md, triggers).
+
+    Completing twice is harmless: the second call changes nothing and queues nothing.
+    A cancelled event cannot be completed.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == EventStatus.CANCELLED:
+            raise EventCancelled("A cancelled event cannot be completed.", existing_id=event.pk)
+        if event.status == EventStatus.COMPLETED:
+            return event
+        event.status = EventStatus.COMPLETED
+        event.completed_at = timezone.now()
+        event.save(update_fields=["status", "completed_at", "updated_at"])
+
+        from scoring import triggers
+
+        triggers.schedule_event_recompute(event.pk)
+    return event
+
+
+def delete_event(event: Event) -> None:
+    event.delete()
+
+
+# Attendances ----------------------------------------------------------------------------
+
+
+def _raise_if_attended_twice(event_id: int | None, contact_id: int | None, *, exclude_pk: int | None = None) -> None:
+    existing = (
+        Attendance.objects.filter(event_id=event_id, contact_id=contact_id)
+        .exclude(pk=exclude_pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateAttendance("This contact already has an attendance for this event.", existing_id=existing)
+
+
+def _ensure_contact_writable(contact: Contact | None) -> None:
+    from contacts.exceptions import ContactErased
+
+    if contact is not None and contact.is_erased:
+        raise ContactErased("This contact was erased and cannot be written to.", existing_id=contact.pk)
+
+
+def _default_check_in(attendance: Attendance) -> None:
+    if attendance.checked_in_at is not None and attendance.status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
+        attendance.status = AttendanceStatus.ATTENDED
+
+
+def create_attendance(**fields: Any) -> Attendance:
+    _ensure_contact_writable(fields.get("contact"))
+    attendance = Attendance(**fields)
+    if attendance.external_id == "":
+        attendance.external_id = None
+    _raise_if_attended_twice(attendance.event_id, attendance.contact_id)
+    if "status" not in fields:
+        _default_check_in(attendance)
+    attendance.full_clean()
+    try:
+        with transaction.atomic():
+            attendance.save()
+    except IntegrityError:
+        _raise_if_attended_twice(attendance.event_id, attendance.contact_id)
+        raise
+    notify_late_data(attendance.event, [attendance.contact_id])
+    return attendance
+
+
+def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
+    _ensure_contact_writable(attendance.contact)
+    _ensure_contact_writable(fields.get("contact"))
+    old_event, old_contact_id = attendance.event, attendance.contact_id
+    for name, value in fields.items():
+        setattr(attendance, name, value)
+    if attendance.external_id == "":
+        attendance.external_id = None
+    _raise_if_attended_twice(attendance.event_id, attendance.contact_id, exclude_pk=attendance.pk)
+    attendance.full_clean()
+    attendance.save()
+    notify_late_data(attendance.event, [attendance.contact_id])
+    if old_event != attendance.event or old_contact_id != attendance.contact_id:
+        notify_late_data(old_event, [old_contact_id])
+    return attendance
+
+
+def delete_attendance(attendance: Attendance) -> None:
+    event, contact_id = attendance.event, attendance.contact_id
+    attendance.delete()
+    notify_late_data(event, [contact_id])
+
+
+@dataclass
+class CheckInResult:
+    checked_in: int = 0
+    already_checked_in: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+def check_in(
+    event: Event,
+    *,
+    emails: Iterable[str] | None = None,
+    external_ids: Iterable[str] | None = None,
+    at: datetime | None = None,
+) -> CheckInResult:
+    """Mark attendances of this event `attended`; unknown people are reported, never created.
+
+    A fixed number of queries, whatever the number of people.
+    """
+    at = at or timezone.now()
+    result = CheckInResult()
+    if emails is not None:
+        wanted = {normalize_email(email): email for email in emails}
+        matches = list(
+            Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
+            .select_related("contact")
+        )
+        found_keys = {attendance.contact.email for attendance in matches}
+    else:
+        wanted = {external_id: external_id for external_id in (external_ids or [])}
+        matches = list(Attendance.objects.filter(event=event, external_id__in=wanted.keys()))
+        found_keys = {attendance.external_id for attendance in matches}
+    result.unknown = [original for key, original in wanted.items() if key not in found_keys]
+
+    to_update = []
+    for attendance in matches:
+        if attendance.status == AttendanceStatus.ATTENDED and attendance.checked_in_at is not None:
+            result.already_checked_in += 1
+            continue
+        attendance.status = AttendanceStatus.ATTENDED
+        attendance.checked_in_at = attendance.checked_in_at or at
+        attendance.updated_at = timezone.now()
+        to_update.append(attendance)
+    with transaction.atomic():
+        Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
+    result.checked_in = len(to_update)
+    notify_late_data(event, [attendance.contact_id for attendance in to_update])
+    return result
+
+
+@dataclass
+class BulkUpsertResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    # Contacts whose attendance was created or changed: scoring's late-data input.
+    contact_ids: list[int] = field(default_factory=list, repr=False)
+
+
+def _form_errors(form: AttendeeRowForm) -> dict[str, list[str]]:
+    return {name: [str(message) for message in messages] for name, messages in form.errors.items()}
+
+
+def _validate_rows(rows: list[Any]) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    valid, errors = [], []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors.append({"row": index, "errors": {"non_field_errors": ["Each row must be an object."]}})
+            continue
+        form = AttendeeRowForm(row)
+        if form.is_valid():
+            cleaned = {name: value for name, value in form.cleaned_data.items() if name in row}
+            cleaned["email"] = normalize_email(cleaned["email"])
+            valid.append((index, cleaned))
+        else:
+            errors.append({"row": index, "errors": _form_errors(form)})
+    return valid, errors
+
+
+def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
+    """Upsert contacts by e-mail and attendances by (event, contact) (API.md: attendances/bulk/).
+
+    Valid rows are applied in one transaction, invalid rows reported by their 0-based position
+    and skipped. Blank optional values keep what is stored, so replaying a list changes nothing.
+    A fixed number of queries per call, whatever the number of rows.
+    """
+    if len(rows) > BULK_MAX_ROWS:
+        raise ValueError(f"At most {BULK_MAX_ROWS} rows per request.")
+    valid, errors = _validate_rows(rows)
+    try:
+        with transaction.atomic():
+            result = _apply_attendee_rows(event, valid, list(errors))
+    except IntegrityError:
+        # A concurrent import created some of the same contacts or organizations; the
+        # second pass finds them and updates instead.
+        with transaction.atomic():
+            result = _apply_attendee_rows(event, valid, list(errors))
+    result.errors.sort(key=lambda error: error["row"])
+    notify_late_data(event, result.contact_ids)
+    return result
+
+
+def _organizations_by_name(names: set[str]) -> dict[str, Organization]:
+    if not names:
+        return {}
+    query = Q()
+    for name in names:
+        query |= Q(name__iexact=name)
+    found = {org.name.lower(): org for org in Organization.objects.filter(query)}
+    missing = [name for name in names if name.lower() not in found]
+    if missing:
+        Organization.objects.bulk_create([Organization(name=name) for name in missing], ignore_conflicts=True)
+        query = Q()
+        for name in missing:
+            query |= Q(name__iexact=name)
+        found.update({org.name.lower(): org for org in Organization.objects.filter(query)})
+    return found
+
+
+CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
+ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "source")
+
+
+def _apply_attendee_rows(
+    event: Event, valid: list[tuple[int, dict[str, Any]]], errors: list[dict[str, Any]]
+) -> BulkUpsertResult:
+    result = BulkUpsertResult(errors=errors)
+    if not valid:
+        return result
+    emails = {row["email"] for _, row in valid}
+    contacts = {contact.email: contact for contact in Contact.objects.with_emails(emails)}
+    organizations = _organizations_by_name({row["organization"].strip() for _, row in valid if row.get("organization")})
+
+    # Contacts: create the new ones, update the changed ones (first row of an e-mail creates it).
+    new_contacts: dict[str, Contact] = {}
+    changed_contacts: dict[str, Contact] = {}
+    for _, row in valid:
+        contact = contacts.get(row["email"]) or new_contacts.get(row["email"])
+        organization = organizations.get((row.get("organization") or "").strip().lower())
+        if contact is None:
+            contact = Contact(email=row["email"], organization=organization,
+                              **{name: row.get(name) or "" for name in CONTACT_ROW_FIELDS})
+            new_contacts[row["email"]] = contact
+            continue
+        changed = False
+        for name in CONTACT_ROW_FIELDS:
+            if row.get(name) and getattr(contact, name) != row[name]:
+                setattr(contact, name, row[name])
+                changed = True
+        if organization is not None and contact.organization_id != organization.pk:
+            contact.organization = organization
+            changed = True
+        if changed and contact.pk is not None:
+            contact.updated_at = timezone.now()
+            changed_contacts[contact.email] = contact
+    if new_contacts:
+        bulk_create_with_history(list(new_contacts.values()), Contact)
+        # Not every backend returns primary keys from bulk inserts: read them back.
+        for contact in Contact.objects.with_emails(new_contacts.keys()):
+            new_contacts[contact.email].pk = contact.pk
+            contacts[contact.email] = new_contacts[contact.email]
+    if changed_contacts:
+        bulk_update_with_history(
+            list(changed_contacts.values()), Contact, [*CONTACT_ROW_FIELDS, "organization", "updated_at"]
+        )
+
+    # Attendances by (event, contact).
+    attendances = {
+        attendance.contact_id: attendance
+        for attendance in Attendance.objects.filter(event=event, contact_id__in=[c.pk for c in contacts.values()])
+    }
+    external_keys = {(row.get("source") or "", row["external_id"]) for _, row in valid if row.get("external_id")}
+    taken_external_ids: dict[tuple[str, str], int] = {}
+    if external_keys:
+        query = Q()
+        for source, external_id in external_keys:
+            query |= Q(source=source, external_id=external_id)
+        taken_external_ids = {
+            (source, external_id): contact_id
+            for source, external_id, contact_id in Attendance.objects.filter(query).exclude(
+                event=event, contact_id__in=[c.pk for c in contacts.values()]
+            ).values_list("source", "external_id", "contact_id")
+        }
+
+    created: dict[int, Attendance] = {}
+    updated: dict[int, Attendance] = {}
+    changed_contact_emails = set(changed_contacts)
+    claimed_external_ids: dict[tuple[str, str], int] = {}
+    for index, row in valid:
+        contact = contacts[row["email"]]
+        external_key = (row.get("source") or "", row["external_id"]) if row.get("external_id") else None
+        if external_key and (
+            external_key in taken_external_ids or claimed_external_ids.get(external_key, contact.pk) != contact.pk
+        ):
+            result.errors.append({"row": index, "errors": {"external_id": ["This external id belongs to another attendance."]}})
+            continue
+        if external_key:
+            claimed_external_ids[external_key] = contact.pk
+        attendance = attendances.get(contact.pk)
+        if attendance is None:
+            attendance = Attendance(
+                event=event, contact=contact, role=row.get("role") or AttendanceRole.ATTENDEE,
+                status=row.get("status") or AttendanceStatus.REGISTERED,
+                checked_in_at=row.get("checked_in_at"), external_id=row.get("external_id") or None,
+                source=row.get("source") or "", registered_at=timezone.now(),
+            )
+            if not row.get("status"):
+                _default_check_in(attendance)
+            attendances[contact.pk] = attendance
+            created[contact.pk] = attendance
+            result.created += 1
+            continue
+        changed = False
+        for name in ATTENDANCE_ROW_FIELDS:
+            value = row.get(name)
+            if value in (None, "") or getattr(attendance, name) == value:
+                continue
+            setattr(attendance, name, value)
+            changed = True
+        if not row.get("status") and attendance.checked_in_at is not None:
+            before = attendance.status
+            _default_check_in(attendance)
+            changed = changed or before != attendance.status
+        if contact.pk in created:
+            result.unchanged += 1  # a repeated row of this request; its changes join the new row
+        elif changed or row["email"] in changed_contact_emails:
+            changed_contact_emails.discard(row["email"])
+            attendance.updated_at = timezone.now()
+            updated[contact.pk] = attendance
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    Attendance.objects.bulk_create(list(created.values()))
+    Attendance.objects.bulk_update(list(updated.values()), [*ATTENDANCE_ROW_FIELDS, "updated_at"])
+    result.contact_ids = sorted({*created, *updated})
+    return result
+
+
+# Interactions and feedback ---------------------------------------------------------------
+
+
+def record_interaction(**fields: Any) -> Interaction:
+    _ensure_contact_writable(fields.get("contact"))
+    _ensure_contact_writable(fields.get("counterpart"))
+    interaction = Interaction(**fields)
+    if interaction.external_id == "":
+        interaction.external_id = None
+    interaction.full_clean()
+    interaction.save()
+    notify_late_data(interaction.event, [interaction.contact_id, interaction.counterpart_id])
+    return interaction
+
+
+def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
+    _ensure_contact_writable(fields.get("contact"))
+    _ensure_contact_writable(fields.get("counterpart"))
+    touched_before = (interaction.event, [interaction.contact_id, interaction.counterpart_id])
+    for name, value in fields.items():
+        setattr(interaction, name, value)
+    if interaction.external_id == "":
+        interaction.external_id = None
+    interaction.full_clean()
+    interaction.save()
+    notify_late_data(interaction.event, [interaction.contact_id, interaction.counterpart_id])
+    if touched_before[0] != interaction.event:
+        notify_late_data(*touched_before)
+    return interaction
+
+
+def delete_interaction(interaction: Interaction) -> None:
+    event, contact_ids = interaction.event, [interaction.contact_id, interaction.counterpart_id]
+    interaction.delete()
+    notify_late_data(event, contact_ids)
+
+
+def _raise_if_answered_twice(event_id: int | None, contact_id: int | None, *, exclude_pk: int | None = None) -> None:
+    existing = (
+        Feedback.objects.filter(event_id=event_id, contact_id=contact_id)
+        .exclude(pk=exclude_pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateFeedback("This contact already gave feedback for this event.", existing_id=existing)
+
+
+def record_feedback(**fields: Any) -> Feedback:
+    _ensure_contact_writable(fields.get("contact"))
+    feedback = Feedback(**fields)
+    _raise_if_answered_twice(feedback.event_id, feedback.contact_id)
+    feedback.full_clean()
+    try:
+        with transaction.atomic():
+            feedback.save()
+    except IntegrityError:
+        _raise_if_answered_twice(feedback.event_id, feedback.contact_id)
+        raise
+    notify_late_data(feedback.event, [feedback.contact_id])
+    return feedback
+
+
+def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
+    _ensure_contact_writable(feedback.contact)
+    _ensure_contact_writable(fields.get("contact"))
+    for name, value in fields.items():
+        setattr(feedback, name, value)
+    _raise_if_answered_twice(feedback.event_id, feedback.contact_id, exclude_pk=feedback.pk)
+    feedback.full_clean()
+    feedback.save()
+    notify_late_data(feedback.event, [feedback.contact_id])
+    return feedback
+
+
+def delete_feedback(feedback: Feedback) -> None:
+    event, contact_id = feedback.event, feedback.contact_id
+    feedback.delete()
+    notify_late_data(event, [contact_id])
