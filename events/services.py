@@ -19,6 +19,7 @@ from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
 from events.forms import AttendeeRowForm
 from events.models import Attendance, Event, Feedback, Interaction
+from events.signals import event_completed
 
 BULK_MAX_ROWS = 1000
 
@@ -84,6 +85,8 @@ def complete_event(event: Event, *, by=None) -> Event:
         from scoring import triggers
 
         triggers.schedule_event_recompute(event.pk)
+        event_id = event.pk
+        transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
     return event
 
 
