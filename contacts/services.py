@@ -100,8 +100,9 @@ def erase_contact(contact: Contact, *, by=None) -> Contact:
     Free text written about the person (notes, summaries, comments) and the change history,
     which holds old values, go with it.
     """
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if contact.is_erased:
+    erased_at = Contact.objects.select_for_update().values_list("erased_at", flat=True).get(pk=contact.pk)
+    if erased_at is not None:
+        contact.refresh_from_db()
         return contact
     Contact.objects.filter(pk=contact.pk).update(**ERASED_CONTACT_VALUES, erased_at=timezone.now(), updated_at=timezone.now())
     contact.followups.update(summary="", next_step="", updated_at=timezone.now())

@@ -1,0 +1,215 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.exceptions import ContactErased
+from contacts.models import Contact, Organization
+from contacts.services import create_contact, erase_contact
+from events import services
+from events.choices import AttendanceRole, AttendanceStatus, EventStatus
+from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
+from events.models import Attendance, Event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event() -> Event:
+    now = timezone.now()
+    return services.create_event(name="Hamburg Summit 2026", starts_at=now - timedelta(hours=8), ends_at=now)
+
+
+def attendee_rows(count: int, *, offset: int = 0) -> list[dict]:
+    return [
+        {"email": f"Person{i}@Example.com ", "first_name": f"Person{i}", "last_name": "Muster",
+         "organization": f"Org {offset}-{i % 4}", "role": "attendee"}
+        for i in range(offset, offset + count)
+    ]
+
+
+class TestBulkUpsertAttendances:
+    def test_creates_contacts_organizations_and_attendances(self, event):
+        result = services.bulk_upsert_attendances(event, attendee_rows(10))
+
+        assert (result.created, result.updated, result.unchanged, result.errors) == (10, 0, 0, [])
+        assert Attendance.objects.filter(event=event, status=AttendanceStatus.REGISTERED).count() == 10
+        assert Contact.objects.filter(email="person3@example.com").exists()  # trimmed, lower-cased
+        assert Organization.objects.count() == 4
+
+    def test_replaying_the_same_rows_changes_nothing(self, event):
+        rows = attendee_rows(10)
+        services.bulk_upsert_attendances(event, rows)
+        before = list(Attendance.objects.order_by("pk").values_list("pk", "updated_at"))
+
+        result = services.bulk_upsert_attendances(event, rows)
+
+        assert (result.created, result.updated, result.unchanged) == (0, 0, 10)
+        assert list(Attendance.objects.order_by("pk").values_list("pk", "updated_at")) == before
+
+    def test_partial_success_reports_bad_rows_by_position_and_applies_the_rest(self, event):
+        rows = [*attendee_rows(2), {"email": "not-an-email"}, "a string", {"email": "x@y.de", "role": "king"},
+                {"email": "z@y.de", "checked_in_at": "yesterday"}, {"email": "n@y.de", "first_name": 42}]
+
+        result = services.bulk_upsert_attendances(event, rows)
+
+        assert result.created == 2
+        assert [error["row"] for error in result.errors] == [2, 3, 4, 5, 6]
+        assert set(result.errors[0]["errors"]) == {"email"}
+        assert set(result.errors[2]["errors"]) == {"role"}
+        assert set(result.errors[3]["errors"]) == {"checked_in_at"}
+        assert set(result.errors[4]["errors"]) == {"first_name"}
+        assert not Contact.objects.filter(email__in=["x@y.de", "z@y.de", "n@y.de"]).exists()
+
+    def test_changed_rows_count_as_updated_and_blank_values_keep_stored_ones(self, event):
+        services.bulk_upsert_attendances(event, attendee_rows(3))
+        rows = attendee_rows(3)
+        rows[0]["role"] = "speaker"
+        rows[1]["first_name"] = ""  # blank: keep
+        rows[2]["checked_in_at"] = "2026-11-20T10:00:00+01:00"
+
+        result = services.bulk_upsert_attendances(event, rows)
+
+        assert (result.created, result.updated, result.unchanged) == (0, 2, 1)
+        assert Attendance.objects.get(contact__email="person0@example.com").role == AttendanceRole.SPEAKER
+        assert Contact.objects.get(email="person1@example.com").first_name == "Person1"
+        checked_in = Attendance.objects.get(contact__email="person2@example.com")
+        assert checked_in.status == AttendanceStatus.ATTENDED  # a check-in time means they came
+
+    def test_duplicate_rows_in_one_request_create_one_attendance(self, event):
+        rows = attendee_rows(1) + attendee_rows(1)
+
+        result = services.bulk_upsert_attendances(event, rows)
+
+        assert (result.created, result.unchanged) == (1, 1)
+        assert Attendance.objects.count() == 1
+
+    def test_an_external_id_of_another_attendance_is_a_row_error(self, event):
+        services.bulk_upsert_attendances(event, [{"email": "a@x.de", "external_id": "T-1", "source": "tix"}])
+
+        result = services.bulk_upsert_attendances(
+            event, [{"email": "b@x.de", "external_id": "T-1", "source": "tix"}, {"email": "c@x.de"}]
+        )
+
+        assert result.created == 1
+        assert result.errors == [{"row": 0, "errors": {"external_id": ["This external id belongs to another attendance."]}}]
+
+    def test_more_than_the_maximum_rows_is_refused(self, event):
+        with pytest.raises(ValueError, match="1000"):
+            services.bulk_upsert_attendances(event, attendee_rows(1001))
+        assert not Attendance.objects.exists()
+
+    def test_runs_a_fixed_number_of_queries_whatever_the_row_count(self, event):
+        def queries_for(rows):
+            with CaptureQueriesContext(connection) as context:
+                services.bulk_upsert_attendances(event, rows)
+            return len(context.captured_queries)
+
+        # SQLite caps the parameters of one statement, so Django splits big inserts there;
+        # PostgreSQL takes the whole request in one statement per table.
+        large = 40 if connection.vendor == "sqlite" else 1000
+        # First import (new contacts + organizations), then a changed re-import, at two sizes.
+        small_create, large_create = queries_for(attendee_rows(5)), queries_for(attendee_rows(large, offset=100))
+        changed_small = [dict(row, job_title="CTO") for row in attendee_rows(5)]
+        changed_large = [dict(row, job_title="CTO") for row in attendee_rows(large, offset=100)]
+        small_update, large_update = queries_for(changed_small), queries_for(changed_large)
+
+        assert small_create == large_create
+        assert small_update == large_update
+
+
+class TestCheckIn:
+    def test_marks_known_attendees_attended_and_reports_unknown_ones(self, event):
+        services.bulk_upsert_attendances(event, [*attendee_rows(3), {"email": "t@x.de", "external_id": "E-7"}])
+
+        by_email = services.check_in(event, emails=["PERSON0@example.com", "nobody@example.com"])
+        by_external_id = services.check_in(event, external_ids=["E-7", "E-404"])
+
+        assert (by_email.checked_in, by_email.unknown) == (1, ["nobody@example.com"])
+        assert (by_external_id.checked_in, by_external_id.unknown) == (1, ["E-404"])
+        attended = Attendance.objects.filter(status=AttendanceStatus.ATTENDED, checked_in_at__isnull=False)
+        assert set(attended.values_list("contact__email", flat=True)) == {"person0@example.com", "t@x.de"}
+        assert not Contact.objects.filter(email="nobody@example.com").exists()
+
+    def test_checking_in_twice_keeps_the_first_time(self, event):
+        services.bulk_upsert_attendances(event, attendee_rows(1))
+        first = timezone.now() - timedelta(hours=1)
+        services.check_in(event, emails=["person0@example.com"], at=first)
+
+        again = services.check_in(event, emails=["person0@example.com"])
+
+        assert (again.checked_in, again.already_checked_in) == (0, 1)
+        assert Attendance.objects.get().checked_in_at == first
+
+
+class TestCompleteEvent:
+    def test_sets_status_and_completion_time_once(self, event, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            completed = services.complete_event(event)
+        completed_at = completed.completed_at
+        assert completed.status == EventStatus.COMPLETED
+        assert completed_at is not None
+        assert callbacks, "completing must queue scoring after commit"
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            again = services.complete_event(event)
+        assert again.completed_at == completed_at
+        assert callbacks == []  # harmless: nothing queued again
+
+    def test_a_cancelled_event_cannot_be_completed(self, event):
+        Event.objects.filter(pk=event.pk).update(status=EventStatus.CANCELLED)
+
+        with pytest.raises(EventCancelled):
+            services.complete_event(event)
+        assert Event.objects.get(pk=event.pk).completed_at is None
+
+    def test_updating_status_to_completed_goes_through_completion(self, event):
+        updated = services.update_event(event, status=EventStatus.COMPLETED)
+        assert updated.completed_at is not None
+
+
+class TestSingleWrites:
+    def test_event_cannot_end_before_it_starts(self):
+        now = timezone.now()
+        with pytest.raises(ValidationError) as error:
+            services.create_event(name="Backwards", starts_at=now, ends_at=now - timedelta(hours=1))
+        assert "ends_at" in error.value.message_dict
+        assert not Event.objects.exists()
+
+    def test_second_attendance_for_the_same_contact_names_the_existing_one(self, event):
+        contact = create_contact(email="a@x.de")
+        first = services.create_attendance(event=event, contact=contact)
+        with pytest.raises(DuplicateAttendance) as error:
+            services.create_attendance(event=event, contact=contact)
+        assert error.value.existing_id == first.pk
+
+    def test_second_feedback_for_the_same_contact_names_the_existing_one(self, event):
+        contact = create_contact(email="a@x.de")
+        first = services.record_feedback(event=event, contact=contact, nps=9)
+        with pytest.raises(DuplicateFeedback) as error:
+            services.record_feedback(event=event, contact=contact, nps=3)
+        assert error.value.existing_id == first.pk
+
+    @pytest.mark.parametrize(("fields", "bad_field"), [({"nps": 11}, "nps"), ({"satisfaction": 0}, "satisfaction")])
+    def test_feedback_ranges(self, event, fields, bad_field):
+        contact = create_contact(email="a@x.de")
+        with pytest.raises(ValidationError) as error:
+            services.record_feedback(event=event, contact=contact, **fields)
+        assert bad_field in error.value.message_dict
+
+    def test_interaction_quality_range_and_no_self_interaction(self, event):
+        contact = create_contact(email="a@x.de")
+        with pytest.raises(ValidationError) as error:
+            services.record_interaction(event=event, contact=contact, quality=6)
+        assert "quality" in error.value.message_dict
+        with pytest.raises(ValidationError) as error:
+            services.record_interaction(event=event, contact=contact, counterpart=contact)
+        assert "counterpart" in error.value.message_dict
+
+    def test_erased_contacts_take_no_new_data(self, event):
+        contact = erase_contact(create_contact(email="a@x.de"))
+        with pytest.raises(ContactErased):
+            services.create_attendance(event=event, contact=contact)

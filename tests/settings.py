@@ -1,0 +1,16 @@
+"""Settings for the test suite: production settings with a throwaway secret key.
+
+DEBUG stays off, so tests see what production does; the settings test checks that a
+missing key fails loudly in a separate process.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+
+from ror_crm.settings import *  # noqa: E402, F403
+
+# Hashing passwords slowly protects nothing in tests.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Manifest storage needs collectstatic; tests render templates without it.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
