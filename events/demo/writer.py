@@ -1,0 +1,145 @@
+"""Writes the demo plan to the database, finds it again, and deletes it.
+
+Rows are written with bulk_create, straight into the models and not through the services: the services
+would enqueue a scoring recompute for every row of a completed event. The caller recomputes once at the end.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from contacts.models import Contact, FollowUp, Organization, Referral
+from events.demo import catalog
+from events.demo.plan import DEFAULT_SEED, DemoPlan, build_plan
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+
+BATCH_SIZE = 500
+
+
+class DemoDataConflict(Exception):
+    """The database holds rows that the demo would duplicate."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    sales_users: int
+    sales_users_created: int
+    organizations: int
+    contacts: int
+    series: int
+    events: int
+    attendances: int
+    interactions: int
+    follow_ups: int
+    feedback: int
+    referrals: int
+
+
+def demo_data_present() -> bool:
+    return EventSeries.objects.filter(name=catalog.MARKER_SERIES).exists()
+
+
+def _demo_contacts_q(prefix: str = "") -> Q:
+    condition = Q()
+    for domain in catalog.DEMO_DOMAINS:
+        condition |= Q(**{f"{prefix}email__iendswith": f"@{domain}"})
+    return condition
+
+
+def _demo_events():
+    return Event.objects.filter(
+        Q(series__name__in=catalog.DEMO_SERIES_NAMES) | Q(series__isnull=True, name__in=catalog.DEMO_ONE_OFF_NAMES)
+    )
+
+
+@transaction.atomic
+def delete_demo_data() -> int:
+    """Delete demo events, series, contacts (found by their `.example` domains) and their organizations.
+
+    The sales users stay: an admin may have given them permissions meanwhile. Returns the number of
+    contacts deleted.
+    """
+    _demo_events().delete()
+    EventSeries.objects.filter(name__in=catalog.DEMO_SERIES_NAMES).delete()
+    contact_ids = list(Contact.objects.filter(_demo_contacts_q()).values_list("id", flat=True))
+    Contact.objects.filter(_demo_contacts_q()).delete()
+    # Deleting writes "-" history rows holding the demo people's data; demo data leaves no trace.
+    Contact.history.model.objects.filter(_demo_contacts_q()).delete()
+    for start in range(0, len(contact_ids), BATCH_SIZE):
+        FollowUp.history.model.objects.filter(contact_id__in=contact_ids[start:start + BATCH_SIZE]).delete()
+    Organization.objects.filter(domain__in=catalog.DEMO_DOMAINS, contacts__isnull=True).delete()
+    return len(contact_ids)
+
+
+def ensure_sales_users() -> tuple[list, int]:
+    """The demo sales team, in the "Sales" group. Existing users keep their password."""
+    user_model = get_user_model()
+    group, _created = Group.objects.get_or_create(name=catalog.SALES_GROUP)
+    password = make_password(catalog.SALES_PASSWORD)  # hashed once: hashing is deliberately slow
+    users, created_count = [], 0
+    for username, first_name, last_name in catalog.SALES_USERS:
+        user, created = user_model.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name, "last_name": last_name, "email": f"{username}@{catalog.AGENCY_DOMAIN}",
+                "is_staff": True, "password": password,
+            },
+        )
+        user.groups.add(group)
+        users.append(user)
+        created_count += created
+    return users, created_count
+
+
+@transaction.atomic
+def seed_demo_data(*, contact_count: int, today: date, seed: int = DEFAULT_SEED) -> DemoSummary:
+    """Create the demo agency in one transaction; raise DemoDataConflict if demo contacts already exist."""
+    clashes = Contact.objects.filter(_demo_contacts_q()).count()
+    if clashes:
+        raise DemoDataConflict(
+            f"{clashes} contacts with demo e-mail addresses (*.example) already exist; "
+            "run with --force-reset to replace the demo data."
+        )
+    users, users_created = ensure_sales_users()
+    plan = build_plan(contact_count=contact_count, today=today, users=users, seed=seed)
+    _write(plan)
+    return DemoSummary(
+        sales_users=len(users), sales_users_created=users_created, organizations=len(plan.organizations),
+        contacts=len(plan.contacts), series=len(plan.series), events=len(plan.events),
+        attendances=len(plan.attendances), interactions=len(plan.interactions), follow_ups=len(plan.follow_ups),
+        feedback=len(plan.feedback), referrals=len(plan.referrals),
+    )
+
+
+def _write(plan: DemoPlan) -> None:
+    # Organizations are matched by name (unique case-insensitively): reuse any that already exist.
+    existing = {
+        row.lname: row.pk
+        for row in Organization.objects.annotate(lname=Lower("name")).filter(
+            lname__in=[organization.name.lower() for organization in plan.organizations]
+        )
+    }
+    new_organizations = []
+    for organization in plan.organizations:
+        if organization.name.lower() in existing:
+            organization.pk = existing[organization.name.lower()]
+        else:
+            new_organizations.append(organization)
+    Organization.objects.bulk_create(new_organizations, batch_size=BATCH_SIZE)
+    for model, rows in (
+        (Contact, plan.contacts),
+        (EventSeries, plan.series),
+        (Event, plan.events),
+        (Attendance, plan.attendances),
+        (Interaction, plan.interactions),
+        (FollowUp, plan.follow_ups),
+        (Feedback, plan.feedback),
+        (Referral, plan.referrals),
+    ):
+        model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
