@@ -1,7 +1,14 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
 class ContactsConfig(AppConfig):
     name = "contacts"
     verbose_name = _("Contacts")
+
+    def ready(self):
+        from contacts.roles import sync_role_groups_after_migrate
+
+        # Apps migrated after 0003_user_groups (e.g. partners) get their permissions into the groups.
+        post_migrate.connect(sync_role_groups_after_migrate, sender=self, dispatch_uid="contacts.sync_role_groups")

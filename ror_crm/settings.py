@@ -7,6 +7,7 @@ See the configuration table in README.md.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -109,6 +110,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # project-level assets (admin panel styles)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -143,6 +145,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
 CELERY_BEAT_SCHEDULE: dict = {}
+# The sales team's morning mail of overdue and today's follow-ups (CELERY_TIMEZONE: Berlin time).
+CELERY_BEAT_SCHEDULE["followup-digest"] = {
+    "task": "contacts.tasks.send_followup_digest_task",
+    "schedule": crontab(hour=7, minute=0),
+}
 
 # Security: production defaults, relaxed only in DEBUG.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
@@ -157,6 +164,8 @@ X_FRAME_OPTIONS = "DENY"
 
 EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "ror-crm@localhost")
+# Absolute links in e-mails (the digest links to the worklist).
+SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000")
 
 # The request body cap: bulk imports of 1,000 rows fit well below it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)

@@ -1,7 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from contacts import views as contact_views
+from scoring import views as scoring_views
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    # RoR pages beside the admin; before admin.site.urls, whose catch-all would 404 them.
+    path("admin/ror/dashboard/", scoring_views.dashboard, name="ror-dashboard"),
+    path("admin/ror/worklist/", contact_views.worklist, name="ror-worklist"),
+    path("admin/ror/worklist/log/", contact_views.log_follow_up, name="ror-log-follow-up"),
+    path("admin/ror/worklist/<int:pk>/done/", contact_views.mark_follow_up_done, name="ror-follow-up-done"),
     path("admin/", admin.site.urls),
 ]

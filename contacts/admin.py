@@ -1,0 +1,523 @@
+"""Admin for contacts, organizations, follow-ups and referrals (agency staff and sales).
+
+Writes go through contacts.services / events.services (ror_crm.admin_tools). The contact
+change page adds the relationship panel (score breakdown, history, timeline) and the GDPR
+tools: JSON export and erasure with a confirmation page.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Count, Exists, OuterRef
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+from simple_history.admin import SimpleHistoryAdmin
+
+from contacts import services
+from contacts.admin_panels import contact_panels
+from contacts.choices import FollowUpStatus
+from contacts.models import Contact, FollowUp, Organization, Referral
+from contacts.resources import ContactResource
+from events import services as event_services
+from events.choices import AttendanceStatus
+from events.models import Attendance, EventSeries, Feedback
+from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInlineMixin, related_or_none
+from scoring.choices import ChurnRisk, LifecycleStage
+
+# Filters ------------------------------------------------------------------------------------
+
+
+class StageFilter(admin.SimpleListFilter):
+    title = gettext_lazy("lifecycle stage")
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [*LifecycleStage.choices, ("none", _("Not scored yet"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "none":
+            return queryset.filter(score__isnull=True)
+        if self.value() in LifecycleStage.values:
+            return queryset.filter(score__stage=self.value())
+        return queryset
+
+
+class ChurnRiskFilter(admin.SimpleListFilter):
+    title = gettext_lazy("churn risk")
+    parameter_name = "churn_risk"
+
+    def lookups(self, request, model_admin):
+        return ChurnRisk.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ChurnRisk.values:
+            return queryset.filter(score__churn_risk=self.value())
+        return queryset
+
+
+class AttendedSeriesFilter(admin.SimpleListFilter):
+    """Contacts who attended at least one edition of a series."""
+
+    title = gettext_lazy("attended series")
+    parameter_name = "series"
+
+    def lookups(self, request, model_admin):
+        return list(EventSeries.objects.order_by("name").values_list("pk", "name"))
+
+    def queryset(self, request, queryset):
+        if not (self.value() or "").isdigit():
+            return queryset
+        attended = Attendance.objects.filter(
+            contact=OuterRef("pk"), event__series_id=int(self.value()), status=AttendanceStatus.ATTENDED
+        )
+        return queryset.filter(Exists(attended))
+
+
+class OwnerFilter(admin.SimpleListFilter):
+    """Mine / unassigned / a given owner: the sales view of "my contacts"."""
+
+    title = gettext_lazy("owner")
+    parameter_name = "owner"
+
+    def lookups(self, request, model_admin):
+        owner_ids = model_admin.model._default_manager.exclude(owner=None).values("owner")
+        users = get_user_model()._default_manager.filter(pk__in=owner_ids).order_by("username")
+        return [("me", _("Mine")), ("none", _("Unassigned")), *((str(user.pk), str(user)) for user in users)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "me":
+            return queryset.filter(owner=request.user)
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        if (value or "").isdigit():
+            return queryset.filter(owner_id=int(value))
+        return queryset
+
+
+class ErasedFilter(admin.SimpleListFilter):
+    title = gettext_lazy("GDPR erasure")
+    parameter_name = "erased"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Active")), ("yes", _("Erased"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(erased_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(erased_at__isnull=False)
+        return queryset
+
+
+class DueFilter(admin.SimpleListFilter):
+    """The sales worklist's question: what is due, what is late."""
+
+    title = gettext_lazy("due")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("overdue", _("Overdue")),
+            ("today", _("Due today")),
+            ("week", _("Due in the next 7 days")),
+            ("open", _("All open")),
+            ("no_date", _("Open, no due date")),
+        ]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        planned = queryset.filter(status=FollowUpStatus.PLANNED)
+        value = self.value()
+        if value == "overdue":
+            return planned.filter(due_at__lt=now)
+        if value == "today":
+            return planned.filter(due_at__gte=start_of_day, due_at__lt=start_of_day + timedelta(days=1))
+        if value == "week":
+            return planned.filter(due_at__gte=now, due_at__lt=now + timedelta(days=7))
+        if value == "open":
+            return planned
+        if value == "no_date":
+            return planned.filter(due_at__isnull=True)
+        return queryset
+
+
+# Forms --------------------------------------------------------------------------------------
+
+
+class TagsField(forms.CharField):
+    """Tags as "vip, berlin, press" in the form, a list of strings in the model."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
+
+    def has_changed(self, initial, data):
+        return list(initial or []) != self.to_python(data)
+
+
+class ContactAdminForm(forms.ModelForm):
+    tags = TagsField(label=gettext_lazy("tags"), required=False, help_text=gettext_lazy("Comma-separated."))
+
+    class Meta:
+        model = Contact
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+
+class FollowUpAdminForm(forms.ModelForm):
+    class Meta:
+        model = FollowUp
+        fields = "__all__"  # noqa: DJ007 - the admin's fields/fieldsets choose what is shown
+
+    def clean(self):
+        # The service's rule (done ⇔ completed_at; a done follow-up without a time was done
+        # now), applied here too because the model check runs before the service is called.
+        cleaned_data = super().clean()
+        status = cleaned_data.get("status")
+        if not status:
+            return cleaned_data
+        if "completed_at" not in self.fields:  # the contact page's inline: the service sets it
+            if status == FollowUpStatus.DONE and self.instance.completed_at is None:
+                self.instance.completed_at = timezone.now()
+            elif status != FollowUpStatus.DONE:
+                self.instance.completed_at = None
+        elif status == FollowUpStatus.DONE and not cleaned_data.get("completed_at"):
+            cleaned_data["completed_at"] = timezone.now()
+        elif status != FollowUpStatus.DONE and "completed_at" not in self.changed_data:
+            cleaned_data["completed_at"] = None
+        return cleaned_data
+
+
+# Inlines on the contact page ----------------------------------------------------------------
+
+
+class ErasedContactReadOnlyInline(ServiceInlineMixin):
+    """An erased contact takes no more writes (services raise ContactErased): show, don't offer."""
+
+    def _contact_erased(self, obj) -> bool:
+        return isinstance(obj, Contact) and obj.is_erased
+
+    def has_add_permission(self, request, obj=None):
+        return not self._contact_erased(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._contact_erased(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._contact_erased(obj) and super().has_delete_permission(request, obj)
+
+
+class FollowUpInline(ErasedContactReadOnlyInline, admin.TabularInline):
+    model = FollowUp
+    form = FollowUpAdminForm
+    fk_name = "contact"
+    fields = ("event", "owner", "channel", "status", "due_at", "outcome", "deal_status", "deal_value")
+    autocomplete_fields = ("event", "owner")
+    list_select_related = ("event", "owner")
+    extra = 0
+    show_change_link = True
+    create_service = staticmethod(services.create_follow_up)
+    update_service = staticmethod(services.update_follow_up)
+    delete_service = staticmethod(services.delete_follow_up)
+
+
+class ContactAttendanceInline(ErasedContactReadOnlyInline, admin.TabularInline):
+    model = Attendance
+    fk_name = "contact"
+    fields = ("event", "role", "status", "checked_in_at")
+    autocomplete_fields = ("event",)
+    list_select_related = ("event",)
+    ordering = ("-event__starts_at",)
+    extra = 0
+    show_change_link = True
+    verbose_name_plural = gettext_lazy("event attendances")
+    create_service = staticmethod(event_services.create_attendance)
+    update_service = staticmethod(event_services.update_attendance)
+    delete_service = staticmethod(event_services.delete_attendance)
+
+
+class ContactFeedbackInline(ErasedContactReadOnlyInline, admin.TabularInline):
+    model = Feedback
+    fk_name = "contact"
+    fields = ("event", "nps", "satisfaction", "comment", "submitted_at")
+    autocomplete_fields = ("event",)
+    list_select_related = ("event",)
+    extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
+    create_service = staticmethod(event_services.record_feedback)
+    update_service = staticmethod(event_services.update_feedback)
+    delete_service = staticmethod(event_services.delete_feedback)
+
+
+# History: an audit trail, not an undo button -------------------------------------------------
+
+
+class AuditHistoryMixin:
+    """History is read-only: reverting would restore withdrawn consent or erased data."""
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+# Admins ---------------------------------------------------------------------------------------
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ("name", "domain", "industry", "country", "contact_count")
+    list_filter = ("industry", "country")
+    search_fields = ("name", "domain")
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(contact_count=Count("contacts"))
+
+    @admin.display(description=gettext_lazy("contacts"), ordering="contact_count")
+    def contact_count(self, organization):
+        return organization.contact_count
+
+
+@admin.register(Contact)
+class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHistoryAdmin):
+    form = ContactAdminForm
+    create_service = staticmethod(services.create_contact)
+    update_service = staticmethod(services.update_contact)
+    delete_service = staticmethod(services.delete_contact)
+    resource_classes = [ContactResource]
+    export_formats = [CSV, XLSX]
+
+    list_display = (
+        "display_name", "email", "organization", "owner", "score_value", "stage", "churn_risk", "last_touch",
+        "do_not_contact",
+    )
+    list_select_related = ("organization", "owner", "score")
+    list_filter = (
+        StageFilter, ChurnRiskFilter, AttendedSeriesFilter, OwnerFilter, "do_not_contact", "marketing_consent",
+        ErasedFilter,
+    )
+    search_fields = ("email", "first_name", "last_name", "organization__name", "job_title")
+    search_help_text = gettext_lazy("Search by e-mail, name, organization or job title.")
+    autocomplete_fields = ("organization", "owner")
+    readonly_fields = ("marketing_consent_at", "erased_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("email", ("first_name", "last_name"), "organization", "job_title", "phone")}),
+        (gettext_lazy("Relationship"), {"fields": ("owner", "tags")}),
+        (gettext_lazy("Consent and data protection"), {"fields": (
+            "marketing_consent", "marketing_consent_at", "marketing_consent_source", "do_not_contact", "erased_at",
+        )}),
+        (gettext_lazy("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = [FollowUpInline, ContactAttendanceInline, ContactFeedbackInline]
+    actions = ["recompute_scores"]
+    list_per_page = 50
+
+    class Media:
+        css = {"all": ["admin-ror/admin.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization", "owner", "score")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.is_erased:
+            return [field.name for field in Contact._meta.concrete_fields if field.editable] + list(self.readonly_fields)
+        return self.readonly_fields
+
+    # Changelist columns (score joined by list_select_related: no query per row).
+
+    @admin.display(description=gettext_lazy("name"), ordering="last_name")
+    def display_name(self, contact):
+        if contact.is_erased:
+            return _("Erased contact #%(id)s") % {"id": contact.pk}
+        return contact.full_name or "—"
+
+    @admin.display(description=gettext_lazy("score"), ordering="score__score")
+    def score_value(self, contact):
+        score = related_or_none(contact, "score")
+        return f"{score.score:.1f}" if score else "—"
+
+    @admin.display(description=gettext_lazy("stage"), ordering="score__stage")
+    def stage(self, contact):
+        score = related_or_none(contact, "score")
+        return score.get_stage_display() if score else "—"
+
+    @admin.display(description=gettext_lazy("churn risk"), ordering="score__churn_risk")
+    def churn_risk(self, contact):
+        score = related_or_none(contact, "score")
+        return score.get_churn_risk_display() if score else "—"
+
+    @admin.display(description=gettext_lazy("last touch"), ordering="score__last_touch_at")
+    def last_touch(self, contact):
+        score = related_or_none(contact, "score")
+        if score is None or score.last_touch_at is None:
+            return "—"
+        return timezone.localtime(score.last_touch_at).strftime("%Y-%m-%d")
+
+    # Change page: relationship panel and GDPR tools.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contact = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if contact is not None:
+            extra_context.update(contact_panels(contact))
+            extra_context["can_erase"] = not contact.is_erased and self.has_delete_permission(request, contact)
+            extra_context["gdpr_export_url"] = reverse("admin:contacts_contact_gdpr_export", args=[contact.pk])
+            extra_context["erase_url"] = reverse("admin:contacts_contact_erase", args=[contact.pk])
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/gdpr-export/", self.admin_site.admin_view(self.gdpr_export_view),
+                 name="{}_{}_gdpr_export".format(*info)),
+            path("<path:object_id>/erase/", self.admin_site.admin_view(self.erase_view),
+                 name="{}_{}_erase".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _get_contact_or_404(self, request, object_id) -> Contact:
+        contact = self.get_object(request, unquote(object_id))
+        if contact is None:
+            raise Http404(_("No contact with id %(id)s.") % {"id": object_id})
+        return contact
+
+    def gdpr_export_view(self, request, object_id):
+        """Everything held about the contact, as a JSON download (GDPR right of access)."""
+        contact = self._get_contact_or_404(request, object_id)
+        if not self.has_view_permission(request, contact):
+            raise PermissionDenied
+        data = services.export_contact(contact)
+        response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+        filename = f"contact-{contact.pk}-{timezone.localdate():%Y%m%d}.json"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    def erase_view(self, request, object_id):
+        """GDPR erasure after a confirmation page; only for users who may delete contacts."""
+        contact = self._get_contact_or_404(request, object_id)
+        if not self.has_delete_permission(request, contact):
+            raise PermissionDenied
+        change_url = reverse("admin:contacts_contact_change", args=[contact.pk])
+        if contact.is_erased:
+            self.message_user(request, _("This contact was already erased."), messages.INFO)
+            return HttpResponseRedirect(change_url)
+        if request.method == "POST":
+            contact = services.erase_contact(contact, by=request.user)
+            self.log_change(request, contact, [{"changed": {"fields": ["erased_at"]}}])
+            self.message_user(
+                request, _("The contact's personal data was erased; its event history stays anonymous."), messages.SUCCESS
+            )
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase personal data?"),
+            "opts": self.opts,
+            "object": contact,
+            "change_url": change_url,
+            "related_counts": {
+                _("event attendances"): contact.attendances.count(),
+                _("follow-ups"): contact.followups.count(),
+                _("feedback answers"): contact.feedback.count(),
+                _("interactions"): contact.interactions.count() + contact.counterpart_interactions.count(),
+            },
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/contacts/contact/erase_confirmation.html", context)
+
+    # Actions.
+
+    @admin.action(description=gettext_lazy("Recompute scores of selected contacts"), permissions=["change"])
+    def recompute_scores(self, request, queryset):
+        from scoring import services as scoring_services  # scoring depends on contacts, not the reverse
+
+        contact_ids = list(queryset.values_list("pk", flat=True))
+        scoring_services.recompute_contacts(contact_ids, trigger="manual")
+        self.message_user(request, ngettext(
+            "Recomputed the score of %(count)d contact.", "Recomputed the scores of %(count)d contacts.", len(contact_ids)
+        ) % {"count": len(contact_ids)}, messages.SUCCESS)
+
+
+@admin.register(FollowUp)
+class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
+    form = FollowUpAdminForm
+    create_service = staticmethod(services.create_follow_up)
+    update_service = staticmethod(services.update_follow_up)
+    delete_service = staticmethod(services.delete_follow_up)
+
+    list_display = (
+        "contact", "event", "owner", "channel", "status", "due_at", "is_overdue", "outcome", "deal_status", "deal_value",
+    )
+    list_select_related = ("contact", "event", "owner")
+    list_filter = (DueFilter, "status", OwnerFilter, "channel", "outcome", "deal_status", "event__series")
+    date_hierarchy = "due_at"
+    search_fields = ("contact__email", "contact__first_name", "contact__last_name", "summary", "next_step")
+    autocomplete_fields = ("contact", "event", "owner")
+    readonly_fields = ("created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("contact", "event", "owner", "channel", "status", "due_at", "completed_at")}),
+        (gettext_lazy("Conversation"), {"fields": ("outcome", "summary", "next_step")}),
+        (gettext_lazy("Deal"), {"fields": ("deal_status", "deal_value")}),
+        (gettext_lazy("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    actions = ["mark_done"]
+    list_per_page = 50
+
+    def get_changeform_initial_data(self, request):
+        # A follow-up logged by a salesperson is theirs unless they say otherwise.
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description=gettext_lazy("overdue"), boolean=True)
+    def is_overdue(self, follow_up):
+        return follow_up.is_overdue
+
+    @admin.action(description=gettext_lazy("Mark selected follow-ups as done"), permissions=["change"])
+    def mark_done(self, request, queryset):
+        done = 0
+        for follow_up in queryset.filter(status=FollowUpStatus.PLANNED).select_related("contact", "event"):
+            try:
+                services.mark_follow_up_done(follow_up)
+                done += 1
+            except SERVICE_ERRORS as exc:
+                self.report_service_error(request, follow_up, exc)
+        self.message_user(request, ngettext(
+            "Marked %(count)d follow-up as done.", "Marked %(count)d follow-ups as done.", done
+        ) % {"count": done}, messages.SUCCESS)
+
+
+@admin.register(Referral)
+class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.create_referral)
+    update_service = staticmethod(services.update_referral)
+    delete_service = staticmethod(services.delete_referral)
+
+    list_display = ("referrer", "referred_display", "event", "created_at")
+    list_select_related = ("referrer", "referred", "event")
+    list_filter = ("event__series",)
+    date_hierarchy = "created_at"
+    search_fields = ("referrer__email", "referrer__last_name", "referred__email", "referred_email")
+    autocomplete_fields = ("referrer", "referred", "event")
+    fields = ("referrer", "referred", "referred_email", "event", "created_at")
+    readonly_fields = ("created_at",)
+
+    @admin.display(description=gettext_lazy("referred"))
+    def referred_display(self, referral):
+        return referral.referred or referral.referred_email or "—"

@@ -1,0 +1,429 @@
+"""Admin for event series, events, attendances, interactions and feedback (agency staff).
+
+Writes go through events.services (ror_crm.admin_tools). Events are completed and
+rescored by actions and buttons; attendee lists are imported from CSV/XLSX
+(events.imports) through the bulk API's upsert.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Max
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
+
+from events import imports, services
+from events.admin_panels import metrics_panel, series_chart
+from events.choices import EventStatus
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from events.resources import AttendanceResource
+from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInlineMixin, related_or_none
+
+# An event page with more rows than this would be slow and exceed Django's limit of 1,000
+# POST fields; such events manage their rows in the attendance / interaction lists.
+INLINE_MAX_ROWS = 60
+
+
+# Filters ------------------------------------------------------------------------------------
+
+
+class EventFilter(admin.SimpleListFilter):
+    """Filter rows by event: offers the latest events, accepts any (links from event pages)."""
+
+    title = gettext_lazy("event")
+    parameter_name = "event"
+    recent = 15
+
+    def lookups(self, request, model_admin):
+        events = list(Event.objects.order_by("-starts_at")[: self.recent])
+        selected = self.value()
+        if (selected or "").isdigit() and int(selected) not in {event.pk for event in events}:
+            events += list(Event.objects.filter(pk=int(selected)))
+        return [(str(event.pk), str(event)) for event in events]
+
+    def queryset(self, request, queryset):
+        if (self.value() or "").isdigit():
+            return queryset.filter(event_id=int(self.value()))
+        return queryset
+
+
+class EventTimeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("time")
+    parameter_name = "when"
+
+    def lookups(self, request, model_admin):
+        return [("upcoming", _("Upcoming")), ("past", _("Past"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "upcoming":
+            return queryset.filter(ends_at__gte=timezone.now())
+        if self.value() == "past":
+            return queryset.filter(ends_at__lt=timezone.now())
+        return queryset
+
+
+class NpsCategoryFilter(admin.SimpleListFilter):
+    title = gettext_lazy("NPS category")
+    parameter_name = "nps_category"
+
+    def lookups(self, request, model_admin):
+        return [("promoter", _("Promoters (9–10)")), ("passive", _("Passives (7–8)")), ("detractor", _("Detractors (0–6)"))]
+
+    def queryset(self, request, queryset):
+        ranges = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6)}
+        if self.value() in ranges:
+            low, high = ranges[self.value()]
+            return queryset.filter(nps__gte=low, nps__lte=high)
+        return queryset
+
+
+# Inlines on the event page ------------------------------------------------------------------
+
+
+class EventAttendanceInline(ServiceInlineMixin, admin.TabularInline):
+    model = Attendance
+    fk_name = "event"
+    fields = ("contact", "role", "status", "checked_in_at", "source", "external_id")
+    autocomplete_fields = ("contact",)
+    list_select_related = ("contact", "event")
+    extra = 1
+    show_change_link = True
+    create_service = staticmethod(services.create_attendance)
+    update_service = staticmethod(services.update_attendance)
+    delete_service = staticmethod(services.delete_attendance)
+
+
+class EventInteractionInline(ServiceInlineMixin, admin.TabularInline):
+    model = Interaction
+    fk_name = "event"
+    fields = ("contact", "counterpart", "kind", "occurred_at", "duration_minutes", "quality", "staff_user")
+    autocomplete_fields = ("contact", "counterpart", "staff_user")
+    list_select_related = ("contact", "counterpart", "staff_user", "event")
+    extra = 0
+    show_change_link = True
+    create_service = staticmethod(services.record_interaction)
+    update_service = staticmethod(services.update_interaction)
+    delete_service = staticmethod(services.delete_interaction)
+
+
+# Admins ---------------------------------------------------------------------------------------
+
+
+@admin.register(EventSeries)
+class EventSeriesAdmin(admin.ModelAdmin):
+    list_display = ("name", "edition_count", "latest_edition")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(edition_count=Count("events"), latest_edition=Max("events__starts_at"))
+
+    @admin.display(description=gettext_lazy("editions"), ordering="edition_count")
+    def edition_count(self, series):
+        return series.edition_count
+
+    @admin.display(description=gettext_lazy("latest edition"), ordering="latest_edition")
+    def latest_edition(self, series):
+        return timezone.localtime(series.latest_edition).strftime("%Y-%m-%d") if series.latest_edition else "—"
+
+
+class EventAdminForm(forms.ModelForm):
+    class Meta:
+        model = Event
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def clean(self):
+        cleaned_data = super().clean()
+        # Choosing "completed" here completes the event through complete_event() (in
+        # create_event/update_event); the model's check "completed ⇒ completed_at" runs first.
+        if cleaned_data.get("status") == EventStatus.COMPLETED and self.instance.completed_at is None:
+            self.instance.completed_at = timezone.now()
+        return cleaned_data
+
+
+@admin.register(Event)
+class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = EventAdminForm
+    create_service = staticmethod(services.create_event)
+    update_service = staticmethod(services.update_event)
+    delete_service = staticmethod(services.delete_event)
+
+    list_display = (
+        "name", "series", "kind", "city", "starts_at", "status", "registrations", "attended", "nps", "ror_percent",
+    )
+    list_select_related = ("series", "metrics")
+    list_filter = ("status", EventTimeFilter, "series", "kind", "format")
+    date_hierarchy = "starts_at"
+    search_fields = ("name", "city", "venue", "series__name")
+    autocomplete_fields = ("series",)
+    readonly_fields = ("completed_at", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "series", ("kind", "format"), ("venue", "city"), ("starts_at", "ends_at"))}),
+        (gettext_lazy("Status"), {"fields": ("status", "completed_at")}),
+        (gettext_lazy("Budget"), {"fields": ("capacity", ("cost", "currency"))}),
+        (gettext_lazy("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
+    )
+    inlines = [EventAttendanceInline, EventInteractionInline]
+    actions = ["complete_events", "recompute_scores"]
+    list_per_page = 50
+
+    class Media:
+        css = {"all": ["admin-ror/admin.css"]}
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request)
+            .select_related("series", "metrics")
+            .annotate(registration_count=Count("attendances"))
+        )
+
+    @admin.display(description=gettext_lazy("registrations"), ordering="registration_count")
+    def registrations(self, event):
+        return event.registration_count
+
+    @admin.display(description=gettext_lazy("attended"), ordering="metrics__attended")
+    def attended(self, event):
+        metrics = related_or_none(event, "metrics")
+        return metrics.attended if metrics else "—"
+
+    @admin.display(description=gettext_lazy("NPS"), ordering="metrics__nps")
+    def nps(self, event):
+        metrics = related_or_none(event, "metrics")
+        return f"{metrics.nps:+.0f}" if metrics and metrics.nps is not None else "—"
+
+    @admin.display(description=gettext_lazy("RoR %"), ordering="metrics__ror_percent")
+    def ror_percent(self, event):
+        metrics = related_or_none(event, "metrics")
+        return f"{metrics.ror_percent:.0f} %" if metrics and metrics.ror_percent is not None else "—"
+
+    # Inlines only while they stay small.
+
+    def _row_counts(self, obj) -> dict[str, int]:
+        if obj is None or obj.pk is None:
+            return {"attendances": 0, "interactions": 0}
+        if not hasattr(obj, "_admin_row_counts"):
+            obj._admin_row_counts = {
+                "attendances": obj.attendances.count(),
+                "interactions": obj.interactions.count(),
+            }
+        return obj._admin_row_counts
+
+    def get_inlines(self, request, obj):
+        counts = self._row_counts(obj)
+        inlines = []
+        if counts["attendances"] <= INLINE_MAX_ROWS:
+            inlines.append(EventAttendanceInline)
+        if counts["interactions"] <= INLINE_MAX_ROWS:
+            inlines.append(EventInteractionInline)
+        return inlines
+
+    # Change page: metrics panel and buttons.
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        event = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if event is not None:
+            counts = self._row_counts(event)
+            extra_context.update(metrics_panel(event))
+            extra_context.update({
+                "series_chart": series_chart(event),
+                "row_counts": counts,
+                "inline_max_rows": INLINE_MAX_ROWS,
+                "attendances_url": reverse("admin:events_attendance_changelist") + f"?event={event.pk}",
+                "interactions_url": reverse("admin:events_interaction_changelist") + f"?event={event.pk}",
+                "import_url": reverse("admin:events_event_import_attendees", args=[event.pk]),
+                "complete_url": reverse("admin:events_event_complete", args=[event.pk]),
+                "recompute_url": reverse("admin:events_event_recompute", args=[event.pk]),
+                "can_import": request.user.has_perms(["events.add_attendance", "events.change_attendance"]),
+                "can_complete": event.status in (EventStatus.PLANNED, EventStatus.LIVE)
+                and self.has_change_permission(request, event),
+                "can_recompute": event.status == EventStatus.COMPLETED and self.has_change_permission(request, event),
+            })
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        was_completed = change and form.initial.get("status") == EventStatus.COMPLETED
+        super().save_model(request, obj, form, change)
+        if obj.status == EventStatus.COMPLETED and not was_completed:
+            self.message_user(request, _scoring_message(1), messages.INFO)
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/import-attendees/", self.admin_site.admin_view(self.import_attendees_view),
+                 name="{}_{}_import_attendees".format(*info)),
+            path("<path:object_id>/complete/", self.admin_site.admin_view(self.complete_view),
+                 name="{}_{}_complete".format(*info)),
+            path("<path:object_id>/recompute/", self.admin_site.admin_view(self.recompute_view),
+                 name="{}_{}_recompute".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def _event_or_404(self, request, object_id) -> Event:
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            raise Http404(_("No event with id %(id)s.") % {"id": object_id})
+        return event
+
+    def import_attendees_view(self, request, object_id):
+        return imports.import_attendees_view(self, request, self._event_or_404(request, object_id))
+
+    def complete_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = self._event_or_404(request, object_id)
+        if not self.has_change_permission(request, event):
+            raise PermissionDenied
+        self._complete(request, [event])
+        return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
+
+    def recompute_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        event = self._event_or_404(request, object_id)
+        if not self.has_change_permission(request, event):
+            raise PermissionDenied
+        self._recompute(request, [event])
+        return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
+
+    # Actions.
+
+    @admin.action(description=gettext_lazy("Complete selected events (scores them)"), permissions=["change"])
+    def complete_events(self, request, queryset):
+        self._complete(request, queryset)
+
+    @admin.action(description=gettext_lazy("Recompute scores and metrics of selected events"), permissions=["change"])
+    def recompute_scores(self, request, queryset):
+        self._recompute(request, queryset)
+
+    def _complete(self, request, events) -> None:
+        completed = already = 0
+        for event in events:
+            if event.status == EventStatus.COMPLETED:
+                already += 1
+                continue
+            try:
+                services.complete_event(event, by=request.user)
+            except SERVICE_ERRORS as exc:
+                self.report_service_error(request, event, exc)
+            else:
+                completed += 1
+        if completed:
+            self.message_user(request, ngettext(
+                "Completed %(count)d event.", "Completed %(count)d events.", completed
+            ) % {"count": completed} + " " + _scoring_message(completed), messages.SUCCESS)
+        if already:
+            self.message_user(request, ngettext(
+                "%(count)d event was already completed.", "%(count)d events were already completed.", already
+            ) % {"count": already}, messages.INFO)
+
+    def _recompute(self, request, events) -> None:
+        from scoring.triggers import schedule_event_recompute  # scoring depends on events, not the reverse
+
+        scheduled = 0
+        for event in events:
+            if event.status != EventStatus.COMPLETED:
+                self.message_user(request, _(
+                    "%(event)s: only completed events are scored; complete it first."
+                ) % {"event": event}, messages.ERROR)
+                continue
+            schedule_event_recompute(event.pk)
+            scheduled += 1
+        if scheduled:
+            self.message_user(request, ngettext(
+                "Recomputing %(count)d event.", "Recomputing %(count)d events.", scheduled
+            ) % {"count": scheduled} + " " + _scoring_message(scheduled), messages.SUCCESS)
+
+
+def _scoring_message(count: int) -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker: the task ran right after the commit
+        return _("Scores and event metrics were computed.")
+    return _("Scoring was queued: scores and event metrics are computed in the background.")
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.create_attendance)
+    update_service = staticmethod(services.update_attendance)
+    delete_service = staticmethod(services.delete_attendance)
+    resource_classes = [AttendanceResource]
+    export_formats = [CSV, XLSX]
+    change_list_template = "admin/events/attendance/change_list.html"
+
+    list_display = ("contact", "event", "role", "status", "checked_in_at", "source", "external_id")
+    list_select_related = ("contact", "event")
+    list_filter = (EventFilter, "status", "role", "event__series", "source")
+    search_fields = ("contact__email", "contact__first_name", "contact__last_name", "external_id", "event__name")
+    autocomplete_fields = ("contact", "event")
+    fields = ("event", "contact", "role", "status", "registered_at", "checked_in_at", "source", "external_id")
+    actions = ["check_in_selected"]
+    list_per_page = 100
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("import/", self.admin_site.admin_view(self.import_attendees_view),
+                 name="{}_{}_import".format(*info)),
+            *super().get_urls(),
+        ]
+
+    def import_attendees_view(self, request):
+        return imports.import_attendees_view(self, request, None)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = dict(extra_context or {})
+        extra_context["can_import"] = request.user.has_perms(["events.add_attendance", "events.change_attendance"])
+        return super().changelist_view(request, extra_context)
+
+    @admin.action(description=gettext_lazy("Check in selected attendances"), permissions=["change"])
+    def check_in_selected(self, request, queryset):
+        result = services.check_in_attendances(queryset.select_related("contact"))
+        self.message_user(request, ngettext(
+            "Checked in %(count)d attendance.", "Checked in %(count)d attendances.", result.checked_in
+        ) % {"count": result.checked_in}, messages.SUCCESS)
+        if result.already_checked_in:
+            self.message_user(request, ngettext(
+                "%(count)d was already checked in.", "%(count)d were already checked in.", result.already_checked_in
+            ) % {"count": result.already_checked_in}, messages.INFO)
+        if result.unknown:
+            self.message_user(request, _("Not checked in (contact erased): %(rows)s") % {
+                "rows": ", ".join(result.unknown)}, messages.WARNING)
+
+
+@admin.register(Interaction)
+class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.record_interaction)
+    update_service = staticmethod(services.update_interaction)
+    delete_service = staticmethod(services.delete_interaction)
+
+    list_display = ("contact", "counterpart", "event", "kind", "occurred_at", "duration_minutes", "quality", "staff_user")
+    list_select_related = ("contact", "counterpart", "event", "staff_user")
+    list_filter = (EventFilter, "kind", "quality", "event__series")
+    date_hierarchy = "occurred_at"
+    search_fields = ("contact__email", "contact__last_name", "counterpart__email", "counterpart__last_name", "notes")
+    autocomplete_fields = ("contact", "counterpart", "event", "staff_user")
+    fields = ("event", "contact", "counterpart", "staff_user", "kind", "occurred_at", "duration_minutes", "quality",
+              "notes", "source", "external_id")
+    list_per_page = 100
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.record_feedback)
+    update_service = staticmethod(services.update_feedback)
+    delete_service = staticmethod(services.delete_feedback)
+
+    list_display = ("contact", "event", "nps", "satisfaction", "submitted_at")
+    list_select_related = ("contact", "event")
+    list_filter = (EventFilter, NpsCategoryFilter, "event__series")
+    date_hierarchy = "submitted_at"
+    search_fields = ("contact__email", "contact__last_name", "comment")
+    autocomplete_fields = ("contact", "event")
+    fields = ("event", "contact", "nps", "satisfaction", "comment", "submitted_at")
+    list_per_page = 100

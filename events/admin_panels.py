@@ -1,0 +1,92 @@
+"""The RoR figures panel of the event change page (EventMetrics, DOMAIN.md "Event metrics")."""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from events.models import Event
+from ror_crm.admin_tools import related_or_none
+from scoring.charts import column_chart_svg
+
+SERIES_CHART_EDITIONS = 12
+
+
+def _pct(ratio: float | None) -> str:
+    """Shares are stored as ratios (0–1)."""
+    return "—" if ratio is None else f"{ratio * 100:.0f} %"
+
+
+def _num(value, digits: int = 1, suffix: str = "") -> str:
+    return "—" if value is None else f"{value:.{digits}f}{suffix}"
+
+
+def _money(value, currency: str) -> str:
+    return "—" if value is None else f"{value:,.2f} {currency}"
+
+
+def metrics_panel(event: Event) -> dict:
+    """Headline figures and the full table, or `metrics: None` when not computed yet."""
+    metrics = related_or_none(event, "metrics")
+    if metrics is None:
+        return {"metrics": None}
+    previous = metrics.previous_edition
+    crr = _num(metrics.series_retention_rate, 1, " %")
+    if metrics.series_retention_rate is not None and previous is not None:
+        crr = _("%(crr)s vs %(previous)s") % {"crr": crr, "previous": previous}
+    elif metrics.series_retention_rate is None:
+        crr = _("— (no previous edition)")
+    nps = "—" if metrics.nps is None else f"{metrics.nps:+.0f}"
+    currency = event.currency
+    headline = [
+        {"label": _("Attended"), "value": f"{metrics.attended} / {metrics.registered}"},
+        {"label": _("CRR vs previous edition"), "value": _num(metrics.series_retention_rate, 0, " %")},
+        {"label": _("Returning share"), "value": _pct(metrics.returning_share)},
+        {"label": _("NPS"), "value": nps},
+        {"label": _("RoR %"), "value": _num(metrics.ror_percent, 0, " %")},
+        {"label": _("Relationship lift"), "value": "—" if metrics.relationship_lift is None
+         else f"{metrics.relationship_lift:+.1f}"},
+    ]
+    rows = [
+        (_("Registered / attended / no-shows"), f"{metrics.registered} / {metrics.attended} / {metrics.no_shows}"),
+        (_("No-show rate"), _pct(metrics.no_show_rate)),
+        (_("New / returning attendees"), f"{metrics.new_attendees} / {metrics.returning_attendees}"),
+        (_("Returning share"), _pct(metrics.returning_share)),
+        (_("Series retention rate (CRR)"), crr),
+        (_("Interactions (per attendee)"), f"{metrics.interactions_total} ({_num(metrics.interactions_per_attendee, 2)})"),
+        (_("Average interaction quality (1–5)"), _num(metrics.avg_interaction_quality, 1)),
+        (_("Follow-ups"), str(metrics.followups_total)),
+        (_("Follow-up coverage"), _pct(metrics.followup_coverage)),
+        (_("Followed up within 48 h"), _pct(metrics.followed_up_within_48h_share)),
+        (_("Median hours to first follow-up"), _num(metrics.median_first_followup_hours, 1, " h")),
+        (_("NPS (answers)"), f"{nps} ({metrics.feedback_count})"),
+        (_("Average satisfaction (1–10)"), _num(metrics.avg_satisfaction, 1)),
+        (_("Pipeline value (open deals)"), _money(metrics.pipeline_value, currency)),
+        (_("Won value"), _money(metrics.won_value, currency)),
+        (_("Cost"), _money(metrics.cost, currency)),
+        (_("RoR % = (won − cost) / cost × 100"), _num(metrics.ror_percent, 1, " %")),
+        (_("Referrals (advocacy index)"), f"{metrics.referrals} ({_num(metrics.advocacy_index, 2)})"),
+        (_("Relationship lift (score points per attendee)"), headline[-1]["value"]),
+    ]
+    return {
+        "metrics": metrics,
+        "metrics_headline": headline,
+        "metrics_rows": rows,
+        "metrics_computed_at": timezone.localtime(metrics.computed_at),
+        "previous_edition": previous,
+    }
+
+
+def series_chart(event: Event):
+    """Attendance of the series' editions up to this one: is the series keeping its people?"""
+    if event.series_id is None:
+        return None
+    editions = list(
+        Event.objects.filter(series_id=event.series_id, starts_at__lte=event.starts_at)
+        .select_related("metrics").order_by("-starts_at")[:SERIES_CHART_EDITIONS]
+    )
+    if len(editions) < 2:
+        return None
+    items = [
+        (timezone.localtime(edition.starts_at).strftime("%Y-%m"), getattr(related_or_none(edition, "metrics"), "attended", None))
+        for edition in reversed(editions)
+    ]
+    return column_chart_svg(items, width=560, title=_("Attendance per edition of %(series)s") % {"series": event.series})

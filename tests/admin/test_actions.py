@@ -1,0 +1,287 @@
+"""Admin actions, buttons and saves: through the services, errors shown, nothing lost."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.choices import FollowUpStatus
+from contacts.models import Contact, FollowUp
+from contacts.services import erase_contact
+from events.choices import AttendanceStatus, EventStatus
+from events.models import Attendance, Event
+
+pytestmark = pytest.mark.django_db
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def run_action(client, model_path: str, action: str, pks, **extra):
+    url = reverse(f"admin:{model_path}_changelist")
+    return client.post(url, {"action": action, "_selected_action": [str(pk) for pk in pks], **extra}, follow=True)
+
+
+@pytest.fixture
+def planned_event(db) -> Event:
+    now = timezone.now()
+    return Event.objects.create(name="Munich Dinner", starts_at=now - timedelta(hours=5), ends_at=now - timedelta(hours=1))
+
+
+class TestEventActions:
+    def test_complete_event_completes_and_says_scoring_ran(self, admin_client, planned_event):
+        response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+
+        planned_event.refresh_from_db()
+        assert planned_event.status == EventStatus.COMPLETED
+        assert planned_event.completed_at is not None
+        text = " ".join(messages_of(response))
+        assert "Completed 1 event." in text
+        assert "Scores and event metrics were computed." in text  # tests run without a broker: eager
+
+    def test_completing_a_cancelled_event_is_an_error_message_not_a_500(self, admin_client, planned_event):
+        planned_event.status = EventStatus.CANCELLED
+        planned_event.save()
+
+        response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+
+        assert response.status_code == 200
+        planned_event.refresh_from_db()
+        assert planned_event.status == EventStatus.CANCELLED
+        errors = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "error"]
+        assert errors == [f"{planned_event}: A cancelled event cannot be completed."]
+
+    def test_completing_twice_reports_already_completed(self, admin_client, planned_event):
+        run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+        response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+        assert "1 event was already completed." in messages_of(response)
+
+    def test_complete_button_on_the_change_page(self, admin_client, planned_event):
+        change_url = reverse("admin:events_event_change", args=[planned_event.pk])
+        assert reverse("admin:events_event_complete", args=[planned_event.pk]) in admin_client.get(change_url).content.decode()
+
+        assert admin_client.get(reverse("admin:events_event_complete", args=[planned_event.pk])).status_code == 405
+        response = admin_client.post(reverse("admin:events_event_complete", args=[planned_event.pk]))
+
+        assert response.status_code == 302
+        assert response["Location"] == change_url
+        planned_event.refresh_from_db()
+        assert planned_event.status == EventStatus.COMPLETED
+
+    def test_recompute_needs_a_completed_event(self, admin_client, planned_event):
+        response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
+        assert any("only completed events are scored" in message for message in messages_of(response))
+
+        run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+        response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
+        assert any(message.startswith("Recomputing 1 event.") for message in messages_of(response))
+
+    def test_choosing_completed_in_the_form_completes_through_the_service(self, admin_client, planned_event):
+        url = reverse("admin:events_event_change", args=[planned_event.pk])
+        data = event_form_data(planned_event, status="completed")
+
+        response = admin_client.post(url, data, follow=True)
+
+        assert response.status_code == 200
+        planned_event.refresh_from_db()
+        assert planned_event.status == EventStatus.COMPLETED
+        assert "Scores and event metrics were computed." in messages_of(response)
+
+
+def event_form_data(event: Event, **changes) -> dict:
+    local_start, local_end = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+    data = {
+        "name": event.name, "series": event.series_id or "", "kind": event.kind, "format": event.format,
+        "venue": event.venue, "city": event.city,
+        "starts_at_0": local_start.strftime("%Y-%m-%d"), "starts_at_1": local_start.strftime("%H:%M:%S"),
+        "ends_at_0": local_end.strftime("%Y-%m-%d"), "ends_at_1": local_end.strftime("%H:%M:%S"),
+        "status": event.status, "capacity": "", "cost": "", "currency": "EUR",
+        "attendances-TOTAL_FORMS": "0", "attendances-INITIAL_FORMS": "0",
+        "interactions-TOTAL_FORMS": "0", "interactions-INITIAL_FORMS": "0",
+    }
+    data.update(changes)
+    return data
+
+
+class TestAdminSavesGoThroughServices:
+    def test_bad_dates_are_a_form_error_and_nothing_is_saved(self, admin_client, planned_event):
+        url = reverse("admin:events_event_change", args=[planned_event.pk])
+        data = event_form_data(planned_event, name="Renamed", ends_at_0="2000-01-01")
+
+        response = admin_client.post(url, data)
+
+        assert response.status_code == 200
+        assert "The event cannot end before it starts." in response.content.decode()
+        assert response.context["adminform"].form.data["name"] == "Renamed"  # the input is kept
+        planned_event.refresh_from_db()
+        assert planned_event.name == "Munich Dinner"
+
+    def test_a_service_refusal_is_shown_on_the_form_and_rolls_back(self, admin_client, planned_event):
+        contact = Contact.objects.create(email="gone@client.example", first_name="Gone")
+        erase_contact(contact)
+        url = reverse("admin:events_attendance_add")
+
+        response = admin_client.post(url, {
+            "event": planned_event.pk, "contact": contact.pk, "role": "attendee", "status": "registered",
+            "source": "desk", "external_id": "",
+        })
+
+        assert response.status_code == 200
+        assert "This contact was erased and cannot be written to." in response.content.decode()
+        assert response.context["adminform"].form.data["source"] == "desk"
+        assert not Attendance.objects.exists()
+
+    def test_an_inline_refusal_is_shown_on_its_row(self, admin_client, planned_event):
+        erased = Contact.objects.create(email="gone@client.example")
+        erase_contact(erased)
+        url = reverse("admin:events_event_change", args=[planned_event.pk])
+        data = event_form_data(planned_event, name="Renamed too", **{
+            "attendances-TOTAL_FORMS": "1", "attendances-0-contact": str(erased.pk), "attendances-0-role": "attendee",
+            "attendances-0-status": "registered", "attendances-0-source": "", "attendances-0-external_id": "",
+        })
+
+        response = admin_client.post(url, data)
+
+        assert response.status_code == 200
+        formset = next(f for f in response.context["inline_admin_formsets"] if f.opts.model is Attendance).formset
+        assert formset.forms[0].non_field_errors() == ["This contact was erased and cannot be written to."]
+        planned_event.refresh_from_db()
+        assert planned_event.name == "Munich Dinner"  # the event's own change was rolled back too
+        assert not Attendance.objects.exists()
+
+    def test_contact_add_and_change_go_through_the_service(self, admin_client):
+        response = admin_client.post(reverse("admin:contacts_contact_add"), {
+            "email": " Maria@Client.Example ", "first_name": "Maria", "last_name": "Weber", "tags": "vip, berlin, vip",
+            "marketing_consent": "on", "marketing_consent_source": "booth",
+            **empty_contact_inlines(),
+        })
+        assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+        contact = Contact.objects.get()
+        assert contact.email == "maria@client.example"
+        assert contact.tags == ["vip", "berlin"]
+        assert contact.marketing_consent_at is not None  # set by create_contact's consent rule
+        assert contact.history.count() == 1
+
+        response = admin_client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), {
+            "email": "maria@client.example", "first_name": "Maria", "last_name": "Weber-Schmidt", "tags": "vip, berlin",
+            "marketing_consent_source": "booth", **empty_contact_inlines(),
+        })
+        assert response.status_code == 302
+        contact.refresh_from_db()
+        assert contact.last_name == "Weber-Schmidt"
+        assert contact.marketing_consent is False
+        assert contact.marketing_consent_at is None  # consent withdrawn
+
+    def test_duplicate_email_is_a_form_error(self, admin_client):
+        Contact.objects.create(email="taken@client.example")
+        response = admin_client.post(reverse("admin:contacts_contact_add"), {
+            "email": "TAKEN@client.example", "first_name": "Second", **empty_contact_inlines(),
+        })
+        assert response.status_code == 200
+        assert "A contact with this e-mail already exists" in response.content.decode()
+        assert Contact.objects.count() == 1
+
+    def test_follow_up_marked_done_in_the_form_gets_a_completion_time(self, admin_client, superuser):
+        contact = Contact.objects.create(email="lead@client.example")
+        response = admin_client.post(reverse("admin:contacts_followup_add"), {
+            "contact": contact.pk, "owner": superuser.pk, "channel": "phone", "status": "done", "deal_status": "none",
+        })
+        assert response.status_code == 302
+        follow_up = FollowUp.objects.get()
+        assert follow_up.status == FollowUpStatus.DONE
+        assert follow_up.completed_at is not None
+
+    def test_follow_up_logged_done_on_the_contact_page(self, admin_client, superuser):
+        contact = Contact.objects.create(email="lead@client.example", first_name="Lead")
+        data = {
+            "email": contact.email, "first_name": "Lead", "last_name": "", "tags": "", **empty_contact_inlines(),
+            "followups-TOTAL_FORMS": "1", "followups-0-owner": str(superuser.pk), "followups-0-channel": "meeting",
+            "followups-0-status": "done", "followups-0-outcome": "positive", "followups-0-deal_status": "open",
+            "followups-0-deal_value": "2500",
+        }
+        response = admin_client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), data)
+        assert response.status_code == 302
+        follow_up = contact.followups.get()
+        assert follow_up.status == FollowUpStatus.DONE
+        assert follow_up.completed_at is not None  # done now, by the service's rule
+        assert follow_up.history.count() == 1
+
+    def test_history_can_be_read_but_not_reverted(self, admin_client):
+        contact = Contact.objects.create(email="old@client.example", marketing_consent=True)
+        version = contact.history.get()
+        url = reverse("admin:contacts_contact_simple_history", args=[contact.pk, version.history_id])
+        assert admin_client.get(url).status_code == 200
+        assert admin_client.post(url, {"email": "old@client.example", "marketing_consent": "on"}).status_code == 403
+
+    def test_erased_contact_is_read_only(self, admin_client):
+        contact = Contact.objects.create(email="gone@client.example")
+        erase_contact(contact)
+        response = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+        assert response.status_code == 200
+        assert "email" not in response.context["adminform"].form.fields
+        assert not response.context["can_erase"]
+
+
+def empty_contact_inlines() -> dict:
+    return {f"{prefix}-{name}": "0" for prefix in ("followups", "attendances", "feedback")
+            for name in ("TOTAL_FORMS", "INITIAL_FORMS")}
+
+
+class TestAttendanceAndFollowUpActions:
+    def test_check_in_selected_attendances(self, admin_client, agency):
+        attendances = list(Attendance.objects.filter(event=agency.past_event)[:3])
+        Attendance.objects.filter(pk__in=[a.pk for a in attendances[:2]]).update(
+            status=AttendanceStatus.REGISTERED, checked_in_at=None)
+
+        response = run_action(admin_client, "events_attendance", "check_in_selected", [a.pk for a in attendances])
+
+        assert Attendance.objects.filter(pk__in=[a.pk for a in attendances], status="attended").count() == 3
+        assert Attendance.objects.filter(pk__in=[a.pk for a in attendances], checked_in_at__isnull=True).count() == 0
+        assert "Checked in 2 attendances." in messages_of(response)
+        assert "1 was already checked in." in messages_of(response)
+
+    def test_mark_follow_ups_done(self, admin_client, agency):
+        planned = list(FollowUp.objects.filter(status=FollowUpStatus.PLANNED))
+        response = run_action(admin_client, "contacts_followup", "mark_done", [f.pk for f in planned])
+        assert f"Marked {len(planned)} follow-ups as done." in messages_of(response)
+        assert not FollowUp.objects.filter(status=FollowUpStatus.PLANNED).exists()
+
+    def test_recompute_scores_of_selected_contacts(self, admin_client, agency):
+        contact = agency.contacts[0]
+        response = run_action(admin_client, "contacts_contact", "recompute_scores", [contact.pk])
+        assert response.status_code == 200
+        assert "Recomputed the score of 1 contact." in messages_of(response)
+
+
+class TestGdpr:
+    def test_export_is_a_json_download(self, admin_client, agency):
+        contact = agency.contacts[0]
+        response = admin_client.get(reverse("admin:contacts_contact_gdpr_export", args=[contact.pk]))
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json"
+        assert response["Content-Disposition"].startswith(f'attachment; filename="contact-{contact.pk}-')
+        data = response.json()
+        assert data["contact"]["email"] == contact.email
+        assert len(data["attendances"]) == 1
+        assert len(data["follow_ups"]) == 1
+
+    def test_erase_asks_first_then_erases(self, admin_client, agency):
+        contact = agency.contacts[0]
+        url = reverse("admin:contacts_contact_erase", args=[contact.pk])
+
+        response = admin_client.get(url)
+        assert response.status_code == 200
+        assert "This cannot be undone" in response.content.decode()
+        contact.refresh_from_db()
+        assert contact.erased_at is None
+
+        response = admin_client.post(url)
+        assert response.status_code == 302
+        contact.refresh_from_db()
+        assert contact.erased_at is not None
+        assert contact.email is None
+        assert contact.do_not_contact
+        assert contact.attendances.count() == 1  # the anonymous history stays

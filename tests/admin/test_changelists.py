@@ -1,0 +1,186 @@
+"""Every admin page opens, and no changelist or change page runs a query per row."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.models import Contact, FollowUp, Organization, Referral
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from scoring.models import ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [
+    Contact, Organization, FollowUp, Referral,
+    Event, EventSeries, Attendance, Interaction, Feedback,
+    ContactScore, ScoreSnapshot, EventMetrics, ScoringProfile,
+]
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def query_count(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_changelist_and_change_page_open(admin_client, agency, model):
+    response = admin_client.get(changelist_url(model))
+    assert response.status_code == 200
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"the test agency has no {model.__name__}"
+    response = admin_client.get(change_url(obj))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("model", [Contact, FollowUp, Event, Attendance, Interaction, Feedback, Referral, Organization,
+                                   EventSeries], ids=lambda model: model.__name__)
+def test_add_pages_open(admin_client, agency, model):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add")
+    assert admin_client.get(url).status_code == 200
+
+
+def test_history_pages_open(admin_client, agency):
+    contact = agency.contacts[0]
+    follow_up = contact.followups.first()
+    for obj in (contact, follow_up):
+        url = reverse(f"admin:contacts_{obj._meta.model_name}_history", args=[obj.pk])
+        assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_changelist_queries_do_not_grow_with_rows(admin_client, superuser, make_agency, model):
+    agency = make_agency(5, owner=superuser)
+    url = changelist_url(model)
+    admin_client.get(url)  # warm caches (content types, sessions) so both counts measure the same work
+    small = query_count(admin_client, url)
+
+    make_agency(25, offset=5, agency=agency, owner=superuser)
+    large = query_count(admin_client, url)
+
+    rows = model._default_manager.count()
+    assert rows >= 30 or model in (EventSeries, ScoringProfile)
+    # Session, user, count, page of rows (related objects joined), filters' choices: the same
+    # queries for 5 rows as for 30.
+    assert large == small, f"{model.__name__}: {small} queries for 5 rows, {large} for 30"
+
+
+@pytest.mark.parametrize("filters", [
+    "?stage=growth", "?stage=none", "?churn_risk=low", "?owner=me", "?owner=none", "?erased=no", "?q=person1",
+    "?do_not_contact__exact=0",
+])
+def test_contact_filters(admin_client, agency, filters):
+    response = admin_client.get(changelist_url(Contact) + filters)
+    assert response.status_code == 200
+    assert "Incorrect lookup" not in response.content.decode()
+
+
+def test_contact_series_filter_finds_attendees_of_the_series(admin_client, agency):
+    outsider = Contact.objects.create(email="outsider@client.example", last_name="Outsider")
+    response = admin_client.get(changelist_url(Contact) + f"?series={agency.series.pk}")
+    shown = {contact.pk for contact in response.context["cl"].result_list}
+    assert shown == {contact.pk for contact in agency.contacts}
+    assert outsider.pk not in shown
+
+
+@pytest.mark.parametrize(("due", "expected"), [("overdue", 3), ("week", 0), ("open", 3)])
+def test_follow_up_due_filter(admin_client, agency, due, expected):
+    # In the agency, even-numbered contacts' follow-ups are planned and a day overdue; odd ones are done.
+    response = admin_client.get(changelist_url(FollowUp) + f"?due={due}")
+    assert response.status_code == 200
+    assert response.context["cl"].result_count == expected
+
+
+def test_event_filters_and_date_hierarchy(admin_client, agency):
+    past = agency.past_event
+    for query in (f"?event={past.pk}", "?status__exact=completed", "?when=upcoming",
+                  f"?starts_at__year={past.starts_at.year}"):
+        url = changelist_url(Attendance if query.startswith("?event=") else Event) + query
+        assert admin_client.get(url).status_code == 200, query
+    response = admin_client.get(changelist_url(Attendance) + f"?event={past.pk}")
+    assert response.context["cl"].result_count == 5
+
+
+def page_queries(client, url) -> int:
+    client.get(url)
+    return query_count(client, url)
+
+
+def test_event_change_page_queries_do_not_grow_with_inline_rows(admin_client, superuser, make_agency):
+    agency = make_agency(5, owner=superuser)
+    url = change_url(agency.past_event)
+    small = page_queries(admin_client, url)
+    make_agency(25, offset=5, agency=agency, owner=superuser)
+    assert agency.past_event.attendances.count() == 30
+    large = page_queries(admin_client, url)
+    assert large == small, f"{small} queries with 5 attendances and interactions, {large} with 30"
+
+
+def test_contact_change_page_queries_do_not_grow_with_inline_rows(admin_client, superuser, make_agency):
+    agency = make_agency(3, owner=superuser)
+    contact = agency.contacts[0]
+    url = change_url(contact)
+    small = page_queries(admin_client, url)
+    # 25 more events this contact attended, with follow-ups and feedback.
+    more = make_agency(25, offset=3, agency=agency, owner=superuser)
+    for event in more.events[-25:]:
+        Attendance.objects.create(event=event, contact=contact, status="attended")
+        FollowUp.objects.create(contact=contact, event=event, owner=superuser)
+        Feedback.objects.create(event=event, contact=contact, nps=9)
+    large = page_queries(admin_client, url)
+    assert large == small, f"{small} queries before, {large} with 25 more rows in each inline"
+
+
+def test_large_event_links_to_the_attendance_list_instead_of_an_inline(admin_client, superuser, make_agency):
+    agency = make_agency(61, owner=superuser)
+    response = admin_client.get(change_url(agency.past_event))
+    body = response.content.decode()
+    assert "This event has 61 attendances" in body
+    assert f"?event={agency.past_event.pk}" in body
+    assert not any(formset.opts.model is Attendance for formset in response.context["inline_admin_formsets"])
+
+
+def test_contact_page_shows_breakdown_history_timeline_and_gdpr(admin_client, agency):
+    contact = agency.contacts[0]
+    response = admin_client.get(change_url(contact))
+    body = response.content.decode()
+    breakdown = response.context["breakdown"]
+    # Default profile v1 weights (DOMAIN.md): attendance 0.30 × 0.6 × 100 = 18 points.
+    attendance = next(row for row in breakdown["rows"] if row["name"] == "attendance")
+    assert attendance["weight"] == pytest.approx(0.30)
+    assert attendance["points"] == pytest.approx(18.0)
+    assert breakdown["chart"].count('class="ror-bar"') == 6
+    assert "ror-line-chart" in body  # score history from the two snapshots
+    kinds = {str(item.kind) for item in response.context["timeline"]}
+    assert {"Event", "Interaction", "Follow-up", "Feedback", "Referral"} <= kinds
+    timeline_times = [item.at for item in response.context["timeline"]]
+    assert timeline_times == sorted(timeline_times, reverse=True)
+    assert reverse("admin:contacts_contact_gdpr_export", args=[contact.pk]) in body
+    assert reverse("admin:contacts_contact_erase", args=[contact.pk]) in body
+
+
+def test_contact_page_without_score_says_so(admin_client, db):
+    contact = Contact.objects.create(email="new@client.example")
+    response = admin_client.get(change_url(contact))
+    assert response.status_code == 200
+    assert "Not scored yet" in response.content.decode()
+
+
+def test_event_page_shows_metrics_or_not_computed(admin_client, agency):
+    body = admin_client.get(change_url(agency.past_event)).content.decode()
+    assert "Return on Relationship" in body
+    assert "75 %" in body  # CRR vs previous edition
+    assert "+30" in body  # NPS
+    assert "+4.2" in body  # relationship lift
+    body = admin_client.get(change_url(agency.next_event)).content.decode()
+    assert "Not computed yet" in body

@@ -1,0 +1,215 @@
+"""The RoR dashboard: who sees it, what the KPIs say, and that it stays a fixed number of queries.
+
+Event metrics and contact scores are computed rows; these tests write them directly, so the
+figures on the page are known exactly and independent of the scoring engine. The personas
+(staff_user: Agency staff, sales_user: Sales) come from tests/admin/conftest.py.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Contact, Organization
+from events.choices import AttendanceStatus, EventStatus
+from events.models import Attendance, Event, EventSeries, Feedback
+from scoring.dashboard import DashboardFilter, build_dashboard
+from scoring.models import ContactScore, EventMetrics
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/ror/dashboard/"
+
+
+def make_user(username: str) -> User:
+    return User.objects.create_user(username, f"{username}@agency.example", "pw", is_staff=True)
+
+
+def local(day: date, hour: int = 10) -> datetime:
+    return timezone.make_aware(datetime(day.year, day.month, day.day, hour))
+
+
+def make_event(name: str, day: date, *, series: EventSeries | None = None, **metrics) -> Event:
+    event = Event.objects.create(
+        name=name, series=series, starts_at=local(day), ends_at=local(day, 18),
+        status=EventStatus.COMPLETED, completed_at=local(day, 19), cost=metrics.get("cost"),
+    )
+    EventMetrics.objects.create(event=event, computed_at=timezone.now(), **metrics)
+    return event
+
+
+def make_contact(email: str, *, organization=None, score=None, stage="growth", churn_risk="low") -> Contact:
+    contact = Contact.objects.create(email=email, organization=organization)
+    if score is not None:
+        ContactScore.objects.create(
+            contact=contact, score=score, components={}, stage=stage, churn_risk=churn_risk,
+            computed_at=timezone.now(), profile_version=1,
+        )
+    return contact
+
+
+@pytest.fixture
+def summit() -> EventSeries:
+    return EventSeries.objects.create(name="Hamburg Summit")
+
+
+@pytest.fixture
+def agency_data(summit):
+    """Two summit editions and a dinner in the last year, one summit edition two years ago."""
+    today = timezone.localdate()
+    old = make_event("Summit 2023", today - timedelta(days=760), series=summit, attended=99, won_value=Decimal(99999))
+    first = make_event(
+        "Summit spring", today - timedelta(days=200), series=summit, attended=100, returning_attendees=40,
+        returning_share=0.4, series_retention_rate=50.0, followup_coverage=0.5, won_value=Decimal(30000),
+        pipeline_value=Decimal(5000), cost=Decimal(20000), relationship_lift=2.0,
+    )
+    second = make_event(
+        "Summit autumn", today - timedelta(days=20), series=summit, attended=300, returning_attendees=180,
+        returning_share=0.6, series_retention_rate=70.0, followup_coverage=0.9, won_value=Decimal(50000),
+        cost=Decimal(40000), relationship_lift=4.0,
+    )
+    dinner = make_event(
+        "CFO dinner", today - timedelta(days=60), attended=20, returning_attendees=20, returning_share=1.0,
+        followup_coverage=1.0, won_value=Decimal(10000),
+    )
+    # NPS answers of the autumn edition: 2 promoters, 1 passive, 1 detractor → NPS 25.
+    acme = Organization.objects.create(name="Acme")
+    globex = Organization.objects.create(name="Globex")
+    answers = [(10, "growth", acme, 80), (9, "maturity", acme, 60), (7, "growth", globex, 30), (3, "at_risk", None, 10)]
+    for index, (nps, stage, organization, score) in enumerate(answers):
+        contact = make_contact(f"p{index}@example.com", organization=organization, score=score, stage=stage,
+                               churn_risk="high" if stage == "at_risk" else "low")
+        Feedback.objects.create(event=second, contact=contact, nps=nps, satisfaction=8)
+        Attendance.objects.create(event=second, contact=contact, status=AttendanceStatus.ATTENDED)
+    # A contact of the dinner only, with another organization and a high score.
+    initech = Organization.objects.create(name="Initech")
+    diner = make_contact("diner@example.com", organization=initech, score=95, stage="maturity")
+    Attendance.objects.create(event=dinner, contact=diner, status=AttendanceStatus.ATTENDED)
+    return {"old": old, "first": first, "second": second, "dinner": dinner}
+
+
+class TestAccess:
+    def test_anonymous_users_are_sent_to_the_admin_login(self, client):
+        response = client.get(URL)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("admin:login"))
+
+    def test_staff_without_the_view_permission_is_refused(self, client):
+        client.force_login(make_user("intern"))
+        assert client.get(URL).status_code == 403
+
+    @pytest.mark.parametrize("persona", ["staff_user", "sales_user"])
+    def test_agency_staff_and_sales_see_it(self, client, request, persona):
+        client.force_login(request.getfixturevalue(persona))
+        response = client.get(URL)
+        assert response.status_code == 200
+        assert "RoR dashboard" in response.content.decode()
+
+    def test_the_admin_index_and_the_user_tools_link_to_it(self, client, sales_user):
+        client.force_login(sales_user)
+        page = client.get(reverse("admin:index")).content.decode()
+        assert 'id="ror-index-links"' in page
+        assert f'id="ror-dashboard-link" href="{URL}"' in page
+
+
+class TestFigures:
+    def test_the_default_period_is_the_last_12_months(self, agency_data):
+        data = build_dashboard(DashboardFilter.default())
+        names = [row["name"] for row in data.editions]
+        assert names == ["Summit spring", "CFO dinner", "Summit autumn"]  # oldest first, the 2023 edition is out
+
+    def test_kpis_are_aggregated_over_the_events_of_the_period(self, agency_data):
+        summary = build_dashboard(DashboardFilter.default()).summary
+        assert summary["events"] == 3
+        assert summary["attended"] == 420
+        assert summary["returning_share"] == pytest.approx(240 / 420)
+        assert summary["avg_retention_rate"] == pytest.approx(60.0)  # mean CRR of the two editions with one
+        # Coverage weighted by attendees: (0.5×100 + 0.9×300 + 1.0×20) / 420.
+        assert summary["followup_coverage"] == pytest.approx(340 / 420)
+        assert summary["nps"] == pytest.approx(25.0)
+        assert summary["won_value"] == Decimal(90000)
+        assert summary["cost"] == Decimal(60000)
+        # RoR over the events with a cost: (80,000 − 60,000) / 60,000 × 100.
+        assert summary["ror_percent"] == pytest.approx(100 / 3)
+
+    def test_the_series_filter_keeps_its_editions_and_its_attendees(self, agency_data, summit):
+        today = timezone.localdate()
+        data = build_dashboard(DashboardFilter(date_from=today - timedelta(days=365), date_to=today, series_id=summit.pk))
+        assert [row["name"] for row in data.editions] == ["Summit spring", "Summit autumn"]
+        assert data.summary["attended"] == 400
+        stages = {entry["stage"]: entry["contacts"] for entry in data.stages}
+        assert stages == {"initiation": 0, "socialization": 0, "growth": 2, "maturity": 1, "at_risk": 1}
+        # The dinner guest (Initech, 95) is no summit attendee, so Initech drops out.
+        assert [row["name"] for row in data.top_organizations] == ["Acme", "Globex"]
+
+    def test_organizations_rank_by_the_mean_score_of_their_contacts(self, agency_data):
+        rows = build_dashboard(DashboardFilter.default()).top_organizations
+        assert [(row["name"], row["avg_score"], row["scored_contacts"]) for row in rows] == [
+            ("Initech", 95.0, 1), ("Acme", 70.0, 2), ("Globex", 30.0, 1),
+        ]
+
+    def test_erased_contacts_leave_the_score_distribution(self, agency_data):
+        Contact.objects.filter(email="p3@example.com").update(email=None, erased_at=timezone.now())
+        stages = {entry["stage"]: entry["contacts"] for entry in build_dashboard(DashboardFilter.default()).stages}
+        assert stages["at_risk"] == 0
+
+
+class TestPage:
+    def test_the_page_shows_kpis_charts_and_events(self, client, staff_user, agency_data):
+        client.force_login(staff_user)
+        page = client.get(URL).content.decode()
+        assert 'data-kpi="nps"' in page
+        assert page.count("<svg") >= 7  # the seven charts, drawn on the server
+        assert "cdn" not in page.lower()
+        assert "Summit autumn" in page
+        assert "Summit 2023" not in page
+        assert reverse("admin:events_event_change", args=[agency_data["second"].pk]) in page
+
+    def test_period_and_series_come_from_the_query_string(self, client, staff_user, agency_data, summit):
+        client.force_login(staff_user)
+        old_day = timezone.localdate(agency_data["old"].starts_at)
+        response = client.get(URL, {"date_from": old_day.isoformat(), "date_to": old_day.isoformat(),
+                                    "series": summit.pk})
+        page = response.content.decode()
+        assert response.context["dashboard"].filter == DashboardFilter(old_day, old_day, summit.pk)
+        assert "Summit 2023" in page
+        assert "Summit autumn" not in page
+
+    def test_a_period_ending_before_it_starts_shows_an_error_and_the_default(self, client, staff_user, agency_data):
+        client.force_login(staff_user)
+        response = client.get(URL, {"date_from": "2025-05-01", "date_to": "2025-01-01"})
+        assert response.status_code == 200
+        assert "The end of the period cannot lie before its start." in response.content.decode()
+        assert response.context["dashboard"].filter == DashboardFilter.default()
+
+    def test_an_unknown_series_is_a_form_error_not_a_crash(self, client, staff_user):
+        client.force_login(staff_user)
+        response = client.get(URL, {"series": "999999"})
+        assert response.status_code == 200
+        assert response.context["form"].errors["series"]
+
+    def test_the_query_count_does_not_grow_with_the_events(self, client, staff_user, summit, django_assert_num_queries):
+        client.force_login(staff_user)
+        today = timezone.localdate()
+
+        def add_events(count: int) -> None:
+            for index in range(count):
+                event = make_event(f"Edition {Event.objects.count()}", today - timedelta(days=index + 1), series=summit,
+                                   attended=10, nps=20.0, cost=Decimal(100), series_retention_rate=50.0)
+                contact = make_contact(f"c{event.pk}@example.com", organization=Organization.objects.create(
+                    name=f"Org {event.pk}"), score=50)
+                Attendance.objects.create(event=event, contact=contact, status=AttendanceStatus.ATTENDED)
+                Feedback.objects.create(event=event, contact=contact, nps=9)
+
+        # session + user + the user's group permissions (2) + series list + 6 dashboard blocks
+        expected = 11
+        add_events(5)
+        with django_assert_num_queries(expected):
+            assert client.get(URL).status_code == 200
+        add_events(25)
+        with django_assert_num_queries(expected):
+            response = client.get(URL)
+        assert len(response.context["dashboard"].editions) == 30

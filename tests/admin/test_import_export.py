@@ -1,0 +1,272 @@
+"""Attendee-list import (CSV/XLSX: upload → preview → confirm) and spreadsheet-safe exports."""
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import Workbook, load_workbook
+
+from contacts.models import Contact
+from contacts.resources import ContactResource, escape_formula
+from events.models import Attendance, Event
+from events.resources import AttendanceResource
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event(db) -> Event:
+    now = timezone.now()
+    return Event.objects.create(name="Berlin Roadshow", starts_at=now + timedelta(days=10),
+                                ends_at=now + timedelta(days=10, hours=6))
+
+
+def import_url(event: Event) -> str:
+    return reverse("admin:events_event_import_attendees", args=[event.pk])
+
+
+def upload(client, event, content: bytes, name: str = "attendees.csv", **extra):
+    return client.post(import_url(event), {"file": SimpleUploadedFile(name, content), **extra})
+
+
+def confirm(client, event, preview_response):
+    return client.post(import_url(event), {"payload": preview_response.context["payload"], "confirm": "1"})
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+GOOD_CSV = (
+    b"email,first_name,last_name,organization,role,status\n"
+    b"anna@client.example,Anna,Schmidt,Hafen AG,speaker,registered\n"
+    b"ben@client.example,Ben,Meyer,Hafen AG,,\n"
+    b"carla@client.example,Carla,Wolf,Nordlicht GmbH,attendee,attended\n"
+)
+
+
+class TestImportFlow:
+    def test_good_csv_previews_without_writing_then_imports_on_confirm(self, admin_client, event):
+        preview = upload(admin_client, event, GOOD_CSV, source="ticketing-export")
+
+        assert preview.status_code == 200
+        assert preview.context["preview"].new_contacts == 3
+        assert preview.context["preview"].error_rows == []
+        assert not Contact.objects.exists()
+        assert not Attendance.objects.exists()  # nothing written yet
+
+        response = confirm(admin_client, event, preview)
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("admin:events_event_change", args=[event.pk])
+        attendances = Attendance.objects.filter(event=event).select_related("contact__organization")
+        assert {a.contact.email for a in attendances} == {"anna@client.example", "ben@client.example", "carla@client.example"}
+        anna = attendances.get(contact__email="anna@client.example")
+        assert (anna.role, anna.status, anna.source, anna.contact.organization.name) == (
+            "speaker", "registered", "ticketing-export", "Hafen AG")
+        assert "3 new, 0 updated, 0 unchanged" in messages_of(response)[0]
+
+    def test_bad_rows_are_shown_by_row_number_and_nothing_is_written_until_confirmed(self, admin_client, event):
+        content = (
+            b"email,first_name,role,checked_in_at\n"
+            b"ok@client.example,Ok,attendee,\n"
+            b"not-an-email,Bad,attendee,\n"
+            b"king@client.example,King,king,\n"
+            b"late@client.example,Late,attendee,yesterday\n"
+        )
+
+        preview = upload(admin_client, event, content)
+
+        errors = {row.line: set(row.errors) for row in preview.context["preview"].error_rows}
+        assert errors == {3: {"email"}, 4: {"role"}, 5: {"checked_in_at"}}
+        body = preview.content.decode()
+        assert "3 rows with errors will be skipped" in body
+        assert "Import 1 row" in body
+        assert not Contact.objects.exists()
+
+        response = confirm(admin_client, event, preview)
+
+        assert list(Attendance.objects.values_list("contact__email", flat=True)) == ["ok@client.example"]
+        assert "3 rows were skipped because of errors: rows 3, 4, 5." in messages_of(response)
+
+    def test_reimporting_the_same_list_changes_nothing(self, admin_client, event):
+        confirm(admin_client, event, upload(admin_client, event, GOOD_CSV))
+        before = list(Attendance.objects.order_by("pk").values_list("pk", "updated_at", "role", "status"))
+        contacts_before = list(Contact.objects.order_by("pk").values_list("pk", "updated_at"))
+
+        preview = upload(admin_client, event, GOOD_CSV)
+        assert preview.context["preview"].existing_attendances == 3
+        response = confirm(admin_client, event, preview)
+
+        assert "0 new, 0 updated, 3 unchanged" in messages_of(response)[0]
+        assert list(Attendance.objects.order_by("pk").values_list("pk", "updated_at", "role", "status")) == before
+        assert list(Contact.objects.order_by("pk").values_list("pk", "updated_at")) == contacts_before
+
+    def test_excel_csv_with_bom_semicolons_crlf_and_german_headers(self, admin_client, event):
+        content = (
+            "\ufeffE-Mail;Vorname;Nachname;Firma;Status;Checked in at\r\n"
+            "dora@client.example;Dora;Müller;Hafen AG;Attended;20.11.2026 10:15\r\n"
+            "\r\n"
+            "emil@client.example;Emil;Groß;\"Nord; Süd GmbH\";No-show;\r\n"
+        ).encode()
+
+        preview = upload(admin_client, event, content)
+
+        assert preview.context["file"].description.startswith("CSV")
+        assert [row.line for row in preview.context["preview"].rows] == [2, 4]  # the blank line is skipped
+        assert preview.context["preview"].error_rows == []
+        confirm(admin_client, event, preview)
+        dora = Attendance.objects.select_related("contact").get(contact__email="dora@client.example")
+        assert dora.contact.last_name == "Müller"
+        assert dora.status == "attended"
+        assert timezone.localtime(dora.checked_in_at).strftime("%Y-%m-%d %H:%M") == "2026-11-20 10:15"
+        emil = Attendance.objects.select_related("contact__organization").get(contact__email="emil@client.example")
+        assert emil.status == "no_show"
+        assert emil.contact.organization.name == "Nord; Süd GmbH"
+
+    def test_windows_1252_csv(self, admin_client, event):
+        content = "email;last_name\r\nfranz@client.example;Weiß\r\n".encode("cp1252")
+        confirm(admin_client, event, upload(admin_client, event, content))
+        assert Contact.objects.get(email="franz@client.example").last_name == "Weiß"
+
+    def test_xlsx(self, admin_client, event):
+        workbook = Workbook()
+        sheet = workbook.active
+        sheet.append(["Email", "First name", "Last name", "Ticket ID", "Checked in at", "Shoe size"])
+        sheet.append(["gina@client.example", "Gina", "Lang", 10042, datetime(2026, 11, 20, 9, 30), 38])
+        sheet.append([None, None, None, None, None, None])
+        sheet.append(["hans@client.example", "Hans", "Kurz", 10043, None, 44])
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+
+        preview = upload(admin_client, event, buffer.getvalue(), name="list.xlsx")
+
+        assert preview.context["file"].description == "XLSX"
+        assert preview.context["file"].ignored_columns == ["Shoe size"]
+        assert preview.context["preview"].error_rows == []
+        confirm(admin_client, event, preview)
+        gina = Attendance.objects.get(contact__email="gina@client.example")
+        assert gina.external_id == "10042"  # a number cell, not "10042.0"
+        assert gina.status == "attended"  # a check-in time means they came
+        assert Attendance.objects.filter(event=event).count() == 2
+
+    def test_duplicate_rows_are_merged(self, admin_client, event):
+        content = b"email,first_name\nivy@client.example,Ivy\nIVY@client.example ,Ivy\n"
+        preview = upload(admin_client, event, content)
+        assert preview.context["preview"].duplicates == 1
+        assert "Same e-mail as row 2" in preview.content.decode()
+        confirm(admin_client, event, preview)
+        assert Contact.objects.filter(email="ivy@client.example").count() == 1
+        assert Attendance.objects.filter(event=event).count() == 1
+
+    def test_more_rows_than_one_bulk_call_are_imported_in_chunks(self, admin_client, event):
+        lines = ["email,last_name"] + [f"p{i}@client.example,P{i}" for i in range(1203)]
+        preview = upload(admin_client, event, "\n".join(lines).encode())
+        response = confirm(admin_client, event, preview)
+        assert "1203 new, 0 updated, 0 unchanged" in messages_of(response)[0]
+        assert Attendance.objects.filter(event=event).count() == 1203
+
+    @pytest.mark.parametrize(("content", "name", "message"), [
+        (b"first_name,last_name\nA,B\n", "a.csv", "The file needs an e-mail column"),
+        (b"", "a.csv", "The file is empty."),
+        (b"email\n\n\n", "a.csv", "The file has a header but no attendees."),
+        (b"\xd0\xcf\x11\xe0 old excel", "a.xls", "Old Excel files (.xls) are not supported"),
+        (b"PK\x03\x04 broken", "a.xlsx", "could not be read as an Excel workbook"),
+    ])
+    def test_unreadable_files_are_a_form_error(self, admin_client, event, content, name, message):
+        response = admin_client.post(import_url(event), {"file": SimpleUploadedFile(name, content or b" ")})
+        assert response.status_code == 200
+        assert message in " ".join(response.context["form"].errors["file"])
+
+    def test_a_changed_payload_is_refused(self, admin_client, event):
+        preview = upload(admin_client, event, GOOD_CSV)
+        response = admin_client.post(import_url(event), {"payload": preview.context["payload"] + "x"})
+        assert response.status_code == 302
+        assert "The preview expired or was changed" in messages_of(response)[0]
+        assert not Attendance.objects.exists()
+
+    def test_import_from_the_attendance_list_asks_for_the_event(self, admin_client, event):
+        url = reverse("admin:events_attendance_import")
+        page = admin_client.get(url)
+        assert "event" in page.context["form"].fields
+        changelist = admin_client.get(reverse("admin:events_attendance_changelist")).content.decode()
+        assert url in changelist
+
+        preview = admin_client.post(url, {"event": event.pk, "file": SimpleUploadedFile("a.csv", GOOD_CSV)})
+        response = admin_client.post(url, {"payload": preview.context["payload"]})
+
+        assert response.status_code == 302
+        assert Attendance.objects.filter(event=event).count() == 3
+
+    def test_import_button_on_the_event_page(self, admin_client, event):
+        body = admin_client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+        assert import_url(event) in body
+
+
+class TestFormulaEscaping:
+    @pytest.mark.parametrize(("value", "expected"), [
+        ("=1+1", "'=1+1"), ("+49 30 123", "'+49 30 123"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=cmd", "'\t=cmd"), ("\r=cmd", "'\r=cmd"), ("Anna", "Anna"), ("", ""), (None, None), (-2, -2), (3.5, 3.5),
+    ])
+    def test_escape_formula(self, value, expected):
+        assert escape_formula(value) == expected
+
+    @pytest.fixture
+    def evil_contact(self, db):
+        return Contact.objects.create(email="evil@client.example", first_name='=HYPERLINK("http://x.example","hi")',
+                                      last_name="Normal", job_title="@SUM(A1)", tags=["-vip"])
+
+    def export(self, client, model_path: str, resource, file_format: str):
+        fields = {f"{resource.__name__.lower()}_{name}": "on" for name in resource().get_export_order()}
+        return client.post(reverse(f"admin:{model_path}_export"),
+                           {"format": {"csv": "0", "xlsx": "1"}[file_format], "resource": "0", **fields})
+
+    def test_export_pages_offer_csv_and_xlsx(self, admin_client, evil_contact):
+        for model_path in ("contacts_contact", "events_attendance"):
+            response = admin_client.get(reverse(f"admin:{model_path}_export"))
+            assert response.status_code == 200
+            formats = [label for _value, label in response.context["form"].fields["format"].choices if _value != ""]
+            assert formats == ["csv", "xlsx"]
+
+    def test_contact_csv_export_escapes_formula_cells(self, admin_client, evil_contact):
+        response = self.export(admin_client, "contacts_contact", ContactResource, "csv")
+
+        assert response.status_code == 200
+        assert response["Content-Disposition"].startswith("attachment;")
+        rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+        assert rows[0]["first_name"] == "'=HYPERLINK(\"http://x.example\",\"hi\")"
+        assert rows[0]["job_title"] == "'@SUM(A1)"
+        assert rows[0]["tags"] == "'-vip"
+        assert rows[0]["last_name"] == "Normal"
+
+    def test_contact_xlsx_export_escapes_formula_cells(self, admin_client, evil_contact):
+        response = self.export(admin_client, "contacts_contact", ContactResource, "xlsx")
+
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        header = [cell.value for cell in sheet[1]]
+        row = dict(zip(header, [cell.value for cell in sheet[2]], strict=True))
+        assert row["first_name"].startswith("'=")
+        assert row["job_title"] == "'@SUM(A1)"
+        assert sheet.cell(row=2, column=header.index("first_name") + 1).data_type == "s"  # text, not a formula
+
+    def test_attendance_export_reimports_into_another_event(self, admin_client, event, evil_contact):
+        Attendance.objects.create(event=event, contact=evil_contact, role="speaker", status="attended")
+        other = Event.objects.create(name="Next Roadshow", starts_at=event.starts_at + timedelta(days=30),
+                                     ends_at=event.ends_at + timedelta(days=30))
+
+        exported = self.export(admin_client, "events_attendance", AttendanceResource, "csv")
+        assert "'=HYPERLINK" in exported.content.decode("utf-8-sig")
+
+        preview = upload(admin_client, other, exported.content)
+        assert preview.context["preview"].error_rows == []
+        confirm(admin_client, other, preview)
+        copied = Attendance.objects.get(event=other)
+        assert (copied.contact_id, copied.role, copied.status) == (evil_contact.pk, "speaker", "attended")
+        evil_contact.refresh_from_db()
+        assert evil_contact.first_name == '=HYPERLINK("http://x.example","hi")'  # the export's quote is undone

@@ -1,0 +1,228 @@
+"""The sales worklist: the right three groups for the logged-in user only, and its two writes.
+
+Personas (sales_user "sven" in the Sales group, staff_user "anna") come from tests/admin/conftest.py.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
+from contacts.models import Contact, FollowUp
+from contacts.services import erase_contact
+from contacts.worklist import end_of_week, worklist_for
+from scoring.models import ContactScore
+
+pytestmark = pytest.mark.django_db
+
+WORKLIST = "/admin/ror/worklist/"
+LOG = "/admin/ror/worklist/log/"
+
+
+def done_url(follow_up: FollowUp) -> str:
+    return f"/admin/ror/worklist/{follow_up.pk}/done/"
+
+
+def make_contact(email: str, owner=None, *, stage: str | None = None, churn_risk: str = "low", score: float = 50,
+                 **fields) -> Contact:
+    contact = Contact.objects.create(email=email, owner=owner, first_name=email.split("@")[0].title(), **fields)
+    if stage is not None:
+        ContactScore.objects.create(
+            contact=contact, score=score, components={}, stage=stage, churn_risk=churn_risk,
+            last_touch_at=timezone.now() - timedelta(days=300), computed_at=timezone.now(), profile_version=1,
+        )
+    return contact
+
+
+def plan(contact: Contact, owner, due_at, **fields) -> FollowUp:
+    return FollowUp.objects.create(contact=contact, owner=owner, due_at=due_at, status=FollowUpStatus.PLANNED, **fields)
+
+
+@pytest.fixture
+def worklist_data(sales_user, staff_user):
+    """Sven's follow-ups and contacts, and some of Anna's that Sven must not see."""
+    now = timezone.now()
+    this_week = now + (end_of_week(now) - now) / 2  # later today or this week, whatever day it is
+    carla = make_contact("carla@client.example", sales_user)
+    dirk = make_contact("dirk@client.example", sales_user)
+    overdue = plan(carla, sales_user, now - timedelta(days=2), next_step="Send the offer")
+    due = plan(dirk, sales_user, this_week)
+    plan(dirk, sales_user, end_of_week(now) + timedelta(days=1))  # next week: not listed
+    FollowUp.objects.create(contact=carla, owner=sales_user, status=FollowUpStatus.DONE, completed_at=now,
+                            due_at=now - timedelta(days=5))  # done: not listed
+    plan(carla, staff_user, now - timedelta(days=1))  # Anna's
+    erased = make_contact("gone@client.example", sales_user)
+    plan(erased, sales_user, now - timedelta(days=1))
+    erase_contact(erased)
+
+    at_risk = make_contact("emil@client.example", sales_user, stage="at_risk", churn_risk="medium", score=12)
+    churning = make_contact("fiona@client.example", sales_user, stage="growth", churn_risk="high", score=35)
+    make_contact("gustav@client.example", sales_user, stage="growth", churn_risk="low")  # healthy
+    planned_already = make_contact("hanna@client.example", sales_user, stage="at_risk", churn_risk="high")
+    plan(planned_already, staff_user, now + timedelta(days=20))  # someone already plans to call her
+    make_contact("ingo@client.example", sales_user, stage="at_risk", churn_risk="high", do_not_contact=True)
+    make_contact("jana@client.example", staff_user, stage="at_risk", churn_risk="high")  # Anna's contact
+    return {"overdue": overdue, "due": due, "at_risk": at_risk, "churning": churning, "carla": carla}
+
+
+class TestGroups:
+    def test_each_group_lists_only_what_the_user_must_act_on(self, sales_user, worklist_data):
+        worklist = worklist_for(sales_user)
+        assert worklist.overdue == [worklist_data["overdue"]]
+        assert worklist.due_this_week == [worklist_data["due"]]
+        # The highest churn risk first; do-not-contact and already planned contacts are left out.
+        assert worklist.at_risk == [worklist_data["churning"], worklist_data["at_risk"]]
+
+    def test_another_user_sees_their_own_list(self, staff_user, worklist_data):
+        worklist = worklist_for(staff_user)
+        assert [follow_up.contact.email for follow_up in worklist.overdue] == ["carla@client.example"]
+        assert worklist.due_this_week == []
+        assert [contact.email for contact in worklist.at_risk] == ["jana@client.example"]
+
+    def test_the_page_shows_the_three_groups(self, sales_client, worklist_data):
+        response = sales_client.get(WORKLIST)
+        page = response.content.decode()
+        assert response.status_code == 200
+        for section in ("worklist-overdue", "worklist-due", "worklist-at-risk"):
+            assert f'id="{section}"' in page
+        assert f'data-follow-up="{worklist_data["overdue"].pk}"' in page
+        assert f'data-contact="{worklist_data["at_risk"].pk}"' in page
+        assert "Send the offer" in page
+        assert "jana@client.example" not in page
+
+    def test_the_page_runs_a_fixed_number_of_queries(self, sales_client, sales_user, worklist_data,
+                                                       django_assert_num_queries):
+        # session, user, the user's and the group's permissions, then one query per group
+        with django_assert_num_queries(7):
+            sales_client.get(WORKLIST)
+        for index in range(10):
+            plan(make_contact(f"more{index}@client.example", sales_user), sales_user, timezone.now() - timedelta(hours=1))
+            make_contact(f"risk{index}@client.example", sales_user, stage="at_risk", churn_risk="high")
+        with django_assert_num_queries(7):
+            response = sales_client.get(WORKLIST)
+        assert len(response.context["worklist"].overdue) == 11
+
+    def test_the_user_tools_link_to_it(self, sales_client):
+        assert f'id="ror-worklist-link" href="{WORKLIST}"' in sales_client.get(reverse("admin:index")).content.decode()
+
+    def test_anonymous_users_must_log_in(self, client):
+        assert client.get(WORKLIST)["Location"].startswith(reverse("admin:login"))
+
+
+class TestDone:
+    def test_done_marks_the_follow_up_done_and_goes_back(self, sales_client, worklist_data):
+        follow_up = worklist_data["overdue"]
+        response = sales_client.post(done_url(follow_up), {"outcome": FollowUpOutcome.POSITIVE, "next": WORKLIST})
+        assert response.status_code == 302
+        assert response["Location"] == WORKLIST
+        follow_up.refresh_from_db()
+        assert follow_up.status == FollowUpStatus.DONE
+        assert follow_up.completed_at is not None
+        assert follow_up.outcome == FollowUpOutcome.POSITIVE
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [f"Follow-up with {follow_up.contact} marked as done."]
+
+    def test_a_follow_up_of_someone_else_is_not_found(self, client, staff_user, worklist_data):
+        client.force_login(staff_user)
+        assert client.post(done_url(worklist_data["overdue"])).status_code == 404
+
+    def test_done_needs_a_post(self, sales_client, worklist_data):
+        assert sales_client.get(done_url(worklist_data["overdue"])).status_code == 405
+
+    def test_done_needs_the_csrf_token(self, sales_user, worklist_data):
+        from django.test import Client
+
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(sales_user)
+        assert client.post(done_url(worklist_data["overdue"])).status_code == 403
+
+    def test_an_unknown_outcome_is_refused_with_a_message(self, sales_client, worklist_data):
+        follow_up = worklist_data["overdue"]
+        response = sales_client.post(done_url(follow_up), {"outcome": "ecstatic"}, follow=True)
+        assert "Select a valid choice" in response.content.decode()
+        follow_up.refresh_from_db()
+        assert follow_up.status == FollowUpStatus.PLANNED
+
+    def test_an_unsafe_next_url_is_ignored(self, sales_client, worklist_data):
+        response = sales_client.post(done_url(worklist_data["overdue"]), {"next": "https://evil.example/"})
+        assert response["Location"] == WORKLIST
+
+
+class TestLogFollowUp:
+    def test_logging_creates_a_done_follow_up_owned_by_the_user(self, sales_client, sales_user, worklist_data):
+        contact = worklist_data["at_risk"]
+        response = sales_client.post(LOG, {
+            "contact": contact.pk, "channel": "phone", "outcome": "positive", "summary": "Talked budgets",
+            "next_step": "Send proposal", "deal_value": "12500.50", "deal_status": DealStatus.OPEN,
+        })
+        assert response.status_code == 302
+        follow_up = FollowUp.objects.get(contact=contact)
+        assert (follow_up.owner, follow_up.status, follow_up.channel, follow_up.outcome) == (
+            sales_user, FollowUpStatus.DONE, "phone", "positive")
+        assert follow_up.completed_at is not None
+        assert follow_up.deal_value == Decimal("12500.50")
+        assert (follow_up.summary, follow_up.next_step) == ("Talked budgets", "Send proposal")
+
+    def test_planning_the_next_follow_up_takes_the_contact_off_the_at_risk_list(self, sales_client, sales_user,
+                                                                                  worklist_data):
+        contact = worklist_data["at_risk"]
+        next_day = timezone.localdate() + timedelta(days=3)
+        sales_client.post(LOG, {"contact": contact.pk, "channel": "email", "outcome": "neutral",
+                                "deal_status": "none", "next_step": "Invite to the summit",
+                                "next_due_on": next_day.isoformat()})
+        planned = FollowUp.objects.get(contact=contact, status=FollowUpStatus.PLANNED)
+        assert timezone.localtime(planned.due_at).date() == next_day
+        assert planned.summary == "Invite to the summit"
+        assert contact not in worklist_for(sales_user).at_risk
+
+    def test_logging_from_a_planned_follow_up_completes_it(self, sales_client, worklist_data):
+        planned = worklist_data["overdue"]
+        page = sales_client.get(LOG, {"follow_up": planned.pk}).content.decode()
+        assert "Saving completes the planned follow-up" in page
+        sales_client.post(LOG, {"follow_up": planned.pk, "contact": planned.contact_id, "channel": "video",
+                                "outcome": "positive", "deal_status": "won", "deal_value": "900"})
+        planned.refresh_from_db()
+        assert (planned.status, planned.channel, planned.deal_status) == (FollowUpStatus.DONE, "video", "won")
+        assert FollowUp.objects.filter(contact=planned.contact, owner=planned.owner).count() == 2  # no new row
+
+    @pytest.mark.parametrize(
+        ("data", "field", "message"),
+        [
+            ({"channel": "phone", "outcome": "positive", "deal_status": "none"}, "contact", "This field is required."),
+            ({"deal_value": "-5", "deal_status": "open"}, "deal_value", "greater than or equal to 0"),
+            ({"deal_status": "won"}, "deal_value", "Give the value of an open or won deal."),
+            ({"channel": "pigeon"}, "channel", "Select a valid choice"),
+            ({"next_due_on": "2001-01-01"}, "next_due_on", "cannot be planned in the past"),
+        ],
+    )
+    def test_bad_input_shows_the_form_again_with_errors(self, sales_client, worklist_data, data, field, message):
+        payload = {"contact": worklist_data["at_risk"].pk, "channel": "phone", "outcome": "positive",
+                   "deal_status": "none", "summary": "typed text stays", **data}
+        payload = {key: value for key, value in payload.items() if not (key == "contact" and field == "contact")}
+        response = sales_client.post(LOG, payload)
+        assert response.status_code == 400
+        assert message in " ".join(response.context["form"].errors[field])
+        assert "typed text stays" in response.content.decode()
+        assert not FollowUp.objects.filter(contact=worklist_data["at_risk"]).exists()
+
+    def test_an_erased_contact_cannot_be_chosen(self, sales_client, worklist_data):
+        contact = worklist_data["at_risk"]
+        erase_contact(contact)
+        response = sales_client.post(LOG, {"contact": contact.pk, "channel": "phone", "outcome": "positive",
+                                           "deal_status": "none"})
+        assert response.status_code == 400
+        assert "contact" in response.context["form"].errors
+
+    def test_the_contact_is_prefilled_from_the_link(self, sales_client, worklist_data):
+        contact = worklist_data["at_risk"]
+        response = sales_client.get(LOG, {"contact": contact.pk})
+        assert response.context["form"].initial["contact"] == contact
+        assert f'<option value="{contact.pk}" selected>' in response.content.decode()
+
+    def test_users_without_add_permission_cannot_log(self, client, django_user_model):
+        viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+        client.force_login(viewer)
+        assert client.get(LOG).status_code == 403
