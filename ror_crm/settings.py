@@ -88,6 +88,8 @@ try:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))}
 except ValueError as exc:  # unknown scheme or malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABASES["default"]["NAME"]:
+    raise ImproperlyConfigured("DATABASE_URL names no database (expected e.g. postgres://user:password@host:5432/ror_crm).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A busy web request and an eager task share the file: wait instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -144,7 +146,15 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Decay moves every score without new data (DOMAIN.md): recompute all contacts nightly.
+    "nightly-score-recompute": {"task": "scoring.nightly_recompute", "schedule": crontab(hour=3, minute=15)},
+}
+
+# Scoring: contacts per chunk (one task, a fixed number of queries each) and how long late
+# data for a completed event waits to be recomputed together.
+SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 2000)
+SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)
 # The sales team's morning mail of overdue and today's follow-ups (CELERY_TIMEZONE: Berlin time).
 CELERY_BEAT_SCHEDULE["followup-digest"] = {
     "task": "contacts.tasks.send_followup_digest_task",
@@ -154,7 +164,9 @@ CELERY_BEAT_SCHEDULE["followup-digest"] = {
 # Security: production defaults, relaxed only in DEBUG.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+# Behind a TLS-terminating proxy (SECURE_PROXY_SSL_HEADER) this redirects plain-http requests;
+# set DJANGO_SECURE_SSL_REDIRECT=0 only where the site is served over plain http on purpose.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

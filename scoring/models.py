@@ -115,6 +115,8 @@ class ScoreSnapshot(models.Model):
         "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="score_snapshots"
     )
     score = models.FloatField(_("score"))
+    # The score this recompute replaced (null: none before); relationship lift adds these up.
+    previous_score = models.FloatField(_("previous score"), null=True, blank=True)
     components = models.JSONField(_("components"))
     stage = models.CharField(_("stage"), max_length=20, choices=LifecycleStage.choices)
     computed_at = models.DateTimeField(_("computed as of"))
@@ -188,3 +190,23 @@ class EventMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"Metrics of event {self.event_id}"
+
+
+class PendingRecompute(models.Model):
+    """Late data waiting for its debounced recompute: one row per (event, contact).
+
+    Written in the same transaction as the data, so nothing is lost if a worker dies;
+    the late-data task claims and deletes the rows it recomputes.
+    """
+
+    event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("pending recompute")
+        verbose_name_plural = _("pending recomputes")
+        constraints = [models.UniqueConstraint(fields=["event", "contact"], name="pending_recompute_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}/{self.contact_id}"

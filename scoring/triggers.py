@@ -1,0 +1,47 @@
+"""How the rest of the product asks for scoring: always after commit, never inside a request."""
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from scoring.models import PendingRecompute
+
+
+def schedule_event_recompute(event_id: int) -> None:
+    """An event was completed (or a recompute was asked for): scores, then metrics."""
+    from scoring.tasks import recompute_event_task
+
+    transaction.on_commit(lambda: recompute_event_task.delay(event_id))
+
+
+def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "manual") -> None:
+    from django.utils import timezone
+
+    from scoring.tasks import recompute_contacts_task
+
+    ids = sorted(set(contact_ids))
+    as_of = timezone.now().isoformat()
+    transaction.on_commit(lambda: recompute_contacts_task.delay(ids, as_of, trigger))
+
+
+def data_changed(event_id: int, contact_ids: Iterable[int]) -> None:
+    """Late data for a completed event: recompute these contacts and the event, debounced.
+
+    The contacts wait in PendingRecompute (written with the data, de-duplicated by a unique
+    constraint); one delayed task per event and debounce window picks up all of them.
+    """
+    from scoring.tasks import late_data_key, recompute_late_data_task
+
+    PendingRecompute.objects.bulk_create(
+        [PendingRecompute(event_id=event_id, contact_id=contact_id) for contact_id in set(contact_ids)],
+        ignore_conflicts=True,
+    )
+    debounce = int(getattr(settings, "SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30))
+
+    def enqueue() -> None:
+        if cache.add(late_data_key(event_id), True, timeout=debounce + 60):
+            recompute_late_data_task.apply_async((event_id,), countdown=debounce)
+
+    transaction.on_commit(enqueue)

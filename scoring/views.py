@@ -1,0 +1,238 @@
+"""The RoR dashboard: a staff page beside the admin, charts drawn on the server (no CDN)."""
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
+
+from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
+from scoring.dashboard import Dashboard, DashboardFilter, build_dashboard, series_choices
+
+# Who may read the dashboard: staff with view permission on event metrics. The
+# "Agency staff" and "Sales" groups both hold it, so sales teams see the RoR they work for.
+DASHBOARD_PERMISSION = "scoring.view_eventmetrics"
+WON_VS_COST_EVENTS = 8  # the latest N events of the period; the table lists them all
+CHART_WIDTH = 500
+COLUMN_CHART_MAX = 12  # more editions than this read better as a line
+
+
+# <input type="date"> takes ISO dates whatever the language; a localized value would show empty.
+DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
+class DashboardFilterForm(forms.Form):
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DATE_INPUT)
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DATE_INPUT)
+    series = forms.TypedChoiceField(label=gettext_lazy("Series"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, series: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].choices = [("", _("All events")), *series]
+
+    def clean(self):
+        cleaned = super().clean()
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            self.add_error("date_to", _("The end of the period cannot lie before its start."))
+        return cleaned
+
+    def to_filter(self) -> DashboardFilter:
+        """The chosen period and series; what is missing or invalid falls back to the last 12 months."""
+        default = DashboardFilter.default()
+        if not self.is_valid():
+            return default
+        date_to = self.cleaned_data["date_to"] or default.date_to
+        date_from = self.cleaned_data["date_from"]
+        if date_from is None:
+            date_from = DashboardFilter.default(today=date_to).date_from
+        return DashboardFilter(date_from=date_from, date_to=date_to, series_id=self.cleaned_data["series"])
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else value * 100
+
+
+def _axis_date(row: dict[str, Any]) -> str:
+    """A compact date for chart axes, where a full date and a name would overlap."""
+    # Translators: a compact date format for chart axes, in the syntax of Django's date filter.
+    return formats.date_format(timezone.localtime(row["starts_at"]), pgettext("chart axis date format", "m/d/y"))
+
+
+def _edition_label(row: dict[str, Any]) -> str:
+    return f"{formats.date_format(timezone.localtime(row['starts_at']), 'SHORT_DATE_FORMAT')} {row['name']}"
+
+
+def dashboard_charts(dashboard: Dashboard) -> dict[str, str]:
+    """SVG charts for the dashboard; per-event charts run oldest to newest."""
+    rows = dashboard.editions
+    retention_points = [(_axis_date(row), row["series_retention_rate"]) for row in rows
+                        if row["series_retention_rate"] is not None]
+    retention_title = _("Series retention (CRR, %) per edition")
+    if len(retention_points) <= COLUMN_CHART_MAX:
+        retention = column_chart_svg(
+            retention_points, max_value=100, width=CHART_WIDTH, title=retention_title,
+            empty_message=_("No edition with a previous edition"),
+        )
+    else:
+        retention = line_chart_svg(retention_points, max_value=100, width=CHART_WIDTH, value_format="{:.0f}",
+                                   title=retention_title)
+    returning = line_chart_svg(
+        [(_axis_date(row), _percent(row["returning_share"])) for row in rows],
+        max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("Returning attendees (%)"),
+        empty_message=_("No data"),
+    )
+    nps = line_chart_svg(
+        [(_axis_date(row), row["nps"]) for row in rows],
+        min_value=-100, max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("NPS per event"),
+        empty_message=_("No data"),
+    )
+    coverage = line_chart_svg(
+        [(_axis_date(row), _percent(row["followup_coverage"])) for row in rows],
+        max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("Follow-up coverage (%)"),
+        empty_message=_("No data"),
+    )
+    money_rows = [row for row in rows if row["cost"] or row["won_value"]][-WON_VS_COST_EVENTS:]
+    money_items = []
+    for row in money_rows:
+        label = _edition_label(row)
+        money_items.append((f"{label} · {_('won')}", float(row["won_value"] or 0)))
+        money_items.append((f"{label} · {_('cost')}", float(row["cost"] or 0)))
+    won_vs_cost = bar_chart_svg(
+        money_items, width=CHART_WIDTH, bar_height=13, gap=4, label_width=200, value_width=70,
+        colors=["#3a7d44", "#b0b0b0"], value_format=lambda value: _number(value),
+        title=_("Won value vs cost per event"), empty_message=_("No won value or cost recorded"),
+    )
+    stages = bar_chart_svg(
+        [
+            (str(entry["label"]), entry["contacts"],
+             _("%(count)s · Ø %(score)s") % {"count": entry["contacts"], "score": _score(entry["avg_score"])})
+            for entry in dashboard.stages
+        ],
+        width=CHART_WIDTH, value_width=110, value_format="{:.0f}", title=_("Contacts per lifecycle stage"),
+    )
+    organizations = bar_chart_svg(
+        [
+            (row["name"], row["avg_score"],
+             ngettext("%(score)s (%(count)s contact)", "%(score)s (%(count)s contacts)", row["scored_contacts"])
+             % {"score": _score(row["avg_score"]), "count": row["scored_contacts"]})
+            for row in dashboard.top_organizations
+        ],
+        max_value=100, width=CHART_WIDTH, label_width=190, value_width=110,
+        title=_("Top organizations by relationship score"), empty_message=_("No scored contacts yet"),
+    )
+    return {
+        "retention": retention,
+        "returning": returning,
+        "nps": nps,
+        "coverage": coverage,
+        "won_vs_cost": won_vs_cost,
+        "stages": stages,
+        "organizations": organizations,
+    }
+
+
+def _score(value: float | None) -> str:
+    return "–" if value is None else formats.number_format(value, 1, use_l10n=True)
+
+
+def _number(value, decimals: int = 0) -> str:
+    if value is None:
+        return "–"
+    return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+
+
+def _pct(share: float | None, decimals: int = 0) -> str:
+    """A share (0–1) as a percentage text."""
+    return "–" if share is None else f"{_number(share * 100, decimals)} %"
+
+
+def kpi_cards(data: Dashboard) -> list[dict[str, str]]:
+    """The headline figures of the period, formatted for the cards at the top."""
+    summary, follow_ups = data.summary, data.follow_ups
+    retention = summary["avg_retention_rate"]
+    ror = summary["ror_percent"]
+    lift = summary["avg_relationship_lift"]
+    # Money is summed as stored; say so when the events of the period use several currencies.
+    currencies = sorted({row["currency"] for row in data.editions if row["currency"]})
+    currency = currencies[0] if len(currencies) == 1 else ""
+    mixed = _("several currencies: %(codes)s") % {"codes": ", ".join(currencies)} if len(currencies) > 1 else ""
+    return [
+        {"key": "events", "label": _("Completed events"), "value": _number(summary["events"]),
+         "hint": _("%(count)s attendees") % {"count": _number(summary["attended"])}},
+        {"key": "returning_share", "label": _("Returning share"), "value": _pct(summary["returning_share"]),
+         "hint": _("%(returning)s returning, %(new)s new") % {
+             "returning": _number(summary["returning_attendees"]), "new": _number(summary["new_attendees"])}},
+        {"key": "retention", "label": _("Series retention (CRR)"),
+         "value": "–" if retention is None else f"{_number(retention)} %",
+         "hint": _("mean over %(count)s editions") % {"count": summary["editions_with_retention"]}},
+        {"key": "nps", "label": _("NPS"), "value": _number(summary["nps"]),
+         "hint": _("%(count)s answers") % {"count": _number(summary["feedback_count"])}},
+        {"key": "coverage", "label": _("Follow-up coverage"), "value": _pct(summary["followup_coverage"]),
+         "hint": _("%(share)s within 48 h") % {"share": _pct(summary["followed_up_within_48h_share"])}},
+        {"key": "followups_done", "label": _("Follow-ups done"), "value": _number(follow_ups["done"]),
+         "hint": _("%(positive)s positive, %(contacts)s contacts") % {
+             "positive": _number(follow_ups["positive"]), "contacts": _number(follow_ups["contacts"])}},
+        {"key": "won_value", "label": _("Won value"), "value": _number(summary["won_value"]), "unit": currency,
+         "hint": mixed or _("pipeline %(value)s") % {"value": f"{_number(summary['pipeline_value'])} {currency}".strip()}},
+        {"key": "cost", "label": _("Event cost"), "value": _number(summary["cost"]), "unit": currency, "hint": mixed},
+        {"key": "ror", "label": _("RoR"), "value": "–" if ror is None else f"{_number(ror)} %",
+         "hint": _("(won − cost) / cost")},
+        {"key": "lift", "label": _("Relationship lift"),
+         "value": "–" if lift is None else f"{'+' if lift >= 0 else ''}{_number(lift, 1)}",
+         "hint": _("mean score change per attendee")},
+    ]
+
+
+def edition_rows(data: Dashboard) -> list[dict[str, Any]]:
+    """The table below the charts, newest event first."""
+    return [
+        {
+            "event_id": row["event_id"],
+            "name": row["name"],
+            "series_name": row["series_name"] or "",
+            "starts_at": row["starts_at"],
+            "attended": row["attended"],
+            "returning": _pct(row["returning_share"]),
+            "retention": "–" if row["series_retention_rate"] is None else f"{_number(row['series_retention_rate'])} %",
+            "nps": _number(row["nps"]),
+            "coverage": _pct(row["followup_coverage"]),
+            "won_value": _number(row["won_value"]),
+            "cost": _number(row["cost"]),
+            "currency": row["currency"],
+            "ror": "–" if row["ror_percent"] is None else f"{_number(row['ror_percent'])} %",
+            "lift": _number(row["relationship_lift"], 1),
+        }
+        for row in reversed(data.editions)
+    ]
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(DASHBOARD_PERMISSION):
+        raise PermissionDenied
+    series = series_choices()
+    form = DashboardFilterForm(request.GET or None, series=series)
+    data = build_dashboard(form.to_filter() if form.is_bound else DashboardFilter.default())
+    if not form.is_bound or form.is_valid():  # show the period actually used, defaults filled in
+        effective = data.filter
+        form = DashboardFilterForm(
+            initial={"date_from": effective.date_from, "date_to": effective.date_to, "series": effective.series_id},
+            series=series,
+        )
+    context = {
+        **admin.site.each_context(request),
+        "title": _("RoR dashboard"),
+        "form": form,
+        "dashboard": data,
+        "kpis": kpi_cards(data),
+        "rows": edition_rows(data),
+        "charts": dashboard_charts(data),
+    }
+    return render(request, "ror/dashboard.html", context)
