@@ -447,12 +447,14 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     @admin.action(description=gettext_lazy("Recompute scores of selected contacts"), permissions=["change"])
     def recompute_scores(self, request, queryset):
-        from scoring import services as scoring_services  # scoring depends on contacts, not the reverse
+        from scoring.triggers import schedule_contacts_recompute  # scoring depends on contacts, not the reverse
 
         contact_ids = list(queryset.values_list("pk", flat=True))
-        scoring_services.recompute_contacts(contact_ids, trigger="manual")
+        # Through Celery: a large selection is chunked by a worker, not computed inside the request.
+        schedule_contacts_recompute(contact_ids, trigger="manual")
         self.message_user(request, ngettext(
-            "Recomputed the score of %(count)d contact.", "Recomputed the scores of %(count)d contacts.", len(contact_ids)
+            "Queued the score recompute of %(count)d contact.", "Queued the score recompute of %(count)d contacts.",
+            len(contact_ids),
         ) % {"count": len(contact_ids)}, messages.SUCCESS)
 
 

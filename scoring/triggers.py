@@ -17,13 +17,18 @@ def schedule_event_recompute(event_id: int) -> None:
 
 
 def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "manual") -> None:
+    """Recompute these contacts by hand (admin action): one task per chunk, spread over workers."""
+    from celery import group
     from django.utils import timezone
 
+    from scoring.services.recompute import chunk_size_setting, chunked
     from scoring.tasks import recompute_contacts_task
 
-    ids = sorted(set(contact_ids))
     as_of = timezone.now().isoformat()
-    transaction.on_commit(lambda: recompute_contacts_task.delay(ids, as_of, trigger))
+    chunks = chunked(sorted(set(contact_ids)), chunk_size_setting())
+    tasks = [recompute_contacts_task.si(chunk, as_of, trigger) for chunk in chunks]
+    if tasks:
+        transaction.on_commit(lambda: group(tasks).apply_async())
 
 
 def data_changed(event_id: int, contact_ids: Iterable[int]) -> None:

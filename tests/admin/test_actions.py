@@ -253,7 +253,7 @@ class TestAttendanceAndFollowUpActions:
         contact = agency.contacts[0]
         response = run_action(admin_client, "contacts_contact", "recompute_scores", [contact.pk])
         assert response.status_code == 200
-        assert "Recomputed the score of 1 contact." in messages_of(response)
+        assert "Queued the score recompute of 1 contact." in messages_of(response)
 
 
 class TestGdpr:
