@@ -164,9 +164,11 @@ CELERY_BEAT_SCHEDULE["followup-digest"] = {
 # Security: production defaults, relaxed only in DEBUG.
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Behind a TLS-terminating proxy (SECURE_PROXY_SSL_HEADER) this redirects plain-http requests;
-# set DJANGO_SECURE_SSL_REDIRECT=0 only where the site is served over plain http on purpose.
-SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# gunicorn serves plain http behind the TLS-terminating proxy, which redirects http to https;
+# partner systems on the same host call it directly. DJANGO_SECURE_SSL_REDIRECT=1 makes Django
+# redirect too (SECURE_PROXY_SSL_HEADER tells it which requests came in over https).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

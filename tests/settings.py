@@ -14,3 +14,5 @@ from ror_crm.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Manifest storage needs collectstatic; tests render templates without it.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# The test client and live_server speak plain http; production redirects it to https.
+SECURE_SSL_REDIRECT = False

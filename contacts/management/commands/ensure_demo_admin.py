@@ -1,0 +1,46 @@
+"""`manage.py ensure_demo_admin`: the demo's superuser, created or reset, and its login printed.
+
+Safe to run again: an existing user of that name is made an active superuser with the demo
+password again. Only with DEBUG on (the local demo): on a real installation a known
+password would be a door left open, so create administrators there with createsuperuser.
+"""
+
+import os
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+DEFAULT_USERNAME = "admin"
+DEFAULT_PASSWORD = "ror-demo-admin"
+
+
+class Command(BaseCommand):
+    help = "Create or reset the demo superuser (DEBUG only) and print how to log in."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=DEFAULT_USERNAME)
+        parser.add_argument(
+            "--password", default=os.environ.get("DEMO_ADMIN_PASSWORD") or DEFAULT_PASSWORD,
+            help=f"Default: $DEMO_ADMIN_PASSWORD, else {DEFAULT_PASSWORD!r}.",
+        )
+        parser.add_argument("--url", default="http://127.0.0.1:8000/admin/", help="The admin address to print.")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG:
+            raise CommandError(
+                "ensure_demo_admin sets a known password and only runs with DJANGO_DEBUG=1 (the local demo). "
+                "Create administrators with `manage.py createsuperuser`."
+            )
+        username, password = options["username"], options["password"]
+        User = get_user_model()
+        with transaction.atomic():
+            user, created = User.objects.select_for_update().get_or_create(
+                username=username, defaults={"email": f"{username}@agency.example"}
+            )
+            user.is_staff = user.is_superuser = user.is_active = True
+            user.set_password(password)
+            user.save()
+        self.stdout.write(self.style.SUCCESS(f"{'Created' if created else 'Reset'} the demo superuser."))
+        self.stdout.write(f"Log in at {options['url']} as {username} / {password}")
