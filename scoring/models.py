@@ -30,8 +30,10 @@ class ScoringProfile(models.Model):
         verbose_name = _("scoring profile")
         verbose_name_plural = _("scoring profiles")
         constraints = [
-            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_scoring_profile"),
-            models.CheckConstraint(condition=Q(half_life_days__gt=0), name="scoring_profile_half_life_positive"),
+            models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_scoring_profile",
+                violation_error_message=_("Another scoring profile is already active.")),
+            models.CheckConstraint(condition=Q(half_life_days__gt=0), name="scoring_profile_half_life_positive",
+                violation_error_message=_("The half-life must be positive.")),
         ]
 
     def __str__(self) -> str:
@@ -88,12 +90,16 @@ class ContactScore(models.Model):
         verbose_name = _("contact score")
         verbose_name_plural = _("contact scores")
         constraints = [
-            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="contact_score_range"),
-            models.CheckConstraint(condition=Q(stage__in=LifecycleStage.values), name="contact_score_stage_valid"),
-            models.CheckConstraint(condition=Q(churn_risk__in=ChurnRisk.values), name="contact_score_churn_valid"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="contact_score_range",
+                violation_error_message=_("A score lies between 0 and 100.")),
+            models.CheckConstraint(condition=Q(stage__in=LifecycleStage.values), name="contact_score_stage_valid",
+                violation_error_message=_("Unknown lifecycle stage.")),
+            models.CheckConstraint(condition=Q(churn_risk__in=ChurnRisk.values), name="contact_score_churn_valid",
+                violation_error_message=_("Unknown churn risk.")),
             models.CheckConstraint(
                 condition=Q(show_rate__isnull=True) | Q(show_rate__gte=0, show_rate__lte=1),
                 name="contact_score_show_rate_range",
+                violation_error_message=_("The show rate lies between 0 and 1."),
             ),
         ]
         indexes = [
@@ -134,8 +140,10 @@ class ScoreSnapshot(models.Model):
         verbose_name = _("score snapshot")
         verbose_name_plural = _("score snapshots")
         constraints = [
-            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="score_snapshot_score_range"),
-            models.CheckConstraint(condition=Q(trigger__in=ScoreTrigger.values), name="score_snapshot_trigger_valid"),
+            models.CheckConstraint(condition=Q(score__gte=0, score__lte=100), name="score_snapshot_score_range",
+                violation_error_message=_("A score lies between 0 and 100.")),
+            models.CheckConstraint(condition=Q(trigger__in=ScoreTrigger.values), name="score_snapshot_trigger_valid",
+                violation_error_message=_("Unknown trigger.")),
         ]
         indexes = [
             models.Index(fields=["contact", "-computed_at"], name="score_snapshot_contact_idx"),
@@ -206,7 +214,8 @@ class PendingRecompute(models.Model):
     class Meta:
         verbose_name = _("pending recompute")
         verbose_name_plural = _("pending recomputes")
-        constraints = [models.UniqueConstraint(fields=["event", "contact"], name="pending_recompute_unique")]
+        constraints = [models.UniqueConstraint(fields=["event", "contact"], name="pending_recompute_unique",
+                violation_error_message=_("This contact is already waiting for a recompute of this event."))]
 
     def __str__(self) -> str:
         return f"{self.event_id}/{self.contact_id}"

@@ -16,3 +16,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # The test client and live_server speak plain http; production redirects it to https.
 SECURE_SSL_REDIRECT = False
+WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests

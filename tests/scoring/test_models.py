@@ -56,11 +56,11 @@ RULES = [
     Rule("one_active_scoring_profile", lambda: profile(is_active=True), "Another profile is active; deactivate it first."),
     Rule("scoring_profile_half_life_positive", lambda: profile(half_life_days=0), "The half-life must be positive."),
     # Computed rows have no form; full_clean() still names the rule that broke.
-    Rule("contact_score_range", lambda: contact_score(score=100.1), "contact_score_range"),
+    Rule("contact_score_range", lambda: contact_score(score=100.1), "A score lies between 0 and 100."),
     Rule("contact_score_stage_valid", lambda: contact_score(stage="dormant"), "Value 'dormant' is not a valid choice."),
     Rule("contact_score_churn_valid", lambda: contact_score(churn_risk="extreme"), "Value 'extreme' is not a valid choice."),
-    Rule("contact_score_show_rate_range", lambda: contact_score(show_rate=1.5), "contact_score_show_rate_range"),
-    Rule("score_snapshot_score_range", lambda: snapshot(score=-0.1), "score_snapshot_score_range"),
+    Rule("contact_score_show_rate_range", lambda: contact_score(show_rate=1.5), "The show rate lies between 0 and 1."),
+    Rule("score_snapshot_score_range", lambda: snapshot(score=-0.1), "A score lies between 0 and 100."),
     Rule("score_snapshot_trigger_valid", lambda: snapshot(trigger="whim"), "Value 'whim' is not a valid choice."),
 ]
 
