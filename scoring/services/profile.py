@@ -1,5 +1,6 @@
 """The parameters of the active ScoringProfile, as plain numbers for the computation."""
 
+import importlib
 from dataclasses import dataclass
 
 from scoring.models import ScoringProfile
@@ -31,9 +32,18 @@ class ScoringParameters:
         return self.thresholds.get(name, default)
 
 
+def default_profile_values() -> dict:
+    """DOMAIN.md's profile v1, as its data migration creates it (one definition)."""
+    migration = importlib.import_module("scoring.migrations.0002_default_scoring_profile")
+    return dict(migration.DEFAULT_PROFILE_V1)
+
+
 def active_parameters() -> ScoringParameters:
-    """The active profile; a database without one is misconfigured, so say so."""
+    """The active profile. A database with no profile at all (flushed, say) gets v1 again;
+    profiles with none active are a choice staff made, so that is an error that says so."""
     profile = ScoringProfile.objects.filter(is_active=True).first()
     if profile is None:
-        raise ScoringProfile.DoesNotExist("No active scoring profile: activate one in the admin.")
+        if ScoringProfile.objects.exists():
+            raise ScoringProfile.DoesNotExist("No active scoring profile: activate one in the admin.")
+        profile, _ = ScoringProfile.objects.get_or_create(version=1, defaults=default_profile_values())
     return ScoringParameters.from_profile(profile)

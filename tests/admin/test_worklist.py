@@ -15,6 +15,8 @@ from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp
 from contacts.services import erase_contact
 from contacts.worklist import end_of_week, worklist_for
+from events.choices import EventStatus
+from events.models import Event
 from scoring.models import ContactScore
 
 pytestmark = pytest.mark.django_db
@@ -165,6 +167,23 @@ class TestLogFollowUp:
         assert follow_up.completed_at is not None
         assert follow_up.deal_value == Decimal("12500.50")
         assert (follow_up.summary, follow_up.next_step) == ("Talked budgets", "Send proposal")
+
+    def test_the_origin_event_is_kept_and_offered_when_it_is_old(self, sales_client, worklist_data):
+        now = timezone.now()
+        old_event = Event.objects.create(name="Summit 2023", starts_at=now - timedelta(days=800),
+                                         ends_at=now - timedelta(days=800), status=EventStatus.COMPLETED,
+                                         completed_at=now - timedelta(days=799))
+        planned = worklist_data["overdue"]
+        planned.event = old_event
+        planned.save()
+        page = sales_client.get(LOG, {"follow_up": planned.pk}).content.decode()
+        assert f'<option value="{old_event.pk}" selected>' in page
+        # Scoring hears of the late follow-up of a completed event (eager Celery in tests).
+        response = sales_client.post(LOG, {"follow_up": planned.pk, "contact": planned.contact_id, "event": old_event.pk,
+                                           "channel": "phone", "outcome": "positive", "deal_status": "none"})
+        assert response.status_code == 302
+        planned.refresh_from_db()
+        assert (planned.status, planned.event) == (FollowUpStatus.DONE, old_event)
 
     def test_planning_the_next_follow_up_takes_the_contact_off_the_at_risk_list(self, sales_client, sales_user,
                                                                                   worklist_data):

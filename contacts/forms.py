@@ -1,0 +1,108 @@
+"""Forms of the sales worklist: log a follow-up conversation, mark a planned one done."""
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
+from contacts.models import Contact, FollowUp
+from events.choices import EventStatus
+from events.models import Event
+
+RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
+
+
+class FollowUpLogForm(forms.Form):
+    """A conversation that happened (a done follow-up), optionally planning the next one.
+
+    Opened from a planned follow-up of the worklist, `follow_up` names it: saving then
+    completes that follow-up instead of adding a second one.
+    """
+
+    follow_up = forms.ModelChoiceField(queryset=FollowUp.objects.none(), required=False, widget=forms.HiddenInput)
+    contact = forms.ModelChoiceField(label=_("contact"), queryset=Contact.objects.not_erased())
+    event = forms.ModelChoiceField(
+        label=_("origin event"), queryset=Event.objects.filter(status=EventStatus.COMPLETED), required=False,
+        help_text=_("The event this conversation follows up, if any; it counts for the event's follow-up coverage."),
+    )
+    channel = forms.ChoiceField(label=_("channel"), choices=FollowUpChannel.choices, initial=FollowUpChannel.PHONE)
+    outcome = forms.ChoiceField(label=_("outcome"), choices=FollowUpOutcome.choices, initial=FollowUpOutcome.POSITIVE)
+    summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
+    next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False)
+    deal_value = forms.DecimalField(label=_("deal value"), max_digits=14, decimal_places=2, min_value=0, required=False)
+    deal_status = forms.ChoiceField(label=_("deal status"), choices=DealStatus.choices, initial=DealStatus.NONE)
+    next_due_on = forms.DateField(
+        label=_("plan next follow-up on"), required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),  # ISO, whatever the language
+        help_text=_("Adds a planned follow-up with the next step, owned by you."),
+    )
+
+    def __init__(self, *args, user, contact: Contact | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["follow_up"].queryset = FollowUp.objects.filter(owner=user, status=FollowUpStatus.PLANNED)
+        self._set_contact_widget(user, contact)
+        self._limit_event_choices(contact)
+
+    def _set_contact_widget(self, user, contact: Contact | None) -> None:
+        field = self.fields["contact"]
+        contact_admin = admin.site._registry.get(Contact)
+        if contact_admin is not None and contact_admin.search_fields:
+            # Search all contacts as in the admin (select2 autocomplete, the admin's own JS).
+            field.widget = AutocompleteSelect(FollowUp._meta.get_field("contact"), admin.site)
+            field.widget.choices = field.choices
+            field.widget.is_required = field.required
+            return
+        # Without a searchable contact admin: the user's own contacts, plus the one given.
+        owned = list(Contact.objects.not_erased().filter(owner=user).order_by("last_name", "first_name", "pk")[:500])
+        if contact is not None and contact not in owned:
+            owned.insert(0, contact)
+        field.widget.choices = [("", "---------"), *((c.pk, str(c)) for c in owned)]
+
+    def _limit_event_choices(self, contact: Contact | None) -> None:
+        """Offer recent completed events: the contact's own when the contact is known."""
+        recent = Event.objects.filter(status=EventStatus.COMPLETED, ends_at__gte=timezone.now() - timedelta(days=365))
+        if contact is not None:
+            recent = recent.filter(attendances__contact=contact)
+        events = list(recent.order_by("-starts_at", "-pk")[:RECENT_EVENTS])
+        # The event already chosen (by the planned follow-up, or in the posted form) stays
+        # selectable even when it is older than the recent ones.
+        chosen = self.data.get("event") if self.is_bound else getattr(self.initial.get("event"), "pk", None)
+        if str(chosen or "").isdigit() and int(chosen) not in {event.pk for event in events}:
+            events[:0] = Event.objects.filter(pk=int(chosen), status=EventStatus.COMPLETED)
+        self.fields["event"].widget.choices = [("", "---------"), *((e.pk, str(e)) for e in events)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        follow_up, contact = cleaned.get("follow_up"), cleaned.get("contact")
+        if follow_up is not None and contact is not None and follow_up.contact_id != contact.pk:
+            self.add_error("contact", _("This is not the contact of the planned follow-up."))
+        if cleaned.get("deal_status") in (DealStatus.OPEN, DealStatus.WON) and cleaned.get("deal_value") is None:
+            self.add_error("deal_value", _("Give the value of an open or won deal."))
+        next_due_on = cleaned.get("next_due_on")
+        if next_due_on is not None and next_due_on < timezone.localdate():
+            self.add_error("next_due_on", _("The next follow-up cannot be planned in the past."))
+        return cleaned
+
+    def follow_up_fields(self) -> dict[str, Any]:
+        """The service arguments of the conversation itself."""
+        data = self.cleaned_data
+        return {
+            "channel": data["channel"],
+            "outcome": data["outcome"],
+            "summary": data["summary"],
+            "next_step": data["next_step"],
+            "deal_value": data["deal_value"],
+            "deal_status": data["deal_status"],
+        }
+
+
+class FollowUpDoneForm(forms.Form):
+    """The one-click "done" of a planned follow-up; the outcome is optional."""
+
+    outcome = forms.ChoiceField(label=_("outcome"), choices=[("", "—"), *FollowUpOutcome.choices], required=False)

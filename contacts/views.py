@@ -1,0 +1,178 @@
+"""The sales worklist: one user's overdue, due and at-risk follow-ups, and the one-click writes.
+
+Pages live beside the admin (same look, same login) and write only through
+contacts.services. Writes are POST with CSRF and end in a redirect with a message.
+"""
+
+from datetime import datetime, time
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contacts import services
+from contacts.choices import FollowUpStatus
+from contacts.forms import FollowUpDoneForm, FollowUpLogForm
+from contacts.models import Contact, FollowUp
+from contacts.worklist import worklist_for
+from ror_crm.exceptions import DomainError
+
+# The worklist is for anyone who works follow-ups: staff who may see, add and change them
+# (both the "Agency staff" and the "Sales" group).
+VIEW_PERMISSION = "contacts.view_followup"
+ADD_PERMISSION = "contacts.add_followup"
+CHANGE_PERMISSION = "contacts.change_followup"
+NEXT_FOLLOW_UP_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
+
+
+def _require(request: HttpRequest, *permissions: str) -> None:
+    if not request.user.has_perms(permissions):
+        raise PermissionDenied
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go back to: a safe `next` from the form, else the worklist."""
+    candidate = request.POST.get("next") or request.GET.get("next")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("ror-worklist")
+
+
+def _id_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _add_service_error(form, exc: Exception) -> None:
+    """A service refusal as form errors: beside the field it names, else above the form."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, field_messages in exc.message_dict.items():
+            target = field if field in form.fields else None
+            prefix = "" if target or field == NON_FIELD_ERRORS else f"{field}: "
+            for message in field_messages:
+                form.add_error(target, f"{prefix}{message}")
+        return
+    form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+
+
+@staff_member_required
+def worklist(request: HttpRequest) -> HttpResponse:
+    _require(request, VIEW_PERMISSION)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("My follow-ups"),
+        "worklist": worklist_for(request.user),
+        "done_form": FollowUpDoneForm(),
+        "can_add": request.user.has_perm(ADD_PERMISSION),
+        "can_change": request.user.has_perm(CHANGE_PERMISSION),
+    }
+    return render(request, "ror/worklist.html", context)
+
+
+@staff_member_required
+def log_follow_up(request: HttpRequest) -> HttpResponse:
+    """Log a conversation: a done follow-up (or complete the planned one it came from)."""
+    _require(request, VIEW_PERMISSION, ADD_PERMISSION, CHANGE_PERMISSION)
+    planned = None
+    contact = None
+    initial = {}
+    if request.method == "GET":
+        if _id_param(request, "follow_up"):
+            planned = get_object_or_404(
+                FollowUp.objects.select_related("contact", "event"),
+                pk=_id_param(request, "follow_up"), owner=request.user, status=FollowUpStatus.PLANNED,
+            )
+            contact = planned.contact
+            initial = {"follow_up": planned, "event": planned.event, "channel": planned.channel,
+                       "summary": planned.summary, "next_step": planned.next_step}
+        elif _id_param(request, "contact"):
+            contact = get_object_or_404(Contact.objects.not_erased(), pk=_id_param(request, "contact"))
+        if contact is not None:
+            initial["contact"] = contact
+        form = FollowUpLogForm(initial=initial, user=request.user, contact=contact)
+    else:
+        posted_contact = request.POST.get("contact", "")
+        contact = Contact.objects.not_erased().filter(pk=posted_contact).first() if posted_contact.isdigit() else None
+        form = FollowUpLogForm(request.POST, user=request.user, contact=contact)
+        if form.is_valid():
+            try:
+                follow_up = _save_logged_follow_up(request, form)
+            except (DomainError, ValidationError) as exc:
+                _add_service_error(form, exc)
+            else:
+                messages.success(
+                    request, _("Follow-up with %(contact)s logged.") % {"contact": follow_up.contact}
+                )
+                return HttpResponseRedirect(_next_url(request))
+        contact = form.cleaned_data.get("contact") if hasattr(form, "cleaned_data") else None
+        planned = form.cleaned_data.get("follow_up") if hasattr(form, "cleaned_data") else None
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Log follow-up"),
+        "form": form,
+        "planned": planned,
+        "contact": contact,
+        "next": _next_url(request),
+        "media": form.media,
+    }
+    return render(request, "ror/followup_form.html", context, status=400 if form.is_bound else 200)
+
+
+@transaction.atomic
+def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> FollowUp:
+    """One conversation, and the next planned one when asked: both or neither."""
+    data = form.cleaned_data
+    fields = form.follow_up_fields()
+    planned = data["follow_up"]
+    if planned is not None:
+        if planned.channel != fields["channel"] or planned.event != data["event"]:
+            planned = services.update_follow_up(planned, channel=fields["channel"], event=data["event"])
+        follow_up = services.mark_follow_up_done(
+            planned, **{name: value for name, value in fields.items() if name != "channel"}
+        )
+    else:
+        follow_up = services.create_follow_up(
+            contact=data["contact"], event=data["event"], owner=request.user,
+            status=FollowUpStatus.DONE, completed_at=timezone.now(), **fields,
+        )
+    if data["next_due_on"] is not None:
+        services.create_follow_up(
+            contact=data["contact"], event=data["event"], owner=request.user, channel=fields["channel"],
+            status=FollowUpStatus.PLANNED, summary=data["next_step"],
+            due_at=timezone.make_aware(datetime.combine(data["next_due_on"], NEXT_FOLLOW_UP_TIME)),
+        )
+    return follow_up
+
+
+@require_POST
+@staff_member_required
+def mark_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """The worklist's "done": the user's own planned follow-up, with an optional outcome."""
+    _require(request, VIEW_PERMISSION, CHANGE_PERMISSION)
+    follow_up = get_object_or_404(FollowUp.objects.select_related("contact", "event"), pk=pk, owner=request.user)
+    form = FollowUpDoneForm(request.POST)
+    if follow_up.status != FollowUpStatus.PLANNED:
+        messages.warning(request, _("This follow-up was already %(status)s.") % {"status": follow_up.get_status_display()})
+    elif not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        try:
+            services.mark_follow_up_done(follow_up, outcome=form.cleaned_data["outcome"] or None)
+        except (DomainError, ValidationError) as exc:
+            for message in exc.messages if isinstance(exc, ValidationError) else [str(exc)]:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Follow-up with %(contact)s marked as done.") % {"contact": follow_up.contact})
+    return HttpResponseRedirect(_next_url(request))
