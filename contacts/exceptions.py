@@ -11,3 +11,9 @@ class ContactErased(DomainError):
     """The contact was erased (GDPR); it keeps its id and rows but takes no more writes."""
 
     code = "contact_erased"
+
+
+class DuplicateOrganization(DomainError):
+    """Another organization has this name (compared case-insensitively)."""
+
+    code = "organization_exists"

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
-from contacts.exceptions import ContactErased, DuplicateContact
+from contacts.exceptions import ContactErased, DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
 from events.services import notify_late_data
 
@@ -268,3 +268,33 @@ def delete_referral(referral: Referral) -> None:
 
 def delete_contact(contact: Contact) -> None:
     contact.delete()
+
+
+def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = None) -> None:
+    existing = Organization.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).values_list("pk", flat=True).first()
+    if existing is not None:
+        raise DuplicateOrganization("An organization with this name already exists.", existing_id=existing)
+
+
+def create_organization(**fields: Any) -> Organization:
+    fields["name"] = (fields.get("name") or "").strip()
+    _raise_if_organization_name_taken(fields["name"])
+    organization = Organization(**fields)
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+def update_organization(organization: Organization, **fields: Any) -> Organization:
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+        _raise_if_organization_name_taken(fields["name"], exclude_pk=organization.pk)
+    for name, value in fields.items():
+        setattr(organization, name, value)
+    organization.full_clean()
+    organization.save()
+    return organization
+
+
+def delete_organization(organization: Organization) -> None:
+    organization.delete()

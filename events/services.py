@@ -18,7 +18,7 @@ from contacts.models import Contact, Organization, normalize_email
 from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
 from events.forms import AttendeeRowForm
-from events.models import Attendance, Event, Feedback, Interaction
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.signals import event_completed
 
 BULK_MAX_ROWS = 1000
@@ -510,3 +510,25 @@ def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | No
     for event in Event.objects.filter(pk__in=contact_ids_by_event):
         notify_late_data(event, contact_ids_by_event[event.pk])
     return result
+
+
+# Series -------------------------------------------------------------------------------------
+
+
+def create_series(**fields: Any) -> EventSeries:
+    series = EventSeries(**fields)
+    series.full_clean()
+    series.save()
+    return series
+
+
+def update_series(series: EventSeries, **fields: Any) -> EventSeries:
+    for name, value in fields.items():
+        setattr(series, name, value)
+    series.full_clean()
+    series.save()
+    return series
+
+
+def delete_series(series: EventSeries) -> None:
+    series.delete()

@@ -40,17 +40,20 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "import_export",
     "simple_history",
     "contacts",
     "events",
     "scoring",
+    "partners",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "partners.middleware.APIErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "partners.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "ror_crm.urls"
@@ -147,6 +151,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
 CELERY_BEAT_SCHEDULE: dict = {
+    "webhooks-followup-overdue": {"task": "partners.emit_overdue_followups", "schedule": crontab(minute=0)},
+    "purge-idempotency-records": {"task": "partners.purge_idempotency_records", "schedule": crontab(hour=4, minute=30)},
     # Decay moves every score without new data (DOMAIN.md): recompute all contacts nightly.
     "nightly-score-recompute": {"task": "scoring.nightly_recompute", "schedule": crontab(hour=3, minute=15)},
 }
@@ -189,4 +195,54 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+}
+
+# Partner API (API.md): API keys or a staff session, cursor pages, throttled per key.
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1000/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "partners.authentication.APIKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["partners.permissions.HasAPIScope"],
+    "DEFAULT_PAGINATION_CLASS": "partners.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "partners.filters.PublicOrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["partners.throttling.APIKeyRateThrottle"],
+    "EXCEPTION_HANDLER": "partners.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "partners.schema.PartnerAutoSchema",
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "COERCE_DECIMAL_TO_STRING": False,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "RoR CRM partner API",
+    "DESCRIPTION": (
+        "Return on Relationship CRM for event agencies: contacts, events, attendances, networking, "
+        "follow-ups, feedback, referrals, relationship scores and event metrics. "
+        "Authenticate with `Authorization: Api-Key <key>`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "EventStatusEnum": "events.choices.EventStatus",
+        "EventKindEnum": "events.choices.EventKind",
+        "AttendanceStatusEnum": "events.choices.AttendanceStatus",
+        "InteractionKindEnum": "events.choices.InteractionKind",
+        "FollowUpStatusEnum": "contacts.choices.FollowUpStatus",
+    },
 }

@@ -9,6 +9,7 @@ admin.site.site_header = admin.site.site_title = "RoR CRM"
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", include("ror_crm.api_urls")),
     # RoR pages beside the admin; before admin.site.urls, whose catch-all would 404 them.
     path("admin/ror/dashboard/", scoring_views.dashboard, name="ror-dashboard"),
     path("admin/ror/worklist/", contact_views.worklist, name="ror-worklist"),

@@ -1,0 +1,84 @@
+import json
+
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Lower, Trim
+from django_filters import rest_framework as filters
+
+from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
+from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from events.choices import AttendanceStatus
+from events.models import Attendance
+from partners.filters import BoundedNumberFilter, IdFilter, UpdatedSinceFilterSet
+from scoring.choices import ChurnRisk, LifecycleStage
+
+
+class OrganizationFilterSet(UpdatedSinceFilterSet):
+    name = filters.CharFilter(lookup_expr="iexact")
+    domain = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Organization
+        fields = ["name", "domain"]
+
+
+class ContactFilterSet(UpdatedSinceFilterSet):
+    email = filters.CharFilter(method="filter_email")
+    organization = IdFilter(field_name="organization_id")
+    owner = IdFilter(field_name="owner_id")
+    tag = filters.CharFilter(method="filter_tag")
+    stage = filters.ChoiceFilter(field_name="score__stage", choices=LifecycleStage.choices)
+    churn_risk = filters.ChoiceFilter(field_name="score__churn_risk", choices=ChurnRisk.choices)
+    score_min = BoundedNumberFilter(field_name="score__score", lookup_expr="gte")
+    score_max = BoundedNumberFilter(field_name="score__score", lookup_expr="lte")
+    attended_event = IdFilter(method="filter_attended_event")
+    series = IdFilter(method="filter_series")
+    last_attended_after = filters.IsoDateTimeFilter(field_name="score__last_attended_at", lookup_expr="gte")
+    last_attended_before = filters.IsoDateTimeFilter(field_name="score__last_attended_at", lookup_expr="lte")
+
+    class Meta:
+        model = Contact
+        fields: list[str] = []
+
+    def filter_email(self, queryset, name, value):
+        return queryset.alias(email_key=Lower(Trim("email"))).filter(email_key=normalize_email(value))
+
+    def filter_tag(self, queryset, name, value):
+        # tags is a JSON list; its stored text holds each tag JSON-quoted, on SQLite and PostgreSQL.
+        return queryset.filter(tags__icontains=json.dumps(value.strip()))
+
+    def filter_attended_event(self, queryset, name, value):
+        attended = Attendance.objects.filter(contact=OuterRef("pk"), event_id=value, status=AttendanceStatus.ATTENDED)
+        return queryset.filter(Exists(attended))
+
+    def filter_series(self, queryset, name, value):
+        attended = Attendance.objects.filter(contact=OuterRef("pk"), event__series_id=value, status=AttendanceStatus.ATTENDED)
+        return queryset.filter(Exists(attended))
+
+
+class FollowUpFilterSet(UpdatedSinceFilterSet):
+    contact = IdFilter(field_name="contact_id")
+    event = IdFilter(field_name="event_id")
+    owner = IdFilter(field_name="owner_id")
+    status = filters.ChoiceFilter(choices=FollowUpStatus.choices)
+    outcome = filters.ChoiceFilter(choices=FollowUpOutcome.choices)
+    deal_status = filters.ChoiceFilter(choices=DealStatus.choices)
+    overdue = filters.BooleanFilter(method="filter_overdue")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+
+    class Meta:
+        model = FollowUp
+        fields: list[str] = []
+
+    def filter_overdue(self, queryset, name, value):
+        overdue = FollowUp.objects.overdue()
+        return queryset.filter(pk__in=overdue.values("pk")) if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+
+class ReferralFilterSet(UpdatedSinceFilterSet):
+    referrer = IdFilter(field_name="referrer_id")
+    event = IdFilter(field_name="event_id")
+
+    class Meta:
+        model = Referral
+        fields: list[str] = []

@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from contacts.api import views
+
+router = SimpleRouter()
+router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
+router.register("referrals", views.ReferralViewSet, basename="referral")
+
+urlpatterns = router.urls

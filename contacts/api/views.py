@@ -1,0 +1,145 @@
+from datetime import UTC, datetime
+
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.response import Response
+
+from contacts import selectors, services
+from contacts.api.filtersets import ContactFilterSet, FollowUpFilterSet, OrganizationFilterSet, ReferralFilterSet
+from contacts.api.serializers import (
+    ContactSerializer,
+    FollowUpSerializer,
+    OrganizationSerializer,
+    ReferralSerializer,
+    TimelineItemSerializer,
+)
+from contacts.models import Contact, FollowUp, Organization, Referral
+from partners.pagination import CursorPagination
+from partners.viewsets import ServiceModelViewSet
+from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
+from scoring.models import ContactScore, ScoreSnapshot
+
+# Sort keys for nullable columns: contacts without a score sort as the lowest.
+NO_SCORE = Value(-1.0)
+NEVER = Value(datetime(1900, 1, 1, tzinfo=UTC))
+
+
+class OrganizationViewSet(ServiceModelViewSet):
+    queryset = Organization.objects.all()
+    serializer_class = OrganizationSerializer
+    filterset_class = OrganizationFilterSet
+    search_fields = ["name", "domain", "industry"]
+    create_service = staticmethod(services.create_organization)
+    update_service = staticmethod(services.update_organization)
+    delete_service = staticmethod(services.delete_organization)
+
+
+class SnapshotPagination(CursorPagination):
+    ordering = ("-computed_at", "-id")
+
+
+class ContactViewSet(ServiceModelViewSet):
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilterSet
+    search_fields = ["email", "first_name", "last_name", "organization__name", "job_title"]
+    ordering_map = {"score": "score_sort", "last_attended_at": "last_attended_sort", "created_at": "created_at"}
+    create_service = staticmethod(services.create_contact)
+    update_service = staticmethod(services.update_contact)
+    delete_service = staticmethod(services.delete_contact)
+
+    def get_queryset(self):
+        return Contact.objects.select_related("score").annotate(
+            score_sort=Coalesce("score__score", NO_SCORE),
+            last_attended_sort=Coalesce("score__last_attended_at", NEVER),
+        )
+
+    @extend_schema(responses={200: ContactScoreSerializer})
+    @action(detail=True, methods=["get"])
+    def score(self, request, pk=None):
+        contact = self.get_object()
+        score = ContactScore.objects.filter(contact=contact).first()
+        if score is None:
+            raise NotFound("No score has been computed for this contact yet.")
+        return Response(ContactScoreSerializer(score).data)
+
+    @extend_schema(responses={200: ScoreSnapshotSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="score-history", filterset_class=None, search_fields=[])
+    def score_history(self, request, pk=None):
+        contact = self.get_object()
+        paginator = SnapshotPagination()
+        page = paginator.paginate_queryset(ScoreSnapshot.objects.filter(contact=contact), request, view=None)
+        return paginator.get_paginated_response(ScoreSnapshotSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
+            OpenApiParameter("before", OpenApiTypes.DATETIME, description="Only items older than this time."),
+        ],
+        responses={200: inline_serializer("TimelinePage", {
+            "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
+            "results": TimelineItemSerializer(many=True),
+        })},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    def timeline(self, request, pk=None):
+        """Everything that happened with the contact, newest first; `next` pages on with `before`."""
+        contact = self.get_object()
+        limit = CursorPagination().get_page_size(request)
+        before = None
+        if request.query_params.get("before"):
+            field = serializers.DateTimeField()
+            try:
+                before = field.to_internal_value(request.query_params["before"].replace(" ", "+"))
+            except serializers.ValidationError as error:
+                raise ValidationError({"before": error.detail}) from None
+        items = selectors.contact_timeline(contact, limit=limit + 1, before=before)
+        next_url = None
+        if len(items) > limit:
+            items = items[:limit]
+            next_url = request.build_absolute_uri(request.path) + "?" + _query(
+                request, before=items[-1]["at"].isoformat(), page_size=limit
+            )
+        return Response({"next": next_url, "previous": None, "results": TimelineItemSerializer(items, many=True).data})
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        services.erase_contact(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def export(self, request, pk=None):
+        return Response(services.export_contact(self.get_object()))
+
+
+def _query(request, **overrides) -> str:
+    params = request.query_params.copy()
+    for name, value in overrides.items():
+        params[name] = value
+    return params.urlencode()
+
+
+class FollowUpViewSet(ServiceModelViewSet):
+    queryset = FollowUp.objects.all()
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpFilterSet
+    search_fields = ["summary", "next_step"]
+    create_service = staticmethod(services.create_follow_up)
+    update_service = staticmethod(services.update_follow_up)
+    delete_service = staticmethod(services.delete_follow_up)
+
+
+class ReferralViewSet(ServiceModelViewSet):
+    queryset = Referral.objects.all()
+    serializer_class = ReferralSerializer
+    filterset_class = ReferralFilterSet
+    search_fields = ["referred_email"]
+    create_service = staticmethod(services.create_referral)
+    update_service = staticmethod(services.update_referral)
+    delete_service = staticmethod(services.delete_referral)

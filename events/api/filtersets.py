@@ -1,0 +1,56 @@
+from django_filters import rest_framework as filters
+
+from events.choices import AttendanceRole, AttendanceStatus, EventKind, EventStatus, InteractionKind
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from partners.filters import IdFilter, UpdatedSinceFilterSet
+
+
+class SeriesFilterSet(UpdatedSinceFilterSet):
+    class Meta:
+        model = EventSeries
+        fields: list[str] = []
+
+
+class EventFilterSet(UpdatedSinceFilterSet):
+    series = IdFilter(field_name="series_id")
+    status = filters.ChoiceFilter(choices=EventStatus.choices)
+    kind = filters.ChoiceFilter(choices=EventKind.choices)
+    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields: list[str] = []
+
+
+class AttendanceFilterSet(UpdatedSinceFilterSet):
+    event = IdFilter(field_name="event_id")
+    contact = IdFilter(field_name="contact_id")
+    status = filters.ChoiceFilter(choices=AttendanceStatus.choices)
+    role = filters.ChoiceFilter(choices=AttendanceRole.choices)
+    source = filters.CharFilter()
+
+    class Meta:
+        model = Attendance
+        fields: list[str] = []
+
+
+class InteractionFilterSet(UpdatedSinceFilterSet):
+    event = IdFilter(field_name="event_id")
+    contact = IdFilter(field_name="contact_id")
+    kind = filters.ChoiceFilter(choices=InteractionKind.choices)
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Interaction
+        fields: list[str] = []
+
+
+class FeedbackFilterSet(UpdatedSinceFilterSet):
+    event = IdFilter(field_name="event_id")
+    contact = IdFilter(field_name="contact_id")
+
+    class Meta:
+        model = Feedback
+        fields: list[str] = []

@@ -1,0 +1,164 @@
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+
+
+class SeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventSeries
+        fields = ["id", "name", "description", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
+    format = serializers.ChoiceField(choices=EventFormat.choices, required=False)
+    status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
+    cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
+    )
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False,
+                                      error_messages={"invalid": _("A three-letter currency code, e.g. EUR.")})
+    capacity = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "name", "series", "kind", "format", "venue", "city", "starts_at", "ends_at", "status", "capacity",
+            "cost", "currency", "completed_at", "created_at", "updated_at",
+        ]
+        read_only_fields = ["completed_at", "created_at", "updated_at"]
+
+    def validate(self, attrs: dict) -> dict:
+        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
+        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
+        if starts_at and ends_at and ends_at < starts_at:
+            raise serializers.ValidationError({"ends_at": [_("The event cannot end before it starts.")]})
+        if "currency" in attrs:
+            attrs["currency"] = attrs["currency"].upper()
+        return attrs
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False)
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False)
+    external_id = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+
+    class Meta:
+        model = Attendance
+        fields = [
+            "id", "event", "contact", "role", "status", "registered_at", "checked_in_at", "source", "external_id",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators: list = []  # duplicates are the service's 409 with the existing id
+
+
+class InteractionSerializer(serializers.ModelSerializer):
+    kind = serializers.ChoiceField(choices=InteractionKind.choices, required=False)
+    quality = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    duration_minutes = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
+    staff_user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    external_id = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+
+    class Meta:
+        model = Interaction
+        fields = [
+            "id", "event", "contact", "counterpart", "staff_user", "kind", "occurred_at", "duration_minutes", "quality",
+            "notes", "source", "external_id", "created_at", "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+        validators: list = []
+
+    def validate(self, attrs: dict) -> dict:
+        contact = attrs.get("contact", getattr(self.instance, "contact", None))
+        counterpart = attrs.get("counterpart", getattr(self.instance, "counterpart", None))
+        if contact is not None and counterpart is not None and contact.pk == counterpart.pk:
+            raise serializers.ValidationError({"counterpart": [_("A contact cannot interact with themselves.")]})
+        return attrs
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    satisfaction = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
+
+    class Meta:
+        model = Feedback
+        fields = ["id", "event", "contact", "nps", "satisfaction", "comment", "submitted_at", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
+        validators: list = []
+
+
+class AttendeeRowSerializer(serializers.Serializer):
+    """One row of `attendances/bulk/`; rows are validated one by one by the service."""
+
+    email = serializers.EmailField()
+    first_name = serializers.CharField(required=False, allow_blank=True)
+    last_name = serializers.CharField(required=False, allow_blank=True)
+    organization = serializers.CharField(required=False, allow_blank=True)
+    job_title = serializers.CharField(required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False)
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False)
+    checked_in_at = serializers.DateTimeField(required=False, allow_null=True)
+    external_id = serializers.CharField(required=False, allow_blank=True)
+
+
+class BulkAttendancesSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+
+
+class BulkRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class BulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    errors = BulkRowErrorSerializer(many=True)
+
+
+class CheckInSerializer(serializers.Serializer):
+    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, max_length=1000)
+    external_ids = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=1000)
+    checked_in_at = serializers.DateTimeField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if ("emails" in attrs) == ("external_ids" in attrs):
+            raise serializers.ValidationError(_("Send either `emails` or `external_ids`."))
+        return attrs
+
+
+class CheckInResultSerializer(serializers.Serializer):
+    checked_in = serializers.IntegerField()
+    already_checked_in = serializers.IntegerField()
+    unknown = serializers.ListField(child=serializers.CharField())
+
+
+class SeriesEditionSerializer(serializers.Serializer):
+    event = serializers.IntegerField()
+    name = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    attended = serializers.IntegerField(allow_null=True)
+    new = serializers.IntegerField(allow_null=True)
+    returning_share = serializers.FloatField(allow_null=True)
+    series_retention_rate = serializers.FloatField(allow_null=True)
+    nps = serializers.FloatField(allow_null=True)
+    ror_percent = serializers.FloatField(allow_null=True)
+
+
+class SeriesReportSerializer(serializers.Serializer):
+    series = serializers.IntegerField()
+    name = serializers.CharField()
+    editions = SeriesEditionSerializer(many=True)
+
+
+class BulkAttendancesRequestSerializer(serializers.Serializer):
+    """The documented request shape; invalid rows are reported per row, not refused whole."""
+
+    rows = AttendeeRowSerializer(many=True, max_length=1000)

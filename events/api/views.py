@@ -1,0 +1,140 @@
+from dataclasses import asdict
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.response import Response
+
+from events import selectors, services
+from events.api.filtersets import (
+    AttendanceFilterSet,
+    EventFilterSet,
+    FeedbackFilterSet,
+    InteractionFilterSet,
+    SeriesFilterSet,
+)
+from events.api.serializers import (
+    AttendanceSerializer,
+    BulkAttendancesRequestSerializer,
+    BulkAttendancesSerializer,
+    BulkResultSerializer,
+    CheckInResultSerializer,
+    CheckInSerializer,
+    EventSerializer,
+    FeedbackSerializer,
+    InteractionSerializer,
+    SeriesReportSerializer,
+    SeriesSerializer,
+)
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from partners.exceptions import PayloadTooLarge
+from partners.viewsets import ServiceModelViewSet
+from scoring.api.serializers import EventMetricsSerializer
+from scoring.models import EventMetrics
+
+Queued = inline_serializer("Queued", {"detail": serializers.CharField()})
+
+
+class SeriesViewSet(ServiceModelViewSet):
+    queryset = EventSeries.objects.all()
+    serializer_class = SeriesSerializer
+    filterset_class = SeriesFilterSet
+    search_fields = ["name", "description"]
+    create_service = staticmethod(services.create_series)
+    update_service = staticmethod(services.update_series)
+    delete_service = staticmethod(services.delete_series)
+
+    @extend_schema(responses={200: SeriesReportSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    def report(self, request, pk=None):
+        return Response(SeriesReportSerializer(selectors.series_report(self.get_object())).data)
+
+
+class EventViewSet(ServiceModelViewSet):
+    queryset = Event.objects.all()
+    serializer_class = EventSerializer
+    filterset_class = EventFilterSet
+    search_fields = ["name", "venue", "city"]
+    create_service = staticmethod(services.create_event)
+    update_service = staticmethod(services.update_event)
+    delete_service = staticmethod(services.delete_event)
+
+    @extend_schema(request=None, responses={200: EventSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """Completes the event ("after the event"); scoring runs after commit. Repeating is harmless."""
+        event = services.complete_event(self.get_object())
+        return Response(EventSerializer(event).data)
+
+    @extend_schema(responses={200: EventMetricsSerializer})
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    def metrics(self, request, pk=None):
+        metrics = EventMetrics.objects.filter(event=self.get_object()).first()
+        if metrics is None:
+            raise NotFound("The metrics of this event have not been computed yet.")
+        return Response(EventMetricsSerializer(metrics).data)
+
+    @extend_schema(request=BulkAttendancesRequestSerializer, responses={200: BulkResultSerializer})
+    @action(detail=True, methods=["post"], url_path="attendances/bulk")
+    def bulk_attendances(self, request, pk=None):
+        """Upsert up to 1,000 attendee rows; invalid rows are reported by position and skipped."""
+        event = self.get_object()
+        payload = BulkAttendancesSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        rows = payload.validated_data["rows"]
+        if len(rows) > services.BULK_MAX_ROWS:
+            raise PayloadTooLarge(f"At most {services.BULK_MAX_ROWS} rows per request; split the list.")
+        result = services.bulk_upsert_attendances(event, rows)
+        return Response(BulkResultSerializer(result).data)
+
+    @extend_schema(request=CheckInSerializer, responses={200: CheckInResultSerializer})
+    @action(detail=True, methods=["post"], url_path="check-ins")
+    def check_ins(self, request, pk=None):
+        """Mark attendees `attended`, by e-mail or external id; unknown ones are reported, not created."""
+        event = self.get_object()
+        payload = CheckInSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        result = services.check_in(
+            event, emails=data.get("emails"), external_ids=data.get("external_ids"), at=data.get("checked_in_at")
+        )
+        return Response(CheckInResultSerializer(asdict(result)).data)
+
+    @extend_schema(request=None, responses={202: Queued})
+    @action(detail=True, methods=["post"])
+    def recompute(self, request, pk=None):
+        from scoring.triggers import schedule_event_recompute
+
+        schedule_event_recompute(self.get_object().pk)
+        return Response({"detail": "Recompute queued."}, status=status.HTTP_202_ACCEPTED)
+
+
+class AttendanceViewSet(ServiceModelViewSet):
+    queryset = Attendance.objects.all()
+    serializer_class = AttendanceSerializer
+    filterset_class = AttendanceFilterSet
+    search_fields = ["external_id", "source"]
+    create_service = staticmethod(services.create_attendance)
+    update_service = staticmethod(services.update_attendance)
+    delete_service = staticmethod(services.delete_attendance)
+
+
+class InteractionViewSet(ServiceModelViewSet):
+    queryset = Interaction.objects.all()
+    serializer_class = InteractionSerializer
+    filterset_class = InteractionFilterSet
+    search_fields = ["notes", "external_id"]
+    create_service = staticmethod(services.record_interaction)
+    update_service = staticmethod(services.update_interaction)
+    delete_service = staticmethod(services.delete_interaction)
+
+
+class FeedbackViewSet(ServiceModelViewSet):
+    queryset = Feedback.objects.all()
+    serializer_class = FeedbackSerializer
+    filterset_class = FeedbackFilterSet
+    search_fields = ["comment"]
+    create_service = staticmethod(services.record_feedback)
+    update_service = staticmethod(services.update_feedback)
+    delete_service = staticmethod(services.delete_feedback)

@@ -1,0 +1,39 @@
+"""One place where domain errors become HTTP answers (API.md: Errors)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from ror_crm.exceptions import DomainError
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+    default_code = "payload_too_large"
+
+
+def validation_error_body(error: DjangoValidationError) -> dict | list:
+    if hasattr(error, "error_dict"):
+        return {("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
+                for field, messages in error.message_dict.items()}
+    return {"non_field_errors": [str(message) for message in error.messages]}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        body = {"detail": exc.message, "code": exc.code}
+        if exc.existing_id is not None:
+            body["id"] = exc.existing_id
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, DjangoValidationError):
+        return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, IntegrityError):
+        return Response({"detail": "The change conflicts with existing data."}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, Http404):
+        return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    return exception_handler(exc, context)

@@ -1,0 +1,127 @@
+"""HTTP edges of the partner API: JSON errors, body size, and Idempotency-Key replay."""
+
+import hashlib
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import JsonResponse
+from django.utils import timezone
+
+from partners.models import IdempotencyRecord
+
+API_PREFIX = "/api/"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+IDEMPOTENCY_TTL = timedelta(hours=24)
+# 5xx and throttled answers say nothing about the request: the client should simply retry.
+NOT_REPLAYED_STATUSES = {401, 403, 429}
+
+
+class APIErrorMiddleware:
+    """Oversize bodies get 413 and every /api/ error a JSON body, never an HTML page."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return JsonResponse({"detail": "The request body is too large."}, status=413)
+        response = self.get_response(request)
+        content_type = response.get("Content-Type", "")
+        if response.status_code >= 400 and not content_type.startswith("application/json"):
+            if response.status_code == 404:
+                return JsonResponse({"detail": "Not found."}, status=404)
+            if response.status_code >= 500:
+                return JsonResponse({"detail": "Server error."}, status=response.status_code)
+            if response.status_code == 400 and "html" in content_type:
+                return JsonResponse({"detail": "Bad request."}, status=400)
+        return response
+
+
+def _credential(request) -> str | None:
+    authorization = request.META.get("HTTP_AUTHORIZATION", "")
+    if authorization:
+        return "auth:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    return None
+
+
+class IdempotencyMiddleware:
+    """Unsafe API requests with an `Idempotency-Key` header run once per key for 24 h (API.md).
+
+    The same key and body replay the first response; the same key with another request is 422;
+    a request still running under that key is 409. Keys are per credential.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        key = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        if key is None or request.method not in UNSAFE_METHODS or not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        key = key.strip()
+        if not key or len(key) > 255:
+            return JsonResponse({"detail": "Idempotency-Key must be 1 to 255 characters."}, status=400)
+        credential = _credential(request)
+        if credential is None:
+            return self.get_response(request)  # unauthenticated: the view answers 401
+
+        request_hash = hashlib.sha256(
+            request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + request.body
+        ).hexdigest()
+        record, replay = self._reserve(credential, key, request, request_hash)
+        if replay is not None:
+            return replay
+
+        response = self.get_response(request)
+        if response.status_code >= 500 or response.status_code in NOT_REPLAYED_STATUSES or getattr(
+            response, "streaming", False
+        ):
+            record.delete()
+            return response
+        record.status_code = response.status_code
+        record.response_body = bytes(response.content)
+        record.content_type = response.get("Content-Type", "")
+        record.save(update_fields=["status_code", "response_body", "content_type"])
+        return response
+
+    def _reserve(self, credential, key, request, request_hash):
+        for _attempt in range(2):
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        credential=credential, key=key, method=request.method,
+                        path=request.get_full_path()[:2000], request_hash=request_hash,
+                    )
+                return record, None
+            except IntegrityError:
+                existing = IdempotencyRecord.objects.filter(credential=credential, key=key).first()
+                if existing is None:
+                    continue
+                if existing.created_at < timezone.now() - IDEMPOTENCY_TTL:
+                    existing.delete()
+                    continue
+                if existing.request_hash != request_hash:
+                    return None, JsonResponse(
+                        {"detail": "This Idempotency-Key was used for a different request."}, status=422
+                    )
+                if existing.status_code is None:
+                    return None, JsonResponse(
+                        {"detail": "A request with this Idempotency-Key is still in progress."}, status=409
+                    )
+                replay = JsonResponse({}, status=existing.status_code)
+                replay.content = bytes(existing.response_body or b"")
+                if existing.content_type:
+                    replay["Content-Type"] = existing.content_type
+                replay["Idempotent-Replayed"] = "true"
+                return None, replay
+        return None, JsonResponse({"detail": "Could not reserve the Idempotency-Key; retry."}, status=409)

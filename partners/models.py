@@ -1,0 +1,91 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+WEBHOOK_EVENT_TYPES = ("event.completed", "event.metrics_updated", "contact.score_changed", "followup.overdue")
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner system's key: only its hash is stored; scopes say what it may do."""
+
+    can_read = models.BooleanField(_("read scope"), default=True)
+    can_write = models.BooleanField(_("write scope"), default=False)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+    @property
+    def scopes(self) -> list[str]:
+        return [scope for scope, granted in (("read", self.can_read), ("write", self.can_write)) if granted]
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to an unsafe request with an Idempotency-Key, replayed for 24 h."""
+
+    credential = models.CharField(max_length=200)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=2000)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.BinaryField(null=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+        constraints = [models.UniqueConstraint(fields=["credential", "key"], name="idempotency_credential_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
+
+
+class WebhookSubscription(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=200)
+    event_types = models.JSONField(_("event types"), default=list, help_text=", ".join(WEBHOOK_EVENT_TYPES))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        unknown = set(self.event_types or []) - set(WEBHOOK_EVENT_TYPES)
+        if not isinstance(self.event_types, list) or unknown:
+            raise ValidationError({"event_types": _("Choose from: %s.") % ", ".join(WEBHOOK_EVENT_TYPES)})
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(_("event type"), max_length=50)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event_type} → {self.subscription} ({self.status})"
