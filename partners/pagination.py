@@ -1,3 +1,5 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination
 
@@ -33,4 +35,14 @@ class CursorPagination(pagination.CursorPagination):
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
         except (ValueError, OverflowError, UnicodeError):
+            raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A decoded cursor holds a position of the client's choosing: a value that does not fit
+        # the sort column fails when the page is read, and is the client's error.
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError):
+            if request.query_params.get(self.cursor_query_param) is None:
+                raise
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None

@@ -1,0 +1,160 @@
+"""Authentication, scopes, throttling, pagination, idempotency and error shapes (API.md: Basics)."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from contacts.models import Contact
+from partners.models import PartnerAPIKey
+
+pytestmark = pytest.mark.django_db
+
+
+class TestAuthentication:
+    def test_anonymous_requests_get_401_with_the_scheme(self, api_client):
+        response = api_client.get("/api/v1/contacts/")
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == "Api-Key"
+        assert "detail" in response.json()
+
+    def test_schema_and_docs_are_public(self, api_client):
+        assert api_client.get("/api/schema/").status_code == 200
+        assert api_client.get("/api/docs/").status_code == 200
+
+    def test_a_read_key_reads_but_cannot_write(self, read_client):
+        assert read_client.get("/api/v1/contacts/").status_code == 200
+        for method in ("post", "patch", "put", "delete"):
+            response = getattr(read_client, method)("/api/v1/contacts/1/" if method != "post" else "/api/v1/contacts/",
+                                                    {"email": "x@y.de"}, format="json")
+            assert response.status_code == 403, method
+        assert not Contact.objects.exists()
+
+    def test_revoked_and_expired_keys_get_401(self, api_client, write_key):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {write_key}")
+        PartnerAPIKey.objects.update(revoked=True)
+        assert api_client.get("/api/v1/contacts/").status_code == 401
+        PartnerAPIKey.objects.update(revoked=False, expiry_date=timezone.now() - timedelta(minutes=1))
+        assert api_client.get("/api/v1/contacts/").status_code == 401
+
+    def test_a_wrong_key_gets_401(self, api_client):
+        api_client.credentials(HTTP_AUTHORIZATION="Api-Key abc.def")
+        assert api_client.get("/api/v1/contacts/").status_code == 401
+
+    def test_staff_sessions_may_use_the_api_and_others_may_not(self, staff_client, sales_user, api_client):
+        assert staff_client.post("/api/v1/contacts/", {"email": "s@x.de"}, format="json").status_code == 201
+        sales_user.is_staff = False
+        sales_user.save()
+        api_client.force_login(sales_user)
+        assert api_client.get("/api/v1/contacts/").status_code == 403
+
+    def test_create_api_key_prints_the_key_alone_on_the_last_line(self, capsys, api_client):
+        call_command("create_api_key", "Badge scanner", "--scopes", "read,write")
+        key = capsys.readouterr().out.strip().splitlines()[-1]
+        api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        assert api_client.post("/api/v1/contacts/", {"email": "k@x.de"}, format="json").status_code == 201
+        stored = PartnerAPIKey.objects.get(name="Badge scanner")
+        assert key not in (stored.hashed_key, stored.id)  # only a hash is kept
+
+    def test_create_api_key_refuses_unknown_scopes(self):
+        from django.core.management.base import CommandError
+
+        with pytest.raises(CommandError, match="read and/or write"):
+            call_command("create_api_key", "X", "--scopes", "admin")
+
+
+class TestThrottling:
+    def test_too_many_requests_get_429_with_retry_after(self, read_client, settings):
+        settings.API_THROTTLE_RATE = "3/min"
+        statuses = [read_client.get("/api/v1/series/").status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        response = read_client.get("/api/v1/series/")
+        assert int(response["Retry-After"]) > 0
+        assert "detail" in response.json()
+
+
+class TestPagination:
+    def test_cursor_pages_walk_every_row_once(self, read_client):
+        Contact.objects.bulk_create([Contact(email=f"p{i}@x.de") for i in range(7)])
+        seen, url = [], "/api/v1/contacts/?page_size=3"
+        while url:
+            body = read_client.get(url).json()
+            assert set(body) == {"next", "previous", "results"}
+            seen += [row["id"] for row in body["results"]]
+            url = body["next"]
+        assert sorted(seen) == sorted(Contact.objects.values_list("pk", flat=True))
+        assert len(seen) == 7
+
+    def test_huge_page_sizes_are_clamped_and_bad_ones_refused(self, read_client):
+        Contact.objects.bulk_create([Contact(email=f"p{i}@x.de") for i in range(3)])
+        assert len(read_client.get("/api/v1/contacts/?page_size=100000").json()["results"]) == 3
+        assert read_client.get("/api/v1/contacts/?page_size=abc").status_code == 400
+        assert read_client.get("/api/v1/contacts/?page_size=0").status_code == 400
+
+    def test_a_tampered_cursor_is_a_400(self, read_client):
+        assert read_client.get("/api/v1/contacts/?cursor=bz1hYmM%3D").status_code == 400  # "o=abc": not an offset
+        assert read_client.get("/api/v1/contacts/?cursor=cD1ub3RhbnVtYmVy").status_code == 400  # "p=notanumber"
+        assert read_client.get("/api/v1/contacts/?ordering=-score&cursor=cD1ub3RhbnVtYmVy").status_code == 400
+        assert read_client.get("/api/v1/contacts/?ordering=last_attended_at&cursor=cD1ub3RhbnVtYmVy").status_code == 400
+
+    def test_updated_since_on_lists(self, read_client, anna):
+        future = (timezone.now() + timedelta(days=1)).isoformat()
+        assert read_client.get("/api/v1/contacts/", {"updated_since": future}).json()["results"] == []
+        past = (timezone.now() - timedelta(days=1)).isoformat()
+        assert len(read_client.get("/api/v1/contacts/", {"updated_since": past}).json()["results"]) == 1
+        assert read_client.get("/api/v1/contacts/", {"updated_since": "yesterday"}).status_code == 400
+
+
+class TestErrors:
+    def test_non_json_bodies_get_400(self, write_client):
+        response = write_client.post("/api/v1/contacts/", "{not json", content_type="application/json")
+        assert response.status_code == 400
+        assert "detail" in response.json()
+
+    def test_oversize_bodies_get_413(self, write_client, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+        response = write_client.post("/api/v1/contacts/", {"email": "x@y.de", "phone": "1" * 2000}, format="json")
+        assert response.status_code == 413
+        assert "detail" in response.json()
+        assert not Contact.objects.exists()
+
+    def test_unknown_paths_are_json_404(self, read_client):
+        response = read_client.get("/api/v1/unknown/")
+        assert response.status_code == 404
+        assert response.json() == {"detail": "Not found."}
+
+    def test_unknown_ids_are_404(self, read_client):
+        response = read_client.get("/api/v1/contacts/999999/")
+        assert response.status_code == 404
+        assert "detail" in response.json()
+
+
+class TestIdempotency:
+    def test_the_same_key_and_body_replays_the_first_response(self, write_client):
+        first = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        again = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        assert first.status_code == again.status_code == 201
+        assert again.json() == first.json()
+        assert again["Idempotent-Replayed"] == "true"
+        assert Contact.objects.count() == 1
+
+    def test_the_same_key_with_another_body_is_refused(self, write_client):
+        write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        other = write_client.post("/api/v1/contacts/", {"email": "j@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        assert other.status_code == 422
+        assert "detail" in other.json()
+        assert not Contact.objects.filter(email="j@x.de").exists()
+
+    def test_keys_belong_to_one_credential(self, write_client, staff_client):
+        write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        response = staff_client.post("/api/v1/contacts/", {"email": "s@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        assert response.status_code == 201
+
+    def test_records_expire_after_24_hours(self, write_client):
+        from partners.models import IdempotencyRecord
+
+        write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+        response = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
+        assert response.status_code == 409  # executed again: the contact exists now

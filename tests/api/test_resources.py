@@ -1,0 +1,296 @@
+"""The resources of API.md, their filters, orderings and rules, one by one."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Contact, FollowUp, Organization
+from contacts.services import create_contact, create_follow_up
+from events.models import Attendance, Event, EventSeries
+from events.services import create_attendance, create_event, record_interaction
+
+pytestmark = pytest.mark.django_db
+
+
+def iso(moment) -> str:
+    return moment.isoformat()
+
+
+class TestCrudOfEveryResource:
+    @pytest.mark.parametrize(("path", "body", "change"), [
+        ("organizations", {"name": "Hanse Events GmbH", "domain": "hanse.example"}, {"industry": "Events"}),
+        ("contacts", {"email": "neu@example.com", "first_name": "Nina", "tags": ["vip"]}, {"job_title": "CMO"}),
+        ("series", {"name": "CX Roadshow"}, {"description": "DACH tour"}),
+        ("events", {"name": "CX Hamburg", "starts_at": "2026-10-01T09:00:00+02:00", "ends_at": "2026-10-01T18:00:00+02:00",
+                    "kind": "roadshow", "format": "hybrid", "cost": 1200.5}, {"city": "Hamburg"}),
+    ])
+    def test_create_read_update_delete(self, write_client, path, body, change):
+        created = write_client.post(f"/api/v1/{path}/", body, format="json")
+        assert created.status_code == 201, created.json()
+        url = f"/api/v1/{path}/{created.json()['id']}/"
+        assert write_client.get(url).json()["id"] == created.json()["id"]
+        updated = write_client.patch(url, change, format="json")
+        assert updated.status_code == 200, updated.json()
+        assert all(updated.json()[name] == value for name, value in change.items())
+        assert {"created_at", "updated_at"} <= set(updated.json())
+        assert write_client.delete(url).status_code == 204
+        assert write_client.get(url).status_code == 404
+
+    def test_attendances_interactions_follow_ups_feedback_referrals(self, write_client, event, anna):
+        ben = create_contact(email="ben@example.com")
+        bodies = {
+            "attendances": {"event": event.pk, "contact": anna.pk, "role": "speaker", "status": "attended",
+                            "source": "tix", "external_id": "T-1"},
+            "interactions": {"event": event.pk, "contact": anna.pk, "counterpart": ben.pk, "kind": "meeting",
+                             "occurred_at": iso(timezone.now()), "duration_minutes": 45, "quality": 4},
+            "follow-ups": {"contact": anna.pk, "event": event.pk, "channel": "phone", "due_at": iso(timezone.now()),
+                           "deal_value": 1500, "deal_status": "open"},
+            "feedback": {"event": event.pk, "contact": anna.pk, "nps": 9, "satisfaction": 8, "comment": "Great"},
+            "referrals": {"referrer": anna.pk, "referred": ben.pk, "event": event.pk},
+        }
+        for path, body in bodies.items():
+            created = write_client.post(f"/api/v1/{path}/", body, format="json")
+            assert created.status_code == 201, (path, created.json())
+            url = f"/api/v1/{path}/{created.json()['id']}/"
+            assert write_client.patch(url, {}, format="json").status_code == 200
+            assert write_client.get(f"/api/v1/{path}/").json()["results"][0]["id"] == created.json()["id"]
+        follow_up = write_client.get("/api/v1/follow-ups/").json()["results"][0]
+        assert follow_up["deal_value"] == 1500  # decimals are JSON numbers
+        for path in bodies:
+            item = write_client.get(f"/api/v1/{path}/").json()["results"][0]
+            assert write_client.delete(f"/api/v1/{path}/{item['id']}/").status_code == 204
+
+
+class TestContractRules:
+    def test_duplicate_email_is_409_with_the_existing_id(self, write_client, anna):
+        response = write_client.post("/api/v1/contacts/", {"email": "  ANNA@Example.com "}, format="json")
+        assert response.status_code == 409
+        assert response.json()["id"] == anna.pk
+        assert "detail" in response.json()
+
+    def test_duplicate_attendance_and_feedback_are_409_with_the_existing_id(self, write_client, event, anna):
+        first = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json").json()
+        again = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
+        assert (again.status_code, again.json()["id"]) == (409, first["id"])
+        feedback = write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 7}, format="json")
+        repeated = write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 9}, format="json")
+        assert (repeated.status_code, repeated.json()["id"]) == (409, feedback.json()["id"])
+
+    @pytest.mark.parametrize(("path", "body", "field"), [
+        ("feedback", {"nps": 11}, "nps"),
+        ("feedback", {"nps": -1}, "nps"),
+        ("feedback", {"satisfaction": 0}, "satisfaction"),
+        ("interactions", {"quality": 6}, "quality"),
+        ("interactions", {"duration_minutes": -5}, "duration_minutes"),
+        ("interactions", {"kind": "party"}, "kind"),
+        ("attendances", {"role": "king"}, "role"),
+        ("follow-ups", {"channel": "pigeon"}, "channel"),
+        ("follow-ups", {"deal_value": "lots"}, "deal_value"),
+    ])
+    def test_validation_ranges_and_enums(self, write_client, event, anna, path, body, field):
+        base = {"event": event.pk, "contact": anna.pk, "occurred_at": iso(timezone.now())}
+        response = write_client.post(f"/api/v1/{path}/", {**base, **body}, format="json")
+        assert response.status_code == 400
+        assert field in response.json()
+
+    def test_events_end_after_they_start_also_on_patch(self, write_client, event):
+        response = write_client.patch(f"/api/v1/events/{event.pk}/", {"ends_at": iso(event.starts_at - timedelta(hours=1))},
+                                      format="json")
+        assert response.status_code == 400
+        assert "ends_at" in response.json()
+
+    def test_unknown_foreign_keys_are_field_errors(self, write_client):
+        response = write_client.post("/api/v1/attendances/", {"event": 987654, "contact": 123456}, format="json")
+        assert response.status_code == 400
+        assert {"event", "contact"} <= set(response.json())
+
+    def test_a_done_follow_up_gets_completed_at(self, write_client, anna):
+        response = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "status": "done"}, format="json")
+        assert response.status_code == 201
+        assert response.json()["completed_at"] is not None
+
+    def test_erased_contacts_read_null_and_refuse_writes(self, write_client, anna, event):
+        assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/").status_code == 204
+        body = write_client.get(f"/api/v1/contacts/{anna.pk}/").json()
+        assert all(body[field] is None for field in ("email", "first_name", "last_name", "job_title", "phone", "tags"))
+        assert write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"first_name": "A"}, format="json").status_code == 409
+        attend = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
+        assert attend.status_code == 409
+
+    def test_export_holds_the_contacts_data(self, read_client, anna):
+        body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
+        assert body["contact"]["email"] == "anna@example.com"
+
+
+class TestEventActions:
+    def test_bulk_partial_success_and_idempotent_replay(self, write_client, event):
+        rows = [{"email": f"p{i}@x.de", "first_name": f"P{i}", "organization": "Acme"} for i in range(3)]
+        rows.insert(1, {"email": "not-an-email"})
+        first = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows}, format="json").json()
+        assert (first["created"], first["updated"], first["unchanged"]) == (3, 0, 0)
+        assert [error["row"] for error in first["errors"]] == [1]
+        replay = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows[:1] + rows[2:]}, format="json")
+        assert replay.json() == {"created": 0, "updated": 0, "unchanged": 3, "errors": []}
+
+    def test_bulk_over_1000_rows_is_413_and_writes_nothing(self, write_client, event):
+        rows = [{"email": f"p{i}@x.de"} for i in range(1001)]
+        response = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows}, format="json")
+        assert response.status_code == 413
+        assert not Attendance.objects.exists()
+
+    def test_bulk_needs_a_list_of_rows(self, write_client, event):
+        for body in ({}, {"rows": "x"}, [1, 2]):
+            assert write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", body, format="json").status_code == 400
+
+    def test_check_ins_by_email_and_external_id(self, write_client, event):
+        write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/",
+                          {"rows": [{"email": "a@x.de"}, {"email": "b@x.de", "external_id": "B-2"}]}, format="json")
+        by_email = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": ["A@x.de", "who@x.de"]}, format="json")
+        assert by_email.json() == {"checked_in": 1, "already_checked_in": 0, "unknown": ["who@x.de"]}
+        by_id = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"external_ids": ["B-2", "Z-9"]}, format="json")
+        assert by_id.json()["unknown"] == ["Z-9"]
+        assert Attendance.objects.filter(status="attended").count() == 2
+        assert not Contact.objects.filter(email="who@x.de").exists()
+        assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {}, format="json").status_code == 400
+
+    def test_complete_twice_is_harmless_and_cancelled_is_409(self, write_client, event):
+        first = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()
+        second = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()
+        assert first["status"] == "completed"
+        assert second["completed_at"] == first["completed_at"]
+        cancelled = create_event(name="Off", starts_at=event.starts_at, ends_at=event.ends_at, status="cancelled")
+        response = write_client.post(f"/api/v1/events/{cancelled.pk}/complete/")
+        assert response.status_code == 409
+        assert Event.objects.get(pk=cancelled.pk).status == "cancelled"
+
+    @pytest.mark.django_db(transaction=True)  # scoring runs after commit
+    def test_metrics_are_404_until_computed_then_there(self, write_client, event, anna):
+        create_attendance(event=event, contact=anna, status="attended")
+        assert write_client.get(f"/api/v1/events/{event.pk}/metrics/").status_code == 404
+        write_client.post(f"/api/v1/events/{event.pk}/complete/")  # eager Celery: computed after commit
+        metrics = write_client.get(f"/api/v1/events/{event.pk}/metrics/").json()
+        assert (metrics["attended"], metrics["new_attendees"]) == (1, 1)
+        assert metrics["computed_at"] >= Event.objects.get(pk=event.pk).completed_at.isoformat()[:19]
+        score = write_client.get(f"/api/v1/contacts/{anna.pk}/score/").json()
+        assert score["events_attended"] == 1
+        assert write_client.get(f"/api/v1/contacts/{anna.pk}/score-history/").json()["results"][0]["trigger"] == "event"
+
+    def test_recompute_is_accepted(self, write_client, event):
+        response = write_client.post(f"/api/v1/events/{event.pk}/recompute/")
+        assert response.status_code == 202
+
+    @pytest.mark.django_db(transaction=True)  # scoring runs after commit
+    def test_series_report_with_retention_computed_by_hand(self, write_client):
+        """Three editions: 4 came to the first; 3 of them and 1 new to the second; CRR = (4−1)/4 = 75 %."""
+        series = EventSeries.objects.create(name="Summit")
+        start = timezone.now() - timedelta(days=400)
+        people = [create_contact(email=f"p{i}@x.de") for i in range(6)]
+        attendees = [people[0:4], [*people[0:3], people[4]], [people[0], people[5]]]
+        for edition, group in enumerate(attendees):
+            event = create_event(name=f"Summit {edition}", series=series, starts_at=start + timedelta(days=150 * edition),
+                                 ends_at=start + timedelta(days=150 * edition, hours=8), cost=1000)
+            for person in group:
+                create_attendance(event=event, contact=person, status="attended")
+            write_client.post(f"/api/v1/events/{event.pk}/complete/")
+        editions = write_client.get(f"/api/v1/series/{series.pk}/report/").json()["editions"]
+        assert [edition["attended"] for edition in editions] == [4, 4, 2]
+        assert [edition["new"] for edition in editions] == [4, 1, 1]
+        assert [edition["series_retention_rate"] for edition in editions] == [None, 75.0, 25.0]
+        assert editions[1]["returning_share"] == 0.75
+        assert editions[0]["ror_percent"] == -100.0
+
+
+class TestContactReads:
+    def test_score_is_404_before_the_first_computation(self, read_client, anna):
+        assert read_client.get(f"/api/v1/contacts/{anna.pk}/score/").status_code == 404
+        assert read_client.get(f"/api/v1/contacts/{anna.pk}/").json()["score"] is None
+
+    def test_timeline_newest_first(self, read_client, event, anna):
+        create_attendance(event=event, contact=anna, status="attended")
+        record_interaction(event=event, contact=anna, occurred_at=timezone.now() - timedelta(minutes=5))
+        create_follow_up(contact=anna, event=event, status="done")
+        items = read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/").json()["results"]
+        assert [item["type"] for item in items] == ["follow_up", "interaction", "attendance"]
+        page = read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/?page_size=2").json()
+        rest = read_client.get(page["next"]).json()
+        assert [item["type"] for item in page["results"] + rest["results"]] == ["follow_up", "interaction", "attendance"]
+
+
+class TestFilters:
+    def test_contact_filters(self, read_client, event, anna):
+        org = Organization.objects.create(name="Acme")
+        ben = create_contact(email="ben@example.com", organization=org, tags=["partner"])
+        create_attendance(event=event, contact=ben, status="attended")
+
+        def ids(**params):
+            response = read_client.get("/api/v1/contacts/", params)
+            assert response.status_code == 200, response.json()
+            return {row["id"] for row in response.json()["results"]}
+
+        assert ids(email=" BEN@example.com") == {ben.pk}
+        assert ids(organization=org.pk) == {ben.pk}
+        assert ids(tag="vip") == {anna.pk}
+        assert ids(attended_event=event.pk) == {ben.pk}
+        assert ids(search="Müller") == {anna.pk}
+        assert read_client.get("/api/v1/contacts/", {"stage": "legend"}).status_code == 400
+        assert read_client.get("/api/v1/contacts/", {"score_min": "high"}).status_code == 400
+
+    def test_follow_up_overdue_filter(self, read_client, anna):
+        late = create_follow_up(contact=anna, due_at=timezone.now() - timedelta(days=1))
+        create_follow_up(contact=anna, due_at=timezone.now() + timedelta(days=1))
+        rows = read_client.get("/api/v1/follow-ups/", {"overdue": "true"}).json()["results"]
+        assert [row["id"] for row in rows] == [late.pk]
+
+    @pytest.mark.django_db(transaction=True)  # scoring runs after commit
+    def test_contacts_ordered_by_score_with_unscored_last(self, read_client, write_client, event, anna):
+        ben = create_contact(email="ben@example.com")
+        create_contact(email="cleo@example.com")
+        create_attendance(event=event, contact=anna, status="attended", role="speaker")
+        create_attendance(event=event, contact=ben, status="attended")
+        write_client.post(f"/api/v1/events/{event.pk}/complete/")
+        rows = read_client.get("/api/v1/contacts/?ordering=-score").json()["results"]
+        assert [row["email"] for row in rows] == ["anna@example.com", "ben@example.com", "cleo@example.com"]
+        scores = read_client.get("/api/v1/scores/?ordering=-score&stage=socialization").json()["results"]
+        assert [row["contact"] for row in scores] == [anna.pk, ben.pk]
+
+
+@pytest.mark.parametrize("path", [
+    "organizations", "contacts", "series", "events", "attendances", "interactions", "follow-ups", "feedback",
+    "referrals", "scores",
+])
+def test_list_endpoints_run_a_fixed_number_of_queries(read_client, path):
+    """Same count for 5 and 50 rows: the key lookup, the page (joins, no query per row)."""
+    from scoring.services import recompute_contacts
+
+    def fill(count: int, offset: int) -> None:
+        now = timezone.now()
+        series = EventSeries.objects.create(name=f"S{offset}")
+        event = Event.objects.create(name=f"E{offset}", series=series, starts_at=now, ends_at=now)
+        for i in range(offset, offset + count):
+            Organization.objects.create(name=f"Org {i}")
+            contact = Contact.objects.create(email=f"c{i}@x.de", tags=["a"])
+            other = Contact.objects.create(email=f"o{i}@x.de")
+            Attendance.objects.create(event=event, contact=contact, status="attended")
+            event.interactions.create(contact=contact, counterpart=other, occurred_at=now)
+            FollowUp.objects.create(contact=contact, event=event)
+            event.feedback.create(contact=contact, nps=9)
+            contact.referrals_made.create(referred=other, event=event)
+            EventSeries.objects.create(name=f"Series {i}")
+            Event.objects.create(name=f"Event {i}", starts_at=now, ends_at=now)
+        recompute_contacts(Contact.objects.values_list("pk", flat=True))
+
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as context:
+            response = read_client.get(f"/api/v1/{path}/?page_size=500")
+        assert response.status_code == 200
+        return len(context.captured_queries), len(response.json()["results"])
+
+    fill(5, 0)
+    few, few_rows = count_queries()
+    fill(45, 100)
+    many, many_rows = count_queries()
+    assert many_rows > few_rows
+    assert few == many
