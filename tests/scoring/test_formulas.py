@@ -208,7 +208,8 @@ class TestRepeatAttendance:
         assert (ben_score.current_streak, ben_score.longest_streak) == (0, 2)
         assert anna_score.avg_days_between_attendances == pytest.approx((100 + 100 + 200) / 3)
         assert anna_score.series_attended == 1
-        assert anna_score.is_returning and ben_score.is_returning
+        assert anna_score.is_returning
+        assert ben_score.is_returning
         assert anna_score.first_attended_at == editions[0].starts_at
         assert anna_score.last_attended_at == editions[4].starts_at
         assert (ben_score.events_invited, ben_score.events_registered, ben_score.no_shows) == (3, 3, 1)

@@ -1,0 +1,209 @@
+"""From "the event is over" to scores, snapshots and metrics: the triggers and tasks.
+
+The first tests run the tasks in-process (eager Celery); the last ones go through Redis to a
+real worker process on the PostgreSQL test database, as in production.
+"""
+
+import time
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from contacts import services as contact_services
+from contacts.models import Contact
+from events import services as event_services
+from events.models import Attendance, Event
+from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
+from scoring.services import recompute_contacts
+
+
+def make_event(name="Summit", **fields) -> Event:
+    ends_at = fields.pop("ends_at", timezone.now() - timedelta(hours=2))
+    return Event.objects.create(name=name, starts_at=ends_at - timedelta(hours=8), ends_at=ends_at, **fields)
+
+
+def make_attendees(event: Event, count: int, status="attended") -> list[Contact]:
+    people = [Contact.objects.create(email=f"{status}{n}-{event.pk}@example.com") for n in range(count)]
+    Attendance.objects.bulk_create(Attendance(event=event, contact=person, status=status) for person in people)
+    return people
+
+
+@pytest.mark.django_db
+class TestInProcess:
+    def test_completing_an_event_scores_its_attendees_and_computes_its_metrics(self, django_capture_on_commit_callbacks):
+        event = make_event()
+        attendees = make_attendees(event, 3)
+        no_show = make_attendees(event, 1, status="no_show")[0]
+
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+
+        scores = ContactScore.objects.filter(contact__in=[*attendees, no_show])
+        assert scores.count() == 4
+        assert {score.events_attended for score in scores if score.contact_id != no_show.pk} == {1}
+        # Every first score is history, the no-show's 0.0 included.
+        assert ScoreSnapshot.objects.filter(trigger="event", trigger_event=event).count() == 4
+        metrics = EventMetrics.objects.get(event=event)
+        assert (metrics.attended, metrics.no_shows, metrics.new_attendees) == (3, 1, 3)
+        assert metrics.relationship_lift == pytest.approx(21.8, abs=0.2)  # from no score to a fresh single attendance
+
+    def test_late_data_recomputes_the_affected_contact_once(self, django_capture_on_commit_callbacks):
+        event = make_event()
+        anna, ben = make_attendees(event, 2)
+        with django_capture_on_commit_callbacks(execute=True):
+            event = event_services.complete_event(event)
+        before = ContactScore.objects.get(contact=anna).score
+
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(2):  # two pieces of late data for one contact, one recompute
+                contact_services.create_follow_up(contact=anna, event=event, status="done", outcome="positive")
+
+        late = ScoreSnapshot.objects.filter(trigger="late_data")
+        assert list(late.values_list("contact_id", flat=True)) == [anna.pk]
+        assert late.get().score > before
+        assert not ScoreSnapshot.objects.filter(contact=ben, trigger="late_data").exists()
+        assert not PendingRecompute.objects.exists()
+        assert EventMetrics.objects.get(event=event).followup_coverage == 0.5
+
+    def test_data_of_an_event_that_is_not_completed_triggers_nothing(self, django_capture_on_commit_callbacks):
+        event = make_event(status="planned")
+        anna = make_attendees(event, 1)[0]
+        with django_capture_on_commit_callbacks(execute=True):
+            contact_services.create_follow_up(contact=anna, event=event, status="done")
+
+        assert not PendingRecompute.objects.exists()
+        assert not ContactScore.objects.exists()
+
+    def test_completing_twice_and_recomputing_again_changes_nothing(self, django_capture_on_commit_callbacks):
+        event = make_event()
+        make_attendees(event, 3)
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+        scores = list(ContactScore.objects.values_list("contact_id", "score", "stage").order_by("contact_id"))
+        snapshots = ScoreSnapshot.objects.count()
+
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            event_services.complete_event(event)
+        assert callbacks == []  # nothing queued the second time
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("recompute_scores", "--event", str(event.pk), stdout=StringIO(), verbosity=0)
+
+        assert list(ContactScore.objects.values_list("contact_id", "score", "stage").order_by("contact_id")) == scores
+        assert ScoreSnapshot.objects.count() == snapshots
+
+    def test_an_older_result_never_overwrites_a_newer_one(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        anna = make_attendees(event, 1)[0]
+        now = timezone.now()
+        recompute_contacts([anna.pk], as_of=now)
+        newer = ContactScore.objects.get(contact=anna)
+
+        result = recompute_contacts([anna.pk], as_of=now - timedelta(days=400))  # a late, stale task
+
+        assert result["changed"] == 0
+        stored = ContactScore.objects.get(contact=anna)
+        assert (stored.computed_at, stored.score) == (newer.computed_at, newer.score)
+        assert ScoreSnapshot.objects.filter(contact=anna).count() == 1
+
+
+@pytest.mark.django_db
+class TestRecomputeScoresCommand:
+    def test_all_with_an_as_of_time(self):
+        event = make_event(ends_at=datetime(2026, 5, 1, 18, tzinfo=UTC), status="completed",
+                           completed_at=datetime(2026, 5, 1, 18, tzinfo=UTC))
+        make_attendees(event, 4)
+        out = StringIO()
+
+        call_command("recompute_scores", "--all", "--as-of", "2026-05-01T18:00:00+00:00", "--chunk-size", "3",
+                     "--with-metrics", stdout=out, verbosity=0)
+
+        assert "Recomputed 4 contacts as of 2026-05-01T18:00:00+00:00: 4 changed, 1 event metrics" in out.getvalue()
+        assert set(ContactScore.objects.values_list("score", flat=True)) == {21.8}
+        assert EventMetrics.objects.filter(event=event).exists()
+
+    def test_by_contact(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        anna, ben = make_attendees(event, 2)
+        out = StringIO()
+        call_command("recompute_scores", "--contact", str(anna.pk), stdout=out, verbosity=0)
+        assert "Recomputed 1 contacts" in out.getvalue()
+        assert list(ContactScore.objects.values_list("contact_id", flat=True)) == [anna.pk]
+
+    @pytest.mark.parametrize(
+        ("arguments", "message"),
+        [
+            (["--all", "--as-of", "yesterday"], "--as-of must be an ISO 8601 time"),
+            (["--all", "--chunk-size", "0"], "--chunk-size must be between 1 and 100000"),
+            (["--event", "999999"], "No event with id 999999"),
+            (["--contact", "999998", "999999"], "No contact with id 999998, 999999"),
+        ],
+    )
+    def test_bad_arguments_are_clear_errors(self, arguments, message):
+        with pytest.raises(CommandError, match=message):
+            call_command("recompute_scores", *arguments, stdout=StringIO(), verbosity=0)
+        assert not ContactScore.objects.exists()
+
+    def test_a_target_is_required(self):
+        with pytest.raises(CommandError, match="one of the arguments --all --event --contact is required"):
+            call_command("recompute_scores", stdout=StringIO())
+
+
+# The real stack: Redis broker, a worker process, PostgreSQL --------------------------------
+
+
+def wait_for(condition, *, timeout: float = 60, what: str, worker=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    log = worker.log()[-3000:] if worker else ""
+    pytest.fail(f"timed out after {timeout} s waiting for {what}\n{log}")
+
+
+@pytest.mark.services
+def test_the_worker_scores_a_completed_event_and_debounces_late_data(live_worker, settings):
+    settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS = 2
+    event = make_event(name="Live summit")
+    attendees = make_attendees(event, 5)
+    anna = attendees[0]
+
+    event = event_services.complete_event(event)  # commits; recompute_event_task goes through Redis
+
+    metrics = wait_for(lambda: EventMetrics.objects.filter(event=event).first(), what="event metrics", worker=live_worker)
+    assert metrics.attended == 5
+    assert ContactScore.objects.filter(contact__in=attendees).count() == 5
+    assert ScoreSnapshot.objects.filter(trigger="event", trigger_event=event).count() == 5
+    assert live_worker.wait_for_log("scoring.recompute_event"), live_worker.log()[-2000:]
+    before = ContactScore.objects.get(contact=anna).score
+
+    # Late data: two follow-ups in separate requests inside one debounce window.
+    contact_services.create_follow_up(contact=anna, event=event, status="done", outcome="positive")
+    contact_services.create_follow_up(contact=anna, event=event, status="done", outcome="neutral")
+
+    late = wait_for(lambda: ScoreSnapshot.objects.filter(contact=anna, trigger="late_data").first(),
+                    what="the late-data recompute", worker=live_worker)
+    wait_for(lambda: not PendingRecompute.objects.exists(), what="the pending rows to be claimed", worker=live_worker)
+    time.sleep(settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS + 1)  # a second, duplicate run would land by now
+    assert ScoreSnapshot.objects.filter(trigger="late_data").count() == 1
+    assert late.score > before
+    assert ContactScore.objects.get(contact=anna).score == late.score
+    wait_for(lambda: EventMetrics.objects.get(event=event).followup_coverage == 0.2,
+             what="the refreshed follow-up coverage", worker=live_worker)
+
+    # Running the event's recompute again changes nothing.
+    from scoring.tasks import recompute_event_task
+
+    snapshots = ScoreSnapshot.objects.count()
+    scores = list(ContactScore.objects.values_list("contact_id", "score", "stage").order_by("contact_id"))
+    metrics_computed_at = EventMetrics.objects.get(event=event).computed_at
+    recompute_event_task.delay(event.pk)
+    # The metrics run last in the chord: once they are newer, every chunk has been written.
+    wait_for(lambda: EventMetrics.objects.get(event=event).computed_at > metrics_computed_at,
+             what="the second event recompute", worker=live_worker)
+    assert ScoreSnapshot.objects.count() == snapshots
+    assert list(ContactScore.objects.values_list("contact_id", "score", "stage").order_by("contact_id")) == scores

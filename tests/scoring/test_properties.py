@@ -1,0 +1,199 @@
+"""Properties of the scoring computation, checked with hypothesis.
+
+The pure function `score_contact()` is fuzzed with arbitrary rows; the database path
+(`compute_scores()` / `recompute_contacts()`) with random small agencies, each example in a
+savepoint that is rolled back.
+"""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from contacts.models import Contact, FollowUp, Referral
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from scoring.models import ContactScore, ScoreSnapshot, ScoringProfile
+from scoring.services import compute_scores, recompute_contacts, score_contact
+from scoring.services.contact_scores import AttendanceRow, ContactData
+from scoring.services.profile import ScoringParameters, default_profile_values
+
+T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+PARAMS = ScoringParameters.from_profile(ScoringProfile(**default_profile_values()))
+
+ROLES = ["attendee", "speaker", "vip", "sponsor", "exhibitor"]
+STATUSES = ["invited", "registered", "waitlisted", "attended", "no_show", "cancelled"]
+OUTCOMES = ["positive", "neutral", "negative", "no_response", ""]
+
+moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC))
+
+
+@st.composite
+def attendance_rows(draw, status=None):
+    starts_at = draw(moments)
+    return AttendanceRow(
+        status=draw(status or st.sampled_from(STATUSES)), role=draw(st.sampled_from(ROLES)),
+        event_id=draw(st.integers(1, 10_000)),
+        starts_at=starts_at, ends_at=starts_at + timedelta(hours=draw(st.integers(0, 72))),
+        series_id=draw(st.none() | st.integers(1, 5)),
+    )
+
+
+contact_data = st.builds(
+    ContactData,
+    attendances=st.lists(attendance_rows(), max_size=15),
+    interactions=st.lists(st.tuples(moments, st.none() | st.integers(1, 5), st.none() | st.integers(0, 600)), max_size=30),
+    done_followups=st.lists(st.tuples(st.none() | st.integers(1, 10_000), moments, st.sampled_from(OUTCOMES)), max_size=15),
+    feedback=st.lists(st.tuples(moments, st.integers(1, 10_000), st.none() | st.integers(0, 10)), max_size=5),
+    referrals=st.lists(moments, max_size=10),
+    score_90_days_ago=st.none() | st.floats(0, 100),
+)
+as_of_times = st.datetimes(min_value=datetime(2017, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC))
+
+
+@given(data=contact_data, as_of=as_of_times)
+def test_score_and_components_stay_in_range(data, as_of):
+    result = score_contact(1, data, {}, PARAMS, as_of)
+
+    assert 0.0 <= result.score <= 100.0
+    assert all(0.0 <= value <= 1.0 for value in result.components.values())
+    assert result.score == round(result.score, 1)
+    assert result.show_rate is None or 0.0 <= result.show_rate <= 1.0
+
+
+@given(data=contact_data, extra=attendance_rows(status=st.just("attended")), as_of=as_of_times)
+def test_an_extra_attended_event_never_lowers_the_attendance_component(data, extra, as_of):
+    before = score_contact(1, data, {}, PARAMS, as_of)
+    data.attendances.append(extra)
+    after = score_contact(1, data, {}, PARAMS, as_of)
+
+    assert after.components["attendance"] >= before.components["attendance"]
+    assert after.events_attended == before.events_attended + 1
+
+
+@given(data=contact_data, as_of=as_of_times)
+def test_the_same_rows_in_another_order_give_the_same_result(data, as_of):
+    shuffled = ContactData(
+        attendances=list(reversed(data.attendances)), interactions=list(reversed(data.interactions)),
+        done_followups=list(reversed(data.done_followups)), feedback=list(reversed(data.feedback)),
+        referrals=list(reversed(data.referrals)), score_90_days_ago=data.score_90_days_ago,
+    )
+    assert score_contact(1, shuffled, {}, PARAMS, as_of) == score_contact(1, data, {}, PARAMS, as_of)
+
+
+# The database path ------------------------------------------------------------------------
+
+
+def build_agency(seed: int, contacts: int) -> list[int]:
+    """A small random agency: a series with editions, one-off events, every kind of row."""
+    rng = random.Random(seed)
+    series = EventSeries.objects.create(name=f"Series {seed}")
+    events = []
+    for index in range(rng.randint(1, 6)):
+        ends_at = T - timedelta(days=rng.randint(0, 900), hours=rng.randint(0, 23))
+        status = rng.choice(["completed", "completed", "completed", "planned", "cancelled"])
+        events.append(Event.objects.create(
+            name=f"Event {index}", series=series if rng.random() < 0.6 else None, starts_at=ends_at - timedelta(hours=8),
+            ends_at=ends_at, status=status, completed_at=ends_at if status == "completed" else None,
+        ))
+    people = Contact.objects.bulk_create(Contact(email=f"p{seed}-{n}@example.com") for n in range(contacts))
+    attendances, interactions, follow_ups, feedback, referrals = [], [], [], [], []
+    for person in people:
+        for event in rng.sample(events, rng.randint(0, len(events))):
+            attendances.append(Attendance(event=event, contact=person, role=rng.choice(ROLES), status=rng.choice(STATUSES)))
+            if rng.random() < 0.3:
+                feedback.append(Feedback(event=event, contact=person, nps=rng.choice([None, *range(11)]),
+                                         submitted_at=event.ends_at + timedelta(days=1)))
+        for _ in range(rng.randint(0, 4)):
+            interactions.append(Interaction(
+                event=rng.choice(events), contact=person, kind="meeting",
+                counterpart=rng.choice([None, *(other for other in people if other != person)]),
+                occurred_at=T - timedelta(days=rng.randint(0, 700)), quality=rng.choice([None, 1, 2, 3, 4, 5]),
+                duration_minutes=rng.choice([None, 5, 30, 90]),
+            ))
+        for _ in range(rng.randint(0, 3)):
+            done = rng.random() < 0.7
+            follow_ups.append(FollowUp(
+                contact=person, event=rng.choice([None, *events]), status="done" if done else "planned",
+                completed_at=T - timedelta(days=rng.randint(0, 400)) if done else None,
+                outcome=rng.choice(OUTCOMES),
+            ))
+        if rng.random() < 0.2:
+            referrals.append(Referral(referrer=person, referred_email="friend@example.com",
+                                      created_at=T - timedelta(days=rng.randint(0, 500))))
+    Attendance.objects.bulk_create(attendances)
+    Interaction.objects.bulk_create(interactions)
+    FollowUp.objects.bulk_create(follow_ups)
+    Feedback.objects.bulk_create(feedback)
+    Referral.objects.bulk_create(referrals)
+    return [person.pk for person in people]
+
+
+def scores_by_contact(contact_ids: list[int], chunk_size: int) -> dict:
+    results = {}
+    for start in range(0, len(contact_ids), chunk_size):
+        for result in compute_scores(contact_ids[start : start + chunk_size], T, PARAMS):
+            results[result.contact_id] = result
+    return results
+
+
+def stored_scores() -> dict:
+    """Everything a recompute decides; updated_at only says when the row was last written."""
+    return {row.pop("contact_id"): row for row in ContactScore.objects.values() if row.pop("updated_at")}
+
+
+database_examples = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.django_db
+@database_examples
+@given(seed=st.integers(0, 10**6), contacts=st.integers(1, 25), chunk_size=st.integers(1, 30))
+def test_results_do_not_depend_on_chunk_size_or_contact_order(seed, contacts, chunk_size):
+    with transaction.atomic():
+        contact_ids = build_agency(seed, contacts)
+        whole = scores_by_contact(contact_ids, len(contact_ids))
+        shuffled = contact_ids[:]
+        random.Random(seed).shuffle(shuffled)
+
+        assert scores_by_contact(shuffled, chunk_size) == whole
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@database_examples
+@given(seed=st.integers(0, 10**6), contacts=st.integers(1, 20))
+def test_recompute_is_idempotent(seed, contacts):
+    with transaction.atomic():
+        contact_ids = build_agency(seed, contacts)
+        first = recompute_contacts(contact_ids, as_of=T, chunk_size=7)
+        stored, snapshots = stored_scores(), ScoreSnapshot.objects.count()
+
+        second = recompute_contacts(list(reversed(contact_ids)), as_of=T, chunk_size=3)
+
+        assert first["contacts"] == second["contacts"] == contacts
+        assert second["changed"] == 0
+        assert ScoreSnapshot.objects.count() == snapshots
+        assert stored_scores() == stored
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("step", ["compute", "recompute"])
+def test_a_chunk_costs_the_same_queries_for_10_and_1000_contacts(step):
+    if step == "recompute" and connection.vendor != "postgresql":
+        pytest.skip("Django caps SQLite statements at 999 parameters, so writes there batch by row count")
+    small = build_agency(seed=1, contacts=10)
+    large = build_agency(seed=2, contacts=1000)
+
+    def queries(contact_ids: list[int]) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            if step == "compute":
+                compute_scores(contact_ids, T, PARAMS)
+            else:
+                recompute_contacts(contact_ids, as_of=T, chunk_size=len(contact_ids), params=PARAMS)
+        return len(captured)
+
+    assert queries(small) == queries(large)
