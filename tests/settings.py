@@ -17,3 +17,5 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # The test client and live_server speak plain http; production redirects it to https.
 SECURE_SSL_REDIRECT = False
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
+# Tests want a failing eager task to fail the test (the product only logs it).
+CELERY_TASK_EAGER_PROPAGATES = True

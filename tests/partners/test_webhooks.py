@@ -1,0 +1,147 @@
+"""Webhook deliveries against a real HTTP receiver on localhost: signed, retried, logged."""
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.utils import timezone
+
+from events import services as event_services
+from events.models import Event
+from partners.models import WebhookDelivery, WebhookSubscription
+from partners.tasks import MAX_ATTEMPTS
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "s3cret-for-tests"
+
+
+@dataclass
+class Receiver:
+    url: str
+    statuses: list[int] = field(default_factory=list)  # answers to give, in order; then 200
+    requests: list[tuple[Message, bytes]] = field(default_factory=list)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.requests.append((self.headers, body))  # case-insensitive lookups
+            status = state.statuses.pop(0) if state.statuses else 200
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"ok" if status == 200 else b"boom")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state
+    server.shutdown()
+    server.server_close()
+
+
+def subscribe(url: str, *event_types: str) -> WebhookSubscription:
+    return WebhookSubscription.objects.create(name="Ticketing", url=url, secret=SECRET, event_types=list(event_types))
+
+
+def completed_event(django_capture_on_commit_callbacks) -> Event:
+    ends_at = timezone.now() - timedelta(hours=1)
+    event = Event.objects.create(name="Summit", starts_at=ends_at - timedelta(hours=6), ends_at=ends_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        return event_services.complete_event(event)
+
+
+def verify(headers: Message, body: bytes, secret: str = SECRET) -> bool:
+    """What a partner does with a delivery: recompute the HMAC over "{timestamp}.{body}"."""
+    expected = hmac.new(secret.encode(), f"{headers['X-RoR-Timestamp']}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(headers["X-RoR-Signature"], f"sha256={expected}")
+
+
+def test_a_completed_event_is_delivered_signed(receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, "event.completed")
+
+    event = completed_event(django_capture_on_commit_callbacks)
+
+    assert len(receiver.requests) == 1
+    headers, body = receiver.requests[0]
+    assert verify(headers, body)
+    assert not verify(headers, body, secret="another-secret")
+    assert not verify(headers, body.replace(b"event.completed", b"event.cancelled"))
+    assert headers["X-RoR-Event"] == "event.completed"
+    assert headers["Content-Type"] == "application/json"
+    payload = json.loads(body)
+    assert payload["type"] == "event.completed"
+    assert payload["data"] == {"event": event.pk}
+    delivery = WebhookDelivery.objects.get()
+    assert headers["X-RoR-Delivery"] == str(delivery.pk) == str(payload["id"])
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 1, 200)
+    assert delivery.delivered_at is not None
+
+
+def test_only_subscribed_event_types_are_sent(receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, "event.metrics_updated")
+    WebhookSubscription.objects.create(name="Off", url=receiver.url, secret=SECRET,
+                                       event_types=["event.completed"], is_active=False)
+
+    completed_event(django_capture_on_commit_callbacks)
+
+    assert [headers["X-RoR-Event"] for headers, _ in receiver.requests] == ["event.metrics_updated"]
+
+
+@pytest.fixture
+def product_eager_celery(settings):
+    """The embedded default: a failed attempt schedules its retry instead of failing the request."""
+    settings.CELERY_TASK_EAGER_PROPAGATES = False
+
+
+@pytest.mark.usefixtures("product_eager_celery")
+def test_a_failing_receiver_is_retried_until_it_answers(receiver, django_capture_on_commit_callbacks):
+    receiver.statuses = [500, 503]
+    subscribe(receiver.url, "event.completed")
+
+    completed_event(django_capture_on_commit_callbacks)  # eager Celery runs the retries at once
+
+    delivery = WebhookDelivery.objects.get()
+    assert len(receiver.requests) == 3
+    assert len({headers["X-RoR-Delivery"] for headers, _ in receiver.requests}) == 1  # one delivery id to de-duplicate
+    assert all(verify(headers, body) for headers, body in receiver.requests)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 3, 200)
+
+
+@pytest.mark.usefixtures("product_eager_celery")
+def test_a_receiver_that_keeps_failing_ends_as_failed(receiver, django_capture_on_commit_callbacks):
+    receiver.statuses = [500] * (MAX_ATTEMPTS + 2)
+    subscribe(receiver.url, "event.completed")
+
+    completed_event(django_capture_on_commit_callbacks)
+
+    delivery = WebhookDelivery.objects.get()
+    assert len(receiver.requests) == MAX_ATTEMPTS
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("failed", MAX_ATTEMPTS, 500)
+
+
+@pytest.mark.usefixtures("product_eager_celery")
+def test_an_unreachable_receiver_is_logged(django_capture_on_commit_callbacks):
+    subscribe("http://127.0.0.1:9/nothing-listens-here", "event.completed")
+
+    completed_event(django_capture_on_commit_callbacks)
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.last_status_code is None
+    assert delivery.last_error
