@@ -16,6 +16,8 @@ SCORE_COLUMNS = [
 ]
 # PostgreSQL takes at most 65,535 parameters per statement; SQLite reports its own limit.
 MAX_QUERY_PARAMS = 65535
+# High 32 bits of the advisory-lock keys on contact ids ("RoRs"), apart from other users' keys.
+ADVISORY_LOCK_NAMESPACE = 0x526F5273
 
 
 def _db_values(result: ScoreResult, now) -> list[Any]:
@@ -57,17 +59,35 @@ def _upsert_scores(results: list[ScoreResult], now) -> set[int]:
     return written
 
 
+def _lock_contacts(contact_ids: list[int]) -> None:
+    """Serialise concurrent writers of the same contacts until commit, so two recomputes at
+    once cannot both take a contact's old score as "before" (and snapshot it twice).
+
+    PostgreSQL: transaction-level advisory locks, taken in id order (no deadlock between two
+    overlapping chunks), which also cover contacts that have no score row yet. SQLite
+    serialises writers by itself.
+    """
+    if connection.vendor != "postgresql" or not contact_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock((%s::bigint << 32) + id)) FROM unnest(%s::bigint[]) AS id",
+            [ADVISORY_LOCK_NAMESPACE, contact_ids],
+        )
+
+
 def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None) -> list[dict[str, Any]]:
     """Store a chunk's results; snapshot and report the contacts whose score or stage changed."""
     from django.utils import timezone
 
     if not results:
         return []
+    contact_ids = sorted(result.contact_id for result in results)
     with transaction.atomic():
+        _lock_contacts(contact_ids)
         previous = {
             contact_id: (score, stage)
-            for contact_id, score, stage in ContactScore.objects.select_for_update()
-            .filter(contact_id__in=[result.contact_id for result in results])
+            for contact_id, score, stage in ContactScore.objects.filter(contact_id__in=contact_ids)
             .order_by("contact_id")
             .values_list("contact_id", "score", "stage")
         }

@@ -4,12 +4,14 @@ The first tests run the tasks in-process (eager Celery); the last ones go throug
 real worker process on the PostgreSQL test database, as in production.
 """
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -149,6 +151,36 @@ class TestRecomputeScoresCommand:
     def test_a_target_is_required(self):
         with pytest.raises(CommandError, match="one of the arguments --all --event --contact is required"):
             call_command("recompute_scores", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_recomputes_of_the_same_contacts_at_once_end_consistent():
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time anyway")
+    event = make_event(status="completed", completed_at=timezone.now())
+    contact_ids = [person.pk for person in make_attendees(event, 300)]
+    as_of = timezone.now()
+    start = threading.Barrier(2)
+    errors = []
+
+    def recompute(ids):
+        try:
+            start.wait()
+            recompute_contacts(ids, as_of=as_of, chunk_size=50)
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=recompute, args=(ids,)) for ids in (contact_ids, contact_ids[::-1])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert ContactScore.objects.filter(computed_at=as_of).count() == 300
+    assert ScoreSnapshot.objects.count() == 300  # each first score recorded once, not once per writer
 
 
 # The real stack: Redis broker, a worker process, PostgreSQL --------------------------------
