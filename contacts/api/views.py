@@ -24,6 +24,11 @@ from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
 from scoring.models import ContactScore, ScoreSnapshot
 
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since", OpenApiTypes.DATETIME, description="Only rows changed at or after this time."
+)
+
+
 # Sort keys for nullable columns: contacts without a score sort as the lowest.
 NO_SCORE = Value(-1.0)
 NEVER = Value(datetime(1900, 1, 1, tzinfo=UTC))
@@ -67,18 +72,25 @@ class ContactViewSet(ServiceModelViewSet):
             raise NotFound("No score has been computed for this contact yet.")
         return Response(ContactScoreSerializer(score).data)
 
-    @extend_schema(responses={200: ScoreSnapshotSerializer(many=True)})
+    @extend_schema(parameters=[UPDATED_SINCE], responses={200: ScoreSnapshotSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="score-history", filterset_class=None, search_fields=[])
     def score_history(self, request, pk=None):
         contact = self.get_object()
+        snapshots = _updated_since(request, ScoreSnapshot.objects.filter(contact=contact))
         paginator = SnapshotPagination()
-        page = paginator.paginate_queryset(ScoreSnapshot.objects.filter(contact=contact), request, view=None)
+        page = paginator.paginate_queryset(snapshots, request, view=None)
         return paginator.get_paginated_response(ScoreSnapshotSerializer(page, many=True).data)
 
     @extend_schema(
         parameters=[
             OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
             OpenApiParameter("before", OpenApiTypes.DATETIME, description="Only items older than this time."),
+            OpenApiParameter(
+                "before_item", OpenApiTypes.STR,
+                description="With `before`: also the items at exactly that time that sort after this one "
+                "(`type:id`, as `next` sets it), so no item is skipped or repeated.",
+            ),
+            UPDATED_SINCE,
         ],
         responses={200: inline_serializer("TimelinePage", {
             "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
@@ -92,17 +104,15 @@ class ContactViewSet(ServiceModelViewSet):
         limit = CursorPagination().get_page_size(request)
         before = None
         if request.query_params.get("before"):
-            field = serializers.DateTimeField()
-            try:
-                before = field.to_internal_value(request.query_params["before"].replace(" ", "+"))
-            except serializers.ValidationError as error:
-                raise ValidationError({"before": error.detail}) from None
-        items = selectors.contact_timeline(contact, limit=limit + 1, before=before)
+            before = (_datetime_param(request, "before"), *_timeline_item_param(request))
+        updated_since = _datetime_param(request, "updated_since") if request.query_params.get("updated_since") else None
+        items = selectors.contact_timeline(contact, limit=limit + 1, before=before, updated_since=updated_since)
         next_url = None
         if len(items) > limit:
             items = items[:limit]
+            last = items[-1]
             next_url = request.build_absolute_uri(request.path) + "?" + _query(
-                request, before=items[-1]["at"].isoformat(), page_size=limit
+                request, before=last["at"].isoformat(), before_item=f"{last['type']}:{last['id']}", page_size=limit
             )
         return Response({"next": next_url, "previous": None, "results": TimelineItemSerializer(items, many=True).data})
 
@@ -116,6 +126,30 @@ class ContactViewSet(ServiceModelViewSet):
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         return Response(services.export_contact(self.get_object()))
+
+
+def _datetime_param(request, name: str) -> datetime:
+    try:
+        # A `+` of an offset arrives as a space when the client did not encode it.
+        return serializers.DateTimeField().to_internal_value(request.query_params[name].replace(" ", "+"))
+    except serializers.ValidationError as error:
+        raise ValidationError({name: error.detail}) from None
+
+
+def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
+    raw = request.query_params.get("before_item")
+    if not raw:
+        return ()
+    kind, _, item_id = raw.partition(":")
+    if kind not in selectors.TIMELINE_TYPES or not item_id.isdigit() or int(item_id) > 2**63 - 1:
+        raise ValidationError({"before_item": ["Expected `type:id`, as the `next` link gives it."]})
+    return kind, int(item_id)
+
+
+def _updated_since(request, queryset):
+    if not request.query_params.get("updated_since"):
+        return queryset
+    return queryset.filter(updated_at__gte=_datetime_param(request, "updated_since"))
 
 
 def _query(request, **overrides) -> str:

@@ -218,6 +218,33 @@ class TestContactReads:
         rest = read_client.get(page["next"]).json()
         assert [item["type"] for item in page["results"] + rest["results"]] == ["follow_up", "interaction", "attendance"]
 
+    def test_timeline_pages_through_items_at_one_moment_without_gaps_or_repeats(self, read_client, event, anna):
+        moment = timezone.now() - timedelta(days=1)
+        for _ in range(3):
+            record_interaction(event=event, contact=anna, occurred_at=moment)
+            create_follow_up(contact=anna, status="done", completed_at=moment)
+        seen, url = [], f"/api/v1/contacts/{anna.pk}/timeline/?page_size=2"
+        while url:
+            page = read_client.get(url).json()
+            seen += [(item["type"], item["id"]) for item in page["results"]]
+            url = page["next"]
+        assert len(seen) == len(set(seen)) == 6
+        assert read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/?before_item=nonsense:1&before=2026-01-01T00:00:00Z"
+                               ).status_code == 400
+
+    def test_timeline_and_score_history_take_updated_since(
+        self, read_client, write_client, event, anna, django_capture_on_commit_callbacks
+    ):
+        create_attendance(event=event, contact=anna, status="attended")
+        with django_capture_on_commit_callbacks(execute=True):
+            write_client.post(f"/api/v1/events/{event.pk}/complete/")  # eager: a first score and its snapshot
+        later = (timezone.now() + timedelta(seconds=1)).isoformat()
+        for path in ("timeline", "score-history"):
+            url = f"/api/v1/contacts/{anna.pk}/{path}/"
+            assert read_client.get(url).json()["results"], path
+            assert read_client.get(url, {"updated_since": later}).json()["results"] == [], path
+            assert read_client.get(url, {"updated_since": "garbage"}).status_code == 400, path
+
 
 class TestFilters:
     def test_contact_filters(self, read_client, event, anna):
