@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from contacts.models import Contact
+from events.models import Event
 from partners.models import PartnerAPIKey
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +49,20 @@ class TestAuthentication:
         sales_user.save()
         api_client.force_login(sales_user)
         assert api_client.get("/api/v1/contacts/").status_code == 403
+
+    def test_a_staff_session_may_do_what_its_groups_allow(self, sales_user, api_client, event, anna):
+        api_client.force_login(sales_user)  # Sales: contacts and follow-ups; events read-only; no erasure
+        assert api_client.get("/api/v1/events/").status_code == 200
+        assert api_client.get(f"/api/v1/contacts/{anna.pk}/timeline/").status_code == 200
+        assert api_client.post("/api/v1/contacts/", {"email": "new@x.de"}, format="json").status_code == 201
+        assert api_client.patch(f"/api/v1/events/{event.pk}/", {"name": "Renamed"}, format="json").status_code == 403
+        assert api_client.post(f"/api/v1/events/{event.pk}/complete/").status_code == 403
+        response = api_client.post(f"/api/v1/contacts/{anna.pk}/erase/")
+        assert response.status_code == 403
+        assert response.json() == {"detail": "Your user account may not do this."}
+        anna.refresh_from_db()
+        assert anna.erased_at is None
+        assert Event.objects.get(pk=event.pk).name == "Hamburg Summit"
 
     def test_create_api_key_prints_the_key_alone_on_the_last_line(self, capsys, api_client):
         call_command("create_api_key", "Badge scanner", "--scopes", "read,write")
