@@ -35,7 +35,7 @@ moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2027, 
 def attendance_rows(draw, status=None):
     starts_at = draw(moments)
     return AttendanceRow(
-        status=draw(status or st.sampled_from(STATUSES)), role=draw(st.sampled_from(ROLES)),
+        status=draw(st.sampled_from(STATUSES) if status is None else status), role=draw(st.sampled_from(ROLES)),
         event_id=draw(st.integers(1, 10_000)),
         starts_at=starts_at, ends_at=starts_at + timedelta(hours=draw(st.integers(0, 72))),
         series_id=draw(st.none() | st.integers(1, 5)),
