@@ -1,13 +1,64 @@
 """Filters shared by the resource APIs (kept apart from viewsets: DRF settings import them early)."""
 
+from datetime import UTC
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
+
+from ror_crm.validators import validate_plausible_moment
+
+
+class StrictNullBooleanField(forms.NullBooleanField):
+    """`true`/`false` (or `1`/`0`); empty means no filter; anything else is a 400, where
+    Django's field would quietly read it as "unknown" and filter nothing."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "true", "True", "1"):
+            return True
+        if value in (False, "false", "False", "0"):
+            return False
+        raise forms.ValidationError(_("Give true or false."), code="invalid")
+
+    def validate(self, value):
+        pass
+
+
+class BooleanFilter(filters.BooleanFilter):
+    field_class = StrictNullBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
+
+
+class MomentField(IsoDateTimeField):
+    """An ISO 8601 time between 1900 and 2199, in UTC: PostgreSQL refuses offsets beyond ±15:59
+    that Python parses (`+17:22`), and far-off years overflow when shifted."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        validate_plausible_moment(moment)
+        return moment.astimezone(UTC)
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = MomentField
 
 
 class UpdatedSinceFilterSet(filters.FilterSet):
     """Incremental sync: every list takes `updated_since` (API.md)."""
 
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
 
 
 class PublicOrderingFilter(OrderingFilter):
@@ -19,13 +70,15 @@ class PublicOrderingFilter(OrderingFilter):
 
     def get_ordering(self, request, queryset, view):
         mapping = getattr(view, "ordering_map", {})
-        raw = request.query_params.get(self.ordering_param, "")
-        for term in (part.strip() for part in raw.split(",")):
-            descending = term.startswith("-")
-            name = term.lstrip("-")
-            if name in mapping:
-                target = mapping[name]
-                return [f"-{target}", "-pk"] if descending else [target, "pk"]
+        term = request.query_params.get(self.ordering_param, "").strip()
+        if term and mapping:
+            name = term.removeprefix("-")
+            if name not in mapping:
+                choices = ", ".join(sorted(mapping))
+                message = _("Order by one of %(choices)s, with - for descending.") % {"choices": choices}
+                raise ValidationError({self.ordering_param: [message]})
+            target = mapping[name]
+            return [f"-{target}", "-pk"] if term.startswith("-") else [target, "pk"]
         return list(getattr(view, "ordering", None) or ["-pk"])
 
     def get_schema_operation_parameters(self, view):

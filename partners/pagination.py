@@ -29,6 +29,15 @@ class CursorPagination(pagination.CursorPagination):
             raise exceptions.ValidationError({"page_size": [_("A whole number from 1 to 500.")]})
         return min(size, self.max_page_size)
 
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                # Larger values are clamped to 500, not refused: no maximum in the contract.
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = "Results per page: default 50; values above 500 count as 500."
+        return parameters
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)

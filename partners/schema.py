@@ -1,5 +1,7 @@
 """OpenAPI: the Api-Key scheme and the error answers every operation can give (API.md: Errors)."""
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -41,3 +43,49 @@ class PartnerAutoSchema(AutoSchema):
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
         return responses
+
+
+# Query parameters whose empty value is refused (`?page_size=` is a 400).
+NON_EMPTY_QUERY_PARAMETERS = {"page_size"}
+
+
+def allow_empty_query_values(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """An empty filter in a query string (`?kind=`, `?updated_since=`) means "no filter", as an
+    empty field of a filter form does; the schema says so with `allowEmptyValue`."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if (
+                    parameter.get("in") == "query"
+                    and not parameter.get("required")
+                    and parameter["name"] not in NON_EMPTY_QUERY_PARAMETERS
+                ):
+                    parameter["allowEmptyValue"] = True
+    return result
+
+
+def erased_contacts_have_null_personal_data(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """An erased contact reads with its personal fields null (API.md), which its serializer
+    cannot say by itself: those fields are not nullable on input."""
+    from contacts.api.serializers import PERSONAL_FIELDS
+
+    properties = result.get("components", {}).get("schemas", {}).get("Contact", {}).get("properties", {})
+    for name in PERSONAL_FIELDS:
+        if name in properties:
+            properties[name]["nullable"] = True
+    return result
+
+
+def bulk_rows_are_checked_one_by_one(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """`attendances/bulk/` takes any row and reports the ones that do not fit AttendeeRow in
+    `errors` (API.md: partial success), so a row is documented as AttendeeRow or anything else."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("BulkAttendancesRequestRequest", "BulkAttendancesRequest"):
+        rows = schemas.get(name, {}).get("properties", {}).get("rows")
+        if rows and "items" in rows:
+            rows["items"] = {"anyOf": [rows["items"], {}]}
+            rows["description"] = (
+                "Attendee rows. Each is checked on its own: a row that is not a valid AttendeeRow "
+                "is skipped and reported in `errors`, the valid ones are applied."
+            )
+    return result

@@ -95,8 +95,14 @@ except ValueError as exc:  # unknown scheme or malformed URL
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABASES["default"]["NAME"]:
     raise ImproperlyConfigured("DATABASE_URL names no database (expected e.g. postgres://user:password@host:5432/ror_crm).")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A busy web request and an eager task share the file: wait instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Web workers and eager tasks share the file: wait for the lock instead of failing. Write
+    # transactions take it when they begin (IMMEDIATE), so none fails on upgrading a read
+    # lock ("database is locked"), and WAL lets readers go on while one writes.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -225,6 +231,12 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "partners.schema.allow_empty_query_values",
+        "partners.schema.erased_contacts_have_null_personal_data",
+        "partners.schema.bulk_rows_are_checked_one_by_one",
+    ],
     "TITLE": "RoR CRM partner API",
     "DESCRIPTION": (
         "Return on Relationship CRM for event agencies: contacts, events, attendances, networking, "
@@ -235,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    # Partners authenticate with keys; the staff session is for the browsable API, not the contract.
+    "AUTHENTICATION_WHITELIST": ["partners.authentication.APIKeyAuthentication"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

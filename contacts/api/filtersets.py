@@ -8,7 +8,7 @@ from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
 from events.choices import AttendanceStatus
 from events.models import Attendance
-from partners.filters import BoundedNumberFilter, IdFilter, UpdatedSinceFilterSet
+from partners.filters import BooleanFilter, BoundedNumberFilter, IdFilter, MomentFilter, UpdatedSinceFilterSet
 from scoring.choices import ChurnRisk, LifecycleStage
 
 
@@ -32,8 +32,8 @@ class ContactFilterSet(UpdatedSinceFilterSet):
     score_max = BoundedNumberFilter(field_name="score__score", lookup_expr="lte")
     attended_event = IdFilter(method="filter_attended_event")
     series = IdFilter(method="filter_series")
-    last_attended_after = filters.IsoDateTimeFilter(field_name="score__last_attended_at", lookup_expr="gte")
-    last_attended_before = filters.IsoDateTimeFilter(field_name="score__last_attended_at", lookup_expr="lte")
+    last_attended_after = MomentFilter(field_name="score__last_attended_at", lookup_expr="gte")
+    last_attended_before = MomentFilter(field_name="score__last_attended_at", lookup_expr="lte")
 
     class Meta:
         model = Contact
@@ -62,9 +62,9 @@ class FollowUpFilterSet(UpdatedSinceFilterSet):
     status = filters.ChoiceFilter(choices=FollowUpStatus.choices)
     outcome = filters.ChoiceFilter(choices=FollowUpOutcome.choices)
     deal_status = filters.ChoiceFilter(choices=DealStatus.choices)
-    overdue = filters.BooleanFilter(method="filter_overdue")
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    overdue = BooleanFilter(method="filter_overdue")
+    due_before = MomentFilter(field_name="due_at", lookup_expr="lt")
+    due_after = MomentFilter(field_name="due_at", lookup_expr="gte")
 
     class Meta:
         model = FollowUp

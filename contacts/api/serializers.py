@@ -4,13 +4,14 @@ from rest_framework import serializers
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from partners.serializers import EmailField, OptionalEmailField, PartnerModelSerializer, TextField
 from scoring.choices import ChurnRisk, LifecycleStage
 
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "job_title", "phone", "tags")
 
 
-class OrganizationSerializer(serializers.ModelSerializer):
+class OrganizationSerializer(PartnerModelSerializer):
     class Meta:
         model = Organization
         fields = ["id", "name", "domain", "industry", "country", "created_at", "updated_at"]
@@ -25,9 +26,9 @@ class ContactScoreSummarySerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
 
 
-class ContactSerializer(serializers.ModelSerializer):
-    email = serializers.EmailField(max_length=254)
-    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False, max_length=100)
+class ContactSerializer(PartnerModelSerializer):
+    email = EmailField(max_length=254)
+    tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=100)
     owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     score = serializers.SerializerMethodField()
 
@@ -65,7 +66,7 @@ class ContactSerializer(serializers.ModelSerializer):
         return data
 
 
-class FollowUpSerializer(serializers.ModelSerializer):
+class FollowUpSerializer(PartnerModelSerializer):
     channel = serializers.ChoiceField(choices=FollowUpChannel.choices, required=False)
     status = serializers.ChoiceField(choices=FollowUpStatus.choices, required=False)
     outcome = serializers.ChoiceField(choices=FollowUpOutcome.choices, required=False, allow_blank=True)
@@ -85,7 +86,9 @@ class FollowUpSerializer(serializers.ModelSerializer):
         validators: list = []
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(PartnerModelSerializer):
+    referred_email = OptionalEmailField()
+
     class Meta:
         model = Referral
         fields = ["id", "referrer", "referred", "referred_email", "event", "created_at", "updated_at"]

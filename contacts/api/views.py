@@ -20,6 +20,7 @@ from contacts.api.serializers import (
 )
 from contacts.models import Contact, FollowUp, Organization, Referral
 from partners.pagination import CursorPagination
+from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
 from scoring.models import ContactScore, ScoreSnapshot
@@ -73,7 +74,7 @@ class ContactViewSet(ServiceModelViewSet):
         return Response(ContactScoreSerializer(score).data)
 
     @extend_schema(parameters=[UPDATED_SINCE], responses={200: ScoreSnapshotSerializer(many=True)})
-    @action(detail=True, methods=["get"], url_path="score-history", filterset_class=None, search_fields=[])
+    @action(detail=True, methods=["get"], url_path="score-history", filter_backends=[])
     def score_history(self, request, pk=None):
         contact = self.get_object()
         snapshots = _updated_since(request, ScoreSnapshot.objects.filter(contact=contact))
@@ -97,7 +98,7 @@ class ContactViewSet(ServiceModelViewSet):
             "results": TimelineItemSerializer(many=True),
         })},
     )
-    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def timeline(self, request, pk=None):
         """Everything that happened with the contact, newest first; `next` pages on with `before`."""
         contact = self.get_object()
@@ -131,7 +132,7 @@ class ContactViewSet(ServiceModelViewSet):
 def _datetime_param(request, name: str) -> datetime:
     try:
         # A `+` of an offset arrives as a space when the client did not encode it.
-        return serializers.DateTimeField().to_internal_value(request.query_params[name].replace(" ", "+"))
+        return MomentField().run_validation(request.query_params[name].replace(" ", "+"))
     except serializers.ValidationError as error:
         raise ValidationError({name: error.detail}) from None
 

@@ -2,7 +2,7 @@ from django_filters import rest_framework as filters
 
 from events.choices import AttendanceRole, AttendanceStatus, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
-from partners.filters import IdFilter, UpdatedSinceFilterSet
+from partners.filters import IdFilter, MomentFilter, UpdatedSinceFilterSet
 
 
 class SeriesFilterSet(UpdatedSinceFilterSet):
@@ -15,8 +15,8 @@ class EventFilterSet(UpdatedSinceFilterSet):
     series = IdFilter(field_name="series_id")
     status = filters.ChoiceFilter(choices=EventStatus.choices)
     kind = filters.ChoiceFilter(choices=EventKind.choices)
-    starts_after = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = MomentFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = MomentFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Event
@@ -39,8 +39,8 @@ class InteractionFilterSet(UpdatedSinceFilterSet):
     event = IdFilter(field_name="event_id")
     contact = IdFilter(field_name="contact_id")
     kind = filters.ChoiceFilter(choices=InteractionKind.choices)
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = MomentFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = MomentFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Interaction

@@ -4,16 +4,17 @@ from rest_framework import serializers
 
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from partners.serializers import EmailField, MomentField, PartnerModelSerializer, TextField
 
 
-class SeriesSerializer(serializers.ModelSerializer):
+class SeriesSerializer(PartnerModelSerializer):
     class Meta:
         model = EventSeries
         fields = ["id", "name", "description", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
 
-class EventSerializer(serializers.ModelSerializer):
+class EventSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
     format = serializers.ChoiceField(choices=EventFormat.choices, required=False)
     status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
@@ -42,10 +43,10 @@ class EventSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class AttendanceSerializer(serializers.ModelSerializer):
+class AttendanceSerializer(PartnerModelSerializer):
     role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False)
     status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False)
-    external_id = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    external_id = TextField(max_length=200, required=False, allow_null=True, allow_blank=True)
 
     class Meta:
         model = Attendance
@@ -57,12 +58,12 @@ class AttendanceSerializer(serializers.ModelSerializer):
         validators: list = []  # duplicates are the service's 409 with the existing id
 
 
-class InteractionSerializer(serializers.ModelSerializer):
+class InteractionSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=InteractionKind.choices, required=False)
     quality = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     duration_minutes = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
     staff_user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
-    external_id = serializers.CharField(max_length=200, required=False, allow_null=True, allow_blank=True)
+    external_id = TextField(max_length=200, required=False, allow_null=True, allow_blank=True)
 
     class Meta:
         model = Interaction
@@ -81,7 +82,7 @@ class InteractionSerializer(serializers.ModelSerializer):
         return attrs
 
 
-class FeedbackSerializer(serializers.ModelSerializer):
+class FeedbackSerializer(PartnerModelSerializer):
     nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
     satisfaction = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
 
@@ -93,17 +94,19 @@ class FeedbackSerializer(serializers.ModelSerializer):
 
 
 class AttendeeRowSerializer(serializers.Serializer):
-    """One row of `attendances/bulk/`; rows are validated one by one by the service."""
+    """One row of `attendances/bulk/` (documentation: rows are validated one by one by the
+    service, with events.forms.AttendeeRowForm). Blank or null optional values leave what is stored."""
 
-    email = serializers.EmailField()
-    first_name = serializers.CharField(required=False, allow_blank=True)
-    last_name = serializers.CharField(required=False, allow_blank=True)
-    organization = serializers.CharField(required=False, allow_blank=True)
-    job_title = serializers.CharField(required=False, allow_blank=True)
-    role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False)
-    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False)
-    checked_in_at = serializers.DateTimeField(required=False, allow_null=True)
-    external_id = serializers.CharField(required=False, allow_blank=True)
+    email = EmailField(max_length=254)
+    first_name = TextField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    last_name = TextField(max_length=100, required=False, allow_blank=True, allow_null=True)
+    organization = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    job_title = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False, allow_blank=True, allow_null=True)
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False, allow_blank=True, allow_null=True)
+    checked_in_at = MomentField(required=False, allow_null=True)
+    external_id = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
+    source = TextField(max_length=100, required=False, allow_blank=True, allow_null=True)
 
 
 class BulkAttendancesSerializer(serializers.Serializer):
@@ -123,9 +126,9 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class CheckInSerializer(serializers.Serializer):
-    emails = serializers.ListField(child=serializers.CharField(max_length=254), required=False, max_length=1000)
-    external_ids = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=1000)
-    checked_in_at = serializers.DateTimeField(required=False)
+    emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
+    external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
+    checked_in_at = MomentField(required=False)
 
     def validate(self, attrs: dict) -> dict:
         if ("emails" in attrs) == ("external_ids" in attrs):

@@ -46,7 +46,7 @@ class SeriesViewSet(ServiceModelViewSet):
     delete_service = staticmethod(services.delete_series)
 
     @extend_schema(responses={200: SeriesReportSerializer})
-    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def report(self, request, pk=None):
         return Response(SeriesReportSerializer(selectors.series_report(self.get_object())).data)
 
@@ -68,7 +68,7 @@ class EventViewSet(ServiceModelViewSet):
         return Response(EventSerializer(event).data)
 
     @extend_schema(responses={200: EventMetricsSerializer})
-    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[])
+    @action(detail=True, methods=["get"], filter_backends=[])
     def metrics(self, request, pk=None):
         metrics = EventMetrics.objects.filter(event=self.get_object()).first()
         if metrics is None:

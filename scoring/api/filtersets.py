@@ -1,6 +1,6 @@
 from django_filters import rest_framework as filters
 
-from partners.filters import BoundedNumberFilter, UpdatedSinceFilterSet
+from partners.filters import BooleanFilter, BoundedNumberFilter, UpdatedSinceFilterSet
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import ContactScore
 
@@ -10,7 +10,7 @@ class ContactScoreFilterSet(UpdatedSinceFilterSet):
     churn_risk = filters.ChoiceFilter(choices=ChurnRisk.choices)
     score_min = BoundedNumberFilter(field_name="score", lookup_expr="gte")
     score_max = BoundedNumberFilter(field_name="score", lookup_expr="lte")
-    is_returning = filters.BooleanFilter()
+    is_returning = BooleanFilter()
 
     class Meta:
         model = ContactScore

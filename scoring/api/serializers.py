@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
+from partners.serializers import PartnerModelSerializer
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
 
 
-class ContactScoreSerializer(serializers.ModelSerializer):
+class ContactScoreSerializer(PartnerModelSerializer):
     class Meta:
         model = ContactScore
         fields = [
@@ -15,7 +16,7 @@ class ContactScoreSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ScoreSnapshotSerializer(serializers.ModelSerializer):
+class ScoreSnapshotSerializer(PartnerModelSerializer):
     class Meta:
         model = ScoreSnapshot
         fields = [
@@ -25,7 +26,7 @@ class ScoreSnapshotSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EventMetricsSerializer(serializers.ModelSerializer):
+class EventMetricsSerializer(PartnerModelSerializer):
     pipeline_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     won_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True)

@@ -139,6 +139,37 @@ class TestErrors:
         assert response.status_code == 404
         assert response.json() == {"detail": "Not found."}
 
+    def test_text_fields_take_only_strings(self, write_client):
+        response = write_client.post("/api/v1/series/", {"name": 42}, format="json")
+        assert response.status_code == 400
+        assert "name" in response.json()
+        response = write_client.post("/api/v1/contacts/", {"email": "n@x.de", "first_name": 1.5}, format="json")
+        assert response.status_code == 400
+        assert "first_name" in response.json()
+        assert not Contact.objects.exists()
+
+    def test_boolean_filters_refuse_other_values(self, read_client):
+        assert read_client.get("/api/v1/scores/?is_returning=32456").status_code == 400
+        assert read_client.get("/api/v1/follow-ups/?overdue=maybe").status_code == 400
+        assert read_client.get("/api/v1/scores/?is_returning=true").status_code == 200
+        assert read_client.get("/api/v1/follow-ups/?overdue=0").status_code == 200
+        assert read_client.get("/api/v1/follow-ups/?overdue=").status_code == 200  # empty: no filter
+
+    def test_time_filters_take_any_offset_and_refuse_implausible_years(self, read_client):
+        # +17:22 parses in Python but PostgreSQL refuses offsets beyond ±15:59.
+        assert read_client.get("/api/v1/series/?updated_since=2026-02-17T05:43:42%2B17:22").status_code == 200
+        assert read_client.get("/api/v1/follow-ups/?due_before=2026-02-17T05:43:42-17:22").status_code == 200
+        response = read_client.get("/api/v1/series/?updated_since=9999-12-31T23:59:59-17:00")
+        assert response.status_code == 400
+        assert "updated_since" in response.json()
+
+    def test_empty_filters_mean_no_filter_as_the_schema_says(self, read_client):
+        assert read_client.get("/api/v1/events/?kind=").status_code == 200
+        schema = read_client.get("/api/schema/?format=json").json()
+        kind = next(p for p in schema["paths"]["/api/v1/events/"]["get"]["parameters"] if p["name"] == "kind")
+        assert kind["allowEmptyValue"] is True
+        assert read_client.get("/api/v1/events/?kind=party").status_code == 400
+
     def test_unknown_ids_are_404(self, read_client):
         response = read_client.get("/api/v1/contacts/999999/")
         assert response.status_code == 404

@@ -1,0 +1,69 @@
+"""Serializer building blocks shared by the resource APIs."""
+
+from django.db import models
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ror_crm.validators import validate_plausible_moment
+
+
+class MomentField(serializers.DateTimeField):
+    """An ISO 8601 date-time with offset, between 1900 and 2199."""
+
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", []), validate_plausible_moment]
+        super().__init__(**kwargs)
+
+
+class TextOnlyMixin:
+    """Only JSON strings are text: DRF would turn `42` or `1.5` into "42" and "1.5"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TextField(TextOnlyMixin, serializers.CharField):
+    pass
+
+
+class EmailField(TextOnlyMixin, serializers.EmailField):
+    pass
+
+
+class BooleanField(serializers.BooleanField):
+    """In a JSON body only true and false: DRF would also take 0, 1 and "yes". Forms (the
+    browsable API) send text, which keeps DRF's reading."""
+
+    def to_internal_value(self, data):
+        request = self.context.get("request")
+        from_json = request is None or (request.content_type or "").startswith("application/json")
+        if from_json and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return super().to_internal_value(data)
+
+
+class PartnerModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: MomentField,
+        models.CharField: TextField,
+        models.TextField: TextField,
+        models.EmailField: EmailField,
+        models.BooleanField: BooleanField,
+    }
+
+
+# No top-level "type": spectacular would add `format: email` beside the anyOf, refusing "".
+@extend_schema_field({
+    "anyOf": [{"type": "string", "format": "email", "maxLength": 254}, {"type": "string", "maxLength": 0}],
+})
+class OptionalEmailField(EmailField):
+    """An e-mail address or "" (none known)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
