@@ -1,0 +1,872 @@
+#!/usr/bin/env python
+"""Benchmark of the relationship-score recompute on PostgreSQL (not a test).
+
+    DATABASE_URL=postgres://user@host:5432/ror_bench python benchmarks/scoring.py --scale small
+    python scripts/with_services.py -- python benchmarks/scoring.py --scale small
+
+One run:
+1. generates a synthetic agency at the chosen scale with COPY (seeded, so every run of a
+   scale loads the same rows), then VACUUM ANALYZE;
+2. floor_s: one plain SQL statement doing the same per-contact aggregation in the database
+   (timed before and after the recompute; the faster of the two counts);
+3. naive: a per-contact ORM loop (queries per relation, score_contact(), update_or_create)
+   on a sample, in a transaction that is rolled back, extrapolated to every contact;
+4. recompute_s: every contact through the product's path, all_contact_id_chunks() and
+   recompute_contacts(), serially in this process;
+5. event_recompute_s: the after-the-event path for an event with 5,000 attendees:
+   event_contact_ids(), recompute_contacts() per chunk, compute_event_metrics().
+
+It prints the figures and writes them into BENCHMARKS.md (the section of this scale).
+It refuses a database that is not PostgreSQL, and one that already holds contacts or events
+unless --reset is given (which empties those tables and everything that hangs off them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = PROJECT_ROOT / "BENCHMARKS.md"
+
+# The scale of the issue's target: per contact 10 attendances, 20 interactions, 5 follow-ups.
+ATTENDANCES_PER_CONTACT = 10
+INTERACTIONS_PER_ATTENDANCE = 2
+FOLLOWUPS_PER_ATTENDANCE = 0.5  # every second attendance row gets a follow-up
+FEEDBACK_SHARE = 0.15  # of an event's attended contacts
+REFERRALS_PER_CONTACT = 0.05
+CONTACTS_PER_EVENT = 50  # events = contacts / 50: about 500 attendance rows each
+EDITIONS_PER_SERIES = 8
+CONTACTS_PER_ORGANIZATION = 20
+BIG_EVENT_ATTENDEES = 5_000
+SCALES = {"small": 10_000, "medium": 100_000, "large": 1_000_000}
+
+AS_OF = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # every score of a run is computed as of this time
+HISTORY_DAYS = 3 * 365  # events start up to three years before AS_OF ...
+FUTURE_DAYS = 60  # ... and up to two months after it (planned, nobody attended yet)
+
+TARGETS = {"ratio_to_floor": 1.5, "speedup_vs_naive": 100.0, "event_recompute_s": 2.0}
+TABLES_WRITTEN = ["contacts_organization", "contacts_contact", "events_eventseries", "events_event"]
+
+
+# --------------------------------------------------------------------------- setup
+
+
+def setup_django() -> None:
+    """Production settings (DEBUG off, so no query log), with a throwaway key if none is set."""
+    if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+        sys.path[0] = str(PROJECT_ROOT)  # else `import scoring` would find this file, not the app
+    elif str(PROJECT_ROOT) not in sys.path:
+        sys.path.insert(0, str(PROJECT_ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ror_crm.settings")
+    if not os.environ.get("DJANGO_SECRET_KEY") and os.environ.get("DJANGO_DEBUG", "").lower() not in {"1", "true", "yes", "on"}:
+        os.environ["DJANGO_SECRET_KEY"] = "benchmark-only-" + "x" * 40
+    import django
+
+    django.setup()
+
+
+def fail(message: str) -> None:
+    print(f"benchmarks/scoring.py: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def require_postgresql() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        fail(
+            f"needs PostgreSQL, but DATABASE_URL points to {connection.vendor} "
+            f"({os.environ.get('DATABASE_URL') or 'unset: the SQLite default'}). Set DATABASE_URL=postgres://… "
+            "to an empty database, or run it via scripts/with_services.py, which starts a throwaway one."
+        )
+
+
+def migrate() -> None:
+    from django.core.management import call_command
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        print("Migrating the database …")
+        call_command("migrate", interactive=False, verbosity=0)
+
+
+def existing_rows() -> dict[str, int]:
+    from django.db import connection
+
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in TABLES_WRITTEN:
+            cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS any_row")
+            counts[table] = cursor.fetchone()[0]
+    return {table: count for table, count in counts.items() if count}
+
+
+def reset_database() -> None:
+    """Empty the tables the benchmark loads, and (CASCADE) every table that refers to them."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(TABLES_WRITTEN)} RESTART IDENTITY CASCADE")
+
+
+# --------------------------------------------------------------------------- dataset
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    contacts: int
+
+    @property
+    def events(self) -> int:
+        return max(20, self.contacts // CONTACTS_PER_EVENT)
+
+    @property
+    def attendances(self) -> int:
+        return self.contacts * ATTENDANCES_PER_CONTACT
+
+
+@dataclass(frozen=True)
+class EventPlan:
+    id: int
+    series_id: int | None
+    starts_at: datetime
+    ends_at: datetime
+    size: int  # attendance rows (an even number: half of them get a follow-up)
+
+    @property
+    def completed(self) -> bool:
+        return self.ends_at <= AS_OF
+
+
+@dataclass
+class People:
+    """An event's attendance rows, derived from the seed: the same in every pass."""
+
+    contact_ids: list[int]
+    statuses: list[str]
+    roles: list[str]
+
+    @property
+    def attended(self) -> list[int]:
+        return [contact_id for contact_id, status in zip(self.contact_ids, self.statuses, strict=True) if status == "attended"]
+
+
+@dataclass
+class Dataset:
+    scale: Scale
+    seed: int
+    events: list[EventPlan] = field(default_factory=list)
+    series: int = 0
+    organizations: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def big_event(self) -> EventPlan:
+        return self.events[-1]
+
+
+def ts(moment: datetime) -> str:
+    return moment.isoformat(sep=" ")
+
+
+def event_sizes(total: int, count: int, rng: random.Random) -> list[int]:
+    """`count` even sizes between about a fifth and 1.8 times the mean that add up to `total`."""
+    pairs, mean = total // 2, total // 2 // count
+    sizes = [mean] * count
+    sizes[-1] += pairs - mean * count
+    for i in range(0, count - 1, 2):
+        shift = rng.randint(-(mean * 4) // 5, (mean * 4) // 5)
+        sizes[i] += shift
+        sizes[i + 1] -= shift
+    return [2 * size for size in sizes]
+
+
+def plan_events(scale: Scale, rng: random.Random) -> tuple[list[EventPlan], int]:
+    """Regular events spread over three years (a few still ahead), in series of about eight
+    editions, then one big completed event of 5,000 attendees that ended a day before AS_OF."""
+    regular = scale.events - 1
+    big = min(BIG_EVENT_ATTENDEES, scale.contacts)
+    sizes = event_sizes(scale.attendances - big, regular, rng)
+    series = max(2, scale.events // EDITIONS_PER_SERIES)
+    events = []
+    for index, size in enumerate(sizes, start=1):
+        starts_at = AS_OF - timedelta(days=HISTORY_DAYS) + timedelta(
+            days=rng.randrange(HISTORY_DAYS + FUTURE_DAYS), hours=rng.choice([8, 9, 10, 14, 18])
+        )
+        ends_at = starts_at + timedelta(hours=rng.choice([3, 8, 8, 32, 56]))
+        series_id = rng.randint(1, series) if rng.random() < 0.8 else None
+        events.append(EventPlan(index, series_id, starts_at, ends_at, min(size, scale.contacts)))
+    big_start = AS_OF - timedelta(days=2, hours=3)
+    events.append(EventPlan(len(events) + 1, 1, big_start, big_start + timedelta(hours=32), big))
+    return events, series
+
+
+PAST_STATUSES = (["attended", "no_show", "registered", "cancelled", "invited", "waitlisted"], [70, 80, 85, 91, 96, 100])
+FUTURE_STATUSES = (["registered", "invited", "waitlisted", "cancelled"], [70, 90, 95, 100])
+ROLES = (["attendee", "speaker", "vip", "sponsor", "exhibitor"], [85, 90, 95, 98, 100])
+
+
+def event_rng(dataset: Dataset, event: EventPlan, salt: int) -> random.Random:
+    return random.Random(dataset.seed * 1_000_003 + event.id * 16 + salt)
+
+
+def event_people(dataset: Dataset, event: EventPlan) -> People:
+    rng = event_rng(dataset, event, 0)
+    contact_ids = rng.sample(range(1, dataset.scale.contacts + 1), event.size)
+    statuses, weights = PAST_STATUSES if event.completed else FUTURE_STATUSES
+    roles, role_weights = ROLES
+    return People(
+        contact_ids,
+        rng.choices(statuses, cum_weights=weights, k=event.size),
+        rng.choices(roles, cum_weights=role_weights, k=event.size),
+    )
+
+
+def organization_lines(count: int) -> Iterator[str]:
+    created = ts(AS_OF - timedelta(days=HISTORY_DAYS + 30))
+    for org_id in range(1, count + 1):
+        yield f"{org_id}\t{created}\t{created}\tOrganization {org_id}\torg{org_id}.example\t\t\n"
+
+
+def contact_lines(dataset: Dataset, rng: random.Random) -> Iterator[str]:
+    created = ts(AS_OF - timedelta(days=HISTORY_DAYS + 30))
+    organizations = dataset.organizations
+    for contact_id in range(1, dataset.scale.contacts + 1):
+        org = rng.randint(1, organizations) if rng.random() < 0.7 else "\\N"
+        yield (
+            f"{contact_id}\t{created}\t{created}\tc{contact_id}@bench.example\tFirst{contact_id}\tLast{contact_id}\t{org}"
+            f"\t\t\t\\N\t[]\tf\t\\N\t\tf\t\\N\n"
+        )
+
+
+def series_lines(count: int) -> Iterator[str]:
+    created = ts(AS_OF - timedelta(days=HISTORY_DAYS + 30))
+    for series_id in range(1, count + 1):
+        yield f"{series_id}\t{created}\t{created}\tSeries {series_id}\t\n"
+
+
+def event_lines(dataset: Dataset) -> Iterator[str]:
+    kinds = ["conference", "trade_fair", "roadshow", "workshop", "dinner", "webinar"]
+    for event in dataset.events:
+        created = ts(event.starts_at - timedelta(days=90))
+        status, completed_at = ("completed", ts(event.ends_at + timedelta(hours=2))) if event.completed else ("planned", "\\N")
+        series = event.series_id if event.series_id is not None else "\\N"
+        yield (
+            f"{event.id}\t{created}\t{created}\tEvent {event.id}\t{kinds[event.id % len(kinds)]}\tin_person\tVenue\tCity"
+            f"\t{ts(event.starts_at)}\t{ts(event.ends_at)}\t{status}\t{event.size}\t{1000 + event.size * 40}.00\tEUR"
+            f"\t{completed_at}\t{series}\n"
+        )
+
+
+def attendance_lines(dataset: Dataset) -> Iterator[str]:
+    for event in dataset.events:
+        people = event_people(dataset, event)
+        registered = ts(event.starts_at - timedelta(days=30))
+        checked_in = ts(event.starts_at + timedelta(minutes=20))
+        for contact_id, status, role in zip(people.contact_ids, people.statuses, people.roles, strict=True):
+            checked = checked_in if status == "attended" else "\\N"
+            yield (
+                f"{registered}\t{registered}\t{role}\t{status}\t{registered}\t{checked}\tbenchmark\t\\N"
+                f"\t{contact_id}\t{event.id}\n"
+            )
+
+
+def interaction_lines(dataset: Dataset) -> Iterator[str]:
+    kinds = ["meeting", "booth_visit", "session", "lead_scan", "introduction", "dinner", "conversation"]
+    for event in dataset.events:
+        people = event_people(dataset, event)
+        pool = people.attended or people.contact_ids
+        rng = event_rng(dataset, event, 1)
+        span = event.ends_at - event.starts_at
+        first = event.starts_at
+        if not event.completed:  # a planned event's networking so far: matchmaking before it, never after AS_OF
+            first = min(event.starts_at - timedelta(days=30), AS_OF - timedelta(days=1) - span)
+        slots = [ts(first + span * k / 24) for k in range(24)]
+        for _ in range(event.size * INTERACTIONS_PER_ATTENDANCE):
+            contact_id = rng.choice(pool)
+            counterpart = rng.choice(pool) if rng.random() < 0.75 else contact_id
+            other = counterpart if counterpart != contact_id else "\\N"
+            quality = rng.randint(1, 5) if rng.random() < 0.8 else "\\N"
+            minutes = rng.randint(5, 90) if rng.random() < 0.7 else "\\N"
+            when = rng.choice(slots)
+            yield (
+                f"{when}\t{when}\t{rng.choice(kinds)}\t{when}\t{minutes}\t{quality}\t\tbenchmark\t\\N"
+                f"\t{contact_id}\t{other}\t{event.id}\t\\N\n"
+            )
+
+
+FOLLOWUP_DELAYS = [timedelta(hours=hours) for hours in (2, 6, 20, 30, 44, 60, 80, 120, 160, 240, 336, 500, 720)]
+OUTCOMES = ["positive", "neutral", "negative", "no_response", ""]
+CHANNELS = ["email", "phone", "video", "meeting", "social", "messenger"]
+
+
+def followup_lines(dataset: Dataset) -> Iterator[str]:
+    for event in dataset.events:
+        people = event_people(dataset, event)
+        pool = people.attended or people.contact_ids
+        rng = event_rng(dataset, event, 2)
+        done_times = [ts(event.ends_at + delay) for delay in FOLLOWUP_DELAYS]
+        due = ts(event.ends_at + timedelta(days=3))
+        created = ts(event.ends_at)
+        for _ in range(int(event.size * FOLLOWUPS_PER_ATTENDANCE)):
+            draw = rng.random()
+            if event.completed and draw < 0.6:
+                status, completed_at, outcome = "done", rng.choice(done_times), rng.choice(OUTCOMES)
+            else:
+                status, completed_at, outcome = ("cancelled" if draw > 0.9 else "planned"), "\\N", ""
+            deal, value = ("won", "5000.00") if draw < 0.03 else ("open", "12000.00") if draw < 0.08 else ("none", "\\N")
+            yield (
+                f"{created}\t{created}\t{rng.choice(CHANNELS)}\t{status}\t{due}\t{completed_at}\t{outcome}\t\t\t{value}\t{deal}"
+                f"\t{rng.choice(pool)}\t{event.id}\t\\N\n"
+            )
+
+
+def feedback_lines(dataset: Dataset) -> Iterator[str]:
+    for event in dataset.events:
+        if not event.completed:
+            continue
+        attended = event_people(dataset, event).attended
+        rng = event_rng(dataset, event, 3)
+        submitted = ts(event.ends_at + timedelta(days=1))
+        for contact_id in attended[: int(len(attended) * FEEDBACK_SHARE)]:
+            nps = rng.randint(0, 10) if rng.random() < 0.9 else "\\N"
+            yield f"{submitted}\t{submitted}\t{nps}\t{rng.randint(1, 10)}\t\t{submitted}\t{contact_id}\t{event.id}\n"
+
+
+def referral_lines(dataset: Dataset, rng: random.Random) -> Iterator[str]:
+    completed = [event for event in dataset.events if event.completed]
+    for index in range(int(dataset.scale.contacts * REFERRALS_PER_CONTACT)):
+        event = rng.choice(completed)
+        created = ts(event.ends_at + timedelta(days=2))
+        yield f"{created}\t{created}\tfriend{index}@bench.example\t{event.id}\t\\N\t{rng.randint(1, dataset.scale.contacts)}\n"
+
+
+TABLE_COLUMNS = {
+    "contacts_organization": "id, created_at, updated_at, name, domain, industry, country",
+    "contacts_contact": (
+        "id, created_at, updated_at, email, first_name, last_name, organization_id, job_title, phone, owner_id, tags,"
+        " marketing_consent, marketing_consent_at, marketing_consent_source, do_not_contact, erased_at"
+    ),
+    "events_eventseries": "id, created_at, updated_at, name, description",
+    "events_event": (
+        "id, created_at, updated_at, name, kind, format, venue, city, starts_at, ends_at, status, capacity, cost, currency,"
+        " completed_at, series_id"
+    ),
+    "events_attendance": (
+        "created_at, updated_at, role, status, registered_at, checked_in_at, source, external_id, contact_id, event_id"
+    ),
+    "events_interaction": (
+        "created_at, updated_at, kind, occurred_at, duration_minutes, quality, notes, source, external_id, contact_id,"
+        " counterpart_id, event_id, staff_user_id"
+    ),
+    "contacts_followup": (
+        "created_at, updated_at, channel, status, due_at, completed_at, outcome, summary, next_step, deal_value,"
+        " deal_status, contact_id, event_id, owner_id"
+    ),
+    "events_feedback": "created_at, updated_at, nps, satisfaction, comment, submitted_at, contact_id, event_id",
+    "contacts_referral": "created_at, updated_at, referred_email, event_id, referred_id, referrer_id",
+}
+
+
+def copy_lines(cursor: Any, table: str, lines: Iterable[str], batch_bytes: int = 1 << 20) -> int:
+    """COPY text-format lines into a table (psycopg 3), in batches of about a megabyte."""
+    count, batch, size = 0, [], 0
+    with cursor.copy(f"COPY {table} ({TABLE_COLUMNS[table]}) FROM STDIN") as copy:
+        for line in lines:
+            batch.append(line)
+            size += len(line)
+            count += 1
+            if size >= batch_bytes:
+                copy.write("".join(batch))
+                batch, size = [], 0
+        if batch:
+            copy.write("".join(batch))
+    return count
+
+
+@dataclass
+class DeferredSchema:
+    """Secondary indexes, unique and foreign-key constraints of a table, dropped for the load and
+    re-created from their own definitions afterwards (a bulk build beats row-by-row upkeep)."""
+
+    table: str
+    indexes: list[tuple[str, str]]
+    constraints: list[tuple[str, str, str]]
+
+    @classmethod
+    def drop(cls, cursor: Any, table: str) -> DeferredSchema:
+        cursor.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC, conname",
+            [table],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('u', 'p', 'x')) "
+            "ORDER BY 1",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        for name, _kind, _definition in constraints:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f"DROP INDEX {name}")
+        return cls(table, indexes, constraints)
+
+    def restore(self, cursor: Any) -> None:
+        for _name, definition in self.indexes:
+            cursor.execute(definition)
+        for name, _kind, definition in self.constraints:  # unique ones first, then foreign keys
+            cursor.execute(f'ALTER TABLE {self.table} ADD CONSTRAINT "{name}" {definition}')
+
+
+def load_table(cursor: Any, table: str, lines: Iterable[str]) -> int:
+    started = time.perf_counter()
+    deferred = DeferredSchema.drop(cursor, table)
+    count = copy_lines(cursor, table, lines)
+    loaded = time.perf_counter()
+    deferred.restore(cursor)
+    print(f"  {table:<24} {count:>12,} rows  copy {loaded - started:6.1f} s  indexes {time.perf_counter() - loaded:6.1f} s")
+    return count
+
+
+def generate(scale: Scale, seed: int) -> Dataset:
+    """Load the dataset in one transaction: a failure leaves the database as it was."""
+    from django.db import connection, transaction
+
+    rng = random.Random(seed)
+    dataset = Dataset(scale=scale, seed=seed)
+    dataset.events, dataset.series = plan_events(scale, rng)
+    dataset.organizations = max(1, scale.contacts // CONTACTS_PER_ORGANIZATION)
+    tables: list[tuple[str, Callable[[], Iterable[str]]]] = [
+        ("contacts_organization", lambda: organization_lines(dataset.organizations)),
+        ("contacts_contact", lambda: contact_lines(dataset, random.Random(seed + 1))),
+        ("events_eventseries", lambda: series_lines(dataset.series)),
+        ("events_event", lambda: event_lines(dataset)),
+        ("events_attendance", lambda: attendance_lines(dataset)),
+        ("events_interaction", lambda: interaction_lines(dataset)),
+        ("contacts_followup", lambda: followup_lines(dataset)),
+        ("events_feedback", lambda: feedback_lines(dataset)),
+        ("contacts_referral", lambda: referral_lines(dataset, random.Random(seed + 2))),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        raw = cursor.cursor  # the psycopg 3 cursor underneath Django's wrapper, for COPY
+        for table, lines in tables:
+            dataset.rows[table] = load_table(raw, table, lines())
+        for table in ("contacts_organization", "contacts_contact", "events_eventseries", "events_event"):
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+    with connection.cursor() as cursor:
+        started = time.perf_counter()
+        cursor.execute("VACUUM ANALYZE")
+        print(f"  VACUUM ANALYZE {time.perf_counter() - started:.1f} s")
+    return dataset
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def floor_sql(params: Any) -> tuple[str, dict[str, Any]]:
+    """The per-contact aggregation of the score in one statement: the decay-weighted sums of
+    attendance (role weights, no-show penalty), networking (both sides of every interaction),
+    dialogue (done follow-ups by outcome), advocacy (latest NPS, referrals) and the last touch,
+    over every row the recompute reads, combined into a score per contact. It leaves out what
+    needs per-row logic (care, streaks, stages, churn) and writes nothing."""
+
+    def decay(column: str) -> str:
+        return f"power(0.5, greatest(0, date_part('epoch', %(as_of)s - {column}) / 86400.0) / %(half_life)s)"
+
+    def case(column: str, weights: dict[str, float], default: float = 1.0) -> str:
+        branches = " ".join(f"WHEN '{name}' THEN {float(weight)!r}::float8" for name, weight in weights.items())
+        return f"(CASE {column} {branches} ELSE {default!r}::float8 END)"
+
+    penalty = params.threshold("no_show_penalty", 0.5)
+    last_touch = "greatest(a.last_touch, n.last_touch, d.last_touch, f.last_touch, r.last_touch)"
+    sql = f"""
+        WITH attendance AS (
+            SELECT a.contact_id,
+                   greatest(0, coalesce(sum({decay("e.ends_at")} * {case("a.role", params.role_weights)})
+                                            FILTER (WHERE a.status = 'attended'), 0)
+                             - {penalty!r} * coalesce(sum({decay("e.ends_at")}) FILTER (WHERE a.status = 'no_show'), 0)) AS x,
+                   max(e.ends_at) FILTER (WHERE a.status = 'attended') AS last_touch
+            FROM events_attendance a JOIN events_event e ON e.id = a.event_id
+            GROUP BY a.contact_id
+        ), networking AS (
+            SELECT side AS contact_id,
+                   sum({decay("occurred_at")} * coalesce(quality::float8 / 3, 1)
+                       * coalesce(least(duration_minutes, 60)::float8 / 30, 1)) AS x,
+                   max(occurred_at) AS last_touch
+            FROM (SELECT contact_id AS side, occurred_at, quality, duration_minutes FROM events_interaction
+                  UNION ALL
+                  SELECT counterpart_id, occurred_at, quality, duration_minutes FROM events_interaction
+                  WHERE counterpart_id IS NOT NULL) AS sides
+            GROUP BY side
+        ), dialogue AS (
+            SELECT contact_id, sum({decay("completed_at")} * {case("outcome", params.outcome_weights)}) AS x,
+                   max(completed_at) AS last_touch
+            FROM contacts_followup WHERE status = 'done' AND completed_at IS NOT NULL
+            GROUP BY contact_id
+        ), feedback AS (
+            SELECT contact_id, max(submitted_at) AS last_touch,
+                   (array_agg(nps ORDER BY submitted_at DESC, id DESC) FILTER (WHERE nps IS NOT NULL))[1] AS nps
+            FROM events_feedback GROUP BY contact_id
+        ), referrals AS (
+            SELECT referrer_id AS contact_id, sum({decay("created_at")}) AS x, max(created_at) AS last_touch
+            FROM contacts_referral GROUP BY referrer_id
+        ), scores AS (
+            SELECT c.id, round((100 * (
+                       %(w_attendance)s * (1 - exp(-coalesce(a.x, 0) / %(k_attendance)s))
+                     + %(w_networking)s * (1 - exp(-coalesce(n.x, 0) / %(k_networking)s))
+                     + %(w_dialogue)s * (1 - exp(-coalesce(d.x, 0) / %(k_dialogue)s))
+                     + %(w_advocacy)s * (0.5 * CASE WHEN f.nps >= 9 THEN 1 WHEN f.nps >= 7 THEN 0.5 ELSE 0 END
+                                         + 0.5 * (1 - exp(-coalesce(r.x, 0) / %(k_referrals)s)))
+                     + %(w_recency)s * coalesce({decay(last_touch)}, 0)
+                   ))::numeric, 1) AS score
+            FROM contacts_contact c
+            LEFT JOIN attendance a ON a.contact_id = c.id
+            LEFT JOIN networking n ON n.contact_id = c.id
+            LEFT JOIN dialogue d ON d.contact_id = c.id
+            LEFT JOIN feedback f ON f.contact_id = c.id
+            LEFT JOIN referrals r ON r.contact_id = c.id
+        )
+        SELECT count(*), avg(score) FROM scores
+    """
+    values = {
+        "as_of": AS_OF,
+        "half_life": params.half_life_days,
+        **{f"w_{name}": weight for name, weight in params.weights.items()},
+        **{f"k_{name}": params.saturation.get(name, default) for name, default in
+           (("attendance", 2.0), ("networking", 4.0), ("dialogue", 3.0), ("referrals", 1.0))},
+    }
+    return sql, values
+
+
+def measure_floor(params: Any) -> float:
+    from django.db import connection
+
+    sql, values = floor_sql(params)
+    with connection.cursor() as cursor:
+        seconds, _ = timed(lambda: cursor.execute(sql, values))
+        contacts, mean_score = cursor.fetchone()
+    print(f"  floor: {seconds:.2f} s ({contacts:,} contacts, mean score without care {float(mean_score or 0):.1f})")
+    return seconds
+
+
+def naive_result(contact_id: int, params: Any) -> Any:
+    """Score one contact the naive way: a query per relation through the ORM."""
+    from contacts.choices import FollowUpStatus
+    from contacts.models import Contact
+    from events.choices import AttendanceStatus, EventStatus
+    from events.models import Event
+    from scoring.models import ScoreSnapshot
+    from scoring.services import score_contact
+    from scoring.services.contact_scores import AttendanceRow, ContactData
+
+    contact = Contact.objects.get(pk=contact_id)
+    data = ContactData()
+    for attendance in contact.attendances.select_related("event"):
+        event = attendance.event
+        data.attendances.append(
+            AttendanceRow(attendance.status, attendance.role, event.pk, event.starts_at, event.ends_at, event.series_id)
+        )
+    series_editions = {
+        series_id: list(
+            Event.objects.filter(series_id=series_id, status=EventStatus.COMPLETED)
+            .order_by("starts_at", "id")
+            .values_list("id", flat=True)
+        )
+        for series_id in {row.series_id for row in data.attendances if row.status == AttendanceStatus.ATTENDED}
+        if series_id is not None
+    }
+    for interaction in [*contact.interactions.all(), *contact.counterpart_interactions.all()]:
+        data.interactions.append((interaction.occurred_at, interaction.quality, interaction.duration_minutes))
+    for followup in contact.followups.filter(status=FollowUpStatus.DONE, completed_at__isnull=False):
+        data.done_followups.append((followup.event_id, followup.completed_at, followup.outcome))
+    for feedback in contact.feedback.all():
+        data.feedback.append((feedback.submitted_at, feedback.pk, feedback.nps))
+    data.referrals = [referral.created_at for referral in contact.referrals_made.all()]
+    cutoff = AS_OF - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
+    old = ScoreSnapshot.objects.filter(contact=contact, computed_at__lte=cutoff).order_by("-computed_at", "-id").first()
+    data.score_90_days_ago = old.score if old else None
+    return score_contact(contact.pk, data, series_editions, params, AS_OF)
+
+
+def naive_save(result: Any) -> None:
+    """Store it the naive way: update_or_create, and a snapshot when the score changed."""
+    from scoring.choices import ScoreTrigger
+    from scoring.models import ContactScore, ScoreSnapshot
+
+    values = asdict(result)
+    contact_id = values.pop("contact_id")
+    before = ContactScore.objects.filter(contact_id=contact_id).values_list("score", "stage").first()
+    ContactScore.objects.update_or_create(contact_id=contact_id, defaults=values)
+    if before != (result.score, result.stage):
+        ScoreSnapshot.objects.create(
+            contact_id=contact_id, score=result.score, previous_score=before[0] if before else None,
+            components=result.components, stage=result.stage, computed_at=result.computed_at,
+            trigger=ScoreTrigger.MANUAL, profile_version=result.profile_version,
+        )
+
+
+def sample_ids(contacts: int, size: int) -> list[int]:
+    step = max(1, contacts // size)
+    return list(range(1, contacts + 1, step))[:size]
+
+
+def measure_naive(contacts: int, sample: int, params: Any) -> tuple[float, dict[int, Any]]:
+    """Seconds per contact of the naive loop; rolled back, so the recompute starts clean."""
+    from django.db import transaction
+
+    ids = sample_ids(contacts, sample)
+    results = {}
+    with transaction.atomic():
+        started = time.perf_counter()
+        for contact_id in ids:
+            result = naive_result(contact_id, params)
+            naive_save(result)
+            results[contact_id] = result
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    per_contact = seconds / len(ids)
+    print(f"  naive: {seconds:.2f} s for {len(ids)} contacts, {per_contact * 1000:.1f} ms per contact")
+    return per_contact, results
+
+
+def measure_recompute(params: Any, chunk_size: int) -> tuple[float, int]:
+    from scoring.choices import ScoreTrigger
+    from scoring.services import all_contact_id_chunks, recompute_contacts
+
+    contacts = 0
+    started = time.perf_counter()
+    for chunk in all_contact_id_chunks(chunk_size):
+        contacts += recompute_contacts(chunk, as_of=AS_OF, trigger=ScoreTrigger.MANUAL, chunk_size=chunk_size, params=params)[
+            "contacts"
+        ]
+    seconds = time.perf_counter() - started
+    print(f"  recompute: {seconds:.2f} s for {contacts:,} contacts ({contacts / seconds:,.0f} contacts/s)")
+    return seconds, contacts
+
+
+def check_naive_agrees(naive: dict[int, Any]) -> bool:
+    """The naive loop did the same work: its scores equal the ones the recompute stored."""
+    from scoring.models import ContactScore
+
+    stored = dict(ContactScore.objects.filter(contact_id__in=list(naive)).values_list("contact_id", "score"))
+    return all(stored.get(contact_id) == result.score for contact_id, result in naive.items())
+
+
+def measure_event(event_id: int, chunk_size: int, params: Any) -> tuple[float, int]:
+    """The after-the-event path, serially: touched contacts, their recompute in chunks, the metrics."""
+    from scoring.choices import ScoreTrigger
+    from scoring.services import compute_event_metrics, event_contact_ids, recompute_contacts
+    from scoring.services.recompute import chunked
+
+    as_of = AS_OF + timedelta(days=1)
+    started = time.perf_counter()
+    contact_ids = event_contact_ids(event_id)
+    for chunk in chunked(contact_ids, chunk_size):
+        recompute_contacts(chunk, as_of=as_of, trigger=ScoreTrigger.EVENT, event_id=event_id, params=params)
+    compute_event_metrics(event_id, as_of=as_of)
+    seconds = time.perf_counter() - started
+    print(f"  event recompute: {seconds:.2f} s for {len(contact_ids):,} contacts and the event's metrics")
+    return seconds, len(contact_ids)
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class Report:
+    scale: Scale
+    rows: dict[str, int]
+    generate_s: float
+    recompute_s: float
+    contacts: int
+    floor_s: float
+    floor_runs: list[float]
+    naive_per_contact_s: float
+    naive_sample: int
+    naive_agrees: bool
+    event_recompute_s: float
+    event_contacts: int
+    chunk_size: int
+    machine: dict[str, str]
+
+    @property
+    def ratio_to_floor(self) -> float:
+        return self.recompute_s / self.floor_s
+
+    @property
+    def speedup_vs_naive(self) -> float:
+        return self.naive_per_contact_s * self.contacts / self.recompute_s
+
+    def figures(self) -> list[tuple[str, str, str]]:
+        """(name, value, target) rows of the result table."""
+        def target(name: str, sign: str) -> str:
+            return f"{sign} {TARGETS[name]:g}" if name in TARGETS else ""
+
+        return [
+            ("recompute_s", f"{self.recompute_s:.2f}", ""),
+            ("contacts_per_s", f"{self.contacts / self.recompute_s:,.0f}", ""),
+            ("floor_s", f"{self.floor_s:.2f}", ""),
+            ("ratio_to_floor", f"{self.ratio_to_floor:.2f}", target("ratio_to_floor", "≤")),
+            ("naive_ms_per_contact", f"{self.naive_per_contact_s * 1000:.1f}", ""),
+            ("speedup_vs_naive", f"{self.speedup_vs_naive:.0f}×", target("speedup_vs_naive", "≥") + "×"),
+            ("event_recompute_s", f"{self.event_recompute_s:.2f}", target("event_recompute_s", "≤")),
+            ("generate_s", f"{self.generate_s:.1f}", ""),
+        ]
+
+
+def machine_info() -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        server_version = cursor.fetchone()[0].split()[0]
+    return {
+        "cores": str(os.cpu_count()),
+        "postgresql": server_version,
+        "python": platform.python_version(),
+        "date": date.today().isoformat(),
+    }
+
+
+def print_report(report: Report) -> None:
+    print()
+    print(f"scale {report.scale.name}: " + ", ".join(f"{table} {count:,}" for table, count in report.rows.items()))
+    print(f"{'figure':<22} {'value':>12}  target")
+    for name, value, target in report.figures():
+        print(f"{name:<22} {value:>12}  {target}")
+    print(f"floor runs (s): {', '.join(f'{run:.2f}' for run in report.floor_runs)}; "
+          f"naive scores equal the recompute's: {'yes' if report.naive_agrees else 'NO'}")
+
+
+def markdown_section(report: Report) -> str:
+    machine = report.machine
+    rows = report.rows
+    lines = [
+        f"### {report.scale.name}: {report.scale.contacts:,} contacts",
+        "",
+        f"Measured {machine['date']} on {machine['cores']} cores, PostgreSQL {machine['postgresql']}, "
+        f"Python {machine['python']}; chunk size {report.chunk_size:,}.",
+        "",
+        f"Dataset: {rows['contacts_contact']:,} contacts, {rows['events_event']:,} events, "
+        f"{rows['events_attendance']:,} attendances, {rows['events_interaction']:,} interactions, "
+        f"{rows['contacts_followup']:,} follow-ups, {rows['events_feedback']:,} feedback answers, "
+        f"{rows['contacts_referral']:,} referrals.",
+        "",
+        "| figure | value | target (large) |",
+        "|---|---:|---|",
+        *(f"| `{name}` | {value} | {target} |" for name, value, target in report.figures()),
+        "",
+        f"Floor runs: {', '.join(f'{run:.2f} s' for run in report.floor_runs)} (the faster counts). "
+        f"Naive loop: {report.naive_sample} contacts sampled; its scores "
+        f"{'equal' if report.naive_agrees else 'DIFFER from'} the recompute's. "
+        f"Event recompute: {report.event_contacts:,} contacts touched.",
+    ]
+    return "\n".join(lines)
+
+
+def write_markdown(report: Report, path: Path = BENCHMARKS_MD) -> None:
+    """Replace this scale's section between its markers, keeping every other section."""
+    key = report.scale.name
+    start, end = f"<!-- results:{key} -->", f"<!-- /results:{key} -->"
+    block = f"{start}\n{markdown_section(report)}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\n## Results\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _match: block, text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+    print(f"Wrote the {key} results into {path.name}.")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small", help="dataset size (default: small)")
+    parser.add_argument("--contacts", type=int, help="contacts instead of the scale's number (section 'custom')")
+    parser.add_argument("--reset", action="store_true", help="empty a database that already holds contacts or events")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the generated data (default 42)")
+    parser.add_argument("--naive-sample", type=int, default=200, help="contacts timed in the naive loop (default 200)")
+    parser.add_argument("--chunk-size", type=int, help="contacts per chunk (default: the SCORING_CHUNK_SIZE setting)")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
+    args = parser.parse_args(argv)
+    if args.contacts is not None and args.contacts < 2 * CONTACTS_PER_EVENT:
+        parser.error(f"--contacts must be at least {2 * CONTACTS_PER_EVENT}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_django()
+    require_postgresql()
+    migrate()
+    occupied = existing_rows()
+    if occupied and not args.reset:
+        fail(
+            f"the database already holds data ({', '.join(occupied)}). The benchmark loads its own dataset; "
+            "give --reset to empty those tables (and all rows that refer to them) first, or use an empty database."
+        )
+
+    from scoring.services import active_parameters
+    from scoring.services.recompute import chunk_size_setting
+
+    scale = Scale("custom", args.contacts) if args.contacts else Scale(args.scale, SCALES[args.scale])
+    chunk_size = args.chunk_size or chunk_size_setting()
+    print(f"Generating scale {scale.name} ({scale.contacts:,} contacts, seed {args.seed}) …")
+    started = time.perf_counter()
+    if occupied:
+        print(f"  --reset: emptying {', '.join(TABLES_WRITTEN)} and the tables referring to them")
+        reset_database()
+    dataset = generate(scale, args.seed)
+    generate_s = time.perf_counter() - started
+    params = active_parameters()
+
+    print("Measuring …")
+    floor_runs = [measure_floor(params)]
+    naive_per_contact, naive = measure_naive(scale.contacts, args.naive_sample, params)
+    recompute_s, contacts = measure_recompute(params, chunk_size)
+    floor_runs.append(measure_floor(params))
+    naive_agrees = check_naive_agrees(naive)
+    event_s, event_contacts = measure_event(dataset.big_event.id, chunk_size, params)
+
+    report = Report(
+        scale=scale, rows=dataset.rows, generate_s=generate_s, recompute_s=recompute_s, contacts=contacts,
+        floor_s=min(floor_runs), floor_runs=floor_runs, naive_per_contact_s=naive_per_contact,
+        naive_sample=len(naive), naive_agrees=naive_agrees, event_recompute_s=event_s, event_contacts=event_contacts,
+        chunk_size=chunk_size, machine=machine_info(),
+    )
+    print_report(report)
+    if not args.no_write:
+        write_markdown(report)
+    return 0 if naive_agrees else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
