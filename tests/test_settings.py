@@ -28,6 +28,8 @@ print(json.dumps({
     "USER": db["USER"], "PASSWORD": db["PASSWORD"],
     "EAGER": settings.CELERY_TASK_ALWAYS_EAGER, "BROKER": settings.CELERY_BROKER_URL,
     "CACHE": settings.CACHES["default"]["BACKEND"],
+    "EMAIL": [settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_HOST_USER,
+              settings.EMAIL_USE_TLS],
 }))
 """
 
@@ -114,6 +116,18 @@ class TestRedisUrl:
         assert (config["EAGER"], config["BROKER"], config["CACHE"]) == (
             False, "redis://cache.internal:6379/2", "django.core.cache.backends.redis.RedisCache",
         )
+
+
+class TestEmail:
+    def test_without_an_smtp_host_mail_goes_to_the_log(self):
+        assert read_settings(DJANGO_DEBUG="1")["EMAIL"][0] == "django.core.mail.backends.console.EmailBackend"
+
+    def test_an_smtp_host_sends_by_smtp(self):
+        config = read_settings(
+            DJANGO_DEBUG="1", DJANGO_EMAIL_HOST="smtp.agency.example", DJANGO_EMAIL_PORT="465",
+            DJANGO_EMAIL_HOST_USER="crm", DJANGO_EMAIL_USE_TLS="0",
+        )
+        assert config["EMAIL"] == ["django.core.mail.backends.smtp.EmailBackend", "smtp.agency.example", 465, "crm", False]
 
 
 class TestDeployCheck:
