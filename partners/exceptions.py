@@ -36,4 +36,9 @@ def api_exception_handler(exc, context):
         return Response({"detail": "The change conflicts with existing data."}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(response.data, list):
+        # A bare list of messages (DRF's search filter on a null character, `raise
+        # ValidationError("…")` in a view) gets the documented shape.
+        response.data = {"non_field_errors": response.data}
+    return response

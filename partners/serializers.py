@@ -32,19 +32,34 @@ class EmailField(TextOnlyMixin, serializers.EmailField):
     pass
 
 
+def in_json_body(field: serializers.Field) -> bool:
+    """Whether the field reads a JSON body (or plain data), where types are exact; forms (the
+    browsable API) send everything as text."""
+    request = field.context.get("request")
+    return request is None or (request.content_type or "").startswith("application/json")
+
+
 class BooleanField(serializers.BooleanField):
     """In a JSON body only true and false: DRF would also take 0, 1 and "yes". Forms (the
     browsable API) send text, which keeps DRF's reading."""
 
     def to_internal_value(self, data):
-        request = self.context.get("request")
-        from_json = request is None or (request.content_type or "").startswith("application/json")
-        if from_json and not isinstance(data, bool):
+        if in_json_body(self) and not isinstance(data, bool):
             self.fail("invalid", input=data)
         return super().to_internal_value(data)
 
 
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related row by its id: in a JSON body a number, not "12" (the schema says integer)."""
+
+    def to_internal_value(self, data):
+        if in_json_body(self) and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class PartnerModelSerializer(serializers.ModelSerializer):
+    serializer_related_field = IdRelatedField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: MomentField,

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
-from partners.serializers import EmailField, OptionalEmailField, PartnerModelSerializer, TextField
+from partners.serializers import EmailField, IdRelatedField, OptionalEmailField, PartnerModelSerializer, TextField
 from scoring.choices import ChurnRisk, LifecycleStage
 
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
@@ -29,7 +29,7 @@ class ContactScoreSummarySerializer(serializers.Serializer):
 class ContactSerializer(PartnerModelSerializer):
     email = EmailField(max_length=254)
     tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=100)
-    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     score = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,7 +74,7 @@ class FollowUpSerializer(PartnerModelSerializer):
     deal_value = serializers.DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
-    owner = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
 
     class Meta:
         model = FollowUp

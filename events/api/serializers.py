@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
-from partners.serializers import EmailField, MomentField, PartnerModelSerializer, TextField
+from partners.serializers import EmailField, IdRelatedField, MomentField, PartnerModelSerializer, TextField
 
 
 class SeriesSerializer(PartnerModelSerializer):
@@ -62,7 +62,7 @@ class InteractionSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=InteractionKind.choices, required=False)
     quality = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
     duration_minutes = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
-    staff_user = serializers.PrimaryKeyRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    staff_user = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     external_id = TextField(max_length=200, required=False, allow_null=True, allow_blank=True)
 
     class Meta:

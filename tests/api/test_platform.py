@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, Organization
 from events.models import Event
 from partners.models import PartnerAPIKey
 
@@ -147,6 +147,22 @@ class TestErrors:
         assert response.status_code == 400
         assert "first_name" in response.json()
         assert not Contact.objects.exists()
+
+    def test_ids_and_booleans_in_json_bodies_have_their_json_types(self, write_client, anna):
+        organization = Organization.objects.create(name="Elbwerk")
+        url = f"/api/v1/contacts/{anna.pk}/"
+        response = write_client.patch(url, {"organization": str(organization.pk)}, format="json")
+        assert response.status_code == 400
+        assert "organization" in response.json()
+        assert write_client.patch(url, {"organization": organization.pk}, format="json").status_code == 200
+        response = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"do_not_contact": 1}, format="json")
+        assert response.status_code == 400
+        assert "do_not_contact" in response.json()
+
+    def test_a_null_character_in_a_search_is_a_400_of_the_documented_shape(self, read_client):
+        response = read_client.get("/api/v1/organizations/?search=a%00b")
+        assert response.status_code == 400
+        assert list(response.json()) == ["non_field_errors"]
 
     def test_boolean_filters_refuse_other_values(self, read_client):
         assert read_client.get("/api/v1/scores/?is_returning=32456").status_code == 400
