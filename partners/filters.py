@@ -16,8 +16,6 @@ class StrictNullBooleanField(forms.NullBooleanField):
     """`true`/`false` (or `1`/`0`); empty means no filter; anything else is a 400, where
     Django's field would quietly read it as "unknown" and filter nothing."""
 
-    widget = forms.TextInput
-
     def to_python(self, value):
         if value in (None, ""):
             return None
@@ -35,11 +33,12 @@ class BooleanFilter(filters.BooleanFilter):
     field_class = StrictNullBooleanField
 
     def __init__(self, *args, **kwargs):
+        # django-filter's widget would turn unknown values into "unknown" before the field sees them.
         kwargs.setdefault("widget", forms.TextInput)
         super().__init__(*args, **kwargs)
 
 
-class MomentField(IsoDateTimeField):
+class MomentFormField(IsoDateTimeField):
     """An ISO 8601 time between 1900 and 2199, in UTC: PostgreSQL refuses offsets beyond ±15:59
     that Python parses (`+17:22`), and far-off years overflow when shifted."""
 
@@ -52,7 +51,7 @@ class MomentField(IsoDateTimeField):
 
 
 class MomentFilter(filters.IsoDateTimeFilter):
-    field_class = MomentField
+    field_class = MomentFormField
 
 
 class UpdatedSinceFilterSet(filters.FilterSet):
