@@ -9,8 +9,8 @@ One run:
    scale loads the same rows), then VACUUM ANALYZE;
 2. floor_s: one plain SQL statement doing the same per-contact aggregation in the database
    (timed before and after the recompute; the faster of the two counts);
-3. naive: a per-contact ORM loop (queries per relation, score_contact(), update_or_create)
-   on a sample, in a transaction that is rolled back, extrapolated to every contact;
+3. naive: a per-contact ORM loop (queries per relation, DOMAIN.md's sums row by row in
+   Python as tests/scoring/naive.py writes them, score_contact(), update_or_create) on a sample, in a transaction that is rolled back, extrapolated to every contact;
 4. recompute_s: every contact through the product's path, all_contact_id_chunks() and
    recompute_contacts(), serially in this process;
 5. event_recompute_s: the after-the-event path for an event with 5,000 attendees:
@@ -575,42 +575,12 @@ def measure_floor(params: Any) -> float:
 
 
 def naive_result(contact_id: int, params: Any) -> Any:
-    """Score one contact the naive way: a query per relation through the ORM."""
-    from contacts.choices import FollowUpStatus
-    from contacts.models import Contact
-    from events.choices import AttendanceStatus, EventStatus
-    from events.models import Event
-    from scoring.models import ScoreSnapshot
+    """Score one contact the naive way: a query per relation through the ORM and DOMAIN.md's
+    sums in Python row by row (the test suite's reference, tests/scoring/naive.py)."""
     from scoring.services import score_contact
-    from scoring.services.contact_scores import AttendanceRow, ContactData
+    from tests.scoring.naive import naive_aggregates
 
-    contact = Contact.objects.get(pk=contact_id)
-    data = ContactData()
-    for attendance in contact.attendances.select_related("event"):
-        event = attendance.event
-        data.attendances.append(
-            AttendanceRow(attendance.status, attendance.role, event.pk, event.starts_at, event.ends_at, event.series_id)
-        )
-    series_editions = {
-        series_id: list(
-            Event.objects.filter(series_id=series_id, status=EventStatus.COMPLETED)
-            .order_by("starts_at", "id")
-            .values_list("id", flat=True)
-        )
-        for series_id in {row.series_id for row in data.attendances if row.status == AttendanceStatus.ATTENDED}
-        if series_id is not None
-    }
-    for interaction in [*contact.interactions.all(), *contact.counterpart_interactions.all()]:
-        data.interactions.append((interaction.occurred_at, interaction.quality, interaction.duration_minutes))
-    for followup in contact.followups.filter(status=FollowUpStatus.DONE, completed_at__isnull=False):
-        data.done_followups.append((followup.event_id, followup.completed_at, followup.outcome))
-    for feedback in contact.feedback.all():
-        data.feedback.append((feedback.submitted_at, feedback.pk, feedback.nps))
-    data.referrals = [referral.created_at for referral in contact.referrals_made.all()]
-    cutoff = AS_OF - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
-    old = ScoreSnapshot.objects.filter(contact=contact, computed_at__lte=cutoff).order_by("-computed_at", "-id").first()
-    data.score_90_days_ago = old.score if old else None
-    return score_contact(contact.pk, data, series_editions, params, AS_OF)
+    return score_contact(contact_id, naive_aggregates(contact_id, AS_OF, params), params, AS_OF)
 
 
 def naive_save(result: Any) -> None:

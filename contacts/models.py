@@ -171,7 +171,9 @@ class FollowUp(TimeStampedModel):
         indexes = [
             models.Index(fields=["owner", "status", "due_at"], name="followup_owner_status_due_idx"),
             models.Index(fields=["status", "due_at"], name="followup_status_due_idx"),
-            models.Index(fields=["contact", "status", "completed_at"], name="followup_contact_done_idx"),
+            # INCLUDE: the scoring aggregation reads done follow-ups from the index alone.
+            models.Index(fields=["contact", "status", "completed_at"], include=["event", "outcome"],
+                         name="followup_contact_done_idx"),
             models.Index(fields=["event", "contact"], name="followup_event_contact_idx"),
         ]
 

@@ -1,54 +1,54 @@
 """Relationship score, lifecycle stage, churn risk and repeat-attendance metrics (DOMAIN.md).
 
-Set-based: `load_chunk()` reads everything a chunk of contacts needs in a fixed number of
-queries (compact tuples via values_list), `score_contact()` is a pure function of those rows
-and the as-of time T, so the same data and the same T give the same result to the last digit,
-whatever the chunk size or the order of the rows (sums use math.fsum, which is exact).
+Set-based: `load_chunk()` aggregates everything a chunk of contacts needs in the database,
+in one statement whatever the chunk's size (decay-weighted sums, counts, streaks, the latest
+NPS, the last touch), so a chunk sends one row per contact to Python instead of every
+attendance, interaction side and follow-up. `score_contact()` turns such a row into the
+score, its components, the stage and the churn risk: a pure function of the row and the
+as-of time T, so the same data and the same T give the same result to the last digit.
 """
 
+import json
 import math
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from statistics import fmean
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from contacts.choices import FollowUpStatus
-from contacts.models import Contact, FollowUp, Referral
 from events.choices import AttendanceStatus, EventStatus
-from events.models import Attendance, Event, Feedback, Interaction
 from scoring.choices import ChurnRisk, LifecycleStage
-from scoring.models import COMPONENTS, ScoreSnapshot
+from scoring.models import COMPONENTS
 from scoring.services.profile import ScoringParameters
 
 SECONDS_PER_DAY = 86400.0
-REGISTERED_STATUSES = {AttendanceStatus.REGISTERED, AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW}
+REGISTERED_STATUSES = (AttendanceStatus.REGISTERED, AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 
 
 @dataclass
-class AttendanceRow:
-    status: str
-    role: str
-    event_id: int
-    starts_at: datetime
-    ends_at: datetime
-    series_id: int | None
+class ContactAggregates:
+    """One contact's scoring input as load_chunk() aggregates it (DOMAIN.md's raw values)."""
 
-
-@dataclass
-class ContactData:
-    """Everything that scores one contact, as read by load_chunk()."""
-
-    attendances: list[AttendanceRow] = field(default_factory=list)
-    interactions: list[tuple[datetime, int | None, int | None]] = field(default_factory=list)  # occurred_at, quality, minutes
-    done_followups: list[tuple[int | None, datetime, str]] = field(default_factory=list)  # event_id, completed_at, outcome
-    feedback: list[tuple[datetime, int, int | None]] = field(default_factory=list)  # submitted_at, id, nps
-    referrals: list[datetime] = field(default_factory=list)
+    attended_raw: float = 0.0  # Σ over attended events of decay(ends_at) × role weight
+    no_show_raw: float = 0.0  # Σ over no-shows of decay(ends_at)
+    care_weight: float = 0.0  # Σ over attended events of decay(ends_at)
+    care_hits: float = 0.0  # Σ over attended events of decay(ends_at) × r_e
+    networking_raw: float = 0.0
+    dialogue_raw: float = 0.0
+    referral_raw: float = 0.0
+    latest_nps: int | None = None
+    last_touch_at: datetime | None = None
+    events_invited: int = 0
+    events_registered: int = 0
+    events_attended: int = 0
+    no_shows: int = 0
+    series_attended: int = 0
+    first_attended_at: datetime | None = None
+    last_attended_at: datetime | None = None
+    current_streak: int = 0
+    longest_streak: int = 0
     score_90_days_ago: float | None = None
 
 
@@ -90,133 +90,49 @@ def saturate(value: float, k: float) -> float:
     return 1.0 - math.exp(-value / k)
 
 
-def streaks(attended_event_ids: set[int], completed_editions: list[int]) -> tuple[int, int]:
-    """(current, longest) run of consecutive completed editions attended in one series.
-
-    The current run counts back from the series' latest completed edition.
-    """
-    current = 0
-    for event_id in reversed(completed_editions):
-        if event_id not in attended_event_ids:
-            break
-        current += 1
-    longest = run = 0
-    for event_id in completed_editions:
-        run = run + 1 if event_id in attended_event_ids else 0
-        longest = max(longest, run)
-    return current, longest
-
-
-def score_contact(
-    contact_id: int,
-    data: ContactData,
-    series_editions: dict[int, list[int]],
-    params: ScoringParameters,
-    as_of: datetime,
-) -> ScoreResult:
-    half_life = params.half_life_days
-    attended = [row for row in data.attendances if row.status == AttendanceStatus.ATTENDED]
-    no_shows = [row for row in data.attendances if row.status == AttendanceStatus.NO_SHOW]
-
-    # attendance: Σ decay(ends_at) × role weight − 0.5 × Σ no-show decay, floored at 0
-    attendance_raw = max(
-        0.0,
-        math.fsum(decay(as_of, row.ends_at, half_life) * params.role_weights.get(row.role, 1.0) for row in attended)
-        - params.threshold("no_show_penalty", 0.5) * math.fsum(decay(as_of, row.ends_at, half_life) for row in no_shows),
-    )
-    # networking: Σ decay(occurred_at) × quality/3 × min(minutes, 60)/30, unset factors 1
-    networking_raw = math.fsum(
-        decay(as_of, occurred_at, half_life)
-        * (quality / 3.0 if quality is not None else 1.0)
-        * (min(minutes, 60) / 30.0 if minutes is not None else 1.0)
-        for occurred_at, quality, minutes in data.interactions
-    )
-    # dialogue: Σ over done follow-ups of decay(completed_at) × outcome weight
-    dialogue_raw = math.fsum(
-        decay(as_of, completed_at, half_life) * params.outcome_weights.get(outcome or "", 1.0)
-        for _, completed_at, outcome in data.done_followups
-    )
-    # care: decay-weighted share of attended events followed up within 48 h (1) or 7 days (0.5)
-    full_window = timedelta(hours=params.threshold("care_full_hours", 48))
-    half_window = timedelta(days=params.threshold("care_half_days", 7))
-    first_done_by_event: dict[int, datetime] = {}
-    for event_id, completed_at, _ in data.done_followups:
-        if event_id is not None and (event_id not in first_done_by_event or completed_at < first_done_by_event[event_id]):
-            first_done_by_event[event_id] = completed_at
-    care_weights, care_hits = [], []
-    for row in attended:
-        weight = decay(as_of, row.ends_at, half_life)
-        first_done = first_done_by_event.get(row.event_id)
-        if first_done is not None and first_done <= row.ends_at + full_window:
-            response = 1.0
-        elif first_done is not None and first_done <= row.ends_at + half_window:
-            response = 0.5
-        else:
-            response = 0.0
-        care_weights.append(weight)
-        care_hits.append(weight * response)
-    care_total = math.fsum(care_weights)
-    care = math.fsum(care_hits) / care_total if care_total > 0 else 0.0
-    # advocacy: latest NPS answer (promoter 1, passive 0.5) and decayed referrals
-    nps_answers = sorted((submitted_at, feedback_id, nps) for submitted_at, feedback_id, nps in data.feedback if nps is not None)
-    latest_nps = nps_answers[-1][2] if nps_answers else None
+def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParameters, as_of: datetime) -> ScoreResult:
+    attendance_raw = max(0.0, data.attended_raw - params.threshold("no_show_penalty", 0.5) * data.no_show_raw)
+    latest_nps = data.latest_nps
     promoter = 1.0 if latest_nps is not None and latest_nps >= 9 else 0.5 if latest_nps is not None and latest_nps >= 7 else 0.0
-    referral_raw = math.fsum(decay(as_of, created_at, half_life) for created_at in data.referrals)
-    advocacy = 0.5 * promoter + 0.5 * saturate(referral_raw, params.saturation.get("referrals", 1.0))
-
-    touchpoints = [
-        *(row.ends_at for row in attended),
-        *(occurred_at for occurred_at, _, _ in data.interactions),
-        *(completed_at for _, completed_at, _ in data.done_followups),
-        *(submitted_at for submitted_at, _, _ in data.feedback),
-        *data.referrals,
-    ]
-    last_touch_at = max(touchpoints) if touchpoints else None
-    recency = decay(as_of, last_touch_at, half_life) if last_touch_at is not None else 0.0
-
+    last_touch_at = data.last_touch_at
     components = {
         "attendance": saturate(attendance_raw, params.saturation.get("attendance", 2.0)),
-        "networking": saturate(networking_raw, params.saturation.get("networking", 4.0)),
-        "dialogue": saturate(dialogue_raw, params.saturation.get("dialogue", 3.0)),
-        "care": care,
-        "advocacy": advocacy,
-        "recency": recency,
+        "networking": saturate(data.networking_raw, params.saturation.get("networking", 4.0)),
+        "dialogue": saturate(data.dialogue_raw, params.saturation.get("dialogue", 3.0)),
+        # care: the decay-weighted share of attended events followed up in time; 0 with none
+        "care": data.care_hits / data.care_weight if data.care_weight > 0 else 0.0,
+        "advocacy": 0.5 * promoter + 0.5 * saturate(data.referral_raw, params.saturation.get("referrals", 1.0)),
+        "recency": decay(as_of, last_touch_at, params.half_life_days) if last_touch_at is not None else 0.0,
     }
     score = round(100 * math.fsum(params.weights[name] * components[name] for name in COMPONENTS), 1)
     score = min(100.0, max(0.0, score))
 
     days_since_touch = days_between(as_of, last_touch_at) if last_touch_at is not None else None
-    stage = lifecycle_stage(len(attended), score, days_since_touch, params)
-    churn = churn_risk(score, days_since_touch, data.score_90_days_ago, params)
-
-    attended_by_start = sorted(attended, key=lambda row: (row.starts_at, row.event_id))
-    gaps = [days_between(b.starts_at, a.starts_at) for a, b in zip(attended_by_start, attended_by_start[1:], strict=False)]
-    attended_ids = {row.event_id for row in attended}
-    series_ids = {row.series_id for row in attended if row.series_id is not None}
-    current_streak = longest_streak = 0
-    for series_id in series_ids:
-        current, longest = streaks(attended_ids, series_editions.get(series_id, []))
-        current_streak, longest_streak = max(current_streak, current), max(longest_streak, longest)
-    shows = len(attended) + len(no_shows)
-
+    attended, shows = data.events_attended, data.events_attended + data.no_shows
+    # The mean gap between consecutive attended events telescopes to (last − first) / (n − 1).
+    avg_gap = (
+        days_between(data.last_attended_at, data.first_attended_at) / (attended - 1)
+        if attended >= 2 and data.first_attended_at is not None and data.last_attended_at is not None
+        else None
+    )
     return ScoreResult(
         contact_id=contact_id,
         score=score,
         components={name: round(value, 6) for name, value in components.items()},
-        stage=stage,
-        churn_risk=churn,
-        events_invited=len(data.attendances),
-        events_registered=sum(1 for row in data.attendances if row.status in REGISTERED_STATUSES),
-        events_attended=len(attended),
-        no_shows=len(no_shows),
-        show_rate=len(attended) / shows if shows else None,
-        series_attended=len(series_ids),
-        is_returning=len(attended) >= 2,
-        first_attended_at=attended_by_start[0].starts_at if attended_by_start else None,
-        last_attended_at=attended_by_start[-1].starts_at if attended_by_start else None,
-        current_streak=current_streak,
-        longest_streak=longest_streak,
-        avg_days_between_attendances=fmean(gaps) if gaps else None,
+        stage=lifecycle_stage(attended, score, days_since_touch, params),
+        churn_risk=churn_risk(score, days_since_touch, data.score_90_days_ago, params),
+        events_invited=data.events_invited,
+        events_registered=data.events_registered,
+        events_attended=attended,
+        no_shows=data.no_shows,
+        show_rate=attended / shows if shows else None,
+        series_attended=data.series_attended,
+        is_returning=attended >= 2,
+        first_attended_at=data.first_attended_at,
+        last_attended_at=data.last_attended_at,
+        current_streak=data.current_streak,
+        longest_streak=data.longest_streak,
+        avg_days_between_attendances=avg_gap,
         last_touch_at=last_touch_at,
         computed_at=as_of,
         profile_version=params.version,
@@ -250,98 +166,206 @@ def churn_risk(
     return ChurnRisk.LOW
 
 
-def fetch_rows(queryset: QuerySet) -> Iterable[tuple[Any, ...]]:
-    """The rows of a values_list() queryset.
+# The aggregation ------------------------------------------------------------------------
+#
+# One statement per chunk. `{days}(later, earlier)` is the days between two moments: on
+# PostgreSQL the epoch of their difference / 86400, on SQLite a function registered on each
+# connection (scoring.apps) that computes it as days_between() does, to the microsecond.
+# Moments and the chunk's ids are parameters; so are the profile's weights and role and
+# outcome names (staff edit them), in CASE expressions built from the profile.
 
-    On PostgreSQL they are fetched with psycopg's own timestamptz loader (its C version where
-    installed): Django's loader is a pure-Python subclass that only re-attaches the connection
-    time zone, which the session time zone Django sets with USE_TZ already gives, so the
-    datetimes are equal, and a chunk's hundreds of thousands of timestamps load several times
-    faster. The columns read here need no Django converters on PostgreSQL. Elsewhere (SQLite,
-    whose converters parse the datetimes) the queryset runs as usual.
-    """
-    if connection.vendor != "postgresql" or not settings.USE_TZ:
-        return queryset
-    from psycopg.types.datetime import TimestamptzLoader
+CHUNK_SQL = """
+WITH chunk AS (
+    SELECT c.id FROM contacts_contact c WHERE {in_chunk:c.id}
+), att AS (
+    SELECT a.contact_id, a.status, a.role, a.event_id, e.starts_at, e.ends_at, e.series_id,
+           {decay:e.ends_at} AS w
+    FROM events_attendance a JOIN events_event e ON e.id = a.event_id
+    WHERE {in_chunk:a.contact_id}
+), first_done AS (
+    SELECT contact_id, event_id, MIN(completed_at) AS completed_at FROM contacts_followup
+    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at IS NOT NULL AND event_id IS NOT NULL
+    GROUP BY contact_id, event_id
+), attendance AS (
+    SELECT a.contact_id,
+           SUM(CASE WHEN a.status = %(attended)s THEN a.w * {role_weight} ELSE 0 END) AS attended_raw,
+           SUM(CASE WHEN a.status = %(no_show)s THEN a.w ELSE 0 END) AS no_show_raw,
+           SUM(CASE WHEN a.status = %(attended)s THEN a.w ELSE 0 END) AS care_weight,
+           SUM(CASE WHEN a.status <> %(attended)s OR fd.completed_at IS NULL THEN 0
+                    WHEN {days:fd.completed_at,a.ends_at} <= %(care_full_days)s THEN a.w
+                    WHEN {days:fd.completed_at,a.ends_at} <= %(care_half_days)s THEN 0.5 * a.w
+                    ELSE 0 END) AS care_hits,
+           COUNT(*) AS invited,
+           COUNT(CASE WHEN a.status IN (%(registered)s, %(attended)s, %(no_show)s) THEN 1 END) AS registered,
+           COUNT(CASE WHEN a.status = %(attended)s THEN 1 END) AS attended,
+           COUNT(CASE WHEN a.status = %(no_show)s THEN 1 END) AS no_shows,
+           COUNT(DISTINCT CASE WHEN a.status = %(attended)s THEN a.series_id END) AS series_attended,
+           MIN(CASE WHEN a.status = %(attended)s THEN a.starts_at END) AS first_attended_at,
+           MAX(CASE WHEN a.status = %(attended)s THEN a.starts_at END) AS last_attended_at,
+           MAX(CASE WHEN a.status = %(attended)s THEN a.ends_at END) AS last_touch
+    FROM att a LEFT JOIN first_done fd ON fd.contact_id = a.contact_id AND fd.event_id = a.event_id
+    GROUP BY a.contact_id
+), editions AS (
+    -- the completed editions of the series the chunk attended, numbered in order
+    SELECT id, series_id, ROW_NUMBER() OVER (PARTITION BY series_id ORDER BY starts_at, id) AS n,
+           COUNT(*) OVER (PARTITION BY series_id) AS editions
+    FROM events_event
+    WHERE status = %(completed)s AND series_id IN (SELECT series_id FROM att WHERE status = %(attended)s)
+), runs AS (
+    -- runs of consecutive editions attended: n − rank within the contact's series is constant along a run
+    SELECT contact_id, COUNT(*) AS length, CASE WHEN MAX(n) = MAX(editions) THEN 1 ELSE 0 END AS reaches_latest
+    FROM (SELECT a.contact_id, ed.series_id, ed.n, ed.editions,
+                 ed.n - ROW_NUMBER() OVER (PARTITION BY a.contact_id, ed.series_id ORDER BY ed.n) AS run
+          FROM att a JOIN editions ed ON ed.id = a.event_id WHERE a.status = %(attended)s) attended_editions
+    GROUP BY contact_id, series_id, run
+), streaks AS (
+    SELECT contact_id, MAX(CASE WHEN reaches_latest = 1 THEN length ELSE 0 END) AS current_streak,
+           MAX(length) AS longest_streak
+    FROM runs GROUP BY contact_id
+), networking AS (
+    -- an interaction counts for both sides; one between two contacts of the chunk counts twice
+    SELECT side AS contact_id,
+           SUM({decay:occurred_at}
+               * COALESCE(CAST(quality AS DOUBLE PRECISION) / 3, 1)
+               * CASE WHEN duration_minutes IS NULL THEN 1
+                      ELSE CAST(CASE WHEN duration_minutes < 60 THEN duration_minutes ELSE 60 END AS DOUBLE PRECISION) / 30
+                 END) AS raw,
+           MAX(occurred_at) AS last_touch
+    FROM (SELECT contact_id AS side, occurred_at, quality, duration_minutes FROM events_interaction
+          WHERE {in_chunk:contact_id}
+          UNION ALL
+          SELECT counterpart_id, occurred_at, quality, duration_minutes FROM events_interaction
+          WHERE {in_chunk:counterpart_id}) sides
+    GROUP BY side
+), dialogue AS (
+    SELECT contact_id, SUM({decay:completed_at} * {outcome_weight}) AS raw, MAX(completed_at) AS last_touch
+    FROM contacts_followup
+    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at IS NOT NULL
+    GROUP BY contact_id
+), feedback AS (
+    SELECT contact_id, MAX(submitted_at) AS last_touch FROM events_feedback
+    WHERE {in_chunk:contact_id} GROUP BY contact_id
+), latest_nps AS (
+    SELECT contact_id, nps FROM (
+        SELECT contact_id, nps, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY submitted_at DESC, id DESC) AS rank
+        FROM events_feedback WHERE {in_chunk:contact_id} AND nps IS NOT NULL
+    ) answers WHERE rank = 1
+), referrals AS (
+    SELECT referrer_id AS contact_id, SUM({decay:created_at}) AS raw, MAX(created_at) AS last_touch
+    FROM contacts_referral WHERE {in_chunk:referrer_id} GROUP BY referrer_id
+)
+SELECT chunk.id,
+       a.attended_raw, a.no_show_raw, a.care_weight, a.care_hits, n.raw, d.raw, r.raw, nps.nps,
+       a.invited, a.registered, a.attended, a.no_shows, a.series_attended, a.first_attended_at, a.last_attended_at,
+       s.current_streak, s.longest_streak,
+       a.last_touch, n.last_touch, d.last_touch, f.last_touch, r.last_touch,
+       (SELECT snapshot.score FROM scoring_scoresnapshot snapshot
+        WHERE snapshot.contact_id = chunk.id AND snapshot.computed_at <= %(lookback)s
+        ORDER BY snapshot.computed_at DESC, snapshot.id DESC LIMIT 1)
+FROM chunk
+LEFT JOIN attendance a ON a.contact_id = chunk.id
+LEFT JOIN streaks s ON s.contact_id = chunk.id
+LEFT JOIN networking n ON n.contact_id = chunk.id
+LEFT JOIN dialogue d ON d.contact_id = chunk.id
+LEFT JOIN feedback f ON f.contact_id = chunk.id
+LEFT JOIN latest_nps nps ON nps.contact_id = chunk.id
+LEFT JOIN referrals r ON r.contact_id = chunk.id
+"""
 
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)  # this cursor only
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+
+def _vendor_sql(params: ScoringParameters, values: dict[str, Any]) -> str:
+    """CHUNK_SQL for this connection's database, adding the CASE parameters to `values`."""
+    postgresql = connection.vendor == "postgresql"
+
+    def days(later: str, earlier: str) -> str:
+        if postgresql:
+            return f"(date_part('epoch', {later} - {earlier}) / 86400.0)"
+        return f"ror_days_between({later}, {earlier})"
+
+    def weights(column: str, name: str, mapping: dict[str, float]) -> str:
+        branches = []
+        for index, (key, weight) in enumerate(sorted(mapping.items())):
+            values[f"{name}_{index}"], values[f"{name}_weight_{index}"] = key, float(weight)
+            branches.append(f"WHEN %({name}_{index})s THEN %({name}_weight_{index})s")
+        if not branches:
+            return "1.0"
+        return f"(CASE {column} {' '.join(branches)} ELSE CAST(1 AS DOUBLE PRECISION) END)"
+
+    greatest = "GREATEST" if postgresql else "MAX"
+    fragments = {
+        "in_chunk": lambda column: (
+            f"{column} = ANY(%(ids)s)" if postgresql else f"{column} IN (SELECT value FROM json_each(%(ids)s))"
+        ),
+        "days": lambda arguments: days(*arguments.split(",")),
+        "decay": lambda column: (
+            f"POWER(CAST(0.5 AS DOUBLE PRECISION), {greatest}(0, {days('%(as_of)s', column)}) / %(half_life)s)"
+        ),
+        "role_weight": lambda _: weights("a.role", "role", params.role_weights),
+        "outcome_weight": lambda _: weights("COALESCE(outcome, '')", "outcome", params.outcome_weights),
+    }
+    return re.sub(r"\{(\w+)(?::([^}]*))?\}", lambda match: fragments[match[1]](match[2]), CHUNK_SQL)
 
 
-def load_chunk(
-    contact_ids: list[int], as_of: datetime, params: ScoringParameters
-) -> tuple[dict[int, ContactData], dict[int, list[int]]]:
-    """Read a chunk's scoring input in a fixed number of queries (seven), whatever its size.
+def _moment(value: datetime | str | None) -> datetime | None:
+    """A moment as the cursor returns it: aware on PostgreSQL, UTC text on SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def sqlite_days_between(later: str | None, earlier: str | None) -> float | None:
+    """days_between() for SQLite, which stores moments as UTC text."""
+    if later is None or earlier is None:
+        return None
+    return days_between(datetime.fromisoformat(later), datetime.fromisoformat(earlier))
+
+
+def load_chunk(contact_ids: list[int], as_of: datetime, params: ScoringParameters) -> dict[int, ContactAggregates]:
+    """Aggregate a chunk's scoring input in one query, whatever its size.
 
     The returned dict holds exactly the contacts that exist (deleted ids drop out).
     """
-    data: dict[int, ContactData] = defaultdict(ContactData)
-    ids = set(contact_ids)
-
-    cutoff = as_of - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
-    old_score = ScoreSnapshot.objects.filter(contact_id=OuterRef("pk"), computed_at__lte=cutoff).order_by("-computed_at", "-id")
-    # order_by(): score_contact() does not depend on the order of the rows (fsum, sorts and
-    # maxima), so the models' default orderings would only make the database sort for nothing.
-    for contact_id, score in fetch_rows(
-        Contact.objects.filter(pk__in=contact_ids)
-        .annotate(old_score=Subquery(old_score.values("score")[:1]))
-        .order_by()
-        .values_list("pk", "old_score")
-    ):
-        data[contact_id].score_90_days_ago = score
-    existing = set(data)
-
-    series_ids: set[int] = set()
-    for contact_id, status, role, event_id, starts_at, ends_at, series_id in fetch_rows(
-        Attendance.objects.filter(contact_id__in=contact_ids)
-        .order_by()
-        .values_list("contact_id", "status", "role", "event_id", "event__starts_at", "event__ends_at", "event__series_id")
-    ):
-        data[contact_id].attendances.append(AttendanceRow(status, role, event_id, starts_at, ends_at, series_id))
-        if series_id is not None and status == AttendanceStatus.ATTENDED:
-            series_ids.add(series_id)
-
-    series_editions: dict[int, list[int]] = defaultdict(list)
-    for series_id, event_id in (
-        Event.objects.filter(series_id__in=series_ids, status=EventStatus.COMPLETED)
-        .order_by("series_id", "starts_at", "id")
-        .values_list("series_id", "id")
-    ):
-        series_editions[series_id].append(event_id)
-
-    # An interaction counts for both sides; one between two contacts of the chunk counts twice.
-    for contact_id, counterpart_id, occurred_at, quality, minutes in fetch_rows(
-        Interaction.objects.filter(Q(contact_id__in=contact_ids) | Q(counterpart_id__in=contact_ids))
-        .order_by()
-        .values_list("contact_id", "counterpart_id", "occurred_at", "quality", "duration_minutes")
-    ):
-        for side in (contact_id, counterpart_id):
-            if side in ids:
-                data[side].interactions.append((occurred_at, quality, minutes))
-
-    for contact_id, event_id, completed_at, outcome in fetch_rows(
-        FollowUp.objects.filter(contact_id__in=contact_ids, status=FollowUpStatus.DONE, completed_at__isnull=False)
-        .order_by()
-        .values_list("contact_id", "event_id", "completed_at", "outcome")
-    ):
-        data[contact_id].done_followups.append((event_id, completed_at, outcome))
-
-    for contact_id, submitted_at, feedback_id, nps in fetch_rows(
-        Feedback.objects.filter(contact_id__in=contact_ids).order_by().values_list("contact_id", "submitted_at", "id", "nps")
-    ):
-        data[contact_id].feedback.append((submitted_at, feedback_id, nps))
-
-    for referrer_id, created_at in fetch_rows(
-        Referral.objects.filter(referrer_id__in=contact_ids).order_by().values_list("referrer_id", "created_at")
-    ):
-        data[referrer_id].referrals.append(created_at)
-    return {contact_id: data[contact_id] for contact_id in existing}, series_editions
+    if not contact_ids:
+        return {}
+    lookback = as_of - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
+    postgresql = connection.vendor == "postgresql"
+    values: dict[str, Any] = {
+        "ids": list(contact_ids) if postgresql else json.dumps(list(contact_ids)),
+        "as_of": as_of if postgresql else connection.ops.adapt_datetimefield_value(as_of),
+        "lookback": lookback if postgresql else connection.ops.adapt_datetimefield_value(lookback),
+        "half_life": float(params.half_life_days),
+        "care_full_days": params.threshold("care_full_hours", 48) / 24,
+        "care_half_days": float(params.threshold("care_half_days", 7)),
+        "attended": AttendanceStatus.ATTENDED.value, "no_show": AttendanceStatus.NO_SHOW.value,
+        "registered": AttendanceStatus.REGISTERED.value, "completed": EventStatus.COMPLETED.value,
+        "done": FollowUpStatus.DONE.value,
+    }
+    sql = _vendor_sql(params, values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        rows = cursor.fetchall()
+    chunk = {}
+    for (
+        contact_id, attended_raw, no_show_raw, care_weight, care_hits, networking_raw, dialogue_raw, referral_raw, nps,
+        invited, registered, attended, no_shows, series_attended, first_attended_at, last_attended_at,
+        current_streak, longest_streak, *last_touches, score_90_days_ago,
+    ) in rows:
+        touches = [moment for moment in map(_moment, last_touches) if moment is not None]
+        chunk[contact_id] = ContactAggregates(
+            attended_raw=attended_raw or 0.0, no_show_raw=no_show_raw or 0.0,
+            care_weight=care_weight or 0.0, care_hits=care_hits or 0.0,
+            networking_raw=networking_raw or 0.0, dialogue_raw=dialogue_raw or 0.0, referral_raw=referral_raw or 0.0,
+            latest_nps=nps, last_touch_at=max(touches) if touches else None,
+            events_invited=invited or 0, events_registered=registered or 0, events_attended=attended or 0,
+            no_shows=no_shows or 0, series_attended=series_attended or 0,
+            first_attended_at=_moment(first_attended_at), last_attended_at=_moment(last_attended_at),
+            current_streak=current_streak or 0, longest_streak=longest_streak or 0,
+            score_90_days_ago=score_90_days_ago,
+        )
+    return chunk
 
 
 def compute_scores(contact_ids: list[int], as_of: datetime, params: ScoringParameters) -> list[ScoreResult]:
     """Scores of a chunk of existing contacts, ordered by contact id."""
-    data, series_editions = load_chunk(contact_ids, as_of, params)
-    return [score_contact(contact_id, data[contact_id], series_editions, params, as_of) for contact_id in sorted(data)]
+    chunk = load_chunk(contact_ids, as_of, params)
+    return [score_contact(contact_id, chunk[contact_id], params, as_of) for contact_id in sorted(chunk)]

@@ -7,6 +7,7 @@ bind one by one. Elsewhere (SQLite) multi-row VALUES and bulk_create() do the sa
 """
 
 import json
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -45,12 +46,30 @@ def _db_values(result: ScoreResult, now) -> list[Any]:
     ]
 
 
+def _quoted(value: Any) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# repr(): the shortest text that reads back as the same number.
+_ARRAY_ELEMENT = {
+    type(None): lambda _: "NULL", bool: lambda value: "t" if value else "f", int: repr, float: repr,
+    datetime: lambda value: '"' + value.isoformat() + '"', str: _quoted,
+}
+
+
+def array_literal(values: list[Any]) -> str:
+    """A PostgreSQL array literal ('{1.5,NULL,"text"}') of numbers, booleans, strings, aware
+    datetimes and None. Sent as one text parameter: psycopg adapts a list item by item in
+    Python, which took three quarters of the time of writing a chunk of 2,000 scores."""
+    return "{" + ",".join([_ARRAY_ELEMENT.get(type(value), _quoted)(value) for value in values]) + "}"
+
+
 def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[list[Any]]) -> tuple[str, list[Any]]:
     """PostgreSQL: `INSERT INTO table (columns) SELECT * FROM unnest(%s::type[], …)` and its
-    parameters, one per column. Values go to psycopg as they are (it adapts numbers, strings,
-    booleans, aware datetimes and None itself). A JSON column goes as one JSON array, split in
-    the database: quoting thousands of documents one by one as array elements would cost more
-    than the rest of the statement. (JSON columns written here are never SQL NULL.)"""
+    parameters, one per column, each an array literal in text (array_literal()). A JSON column
+    goes as one JSON array, split in the database: quoting thousands of documents one by one
+    as array elements would cost more than the rest of the statement. (JSON columns written
+    here are never SQL NULL.)"""
     fields = [model._meta.get_field(column) for column in columns]
     params: list[Any] = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in columns]
     casts = []
@@ -59,6 +78,7 @@ def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[lis
             params[index] = json.dumps(params[index], cls=model_field.encoder)
             casts.append("ARRAY(SELECT e.value FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e ORDER BY e.ordinality)")
         else:
+            params[index] = array_literal(params[index])
             casts.append(f"%s::{model_field.db_type(connection)}[]")
     quote = connection.ops.quote_name
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) SELECT * FROM unnest({', '.join(casts)})"
@@ -131,6 +151,19 @@ def _lock_contacts(contact_ids: list[int]) -> None:
         )
 
 
+def _previous_scores(contact_ids: list[int]) -> dict[int, tuple[float, str]]:
+    """The stored (score, stage) of these contacts. On PostgreSQL the ids go as one array
+    parameter: Django composes an IN list of thousands of placeholders into the statement
+    in Python, which costs more than the query."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(ContactScore._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT contact_id, score, stage FROM {table} WHERE contact_id = ANY(%s)", [contact_ids])
+            return {contact_id: (score, stage) for contact_id, score, stage in cursor.fetchall()}
+    rows = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list("contact_id", "score", "stage")
+    return {contact_id: (score, stage) for contact_id, score, stage in rows}
+
+
 def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None) -> list[dict[str, Any]]:
     """Store a chunk's results; snapshot and report the contacts whose score or stage changed."""
     from django.utils import timezone
@@ -140,12 +173,7 @@ def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: i
     contact_ids = sorted(result.contact_id for result in results)
     with transaction.atomic():
         _lock_contacts(contact_ids)
-        previous = {
-            contact_id: (score, stage)
-            for contact_id, score, stage in ContactScore.objects.filter(contact_id__in=contact_ids)
-            .order_by("contact_id")
-            .values_list("contact_id", "score", "stage")
-        }
+        previous = _previous_scores(contact_ids)
         now = timezone.now()
         written = _upsert_scores(results, now)
         changes, snapshots = [], []

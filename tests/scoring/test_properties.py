@@ -1,11 +1,12 @@
 """Properties of the scoring computation, checked with hypothesis.
 
-The pure function `score_contact()` is fuzzed with arbitrary rows; the database path
-(`compute_scores()` / `recompute_contacts()`) with random small agencies, each example in a
-savepoint that is rolled back.
+The pure function `score_contact()` is fuzzed with arbitrary aggregates; the database path
+(`load_chunk()`, `compute_scores()`, `recompute_contacts()`) with random small agencies, each
+example in a savepoint that is rolled back, and held against the naive per-contact loop.
 """
 
 import random
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,8 +19,9 @@ from contacts.models import Contact, FollowUp, Referral
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from scoring.models import ContactScore, ScoreSnapshot, ScoringProfile
 from scoring.services import compute_scores, recompute_contacts, score_contact
-from scoring.services.contact_scores import AttendanceRow, ContactData
+from scoring.services.contact_scores import ContactAggregates, load_chunk
 from scoring.services.profile import ScoringParameters, default_profile_values
+from tests.scoring.naive import naive_aggregates
 
 T = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 PARAMS = ScoringParameters.from_profile(ScoringProfile(**default_profile_values()))
@@ -29,59 +31,27 @@ STATUSES = ["invited", "registered", "waitlisted", "attended", "no_show", "cance
 OUTCOMES = ["positive", "neutral", "negative", "no_response", ""]
 
 moments = st.datetimes(min_value=datetime(2018, 1, 1), max_value=datetime(2027, 1, 1), timezones=st.just(UTC))
-
-
-@st.composite
-def attendance_rows(draw, status=None):
-    starts_at = draw(moments)
-    return AttendanceRow(
-        status=draw(st.sampled_from(STATUSES) if status is None else status), role=draw(st.sampled_from(ROLES)),
-        event_id=draw(st.integers(1, 10_000)),
-        starts_at=starts_at, ends_at=starts_at + timedelta(hours=draw(st.integers(0, 72))),
-        series_id=draw(st.none() | st.integers(1, 5)),
-    )
-
-
-contact_data = st.builds(
-    ContactData,
-    attendances=st.lists(attendance_rows(), max_size=15),
-    interactions=st.lists(st.tuples(moments, st.none() | st.integers(1, 5), st.none() | st.integers(0, 600)), max_size=30),
-    done_followups=st.lists(st.tuples(st.none() | st.integers(1, 10_000), moments, st.sampled_from(OUTCOMES)), max_size=15),
-    feedback=st.lists(st.tuples(moments, st.integers(1, 10_000), st.none() | st.integers(0, 10)), max_size=5),
-    referrals=st.lists(moments, max_size=10),
-    score_90_days_ago=st.none() | st.floats(0, 100),
-)
+raw_sums = st.floats(0, 1e6)
+counts = st.integers(0, 500)
+aggregates = st.builds(
+    ContactAggregates,
+    attended_raw=raw_sums, no_show_raw=raw_sums, care_weight=raw_sums, networking_raw=raw_sums, dialogue_raw=raw_sums,
+    referral_raw=raw_sums, latest_nps=st.none() | st.integers(0, 10), last_touch_at=st.none() | moments,
+    events_invited=counts, events_registered=counts, events_attended=counts, no_shows=counts, series_attended=counts,
+    first_attended_at=st.none() | moments, last_attended_at=st.none() | moments, current_streak=counts,
+    longest_streak=counts, score_90_days_ago=st.none() | st.floats(0, 100),
+).map(lambda data: replace(data, care_hits=data.care_weight * 0.5))
 as_of_times = st.datetimes(min_value=datetime(2017, 1, 1), max_value=datetime(2028, 1, 1), timezones=st.just(UTC))
 
 
-@given(data=contact_data, as_of=as_of_times)
+@given(data=aggregates, as_of=as_of_times)
 def test_score_and_components_stay_in_range(data, as_of):
-    result = score_contact(1, data, {}, PARAMS, as_of)
+    result = score_contact(1, data, PARAMS, as_of)
 
     assert 0.0 <= result.score <= 100.0
     assert all(0.0 <= value <= 1.0 for value in result.components.values())
     assert result.score == round(result.score, 1)
     assert result.show_rate is None or 0.0 <= result.show_rate <= 1.0
-
-
-@given(data=contact_data, extra=attendance_rows(status=st.just("attended")), as_of=as_of_times)
-def test_an_extra_attended_event_never_lowers_the_attendance_component(data, extra, as_of):
-    before = score_contact(1, data, {}, PARAMS, as_of)
-    data.attendances.append(extra)
-    after = score_contact(1, data, {}, PARAMS, as_of)
-
-    assert after.components["attendance"] >= before.components["attendance"]
-    assert after.events_attended == before.events_attended + 1
-
-
-@given(data=contact_data, as_of=as_of_times)
-def test_the_same_rows_in_another_order_give_the_same_result(data, as_of):
-    shuffled = ContactData(
-        attendances=list(reversed(data.attendances)), interactions=list(reversed(data.interactions)),
-        done_followups=list(reversed(data.done_followups)), feedback=list(reversed(data.feedback)),
-        referrals=list(reversed(data.referrals)), score_90_days_ago=data.score_90_days_ago,
-    )
-    assert score_contact(1, shuffled, {}, PARAMS, as_of) == score_contact(1, data, {}, PARAMS, as_of)
 
 
 # The database path ------------------------------------------------------------------------
@@ -197,3 +167,43 @@ def test_a_chunk_costs_the_same_queries_for_10_and_1000_contacts(step):
         return len(captured)
 
     assert queries(small) == queries(large)
+
+
+@pytest.mark.django_db
+@database_examples
+@given(seed=st.integers(0, 10**6), contacts=st.integers(1, 15))
+def test_the_aggregation_in_the_database_equals_the_naive_loop(seed, contacts):
+    with transaction.atomic():
+        contact_ids = build_agency(seed, contacts)
+        recompute_contacts(contact_ids[: len(contact_ids) // 2], as_of=T - timedelta(days=120))  # old snapshots
+        chunk = load_chunk(contact_ids, T, PARAMS)
+
+        assert sorted(chunk) == sorted(contact_ids)
+        for contact_id in contact_ids:
+            expected = asdict(naive_aggregates(contact_id, T, PARAMS))
+            for name, value in asdict(chunk[contact_id]).items():
+                if isinstance(value, float):
+                    assert value == pytest.approx(expected[name], rel=1e-12, abs=1e-12), name
+                else:
+                    assert value == expected[name], name
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@database_examples
+@given(seed=st.integers(0, 10**6), contacts=st.integers(1, 10), role=st.sampled_from(ROLES),
+       days_ago=st.integers(-30, 2000), data=st.data())
+def test_an_extra_attended_event_never_lowers_the_attendance_component(seed, contacts, role, days_ago, data):
+    with transaction.atomic():
+        contact_ids = build_agency(seed, contacts)
+        contact_id = data.draw(st.sampled_from(contact_ids))
+        [before] = compute_scores([contact_id], T, PARAMS)
+        ends_at = T - timedelta(days=days_ago)
+        extra = Event.objects.create(name="Extra", starts_at=ends_at - timedelta(hours=8), ends_at=ends_at,
+                                     status="completed", completed_at=ends_at)
+        Attendance.objects.create(event=extra, contact_id=contact_id, role=role, status="attended")
+        [after] = compute_scores([contact_id], T, PARAMS)
+
+        assert after.components["attendance"] >= before.components["attendance"]
+        assert after.events_attended == before.events_attended + 1
+        transaction.set_rollback(True)
