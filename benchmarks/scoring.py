@@ -10,7 +10,8 @@ One run:
 2. floor_s: one plain SQL statement doing the same per-contact aggregation in the database
    (timed before and after the recompute; the faster of the two counts);
 3. naive: a per-contact ORM loop (queries per relation, DOMAIN.md's sums row by row in
-   Python as tests/scoring/naive.py writes them, score_contact(), update_or_create) on a sample, in a transaction that is rolled back, extrapolated to every contact;
+   Python as tests/scoring/naive.py writes them, score_contact(), update_or_create) on a
+   sample, in a transaction that is rolled back, extrapolated to every contact;
 4. recompute_s: every contact through the product's path, all_contact_id_chunks() and
    recompute_contacts(), serially in this process;
 5. event_recompute_s: the after-the-event path for an event with 5,000 attendees:
