@@ -168,11 +168,13 @@ def churn_risk(
 
 # The aggregation ------------------------------------------------------------------------
 #
-# One statement per chunk. `{days}(later, earlier)` is the days between two moments: on
-# PostgreSQL the epoch of their difference / 86400, on SQLite a function registered on each
-# connection (scoring.apps) that computes it as days_between() does, to the microsecond.
-# Moments and the chunk's ids are parameters; so are the profile's weights and role and
-# outcome names (staff edit them), in CASE expressions built from the profile.
+# One statement per chunk; _vendor_sql() fills in the {name:argument} fragments for the
+# database at hand. {days:later,earlier} is the days between two moments: on PostgreSQL the
+# epoch of their difference / 86400, on SQLite a function registered on each connection
+# (scoring.apps) that computes it as days_between() does, to the microsecond. {decay:moment}
+# is DOMAIN.md's decay(), {in_chunk:column} tests membership in the chunk's ids. Moments and
+# ids are parameters; so are the profile's weights and role and outcome names (staff edit
+# them), in CASE expressions built from the profile.
 
 CHUNK_SQL = """
 WITH chunk AS (
