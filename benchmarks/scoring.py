@@ -15,7 +15,10 @@ One run:
 4. recompute_s: every contact through the product's path, all_contact_id_chunks() and
    recompute_contacts(), serially in this process;
 5. event_recompute_s: the after-the-event path for an event with 5,000 attendees:
-   event_contact_ids(), recompute_contacts() per chunk, compute_event_metrics().
+   event_contact_ids(), recompute_contacts() per chunk, compute_event_metrics();
+6. with the scores emptied, the recompute of step 4 fanned out over --workers processes
+   (default: one per core), each running the nightly run's task for one chunk at a time
+   as a Celery worker process does.
 
 It prints the figures and writes them into BENCHMARKS.md (the section of this scale).
 It refuses a database that is not PostgreSQL, and one that already holds contacts or events
@@ -640,6 +643,43 @@ def measure_recompute(params: Any, chunk_size: int) -> tuple[float, int]:
     return seconds, contacts
 
 
+def clear_scores() -> None:
+    """Empty the scores and snapshots, so a second recompute does the first one's work again."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE scoring_contactscore, scoring_scoresnapshot")
+
+
+def run_range_task(first_id: int, last_id: int) -> int:
+    """One chunk as a Celery worker process runs it: the nightly run's task, called in-process."""
+    from scoring.choices import ScoreTrigger
+    from scoring.tasks import recompute_contact_range_task
+
+    return recompute_contact_range_task(first_id, last_id, AS_OF.isoformat(), ScoreTrigger.MANUAL)
+
+
+def measure_workers_recompute(chunk_size: int, workers: int) -> float:
+    """The all-contacts run fanned out over `workers` processes, as a Celery worker with that
+    concurrency takes the nightly run's chunks: each process with its own connection."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from scoring.services import all_contact_id_chunks
+
+    clear_scores()
+    connections.close_all()  # a forked process must not share the parent's connection
+    started = time.perf_counter()
+    bounds = [(ids[0], ids[-1]) for ids in all_contact_id_chunks(chunk_size)]
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        changed = sum(pool.starmap(run_range_task, bounds, chunksize=1))
+    seconds = time.perf_counter() - started
+    print(f"  recompute on {workers} worker processes: {seconds:.2f} s, {changed:,} contacts scored")
+    return seconds
+
+
 def check_naive_agrees(naive: dict[int, Any]) -> bool:
     """The naive loop did the same work: its scores equal the ones the recompute stored."""
     from scoring.models import ContactScore
@@ -684,6 +724,8 @@ class Report:
     event_contacts: int
     chunk_size: int
     machine: dict[str, str]
+    workers: int = 0
+    workers_recompute_s: float | None = None
 
     @property
     def ratio_to_floor(self) -> float:
@@ -703,6 +745,10 @@ class Report:
             ("contacts_per_s", f"{self.contacts / self.recompute_s:,.0f}", ""),
             ("floor_s", f"{self.floor_s:.2f}", ""),
             ("ratio_to_floor", f"{self.ratio_to_floor:.2f}", target("ratio_to_floor", "≤")),
+            *([
+                (f"recompute_{self.workers}_workers_s", f"{self.workers_recompute_s:.2f}", ""),
+                (f"ratio_to_floor_{self.workers}_workers", f"{self.workers_recompute_s / self.floor_s:.2f}", ""),
+            ] if self.workers_recompute_s else []),
             ("naive_ms_per_contact", f"{self.naive_per_contact_s * 1000:.1f}", ""),
             ("speedup_vs_naive", f"{self.speedup_vs_naive:.0f}×", target("speedup_vs_naive", "≥") + "×"),
             ("event_recompute_s", f"{self.event_recompute_s:.2f}", target("event_recompute_s", "≤")),
@@ -727,9 +773,9 @@ def machine_info() -> dict[str, str]:
 def print_report(report: Report) -> None:
     print()
     print(f"scale {report.scale.name}: " + ", ".join(f"{table} {count:,}" for table, count in report.rows.items()))
-    print(f"{'figure':<22} {'value':>12}  target")
+    print(f"{'figure':<26} {'value':>12}  target")
     for name, value, target in report.figures():
-        print(f"{name:<22} {value:>12}  {target}")
+        print(f"{name:<26} {value:>12}  {target}")
     print(f"floor runs (s): {', '.join(f'{run:.2f}' for run in report.floor_runs)}; "
           f"naive scores equal the recompute's: {'yes' if report.naive_agrees else 'NO'}")
 
@@ -786,6 +832,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated data (default 42)")
     parser.add_argument("--naive-sample", type=int, default=200, help="contacts timed in the naive loop (default 200)")
     parser.add_argument("--chunk-size", type=int, help="contacts per chunk (default: the SCORING_CHUNK_SIZE setting)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes for the fanned-out recompute (default: the cores; 1 skips it)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
     if args.contacts is not None and args.contacts < 2 * CONTACTS_PER_EVENT:
@@ -826,12 +874,14 @@ def main(argv: list[str] | None = None) -> int:
     floor_runs.append(measure_floor(params))
     naive_agrees = check_naive_agrees(naive)
     event_s, event_contacts = measure_event(dataset.big_event.id, chunk_size, params)
+    workers_s = measure_workers_recompute(chunk_size, args.workers) if args.workers > 1 else None
+    naive_agrees = naive_agrees and check_naive_agrees(naive)
 
     report = Report(
         scale=scale, rows=dataset.rows, generate_s=generate_s, recompute_s=recompute_s, contacts=contacts,
         floor_s=min(floor_runs), floor_runs=floor_runs, naive_per_contact_s=naive_per_contact,
         naive_sample=len(naive), naive_agrees=naive_agrees, event_recompute_s=event_s, event_contacts=event_contacts,
-        chunk_size=chunk_size, machine=machine_info(),
+        chunk_size=chunk_size, machine=machine_info(), workers=args.workers, workers_recompute_s=workers_s,
     )
     print_report(report)
     if not args.no_write:

@@ -166,7 +166,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 # Scoring: contacts per chunk (one task, a fixed number of queries each) and how long late
 # data for a completed event waits to be recomputed together.
-SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 2000)
+SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
 SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)
 # The sales team's morning mail of overdue and today's follow-ups (CELERY_TIMEZONE: Berlin time).
 CELERY_BEAT_SCHEDULE["followup-digest"] = {

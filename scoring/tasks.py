@@ -37,6 +37,12 @@ def recompute_contacts_task(contact_ids: list[int], as_of: str, trigger: str, ev
     return recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)["changed"]
 
 
+@shared_task(name="scoring.recompute_contact_range", acks_late=True)
+def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigger: str) -> int:
+    """Every contact with an id from first_id to last_id (one chunk of the all-contacts run)."""
+    return recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
+
+
 @shared_task(name="scoring.compute_event_metrics", acks_late=True)
 def compute_event_metrics_task(event_id: int, as_of: str | None = None) -> None:
     compute_event_metrics(event_id, as_of=_as_of(as_of))
@@ -78,7 +84,8 @@ def nightly_recompute_task() -> int:
     """Decay moves every score without new data: fan every contact out in chunks."""
     as_of = timezone.now().isoformat()
     chunks = [
-        recompute_contacts_task.si(chunk, as_of, ScoreTrigger.NIGHTLY) for chunk in all_contact_id_chunks(chunk_size_setting())
+        recompute_contact_range_task.si(ids[0], ids[-1], as_of, ScoreTrigger.NIGHTLY)
+        for ids in all_contact_id_chunks(chunk_size_setting())
     ]
     if chunks:
         group(chunks).apply_async()

@@ -1,6 +1,6 @@
 """Recomputing scores: which contacts, in which chunks, with which trigger."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from scoring.signals import contact_scores_changed
 
 
 def chunk_size_setting() -> int:
-    return int(getattr(settings, "SCORING_CHUNK_SIZE", 2000))
+    return int(getattr(settings, "SCORING_CHUNK_SIZE", 5000))
 
 
 def chunked(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -39,15 +39,28 @@ def event_contact_ids(event_id: int) -> list[int]:
     return sorted(touched)
 
 
-def all_contact_id_chunks(size: int) -> Iterator[list[int]]:
-    """Every contact id in chunks, read by keyset so memory stays flat at millions of contacts."""
+def all_contact_id_chunks(size: int) -> Iterator[range]:
+    """Every contact id, in ranges of ids that hold `size` contacts each (fewer in the last).
+
+    Read by keyset, one id per range, so memory stays flat at millions of contacts. Ranges
+    rather than lists: a chunk's statement reads a range by range scans (load_chunk()), and
+    a contact created inside a range meanwhile is simply included.
+    """
     last_id = 0
     while True:
-        chunk = list(Contact.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:size])
-        if not chunk:
+        ids = Contact.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)
+        end_id = next(iter(ids[size - 1 : size]), None) or ids.last()
+        if end_id is None:
             return
-        yield chunk
-        last_id = chunk[-1]
+        yield range(last_id + 1, end_id + 1)
+        last_id = end_id
+
+
+def id_chunks(contact_ids: Iterable[int], size: int) -> Iterator[Sequence[int]]:
+    """Sorted, distinct chunks of `size` ids; a range splits into ranges of `size` ids."""
+    if isinstance(contact_ids, range) and contact_ids.step == 1:
+        return (contact_ids[start : start + size] for start in range(0, len(contact_ids), size))
+    return chunked(sorted(set(contact_ids)), size)
 
 
 def recompute_contacts(
@@ -67,7 +80,7 @@ def recompute_contacts(
     as_of = as_of or timezone.now()
     params = params or active_parameters()
     total, changes = 0, []
-    for chunk in chunked(sorted(set(contact_ids)), chunk_size or chunk_size_setting()):
+    for chunk in id_chunks(contact_ids, chunk_size or chunk_size_setting()):
         results = compute_scores(chunk, as_of, params)
         total += len(results)
         changes.extend(save_scores(results, trigger=trigger, trigger_event_id=event_id))

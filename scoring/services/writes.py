@@ -61,7 +61,12 @@ def array_literal(values: list[Any]) -> str:
     """A PostgreSQL array literal ('{1.5,NULL,"text"}') of numbers, booleans, strings, aware
     datetimes and None. Sent as one text parameter: psycopg adapts a list item by item in
     Python, which took three quarters of the time of writing a chunk of 2,000 scores."""
-    return "{" + ",".join([_ARRAY_ELEMENT.get(type(value), _quoted)(value) for value in values]) + "}"
+    if set(map(type, values)) <= {int, float, type(None)}:
+        return "{" + ",".join(["NULL" if value is None else repr(value) for value in values]) + "}"
+    # The other columns repeat their values (the as-of time, stages, events' start times):
+    # each distinct value is written out once.
+    texts = {value: _ARRAY_ELEMENT.get(type(value), _quoted)(value) for value in set(values)}
+    return "{" + ",".join([texts[value] for value in values]) + "}"
 
 
 def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[list[Any]]) -> tuple[str, list[Any]]:

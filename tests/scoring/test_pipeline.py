@@ -19,7 +19,8 @@ from contacts.models import Contact
 from events import services as event_services
 from events.models import Attendance, Event
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
-from scoring.services import recompute_contacts
+from scoring.services import all_contact_id_chunks, recompute_contacts
+from scoring.tasks import nightly_recompute_task
 
 
 def make_event(name="Summit", **fields) -> Event:
@@ -109,6 +110,38 @@ class TestInProcess:
         stored = ContactScore.objects.get(contact=anna)
         assert (stored.computed_at, stored.score) == (newer.computed_at, newer.score)
         assert ScoreSnapshot.objects.filter(contact=anna).count() == 1
+
+
+@pytest.mark.django_db
+class TestAllContacts:
+    def test_ranges_hold_the_chunk_size_of_contacts_and_cover_every_one(self):
+        people = make_attendees(make_event(), 10)
+        for gone in people[2:5]:
+            gone.delete()
+        remaining = sorted(person.pk for person in people[:2] + people[5:])
+
+        chunks = list(all_contact_id_chunks(3))
+
+        assert all(isinstance(ids, range) and ids.step == 1 for ids in chunks)
+        assert [[pk for pk in remaining if pk in ids] for ids in chunks] == [remaining[:3], remaining[3:6], remaining[6:]]
+        assert chunks[0].start == 1
+        assert all(a.stop == b.start for a, b in zip(chunks, chunks[1:], strict=False))
+        assert chunks[-1][-1] == remaining[-1]
+
+    def test_no_contacts_no_chunks(self):
+        assert list(all_contact_id_chunks(100)) == []
+
+    def test_the_nightly_task_scores_every_contact(self, settings):
+        settings.SCORING_CHUNK_SIZE = 2
+        event = make_event(status="completed", completed_at=timezone.now())
+        people = make_attendees(event, 5)
+        people[1].delete()
+
+        assert nightly_recompute_task.delay().get() == 2  # ranges of two contacts each
+
+        assert set(ContactScore.objects.values_list("contact_id", flat=True)) == {p.pk for p in people if p.pk}
+        assert set(ScoreSnapshot.objects.values_list("trigger", flat=True)) == {"nightly"}
+        assert not ScoreSnapshot.objects.filter(trigger_event__isnull=False).exists()
 
 
 @pytest.mark.django_db

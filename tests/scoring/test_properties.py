@@ -6,6 +6,7 @@ example in a savepoint that is rolled back, and held against the naive per-conta
 """
 
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 
@@ -102,7 +103,7 @@ def build_agency(seed: int, contacts: int) -> list[int]:
     return [person.pk for person in people]
 
 
-def scores_by_contact(contact_ids: list[int], chunk_size: int) -> dict:
+def scores_by_contact(contact_ids: Sequence[int], chunk_size: int) -> dict:
     results = {}
     for start in range(0, len(contact_ids), chunk_size):
         for result in compute_scores(contact_ids[start : start + chunk_size], T, PARAMS):
@@ -129,6 +130,8 @@ def test_results_do_not_depend_on_chunk_size_or_contact_order(seed, contacts, ch
         random.Random(seed).shuffle(shuffled)
 
         assert scores_by_contact(shuffled, chunk_size) == whole
+        # the all-contacts run's chunks: ranges of ids (here with nothing in between)
+        assert scores_by_contact(range(min(contact_ids), max(contact_ids) + 1), chunk_size) == whole
         transaction.set_rollback(True)
 
 
@@ -151,7 +154,7 @@ def test_recompute_is_idempotent(seed, contacts):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("step", ["compute", "recompute"])
+@pytest.mark.parametrize("step", ["compute", "compute range", "recompute"])
 def test_a_chunk_costs_the_same_queries_for_10_and_1000_contacts(step):
     if step == "recompute" and connection.vendor != "postgresql":
         pytest.skip("Django caps SQLite statements at 999 parameters, so writes there batch by row count")
@@ -162,6 +165,8 @@ def test_a_chunk_costs_the_same_queries_for_10_and_1000_contacts(step):
         with CaptureQueriesContext(connection) as captured:
             if step == "compute":
                 compute_scores(contact_ids, T, PARAMS)
+            elif step == "compute range":
+                assert len(compute_scores(range(contact_ids[0], contact_ids[-1] + 1), T, PARAMS)) == len(contact_ids)
             else:
                 recompute_contacts(contact_ids, as_of=T, chunk_size=len(contact_ids), params=PARAMS)
         return len(captured)

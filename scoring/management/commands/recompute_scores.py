@@ -9,7 +9,7 @@ from events.choices import EventStatus
 from events.models import Event
 from scoring.choices import ScoreTrigger
 from scoring.services import active_parameters, all_contact_id_chunks, compute_event_metrics, recompute_contacts
-from scoring.services.recompute import chunked, contact_ids_matching
+from scoring.services.recompute import chunk_size_setting, chunked, contact_ids_matching
 
 
 class Command(BaseCommand):
@@ -21,7 +21,10 @@ class Command(BaseCommand):
         target.add_argument("--event", type=int, action="append", metavar="ID", help="Contacts touched by this event.")
         target.add_argument("--contact", type=int, action="append", metavar="ID", nargs="+", help="These contacts.")
         parser.add_argument("--as-of", help="ISO 8601 time to score as of (default: now).")
-        parser.add_argument("--chunk-size", type=int, default=2000, help="Contacts per chunk (default 2000).")
+        parser.add_argument(
+            "--chunk-size", type=int, default=chunk_size_setting(),
+            help="Contacts per chunk (default: the SCORING_CHUNK_SIZE setting, %(default)s).",
+        )
         parser.add_argument(
             "--with-metrics", action="store_true",
             help="Also recompute the metrics of the event(s); with --all, of every completed event.",
@@ -61,7 +64,7 @@ class Command(BaseCommand):
                 result = recompute_contacts(chunk, as_of=as_of, trigger=ScoreTrigger.MANUAL, params=params)
                 contacts += result["contacts"]
                 changed += result["changed"]
-                progress.update(len(chunk))
+                progress.update(result["contacts"])
         for event_id in metric_events:
             compute_event_metrics(event_id, as_of=as_of)
         seconds = (timezone.now() - started).total_seconds()
