@@ -4,7 +4,7 @@ Read-only queries for the admin template; a fixed number of queries per page.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.db.models import Q
 from django.urls import reverse
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contacts.models import Contact
-from events.models import Interaction
+from contacts.selectors import TimelineEntry, contact_timeline
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.models import COMPONENTS, ScoringProfile
@@ -87,69 +87,51 @@ class TimelineItem:
 
 
 def timeline(contact: Contact, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
-    """Attendances, interactions, follow-ups, feedback and referrals, newest first."""
-    items: list[TimelineItem] = []
-    for attendance in contact.attendances.select_related("event").order_by("-event__starts_at")[:limit]:
-        items.append(TimelineItem(
-            at=attendance.checked_in_at or attendance.event.starts_at, kind=_("Event"),
-            title=attendance.event.name,
-            detail=f"{attendance.get_status_display()} · {attendance.get_role_display()}",
-            url=_admin_url(attendance),
-        ))
-    interactions = (
-        Interaction.objects.filter(Q(contact=contact) | Q(counterpart=contact))
-        .select_related("event", "contact", "counterpart")
-        .order_by("-occurred_at")[:limit]
-    )
-    for interaction in interactions:
-        other = interaction.counterpart if interaction.contact_id == contact.pk else interaction.contact
-        detail = [interaction.event.name]
-        if interaction.quality:
-            detail.append(_("quality %(quality)s/5") % {"quality": interaction.quality})
-        if interaction.duration_minutes:
-            detail.append(_("%(minutes)s min") % {"minutes": interaction.duration_minutes})
-        items.append(TimelineItem(
-            at=interaction.occurred_at, kind=_("Interaction"),
-            title=f"{interaction.get_kind_display()}" + (f" — {other}" if other else ""),
-            detail=" · ".join(detail), url=_admin_url(interaction),
-        ))
-    for follow_up in contact.followups.select_related("event", "owner").order_by("-id")[:limit]:
-        detail = [follow_up.get_status_display()]
-        if follow_up.outcome:
-            detail.append(follow_up.get_outcome_display())
-        if follow_up.deal_value is not None:
-            detail.append(f"{follow_up.get_deal_status_display()} {follow_up.deal_value}")
-        if follow_up.owner:
-            detail.append(str(follow_up.owner))
-        items.append(TimelineItem(
-            at=follow_up.completed_at or follow_up.due_at or follow_up.created_at, kind=_("Follow-up"),
-            title=f"{follow_up.get_channel_display()}" + (f" — {follow_up.event.name}" if follow_up.event else ""),
-            detail=" · ".join(detail), url=_admin_url(follow_up),
-        ))
-    for feedback in contact.feedback.select_related("event").order_by("-submitted_at")[:limit]:
-        detail = []
-        if feedback.nps is not None:
-            detail.append(_("NPS %(nps)s") % {"nps": feedback.nps})
-        if feedback.satisfaction is not None:
-            detail.append(_("satisfaction %(value)s/10") % {"value": feedback.satisfaction})
-        items.append(TimelineItem(
-            at=feedback.submitted_at, kind=_("Feedback"), title=feedback.event.name,
-            detail=" · ".join(detail), url=_admin_url(feedback),
-        ))
-    for referral in contact.referrals_made.select_related("referred").order_by("-created_at")[:limit]:
-        items.append(TimelineItem(
-            at=referral.created_at, kind=_("Referral"),
-            title=_("Referred %(who)s") % {"who": referral.referred or referral.referred_email or "?"},
-            detail="", url=_admin_url(referral),
-        ))
-    for referral in contact.referrals_received.select_related("referrer").order_by("-created_at")[:limit]:
-        items.append(TimelineItem(
-            at=referral.created_at, kind=_("Referral"),
-            title=_("Referred by %(who)s") % {"who": referral.referrer}, detail="", url=_admin_url(referral),
-        ))
-    oldest = datetime(1970, 1, 1, tzinfo=UTC)
-    items.sort(key=lambda item: item.at or oldest, reverse=True)
-    return items[:limit]
+    """The contact's timeline (contacts.selectors), referrals naming the contact included."""
+    return [
+        _timeline_item(contact, entry)
+        for entry in contact_timeline(contact, limit=limit, referrals_received=True)
+    ]
+
+
+def _timeline_item(contact: Contact, entry: TimelineEntry) -> TimelineItem:
+    row = entry.record
+    match entry.type:
+        case "attendance":
+            kind, title = _("Event"), row.event.name
+            detail = [row.get_status_display(), row.get_role_display()]
+        case "interaction":
+            other = row.counterpart if row.contact_id == contact.pk else row.contact
+            kind, title = _("Interaction"), row.get_kind_display() + (f" — {other}" if other else "")
+            detail = [row.event.name]
+            if row.quality:
+                detail.append(_("quality %(quality)s/5") % {"quality": row.quality})
+            if row.duration_minutes:
+                detail.append(_("%(minutes)s min") % {"minutes": row.duration_minutes})
+        case "follow_up":
+            kind = _("Follow-up")
+            title = row.get_channel_display() + (f" — {row.event.name}" if row.event else "")
+            detail = [row.get_status_display()]
+            if row.outcome:
+                detail.append(row.get_outcome_display())
+            if row.deal_value is not None:
+                detail.append(f"{row.get_deal_status_display()} {row.deal_value}")
+            if row.owner:
+                detail.append(str(row.owner))
+        case "feedback":
+            kind, title, detail = _("Feedback"), row.event.name, []
+            if row.nps is not None:
+                detail.append(_("NPS %(nps)s") % {"nps": row.nps})
+            if row.satisfaction is not None:
+                detail.append(_("satisfaction %(value)s/10") % {"value": row.satisfaction})
+        case _:
+            kind, detail = _("Referral"), []
+            if row.referrer_id == contact.pk:
+                title = _("Referred %(who)s") % {"who": row.referred or row.referred_email or "?"}
+            else:
+                title = _("Referred by %(who)s") % {"who": row.referrer}
+    return TimelineItem(at=entry.at, kind=kind, title=title, detail=" · ".join(map(str, detail)),
+                        url=_admin_url(row))
 
 
 def contact_panels(contact: Contact) -> dict:

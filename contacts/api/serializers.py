@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from contacts.selectors import TimelineEntry
 from partners.serializers import EmailField, IdRelatedField, OptionalEmailField, PartnerModelSerializer, TextField
 from scoring.choices import ChurnRisk, LifecycleStage
 
@@ -104,9 +105,36 @@ class ReferralSerializer(PartnerModelSerializer):
 
 
 class TimelineItemSerializer(serializers.Serializer):
+    # Shows an entry of selectors.contact_timeline() as seen from context["contact"].
     type = serializers.ChoiceField(choices=["attendance", "interaction", "follow_up", "feedback", "referral"])
     at = serializers.DateTimeField()
     id = serializers.IntegerField()
     event = serializers.IntegerField(allow_null=True)
     summary = serializers.CharField()
     details = serializers.DictField()
+
+    def to_representation(self, instance: TimelineEntry) -> dict:
+        row = instance.record
+        match instance.type:
+            case "attendance":
+                summary = f"{row.get_status_display()} as {row.get_role_display()}: {row.event.name}"
+                details = {"role": row.role, "status": row.status, "checked_in_at": row.checked_in_at}
+            case "interaction":
+                contact = self.context["contact"]
+                summary = row.get_kind_display()
+                other = row.counterpart_id if row.contact_id == contact.pk else row.contact_id
+                details = {"kind": row.kind, "with_contact": other, "quality": row.quality,
+                           "duration_minutes": row.duration_minutes}
+            case "follow_up":
+                summary = f"{row.get_channel_display()} ({row.get_status_display()})"
+                details = {"status": row.status, "outcome": row.outcome, "deal_status": row.deal_status,
+                           "deal_value": row.deal_value, "due_at": row.due_at}
+            case "feedback":
+                summary = f"NPS {row.nps}" if row.nps is not None else "Feedback"
+                details = {"nps": row.nps, "satisfaction": row.satisfaction}
+            case _:
+                summary, details = "Referral", {"referred": row.referred_id}
+        return super().to_representation({
+            "type": instance.type, "at": instance.at, "id": instance.id, "event": row.event_id,
+            "summary": summary, "details": details,
+        })

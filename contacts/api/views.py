@@ -113,9 +113,10 @@ class ContactViewSet(ServiceModelViewSet):
             items = items[:limit]
             last = items[-1]
             next_url = request.build_absolute_uri(request.path) + "?" + _query(
-                request, before=last["at"].isoformat(), before_item=f"{last['type']}:{last['id']}", page_size=limit
+                request, before=last.at.isoformat(), before_item=f"{last.type}:{last.id}", page_size=limit
             )
-        return Response({"next": next_url, "previous": None, "results": TimelineItemSerializer(items, many=True).data})
+        results = TimelineItemSerializer(items, many=True, context={"contact": contact}).data
+        return Response({"next": next_url, "previous": None, "results": results})
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contacts.models import Contact, FollowUp, Organization, Referral
+from contacts.selectors import contact_timeline
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
 
@@ -167,6 +168,25 @@ def test_contact_page_shows_breakdown_history_timeline_and_gdpr(admin_client, ag
     assert timeline_times == sorted(timeline_times, reverse=True)
     assert reverse("admin:contacts_contact_gdpr_export", args=[contact.pk]) in body
     assert reverse("admin:contacts_contact_erase", args=[contact.pk]) in body
+
+
+def test_contact_page_timeline_is_the_api_timeline_with_referrals_naming_the_contact(admin_client, agency):
+    anna, ben = agency.contacts[:2]
+    Referral.objects.create(referrer=ben, referred=anna)
+
+    items = admin_client.get(change_url(anna)).context["timeline"]
+    entries = contact_timeline(anna, limit=50, referrals_received=True)
+
+    assert [(item.at, item.url) for item in items] == [
+        (entry.at, reverse(f"admin:{entry.record._meta.app_label}_{entry.record._meta.model_name}_change",
+                           args=[entry.id])) for entry in entries
+    ]
+    titles = {str(item.title) for item in items if str(item.kind) == "Referral"}
+    assert f"Referred by {ben}" in titles
+    assert f"Referred friend{anna.pk}@client.example" in titles
+    # The API lists the referrals the contact made, not those naming it.
+    api_referrals = [entry for entry in contact_timeline(anna, limit=50) if entry.type == "referral"]
+    assert [entry.record.referrer_id for entry in api_referrals] == [anna.pk]
 
 
 def test_contact_page_without_score_says_so(admin_client, db):
