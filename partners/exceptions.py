@@ -1,5 +1,7 @@
 """One place where domain errors become HTTP answers (API.md: Errors)."""
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -9,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from ror_crm.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(APIException):
@@ -33,7 +37,11 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         return Response(validation_error_body(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
-        return Response({"detail": "The change conflicts with existing data."}, status=status.HTTP_409_CONFLICT)
+        # A constraint the services did not check first, e.g. a row deleted by a concurrent
+        # request: the same documented 409 shape as the services' own conflicts.
+        logger.warning("Answered 409 to a constraint violation: %s", exc)
+        return Response({"detail": "The change conflicts with existing data.", "code": "conflict"},
+                        status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)

@@ -4,10 +4,12 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
-from events.models import Event
+from events.api.views import AttendanceViewSet
+from events.models import Attendance, Event
 from partners.models import PartnerAPIKey
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +135,19 @@ class TestErrors:
         assert response.status_code == 413
         assert "detail" in response.json()
         assert not Contact.objects.exists()
+
+    def test_a_constraint_violation_is_a_409_of_the_documented_shape(self, write_client, event, anna, monkeypatch):
+        # e.g. a concurrent request deleted a row this change refers to, caught at commit
+        attendance = Attendance.objects.create(event=event, contact=anna)
+
+        def violate(_attendance):
+            raise IntegrityError("insert or update violates foreign key constraint")
+
+        monkeypatch.setattr(AttendanceViewSet, "delete_service", staticmethod(violate))
+        response = write_client.delete(f"/api/v1/attendances/{attendance.pk}/")
+
+        assert response.status_code == 409
+        assert response.json() == {"detail": "The change conflicts with existing data.", "code": "conflict"}
 
     def test_unknown_paths_are_json_404(self, read_client):
         response = read_client.get("/api/v1/unknown/")

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from tests.conftest import PERSONA_PASSWORD
 
@@ -103,6 +104,10 @@ def page(request, live_server, browser_settings, default_scoring_profile, tmp_pa
                 except Exception as exc:  # the failure itself matters more than its picture
                     print(f"\nNo screenshot: {exc}")  # noqa: T201
             context.close()
+            # Django's connections are context-local, and Playwright's sync API runs this test
+            # in a context of its own: close the connection the test opened in it, or it stays
+            # open to the end of the session and keeps the test database from being dropped.
+            connections.close_all()
 
 
 @pytest.fixture
