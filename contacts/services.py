@@ -10,7 +10,7 @@ from django.utils import timezone
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactErased, DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
-from events.services import notify_late_data
+from events.services import existing_event, notify_late_data
 
 # What GDPR erasure blanks on the contact itself; the row and its foreign keys stay.
 ERASED_CONTACT_VALUES = {
@@ -235,7 +235,7 @@ def mark_follow_up_done(
 
 
 def delete_follow_up(follow_up: FollowUp) -> None:
-    event, contact_id = follow_up.event, follow_up.contact_id
+    event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id
     follow_up.delete()
     notify_late_data(event, [contact_id])
 
@@ -261,7 +261,7 @@ def update_referral(referral: Referral, **fields: Any) -> Referral:
 
 
 def delete_referral(referral: Referral) -> None:
-    event, referrer_id = referral.event, referral.referrer_id
+    event, referrer_id = existing_event(referral.event_id), referral.referrer_id
     referral.delete()
     notify_late_data(event, [referrer_id])
 

@@ -35,6 +35,12 @@ def notify_late_data(event: Event | None, contact_ids: Iterable[int | None]) -> 
         triggers.data_changed(event.pk, ids)
 
 
+def existing_event(event_id: int | None) -> Event | None:
+    """The event, or None when there is none or a concurrent request has just deleted it
+    (which deleted the rows of the event too: deleting one of them again is no error)."""
+    return Event.objects.filter(pk=event_id).first() if event_id is not None else None
+
+
 # Events ---------------------------------------------------------------------------------
 
 
@@ -157,7 +163,7 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
 
 
 def delete_attendance(attendance: Attendance) -> None:
-    event, contact_id = attendance.event, attendance.contact_id
+    event, contact_id = existing_event(attendance.event_id), attendance.contact_id
     attendance.delete()
     notify_late_data(event, [contact_id])
 
@@ -432,7 +438,7 @@ def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
 
 
 def delete_interaction(interaction: Interaction) -> None:
-    event, contact_ids = interaction.event, [interaction.contact_id, interaction.counterpart_id]
+    event, contact_ids = existing_event(interaction.event_id), [interaction.contact_id, interaction.counterpart_id]
     interaction.delete()
     notify_late_data(event, contact_ids)
 
@@ -476,7 +482,7 @@ def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
 
 
 def delete_feedback(feedback: Feedback) -> None:
-    event, contact_id = feedback.event, feedback.contact_id
+    event, contact_id = existing_event(feedback.event_id), feedback.contact_id
     feedback.delete()
     notify_late_data(event, [contact_id])
 

@@ -21,8 +21,8 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-SEED = 42
-MAX_EXAMPLES = 10
+SEED = int(os.environ.get("FUZZ_SEED", "42"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 SERVER_START_TIMEOUT = 30
 
 pytestmark = pytest.mark.fuzz

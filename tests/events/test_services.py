@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from contacts import services as contact_services
 from contacts.exceptions import ContactErased
 from contacts.models import Contact, Organization
 from contacts.services import create_contact, erase_contact
@@ -169,6 +170,31 @@ class TestCompleteEvent:
     def test_updating_status_to_completed_goes_through_completion(self, event):
         updated = services.update_event(event, status=EventStatus.COMPLETED)
         assert updated.completed_at is not None
+
+
+@pytest.mark.parametrize("kind", ["attendance", "interaction", "feedback", "follow_up", "referral"])
+def test_deleting_a_row_whose_event_a_concurrent_request_just_deleted_is_no_error(kind):
+    # The row was read (as the API's DELETE reads it), then its event went with everything in it.
+    ends_at = timezone.now() - timedelta(days=1)
+    event = services.create_event(name="Gone", starts_at=ends_at - timedelta(hours=8), ends_at=ends_at)
+    services.complete_event(event)
+    anna, ben = create_contact(email="anna@x.de"), create_contact(email="ben@x.de")
+    row, delete = {
+        "attendance": lambda: (services.create_attendance(event=event, contact=anna), services.delete_attendance),
+        "interaction": lambda: (services.record_interaction(event=event, contact=anna, counterpart=ben, kind="meeting",
+                                                            occurred_at=ends_at), services.delete_interaction),
+        "feedback": lambda: (services.record_feedback(event=event, contact=anna, nps=9), services.delete_feedback),
+        "follow_up": lambda: (contact_services.create_follow_up(contact=anna, event=event),
+                              contact_services.delete_follow_up),
+        "referral": lambda: (contact_services.create_referral(referrer=anna, referred_email="c@x.de", event=event),
+                             contact_services.delete_referral),
+    }[kind]()
+    row = type(row).objects.get(pk=row.pk)  # fresh, its event not loaded yet
+    Event.objects.filter(pk=event.pk).delete()
+
+    delete(row)
+
+    assert not type(row).objects.filter(pk=row.pk).exists()
 
 
 class TestSingleWrites:
