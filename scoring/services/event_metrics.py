@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
+from django.db import transaction
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -57,10 +58,16 @@ def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> EventMetrics:
-    """Compute and store the event's metrics; `computed_at` is the as-of time."""
-    as_of = as_of or timezone.now()
-    event = Event.objects.get(pk=event_id)
+def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> EventMetrics | None:
+    """Compute and store the event's metrics; `computed_at` is the as-of time. None when the
+    event no longer exists (deleted after the data that queued this computation)."""
+    with transaction.atomic():
+        # Locked so that a concurrent deletion waits for the metrics row, not the other way round.
+        event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
+        return _compute_event_metrics(event, as_of or timezone.now()) if event is not None else None
+
+
+def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
     attendances = Attendance.objects.filter(event=event)
 
     status_counts = dict(attendances.values_list("status").annotate(count=Count("id")).order_by())

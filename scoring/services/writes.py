@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import connection, models, transaction
 
+from contacts.models import Contact
+from events.models import Event
 from scoring.models import ContactScore, ScoreSnapshot
 from scoring.services.contact_scores import ScoreResult
 
@@ -156,6 +158,20 @@ def _lock_contacts(contact_ids: list[int]) -> None:
         )
 
 
+def _existing(model: type[models.Model], ids: list[int]) -> set[int]:
+    """The ids of rows that still exist, kept from deletion until commit: a contact (or the
+    triggering event) deleted by another request while the chunk was computed drops out
+    instead of failing the chunk's write with a foreign-key violation. PostgreSQL: FOR KEY
+    SHARE (a deletion waits for this transaction; edits do not); SQLite runs one writer at a
+    time anyway."""
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])
+            return {pk for (pk,) in cursor.fetchall()}
+    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+
+
 def _previous_scores(contact_ids: list[int]) -> dict[int, tuple[float, str]]:
     """The stored (score, stage) of these contacts. On PostgreSQL the ids go as one array
     parameter: Django composes an IN list of thousands of placeholders into the statement
@@ -178,6 +194,10 @@ def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: i
     contact_ids = sorted(result.contact_id for result in results)
     with transaction.atomic():
         _lock_contacts(contact_ids)
+        existing = _existing(Contact, contact_ids)
+        results = [result for result in results if result.contact_id in existing]
+        if trigger_event_id is not None and not _existing(Event, [trigger_event_id]):
+            trigger_event_id = None
         previous = _previous_scores(contact_ids)
         now = timezone.now()
         written = _upsert_scores(results, now)

@@ -19,7 +19,14 @@ from contacts.models import Contact
 from events import services as event_services
 from events.models import Attendance, Event
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
-from scoring.services import all_contact_id_chunks, recompute_contacts
+from scoring.services import (
+    active_parameters,
+    all_contact_id_chunks,
+    compute_event_metrics,
+    compute_scores,
+    recompute_contacts,
+)
+from scoring.services.writes import save_scores
 from scoring.tasks import nightly_recompute_task
 
 
@@ -110,6 +117,34 @@ class TestInProcess:
         stored = ContactScore.objects.get(contact=anna)
         assert (stored.computed_at, stored.score) == (newer.computed_at, newer.score)
         assert ScoreSnapshot.objects.filter(contact=anna).count() == 1
+
+
+@pytest.mark.django_db
+class TestDeletedMeanwhile:
+    """Rows deleted by another request between computing a chunk and writing it."""
+
+    def test_a_contact_deleted_meanwhile_drops_out_of_the_chunk(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        anna, ben = make_attendees(event, 2)
+        results = compute_scores([anna.pk, ben.pk], timezone.now(), active_parameters())
+        ben.delete()
+
+        changes = save_scores(results, trigger="event", trigger_event_id=event.pk)
+
+        assert [change["contact_id"] for change in changes] == [anna.pk]
+        assert list(ContactScore.objects.values_list("contact_id", flat=True)) == [anna.pk]
+
+    def test_an_event_deleted_meanwhile_leaves_the_snapshots_without_it(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        [anna] = make_attendees(event, 1)
+        results = compute_scores([anna.pk], timezone.now(), active_parameters())
+        Event.objects.filter(pk=event.pk).delete()
+
+        save_scores(results, trigger="late_data", trigger_event_id=event.pk)
+
+        assert list(ScoreSnapshot.objects.values_list("contact_id", "trigger_event")) == [(anna.pk, None)]
+        assert compute_event_metrics(event.pk) is None
+        assert not EventMetrics.objects.exists()
 
 
 @pytest.mark.django_db
