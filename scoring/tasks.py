@@ -45,8 +45,8 @@ def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigge
 
 @shared_task(name="scoring.compute_event_metrics", acks_late=True)
 def compute_event_metrics_task(event_id: int, as_of: str | None = None) -> None:
-    compute_event_metrics(event_id, as_of=_as_of(as_of))
-    transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
+    if compute_event_metrics(event_id, as_of=_as_of(as_of)) is not None:  # None: the event is gone
+        transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
 
 
 @shared_task(name="scoring.recompute_event", acks_late=True)
@@ -74,8 +74,8 @@ def recompute_late_data_task(event_id: int) -> int:
     changed = recompute_contacts(
         [contact_id for _, contact_id in pending], as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id
     )["changed"]
-    compute_event_metrics(event_id, as_of=as_of)
-    transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
+    if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone
+        transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
     return changed
 
 

@@ -12,6 +12,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -373,7 +374,8 @@ def load_chunk(contact_ids: Sequence[int], as_of: datetime, params: ScoringParam
         "done": FollowUpStatus.DONE.value,
     }
     sql = _vendor_sql(params, values, id_range=id_range)
-    with transaction.atomic(), connection.cursor() as cursor:
+    # A transaction only for SET LOCAL: on SQLite every transaction takes the write lock.
+    with transaction.atomic() if postgresql else nullcontext(), connection.cursor() as cursor:
         if postgresql:
             # The planner's estimate for this statement is high enough for JIT compilation,
             # which takes longer than it saves: up to half of a chunk's read time.

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from contacts.models import Contact
 from events.models import Event
@@ -187,8 +188,6 @@ def _previous_scores(contact_ids: list[int]) -> dict[int, tuple[float, str]]:
 
 def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None) -> list[dict[str, Any]]:
     """Store a chunk's results; snapshot and report the contacts whose score or stage changed."""
-    from django.utils import timezone
-
     if not results:
         return []
     contact_ids = sorted(result.contact_id for result in results)

@@ -27,7 +27,8 @@ from scoring.services import (
     recompute_contacts,
 )
 from scoring.services.writes import save_scores
-from scoring.tasks import nightly_recompute_task
+from scoring.signals import event_metrics_updated
+from scoring.tasks import compute_event_metrics_task, nightly_recompute_task, recompute_late_data_task
 
 
 def make_event(name="Summit", **fields) -> Event:
@@ -145,6 +146,24 @@ class TestDeletedMeanwhile:
         assert list(ScoreSnapshot.objects.values_list("contact_id", "trigger_event")) == [(anna.pk, None)]
         assert compute_event_metrics(event.pk) is None
         assert not EventMetrics.objects.exists()
+
+    def test_no_metrics_update_is_announced_for_an_event_that_is_gone(self, django_capture_on_commit_callbacks):
+        event = make_event(status="completed", completed_at=timezone.now())
+        Event.objects.filter(pk=event.pk).delete()
+        announced = []
+
+        def receiver(sender, event_id, **kwargs):
+            announced.append(event_id)
+
+        event_metrics_updated.connect(receiver)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                compute_event_metrics_task(event.pk)
+                recompute_late_data_task(event.pk)
+        finally:
+            event_metrics_updated.disconnect(receiver)
+
+        assert announced == []
 
 
 @pytest.mark.django_db
