@@ -241,7 +241,11 @@ class Feedback(TimeStampedModel):
                 violation_error_message=_("Satisfaction is rated from 1 to 10."),
             ),
         ]
-        indexes = [models.Index(fields=["contact", "submitted_at"], include=["nps"], name="feedback_contact_idx")]
+        indexes = [
+            # INCLUDE: the scoring aggregation reads a contact's latest NPS (newest first, the
+            # higher id first among equal moments) from the index alone, in index order.
+            models.Index(fields=["contact", "-submitted_at", "-id"], include=["nps"], name="feedback_contact_latest_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Feedback of {self.contact} on {self.event}"

@@ -181,39 +181,38 @@ def churn_risk(
 CHUNK_SQL = """
 WITH chunk AS (
     SELECT c.id FROM contacts_contact c WHERE {in_chunk:c.id}
-), ev AS (
-    -- each event's decay weight, once per statement rather than once per attendance row; a
-    -- completed event in a series also gets its edition number n among the series' completed
-    -- editions, and their count
-    SELECT id, series_id, starts_at, ends_at, {decay:ends_at} AS w,
+), editions AS (
+    -- each event of a series; a completed one gets its edition number n among the series'
+    -- completed editions, and their count
+    SELECT id, series_id,
            CASE WHEN status = %(completed)s
                 THEN ROW_NUMBER() OVER (PARTITION BY series_id, status ORDER BY starts_at, id) END AS n,
            SUM(CASE WHEN status = %(completed)s THEN 1 ELSE 0 END) OVER (PARTITION BY series_id) AS editions
-    FROM events_event
+    FROM events_event WHERE series_id IS NOT NULL
 ), first_done AS (
     SELECT contact_id, event_id, MIN(completed_at) AS completed_at FROM contacts_followup
     WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at IS NOT NULL AND event_id IS NOT NULL
     GROUP BY contact_id, event_id
 ), attendance AS (
     SELECT a.contact_id,
-           SUM(CASE WHEN a.status = %(attended)s THEN e.w * {role_weight} ELSE 0 END) AS attended_raw,
-           SUM(CASE WHEN a.status = %(no_show)s THEN e.w ELSE 0 END) AS no_show_raw,
-           SUM(CASE WHEN a.status = %(attended)s THEN e.w ELSE 0 END) AS care_weight,
+           SUM(CASE WHEN a.status = %(attended)s THEN a.w * {role_weight} ELSE 0 END) AS attended_raw,
+           SUM(CASE WHEN a.status = %(no_show)s THEN a.w ELSE 0 END) AS no_show_raw,
+           SUM(CASE WHEN a.status = %(attended)s THEN a.w ELSE 0 END) AS care_weight,
            SUM(CASE WHEN a.status <> %(attended)s OR fd.completed_at IS NULL THEN 0
-                    WHEN {days:fd.completed_at,e.ends_at} <= %(care_full_days)s THEN e.w
-                    WHEN {days:fd.completed_at,e.ends_at} <= %(care_half_days)s THEN 0.5 * e.w
+                    WHEN {days:fd.completed_at,a.ends_at} <= %(care_full_days)s THEN a.w
+                    WHEN {days:fd.completed_at,a.ends_at} <= %(care_half_days)s THEN 0.5 * a.w
                     ELSE 0 END) AS care_hits,
            COUNT(*) AS invited,
            COUNT(CASE WHEN a.status IN ({registered_statuses}) THEN 1 END) AS registered,
            COUNT(CASE WHEN a.status = %(attended)s THEN 1 END) AS attended,
            COUNT(CASE WHEN a.status = %(no_show)s THEN 1 END) AS no_shows,
-           MIN(CASE WHEN a.status = %(attended)s THEN e.starts_at END) AS first_attended_at,
-           MAX(CASE WHEN a.status = %(attended)s THEN e.starts_at END) AS last_attended_at,
-           MAX(CASE WHEN a.status = %(attended)s THEN e.ends_at END) AS last_touch
-    FROM events_attendance a
-    JOIN ev e ON e.id = a.event_id
+           MIN(CASE WHEN a.status = %(attended)s THEN a.starts_at END) AS first_attended_at,
+           MAX(CASE WHEN a.status = %(attended)s THEN a.starts_at END) AS last_attended_at,
+           MAX(CASE WHEN a.status = %(attended)s THEN a.ends_at END) AS last_touch
+    FROM (SELECT a.contact_id, a.event_id, a.status, a.role, e.starts_at, e.ends_at, {decay:e.ends_at} AS w
+          FROM events_attendance a JOIN events_event e ON e.id = a.event_id
+          WHERE {in_chunk:a.contact_id}) a  -- w: the event's decay weight
     LEFT JOIN first_done fd ON fd.contact_id = a.contact_id AND fd.event_id = a.event_id
-    WHERE {in_chunk:a.contact_id}
     GROUP BY a.contact_id
 ), runs AS (
     -- per contact and series attended, the runs of consecutive completed editions: n − rank is
@@ -221,8 +220,8 @@ WITH chunk AS (
     SELECT contact_id, series_id, run, COUNT(*) AS length, MAX(n) AS last_n, MAX(editions) AS editions
     FROM (SELECT a.contact_id, e.series_id, e.n, e.editions,
                  e.n - ROW_NUMBER() OVER (PARTITION BY a.contact_id, e.series_id, e.n IS NULL ORDER BY e.n) AS run
-          FROM events_attendance a JOIN ev e ON e.id = a.event_id
-          WHERE {in_chunk:a.contact_id} AND a.status = %(attended)s AND e.series_id IS NOT NULL) attended_editions
+          FROM events_attendance a JOIN editions e ON e.id = a.event_id
+          WHERE {in_chunk:a.contact_id} AND a.status = %(attended)s) attended_editions
     GROUP BY contact_id, series_id, run
 ), series AS (
     SELECT contact_id, MAX(CASE WHEN run IS NOT NULL THEN length ELSE 0 END) AS longest,

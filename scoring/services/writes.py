@@ -31,8 +31,6 @@ SCORE_COLUMNS = [
 ]
 # PostgreSQL takes at most 65,535 parameters per statement; SQLite reports its own limit.
 MAX_QUERY_PARAMS = 65535
-# High 32 bits of the advisory-lock keys on contact ids ("RoRs"), apart from other users' keys.
-ADVISORY_LOCK_NAMESPACE = 0x526F5273
 
 
 @cache
@@ -93,11 +91,13 @@ def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[lis
     return sql, params
 
 
-def _upsert_scores(results: list[ScoreResult], now) -> set[int]:
+def _upsert_scores(results: list[ScoreResult], now) -> dict[int, tuple[float, str] | None]:
     """INSERT … ON CONFLICT DO UPDATE … WHERE stored.computed_at <= new.computed_at.
 
     The condition makes a late, older result lose against a newer one, on PostgreSQL and
-    SQLite alike; RETURNING tells which rows this call actually wrote.
+    SQLite alike. Returns the rows this call actually wrote, each with the (score, stage)
+    stored before it (None for a contact's first score). On PostgreSQL that is one
+    statement: its `previous` CTE reads the table as it was before the upsert.
     """
     table = connection.ops.quote_name(ContactScore._meta.db_table)
     quoted = [connection.ops.quote_name(column) for column in SCORE_COLUMNS]
@@ -108,16 +108,25 @@ def _upsert_scores(results: list[ScoreResult], now) -> set[int]:
         f"WHERE {table}.{computed_at} <= excluded.{computed_at} "
         f"RETURNING {quoted[0]}"
     )
+    contact_ids = [result.contact_id for result in results]
     if connection.vendor == "postgresql":
         rows = [[getattr(result, column) for column in SCORE_COLUMNS[:-1]] + [now] for result in results]
         sql, params = _unnest_insert(ContactScore, SCORE_COLUMNS, rows)
         with connection.cursor() as cursor:
-            cursor.execute(f"{sql} {on_conflict}", params)
-            return {row[0] for row in cursor.fetchall()}
+            cursor.execute(
+                f"WITH previous AS (SELECT contact_id, score, stage FROM {table} WHERE contact_id = ANY(%s::bigint[])), "
+                f"written AS ({sql} {on_conflict}) "
+                "SELECT written.contact_id, previous.score, previous.stage "
+                "FROM written LEFT JOIN previous ON previous.contact_id = written.contact_id",
+                [array_literal(contact_ids), *params],
+            )
+            return {contact_id: None if stage is None else (score, stage) for contact_id, score, stage in cursor.fetchall()}
+    stored = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list("contact_id", "score", "stage")
+    previous = {contact_id: (score, stage) for contact_id, score, stage in stored}
     max_params = connection.features.max_query_params or MAX_QUERY_PARAMS
     rows_per_statement = max(1, max_params // len(SCORE_COLUMNS))
     row_sql = "(" + ", ".join(["%s"] * len(SCORE_COLUMNS)) + ")"
-    written: set[int] = set()
+    written: dict[int, tuple[float, str] | None] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(results), rows_per_statement):
             batch = results[start : start + rows_per_statement]
@@ -126,7 +135,7 @@ def _upsert_scores(results: list[ScoreResult], now) -> set[int]:
                 f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([row_sql] * len(batch))} {on_conflict}",
                 params,
             )
-            written.update(row[0] for row in cursor.fetchall())
+            written.update((contact_id, previous.get(contact_id)) for (contact_id,) in cursor.fetchall())
     return written
 
 
@@ -142,48 +151,40 @@ def _insert_snapshots(rows: list[list[Any]]) -> None:
     ScoreSnapshot.objects.bulk_create(ScoreSnapshot(**dict(zip(SNAPSHOT_COLUMNS, row, strict=True))) for row in rows)
 
 
-def _lock_contacts(contact_ids: list[int]) -> None:
-    """Serialise concurrent writers of the same contacts until commit, so two recomputes at
-    once cannot both take a contact's old score as "before" (and snapshot it twice).
+def _lock_contacts(contact_ids: list[int]) -> set[int]:
+    """The ids of these contacts that still exist, locked until commit.
 
-    PostgreSQL: transaction-level advisory locks, taken in id order (no deadlock between two
-    overlapping chunks), which also cover contacts that have no score row yet. SQLite
-    serialises writers by itself.
+    The lock serialises concurrent writers of the same contacts, so two recomputes at once
+    cannot both take a contact's old score as "before" (and snapshot it twice), and keeps a
+    contact from being deleted under the write: one deleted by another request while the
+    chunk was computed drops out instead of failing the write with a foreign-key violation.
+    PostgreSQL: row locks FOR NO KEY UPDATE, taken in id order (no deadlock between two
+    overlapping chunks). Row locks live in the rows, not in the server's shared lock table,
+    which a chunk's thousands of advisory locks per worker would exhaust ("out of shared
+    memory") once a few workers write at once. Inserting rows that refer to a contact is
+    not blocked; editing it waits for the chunk's commit. SQLite runs one writer at a time.
     """
-    if connection.vendor != "postgresql" or not contact_ids:
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_advisory_xact_lock((%s::bigint << 32) + id)) FROM unnest(%s::bigint[]) AS id",
-            [ADVISORY_LOCK_NAMESPACE, contact_ids],
-        )
-
-
-def _existing(model: type[models.Model], ids: list[int]) -> set[int]:
-    """The ids of rows that still exist, kept from deletion until commit: a contact (or the
-    triggering event) deleted by another request while the chunk was computed drops out
-    instead of failing the chunk's write with a foreign-key violation. PostgreSQL: FOR KEY
-    SHARE (a deletion waits for this transaction; edits do not); SQLite runs one writer at a
-    time anyway."""
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(model._meta.db_table)
+        table = connection.ops.quote_name(Contact._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", [ids])
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+                [array_literal(contact_ids)],
+            )
             return {pk for (pk,) in cursor.fetchall()}
-    return set(model.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    return set(Contact.objects.filter(pk__in=contact_ids).values_list("pk", flat=True))
 
 
-def _previous_scores(contact_ids: list[int]) -> dict[int, tuple[float, str]]:
-    """The stored (score, stage) of these contacts. On PostgreSQL the ids go as one array
-    parameter: Django composes an IN list of thousands of placeholders into the statement
-    in Python, which costs more than the query."""
+def _event_exists(event_id: int) -> bool:
+    """Whether the triggering event still exists, kept from deletion until commit. PostgreSQL:
+    FOR KEY SHARE, which a deletion waits for and neither edits nor the event's other chunks
+    (writing at the same time) do."""
     if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(ContactScore._meta.db_table)
+        table = connection.ops.quote_name(Event._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT contact_id, score, stage FROM {table} WHERE contact_id = ANY(%s)", [contact_ids])
-            return {contact_id: (score, stage) for contact_id, score, stage in cursor.fetchall()}
-    rows = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list("contact_id", "score", "stage")
-    return {contact_id: (score, stage) for contact_id, score, stage in rows}
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [event_id])
+            return cursor.fetchone() is not None
+    return Event.objects.filter(pk=event_id).exists()
 
 
 def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None) -> list[dict[str, Any]]:
@@ -192,19 +193,17 @@ def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: i
         return []
     contact_ids = sorted(result.contact_id for result in results)
     with transaction.atomic():
-        _lock_contacts(contact_ids)
-        existing = _existing(Contact, contact_ids)
+        existing = _lock_contacts(contact_ids)
         results = [result for result in results if result.contact_id in existing]
-        if trigger_event_id is not None and not _existing(Event, [trigger_event_id]):
+        if trigger_event_id is not None and not _event_exists(trigger_event_id):
             trigger_event_id = None
-        previous = _previous_scores(contact_ids)
         now = timezone.now()
         written = _upsert_scores(results, now)
         changes, snapshots = [], []
         for result in results:
             if result.contact_id not in written:
                 continue
-            before_score, before_stage = previous.get(result.contact_id, (None, None))
+            before_score, before_stage = written[result.contact_id] or (None, None)
             if before_score == result.score and before_stage == result.stage:
                 continue
             snapshots.append([  # SNAPSHOT_COLUMNS

@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -268,6 +268,27 @@ def test_two_recomputes_of_the_same_contacts_at_once_end_consistent():
     assert errors == []
     assert ContactScore.objects.filter(computed_at=as_of).count() == 300
     assert ScoreSnapshot.objects.count() == 300  # each first score recorded once, not once per writer
+
+
+@pytest.mark.django_db
+def test_a_chunk_write_holds_as_many_server_locks_for_ten_contacts_as_for_a_thousand():
+    """PostgreSQL's shared lock table holds about 64 locks per connection: a lock per contact
+    (advisory locks) ran it out ("out of shared memory") once three workers wrote chunks at
+    once. Row locks live in the rows; the locks left are the tables' and indexes'."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no lock table")
+    event = make_event(status="completed", completed_at=timezone.now())
+    people = make_attendees(event, 1000)
+
+    def locks_held_by_a_write(contacts: list[Contact]) -> int:
+        results = compute_scores([person.pk for person in contacts], timezone.now(), active_parameters())
+        with transaction.atomic():
+            save_scores(results, trigger="manual")
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()")
+                return cursor.fetchone()[0]
+
+    assert locks_held_by_a_write(people[:10]) == locks_held_by_a_write(people)
 
 
 # The real stack: Redis broker, a worker process, PostgreSQL --------------------------------
