@@ -2,9 +2,12 @@
 
 Every task here is idempotent (the same as-of and data write the same rows and no new
 snapshots, and an older as-of never overwrites a newer one), so acks_late is safe: a task
-lost with its worker runs again on another.
+lost with its worker runs again on another, and so are retries: a chunk whose contacts stay
+locked by other writers (ContactsLocked, after save_scores() has tried for a while) runs
+again later.
 """
 
+import logging
 from datetime import datetime
 
 from celery import chord, group, shared_task
@@ -12,6 +15,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from contacts.models import Contact
+from events.models import Event
 from scoring.choices import ScoreTrigger
 from scoring.models import PendingRecompute
 from scoring.services import (
@@ -21,7 +26,14 @@ from scoring.services import (
     recompute_contacts,
 )
 from scoring.services.recompute import chunk_size_setting, chunked
+from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
+from scoring.triggers import data_changed
+
+logger = logging.getLogger(__name__)
+
+# Retried with exponential backoff (Celery's, with jitter) when its contacts stay locked.
+RETRY_WHEN_LOCKED = {"autoretry_for": (ContactsLocked,), "retry_backoff": 5, "max_retries": 5}
 
 
 def _as_of(value: str | None) -> datetime:
@@ -32,12 +44,12 @@ def late_data_key(event_id: int) -> str:
     return f"scoring:late-data:{event_id}"
 
 
-@shared_task(name="scoring.recompute_contacts", acks_late=True)
+@shared_task(name="scoring.recompute_contacts", acks_late=True, **RETRY_WHEN_LOCKED)
 def recompute_contacts_task(contact_ids: list[int], as_of: str, trigger: str, event_id: int | None = None) -> int:
     return recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)["changed"]
 
 
-@shared_task(name="scoring.recompute_contact_range", acks_late=True)
+@shared_task(name="scoring.recompute_contact_range", acks_late=True, **RETRY_WHEN_LOCKED)
 def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigger: str) -> int:
     """Every contact with an id from first_id to last_id (one chunk of the all-contacts run)."""
     return recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
@@ -71,9 +83,15 @@ def recompute_late_data_task(event_id: int) -> int:
         )
         PendingRecompute.objects.filter(pk__in=[pk for pk, _ in pending]).delete()
     as_of = timezone.now()
-    changed = recompute_contacts(
-        [contact_id for _, contact_id in pending], as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id
-    )["changed"]
+    contact_ids = [contact_id for _, contact_id in pending]
+    try:
+        changed = recompute_contacts(contact_ids, as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id)["changed"]
+    except ContactsLocked:
+        logger.warning("Late data of event %s: contacts locked by other writers; trying again later.", event_id)
+        # Waiting again, for the next debounced run; contacts or an event deleted meanwhile need none.
+        if Event.objects.filter(pk=event_id).exists():
+            data_changed(event_id, Contact.objects.filter(pk__in=contact_ids).values_list("pk", flat=True))
+        return 0
     if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone
         transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
     return changed

@@ -11,7 +11,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from contacts import services as contact_services
@@ -25,8 +25,9 @@ from scoring.services import (
     compute_event_metrics,
     compute_scores,
     recompute_contacts,
+    writes,
 )
-from scoring.services.writes import save_scores
+from scoring.services.writes import ContactsLocked, save_scores
 from scoring.signals import event_metrics_updated
 from scoring.tasks import compute_event_metrics_task, nightly_recompute_task, recompute_late_data_task
 
@@ -289,6 +290,89 @@ def test_a_chunk_write_holds_as_many_server_locks_for_ten_contacts_as_for_a_thou
                 return cursor.fetchone()[0]
 
     assert locks_held_by_a_write(people[:10]) == locks_held_by_a_write(people)
+
+
+class HeldContacts:
+    """Another connection's open transaction that has updated these contacts (as a request
+    editing them does) and holds them until release()."""
+
+    def __init__(self, *contacts: Contact):
+        self.connection = connections.create_connection("default")
+        self.connection.set_autocommit(False)
+        with self.connection.cursor() as cursor:
+            for contact in contacts:
+                cursor.execute("UPDATE contacts_contact SET job_title = 'held' WHERE id = %s", [contact.pk])
+
+    def update(self, contact: Contact) -> None:
+        with self.connection.cursor() as cursor:
+            cursor.execute("UPDATE contacts_contact SET job_title = 'held' WHERE id = %s", [contact.pk])
+
+    def release(self) -> None:
+        self.connection.commit()
+        self.connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+class TestContactsLockedByARequest:
+    @pytest.fixture(autouse=True)
+    def postgresql_only(self):
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite runs one writer at a time")
+
+    def test_a_chunk_gives_way_to_a_request_editing_its_contacts_and_writes_after_it(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        anna, ben = make_attendees(event, 2)
+        results = compute_scores([anna.pk, ben.pk], timezone.now(), active_parameters())
+        request = HeldContacts(ben)
+        written = []
+        chunk = threading.Thread(target=lambda: (written.extend(save_scores(results, trigger="manual")),
+                                                 connection.close()))
+        chunk.start()
+        time.sleep(0.3)  # the chunk finds Ben locked and waits, holding nothing
+        request.update(anna)  # would deadlock with a chunk holding Anna while waiting for Ben
+        request.release()
+        chunk.join(timeout=30)
+
+        assert sorted(change["contact_id"] for change in written) == [anna.pk, ben.pk]
+        assert ContactScore.objects.count() == 2
+        assert set(Contact.objects.values_list("job_title", flat=True)) == {"held"}
+
+    def test_a_chunk_whose_contacts_stay_locked_gives_up_and_writes_nothing(self, monkeypatch):
+        monkeypatch.setattr(writes, "LOCK_ATTEMPTS", 3)
+        monkeypatch.setattr(writes, "FIRST_LOCK_PAUSE_SECONDS", 0.01)
+        event = make_event(status="completed", completed_at=timezone.now())
+        anna, ben = make_attendees(event, 2)
+        results = compute_scores([anna.pk, ben.pk], timezone.now(), active_parameters())
+        request = HeldContacts(ben)
+        try:
+            with pytest.raises(ContactsLocked):
+                save_scores(results, trigger="manual")
+        finally:
+            request.release()
+
+        assert not ContactScore.objects.exists()
+        assert not ScoreSnapshot.objects.exists()
+
+    def test_late_data_finding_its_contacts_locked_waits_for_the_next_run(self, monkeypatch):
+        monkeypatch.setattr(writes, "LOCK_ATTEMPTS", 2)
+        monkeypatch.setattr(writes, "FIRST_LOCK_PAUSE_SECONDS", 0.01)
+        event = make_event(status="completed", completed_at=timezone.now())
+        [anna] = make_attendees(event, 1)
+        PendingRecompute.objects.create(event=event, contact=anna)
+        scheduled = []  # eager Celery would run the next run at once, and find Anna locked again
+        monkeypatch.setattr(recompute_late_data_task, "apply_async", lambda args, countdown: scheduled.append(args))
+        request = HeldContacts(anna)
+        try:
+            assert recompute_late_data_task(event.pk) == 0
+        finally:
+            request.release()
+
+        assert scheduled == [(event.pk,)]
+        assert list(PendingRecompute.objects.values_list("contact_id", flat=True)) == [anna.pk]
+        assert not ContactScore.objects.exists()
+        recompute_late_data_task(event.pk)
+        assert ContactScore.objects.filter(contact=anna).exists()
+        assert not PendingRecompute.objects.exists()
 
 
 # The real stack: Redis broker, a worker process, PostgreSQL --------------------------------
