@@ -374,6 +374,10 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     # Change page: relationship panel and GDPR tools.
 
+    def has_delete_permission(self, request, obj=None):
+        # An erased contact keeps its id and its rows for the aggregates (DOMAIN.md).
+        return not (isinstance(obj, Contact) and obj.is_erased) and super().has_delete_permission(request, obj)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         contact = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
@@ -414,12 +418,12 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     def erase_view(self, request, object_id):
         """GDPR erasure after a confirmation page; only for users who may delete contacts."""
         contact = self._get_contact_or_404(request, object_id)
-        if not self.has_delete_permission(request, contact):
-            raise PermissionDenied
         change_url = reverse("admin:contacts_contact_change", args=[contact.pk])
         if contact.is_erased:
             self.message_user(request, _("This contact was already erased."), messages.INFO)
             return HttpResponseRedirect(change_url)
+        if not self.has_delete_permission(request, contact):
+            raise PermissionDenied
         if request.method == "POST":
             contact = services.erase_contact(contact, by=request.user)
             self.log_change(request, contact, [{"changed": {"fields": ["erased_at"]}}])

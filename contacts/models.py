@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
+from contacts.exceptions import ContactErased
 from contacts.querysets import ContactQuerySet, FollowUpQuerySet
 from ror_crm.db import TimeStampedModel
 
@@ -16,6 +17,18 @@ def normalize_email(email: str | None) -> str | None:
     if email is None:
         return None
     return email.strip().lower()
+
+
+def ensure_writable(*contacts: "Contact | int | None") -> None:
+    """Erased contacts keep their id and rows but take no more writes (API.md): their rows
+    are neither changed, nor deleted, nor linked to anything new. Contacts are given as
+    objects or as ids (looked up in one query; an id of a contact already gone passes)."""
+    erased = [contact.pk for contact in contacts if isinstance(contact, Contact) and contact.is_erased]
+    ids = {contact for contact in contacts if isinstance(contact, int)}
+    if not erased and ids:
+        erased = list(Contact.objects.filter(pk__in=ids, erased_at__isnull=False).values_list("pk", flat=True)[:1])
+    if erased:
+        raise ContactErased("This contact was erased and cannot be written to.", existing_id=erased[0])
 
 
 class Organization(TimeStampedModel):

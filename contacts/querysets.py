@@ -1,7 +1,7 @@
 from collections.abc import Iterable
 
 from django.db import models
-from django.db.models.functions import Lower, Trim
+from django.db.models.functions import Coalesce, Greatest, Lower, Trim
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
@@ -17,6 +17,12 @@ class ContactQuerySet(models.QuerySet):
 
     def not_erased(self) -> "ContactQuerySet":
         return self.filter(erased_at__isnull=True)
+
+    def with_last_change(self) -> "ContactQuerySet":
+        """`last_change`: when the contact as the API shows it last changed, its score
+        included. A recompute writes the score, not the contact, and a partner syncing
+        contacts by `updated_since` needs to see new stages and churn risks."""
+        return self.annotate(last_change=Greatest("updated_at", Coalesce("score__updated_at", "updated_at")))
 
 
 class FollowUpQuerySet(models.QuerySet):

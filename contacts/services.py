@@ -8,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
-from contacts.exceptions import ContactErased, DuplicateContact, DuplicateOrganization
-from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from contacts.exceptions import DuplicateContact, DuplicateOrganization
+from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
 from events.services import existing_event, notify_late_data
 
 # What GDPR erasure blanks on the contact itself; the row and its foreign keys stay.
@@ -74,8 +74,7 @@ def create_contact(**fields: Any) -> Contact:
 
 
 def update_contact(contact: Contact, **fields: Any) -> Contact:
-    if contact.is_erased:
-        raise ContactErased("This contact was erased and cannot be changed.", existing_id=contact.pk)
+    ensure_writable(contact)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
         _raise_if_email_taken(fields["email"], exclude_pk=contact.pk)
@@ -177,11 +176,6 @@ def export_contact(contact: Contact) -> dict[str, Any]:
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 
-def _ensure_writable(contact: Contact | None) -> None:
-    if contact is not None and contact.is_erased:
-        raise ContactErased("This contact was erased and cannot be written to.", existing_id=contact.pk)
-
-
 def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None:
     """done ⇔ completed_at: a done follow-up without a time was done now; others have none."""
     if follow_up.status == FollowUpStatus.DONE:
@@ -192,7 +186,7 @@ def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None
 
 
 def create_follow_up(**fields: Any) -> FollowUp:
-    _ensure_writable(fields.get("contact"))
+    ensure_writable(fields.get("contact"))
     follow_up = FollowUp(**fields)
     _apply_follow_up_status(follow_up, fields)
     follow_up.full_clean()
@@ -202,8 +196,7 @@ def create_follow_up(**fields: Any) -> FollowUp:
 
 
 def update_follow_up(follow_up: FollowUp, **fields: Any) -> FollowUp:
-    _ensure_writable(follow_up.contact)
-    _ensure_writable(fields.get("contact"))
+    ensure_writable(follow_up.contact_id, fields.get("contact"))
     old_event, old_contact_id = follow_up.event, follow_up.contact_id
     for name, value in fields.items():
         setattr(follow_up, name, value)
@@ -235,13 +228,14 @@ def mark_follow_up_done(
 
 
 def delete_follow_up(follow_up: FollowUp) -> None:
+    ensure_writable(follow_up.contact_id)
     event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id
     follow_up.delete()
     notify_late_data(event, [contact_id])
 
 
 def create_referral(**fields: Any) -> Referral:
-    _ensure_writable(fields.get("referrer"))
+    ensure_writable(fields.get("referrer"), fields.get("referred"))
     referral = Referral(**fields)
     referral.full_clean()
     referral.save()
@@ -250,8 +244,7 @@ def create_referral(**fields: Any) -> Referral:
 
 
 def update_referral(referral: Referral, **fields: Any) -> Referral:
-    _ensure_writable(referral.referrer)
-    _ensure_writable(fields.get("referrer"))
+    ensure_writable(referral.referrer_id, referral.referred_id, fields.get("referrer"), fields.get("referred"))
     for name, value in fields.items():
         setattr(referral, name, value)
     referral.full_clean()
@@ -261,12 +254,14 @@ def update_referral(referral: Referral, **fields: Any) -> Referral:
 
 
 def delete_referral(referral: Referral) -> None:
+    ensure_writable(referral.referrer_id, referral.referred_id)
     event, referrer_id = existing_event(referral.event_id), referral.referrer_id
     referral.delete()
     notify_late_data(event, [referrer_id])
 
 
 def delete_contact(contact: Contact) -> None:
+    ensure_writable(contact)  # its rows stay for the aggregates
     contact.delete()
 
 

@@ -4,7 +4,7 @@ Writes that land on a completed event are "late data" (DOMAIN.md): they tell sco
 recomputes the affected contacts and the event's metrics after commit, debounced.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from contacts.models import Contact, Organization, normalize_email
+from contacts.models import Contact, Organization, ensure_writable, normalize_email
 from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
 from events.forms import AttendeeRowForm
@@ -114,20 +114,13 @@ def _raise_if_attended_twice(event_id: int | None, contact_id: int | None, *, ex
         raise DuplicateAttendance("This contact already has an attendance for this event.", existing_id=existing)
 
 
-def _ensure_contact_writable(contact: Contact | None) -> None:
-    from contacts.exceptions import ContactErased
-
-    if contact is not None and contact.is_erased:
-        raise ContactErased("This contact was erased and cannot be written to.", existing_id=contact.pk)
-
-
 def _default_check_in(attendance: Attendance) -> None:
     if attendance.checked_in_at is not None and attendance.status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
         attendance.status = AttendanceStatus.ATTENDED
 
 
 def create_attendance(**fields: Any) -> Attendance:
-    _ensure_contact_writable(fields.get("contact"))
+    ensure_writable(fields.get("contact"))
     attendance = Attendance(**fields)
     if attendance.external_id == "":
         attendance.external_id = None
@@ -146,8 +139,7 @@ def create_attendance(**fields: Any) -> Attendance:
 
 
 def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
-    _ensure_contact_writable(attendance.contact)
-    _ensure_contact_writable(fields.get("contact"))
+    ensure_writable(attendance.contact_id, fields.get("contact"))
     old_event, old_contact_id = attendance.event, attendance.contact_id
     for name, value in fields.items():
         setattr(attendance, name, value)
@@ -163,6 +155,7 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
 
 
 def delete_attendance(attendance: Attendance) -> None:
+    ensure_writable(attendance.contact_id)
     event, contact_id = existing_event(attendance.event_id), attendance.contact_id
     attendance.delete()
     notify_late_data(event, [contact_id])
@@ -184,25 +177,33 @@ def check_in(
 ) -> CheckInResult:
     """Mark attendances of this event `attended`; unknown people are reported, never created.
 
-    A fixed number of queries, whatever the number of people.
+    Erased contacts count as unknown: their rows take no more writes. A fixed number of
+    queries, whatever the number of people.
     """
-    at = at or timezone.now()
-    result = CheckInResult()
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
         matches = list(
             Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
             .select_related("contact")
         )
-        found_keys = {attendance.contact.email for attendance in matches}
-    else:
-        wanted = {external_id: external_id for external_id in (external_ids or [])}
-        matches = list(Attendance.objects.filter(event=event, external_id__in=wanted.keys()))
-        found_keys = {attendance.external_id for attendance in matches}
-    result.unknown = [original for key, original in wanted.items() if key not in found_keys]
+        return _mark_attended(matches, wanted, key=lambda attendance: attendance.contact.email, at=at)
+    wanted = {external_id: external_id for external_id in (external_ids or [])}
+    matches = list(Attendance.objects.filter(event=event, external_id__in=wanted.keys()).select_related("contact"))
+    return _mark_attended(matches, wanted, key=lambda attendance: attendance.external_id, at=at)
 
-    to_update = []
-    for attendance in matches:
+
+def _mark_attended(
+    attendances: Iterable[Attendance], wanted: dict[Any, str], *, key: Callable[[Attendance], Any], at: datetime | None
+) -> CheckInResult:
+    """Check these rows in (their contacts select_related); `wanted` maps each row's key to
+    the name the caller used for it, and what no writable row answers to is reported unknown."""
+    at = at or timezone.now()
+    result = CheckInResult()
+    to_update, found = [], set()
+    for attendance in attendances:
+        if attendance.contact.is_erased:
+            continue
+        found.add(key(attendance))
         if attendance.status == AttendanceStatus.ATTENDED and attendance.checked_in_at is not None:
             result.already_checked_in += 1
             continue
@@ -210,10 +211,15 @@ def check_in(
         attendance.checked_in_at = attendance.checked_in_at or at
         attendance.updated_at = timezone.now()
         to_update.append(attendance)
+    result.unknown = [name for wanted_key, name in wanted.items() if wanted_key not in found]
     with transaction.atomic():
         Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
     result.checked_in = len(to_update)
-    notify_late_data(event, [attendance.contact_id for attendance in to_update])
+    contact_ids_by_event: dict[int, list[int]] = {}
+    for attendance in to_update:
+        contact_ids_by_event.setdefault(attendance.event_id, []).append(attendance.contact_id)
+    for event in Event.objects.filter(pk__in=contact_ids_by_event):
+        notify_late_data(event, contact_ids_by_event[event.pk])
     return result
 
 
@@ -410,8 +416,7 @@ def _apply_attendee_rows(
 
 
 def record_interaction(**fields: Any) -> Interaction:
-    _ensure_contact_writable(fields.get("contact"))
-    _ensure_contact_writable(fields.get("counterpart"))
+    ensure_writable(fields.get("contact"), fields.get("counterpart"))
     interaction = Interaction(**fields)
     if interaction.external_id == "":
         interaction.external_id = None
@@ -422,8 +427,7 @@ def record_interaction(**fields: Any) -> Interaction:
 
 
 def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
-    _ensure_contact_writable(fields.get("contact"))
-    _ensure_contact_writable(fields.get("counterpart"))
+    ensure_writable(interaction.contact_id, interaction.counterpart_id, fields.get("contact"), fields.get("counterpart"))
     touched_before = (interaction.event, [interaction.contact_id, interaction.counterpart_id])
     for name, value in fields.items():
         setattr(interaction, name, value)
@@ -438,6 +442,7 @@ def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
 
 
 def delete_interaction(interaction: Interaction) -> None:
+    ensure_writable(interaction.contact_id, interaction.counterpart_id)
     event, contact_ids = existing_event(interaction.event_id), [interaction.contact_id, interaction.counterpart_id]
     interaction.delete()
     notify_late_data(event, contact_ids)
@@ -455,7 +460,7 @@ def _raise_if_answered_twice(event_id: int | None, contact_id: int | None, *, ex
 
 
 def record_feedback(**fields: Any) -> Feedback:
-    _ensure_contact_writable(fields.get("contact"))
+    ensure_writable(fields.get("contact"))
     feedback = Feedback(**fields)
     _raise_if_answered_twice(feedback.event_id, feedback.contact_id)
     feedback.full_clean()
@@ -470,8 +475,7 @@ def record_feedback(**fields: Any) -> Feedback:
 
 
 def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
-    _ensure_contact_writable(feedback.contact)
-    _ensure_contact_writable(fields.get("contact"))
+    ensure_writable(feedback.contact_id, fields.get("contact"))
     for name, value in fields.items():
         setattr(feedback, name, value)
     _raise_if_answered_twice(feedback.event_id, feedback.contact_id, exclude_pk=feedback.pk)
@@ -482,6 +486,7 @@ def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
 
 
 def delete_feedback(feedback: Feedback) -> None:
+    ensure_writable(feedback.contact_id)
     event, contact_id = existing_event(feedback.event_id), feedback.contact_id
     feedback.delete()
     notify_late_data(event, [contact_id])
@@ -490,32 +495,12 @@ def delete_feedback(feedback: Feedback) -> None:
 def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | None = None) -> CheckInResult:
     """Check in these attendance rows (the admin's "check in selected"), like check_in() does.
 
-    Rows of erased contacts are left alone and reported in `unknown`; a fixed number of
-    queries, whatever the number of rows.
+    Rows of erased contacts are left alone and reported in `unknown` (as "#id"); a fixed
+    number of queries, whatever the number of rows.
     """
-    at = at or timezone.now()
-    result = CheckInResult()
-    to_update = []
-    for attendance in attendances:
-        if attendance.contact.is_erased:
-            result.unknown.append(f"#{attendance.pk}")
-            continue
-        if attendance.status == AttendanceStatus.ATTENDED and attendance.checked_in_at is not None:
-            result.already_checked_in += 1
-            continue
-        attendance.status = AttendanceStatus.ATTENDED
-        attendance.checked_in_at = attendance.checked_in_at or at
-        attendance.updated_at = timezone.now()
-        to_update.append(attendance)
-    with transaction.atomic():
-        Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
-    result.checked_in = len(to_update)
-    contact_ids_by_event: dict[int, list[int]] = {}
-    for attendance in to_update:
-        contact_ids_by_event.setdefault(attendance.event_id, []).append(attendance.contact_id)
-    for event in Event.objects.filter(pk__in=contact_ids_by_event):
-        notify_late_data(event, contact_ids_by_event[event.pk])
-    return result
+    attendances = list(attendances)
+    wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
+    return _mark_attended(attendances, wanted, key=lambda attendance: attendance.pk, at=at)
 
 
 # Series -------------------------------------------------------------------------------------

@@ -45,8 +45,12 @@ def api_exception_handler(exc, context):
     if isinstance(exc, Http404):
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)
-    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(response.data, list):
-        # A bare list of messages (DRF's search filter on a null character, `raise
-        # ValidationError("…")` in a view) gets the documented shape.
-        response.data = {"non_field_errors": response.data}
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:
+        # A 400 has field errors or non_field_errors (API.md: Errors): a bare list of messages
+        # (DRF's search filter on a null character, `raise ValidationError("…")` in a view)
+        # and a {"detail": …} (a body that is not JSON) get that shape.
+        if isinstance(response.data, list):
+            response.data = {"non_field_errors": response.data}
+        elif set(response.data) == {"detail"}:
+            response.data = {"non_field_errors": [response.data["detail"]]}
     return response

@@ -29,7 +29,7 @@ class APIErrorMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+            return JsonResponse({"non_field_errors": ["Invalid Content-Length header."]}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return JsonResponse({"detail": "The request body is too large."}, status=413)
         response = self.get_response(request)
@@ -40,7 +40,7 @@ class APIErrorMiddleware:
             if response.status_code >= 500:
                 return JsonResponse({"detail": "Server error."}, status=response.status_code)
             if response.status_code == 400 and "html" in content_type:
-                return JsonResponse({"detail": "Bad request."}, status=400)
+                return JsonResponse({"non_field_errors": ["Bad request."]}, status=400)
         return response
 
 
@@ -70,7 +70,7 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         key = key.strip()
         if not key or len(key) > 255:
-            return JsonResponse({"detail": "Idempotency-Key must be 1 to 255 characters."}, status=400)
+            return JsonResponse({"non_field_errors": ["Idempotency-Key must be 1 to 255 characters."]}, status=400)
         credential = _credential(request)
         if credential is None:
             return self.get_response(request)  # unauthenticated: the view answers 401

@@ -50,12 +50,28 @@ class BooleanField(serializers.BooleanField):
 
 
 class IdRelatedField(serializers.PrimaryKeyRelatedField):
-    """A related row by its id: in a JSON body a number, not "12" (the schema says integer)."""
+    """A related row by its id: in a JSON body a number, not "12" (the schema says integer),
+    and none is null, not "" (which DRF reads as null for forms)."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "" and in_json_body(self):
+            self.fail("incorrect_type", data_type="str")
+        return super().run_validation(data)
 
     def to_internal_value(self, data):
         if in_json_body(self) and (isinstance(data, bool) or not isinstance(data, int)):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
+
+
+class DecimalField(serializers.DecimalField):
+    """In a JSON body a number or a numeric string; no value is null, not "" (which DRF reads
+    as null for forms)."""
+
+    def validate_empty_values(self, data):
+        if data == "" and in_json_body(self):
+            self.fail("invalid")
+        return super().validate_empty_values(data)
 
 
 class PartnerModelSerializer(serializers.ModelSerializer):
@@ -67,6 +83,7 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         models.TextField: TextField,
         models.EmailField: EmailField,
         models.BooleanField: BooleanField,
+        models.DecimalField: DecimalField,
     }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.forms import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext as _
@@ -238,9 +238,14 @@ class ServiceAdminMixin:
         self.delete_service(obj)
 
     def delete_queryset(self, request, queryset):
-        # One service call per row, so each delete notifies scoring like a single delete does.
+        # One service call per row, so each delete notifies scoring like a single delete does;
+        # a row the service refuses stays, and the user is told why.
         for obj in queryset:
-            self.delete_service(obj)
+            try:
+                with transaction.atomic():
+                    self.delete_service(obj)
+            except SERVICE_ERRORS as exc:
+                self.report_service_error(request, obj, exc)
 
     # Refusals become form errors ------------------------------------------------------
 

@@ -57,7 +57,7 @@ def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigge
 
 @shared_task(name="scoring.compute_event_metrics", acks_late=True)
 def compute_event_metrics_task(event_id: int, as_of: str | None = None) -> None:
-    if compute_event_metrics(event_id, as_of=_as_of(as_of)) is not None:  # None: the event is gone
+    if compute_event_metrics(event_id, as_of=_as_of(as_of)) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
 
 
@@ -92,7 +92,7 @@ def recompute_late_data_task(event_id: int) -> int:
         if Event.objects.filter(pk=event_id).exists():
             data_changed(event_id, Contact.objects.filter(pk__in=contact_ids).values_list("pk", flat=True))
         return 0
-    if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone
+    if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
     return changed
 

@@ -22,6 +22,8 @@ class OrganizationFilterSet(UpdatedSinceFilterSet):
 
 
 class ContactFilterSet(UpdatedSinceFilterSet):
+    # A contact counts as updated when its score was (ContactQuerySet.with_last_change()).
+    updated_since = MomentFilter(field_name="last_change", lookup_expr="gte")
     email = filters.CharFilter(method="filter_email")
     organization = IdFilter(field_name="organization_id")
     owner = IdFilter(field_name="owner_id")

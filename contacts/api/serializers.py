@@ -5,7 +5,14 @@ from rest_framework import serializers
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
 from contacts.selectors import TimelineEntry
-from partners.serializers import EmailField, IdRelatedField, OptionalEmailField, PartnerModelSerializer, TextField
+from partners.serializers import (
+    DecimalField,
+    EmailField,
+    IdRelatedField,
+    OptionalEmailField,
+    PartnerModelSerializer,
+    TextField,
+)
 from scoring.choices import ChurnRisk, LifecycleStage
 
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
@@ -32,6 +39,7 @@ class ContactSerializer(PartnerModelSerializer):
     tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=100)
     owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     score = serializers.SerializerMethodField()
+    updated_at = serializers.SerializerMethodField()
 
     class Meta:
         model = Contact
@@ -54,6 +62,13 @@ class ContactSerializer(PartnerModelSerializer):
             {"value": score.score, "stage": score.stage, "churn_risk": score.churn_risk, "computed_at": score.computed_at}
         ).data
 
+    @extend_schema_field(serializers.DateTimeField(read_only=True))
+    def get_updated_at(self, contact: Contact) -> str:
+        # The later of the contact's and its score's last write (ContactQuerySet.with_last_change());
+        # a contact written by this request has its own, newer updated_at.
+        last_change = max(contact.updated_at, getattr(contact, "last_change", None) or contact.updated_at)
+        return serializers.DateTimeField().to_representation(last_change)
+
     def validate_email(self, value: str) -> str:
         return normalize_email(value)
 
@@ -72,7 +87,7 @@ class FollowUpSerializer(PartnerModelSerializer):
     status = serializers.ChoiceField(choices=FollowUpStatus.choices, required=False)
     outcome = serializers.ChoiceField(choices=FollowUpOutcome.choices, required=False, allow_blank=True)
     deal_status = serializers.ChoiceField(choices=DealStatus.choices, required=False)
-    deal_value = serializers.DecimalField(
+    deal_value = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
     owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)

@@ -59,7 +59,7 @@ class ContactViewSet(ServiceModelViewSet):
     delete_service = staticmethod(services.delete_contact)
 
     def get_queryset(self):
-        return Contact.objects.select_related("score").annotate(
+        return Contact.objects.select_related("score").with_last_change().annotate(
             score_sort=Coalesce("score__score", NO_SCORE),
             last_attended_sort=Coalesce("score__last_attended_at", NEVER),
         )

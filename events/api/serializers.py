@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
-from partners.serializers import EmailField, IdRelatedField, MomentField, PartnerModelSerializer, TextField
+from partners.serializers import DecimalField, EmailField, IdRelatedField, MomentField, PartnerModelSerializer, TextField
 
 
 class SeriesSerializer(PartnerModelSerializer):
@@ -18,7 +18,7 @@ class EventSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
     format = serializers.ChoiceField(choices=EventFormat.choices, required=False)
     status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
-    cost = serializers.DecimalField(
+    cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False,

@@ -60,11 +60,15 @@ def share(part: int, whole: int) -> float | None:
 
 def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> EventMetrics | None:
     """Compute and store the event's metrics; `computed_at` is the as-of time. None when the
-    event no longer exists (deleted after the data that queued this computation)."""
+    event no longer exists (deleted after the data that queued this computation) or is not
+    completed: metrics describe what an event did, so an event that has not happened yet
+    (a recompute asked for by hand) gets none."""
     with transaction.atomic():
         # Locked so that a concurrent deletion waits for the metrics row, not the other way round.
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
-        return _compute_event_metrics(event, as_of or timezone.now()) if event is not None else None
+        if event is None or event.status != EventStatus.COMPLETED:
+            return None
+        return _compute_event_metrics(event, as_of or timezone.now())
 
 
 def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:

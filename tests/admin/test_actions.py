@@ -285,3 +285,16 @@ class TestGdpr:
         assert contact.email is None
         assert contact.do_not_contact
         assert contact.attendances.count() == 1  # the anonymous history stays
+
+    def test_an_erased_contact_and_its_rows_are_not_deleted(self, admin_client, agency):
+        contact = agency.contacts[0]
+        erase_contact(contact)
+        [attendance] = contact.attendances.all()
+
+        assert admin_client.get(reverse("admin:contacts_contact_delete", args=[contact.pk])).status_code == 403
+        response = run_action(admin_client, "events_attendance", "delete_selected", [attendance.pk], post="yes")
+
+        assert response.status_code == 200
+        assert any("This contact was erased and cannot be written to." in message for message in messages_of(response))
+        assert Contact.objects.filter(pk=contact.pk).exists()
+        assert Attendance.objects.filter(pk=attendance.pk).exists()

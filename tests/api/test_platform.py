@@ -1,6 +1,6 @@
 """Authentication, scopes, throttling, pagination, idempotency and error shapes (API.md: Basics)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -122,12 +122,39 @@ class TestPagination:
         assert len(read_client.get("/api/v1/contacts/", {"updated_since": past}).json()["results"]) == 1
         assert read_client.get("/api/v1/contacts/", {"updated_since": "yesterday"}).status_code == 400
 
+    def test_a_contact_counts_as_updated_when_its_score_is(self, read_client, write_client, anna):
+        from scoring.models import ContactScore
+        from scoring.services import recompute_contacts
+
+        ben = Contact.objects.create(email="ben@example.com")
+        since = timezone.now()
+        Contact.objects.update(updated_at=since - timedelta(days=2))
+        recompute_contacts([anna.pk])  # a new stage, churn risk and score for Anna; Ben untouched
+
+        [synced] = read_client.get("/api/v1/contacts/", {"updated_since": since.isoformat()}).json()["results"]
+        assert synced["id"] == anna.pk
+        assert synced["score"] is not None
+        assert synced["updated_at"] == write_client.get(f"/api/v1/contacts/{anna.pk}/").json()["updated_at"]
+        score_written_at = ContactScore.objects.get(contact=anna).updated_at
+        assert datetime.fromisoformat(synced["updated_at"]) == score_written_at >= since
+        ben_updated_at = read_client.get(f"/api/v1/contacts/{ben.pk}/").json()["updated_at"]
+        assert datetime.fromisoformat(ben_updated_at) == since - timedelta(days=2)
+        patched = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"job_title": "CTO"}, format="json").json()
+        assert datetime.fromisoformat(patched["updated_at"]) > score_written_at  # its own write is the latest now
+
 
 class TestErrors:
+    def test_an_overlong_idempotency_key_is_a_400_of_the_documented_shape(self, write_client):
+        response = write_client.post("/api/v1/series/", {"name": "S"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
+        assert response.status_code == 400
+        assert response.json() == {"non_field_errors": ["Idempotency-Key must be 1 to 255 characters."]}
+
     def test_non_json_bodies_get_400(self, write_client):
         response = write_client.post("/api/v1/contacts/", "{not json", content_type="application/json")
         assert response.status_code == 400
-        assert "detail" in response.json()
+        [message] = response.json()["non_field_errors"]  # API.md: a 400 has field errors or these
+        assert message.startswith("JSON parse error")
+        assert set(response.json()) == {"non_field_errors"}
 
     def test_oversize_bodies_get_413(self, write_client, settings):
         settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000

@@ -120,6 +120,42 @@ class TestContractRules:
         attend = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
         assert attend.status_code == 409
 
+    def test_erased_contacts_rows_are_neither_changed_nor_deleted_nor_linked_to(self, write_client, anna, event):
+        ben = create_contact(email="ben@example.com")
+        attendance = create_attendance(event=event, contact=anna, external_id="A-1")
+        interaction = record_interaction(event=event, contact=ben, counterpart=anna, notes="met Anna")
+        referral = write_client.post("/api/v1/referrals/", {"referrer": ben.pk, "referred_email": "c@x.de"},
+                                     format="json").json()
+        assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/").status_code == 204
+
+        refused = [
+            write_client.delete(f"/api/v1/contacts/{anna.pk}/"),
+            write_client.delete(f"/api/v1/attendances/{attendance.pk}/"),
+            write_client.patch(f"/api/v1/interactions/{interaction.pk}/", {"notes": "about Anna"}, format="json"),
+            write_client.delete(f"/api/v1/interactions/{interaction.pk}/"),
+            write_client.post("/api/v1/referrals/", {"referrer": ben.pk, "referred": anna.pk}, format="json"),
+            write_client.patch(f"/api/v1/referrals/{referral['id']}/", {"referred": anna.pk}, format="json"),
+        ]
+        assert [response.status_code for response in refused] == [409] * 6
+        assert {response.json()["code"] for response in refused} == {"contact_erased"}
+
+        check_in = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"external_ids": ["A-1"]}, format="json")
+        assert check_in.json() == {"checked_in": 0, "already_checked_in": 0, "unknown": ["A-1"]}
+        attendance.refresh_from_db()
+        assert (attendance.status, attendance.checked_in_at) == ("registered", None)
+        interaction.refresh_from_db()
+        assert interaction.notes == ""  # erasure cleared it; nothing wrote it back
+        assert Contact.objects.filter(pk=anna.pk).exists()
+        assert not Contact.objects.get(pk=ben.pk).referrals_made.filter(referred=anna).exists()
+
+    def test_an_id_or_number_is_never_an_empty_string_in_json(self, write_client, event):
+        for body in ({"series": ""}, {"cost": ""}):
+            response = write_client.patch(f"/api/v1/events/{event.pk}/", body, format="json")
+            assert response.status_code == 400
+            assert set(response.json()) == set(body)
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"series": None, "cost": None},
+                                  format="json").status_code == 200
+
     def test_export_holds_the_contacts_data(self, read_client, anna):
         body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
         assert body["contact"]["email"] == "anna@example.com"
@@ -181,6 +217,17 @@ class TestEventActions:
     def test_recompute_is_accepted(self, write_client, event):
         response = write_client.post(f"/api/v1/events/{event.pk}/recompute/")
         assert response.status_code == 202
+
+    @pytest.mark.django_db(transaction=True)  # scoring runs after commit
+    def test_recompute_of_an_event_not_yet_completed_scores_its_contacts_but_gives_it_no_metrics(
+        self, write_client, event, anna
+    ):
+        create_attendance(event=event, contact=anna, status="registered")
+        assert write_client.post(f"/api/v1/events/{event.pk}/recompute/").status_code == 202
+        assert write_client.get(f"/api/v1/contacts/{anna.pk}/score/").json()["events_registered"] == 1
+        assert write_client.get(f"/api/v1/events/{event.pk}/metrics/").status_code == 404
+        write_client.post(f"/api/v1/events/{event.pk}/complete/")
+        assert write_client.get(f"/api/v1/events/{event.pk}/metrics/").json()["registered"] == 1
 
     @pytest.mark.django_db(transaction=True)  # scoring runs after commit
     def test_series_report_with_retention_computed_by_hand(self, write_client):

@@ -65,12 +65,12 @@ class Command(BaseCommand):
                 contacts += result["contacts"]
                 changed += result["changed"]
                 progress.update(result["contacts"])
-        for event_id in metric_events:
-            compute_event_metrics(event_id, as_of=as_of)
+        # Only completed events have metrics (compute_event_metrics() answers None for others).
+        metrics = sum(compute_event_metrics(event_id, as_of=as_of) is not None for event_id in metric_events)
         seconds = (timezone.now() - started).total_seconds()
         self.stdout.write(
             f"Recomputed {contacts} contacts as of {as_of.isoformat()}: {changed} changed, "
-            f"{len(metric_events)} event metrics, profile v{params.version}, {seconds:.1f} s."
+            f"{metrics} event metrics, profile v{params.version}, {seconds:.1f} s."
         )
 
     @staticmethod
