@@ -468,6 +468,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     create_service = staticmethod(services.create_follow_up)
     update_service = staticmethod(services.update_follow_up)
     delete_service = staticmethod(services.delete_follow_up)
+    contact_fields = ("contact",)
 
     list_display = (
         "contact", "event", "owner", "channel", "status", "due_at", "is_overdue", "outcome", "deal_status", "deal_value",
@@ -514,6 +515,7 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(services.create_referral)
     update_service = staticmethod(services.update_referral)
     delete_service = staticmethod(services.delete_referral)
+    contact_fields = ("referrer", "referred")
 
     list_display = ("referrer", "referred_display", "event", "created_at")
     list_select_related = ("referrer", "referred", "event")

@@ -352,6 +352,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
     create_service = staticmethod(services.create_attendance)
     update_service = staticmethod(services.update_attendance)
     delete_service = staticmethod(services.delete_attendance)
+    contact_fields = ("contact",)
     resource_classes = [AttendanceResource]
     export_formats = [CSV, XLSX]
     change_list_template = "admin/events/attendance/change_list.html"
@@ -401,6 +402,7 @@ class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(services.record_interaction)
     update_service = staticmethod(services.update_interaction)
     delete_service = staticmethod(services.delete_interaction)
+    contact_fields = ("contact", "counterpart")
 
     list_display = ("contact", "counterpart", "event", "kind", "occurred_at", "duration_minutes", "quality", "staff_user")
     list_select_related = ("contact", "counterpart", "event", "staff_user")
@@ -418,6 +420,7 @@ class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(services.record_feedback)
     update_service = staticmethod(services.update_feedback)
     delete_service = staticmethod(services.delete_feedback)
+    contact_fields = ("contact",)
 
     list_display = ("contact", "event", "nps", "satisfaction", "submitted_at")
     list_select_related = ("contact", "event")

@@ -207,6 +207,9 @@ class ServiceAdminMixin:
     create_service: Callable[..., models.Model]
     update_service: Callable[..., models.Model]
     delete_service: Callable[[models.Model], None]
+    # The model's contact foreign keys: the services keep rows of erased contacts, so the
+    # delete confirmation lists those as protected instead of deleting them.
+    contact_fields: tuple[str, ...] = ()
 
     # Saving -------------------------------------------------------------------------
 
@@ -236,6 +239,13 @@ class ServiceAdminMixin:
 
     def delete_model(self, request, obj):
         self.delete_service(obj)
+
+    def get_deleted_objects(self, objs, request):
+        deletable, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for obj in objs:
+            if any(getattr(getattr(obj, name), "is_erased", False) for name in self.contact_fields):
+                protected.append(_("%(object)s (a row of an erased contact)") % {"object": obj})
+        return deletable, model_count, perms_needed, protected
 
     def delete_queryset(self, request, queryset):
         # One service call per row, so each delete notifies scoring like a single delete does;
