@@ -11,6 +11,7 @@ from contacts.choices import FollowUpStatus
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
 from events.services import existing_event, notify_late_data
+from ror_crm.db import locked, save_unique
 
 # What GDPR erasure blanks on the contact itself; the row and its foreign keys stay.
 ERASED_CONTACT_VALUES = {
@@ -60,35 +61,23 @@ def _apply_consent(contact: Contact, fields: dict[str, Any], *, was_consenting: 
 
 def create_contact(**fields: Any) -> Contact:
     fields["email"] = normalize_email(fields.get("email"))
-    _raise_if_email_taken(fields["email"])
     contact = Contact(**fields)
     _apply_consent(contact, fields, was_consenting=False)
-    contact.full_clean()
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError:
-        _raise_if_email_taken(fields["email"])  # lost a race against the same e-mail
-        raise
+    save_unique(contact, recheck=lambda: _raise_if_email_taken(contact.email))
     return contact
 
 
+@transaction.atomic
 def update_contact(contact: Contact, **fields: Any) -> Contact:
+    contact = locked(contact)
     ensure_writable(contact)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
-        _raise_if_email_taken(fields["email"], exclude_pk=contact.pk)
     was_consenting = contact.marketing_consent
     for name, value in fields.items():
         setattr(contact, name, value)
     _apply_consent(contact, fields, was_consenting=was_consenting)
-    contact.full_clean()
-    try:
-        with transaction.atomic():
-            contact.save()
-    except IntegrityError:
-        _raise_if_email_taken(contact.email, exclude_pk=contact.pk)
-        raise
+    save_unique(contact, recheck=lambda: _raise_if_email_taken(contact.email, exclude_pk=contact.pk))
     return contact
 
 
@@ -195,7 +184,9 @@ def create_follow_up(**fields: Any) -> FollowUp:
     return follow_up
 
 
+@transaction.atomic
 def update_follow_up(follow_up: FollowUp, **fields: Any) -> FollowUp:
+    follow_up = locked(follow_up)
     ensure_writable(follow_up.contact_id, fields.get("contact"))
     old_event, old_contact_id = follow_up.event, follow_up.contact_id
     for name, value in fields.items():
@@ -243,7 +234,9 @@ def create_referral(**fields: Any) -> Referral:
     return referral
 
 
+@transaction.atomic
 def update_referral(referral: Referral, **fields: Any) -> Referral:
+    referral = locked(referral)
     ensure_writable(referral.referrer_id, referral.referred_id, fields.get("referrer"), fields.get("referred"))
     for name, value in fields.items():
         setattr(referral, name, value)
@@ -273,21 +266,19 @@ def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = Non
 
 def create_organization(**fields: Any) -> Organization:
     fields["name"] = (fields.get("name") or "").strip()
-    _raise_if_organization_name_taken(fields["name"])
     organization = Organization(**fields)
-    organization.full_clean()
-    organization.save()
+    save_unique(organization, recheck=lambda: _raise_if_organization_name_taken(organization.name))
     return organization
 
 
+@transaction.atomic
 def update_organization(organization: Organization, **fields: Any) -> Organization:
+    organization = locked(organization)
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
-        _raise_if_organization_name_taken(fields["name"], exclude_pk=organization.pk)
     for name, value in fields.items():
         setattr(organization, name, value)
-    organization.full_clean()
-    organization.save()
+    save_unique(organization, recheck=lambda: _raise_if_organization_name_taken(organization.name, exclude_pk=organization.pk))
     return organization
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -20,6 +20,7 @@ from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCance
 from events.forms import AttendeeRowForm
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.signals import event_completed
+from ror_crm.db import locked, save_unique
 
 BULK_MAX_ROWS = 1000
 
@@ -56,8 +57,10 @@ def create_event(**fields: Any) -> Event:
     return event
 
 
+@transaction.atomic
 def update_event(event: Event, **fields: Any) -> Event:
     """Plain field changes; moving to `completed` goes through complete_event()."""
+    event = locked(event)
     completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
     if completing:
         fields.pop("status")
@@ -124,30 +127,24 @@ def create_attendance(**fields: Any) -> Attendance:
     attendance = Attendance(**fields)
     if attendance.external_id == "":
         attendance.external_id = None
-    _raise_if_attended_twice(attendance.event_id, attendance.contact_id)
     if "status" not in fields:
         _default_check_in(attendance)
-    attendance.full_clean()
-    try:
-        with transaction.atomic():
-            attendance.save()
-    except IntegrityError:
-        _raise_if_attended_twice(attendance.event_id, attendance.contact_id)
-        raise
+    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(attendance.event_id, attendance.contact_id))
     notify_late_data(attendance.event, [attendance.contact_id])
     return attendance
 
 
+@transaction.atomic
 def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
+    attendance = locked(attendance)
     ensure_writable(attendance.contact_id, fields.get("contact"))
     old_event, old_contact_id = attendance.event, attendance.contact_id
     for name, value in fields.items():
         setattr(attendance, name, value)
     if attendance.external_id == "":
         attendance.external_id = None
-    _raise_if_attended_twice(attendance.event_id, attendance.contact_id, exclude_pk=attendance.pk)
-    attendance.full_clean()
-    attendance.save()
+    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(
+        attendance.event_id, attendance.contact_id, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:
         notify_late_data(old_event, [old_contact_id])
@@ -182,21 +179,21 @@ def check_in(
     """
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
-        matches = list(
-            Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
-            .select_related("contact")
-        )
-        return _mark_attended(matches, wanted, key=lambda attendance: attendance.contact.email, at=at)
+        rows = Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
+        return _mark_attended(rows, wanted, key=lambda attendance: attendance.contact.email, at=at)
     wanted = {external_id: external_id for external_id in (external_ids or [])}
-    matches = list(Attendance.objects.filter(event=event, external_id__in=wanted.keys()).select_related("contact"))
-    return _mark_attended(matches, wanted, key=lambda attendance: attendance.external_id, at=at)
+    rows = Attendance.objects.filter(event=event, external_id__in=wanted.keys())
+    return _mark_attended(rows, wanted, key=lambda attendance: attendance.external_id, at=at)
 
 
+@transaction.atomic
 def _mark_attended(
-    attendances: Iterable[Attendance], wanted: dict[Any, str], *, key: Callable[[Attendance], Any], at: datetime | None
+    rows: models.QuerySet[Attendance], wanted: dict[Any, str], *, key: Callable[[Attendance], Any], at: datetime | None
 ) -> CheckInResult:
-    """Check these rows in (their contacts select_related); `wanted` maps each row's key to
-    the name the caller used for it, and what no writable row answers to is reported unknown."""
+    """Check these rows in; `wanted` maps each row's key to the name the caller used for it,
+    and what no writable row answers to is reported unknown. The rows are locked first, so
+    two check-ins of one person at once count once and keep the first time."""
+    attendances = rows.select_related("contact").select_for_update(no_key=True, of=("self",))
     at = at or timezone.now()
     result = CheckInResult()
     to_update, found = [], set()
@@ -212,8 +209,7 @@ def _mark_attended(
         attendance.updated_at = timezone.now()
         to_update.append(attendance)
     result.unknown = [name for wanted_key, name in wanted.items() if wanted_key not in found]
-    with transaction.atomic():
-        Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
+    Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
     result.checked_in = len(to_update)
     contact_ids_by_event: dict[int, list[int]] = {}
     for attendance in to_update:
@@ -426,7 +422,9 @@ def record_interaction(**fields: Any) -> Interaction:
     return interaction
 
 
+@transaction.atomic
 def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
+    interaction = locked(interaction)
     ensure_writable(interaction.contact_id, interaction.counterpart_id, fields.get("contact"), fields.get("counterpart"))
     touched_before = (interaction.event, [interaction.contact_id, interaction.counterpart_id])
     for name, value in fields.items():
@@ -462,25 +460,19 @@ def _raise_if_answered_twice(event_id: int | None, contact_id: int | None, *, ex
 def record_feedback(**fields: Any) -> Feedback:
     ensure_writable(fields.get("contact"))
     feedback = Feedback(**fields)
-    _raise_if_answered_twice(feedback.event_id, feedback.contact_id)
-    feedback.full_clean()
-    try:
-        with transaction.atomic():
-            feedback.save()
-    except IntegrityError:
-        _raise_if_answered_twice(feedback.event_id, feedback.contact_id)
-        raise
+    save_unique(feedback, recheck=lambda: _raise_if_answered_twice(feedback.event_id, feedback.contact_id))
     notify_late_data(feedback.event, [feedback.contact_id])
     return feedback
 
 
+@transaction.atomic
 def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
+    feedback = locked(feedback)
     ensure_writable(feedback.contact_id, fields.get("contact"))
     for name, value in fields.items():
         setattr(feedback, name, value)
-    _raise_if_answered_twice(feedback.event_id, feedback.contact_id, exclude_pk=feedback.pk)
-    feedback.full_clean()
-    feedback.save()
+    save_unique(feedback, recheck=lambda: _raise_if_answered_twice(
+        feedback.event_id, feedback.contact_id, exclude_pk=feedback.pk))
     notify_late_data(feedback.event, [feedback.contact_id])
     return feedback
 
@@ -498,9 +490,8 @@ def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | No
     Rows of erased contacts are left alone and reported in `unknown` (as "#id"); a fixed
     number of queries, whatever the number of rows.
     """
-    attendances = list(attendances)
     wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
-    return _mark_attended(attendances, wanted, key=lambda attendance: attendance.pk, at=at)
+    return _mark_attended(Attendance.objects.filter(pk__in=wanted), wanted, key=lambda attendance: attendance.pk, at=at)
 
 
 # Series -------------------------------------------------------------------------------------
@@ -513,7 +504,9 @@ def create_series(**fields: Any) -> EventSeries:
     return series
 
 
+@transaction.atomic
 def update_series(series: EventSeries, **fields: Any) -> EventSeries:
+    series = locked(series)
     for name, value in fields.items():
         setattr(series, name, value)
     series.full_clean()

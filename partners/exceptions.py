@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -42,7 +43,7 @@ def api_exception_handler(exc, context):
         logger.warning("Answered 409 to a constraint violation: %s", exc)
         return Response({"detail": "The change conflicts with existing data.", "code": "conflict"},
                         status=status.HTTP_409_CONFLICT)
-    if isinstance(exc, Http404):
+    if isinstance(exc, Http404 | ObjectDoesNotExist):  # e.g. deleted by a concurrent request mid-update
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)
     if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST:

@@ -1,7 +1,13 @@
 """Abstract model pieces shared by every app (nothing domain-specific)."""
 
-from django.db import models
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 
 class TimeStampedModel(models.Model):
@@ -12,3 +18,33 @@ class TimeStampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def locked(instance: ModelT) -> ModelT:
+    """The instance's row as stored now, locked until the transaction ends (FOR NO KEY UPDATE
+    on PostgreSQL; SQLite runs one write transaction at a time anyway).
+
+    Updates apply their fields to this copy, not to the object a request read before: saving
+    that one would write back its stale values of the other fields and undo what a
+    concurrent request changed meanwhile (a check-in, an erasure, a completion). A row
+    deleted meanwhile raises DoesNotExist.
+    """
+    return type(instance)._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
+
+
+def save_unique(instance: models.Model, *, recheck: Callable[[], None]) -> None:
+    """full_clean() and save() a row under a uniqueness rule whose conflicts are domain errors
+    (409 with the existing row's id), which `recheck` raises.
+
+    It runs first, and again when validation or the insert fails: a concurrent request may
+    have committed the same row in between, which Django's constraint validation would
+    report as a 400 and the database as an IntegrityError.
+    """
+    recheck()
+    try:
+        instance.full_clean()
+        with transaction.atomic():
+            instance.save()
+    except (ValidationError, IntegrityError):
+        recheck()
+        raise

@@ -45,9 +45,9 @@ class TestContacts:
         assert "email" in error.value.message_dict
 
     def test_consent_records_when_it_was_given(self, anna):
-        services.update_contact(anna, marketing_consent=True, marketing_consent_source="event form")
+        anna = services.update_contact(anna, marketing_consent=True, marketing_consent_source="event form")
         assert anna.marketing_consent_at is not None
-        services.update_contact(anna, marketing_consent=False)
+        anna = services.update_contact(anna, marketing_consent=False)
         assert anna.marketing_consent_at is None
 
     def test_organizations_are_matched_case_insensitively(self):
@@ -116,7 +116,7 @@ class TestFollowUps:
 
     def test_reopening_clears_the_completion_time(self, anna):
         follow_up = services.create_follow_up(contact=anna, status=FollowUpStatus.DONE)
-        services.update_follow_up(follow_up, status=FollowUpStatus.PLANNED)
+        follow_up = services.update_follow_up(follow_up, status=FollowUpStatus.PLANNED)
         assert follow_up.completed_at is None
 
     def test_mark_done_records_outcome_and_deal(self, anna):

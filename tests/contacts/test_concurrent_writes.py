@@ -1,0 +1,119 @@
+"""Writes racing other writes: an update applies its fields to the row as stored now (not
+to the copy a request read before), and a duplicate committed by a concurrent request
+is the documented 409, not a 400."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from contacts import services
+from contacts.exceptions import ContactErased, DuplicateContact, DuplicateOrganization
+from contacts.models import Contact, Organization
+from events.choices import AttendanceStatus, EventStatus
+from events.exceptions import DuplicateFeedback
+from events.models import Attendance, Event, Feedback
+from events.services import check_in, complete_event, create_event, record_feedback, update_attendance, update_event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def anna() -> Contact:
+    return services.create_contact(email="anna@example.com", first_name="Anna", phone="+49 40 123")
+
+
+@pytest.fixture
+def event() -> Event:
+    now = timezone.now()
+    return create_event(name="Summit", starts_at=now - timedelta(hours=8), ends_at=now - timedelta(hours=1))
+
+
+def stale(instance):
+    """The row as a request read it, before a concurrent request changed it."""
+    return type(instance).objects.get(pk=instance.pk)
+
+
+class TestUpdatesKeepConcurrentChanges:
+    def test_an_update_keeps_the_fields_another_request_changed_meanwhile(self, anna):
+        read_by_first_request = stale(anna)
+        services.update_contact(stale(anna), do_not_contact=True, marketing_consent=False)
+
+        services.update_contact(read_by_first_request, job_title="CTO")
+
+        anna.refresh_from_db()
+        assert (anna.job_title, anna.do_not_contact) == ("CTO", True)
+
+    def test_an_update_read_before_an_erasure_cannot_write_the_personal_data_back(self, anna):
+        read_before = stale(anna)
+        services.erase_contact(anna)
+
+        with pytest.raises(ContactErased):
+            services.update_contact(read_before, job_title="CFO")
+
+        anna.refresh_from_db()
+        assert anna.is_erased
+        assert (anna.email, anna.first_name, anna.phone, anna.job_title) == (None, "", "", "")
+
+    def test_an_event_update_read_before_completion_keeps_it_completed(self, event):
+        read_before = stale(event)
+        completed = complete_event(event)
+
+        update_event(read_before, venue="Elbphilharmonie")
+
+        event.refresh_from_db()
+        assert (event.status, event.completed_at, event.venue) == (
+            EventStatus.COMPLETED, completed.completed_at, "Elbphilharmonie")
+
+    def test_an_attendance_update_read_before_a_check_in_keeps_the_check_in(self, event, anna):
+        attendance = Attendance.objects.create(event=event, contact=anna)
+        read_before = stale(attendance)
+        check_in(event, emails=[anna.email])
+
+        update_attendance(read_before, role="speaker")
+
+        attendance.refresh_from_db()
+        assert (attendance.role, attendance.status) == ("speaker", AttendanceStatus.ATTENDED)
+        assert attendance.checked_in_at is not None
+
+    def test_an_update_of_a_row_deleted_meanwhile_is_not_found(self, anna):
+        read_before = stale(anna)
+        services.delete_contact(anna)
+        with pytest.raises(Contact.DoesNotExist):
+            services.update_contact(read_before, job_title="CTO")
+
+
+class TestDuplicatesCommittedMeanwhileAre409:
+    """A concurrent request commits the same row between our check and our validation."""
+
+    @pytest.fixture
+    def concurrent(self, monkeypatch):
+        def commit_before_validation(model, create_the_duplicate):
+            original = model.full_clean
+
+            def full_clean(instance, *args, **kwargs):
+                if instance.pk is None and not model.objects.exists():
+                    create_the_duplicate()
+                return original(instance, *args, **kwargs)
+
+            monkeypatch.setattr(model, "full_clean", full_clean)
+
+        return commit_before_validation
+
+    def test_contacts(self, concurrent):
+        concurrent(Contact, lambda: Contact.objects.create(email="dup@example.com"))
+        with pytest.raises(DuplicateContact) as error:
+            services.create_contact(email=" DUP@example.com")
+        assert error.value.existing_id == Contact.objects.get().pk
+
+    def test_organizations(self, concurrent):
+        concurrent(Organization, lambda: Organization.objects.create(name="Hanse Events"))
+        with pytest.raises(DuplicateOrganization) as error:
+            services.create_organization(name="hanse events")
+        assert error.value.existing_id == Organization.objects.get().pk
+
+    def test_feedback(self, concurrent, event, anna):
+        concurrent(Feedback, lambda: Feedback.objects.create(event=event, contact=anna, nps=9))
+        with pytest.raises(DuplicateFeedback) as error:
+            record_feedback(event=event, contact=anna, nps=5)
+        assert error.value.existing_id == Feedback.objects.get().pk
