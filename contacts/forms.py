@@ -15,6 +15,7 @@ from events.choices import EventStatus
 from events.models import Event
 
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of browsers and server differ a little
 
 
 class FollowUpLogForm(forms.Form):
@@ -31,6 +32,11 @@ class FollowUpLogForm(forms.Form):
         help_text=_("The event this conversation follows up, if any; it counts for the event's follow-up coverage."),
     )
     channel = forms.ChoiceField(label=_("channel"), choices=FollowUpChannel.choices, initial=FollowUpChannel.PHONE)
+    completed_at = forms.DateTimeField(
+        label=_("happened at"), required=False,
+        widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
+        help_text=_("When the conversation took place, if not just now: it counts for the 48-hour follow-up figures."),
+    )
     outcome = forms.ChoiceField(label=_("outcome"), choices=FollowUpOutcome.choices, initial=FollowUpOutcome.POSITIVE)
     summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
     next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False)
@@ -84,6 +90,9 @@ class FollowUpLogForm(forms.Form):
             self.add_error("contact", _("This is not the contact of the planned follow-up."))
         if cleaned.get("deal_status") in (DealStatus.OPEN, DealStatus.WON) and cleaned.get("deal_value") is None:
             self.add_error("deal_value", _("Give the value of an open or won deal."))
+        completed_at = cleaned.get("completed_at")
+        if completed_at is not None and completed_at > timezone.now() + FUTURE_TOLERANCE:
+            self.add_error("completed_at", _("A conversation that happened cannot be in the future."))
         next_due_on = cleaned.get("next_due_on")
         if next_due_on is not None and next_due_on < timezone.localdate():
             self.add_error("next_due_on", _("The next follow-up cannot be planned in the past."))
@@ -94,6 +103,7 @@ class FollowUpLogForm(forms.Form):
         data = self.cleaned_data
         return {
             "channel": data["channel"],
+            "completed_at": data["completed_at"] or timezone.now(),
             "outcome": data["outcome"],
             "summary": data["summary"],
             "next_step": data["next_step"],

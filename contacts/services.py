@@ -3,13 +3,17 @@
 import json
 from typing import Any
 
+from django.contrib.admin.models import LogEntry
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
+from events.choices import EventStatus
+from events.models import Event
 from events.services import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -85,13 +89,15 @@ def update_contact(contact: Contact, **fields: Any) -> Contact:
 def erase_contact(contact: Contact, *, by=None) -> Contact:
     """GDPR erasure: personal data goes, the row and its relations stay for aggregates.
 
-    Free text written about the person (notes, summaries, comments) and the change history,
-    which holds old values, go with it.
+    Free text written about the person (notes, summaries, comments), the change history,
+    which holds old values, and the admin log's mentions of the person go with it.
     """
     erased_at = Contact.objects.select_for_update().values_list("erased_at", flat=True).get(pk=contact.pk)
     if erased_at is not None:
         contact.refresh_from_db()
         return contact
+    contact.refresh_from_db()
+    _scrub_admin_log(contact, replacement=f"Erased contact #{contact.pk}")
     Contact.objects.filter(pk=contact.pk).update(**ERASED_CONTACT_VALUES, erased_at=timezone.now(), updated_at=timezone.now())
     contact.followups.update(summary="", next_step="", updated_at=timezone.now())
     contact.interactions.update(notes="", updated_at=timezone.now())
@@ -103,6 +109,23 @@ def erase_contact(contact: Contact, *, by=None) -> Contact:
     FollowUp.history.filter(contact_id=contact.pk).delete()
     contact.refresh_from_db()
     return contact
+
+
+def _scrub_admin_log(contact: Contact, *, replacement: str) -> None:
+    """The admin's action log names the contact and every row about it by str() (e.g. "Call
+    follow-up with Anna Müller <anna@…>"), in its text and in its JSON change messages."""
+    names = {str(contact), contact.email} - {None, ""}
+    # Longest first: str(contact) contains the e-mail. JSON escapes non-ASCII characters.
+    variants = sorted({form for name in names for form in (name, json.dumps(name)[1:-1])}, key=len, reverse=True)
+    mentions = Q()
+    for variant in variants:
+        mentions |= Q(object_repr__contains=variant) | Q(change_message__contains=variant)
+    entries = list(LogEntry.objects.filter(mentions))
+    for entry in entries:
+        for variant in variants:
+            entry.object_repr = entry.object_repr.replace(variant, replacement)
+            entry.change_message = entry.change_message.replace(variant, replacement)
+    LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"])
 
 
 def export_contact(contact: Contact) -> dict[str, Any]:
@@ -174,13 +197,25 @@ def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None
         follow_up.completed_at = None
 
 
+def _rescore_after_follow_up(event: Event | None, contact_id: int, *, done: bool) -> None:
+    """A follow-up of a completed event is late data for it. A done one of no completed event
+    still moves its contact's dialogue and last touch: rescored now, not only at night."""
+    if event is not None and event.status == EventStatus.COMPLETED:
+        notify_late_data(event, [contact_id])
+    elif done:
+        from scoring import triggers  # scoring depends on contacts, not the other way round
+        from scoring.choices import ScoreTrigger
+
+        triggers.schedule_contacts_recompute([contact_id], trigger=ScoreTrigger.LATE_DATA)
+
+
 def create_follow_up(**fields: Any) -> FollowUp:
     ensure_writable(fields.get("contact"))
     follow_up = FollowUp(**fields)
     _apply_follow_up_status(follow_up, fields)
     follow_up.full_clean()
     follow_up.save()
-    notify_late_data(follow_up.event, [follow_up.contact_id])
+    _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=follow_up.status == FollowUpStatus.DONE)
     return follow_up
 
 
@@ -188,15 +223,16 @@ def create_follow_up(**fields: Any) -> FollowUp:
 def update_follow_up(follow_up: FollowUp, **fields: Any) -> FollowUp:
     follow_up = locked(follow_up)
     ensure_writable(follow_up.contact_id, fields.get("contact"))
-    old_event, old_contact_id = follow_up.event, follow_up.contact_id
+    old_event, old_contact_id, was_done = follow_up.event, follow_up.contact_id, follow_up.status == FollowUpStatus.DONE
     for name, value in fields.items():
         setattr(follow_up, name, value)
     _apply_follow_up_status(follow_up, fields)
     follow_up.full_clean()
     follow_up.save()
-    notify_late_data(follow_up.event, [follow_up.contact_id])
+    is_done = follow_up.status == FollowUpStatus.DONE
+    _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=is_done or was_done)
     if old_event != follow_up.event or old_contact_id != follow_up.contact_id:
-        notify_late_data(old_event, [old_contact_id])
+        _rescore_after_follow_up(old_event, old_contact_id, done=was_done)
     return follow_up
 
 
@@ -222,7 +258,7 @@ def delete_follow_up(follow_up: FollowUp) -> None:
     ensure_writable(follow_up.contact_id)
     event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id
     follow_up.delete()
-    notify_late_data(event, [contact_id])
+    _rescore_after_follow_up(event, contact_id, done=follow_up.status == FollowUpStatus.DONE)
 
 
 def create_referral(**fields: Any) -> Referral:

@@ -143,7 +143,7 @@ def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> Follo
     else:
         follow_up = services.create_follow_up(
             contact=data["contact"], event=data["event"], owner=request.user,
-            status=FollowUpStatus.DONE, completed_at=timezone.now(), **fields,
+            status=FollowUpStatus.DONE, **fields,
         )
     if data["next_due_on"] is not None:
         services.create_follow_up(

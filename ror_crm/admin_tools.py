@@ -9,6 +9,7 @@ shown again with the user's input and the error beside the field or row it is ab
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
@@ -20,6 +21,8 @@ from django.utils.translation import gettext as _
 from ror_crm.exceptions import DomainError
 
 SERVICE_ERRORS = (DomainError, ValidationError)
+# Rows computed from others (read-only in the admin).
+COMPUTED_MODELS = ("scoring.ContactScore", "scoring.ScoreSnapshot", "scoring.EventMetrics", "scoring.PendingRecompute")
 
 
 def error_messages(exc: Exception) -> list[str]:
@@ -242,6 +245,8 @@ class ServiceAdminMixin:
 
     def get_deleted_objects(self, objs, request):
         deletable, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Computed rows are nobody's to delete by hand, but go with what they were computed from.
+        perms_needed -= {apps.get_model(label)._meta.verbose_name for label in COMPUTED_MODELS}
         for obj in objs:
             if any(getattr(getattr(obj, name), "is_erased", False) for name in self.contact_fields):
                 protected.append(_("%(object)s (a row of an erased contact)") % {"object": obj})

@@ -128,9 +128,11 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "ror_crm.storage.ManifestStaticFilesStorage"
     },
 }
+# Before `collectstatic` has run, WhiteNoise serves the files from where they live.
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
 
 # Redis: with REDIS_URL, Celery uses it as broker and result backend and the cache lives
 # there (shared by every web process, so throttling counts per key across workers).

@@ -149,3 +149,18 @@ class TestDeployCheck:
 
         assert result.returncode != 0
         assert "security.W018" in result.stderr  # DEBUG on
+
+
+def test_static_urls_are_plain_before_collectstatic_and_hashed_after(tmp_path, settings):
+    from ror_crm.storage import ManifestStaticFilesStorage
+
+    settings.DEBUG = False  # the storage of production
+    before = ManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert before.url("admin/css/base.css") == "/static/admin/css/base.css"
+
+    manifest = {"version": "1.1", "hash": "x", "paths": {"admin/css/base.css": "admin/css/base.0123abcd.css"}}
+    (tmp_path / "staticfiles.json").write_text(json.dumps(manifest))
+    after = ManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert after.url("admin/css/base.css") == "/static/admin/css/base.0123abcd.css"
+    with pytest.raises(ValueError, match="Missing staticfiles manifest entry"):
+        after.url("not/collected.css")

@@ -1,8 +1,12 @@
 """Admin actions, buttons and saves: through the services, errors shown, nothing lost."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -285,6 +289,30 @@ class TestGdpr:
         assert contact.email is None
         assert contact.do_not_contact
         assert contact.attendances.count() == 1  # the anonymous history stays
+
+    def test_erasure_removes_the_contact_from_the_admin_log(self, admin_client, agency):
+        contact = Contact.objects.create(email="nina@client.example", first_name="Nina", last_name="Schröder")
+        follow_up = FollowUp.objects.create(contact=contact, channel="email")
+        admin_client.post(reverse("admin:contacts_followup_change", args=[follow_up.pk]), {
+            "contact": contact.pk, "channel": "phone", "status": "planned", "deal_status": "none", "outcome": "",
+            "summary": "", "next_step": "",
+        })
+        # As Django logs an inline row added on the contact's page: JSON, non-ASCII escaped.
+        LogEntry.objects.create(
+            user=User.objects.get(is_superuser=True), content_type=ContentType.objects.get_for_model(Contact),
+            object_id=str(contact.pk), object_repr=str(contact), action_flag=CHANGE,
+            change_message=json.dumps([{"added": {"name": "follow-up", "object": str(follow_up)}}]),
+        )
+        logged = " ".join(f"{entry.object_repr} {entry.change_message}" for entry in LogEntry.objects.all())
+        assert "Nina Schr\\u00f6der <nina@client.example>" in logged
+        assert "Phone follow-up with Nina Schröder <nina@client.example>" in logged
+
+        erase_contact(contact)
+
+        logged = " ".join(f"{entry.object_repr} {entry.change_message}" for entry in LogEntry.objects.all())
+        assert "nina@client.example" not in logged
+        assert "Schr" not in logged
+        assert f"Erased contact #{contact.pk}" in logged
 
     def test_an_erased_contact_and_its_rows_are_not_deleted(self, admin_client, agency):
         contact = agency.contacts[0]

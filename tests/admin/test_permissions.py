@@ -112,6 +112,21 @@ class TestSalesInTheAdmin:
 
 
 class TestAgencyStaffInTheAdmin:
+    def test_deletes_a_scored_contact_and_a_completed_event_with_their_computed_rows(self, staff_client, agency):
+        from scoring.models import ContactScore, EventMetrics
+
+        contact, event = agency.contacts[0], agency.past_event
+        assert ContactScore.objects.filter(contact=contact).exists()
+        assert EventMetrics.objects.filter(event=event).exists()
+
+        for model_path, obj in (("contacts_contact", contact), ("events_event", event)):
+            url = reverse(f"admin:{model_path}_delete", args=[obj.pk])
+            assert not staff_client.get(url).context["perms_lacking"]
+            assert staff_client.post(url, {"post": "yes"}).status_code == 302
+
+        assert not ContactScore.objects.filter(contact_id=contact.pk).exists()
+        assert not EventMetrics.objects.filter(event_id=event.pk).exists()
+
     def test_opens_every_page_of_their_work(self, staff_client, agency):
         event = agency.past_event
         for url in (

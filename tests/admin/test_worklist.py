@@ -168,6 +168,18 @@ class TestLogFollowUp:
         assert follow_up.deal_value == Decimal("12500.50")
         assert (follow_up.summary, follow_up.next_step) == ("Talked budgets", "Send proposal")
 
+    def test_a_conversation_logged_later_counts_when_it_happened_and_rescores_the_contact(
+        self, sales_client, worklist_data, django_capture_on_commit_callbacks
+    ):
+        contact = worklist_data["at_risk"]
+        happened = (timezone.localtime() - timedelta(days=2)).replace(second=0, microsecond=0)
+        with django_capture_on_commit_callbacks(execute=True):  # the rescoring runs after commit
+            response = sales_client.post(LOG, {"contact": contact.pk, "channel": "phone", "outcome": "positive",
+                                               "deal_status": "none", "completed_at": happened.strftime("%Y-%m-%dT%H:%M")})
+        assert response.status_code == 302
+        assert FollowUp.objects.get(contact=contact).completed_at == happened
+        assert ContactScore.objects.get(contact=contact).last_touch_at == happened  # no event: rescored at once
+
     def test_the_origin_event_is_kept_and_offered_when_it_is_old(self, sales_client, worklist_data):
         now = timezone.now()
         old_event = Event.objects.create(name="Summit 2023", starts_at=now - timedelta(days=800),
@@ -215,6 +227,8 @@ class TestLogFollowUp:
             ({"deal_status": "won"}, "deal_value", "Give the value of an open or won deal."),
             ({"channel": "pigeon"}, "channel", "Select a valid choice"),
             ({"next_due_on": "2001-01-01"}, "next_due_on", "cannot be planned in the past"),
+            ({"completed_at": "2999-01-01T10:00"}, "completed_at", "cannot be in the future"),
+            ({"completed_at": "yesterday"}, "completed_at", "Enter a valid date/time."),
         ],
     )
     def test_bad_input_shows_the_form_again_with_errors(self, sales_client, worklist_data, data, field, message):

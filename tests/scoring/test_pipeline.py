@@ -80,14 +80,28 @@ class TestInProcess:
         assert not PendingRecompute.objects.exists()
         assert EventMetrics.objects.get(event=event).followup_coverage == 0.5
 
-    def test_data_of_an_event_that_is_not_completed_triggers_nothing(self, django_capture_on_commit_callbacks):
+    def test_data_of_an_event_that_is_not_completed_is_no_late_data(self, django_capture_on_commit_callbacks):
         event = make_event(status="planned")
-        anna = make_attendees(event, 1)[0]
+        anna, ben = make_attendees(event, 2)
         with django_capture_on_commit_callbacks(execute=True):
-            contact_services.create_follow_up(contact=anna, event=event, status="done")
+            event_services.check_in(event, emails=[ben.email])
+            contact_services.create_follow_up(contact=anna, event=event, status="planned")
 
         assert not PendingRecompute.objects.exists()
         assert not ContactScore.objects.exists()
+
+    def test_a_done_follow_up_of_no_completed_event_rescores_its_contact_at_once(
+        self, django_capture_on_commit_callbacks
+    ):
+        event = make_event(status="planned")
+        anna = make_attendees(event, 1)[0]
+        with django_capture_on_commit_callbacks(execute=True):
+            follow_up = contact_services.create_follow_up(contact=anna, event=event, status="done")
+
+        assert not PendingRecompute.objects.exists()  # no late data: the event has no metrics yet
+        score = ContactScore.objects.get(contact=anna)
+        assert score.last_touch_at == follow_up.completed_at
+        assert ScoreSnapshot.objects.get(contact=anna).trigger == "late_data"
 
     def test_completing_twice_and_recomputing_again_changes_nothing(self, django_capture_on_commit_callbacks):
         event = make_event()
@@ -226,6 +240,7 @@ class TestRecomputeScoresCommand:
         ("arguments", "message"),
         [
             (["--all", "--as-of", "yesterday"], "--as-of must be an ISO 8601 time"),
+            (["--all", "--as-of", "2999-01-01T00:00:00+00:00"], "--as-of must not be in the future"),
             (["--all", "--chunk-size", "0"], "--chunk-size must be between 1 and 100000"),
             (["--event", "999999"], "No event with id 999999"),
             (["--contact", "999998", "999999"], "No contact with id 999998, 999999"),

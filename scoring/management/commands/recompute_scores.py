@@ -20,7 +20,7 @@ class Command(BaseCommand):
         target.add_argument("--all", action="store_true", help="Every contact.")
         target.add_argument("--event", type=int, action="append", metavar="ID", help="Contacts touched by this event.")
         target.add_argument("--contact", type=int, action="append", metavar="ID", nargs="+", help="These contacts.")
-        parser.add_argument("--as-of", help="ISO 8601 time to score as of (default: now).")
+        parser.add_argument("--as-of", help="ISO 8601 time to score as of, not in the future (default: now).")
         parser.add_argument(
             "--chunk-size", type=int, default=chunk_size_setting(),
             help="Contacts per chunk (default: the SCORING_CHUNK_SIZE setting, %(default)s).",
@@ -81,4 +81,9 @@ class Command(BaseCommand):
             as_of = datetime.fromisoformat(value)
         except ValueError:
             raise CommandError(f"--as-of must be an ISO 8601 time, got {value!r}.") from None
-        return as_of if timezone.is_aware(as_of) else timezone.make_aware(as_of)
+        as_of = as_of if timezone.is_aware(as_of) else timezone.make_aware(as_of)
+        if as_of > timezone.now():
+            # A stored result is only replaced by a later one: a future as-of would freeze
+            # these scores against every new recompute until that time.
+            raise CommandError(f"--as-of must not be in the future, got {value!r}.")
+        return as_of
