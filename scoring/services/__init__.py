@@ -3,7 +3,12 @@
 from scoring.services.contact_scores import compute_scores, score_contact
 from scoring.services.event_metrics import compute_event_metrics
 from scoring.services.profile import ScoringParameters, active_parameters
-from scoring.services.recompute import all_contact_id_chunks, event_contact_ids, recompute_contacts
+from scoring.services.recompute import (
+    all_contact_id_chunks,
+    event_contact_ids,
+    recompute_contacts,
+    replay_completed_events,
+)
 
 __all__ = [
     "ScoringParameters",
@@ -13,5 +18,6 @@ __all__ = [
     "compute_scores",
     "event_contact_ids",
     "recompute_contacts",
+    "replay_completed_events",
     "score_contact",
 ]

@@ -8,9 +8,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from contacts.models import Contact
-from events.models import Attendance, Interaction
+from events.choices import EventStatus
+from events.models import Attendance, Event, Interaction
 from scoring.choices import ScoreTrigger
 from scoring.services.contact_scores import compute_scores
+from scoring.services.event_metrics import compute_event_metrics
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.writes import save_scores
 from scoring.signals import contact_scores_changed
@@ -87,6 +89,27 @@ def recompute_contacts(
     if changes:
         contact_scores_changed.send(sender=ScoreTrigger, changes=changes)
     return {"contacts": total, "changed": len(changes), "changes": changes}
+
+
+def replay_completed_events(*, until: datetime, params: ScoringParameters | None = None) -> int:
+    """Every event completed by `until`, in order of completion: its contacts and metrics as of
+    its completion, as its after-the-event recompute would have computed them.
+
+    For data loaded past the services (the demo, a migration of an agency's history): scores
+    get their history and events their `relationship_lift`. Returns the number of events.
+    """
+    params = params or active_parameters()
+    events = list(
+        Event.objects.filter(status=EventStatus.COMPLETED, completed_at__lte=until)
+        .order_by("completed_at", "pk")
+        .values_list("pk", "completed_at")
+    )
+    for event_id, completed_at in events:
+        recompute_contacts(
+            event_contact_ids(event_id), as_of=completed_at, trigger=ScoreTrigger.EVENT, event_id=event_id, params=params
+        )
+        compute_event_metrics(event_id, as_of=completed_at)
+    return len(events)
 
 
 def contact_ids_matching(*, contact_ids: Iterable[int] = (), event_ids: Iterable[int] = ()) -> list[int]:

@@ -213,6 +213,10 @@ class TestAllContacts:
         assert not ScoreSnapshot.objects.filter(trigger_event__isnull=False).exists()
 
 
+def history_score(contact: Contact, event: Event) -> float:
+    return ScoreSnapshot.objects.get(contact=contact, trigger_event=event).score
+
+
 @pytest.mark.django_db
 class TestRecomputeScoresCommand:
     def test_all_with_an_as_of_time(self):
@@ -227,6 +231,29 @@ class TestRecomputeScoresCommand:
         assert "Recomputed 4 contacts as of 2026-05-01T18:00:00+00:00: 4 changed, 1 event metrics" in out.getvalue()
         assert set(ContactScore.objects.values_list("score", flat=True)) == {21.8}
         assert EventMetrics.objects.filter(event=event).exists()
+
+    def test_replaying_events_scores_each_as_of_its_completion_then_all_as_of_now(self):
+        """Data loaded past the services (the demo): history and lift as if each event had been completed live."""
+        now = timezone.now()
+        first = make_event("Summit 1", ends_at=now - timedelta(days=60), status="completed",
+                           completed_at=now - timedelta(days=59))
+        second = make_event("Summit 2", ends_at=now - timedelta(days=10), status="completed",
+                            completed_at=now - timedelta(days=9))
+        anna = make_attendees(first, 1)[0]
+        Attendance.objects.create(event=second, contact=anna, status="attended")
+        out = StringIO()
+
+        call_command("recompute_scores", "--all", "--replay-events", "--with-metrics", stdout=out, verbosity=0)
+
+        assert "Replayed 2 completed events as of their completion." in out.getvalue()
+        history = list(ScoreSnapshot.objects.filter(contact=anna).order_by("computed_at")
+                       .values_list("trigger", "trigger_event_id", "computed_at"))
+        assert history[:2] == [("event", first.pk, first.completed_at), ("event", second.pk, second.completed_at)]
+        assert history[2][0] == "manual"  # then decayed to now
+        lift = EventMetrics.objects.get(event=second).relationship_lift
+        assert lift == round(history_score(anna, second) - history_score(anna, first), 2)
+        with pytest.raises(CommandError, match="--replay-events goes with --all"):
+            call_command("recompute_scores", "--contact", str(anna.pk), "--replay-events", stdout=out, verbosity=0)
 
     def test_by_contact(self):
         event = make_event(status="completed", completed_at=timezone.now())

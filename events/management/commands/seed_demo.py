@@ -108,7 +108,10 @@ class Command(BaseCommand):
         known = {option for action in parser._actions for option in action.option_strings}
         args = ["--all"]
         args += [option for option in METRICS_OPTIONS if option in known][:1]
+        if "--replay-events" in known:
+            args.append("--replay-events")  # each event's after-the-event recompute: score history, lift
         if as_of is not None and "--as-of" in known:
-            args += ["--as-of", as_of.isoformat()]
+            # Not beyond now: a stored score is only replaced by a later one.
+            args += ["--as-of", min(as_of, timezone.now()).isoformat()]
         self.stdout.write(f"Computing scores: recompute_scores {' '.join(args)}")
         call_command("recompute_scores", *args, stdout=self.stdout, stderr=self.stderr)

@@ -8,7 +8,13 @@ from contacts.models import Contact
 from events.choices import EventStatus
 from events.models import Event
 from scoring.choices import ScoreTrigger
-from scoring.services import active_parameters, all_contact_id_chunks, compute_event_metrics, recompute_contacts
+from scoring.services import (
+    active_parameters,
+    all_contact_id_chunks,
+    compute_event_metrics,
+    recompute_contacts,
+    replay_completed_events,
+)
 from scoring.services.recompute import chunk_size_setting, chunked, contact_ids_matching
 
 
@@ -28,6 +34,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--with-metrics", action="store_true",
             help="Also recompute the metrics of the event(s); with --all, of every completed event.",
+        )
+        parser.add_argument(
+            "--replay-events", action="store_true",
+            help="With --all: first recompute every completed event's contacts and metrics as of its completion, "
+            "in order (for data loaded without the services: gives scores their history and events their lift).",
         )
 
     def handle(self, *args, **options):
@@ -58,6 +69,11 @@ class Command(BaseCommand):
             metric_events = event_ids
 
         started = timezone.now()
+        if options["replay_events"]:
+            if not options["all"]:
+                raise CommandError("--replay-events goes with --all.")
+            replayed = replay_completed_events(until=as_of, params=params)
+            self.stdout.write(f"Replayed {replayed} completed events as of their completion.")
         contacts = changed = 0
         with tqdm(total=total_contacts, unit="contacts", disable=options["verbosity"] == 0, file=self.stderr) as progress:
             for chunk in chunks:
