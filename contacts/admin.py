@@ -73,7 +73,9 @@ class AttendedSeriesFilter(admin.SimpleListFilter):
     parameter_name = "series"
 
     def lookups(self, request, model_admin):
-        return list(EventSeries.objects.order_by("name").values_list("pk", "name"))
+        # Choice values as strings, as a query string gives them: "Show counts" (?_facets=True)
+        # passes each choice value to queryset(), which reads it like a request parameter.
+        return [(str(pk), name) for pk, name in EventSeries.objects.order_by("name").values_list("pk", "name")]
 
     def queryset(self, request, queryset):
         if not (self.value() or "").isdigit():
@@ -177,6 +179,15 @@ class ContactAdminForm(forms.ModelForm):
     class Meta:
         model = Contact
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def _post_clean(self):
+        # Contact.clean() runs even when the e-mail field failed its own validation ("foo@"):
+        # the instance then has no e-mail and the model adds "An e-mail address is required."
+        # beside "Enter a valid email address.". Keep only the field's own message.
+        own_errors = len(self.errors.get("email", ()))
+        super()._post_clean()
+        if own_errors:
+            del self.errors["email"][own_errors:]
 
 
 class FollowUpAdminForm(forms.ModelForm):

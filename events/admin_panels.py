@@ -1,22 +1,25 @@
 """The RoR figures panel of the event change page (EventMetrics, DOMAIN.md "Event metrics")."""
 
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from events.models import Event
+from events.models import Event, Feedback
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import column_chart_svg
+from scoring.formatting import round_half_up, signed
 
 SERIES_CHART_EDITIONS = 12
 
 
 def _pct(ratio: float | None) -> str:
     """Shares are stored as ratios (0–1)."""
-    return "—" if ratio is None else f"{ratio * 100:.0f} %"
+    return "—" if ratio is None else f"{round_half_up(ratio * 100):.0f} %"
 
 
 def _num(value, digits: int = 1, suffix: str = "") -> str:
-    return "—" if value is None else f"{value:.{digits}f}{suffix}"
+    """Rounded half away from zero, as on the RoR dashboard."""
+    return "—" if value is None else f"{round_half_up(value, digits):.{digits}f}{suffix}"
 
 
 def _money(value, currency: str) -> str:
@@ -34,7 +37,10 @@ def metrics_panel(event: Event) -> dict:
         crr = _("%(crr)s vs %(previous)s") % {"crr": crr, "previous": previous}
     elif metrics.series_retention_rate is None:
         crr = _("— (no previous edition)")
-    nps = "—" if metrics.nps is None else f"{metrics.nps:+.0f}"
+    nps = "—" if metrics.nps is None else signed(metrics.nps)
+    # feedback_count counts every feedback row (DOMAIN.md), also those without an NPS answer;
+    # beside the NPS stands the number of answers it was computed from.
+    nps_answers = Feedback.objects.filter(event=event, nps__isnull=False).count()
     currency = event.currency
     headline = [
         {"label": _("Attended"), "value": f"{metrics.attended} / {metrics.registered}"},
@@ -43,7 +49,7 @@ def metrics_panel(event: Event) -> dict:
         {"label": _("NPS"), "value": nps},
         {"label": _("RoR %"), "value": _num(metrics.ror_percent, 0, " %")},
         {"label": _("Relationship lift"), "value": "—" if metrics.relationship_lift is None
-         else f"{metrics.relationship_lift:+.1f}"},
+         else signed(metrics.relationship_lift, 1)},
     ]
     rows = [
         (_("Registered / attended / no-shows"), f"{metrics.registered} / {metrics.attended} / {metrics.no_shows}"),
@@ -57,7 +63,8 @@ def metrics_panel(event: Event) -> dict:
         (_("Follow-up coverage"), _pct(metrics.followup_coverage)),
         (_("Followed up within 48 h"), _pct(metrics.followed_up_within_48h_share)),
         (_("Median hours to first follow-up"), _num(metrics.median_first_followup_hours, 1, " h")),
-        (_("NPS (answers)"), f"{nps} ({metrics.feedback_count})"),
+        (_("NPS (answers)"), f"{nps} ({nps_answers})"),
+        (capfirst(metrics._meta.get_field("feedback_count").verbose_name), str(metrics.feedback_count)),
         (_("Average satisfaction (1–10)"), _num(metrics.avg_satisfaction, 1)),
         (_("Pipeline value (open deals)"), _money(metrics.pipeline_value, currency)),
         (_("Won value"), _money(metrics.won_value, currency)),

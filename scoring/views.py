@@ -1,11 +1,13 @@
 """The RoR dashboard: a staff page beside the admin, charts drawn on the server (no CDN)."""
 
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import formats, timezone
@@ -14,6 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
 from scoring.dashboard import Dashboard, DashboardFilter, build_dashboard, series_choices
+from scoring.formatting import round_half_up
 
 # Who may read the dashboard: staff with view permission on event metrics. The
 # "Agency staff" and "Sales" groups both hold it, so sales teams see the RoR they work for.
@@ -23,13 +26,28 @@ CHART_WIDTH = 500
 COLUMN_CHART_MAX = 12  # more editions than this read better as a line
 
 
-# <input type="date"> takes ISO dates whatever the language; a localized value would show empty.
-DATE_INPUT = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+# The dates a period may start and end on. Near the ends of Python's date range the day
+# after the period, or its first day in UTC, no longer exists (OverflowError): a form error.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def _period_date_field(label: str) -> forms.DateField:
+    return forms.DateField(
+        label=label, required=False,
+        # Django's own messages ("Ensure this value is less than or equal to 2999-12-31."),
+        # translated in every language Django speaks.
+        validators=[MinValueValidator(EARLIEST_DATE), MaxValueValidator(LATEST_DATE)],
+        # <input type="date"> takes ISO dates whatever the language; a localized value would show empty.
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={
+            "type": "date", "min": EARLIEST_DATE.isoformat(), "max": LATEST_DATE.isoformat(),
+        }),
+    )
 
 
 class DashboardFilterForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DATE_INPUT)
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DATE_INPUT)
+    date_from = _period_date_field(gettext_lazy("From"))
+    date_to = _period_date_field(gettext_lazy("To"))
     series = forms.TypedChoiceField(label=gettext_lazy("Series"), required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, series: list[tuple[int, str]], **kwargs):
@@ -139,13 +157,22 @@ def dashboard_charts(dashboard: Dashboard) -> dict[str, str]:
 
 
 def _score(value: float | None) -> str:
-    return "–" if value is None else formats.number_format(value, 1, use_l10n=True)
+    return "–" if value is None else formats.number_format(round_half_up(value, 1), 1, use_l10n=True)
 
 
 def _number(value, decimals: int = 0) -> str:
+    """Rounded half away from zero, as on the event page (number_format alone cuts digits off)."""
     if value is None:
         return "–"
-    return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+    return formats.number_format(round_half_up(value, decimals), decimals, use_l10n=True, force_grouping=True)
+
+
+def _signed_number(value, decimals: int = 0) -> str:
+    """A change with its sign, "+16.8" as on the event page; 0 counts as "+"."""
+    if value is None:
+        return "–"
+    rounded = round_half_up(value, decimals)
+    return f"{'+' if rounded >= 0 else ''}{_number(rounded, decimals)}"
 
 
 def _pct(share: float | None, decimals: int = 0) -> str:
@@ -185,7 +212,7 @@ def kpi_cards(data: Dashboard) -> list[dict[str, str]]:
         {"key": "ror", "label": _("RoR"), "value": "–" if ror is None else f"{_number(ror)} %",
          "hint": _("(won − cost) / cost")},
         {"key": "lift", "label": _("Relationship lift"),
-         "value": "–" if lift is None else f"{'+' if lift >= 0 else ''}{_number(lift, 1)}",
+         "value": _signed_number(lift, 1),
          "hint": _("mean score change per attendee")},
     ]
 
@@ -207,7 +234,7 @@ def edition_rows(data: Dashboard) -> list[dict[str, Any]]:
             "cost": _number(row["cost"]),
             "currency": row["currency"],
             "ror": "–" if row["ror_percent"] is None else f"{_number(row['ror_percent'])} %",
-            "lift": _number(row["relationship_lift"], 1),
+            "lift": _signed_number(row["relationship_lift"], 1),
         }
         for row in reversed(data.editions)
     ]

@@ -188,6 +188,20 @@ class TestAdminSavesGoThroughServices:
         assert "A contact with this e-mail already exists" in response.content.decode()
         assert Contact.objects.count() == 1
 
+    @pytest.mark.parametrize(("email", "error"), [
+        ("foo@", "Enter a valid email address."), ("", "An e-mail address is required."),
+        ("   ", "An e-mail address is required."),
+    ])
+    def test_a_bad_email_shows_one_error_on_add_and_change(self, admin_client, email, error):
+        contact = Contact.objects.create(email="kept@client.example")
+        for url in (reverse("admin:contacts_contact_add"), reverse("admin:contacts_contact_change", args=[contact.pk])):
+            response = admin_client.post(url, {"email": email, "first_name": "Bad", **empty_contact_inlines()})
+            assert response.status_code == 200
+            assert response.context["adminform"].form.errors == {"email": [error]}, url
+        contact.refresh_from_db()
+        assert contact.email == "kept@client.example"
+        assert Contact.objects.count() == 1
+
     def test_follow_up_marked_done_in_the_form_gets_a_completion_time(self, admin_client, superuser):
         contact = Contact.objects.create(email="lead@client.example")
         response = admin_client.post(reverse("admin:contacts_followup_add"), {

@@ -1,6 +1,7 @@
 """Every admin page opens, and no changelist or change page runs a query per row."""
 
 import pytest
+from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -204,3 +205,53 @@ def test_event_page_shows_metrics_or_not_computed(admin_client, agency):
     assert "+4.2" in body  # relationship lift
     body = admin_client.get(change_url(agency.next_event)).content.decode()
     assert "Not computed yet" in body
+
+
+REGISTERED_ADMINS = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+@pytest.mark.parametrize(("model", "model_admin"), REGISTERED_ADMINS,
+                         ids=[model._meta.label for model, _ in REGISTERED_ADMINS])
+def test_every_changelist_opens_with_filter_counts(admin_client, agency, model, model_admin):
+    # "Show counts" in the filter sidebar (?_facets=True) runs every list filter once per
+    # choice with that choice as its value: a choice that queryset() cannot read is a 500.
+    response = admin_client.get(changelist_url(model) + "?_facets=True")
+    assert response.status_code == 200, f"{model._meta.label}: {response.status_code}"
+    assert response.context["cl"].add_facets
+
+
+def test_contact_series_filter_counts_its_attendees(admin_client, agency):
+    Contact.objects.create(email="outsider@client.example", last_name="Outsider")
+    for query in ("?_facets=True", f"?series={agency.series.pk}&_facets=True"):
+        cl = admin_client.get(changelist_url(Contact) + query).context["cl"]
+        series_filter = next(spec for spec in cl.filter_specs if spec.parameter_name == "series")
+        choices = {choice["display"]: choice["selected"] for choice in series_filter.choices(cl)}
+        # The five contacts of the agency attended the summit; the outsider did not.
+        assert choices[f"{agency.series.name} (5)"] is ("series=" in query), query
+
+
+def test_event_page_counts_the_nps_answers_beside_the_nps(admin_client, agency):
+    # The agency's five feedback rows all carry an NPS; two more answered only satisfaction.
+    for index in range(2):
+        contact = Contact.objects.create(email=f"no-nps{index}@client.example")
+        Feedback.objects.create(event=agency.past_event, contact=contact, satisfaction=7)
+    EventMetrics.objects.filter(event=agency.past_event).update(feedback_count=7)
+    rows = dict(admin_client.get(change_url(agency.past_event)).context["metrics_rows"])
+    assert rows["NPS (answers)"] == "+30 (5)"
+    assert rows["Feedback answers"] == "7"  # the metric itself: every feedback row (DOMAIN.md)
+
+
+def test_event_page_rounds_half_away_from_zero_as_the_dashboard(admin_client, agency):
+    EventMetrics.objects.filter(event=agency.past_event).update(
+        ror_percent=247.9, series_retention_rate=28.65, relationship_lift=16.75, nps=12.5, returning_share=0.125,
+    )
+    response = admin_client.get(change_url(agency.past_event))
+    headline = {tile["label"]: tile["value"] for tile in response.context["metrics_headline"]}
+    rows = dict(response.context["metrics_rows"])
+    assert headline["RoR %"] == "248 %"
+    assert headline["CRR vs previous edition"] == "29 %"
+    assert headline["Relationship lift"] == "+16.8"
+    assert headline["NPS"] == "+13"
+    assert headline["Returning share"] == "13 %"
+    assert rows["RoR % = (won − cost) / cost × 100"] == "247.9 %"
+    assert rows["Series retention rate (CRR)"].startswith("28.7 %")

@@ -18,6 +18,7 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback
 from scoring.dashboard import DashboardFilter, build_dashboard
 from scoring.models import ContactScore, EventMetrics
+from scoring.views import _number, _signed_number, edition_rows, kpi_cards
 
 pytestmark = pytest.mark.django_db
 
@@ -185,6 +186,28 @@ class TestPage:
         assert "The end of the period cannot lie before its start." in response.content.decode()
         assert response.context["dashboard"].filter == DashboardFilter.default()
 
+    @pytest.mark.parametrize("query", [
+        {"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}, {"date_to": "0001-01-01"},
+        {"date_from": "9999-12-31"}, {"date_from": "0001-01-01", "date_to": "9999-12-31"},
+    ])
+    def test_dates_out_of_range_are_a_form_error_not_a_crash(self, client, staff_user, agency_data, query):
+        client.force_login(staff_user)
+        response = client.get(URL, query)
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert set(errors) == set(query)
+        expected = {"0001-01-01": "Ensure this value is greater than or equal to 1900-01-01.",
+                    "9999-12-31": "Ensure this value is less than or equal to 2999-12-31."}
+        assert {name: errors[name] for name in query} == {name: [expected[day]] for name, day in query.items()}
+        assert response.context["dashboard"].filter == DashboardFilter.default()
+
+    def test_the_widest_period_allowed_opens(self, client, staff_user, agency_data):
+        client.force_login(staff_user)
+        response = client.get(URL, {"date_from": "1900-01-01", "date_to": "2999-12-31"})
+        assert response.status_code == 200
+        assert not response.context["form"].errors
+        assert response.context["dashboard"].summary["events"] == 4  # all of them, the 2023 edition too
+
     def test_an_unknown_series_is_a_form_error_not_a_crash(self, client, staff_user):
         client.force_login(staff_user)
         response = client.get(URL, {"series": "999999"})
@@ -213,3 +236,42 @@ class TestPage:
         with django_assert_num_queries(expected):
             response = client.get(URL)
         assert len(response.context["dashboard"].editions) == 30
+
+
+class TestRounding:
+    """Figures are rounded half away from zero to the digits shown, never cut off."""
+
+    @pytest.fixture
+    def rounded_data(self, summit):
+        # Summary figures are aggregated from these rows; the page formats them.
+        today = timezone.localdate()
+        for name, days_ago, retention, nps, lift in (("Spring", 60, 28.6, 99.9, 16.5), ("Autumn", 30, 28.7, -0.9, 17.0)):
+            make_event(name, today - timedelta(days=days_ago), series=summit, attended=10, series_retention_rate=retention,
+                       nps=nps, relationship_lift=lift, won_value=Decimal("17395"), cost=Decimal(5000),
+                       ror_percent=247.9)
+        return build_dashboard(DashboardFilter.default())
+
+    def test_kpi_cards_round_instead_of_truncating(self, rounded_data):
+        # RoR (34,790 − 10,000) / 10,000 × 100 = 247.9 %; mean CRR 28.65; mean lift 16.75.
+        assert rounded_data.summary["ror_percent"] == pytest.approx(247.9)
+        cards = {card["key"]: card["value"] for card in kpi_cards(rounded_data)}
+        assert cards["ror"] == "248 %"
+        assert cards["retention"] == "29 %"
+        assert cards["lift"] == "+16.8"
+
+    def test_the_events_table_rounds_instead_of_truncating(self, rounded_data):
+        rows = {row["name"]: row for row in edition_rows(rounded_data)}
+        assert rows["Spring"]["nps"] == "100"  # 99.9
+        assert rows["Autumn"]["nps"] == "-1"  # −0.9, not "-0"
+        assert rows["Spring"]["ror"] == "248 %"  # 247.9
+        assert rows["Spring"]["lift"] == "+16.5"
+
+    @pytest.mark.parametrize(("value", "decimals", "expected"), [
+        (247.9, 0, "248"), (28.65, 0, "29"), (28.65, 1, "28.7"), (16.75, 1, "16.8"), (99.9, 0, "100"),
+        (-0.9, 0, "-1"), (-0.4, 0, "0"), (12.5, 0, "13"), (-12.5, 0, "-13"), (1234.5, 0, "1,235"), (None, 0, "–"),
+    ])
+    def test_numbers_round_half_away_from_zero(self, value, decimals, expected):
+        assert _number(value, decimals) == expected
+
+    def test_the_lift_reads_as_on_the_event_page(self):
+        assert [_signed_number(value, 1) for value in (16.75, -0.04, -2.25, None)] == ["+16.8", "+0.0", "-2.3", "–"]
