@@ -1,11 +1,16 @@
 """Admin for scoring: profiles are edited; scores, snapshots and event metrics are computed, read-only."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ror_crm.admin_tools import ReadOnlyAdminMixin
+from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin
+from scoring.forms import ScoringProfileForm
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
+from scoring.services import profile as profile_services
 
 
 def _date(value) -> str:
@@ -13,11 +18,37 @@ def _date(value) -> str:
 
 
 @admin.register(ScoringProfile)
-class ScoringProfileAdmin(admin.ModelAdmin):
+class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Saved through services.profile: versions are numbered there, never typed in."""
+
+    form = ScoringProfileForm
+    create_service = staticmethod(profile_services.create_profile)
+    update_service = staticmethod(profile_services.update_profile)
+    delete_service = staticmethod(profile_services.delete_profile)
     list_display = ("name", "version", "is_active", "half_life_days", "weights", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
-    readonly_fields = ("created_at", "updated_at")
+    fields = (
+        "name", "version", "is_active", "weights", "half_life_days", "saturation", "role_weights", "outcome_weights",
+        "stage_thresholds", "created_at", "updated_at",
+    )
+    readonly_fields = ("version", "created_at", "updated_at")
+
+    def save_model(self, request, obj, form, change):
+        edited_pk, edited_version = obj.pk, obj.version
+        super().save_model(request, obj, form, change)
+        if change and obj.pk != edited_pk:
+            self.message_user(request, _(
+                "The new parameters were saved as version %(new)d, now the profile to edit. Version %(old)d "
+                "stays as it was: the record of the parameters its scores were computed with."
+            ) % {"new": obj.version, "old": edited_version}, messages.INFO)
+
+    def response_change(self, request, obj):
+        response = super().response_change(request, obj)
+        if "_continue" in request.POST and request.resolver_match.kwargs.get("object_id") != str(obj.pk):
+            # A new version is a new row: go on editing it, not the record it left behind.
+            return HttpResponseRedirect(reverse("admin:scoring_scoringprofile_change", args=[obj.pk]))
+        return response
 
 
 @admin.register(ContactScore)

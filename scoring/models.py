@@ -1,8 +1,13 @@
+import json
+import math
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from contacts.choices import FollowUpOutcome
+from events.choices import AttendanceRole
 from scoring.choices import ChurnRisk, LifecycleStage, ScoreTrigger
 
 COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
@@ -40,22 +45,147 @@ class ScoringProfile(models.Model):
         return f"{self.name} v{self.version}"
 
     def clean(self) -> None:
-        if not isinstance(self.weights, dict) or set(self.weights) != set(COMPONENTS):
-            raise ValidationError({"weights": _("Give one weight for each of: %s.") % ", ".join(COMPONENTS)})
-        try:
-            total = sum(float(weight) for weight in self.weights.values())
-        except (TypeError, ValueError):
-            raise ValidationError({"weights": _("Weights must be numbers.")}) from None
-        if abs(total - 1.0) > 1e-9:
-            raise ValidationError({"weights": _("The weights must sum to 1 (they sum to %(total)s).") % {"total": total}})
-        if any(float(weight) < 0 for weight in self.weights.values()):
-            raise ValidationError({"weights": _("Weights cannot be negative.")})
-        if self.half_life_days is not None and self.half_life_days <= 0:
-            raise ValidationError({"half_life_days": _("The half-life must be positive.")})
-        if self.is_active:
-            other_active = ScoringProfile.objects.filter(is_active=True).exclude(pk=self.pk)
-            if other_active.exists():
-                raise ValidationError({"is_active": _("Another profile is active; deactivate it first.")})
+        """Every parameter scoring reads (services/profile.py, contact_scores.py), checked before
+        it is saved: a profile that passes is one scoring can compute with. All errors at once."""
+        errors: dict[str, list[str]] = {}
+        for field, check in (
+            ("weights", _weight_errors),
+            ("half_life_days", _half_life_errors),
+            ("saturation", _keyed_number_errors(SATURATION_KEYS, SATURATION_RANGE)),
+            ("role_weights", _keyed_number_errors(ROLE_KEYS, RELATIVE_WEIGHT_RANGE)),
+            ("outcome_weights", _keyed_number_errors(OUTCOME_KEYS, RELATIVE_WEIGHT_RANGE)),
+            ("stage_thresholds", _threshold_errors),
+        ):
+            if messages := check(getattr(self, field)):
+                errors[field] = messages
+        # Activating a profile deactivates the active one (services.profile), so a profile stops
+        # being the active one only that way: scoring always has exactly one (DOMAIN.md).
+        if self.pk is not None and not self.is_active and (
+            ScoringProfile.objects.filter(pk=self.pk, is_active=True).exists()
+        ):
+            errors["is_active"] = [_(
+                "This is the active profile and scoring always uses exactly one: activate another profile "
+                "instead, which deactivates this one."
+            )]
+        if errors:
+            raise ValidationError(errors)
+
+
+# What each parameter of a profile may be: the keys scoring reads, and ranges it can compute
+# with. (minimum, maximum, whether the minimum itself is allowed)
+NumberRange = tuple[float, float, bool]
+WEIGHT_RANGE: NumberRange = (0, 1, True)
+# Below 30 days the decay of an old touchpoint underflows PostgreSQL's POWER() (an error, not 0)
+# for data a few decades old; 30 days keeps it working for 88 years of history.
+HALF_LIFE_RANGE: NumberRange = (30, 3650, True)
+SATURATION_KEYS = ("attendance", "networking", "dialogue", "referrals")
+SATURATION_RANGE: NumberRange = (0, 1000, False)  # k of sat(x, k) = 1 − exp(−x / k): k > 0
+ROLE_KEYS = tuple(AttendanceRole.values)
+OUTCOME_KEYS = (*FollowUpOutcome.values, "")  # "": a done follow-up without an outcome
+RELATIVE_WEIGHT_RANGE: NumberRange = (0, 10, True)
+DAYS: NumberRange = (0, 3650, True)
+STAGE_THRESHOLDS: dict[str, NumberRange] = {
+    "at_risk_days": DAYS,
+    "maturity_min_events": (1, 1000, True),
+    "maturity_min_score": (0, 100, True),
+    "churn_high_days": DAYS,
+    "churn_medium_days": DAYS,
+    "churn_drop_points": (0, 100, True),
+    "churn_drop_lookback_days": DAYS,
+    "care_full_hours": (0, 24 * 365, True),
+    "care_half_days": (0, 365, True),
+    "no_show_penalty": (0, 10, True),
+}
+WHOLE_NUMBER_THRESHOLDS = ("maturity_min_events",)
+
+
+def _is_number(value) -> bool:
+    # JSON numbers only: "0.3" or true would be read as numbers by float(), but are typos here.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _in_range(value: float, number_range: NumberRange) -> bool:
+    minimum, maximum, minimum_allowed = number_range
+    return (minimum <= value if minimum_allowed else minimum < value) and value <= maximum
+
+
+def _range_text(number_range: NumberRange) -> str:
+    minimum, maximum, minimum_allowed = number_range
+    if minimum_allowed:
+        return _("a number from %(minimum)s to %(maximum)s") % {"minimum": minimum, "maximum": maximum}
+    return _("a number above %(minimum)s, at most %(maximum)s") % {"minimum": minimum, "maximum": maximum}
+
+
+def _number_errors(name: str, value, number_range: NumberRange) -> list[str]:
+    if _is_number(value) and _in_range(value, number_range):
+        return []
+    return [_("“%(name)s” must be %(range)s (it is %(value)s).") % {
+        "name": name, "range": _range_text(number_range), "value": json.dumps(value, default=str)}]
+
+
+def _key_errors(value, keys: tuple[str, ...]) -> list[str]:
+    """The mapping has exactly these keys."""
+    names = ", ".join(f"“{key}”" for key in keys)
+    if not isinstance(value, dict):
+        return [_("Give an object with the keys %(keys)s.") % {"keys": names}]
+    errors = []
+    if missing := [key for key in keys if key not in value]:
+        errors.append(_("Missing: %(keys)s.") % {"keys": ", ".join(f"“{key}”" for key in missing)})
+    if unknown := [key for key in value if key not in keys]:
+        errors.append(_("Unknown: %(keys)s; the keys are %(expected)s.") % {
+            "keys": ", ".join(f"“{key}”" for key in unknown), "expected": names})
+    return errors
+
+
+def _keyed_number_errors(keys: tuple[str, ...], number_range: NumberRange | dict[str, NumberRange]):
+    """A check of a mapping with exactly these keys, each a number in its range."""
+    def check(value) -> list[str]:
+        errors = _key_errors(value, keys)
+        if isinstance(value, dict):
+            for key in keys:
+                if key in value:
+                    key_range = number_range[key] if isinstance(number_range, dict) else number_range
+                    errors += _number_errors(key, value[key], key_range)
+        return errors
+
+    return check
+
+
+def _weight_errors(weights) -> list[str]:
+    if not isinstance(weights, dict) or set(weights) != set(COMPONENTS):
+        return [_("Give one weight for each of: %s.") % ", ".join(COMPONENTS)]
+    if errors := _keyed_number_errors(COMPONENTS, WEIGHT_RANGE)(weights):
+        return errors
+    total = math.fsum(weights.values())
+    if abs(total - 1.0) > 1e-9:
+        return [_("The weights must sum to 1 (they sum to %(total)s).") % {"total": total}]
+    return []
+
+
+def _half_life_errors(half_life_days) -> list[str]:
+    if not isinstance(half_life_days, int | float):
+        return []  # missing or not a number: clean_fields() says so
+    if half_life_days <= 0:
+        return [_("The half-life must be positive.")]
+    if not math.isfinite(half_life_days) or not _in_range(half_life_days, HALF_LIFE_RANGE):
+        return [_("The half-life must be from %(minimum)s to %(maximum)s days.") % {
+            "minimum": HALF_LIFE_RANGE[0], "maximum": HALF_LIFE_RANGE[1]}]
+    return []
+
+
+def _threshold_errors(thresholds) -> list[str]:
+    if errors := _keyed_number_errors(tuple(STAGE_THRESHOLDS), STAGE_THRESHOLDS)(thresholds):
+        return errors
+    errors = [
+        _("“%(name)s” must be a whole number.") % {"name": key}
+        for key in WHOLE_NUMBER_THRESHOLDS if thresholds[key] != int(thresholds[key])
+    ]
+    # DOMAIN.md's rules read in order: medium churn before high, care within 48 h before 7 days.
+    if thresholds["churn_medium_days"] > thresholds["churn_high_days"]:
+        errors.append(_("“churn_medium_days” cannot be above “churn_high_days”."))
+    if thresholds["care_full_hours"] > 24 * thresholds["care_half_days"]:
+        errors.append(_("“care_full_hours” cannot be longer than “care_half_days”."))
+    return errors
 
 
 class ContactScore(models.Model):

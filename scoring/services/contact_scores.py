@@ -82,9 +82,14 @@ def days_between(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / SECONDS_PER_DAY
 
 
+# Beyond this many half-lives a weight is 0 to any printed digit; PostgreSQL's POWER() would
+# raise "value out of range: underflow" instead of answering 0 (about 1,075 half-lives on).
+DECAY_MAX_HALF_LIVES = 1000
+
+
 def decay(as_of: datetime, moment: datetime, half_life_days: float) -> float:
     """decay(t) = 0.5 ** (max(0, T − t in days) / half_life_days)."""
-    return 0.5 ** (max(0.0, days_between(as_of, moment)) / half_life_days)
+    return 0.5 ** min(max(0.0, days_between(as_of, moment)) / half_life_days, DECAY_MAX_HALF_LIVES)
 
 
 def saturate(value: float, k: float) -> float:
@@ -304,7 +309,7 @@ def _vendor_sql(params: ScoringParameters, values: dict[str, Any], *, id_range: 
             values[f"registered_{index}"] = status.value
         return ", ".join(f"%(registered_{index})s" for index in range(len(REGISTERED_STATUSES)))
 
-    greatest = "GREATEST" if postgresql else "MAX"
+    greatest, least = ("GREATEST", "LEAST") if postgresql else ("MAX", "MIN")
     fragments = {
         "in_chunk": lambda column: (
             f"{column} BETWEEN %(first_id)s AND %(last_id)s" if id_range
@@ -313,7 +318,8 @@ def _vendor_sql(params: ScoringParameters, values: dict[str, Any], *, id_range: 
         ),
         "days": lambda arguments: days(*arguments.split(",")),
         "decay": lambda column: (
-            f"POWER(CAST(0.5 AS DOUBLE PRECISION), {greatest}(0, {days('%(as_of)s', column)}) / %(half_life)s)"
+            f"POWER(CAST(0.5 AS DOUBLE PRECISION), "
+            f"{least}({greatest}(0, {days('%(as_of)s', column)}) / %(half_life)s, {DECAY_MAX_HALF_LIVES}))"
         ),
         "role_weight": lambda _: weights("a.role", "role", params.role_weights),
         "outcome_weight": lambda _: weights("COALESCE(outcome, '')", "outcome", params.outcome_weights),

@@ -1,9 +1,18 @@
-"""The parameters of the active ScoringProfile, as plain numbers for the computation."""
+"""The scoring profile: the parameters of the active one for the computation, and the
+writes of staff (create, edit, delete) that keep DOMAIN.md's rules about profiles."""
 
 import importlib
 from dataclasses import dataclass
 
-from scoring.models import ScoringProfile
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from scoring.models import ContactScore, ScoreSnapshot, ScoringProfile
+
+# What a profile computes with; its name and whether it is active are not parameters.
+PARAMETER_FIELDS = ("weights", "half_life_days", "saturation", "role_weights", "outcome_weights", "stage_thresholds")
 
 
 @dataclass(frozen=True)
@@ -45,5 +54,98 @@ def active_parameters() -> ScoringParameters:
     if profile is None:
         if ScoringProfile.objects.exists():
             raise ScoringProfile.DoesNotExist("No active scoring profile: activate one in the admin.")
-        profile, _ = ScoringProfile.objects.get_or_create(version=1, defaults=default_profile_values())
+        profile, _created = ScoringProfile.objects.get_or_create(version=1, defaults=default_profile_values())
     return ScoringParameters.from_profile(profile)
+
+
+# Writes ----------------------------------------------------------------------------------
+
+
+def create_profile(**fields) -> ScoringProfile:
+    """A new profile, numbered after the highest version. Saved active, it becomes the active one."""
+    with transaction.atomic():
+        _lock_profiles()
+        profile = ScoringProfile(**fields)
+        profile.version = _next_version()
+        _validate(profile)
+        return _save(profile)
+
+
+def update_profile(profile: ScoringProfile, **changes) -> ScoringProfile:
+    """Apply staff's changes to a profile; returns the profile as saved, maybe a new version.
+
+    DOMAIN.md stores the profile version with every score and snapshot, so a version always
+    means the same parameters: new parameters for a profile that is active or that results
+    carry are saved as a new version (a new row, active if this one was or is being activated),
+    and the edited row stays as it was, the record of what its results were computed with.
+    A draft that nothing was computed with is edited in place. Activating a profile deactivates
+    the active one; the active one cannot be deactivated otherwise (ScoringProfile.clean()).
+    """
+    with transaction.atomic():
+        _lock_profiles()
+        profile = ScoringProfile.objects.get(pk=profile.pk)  # the stored state, now locked
+        parameters_before, was_active = _parameters(profile), profile.is_active
+        for name, value in changes.items():
+            setattr(profile, name, value)
+        _validate(profile)  # still as the stored row: clean() sees whether it was the active one
+        if _parameters(profile) != parameters_before and (was_active or _has_results(profile.version)):
+            profile.pk, profile.created_at, profile._state.adding = None, None, True
+            profile.version = _next_version()
+        return _save(profile)
+
+
+def delete_profile(profile: ScoringProfile) -> None:
+    """Delete a draft. The active profile stays (scoring always has one), and so does a profile
+    that results were computed with: it is their record."""
+    with transaction.atomic():
+        _lock_profiles()
+        profile = ScoringProfile.objects.get(pk=profile.pk)
+        if profile.is_active:
+            raise ValidationError(
+                _("%(profile)s is the active profile: activate another profile before deleting it.")
+                % {"profile": profile}, code="active_profile",
+            )
+        if _has_results(profile.version):
+            raise ValidationError(
+                _("Scores were computed with %(profile)s: it stays as the record of their parameters.")
+                % {"profile": profile}, code="profile_in_use",
+            )
+        profile.delete()
+
+
+def _lock_profiles() -> None:
+    """Serialise profile writes (version numbers, the one active profile); a handful of rows."""
+    list(ScoringProfile.objects.select_for_update().order_by("pk").values_list("pk", flat=True))
+
+
+def _next_version() -> int:
+    # A query of its own, after the lock: on PostgreSQL it sees a version committed meanwhile.
+    return (ScoringProfile.objects.aggregate(highest=Max("version"))["highest"] or 0) + 1
+
+
+def _parameters(profile: ScoringProfile) -> dict:
+    return {name: getattr(profile, name) for name in PARAMETER_FIELDS}
+
+
+def _has_results(version: int) -> bool:
+    return (
+        ContactScore.objects.filter(profile_version=version).exists()
+        or ScoreSnapshot.objects.filter(profile_version=version).exists()
+    )
+
+
+def _validate(profile: ScoringProfile) -> None:
+    # Not is_active: a second active profile is a switch _save() makes, not an error.
+    profile.full_clean(exclude=["is_active"])
+
+
+def _save(profile: ScoringProfile) -> ScoringProfile:
+    others = ScoringProfile.objects.filter(is_active=True)
+    if profile.pk is not None:
+        others = others.exclude(pk=profile.pk)
+    if profile.is_active:
+        others.update(is_active=False)  # first: the database holds one active profile at a time
+    elif not others.exists():
+        profile.is_active = True  # scoring needs one (DOMAIN.md): e.g. the first of an empty table
+    profile.save()
+    return profile

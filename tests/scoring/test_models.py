@@ -53,7 +53,7 @@ def snapshot(**fields) -> ScoreSnapshot:
 
 
 RULES = [
-    Rule("one_active_scoring_profile", lambda: profile(is_active=True), "Another profile is active; deactivate it first."),
+    Rule("one_active_scoring_profile", lambda: profile(is_active=True), "Another scoring profile is already active."),
     Rule("scoring_profile_half_life_positive", lambda: profile(half_life_days=0), "The half-life must be positive."),
     # Computed rows have no form; full_clean() still names the rule that broke.
     Rule("contact_score_range", lambda: contact_score(score=100.1), "A score lies between 0 and 100."),

@@ -473,3 +473,19 @@ def test_the_worker_scores_a_completed_event_and_debounces_late_data(live_worker
              what="the second event recompute", worker=live_worker)
     assert ScoreSnapshot.objects.count() == snapshots
     assert list(ContactScore.objects.values_list("contact_id", "score", "stage").order_by("contact_id")) == scores
+
+
+@pytest.mark.django_db
+def test_touchpoints_thousands_of_half_lives_old_weigh_nothing_instead_of_failing():
+    """PostgreSQL's POWER() raises on underflow: 0.5 ** 1,500 half-lives must still be 0."""
+    from dataclasses import replace
+
+    event = make_event(ends_at=datetime(1901, 5, 1, 18, tzinfo=UTC), status="completed",
+                       completed_at=datetime(1901, 5, 1, 18, tzinfo=UTC))
+    [anna] = make_attendees(event, 1)
+    params = replace(active_parameters(), half_life_days=30.0)
+
+    [result] = compute_scores([anna.pk], timezone.now(), params)
+
+    assert result.components["attendance"] == 0
+    assert result.events_attended == 1

@@ -1,0 +1,171 @@
+"""Scoring profiles in the admin, as Agency staff: a profile that would break scoring is a form
+error and nothing is saved; one profile stays active; new parameters are a new version."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Contact
+from events.models import Attendance, Event
+from scoring.models import ContactScore, ScoringProfile
+from scoring.services.profile import PARAMETER_FIELDS, default_profile_values
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(profile: ScoringProfile) -> str:
+    return reverse("admin:scoring_scoringprofile_change", args=[profile.pk])
+
+
+def form_data(profile: ScoringProfile | None = None, **changes) -> dict:
+    """The change form as the browser posts it: JSON fields as text, a ticked box as "on"."""
+    values = {"name": "Default", **default_profile_values()}
+    if profile is not None:
+        values |= {name: getattr(profile, name) for name in ("name", "is_active", *PARAMETER_FIELDS)}
+    values |= changes
+    data = {name: json.dumps(values[name]) for name in PARAMETER_FIELDS if name != "half_life_days"}
+    data |= {"name": values["name"], "half_life_days": str(values["half_life_days"]), "_save": "Save"}
+    if values["is_active"]:
+        data["is_active"] = "on"
+    return data
+
+
+def v1() -> ScoringProfile:
+    return ScoringProfile.objects.get(version=1)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def recompute(client, event: Event, capture_on_commit) -> None:
+    """The event's "Recompute scores" action; the task runs after the commit (eager in tests)."""
+    with capture_on_commit(execute=True):
+        client.post(reverse("admin:events_event_changelist"),
+                    {"action": "recompute_scores", "_selected_action": [event.pk]})
+
+
+def stored() -> list[tuple]:
+    return list(ScoringProfile.objects.order_by("version").values_list("version", "is_active", "stage_thresholds",
+                                                                       "half_life_days", "saturation"))
+
+
+@pytest.fixture
+def completed_event(db) -> Event:
+    now = timezone.now()
+    event = Event.objects.create(name="Summit", starts_at=now - timedelta(days=3, hours=8),
+                                 ends_at=now - timedelta(days=3), status="completed", completed_at=now - timedelta(days=2))
+    Attendance.objects.create(event=event, contact=Contact.objects.create(email="anna@example.com"), status="attended")
+    return event
+
+
+class TestInvalidParameters:
+    @pytest.mark.parametrize(("field", "value", "error"), [
+        ("stage_thresholds", {"at_risk_days": "abc"}, "“at_risk_days” must be a number from 0 to 3650"),
+        ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": "abc"},
+         "“at_risk_days” must be a number"),
+        ("saturation", {"attendance": 2.0, "networking": 0, "dialogue": 3.0, "referrals": 1.0},
+         "“networking” must be a number above 0"),
+        ("role_weights", {"attendee": 1.0}, "Missing: “speaker”, “vip”, “sponsor”, “exhibitor”."),
+        ("outcome_weights", "1.0", "Give an object with the keys"),
+        ("half_life_days", 0, "The half-life must be positive."),
+        ("half_life_days", "nan", "Enter a number."),
+        ("weights", {**default_profile_values()["weights"], "recency": 0.2}, "The weights must sum to 1"),
+    ], ids=lambda value: str(value)[:30])
+    def test_are_form_errors_and_nothing_is_saved(self, staff_client, field, value, error):
+        before = stored()
+
+        response = staff_client.post(change_url(v1()), form_data(v1(), **{field: value}))
+
+        assert response.status_code == 200  # the form again, not a redirect
+        errors = response.context["adminform"].form.errors
+        assert any(error in message for message in errors.get(field, [])), errors.as_data()
+        assert stored() == before
+
+    def test_an_invalid_new_profile_is_not_created(self, staff_client):
+        response = staff_client.post(reverse("admin:scoring_scoringprofile_add"),
+                                     form_data(name="Broken", is_active=False, saturation={}))
+
+        assert response.status_code == 200
+        assert "saturation" in response.context["adminform"].form.errors
+        assert ScoringProfile.objects.count() == 1
+
+
+class TestOneActiveProfile:
+    def test_the_only_active_profile_cannot_be_unticked(self, staff_client, completed_event,
+                                                        django_capture_on_commit_callbacks):
+        response = staff_client.post(change_url(v1()), form_data(v1(), is_active=False))
+
+        assert response.status_code == 200
+        assert "activate another profile instead" in response.context["adminform"].form.errors["is_active"][0]
+        assert v1().is_active
+        recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
+        assert ContactScore.objects.get().profile_version == 1  # scoring still works
+
+    def test_activating_another_profile_deactivates_the_active_one(self, staff_client):
+        staff_client.post(reverse("admin:scoring_scoringprofile_add"),
+                          form_data(name="Tuned", is_active=False, half_life_days=90))
+        tuned = ScoringProfile.objects.get(name="Tuned")
+        assert (tuned.version, tuned.is_active, v1().is_active) == (2, False, True)
+
+        response = staff_client.post(change_url(tuned), form_data(tuned, is_active=True))
+
+        assert response.status_code == 302
+        assert list(ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True)) == [2]
+
+    def test_the_active_profile_is_not_deleted(self, staff_client):
+        url = reverse("admin:scoring_scoringprofile_delete", args=[v1().pk])
+
+        response = staff_client.post(url, {"post": "yes"}, follow=True)
+
+        assert "Default v1 is the active profile: activate another profile before deleting it." in messages_of(response)
+        assert v1().is_active
+
+    def test_a_bulk_delete_keeps_the_active_profile(self, staff_client):
+        response = staff_client.post(reverse("admin:scoring_scoringprofile_changelist"), {
+            "action": "delete_selected", "_selected_action": [v1().pk], "post": "yes"}, follow=True)
+
+        assert any("is the active profile" in message for message in messages_of(response))
+        assert v1().is_active
+
+
+class TestVersions:
+    def test_the_version_is_not_typed_in(self, staff_client):
+        form = staff_client.get(change_url(v1())).context["adminform"].form
+
+        assert "version" not in form.fields
+
+    def test_new_parameters_are_a_new_version_and_the_scores_carry_it(self, staff_client, completed_event,
+                                                                       django_capture_on_commit_callbacks):
+        recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
+        assert ContactScore.objects.get().profile_version == 1
+
+        new_thresholds = {**default_profile_values()["stage_thresholds"], "at_risk_days": 200}
+        response = staff_client.post(change_url(v1()), {**form_data(v1(), stage_thresholds=new_thresholds),
+                                                        "_continue": "Save and continue"}, follow=True)
+
+        v2 = ScoringProfile.objects.get(version=2)
+        assert (v2.is_active, v2.stage_thresholds["at_risk_days"]) == (True, 200)
+        assert (v1().is_active, v1().stage_thresholds["at_risk_days"]) == (False, 270)  # v1's record, as it was
+        assert response.redirect_chain[-1][0] == change_url(v2)
+        assert any("saved as version 2" in message for message in messages_of(response))
+
+        recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
+        assert ContactScore.objects.get().profile_version == 2
+
+    def test_a_new_name_keeps_the_version(self, staff_client):
+        response = staff_client.post(change_url(v1()), form_data(v1(), name="Agency default"))
+
+        assert response.status_code == 302
+        assert list(ScoringProfile.objects.values_list("version", "name")) == [(1, "Agency default")]
+
+    def test_a_new_profile_is_numbered_after_the_highest_version(self, staff_client):
+        response = staff_client.post(reverse("admin:scoring_scoringprofile_add"),
+                                     form_data(name="Tuned", is_active=True, half_life_days=90))
+
+        assert response.status_code == 302
+        assert list(ScoringProfile.objects.values_list("version", "is_active")) == [(2, True), (1, False)]
