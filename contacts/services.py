@@ -13,7 +13,7 @@ from contacts.choices import FollowUpStatus
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
 from events.choices import EventStatus
-from events.models import Event
+from events.models import Attendance, Event, Feedback, Interaction
 from events.services import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -290,8 +290,25 @@ def delete_referral(referral: Referral) -> None:
 
 
 def delete_contact(contact: Contact) -> None:
-    ensure_writable(contact)  # its rows stay for the aggregates
+    """Delete the contact and its rows; the completed events it took part in get their metrics
+    computed again, and the people it met their scores (their networking lost the meetings)."""
+    from scoring import triggers  # scoring depends on contacts, not the other way round
+    from scoring.choices import ScoreTrigger
+
+    ensure_writable(contact)  # an erased contact's rows stay for the aggregates
+    referrals = Referral.objects.filter(Q(referrer=contact) | Q(referred=contact)).exclude(event=None)
+    event_ids = {
+        *Attendance.objects.filter(contact=contact).values_list("event_id", flat=True),
+        *Interaction.objects.filter(Q(contact=contact) | Q(counterpart=contact)).values_list("event_id", flat=True),
+        *Feedback.objects.filter(contact=contact).values_list("event_id", flat=True),
+        *contact.followups.exclude(event=None).values_list("event_id", flat=True),
+        *referrals.values_list("event_id", flat=True),
+    }
+    completed = Event.objects.filter(pk__in=event_ids, status=EventStatus.COMPLETED).values_list("pk", flat=True)
+    met = set(contact.interactions.exclude(counterpart=None).values_list("counterpart_id", flat=True)) - {contact.pk}
     contact.delete()
+    triggers.refresh_event_metrics(list(completed))
+    triggers.schedule_contacts_recompute(met, trigger=ScoreTrigger.LATE_DATA)
 
 
 def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = None) -> None:

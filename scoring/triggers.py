@@ -31,6 +31,18 @@ def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "m
         transaction.on_commit(lambda: group(tasks).apply_async())
 
 
+def refresh_event_metrics(event_ids: Iterable[int]) -> None:
+    """Rows of these events went with something else (a deleted contact, say): their metrics
+    are computed again after commit (only completed events have any)."""
+    from celery import group
+
+    from scoring.tasks import compute_event_metrics_task
+
+    tasks = [compute_event_metrics_task.si(event_id) for event_id in sorted(set(event_ids))]
+    if tasks:
+        transaction.on_commit(lambda: group(tasks).apply_async())
+
+
 def data_changed(event_id: int, contact_ids: Iterable[int]) -> None:
     """Late data for a completed event: recompute these contacts and the event, debounced.
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from contacts import services as contact_services
 from contacts.models import Contact
 from events import services as event_services
-from events.models import Attendance, Event
+from events.models import Attendance, Event, Interaction
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
 from scoring.services import (
     active_parameters,
@@ -489,3 +489,26 @@ def test_touchpoints_thousands_of_half_lives_old_weigh_nothing_instead_of_failin
 
     assert result.components["attendance"] == 0
     assert result.events_attended == 1
+
+
+@pytest.mark.django_db
+def test_deleting_a_contact_recomputes_the_metrics_of_its_events_and_the_scores_of_whom_it_met(
+    django_capture_on_commit_callbacks,
+):
+    event = make_event(status="completed", completed_at=timezone.now())
+    anna, ben, cleo = make_attendees(event, 3)
+    Interaction.objects.create(event=event, contact=anna, counterpart=ben, kind="meeting",
+                               occurred_at=event.ends_at - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.complete_event(event)  # already completed: nothing queued
+        compute_event_metrics(event.pk)
+        recompute_contacts([anna.pk, ben.pk, cleo.pk])
+    ben_before = ContactScore.objects.get(contact=ben).components["networking"]
+    assert EventMetrics.objects.get(event=event).attended == 3
+
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_services.delete_contact(anna)
+
+    assert EventMetrics.objects.get(event=event).attended == 2
+    assert ContactScore.objects.get(contact=ben).components["networking"] < ben_before
+    assert ScoreSnapshot.objects.filter(contact=ben, trigger="late_data").exists()
