@@ -1,9 +1,10 @@
 """Admin import of attendee lists (CSV, XLSX) into an event: upload → preview → confirm.
 
-The rows go through the same upsert as the bulk API (events.services.bulk_upsert_attendances),
+The rows go through the same upsert as the bulk API (events.services.upsert_attendee_rows),
 so an admin import and a partner's API call give the same contacts and attendances, and
-importing the same list twice changes nothing. The preview only validates (AttendeeRowForm)
-and looks up which people are known; nothing is written before the user confirms.
+importing the same list twice changes nothing. The preview shows that upsert's own plan
+(plan_attendee_rows: errors, repeated e-mails, what changes and what stays), so it says what
+the import will do; nothing is written before the user confirms.
 """
 
 import csv
@@ -18,25 +19,34 @@ from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core import signing
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from contacts.models import Contact, normalize_email
+from contacts.models import Contact
 from contacts.resources import FORMULA_TRIGGERS
 from events.choices import AttendanceRole, AttendanceStatus
-from events.forms import ATTENDEE_ROW_FIELDS, AttendeeRowForm
+from events.forms import ATTENDEE_ROW_FIELDS
 from events.models import Attendance, Event
-from events.services import BULK_MAX_ROWS, bulk_upsert_attendances
+from events.services import (
+    ATTENDANCE_ROW_FIELDS,
+    EXTERNAL_ID_TAKEN,
+    FieldChange,
+    plan_attendee_rows,
+    upsert_attendee_rows,
+)
 
 IMPORT_MAX_ROWS = 10_000
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors are always shown
 PAYLOAD_MAX_AGE = 6 * 3600  # seconds between preview and confirm
 PAYLOAD_SALT = "events.imports.attendees"
+MESSAGE_MAX_ROWS = 50  # rows named in the message after an import
 
 # Column headers people actually use (ticketing exports, Excel lists in English and German).
 HEADER_ALIASES = {
@@ -213,7 +223,8 @@ class PreviewRow:
     values: dict[str, str]
     errors: dict[str, list[str]] = field(default_factory=dict)
     action: str = ""
-    duplicate_of: int | None = None
+    changes: list[str] = field(default_factory=list)  # what changes, or stays, of a known contact or attendance
+    duplicate_of: int | None = None  # the line of the earlier row with the same e-mail
     cells: list[str] = field(default_factory=list)  # the values in the order of the preview's columns
 
 
@@ -223,6 +234,8 @@ class Preview:
     new_contacts: int = 0
     new_attendances: int = 0
     existing_attendances: int = 0
+    changed: int = 0  # rows that change a known contact or attendance
+    kept: int = 0  # rows with values the import does not apply (services.STATUS_STAGE, …)
     duplicates: int = 0
 
     @property
@@ -231,7 +244,8 @@ class Preview:
 
     @property
     def valid_count(self) -> int:
-        return len(self.rows) - len(self.error_rows)
+        """Rows that will be imported: not those with errors nor the repeated e-mails."""
+        return len(self.rows) - len(self.error_rows) - self.duplicates
 
     @property
     def shown_rows(self) -> list[PreviewRow]:
@@ -244,45 +258,70 @@ def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[st
     return [{**row, "source": row.get("source") or source} for row in rows]
 
 
+# The service's own messages are the API's (English); the admin shows them translated.
+SERVICE_MESSAGES = {EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance.")}
+
+
+def _row_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {name: [str(SERVICE_MESSAGES.get(message, message)) for message in messages_]
+            for name, messages_ in errors.items()}
+
+
+def _field_label(name: str) -> str:
+    model = Attendance if name in ATTENDANCE_ROW_FIELDS else Contact
+    return capfirst(str(model._meta.get_field(name).verbose_name))
+
+
+def _display(name: str, value) -> str:
+    if value in (None, ""):
+        return "—"
+    if name == "status":
+        return str(AttendanceStatus(value).label)
+    if name == "role":
+        return str(AttendanceRole(value).label)
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    return str(value)
+
+
+def describe_change(change: FieldChange) -> str:
+    values = {"field": _field_label(change.field), "old": _display(change.field, change.old),
+              "new": _display(change.field, change.new)}
+    if change.applied:
+        return _("%(field)s: %(old)s → %(new)s") % values
+    return _("%(field)s stays %(old)s (file: %(new)s)") % values
+
+
 def preview_import(event: Event, rows: list[dict[str, str]], lines: list[int]) -> Preview:
-    """Validate every row and say what importing it would do; writes nothing (3 queries)."""
+    """Say what importing each row would do, by the import's own plan; writes nothing (4 queries)."""
+    plan = plan_attendee_rows(event, rows)
     preview = Preview(rows=[])
-    first_line_of: dict[str, int] = {}
-    valid_emails = []
-    for row, line in zip(rows, lines, strict=True):
-        form = AttendeeRowForm(row)
+    for row_plan, row, line in zip(plan.rows, rows, lines, strict=True):
         item = PreviewRow(line=line, values=row)
-        if form.is_valid():
-            email = normalize_email(form.cleaned_data["email"])
-            item.values = {**row, "email": email}
-            if email in first_line_of:
-                item.duplicate_of = first_line_of[email]
-                preview.duplicates += 1
-            else:
-                first_line_of[email] = line
-                valid_emails.append(email)
-        else:
-            item.errors = {name: [str(message) for message in messages_] for name, messages_ in form.errors.items()}
         preview.rows.append(item)
-    known = {contact.email: contact.pk for contact in Contact.objects.with_emails(valid_emails).only("pk", "email")}
-    attending = set(Attendance.objects.filter(event=event, contact_id__in=known.values()).values_list("contact_id", flat=True))
-    for item in preview.rows:
-        if item.errors:
+        if row_plan.errors:
+            item.errors = _row_errors(row_plan.errors)
             continue
-        if item.duplicate_of is not None:
-            item.action = _("Same e-mail as row %(line)d: merged into it") % {"line": item.duplicate_of}
+        item.values = {**row, "email": row_plan.row["email"]}
+        if row_plan.duplicate_of is not None:
+            item.duplicate_of = lines[row_plan.duplicate_of]
+            item.action = _("Same e-mail as row %(line)d: ignored, only row %(line)d is imported") % {
+                "line": item.duplicate_of}
+            preview.duplicates += 1
             continue
-        contact_id = known.get(item.values["email"])
-        if contact_id is None:
+        item.changes = [describe_change(change) for change in row_plan.changes]
+        if row_plan.contact is None:
             item.action = _("New contact, new attendance")
             preview.new_contacts += 1
             preview.new_attendances += 1
-        elif contact_id in attending:
-            item.action = _("Already registered: updated where the file differs")
-            preview.existing_attendances += 1
-        else:
+        elif row_plan.attendance is None:
             item.action = _("Known contact, new attendance")
             preview.new_attendances += 1
+        else:
+            item.action = _("Already registered: changes") if row_plan.changed else _("Already registered: no change")
+            preview.existing_attendances += 1
+        preview.changed += row_plan.changed
+        preview.kept += any(not change.applied for change in row_plan.changes)
     return preview
 
 
@@ -292,19 +331,18 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[tuple[int, dict[str, list[str]]]] = field(default_factory=list)  # (spreadsheet row, errors)
+    duplicates: list[tuple[int, int]] = field(default_factory=list)  # (spreadsheet row, row imported instead)
 
 
-@transaction.atomic
 def import_attendees(event: Event, rows: list[dict[str, str]], lines: list[int]) -> ImportResult:
-    """Upsert the rows through the bulk API's service, in chunks of its maximum, all or nothing."""
-    result = ImportResult()
-    for offset in range(0, len(rows), BULK_MAX_ROWS):
-        chunk = bulk_upsert_attendances(event, rows[offset:offset + BULK_MAX_ROWS])
-        result.created += chunk.created
-        result.updated += chunk.updated
-        result.unchanged += chunk.unchanged
-        result.errors.extend((lines[offset + error["row"]], error["errors"]) for error in chunk.errors)
-    return result
+    """Upsert the rows with the bulk API's rules, in one transaction and one plan, so repeated
+    e-mails and external ids are judged across the whole file (as the preview judged them)."""
+    upserted = upsert_attendee_rows(event, rows)
+    return ImportResult(
+        created=upserted.created, updated=upserted.updated, unchanged=upserted.unchanged,
+        errors=[(lines[error["row"]], _row_errors(error["errors"])) for error in upserted.errors],
+        duplicates=[(lines[row], lines[first]) for row, first in upserted.duplicates],
+    )
 
 
 # Admin views --------------------------------------------------------------------------------
@@ -401,8 +439,32 @@ def _confirm(request, event: Event | None, context: dict):
          "unchanged": result.unchanged})
     if result.errors:
         messages.warning(request, ngettext(
-            "%(count)d row was skipped because of errors: row %(lines)s.",
-            "%(count)d rows were skipped because of errors: rows %(lines)s.",
+            "%(count)d row was skipped because of errors: %(rows)s.",
+            "%(count)d rows were skipped because of errors: %(rows)s.",
             len(result.errors),
-        ) % {"count": len(result.errors), "lines": ", ".join(str(line) for line, _errors in result.errors[:50])})
+        ) % {"count": len(result.errors), "rows": _skipped_rows(result.errors)})
+    if result.duplicates:
+        messages.info(request, ngettext(
+            "%(count)d row repeated an earlier e-mail and was ignored: %(rows)s.",
+            "%(count)d rows repeated an earlier e-mail and were ignored: %(rows)s.",
+            len(result.duplicates),
+        ) % {"count": len(result.duplicates), "rows": "; ".join(
+            _("row %(line)d (same as row %(first)d)") % {"line": line, "first": first}
+            for line, first in result.duplicates[:MESSAGE_MAX_ROWS]
+        ) + _more(len(result.duplicates))})
     return HttpResponseRedirect(reverse("admin:events_event_change", args=[target.pk]))
+
+
+def _skipped_rows(errors: list[tuple[int, dict[str, list[str]]]]) -> str:
+    """Each skipped row with its reasons: row 12 (external_id: This external id belongs to …); row 14 (…)."""
+    described = [
+        _("row %(line)d (%(reasons)s)") % {"line": line, "reasons": " ".join(
+            f"{name}: {message}" for name, messages_ in row_errors.items() for message in messages_)}
+        for line, row_errors in errors[:MESSAGE_MAX_ROWS]
+    ]
+    return "; ".join(described) + _more(len(errors))
+
+
+def _more(count: int) -> str:
+    hidden = count - MESSAGE_MAX_ROWS
+    return (" " + _("and %(count)d more") % {"count": hidden}) if hidden > 0 else ""

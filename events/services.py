@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -225,186 +225,321 @@ class BulkUpsertResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # Rows left out because an earlier row has the same e-mail, as (row, earlier row); counted unchanged.
+    duplicates: list[tuple[int, int]] = field(default_factory=list, repr=False)
     # Contacts whose attendance was created or changed: scoring's late-data input.
     contact_ids: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class FieldChange:
+    """A value of a row that differs from the stored contact or attendance.
+
+    `applied` is False where the upsert's rules keep the stored value (STATUS_STAGE, check-in
+    time); the admin preview shows both kinds.
+    """
+
+    field: str
+    old: Any
+    new: Any
+    applied: bool = True
+
+
+@dataclass
+class AttendeeRowPlan:
+    """What upserting one attendee row does. Rows with errors or a duplicate_of write nothing."""
+
+    index: int  # 0-based position in the rows
+    row: dict[str, Any] = field(default_factory=dict)  # cleaned values of the columns the row has
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    duplicate_of: int | None = None  # position of the earlier row with the same e-mail
+    contact: Contact | None = None  # the stored contact; None: the row creates it
+    attendance: Attendance | None = None  # the stored attendance at the event; None: the row creates it
+    changes: list[FieldChange] = field(default_factory=list)  # against the stored contact and attendance
+
+    @property
+    def applies(self) -> bool:
+        return not self.errors and self.duplicate_of is None
+
+    @property
+    def changed(self) -> bool:
+        return any(change.applied for change in self.changes)
+
+
+@dataclass
+class AttendeePlan:
+    rows: list[AttendeeRowPlan]
+    organizations: dict[str, Organization]  # stored ones the rows name, by lower-cased name
+
+
+CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
+ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "source")
+EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
+
+# How far an attendance has got. A row never moves it back: re-importing the registration list
+# after the event must not undo check-ins (README: importing a list twice changes nothing).
+# Attended is final (staff may still change it by hand), a no-show may turn out to have come.
+STATUS_STAGE = {
+    AttendanceStatus.INVITED: 0,
+    AttendanceStatus.REGISTERED: 1,
+    AttendanceStatus.WAITLISTED: 1,
+    AttendanceStatus.CANCELLED: 1,
+    AttendanceStatus.NO_SHOW: 2,
+    AttendanceStatus.ATTENDED: 3,
+}
 
 
 def _form_errors(form: AttendeeRowForm) -> dict[str, list[str]]:
     return {name: [str(message) for message in messages] for name, messages in form.errors.items()}
 
 
-def _validate_rows(rows: list[Any]) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
-    valid, errors = [], []
+def _validated_plans(rows: list[Any]) -> list[AttendeeRowPlan]:
+    plans, first_of_email = [], {}
     for index, row in enumerate(rows):
+        plan = AttendeeRowPlan(index=index)
+        plans.append(plan)
         if not isinstance(row, dict):
-            errors.append({"row": index, "errors": {"non_field_errors": ["Each row must be an object."]}})
+            plan.errors = {"non_field_errors": ["Each row must be an object."]}
             continue
         form = AttendeeRowForm(row)
-        if form.is_valid():
-            cleaned = {name: value for name, value in form.cleaned_data.items() if name in row}
-            cleaned["email"] = normalize_email(cleaned["email"])
-            valid.append((index, cleaned))
+        if not form.is_valid():
+            plan.errors = _form_errors(form)
+            continue
+        plan.row = {name: value for name, value in form.cleaned_data.items() if name in row}
+        plan.row["email"] = normalize_email(plan.row["email"])
+        # The first row of an e-mail is the one applied; later ones are left out whole.
+        first = first_of_email.setdefault(plan.row["email"], index)
+        plan.duplicate_of = first if first != index else None
+    return plans
+
+
+def _organization_name(row: dict[str, Any]) -> str:
+    return (row.get("organization") or "").strip()
+
+
+def _stored_organizations(names: Iterable[str]) -> dict[str, Organization]:
+    keys = {name.lower() for name in names if name}
+    if not keys:
+        return {}
+    # Lower() matches the case-insensitive unique index; one IN instead of an OR per name.
+    found = Organization.objects.alias(name_key=Lower("name")).filter(name_key__in=keys)
+    return {organization.name.lower(): organization for organization in found}
+
+
+def _contact_changes(contact: Contact, row: dict[str, Any]) -> list[FieldChange]:
+    changes = [
+        FieldChange(name, getattr(contact, name), row[name])
+        for name in CONTACT_ROW_FIELDS
+        if row.get(name) and getattr(contact, name) != row[name]
+    ]
+    organization = _organization_name(row)
+    if organization and contact.organization is None:
+        changes.append(FieldChange("organization", None, organization))
+    elif organization and contact.organization.name.lower() != organization.lower():
+        # An upsert takes the row's organization (API.md); the preview names the move, since lists
+        # spell companies freely ("Nordlicht Logistik" for "… GmbH").
+        changes.append(FieldChange("organization", contact.organization.name, organization))
+    return changes
+
+
+def _attendance_changes(attendance: Attendance, row: dict[str, Any]) -> list[FieldChange]:
+    changes = []
+    for name in ATTENDANCE_ROW_FIELDS:
+        value, stored = row.get(name), getattr(attendance, name)
+        if value in (None, "") or value == stored:
+            continue
+        if name == "status":
+            applied = STATUS_STAGE[value] >= STATUS_STAGE[stored]
+        elif name == "checked_in_at":
+            applied = stored is None  # the first check-in time stays, as with check_in()
         else:
-            errors.append({"row": index, "errors": _form_errors(form)})
-    return valid, errors
+            applied = True
+        changes.append(FieldChange(name, stored, value, applied))
+    checked_in_at = attendance.checked_in_at or row.get("checked_in_at")
+    if not row.get("status") and checked_in_at is not None and attendance.status in (
+        AttendanceStatus.REGISTERED, AttendanceStatus.INVITED
+    ):
+        changes.append(FieldChange("status", attendance.status, AttendanceStatus.ATTENDED))  # as _default_check_in
+    return changes
+
+
+def _external_key(plan: AttendeeRowPlan) -> tuple[str, str] | None:
+    """The (source, external_id) the row's attendance has after the upsert, when the row sets it."""
+    stored = plan.attendance
+    external_id = plan.row.get("external_id") or (stored.external_id if stored else None)
+    if not external_id:
+        return None
+    source = plan.row.get("source") or (stored.source if stored else "")
+    if stored is not None and (stored.source, stored.external_id) == (source, external_id):
+        return None  # its own, unchanged
+    return source, external_id
+
+
+def plan_attendee_rows(event: Event, rows: list[Any]) -> AttendeePlan:
+    """Validate attendee rows and work out what upserting them into the event does; writes nothing.
+
+    Rules (API.md attendances/bulk/, README import): contacts by e-mail, attendances by (event,
+    contact); blank values keep what is stored; the first row of an e-mail wins, later ones are
+    left out; an external id another attendance holds (anywhere: (source, external_id) is unique)
+    or an earlier row claims is a row error; a status never moves back (STATUS_STAGE); a stored
+    check-in time stays. At most four queries, whatever the row count.
+    """
+    plans = _validated_plans(rows)
+    applying = [plan for plan in plans if plan.applies]
+    contacts = {
+        contact.email: contact
+        for contact in Contact.objects.with_emails(plan.row["email"] for plan in applying).select_related("organization")
+    }
+    attendances = {}
+    if contacts:
+        attendances = {
+            attendance.contact_id: attendance
+            for attendance in Attendance.objects.filter(event=event, contact_id__in=[c.pk for c in contacts.values()])
+        }
+    for plan in applying:
+        plan.contact = contacts.get(plan.row["email"])
+        plan.attendance = attendances.get(plan.contact.pk) if plan.contact else None
+
+    # External ids: refused before anything is written, so a refused row leaves no contact behind.
+    keys = {plan.index: key for plan in applying if (key := _external_key(plan))}
+    taken: set[tuple[str, str]] = set()
+    if keys:
+        taken = set(
+            Attendance.objects.filter(external_id__in={external_id for _, external_id in keys.values()})
+            .values_list("source", "external_id")
+        )
+    claimed: set[tuple[str, str]] = set()
+    for plan in applying:
+        key = keys.get(plan.index)
+        if key is not None and (key in taken or key in claimed):
+            plan.errors = {"external_id": [EXTERNAL_ID_TAKEN]}
+            continue
+        if key is not None:
+            claimed.add(key)
+        if plan.contact is not None:
+            plan.changes = _contact_changes(plan.contact, plan.row)
+        if plan.attendance is not None:
+            plan.changes += _attendance_changes(plan.attendance, plan.row)
+
+    wanted_organizations = {_organization_name(plan.row) for plan in plans if plan.applies}
+    return AttendeePlan(rows=plans, organizations=_stored_organizations(wanted_organizations))
 
 
 def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
     """Upsert contacts by e-mail and attendances by (event, contact) (API.md: attendances/bulk/).
 
-    Valid rows are applied in one transaction, invalid rows reported by their 0-based position
-    and skipped. Blank optional values keep what is stored, so replaying a list changes nothing.
-    A fixed number of queries per call, whatever the number of rows.
+    At most BULK_MAX_ROWS rows; the rules are plan_attendee_rows()'s.
     """
     if len(rows) > BULK_MAX_ROWS:
         raise ValueError(f"At most {BULK_MAX_ROWS} rows per request.")
-    valid, errors = _validate_rows(rows)
+    return upsert_attendee_rows(event, rows)
+
+
+def upsert_attendee_rows(event: Event, rows: list[Any]) -> BulkUpsertResult:
+    """Apply the rows as plan_attendee_rows() says, in one transaction (also the admin's import).
+
+    Rows with errors are reported by their 0-based position and write nothing. Replaying the
+    same rows changes nothing, also after check-ins. A fixed number of queries per call.
+    """
     try:
         with transaction.atomic():
-            result = _apply_attendee_rows(event, valid, list(errors))
+            result = _apply_attendee_plan(event, plan_attendee_rows(event, rows))
     except IntegrityError:
-        # A concurrent import created some of the same contacts or organizations; the
-        # second pass finds them and updates instead.
+        # A concurrent import created some of the same contacts, organizations or external ids;
+        # the second plan sees them.
         with transaction.atomic():
-            result = _apply_attendee_rows(event, valid, list(errors))
-    result.errors.sort(key=lambda error: error["row"])
+            result = _apply_attendee_plan(event, plan_attendee_rows(event, rows))
     notify_late_data(event, result.contact_ids)
     return result
 
 
-def _organizations_by_name(names: set[str]) -> dict[str, Organization]:
-    if not names:
-        return {}
-    query = Q()
-    for name in names:
-        query |= Q(name__iexact=name)
-    found = {org.name.lower(): org for org in Organization.objects.filter(query)}
-    missing = [name for name in names if name.lower() not in found]
+def _organizations_for(plan: AttendeePlan, names: set[str]) -> dict[str, Organization]:
+    """The stored organizations of these names, creating the missing ones."""
+    organizations = dict(plan.organizations)
+    missing = {name.lower(): name for name in names if name and name.lower() not in organizations}
     if missing:
-        Organization.objects.bulk_create([Organization(name=name) for name in missing], ignore_conflicts=True)
-        query = Q()
-        for name in missing:
-            query |= Q(name__iexact=name)
-        found.update({org.name.lower(): org for org in Organization.objects.filter(query)})
-    return found
+        Organization.objects.bulk_create([Organization(name=name) for name in missing.values()], ignore_conflicts=True)
+        organizations.update(_stored_organizations(missing))
+    return organizations
 
 
-CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
-ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "source")
-
-
-def _apply_attendee_rows(
-    event: Event, valid: list[tuple[int, dict[str, Any]]], errors: list[dict[str, Any]]
-) -> BulkUpsertResult:
-    result = BulkUpsertResult(errors=errors)
-    if not valid:
+def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
+    result = BulkUpsertResult()
+    applying = []
+    for row_plan in plan.rows:
+        if row_plan.errors:
+            result.errors.append({"row": row_plan.index, "errors": row_plan.errors})
+        elif row_plan.duplicate_of is not None:
+            result.duplicates.append((row_plan.index, row_plan.duplicate_of))
+            result.unchanged += 1
+        else:
+            applying.append(row_plan)
+    if not applying:
         return result
-    emails = {row["email"] for _, row in valid}
-    contacts = {contact.email: contact for contact in Contact.objects.with_emails(emails)}
-    organizations = _organizations_by_name({row["organization"].strip() for _, row in valid if row.get("organization")})
+    organizations = _organizations_for(plan, {
+        _organization_name(row_plan.row) for row_plan in applying
+        if row_plan.contact is None or any(c.field == "organization" and c.applied for c in row_plan.changes)
+    })
 
-    # Contacts: create the new ones, update the changed ones (first row of an e-mail creates it).
+    # Contacts: create the new ones, apply the changes planned for the stored ones.
     new_contacts: dict[str, Contact] = {}
-    changed_contacts: dict[str, Contact] = {}
-    for _, row in valid:
-        contact = contacts.get(row["email"]) or new_contacts.get(row["email"])
-        organization = organizations.get((row.get("organization") or "").strip().lower())
-        if contact is None:
-            contact = Contact(email=row["email"], organization=organization,
-                              **{name: row.get(name) or "" for name in CONTACT_ROW_FIELDS})
-            new_contacts[row["email"]] = contact
+    changed_contacts: list[Contact] = []
+    now = timezone.now()
+    for row_plan in applying:
+        row = row_plan.row
+        if row_plan.contact is None:
+            row_plan.contact = Contact(
+                email=row["email"], organization=organizations.get(_organization_name(row).lower()),
+                **{name: row.get(name) or "" for name in CONTACT_ROW_FIELDS},
+            )
+            new_contacts[row["email"]] = row_plan.contact
             continue
-        changed = False
-        for name in CONTACT_ROW_FIELDS:
-            if row.get(name) and getattr(contact, name) != row[name]:
-                setattr(contact, name, row[name])
-                changed = True
-        if organization is not None and contact.organization_id != organization.pk:
-            contact.organization = organization
-            changed = True
-        if changed and contact.pk is not None:
-            contact.updated_at = timezone.now()
-            changed_contacts[contact.email] = contact
+        contact_changes = [c for c in row_plan.changes if c.applied and c.field in (*CONTACT_ROW_FIELDS, "organization")]
+        for change in contact_changes:
+            if change.field == "organization":
+                row_plan.contact.organization = organizations.get(change.new.lower())
+            else:
+                setattr(row_plan.contact, change.field, change.new)
+        if contact_changes:
+            row_plan.contact.updated_at = now
+            changed_contacts.append(row_plan.contact)
     if new_contacts:
         bulk_create_with_history(list(new_contacts.values()), Contact)
         # Not every backend returns primary keys from bulk inserts: read them back.
-        for contact in Contact.objects.with_emails(new_contacts.keys()):
+        for contact in Contact.objects.with_emails(new_contacts.keys()).only("pk", "email"):
             new_contacts[contact.email].pk = contact.pk
-            contacts[contact.email] = new_contacts[contact.email]
     if changed_contacts:
-        bulk_update_with_history(
-            list(changed_contacts.values()), Contact, [*CONTACT_ROW_FIELDS, "organization", "updated_at"]
-        )
+        bulk_update_with_history(changed_contacts, Contact, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
 
     # Attendances by (event, contact).
-    attendances = {
-        attendance.contact_id: attendance
-        for attendance in Attendance.objects.filter(event=event, contact_id__in=[c.pk for c in contacts.values()])
-    }
-    external_keys = {(row.get("source") or "", row["external_id"]) for _, row in valid if row.get("external_id")}
-    taken_external_ids: dict[tuple[str, str], int] = {}
-    if external_keys:
-        query = Q()
-        for source, external_id in external_keys:
-            query |= Q(source=source, external_id=external_id)
-        taken_external_ids = {
-            (source, external_id): contact_id
-            for source, external_id, contact_id in Attendance.objects.filter(query).exclude(
-                event=event, contact_id__in=[c.pk for c in contacts.values()]
-            ).values_list("source", "external_id", "contact_id")
-        }
-
-    created: dict[int, Attendance] = {}
-    updated: dict[int, Attendance] = {}
-    changed_contact_emails = set(changed_contacts)
-    claimed_external_ids: dict[tuple[str, str], int] = {}
-    for index, row in valid:
-        contact = contacts[row["email"]]
-        external_key = (row.get("source") or "", row["external_id"]) if row.get("external_id") else None
-        if external_key and (
-            external_key in taken_external_ids or claimed_external_ids.get(external_key, contact.pk) != contact.pk
-        ):
-            result.errors.append({"row": index, "errors": {"external_id": ["This external id belongs to another attendance."]}})
-            continue
-        if external_key:
-            claimed_external_ids[external_key] = contact.pk
-        attendance = attendances.get(contact.pk)
+    created: list[Attendance] = []
+    updated: list[Attendance] = []
+    for row_plan in applying:
+        row, attendance = row_plan.row, row_plan.attendance
         if attendance is None:
             attendance = Attendance(
-                event=event, contact=contact, role=row.get("role") or AttendanceRole.ATTENDEE,
+                event=event, contact=row_plan.contact, role=row.get("role") or AttendanceRole.ATTENDEE,
                 status=row.get("status") or AttendanceStatus.REGISTERED,
                 checked_in_at=row.get("checked_in_at"), external_id=row.get("external_id") or None,
-                source=row.get("source") or "", registered_at=timezone.now(),
+                source=row.get("source") or "", registered_at=now,
             )
             if not row.get("status"):
                 _default_check_in(attendance)
-            attendances[contact.pk] = attendance
-            created[contact.pk] = attendance
-            result.created += 1
+            created.append(attendance)
             continue
-        changed = False
-        for name in ATTENDANCE_ROW_FIELDS:
-            value = row.get(name)
-            if value in (None, "") or getattr(attendance, name) == value:
-                continue
-            setattr(attendance, name, value)
-            changed = True
-        if not row.get("status") and attendance.checked_in_at is not None:
-            before = attendance.status
-            _default_check_in(attendance)
-            changed = changed or before != attendance.status
-        if contact.pk in created:
-            result.unchanged += 1  # a repeated row of this request; its changes join the new row
-        elif changed or row["email"] in changed_contact_emails:
-            changed_contact_emails.discard(row["email"])
-            attendance.updated_at = timezone.now()
-            updated[contact.pk] = attendance
-            result.updated += 1
-        else:
+        if not row_plan.changed:
             result.unchanged += 1
-    Attendance.objects.bulk_create(list(created.values()))
-    Attendance.objects.bulk_update(list(updated.values()), [*ATTENDANCE_ROW_FIELDS, "updated_at"])
-    result.contact_ids = sorted({*created, *updated})
+            continue
+        for change in row_plan.changes:
+            if change.applied and change.field in ATTENDANCE_ROW_FIELDS:
+                setattr(attendance, change.field, change.new)
+        attendance.updated_at = now
+        updated.append(attendance)
+    Attendance.objects.bulk_create(created)
+    Attendance.objects.bulk_update(updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
+    result.created, result.updated = len(created), len(updated)
+    result.errors.sort(key=lambda error: error["row"])
+    result.contact_ids = sorted(attendance.contact_id for attendance in (*created, *updated))
     return result
 
 

@@ -92,7 +92,11 @@ class TestImportFlow:
         response = confirm(admin_client, event, preview)
 
         assert list(Attendance.objects.values_list("contact__email", flat=True)) == ["ok@client.example"]
-        assert "3 rows were skipped because of errors: rows 3, 4, 5." in messages_of(response)
+        assert messages_of(response)[1] == (
+            "3 rows were skipped because of errors: row 3 (email: Enter a valid email address.); "
+            "row 4 (role: Select a valid choice. king is not one of the available choices.); "
+            "row 5 (checked_in_at: Enter a valid date/time.)."
+        )
 
     def test_reimporting_the_same_list_changes_nothing(self, admin_client, event):
         confirm(admin_client, event, upload(admin_client, event, GOOD_CSV))
@@ -155,14 +159,16 @@ class TestImportFlow:
         assert gina.status == "attended"  # a check-in time means they came
         assert Attendance.objects.filter(event=event).count() == 2
 
-    def test_duplicate_rows_are_merged(self, admin_client, event):
-        content = b"email,first_name\nivy@client.example,Ivy\nIVY@client.example ,Ivy\n"
+    def test_repeated_emails_keep_the_first_row_and_ignore_the_others(self, admin_client, event):
+        content = b"email,first_name\nivy@client.example,Ivy\nIVY@client.example ,Ivonne\n"
         preview = upload(admin_client, event, content)
         assert preview.context["preview"].duplicates == 1
-        assert "Same e-mail as row 2" in preview.content.decode()
-        confirm(admin_client, event, preview)
-        assert Contact.objects.filter(email="ivy@client.example").count() == 1
+        assert "Same e-mail as row 2: ignored, only row 2 is imported" in preview.content.decode()
+        assert "Import 1 row" in preview.content.decode()
+        response = confirm(admin_client, event, preview)
+        assert Contact.objects.get(email="ivy@client.example").first_name == "Ivy"
         assert Attendance.objects.filter(event=event).count() == 1
+        assert "1 row repeated an earlier e-mail and was ignored: row 3 (same as row 2)." in messages_of(response)
 
     def test_more_rows_than_one_bulk_call_are_imported_in_chunks(self, admin_client, event):
         lines = ["email,last_name"] + [f"p{i}@client.example,P{i}" for i in range(1203)]

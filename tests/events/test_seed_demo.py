@@ -64,7 +64,7 @@ def default_demo(django_db_setup, django_db_blocker):
         # Class-scoped data lives outside the per-test transactions: remove it before the next tests.
         delete_demo_data()
         get_user_model().objects.filter(username__startswith="sales.").delete()
-        Group.objects.filter(name="Sales").delete()
+        # The role groups stay: migrations made them, and later tests' users join them.
 
 
 class TestDefaultDataset:

@@ -1,0 +1,133 @@
+"""Attendee import: the preview says what the import does, and the import does what it said.
+
+Staff audit cases: re-importing after check-in, ticket ids used twice, repeated e-mails (also
+in test_import_export.py), and details of known contacts the file would change.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Contact, Organization
+from events import services
+from events.models import Attendance, Event
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event(db) -> Event:
+    now = timezone.now()
+    return Event.objects.create(name="Berlin Roadshow", starts_at=now - timedelta(hours=8), ends_at=now)
+
+
+def upload(client, event: Event, content: bytes):
+    url = reverse("admin:events_event_import_attendees", args=[event.pk])
+    return client.post(url, {"file": SimpleUploadedFile("attendees.csv", content)})
+
+
+def confirm(client, event: Event, preview):
+    url = reverse("admin:events_event_import_attendees", args=[event.pk])
+    return client.post(url, {"payload": preview.context["payload"], "confirm": "1"})
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def rows_by_line(preview) -> dict:
+    return {row.line: row for row in preview.context["preview"].rows}
+
+
+REGISTRATION_LIST = b"email,first_name,status\n" + b"".join(
+    f"p{i}@client.example,P{i},registered\n".encode() for i in range(6)
+)
+
+
+class TestReimportAfterCheckIn:
+    def test_keeps_check_ins_and_no_shows_and_the_preview_says_so(self, admin_client, event):
+        confirm(admin_client, event, upload(admin_client, event, REGISTRATION_LIST))
+        services.check_in(event, emails=[f"p{i}@client.example" for i in range(4)])
+        Attendance.objects.filter(contact__email="p4@client.example").update(status="no_show")
+        services.complete_event(event)
+        before = list(Attendance.objects.order_by("pk").values_list("status", "checked_in_at", "updated_at"))
+
+        preview = upload(admin_client, event, REGISTRATION_LIST)
+
+        summary = preview.context["preview"]
+        assert (summary.existing_attendances, summary.changed, summary.kept) == (6, 0, 5)
+        assert rows_by_line(preview)[2].changes == ["Status stays Attended (file: Registered)"]
+        assert rows_by_line(preview)[6].changes == ["Status stays No-show (file: Registered)"]
+        assert rows_by_line(preview)[7].action == "Already registered: no change"
+        assert "An import never moves a status back" in preview.content.decode()
+
+        response = confirm(admin_client, event, preview)
+
+        assert "0 new, 0 updated, 6 unchanged" in messages_of(response)[0]
+        assert list(Attendance.objects.order_by("pk").values_list("status", "checked_in_at", "updated_at")) == before
+
+    def test_a_forward_move_is_shown_and_applied(self, admin_client, event):
+        confirm(admin_client, event, upload(admin_client, event, REGISTRATION_LIST))
+
+        preview = upload(admin_client, event, b"email,status\np0@client.example,attended\n")
+
+        assert rows_by_line(preview)[2].action == "Already registered: changes"
+        assert rows_by_line(preview)[2].changes == ["Status: Registered → Attended"]
+        assert "0 new, 1 updated, 0 unchanged" in messages_of(confirm(admin_client, event, preview))[0]
+        assert Attendance.objects.get(contact__email="p0@client.example").status == "attended"
+
+
+class TestRefusedRows:
+    def test_a_ticket_id_used_twice_is_an_error_in_the_preview_and_writes_nothing(self, admin_client, event):
+        content = (
+            b"email,ticket,firma\n"
+            b"anna@client.example,T-4,Hafen AG\n"
+            b"ben@client.example,T-5,\n"
+            b"carl@client.example,T-4,Carl GmbH\n"
+        )
+
+        preview = upload(admin_client, event, content)
+
+        errors = {row.line: row.errors for row in preview.context["preview"].error_rows}
+        assert errors == {4: {"external_id": ["This external id belongs to another attendance."]}}
+        assert "Import 2 rows" in preview.content.decode()
+
+        response = confirm(admin_client, event, preview)
+
+        assert messages_of(response)[1] == (
+            "1 row was skipped because of errors: row 4 (external_id: This external id belongs to another attendance.)."
+        )
+        assert not Contact.objects.filter(email="carl@client.example").exists()
+        assert not Organization.objects.filter(name="Carl GmbH").exists()
+        assert Attendance.objects.filter(event=event).count() == 2
+
+    def test_a_ticket_id_of_an_existing_attendance_is_an_error_in_the_preview(self, admin_client, event):
+        confirm(admin_client, event, upload(admin_client, event, b"email,ticket\nanna@client.example,T-4\n"))
+
+        preview = upload(admin_client, event, b"email,ticket\nanna@client.example,T-4\ndora@client.example,T-4\n")
+
+        assert [row.line for row in preview.context["preview"].error_rows] == [3]
+        assert rows_by_line(preview)[2].action == "Already registered: no change"
+
+
+class TestKnownContacts:
+    def test_the_preview_names_what_changes_of_a_known_contact(self, admin_client, event):
+        nordlicht = Organization.objects.create(name="Nordlicht Logistik GmbH")
+        Contact.objects.create(email="nina@client.example", first_name="Nína", last_name="Berg", organization=nordlicht)
+
+        preview = upload(admin_client, event, b"email,vorname,nachname,firma\nnina@client.example,Nina,Berg,Nordlicht Logistik\n")
+
+        row = rows_by_line(preview)[2]
+        assert row.action == "Known contact, new attendance"
+        assert row.changes == ["First name: Nína → Nina", "Organization: Nordlicht Logistik GmbH → Nordlicht Logistik"]
+        body = preview.content.decode()
+        assert "Organization: Nordlicht Logistik GmbH → Nordlicht Logistik" in body
+
+        confirm(admin_client, event, preview)
+
+        nina = Contact.objects.get(email="nina@client.example")
+        assert (nina.first_name, nina.organization.name) == ("Nina", "Nordlicht Logistik")
