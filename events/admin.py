@@ -117,7 +117,10 @@ class EventInteractionInline(ServiceInlineMixin, admin.TabularInline):
 
 
 @admin.register(EventSeries)
-class EventSeriesAdmin(admin.ModelAdmin):
+class EventSeriesAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.create_series)
+    update_service = staticmethod(services.update_series)
+    delete_service = staticmethod(services.delete_series)
     list_display = ("name", "edition_count", "latest_edition")
     search_fields = ("name",)
 

@@ -100,7 +100,22 @@ def complete_event(event: Event, *, by=None) -> Event:
 
 
 def delete_event(event: Event) -> None:
+    """Delete the event and its rows. Its contacts are rescored without it; a completed one was
+    the previous edition of the next completed one, whose retention is computed again."""
+    from scoring import triggers  # scoring depends on events, not the other way round
+    from scoring.choices import ScoreTrigger
+    from scoring.services import event_contact_ids
+
+    contact_ids = event_contact_ids(event.pk)
+    next_edition = None
+    if event.status == EventStatus.COMPLETED and event.series_id is not None:
+        next_edition = (
+            Event.objects.filter(series_id=event.series_id, status=EventStatus.COMPLETED, starts_at__gt=event.starts_at)
+            .order_by("starts_at", "id").values_list("pk", flat=True).first()
+        )
     event.delete()
+    triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
+    triggers.refresh_event_metrics([next_edition] if next_edition is not None else [])
 
 
 # Attendances ----------------------------------------------------------------------------
@@ -650,4 +665,14 @@ def update_series(series: EventSeries, **fields: Any) -> EventSeries:
 
 
 def delete_series(series: EventSeries) -> None:
+    """Delete the series; its editions stay, on their own: their contacts' series figures
+    (streaks, series attended) and the editions' retention are computed again."""
+    from scoring import triggers
+    from scoring.choices import ScoreTrigger
+    from scoring.services import event_contact_ids
+
+    editions = list(Event.objects.filter(series=series).values_list("pk", "status"))
+    contact_ids = {contact_id for event_id, _ in editions for contact_id in event_contact_ids(event_id)}
     series.delete()
+    triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
+    triggers.refresh_event_metrics(event_id for event_id, status in editions if status == EventStatus.COMPLETED)

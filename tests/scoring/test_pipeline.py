@@ -17,7 +17,7 @@ from django.utils import timezone
 from contacts import services as contact_services
 from contacts.models import Contact
 from events import services as event_services
-from events.models import Attendance, Event, Interaction
+from events.models import Attendance, Event, EventSeries, Interaction
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
 from scoring.services import (
     active_parameters,
@@ -512,3 +512,33 @@ def test_deleting_a_contact_recomputes_the_metrics_of_its_events_and_the_scores_
     assert EventMetrics.objects.get(event=event).attended == 2
     assert ContactScore.objects.get(contact=ben).components["networking"] < ben_before
     assert ScoreSnapshot.objects.filter(contact=ben, trigger="late_data").exists()
+
+
+@pytest.mark.django_db
+def test_deleting_an_edition_or_the_series_recomputes_retention_and_the_contacts(django_capture_on_commit_callbacks):
+    series = EventSeries.objects.create(name="Summit")
+    now = timezone.now()
+    first = make_event("Summit 1", series=series, ends_at=now - timedelta(days=300), status="completed",
+                       completed_at=now - timedelta(days=299))
+    second = make_event("Summit 2", series=series, ends_at=now - timedelta(days=30), status="completed",
+                        completed_at=now - timedelta(days=29))
+    anna, ben = make_attendees(first, 2)
+    Attendance.objects.create(event=second, contact=anna, status="attended")
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in (first, second):
+            compute_event_metrics(event.pk)
+        recompute_contacts([anna.pk, ben.pk])
+    assert EventMetrics.objects.get(event=second).series_retention_rate == 50.0
+    assert ContactScore.objects.get(contact=anna).series_attended == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.delete_event(first)
+
+    assert EventMetrics.objects.get(event=second).series_retention_rate is None  # no previous edition now
+    assert ContactScore.objects.get(contact=ben).events_attended == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.delete_series(series)
+
+    assert ContactScore.objects.get(contact=anna).series_attended == 0
+    assert EventMetrics.objects.get(event=second).computed_at > now
