@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -54,6 +54,9 @@ def net_promoter_score(answers: list[int]) -> float | None:
     return (promoters - detractors) / len(answers) * 100
 
 
+SNAPSHOT_ATTEMPTS = 3
+
+
 def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
@@ -63,12 +66,32 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> Ev
     event no longer exists (deleted after the data that queued this computation) or is not
     completed: metrics describe what an event did, so an event that has not happened yet
     (a recompute asked for by hand) gets none."""
+    as_of = as_of or timezone.now()
+    attempt = 1
+    while True:
+        try:
+            return _compute_in_one_snapshot(event_id, as_of)
+        except OperationalError as error:
+            # Under REPEATABLE READ, locking an event row another transaction changed since the
+            # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
+            if getattr(error.__cause__, "sqlstate", None) != "40001" or attempt == SNAPSHOT_ATTEMPTS:
+                raise
+            attempt += 1
+
+
+def _compute_in_one_snapshot(event_id: int, as_of: datetime) -> EventMetrics | None:
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            # The figures come from several queries: in one snapshot they agree with each other
+            # even while check-ins commit (else, say, more new attendees than attended ones).
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # Locked so that a concurrent deletion waits for the metrics row, not the other way round.
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.COMPLETED:
             return None
-        return _compute_event_metrics(event, as_of or timezone.now())
+        return _compute_event_metrics(event, as_of)
 
 
 def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:

@@ -542,3 +542,54 @@ def test_deleting_an_edition_or_the_series_recomputes_retention_and_the_contacts
 
     assert ContactScore.objects.get(contact=anna).series_attended == 0
     assert EventMetrics.objects.get(event=second).computed_at > now
+
+
+@pytest.mark.django_db(transaction=True)
+class TestEventMetricsInOneSnapshot:
+    @pytest.fixture(autouse=True)
+    def postgresql_only(self):
+        if connection.vendor != "postgresql":
+            pytest.skip("SQLite runs one writer at a time")
+
+    def test_the_figures_are_read_in_one_repeatable_read_snapshot(self, monkeypatch):
+        from scoring.services import event_metrics
+
+        event = make_event(status="completed", completed_at=timezone.now())
+        make_attendees(event, 2)
+        seen = []
+        original = event_metrics._compute_event_metrics
+
+        def compute(event, as_of):
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW transaction_isolation")
+                seen.append(cursor.fetchone()[0])
+            return original(event, as_of)
+
+        monkeypatch.setattr(event_metrics, "_compute_event_metrics", compute)
+        assert compute_event_metrics(event.pk).attended == 2
+        assert seen == ["repeatable read"]
+
+    def test_an_event_changed_since_the_snapshot_began_is_read_again(self):
+        event = make_event(status="completed", completed_at=timezone.now())
+        make_attendees(event, 2)
+        locked = threading.Event()
+
+        def request_editing_the_event():
+            request = connections.create_connection("default")
+            request.set_autocommit(False)
+            with request.cursor() as cursor:
+                cursor.execute("UPDATE events_event SET venue = 'Hall B' WHERE id = %s", [event.pk])
+            locked.set()
+            time.sleep(0.5)
+            request.commit()
+            request.close()
+
+        editor = threading.Thread(target=request_editing_the_event)
+        editor.start()
+        assert locked.wait(10)
+
+        metrics = compute_event_metrics(event.pk)  # waits for the lock, then meets the commit
+
+        editor.join(10)
+        assert metrics.attended == 2
+        assert Event.objects.get(pk=event.pk).venue == "Hall B"
