@@ -317,6 +317,11 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 self.report_service_error(request, event, exc)
             else:
                 completed += 1
+                if event.ends_at > timezone.now():  # allowed (API.md), but likely a slip
+                    self.message_user(request, _(
+                        "%(event)s was completed although it has not ended yet (ends %(ends)s)."
+                    ) % {"event": event, "ends": timezone.localtime(event.ends_at).strftime("%Y-%m-%d %H:%M")},
+                        messages.WARNING)
         if completed:
             self.message_user(request, ngettext(
                 "Completed %(count)d event.", "Completed %(count)d events.", completed

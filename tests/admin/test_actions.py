@@ -36,6 +36,17 @@ def planned_event(db) -> Event:
 
 
 class TestEventActions:
+    def test_completing_an_event_that_has_not_ended_warns(self, admin_client):
+        now = timezone.now()
+        future = Event.objects.create(name="Winter Gala", starts_at=now + timedelta(days=9),
+                                      ends_at=now + timedelta(days=9, hours=5))
+
+        response = run_action(admin_client, "events_event", "complete_events", [future.pk])
+
+        future.refresh_from_db()
+        assert future.status == EventStatus.COMPLETED  # allowed, as through the API
+        assert any("has not ended yet" in message for message in messages_of(response))
+
     def test_complete_event_completes_and_says_scoring_ran(self, admin_client, planned_event):
         response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
 
