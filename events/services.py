@@ -240,7 +240,7 @@ class BulkUpsertResult:
     updated: int = 0
     unchanged: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
-    # Rows left out because an earlier row has the same e-mail, as (row, earlier row); counted unchanged.
+    # Rows left out because an earlier row has the same e-mail, as (row, earlier row); not counted.
     duplicates: list[tuple[int, int]] = field(default_factory=list, repr=False)
     # Contacts whose attendance was created or changed: scoring's late-data input.
     contact_ids: list[int] = field(default_factory=list, repr=False)
@@ -290,6 +290,7 @@ class AttendeePlan:
 CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
 ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "source")
 EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
+EXTERNAL_ID_REPEATED = "An earlier row of this list has the same external id."
 
 # How far an attendance has got. A row never moves it back: re-importing the registration list
 # after the event must not undo check-ins (README: importing a list twice changes nothing).
@@ -426,8 +427,11 @@ def plan_attendee_rows(event: Event, rows: list[Any]) -> AttendeePlan:
     claimed: set[tuple[str, str]] = set()
     for plan in applying:
         key = keys.get(plan.index)
-        if key is not None and (key in taken or key in claimed):
+        if key is not None and key in taken:
             plan.errors = {"external_id": [EXTERNAL_ID_TAKEN]}
+            continue
+        if key is not None and key in claimed:
+            plan.errors = {"external_id": [EXTERNAL_ID_REPEATED]}
             continue
         if key is not None:
             claimed.add(key)
@@ -447,7 +451,14 @@ def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
     """
     if len(rows) > BULK_MAX_ROWS:
         raise ValueError(f"At most {BULK_MAX_ROWS} rows per request.")
-    return upsert_attendee_rows(event, rows)
+    result = upsert_attendee_rows(event, rows)
+    # A partner learns of a left-out row as of any other row not applied: in `errors`.
+    result.errors += [
+        {"row": row, "errors": {"email": [f"Row {first} has the same e-mail; this row was left out."]}}
+        for row, first in result.duplicates
+    ]
+    result.errors.sort(key=lambda error: error["row"])
+    return result
 
 
 def upsert_attendee_rows(event: Event, rows: list[Any]) -> BulkUpsertResult:
@@ -486,7 +497,6 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
             result.errors.append({"row": row_plan.index, "errors": row_plan.errors})
         elif row_plan.duplicate_of is not None:
             result.duplicates.append((row_plan.index, row_plan.duplicate_of))
-            result.unchanged += 1
         else:
             applying.append(row_plan)
     if not applying:

@@ -93,13 +93,13 @@ class TestRefusedRows:
         preview = upload(admin_client, event, content)
 
         errors = {row.line: row.errors for row in preview.context["preview"].error_rows}
-        assert errors == {4: {"external_id": ["This external id belongs to another attendance."]}}
+        assert errors == {4: {"external_id": ["An earlier row of this list has the same external id."]}}
         assert "Import 2 rows" in preview.content.decode()
 
         response = confirm(admin_client, event, preview)
 
         assert messages_of(response)[1] == (
-            "1 row was skipped because of errors: row 4 (external_id: This external id belongs to another attendance.)."
+            "1 row was skipped because of errors: row 4 (external_id: An earlier row of this list has the same external id.)."
         )
         assert not Contact.objects.filter(email="carl@client.example").exists()
         assert not Organization.objects.filter(name="Carl GmbH").exists()

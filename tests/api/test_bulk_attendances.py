@@ -26,7 +26,8 @@ class TestBulkReplay:
     def test_repeated_emails_keep_the_first_row(self, write_client, event):
         reply = bulk(write_client, event, [{"email": "a@x.de", "role": "speaker"}, {"email": "A@x.de", "role": "vip"}])
 
-        assert reply.json() == {"created": 1, "updated": 0, "unchanged": 1, "errors": []}
+        assert reply.json() == {"created": 1, "updated": 0, "unchanged": 0, "errors": [
+            {"row": 1, "errors": {"email": ["Row 0 has the same e-mail; this row was left out."]}}]}
         assert Attendance.objects.get().role == "speaker"
 
     def test_an_external_id_taken_under_the_stored_source_is_a_row_error(self, write_client, event):

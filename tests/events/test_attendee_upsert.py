@@ -20,6 +20,8 @@ from scoring.models import PendingRecompute
 pytestmark = pytest.mark.django_db
 
 EXTERNAL_ID_TAKEN = {"external_id": ["This external id belongs to another attendance."]}
+EXTERNAL_ID_REPEATED = {"external_id": ["An earlier row of this list has the same external id."]}
+LEFT_OUT = {"email": ["Row 0 has the same e-mail; this row was left out."]}
 
 
 @pytest.fixture
@@ -110,9 +112,9 @@ class TestRefusedRowsWriteNothing:
         plan = services.plan_attendee_rows(event, rows)
         result = services.bulk_upsert_attendances(event, rows)
 
-        assert [row.errors for row in plan.rows] == [{}, {}, EXTERNAL_ID_TAKEN]
+        assert [row.errors for row in plan.rows] == [{}, {}, EXTERNAL_ID_REPEATED]
         assert result.created == 2
-        assert result.errors == [{"row": 2, "errors": EXTERNAL_ID_TAKEN}]
+        assert result.errors == [{"row": 2, "errors": EXTERNAL_ID_REPEATED}]
         assert not Contact.objects.filter(email="c@x.de").exists()
         assert not Organization.objects.filter(name="Nur C GmbH").exists()
 
@@ -155,7 +157,8 @@ class TestRepeatedEmails:
         result = services.bulk_upsert_attendances(event, rows)
 
         assert [row.duplicate_of for row in plan.rows] == [None, None, 0]
-        assert (result.created, result.unchanged, result.errors) == (2, 1, [])
+        assert (result.created, result.unchanged) == (2, 0)  # counts are of attendances
+        assert result.errors == [{"row": 2, "errors": LEFT_OUT}]  # the API tells what it left out
         ivy = Attendance.objects.select_related("contact").get(contact__email="ivy@x.de")
         assert (ivy.contact.first_name, ivy.external_id, ivy.role) == ("Ivy", "T-1", "speaker")
 
@@ -165,7 +168,7 @@ class TestRepeatedEmails:
         result = services.bulk_upsert_attendances(
             event, [{"email": "ivy@x.de", "first_name": "Ivy"}, {"email": "ivy@x.de", "first_name": "Ivonne"}])
 
-        assert (result.updated, result.unchanged) == (0, 2)
+        assert (result.updated, result.unchanged, result.errors) == (0, 1, [{"row": 1, "errors": LEFT_OUT}])
         assert Contact.objects.get().first_name == "Ivy"
 
 

@@ -85,7 +85,8 @@ class TestBulkUpsertAttendances:
 
         result = services.bulk_upsert_attendances(event, rows)
 
-        assert (result.created, result.unchanged) == (1, 1)
+        assert (result.created, result.unchanged) == (1, 0)
+        assert [error["row"] for error in result.errors] == [1]
         assert Attendance.objects.count() == 1
 
     def test_an_external_id_of_another_attendance_is_a_row_error(self, event):
