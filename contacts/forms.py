@@ -15,7 +15,6 @@ from events.choices import EventStatus
 from events.models import Event
 
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
-FUTURE_TOLERANCE = timedelta(minutes=5)  # clocks of browsers and server differ a little
 
 
 class FollowUpLogForm(forms.Form):
@@ -90,9 +89,6 @@ class FollowUpLogForm(forms.Form):
             self.add_error("contact", _("This is not the contact of the planned follow-up."))
         if cleaned.get("deal_status") in (DealStatus.OPEN, DealStatus.WON) and cleaned.get("deal_value") is None:
             self.add_error("deal_value", _("Give the value of an open or won deal."))
-        completed_at = cleaned.get("completed_at")
-        if completed_at is not None and completed_at > timezone.now() + FUTURE_TOLERANCE:
-            self.add_error("completed_at", _("A conversation that happened cannot be in the future."))
         next_due_on = cleaned.get("next_due_on")
         if next_due_on is not None and next_due_on < timezone.localdate():
             self.add_error("next_due_on", _("The next follow-up cannot be planned in the past."))

@@ -10,6 +10,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.exceptions import ContactErased
 from contacts.querysets import ContactQuerySet, FollowUpQuerySet
 from ror_crm.db import TimeStampedModel
+from ror_crm.validators import validate_happened
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -194,6 +195,7 @@ class FollowUp(TimeStampedModel):
         return f"{self.get_channel_display()} follow-up with {self.contact} ({self.get_status_display()})"
 
     def clean(self) -> None:
+        validate_happened(self, "completed_at")
         if self.status == FollowUpStatus.DONE and self.completed_at is None:
             raise ValidationError({"completed_at": _("A done follow-up needs the time it was completed.")})
         if self.status != FollowUpStatus.DONE and self.completed_at is not None:

@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceRole, AttendanceStatus
-from ror_crm.validators import validate_plausible_moment
+from ror_crm.validators import validate_not_future, validate_plausible_moment
 
 # The columns of an attendee list row (API.md: attendances/bulk/), shared by the bulk API and
 # the admin's CSV/XLSX import.
@@ -22,7 +22,7 @@ class AttendeeRowForm(forms.Form):
     job_title = forms.CharField(max_length=200, required=False)
     role = forms.ChoiceField(choices=AttendanceRole.choices, required=False)
     status = forms.ChoiceField(choices=AttendanceStatus.choices, required=False)
-    checked_in_at = forms.DateTimeField(required=False, validators=[validate_plausible_moment])
+    checked_in_at = forms.DateTimeField(required=False, validators=[validate_plausible_moment, validate_not_future])
     external_id = forms.CharField(max_length=200, required=False)
     source = forms.CharField(max_length=100, required=False)
 

@@ -14,6 +14,7 @@ from events.choices import (
     InteractionKind,
 )
 from ror_crm.db import TimeStampedModel
+from ror_crm.validators import validate_happened
 
 
 class EventSeries(TimeStampedModel):
@@ -142,6 +143,7 @@ class Attendance(TimeStampedModel):
     def clean(self) -> None:
         if self.external_id == "":
             self.external_id = None
+        validate_happened(self, "checked_in_at")
 
 
 class Interaction(TimeStampedModel):
@@ -208,6 +210,7 @@ class Interaction(TimeStampedModel):
         return f"{self.get_kind_display()}: {self.contact} ↔ {self.counterpart or '—'}"
 
     def clean(self) -> None:
+        validate_happened(self, "occurred_at")
         if self.quality is not None and not 1 <= self.quality <= 5:
             raise ValidationError({"quality": _("Quality is rated from 1 to 5.")})
         if self.counterpart_id is not None and self.counterpart_id == self.contact_id:
@@ -251,6 +254,7 @@ class Feedback(TimeStampedModel):
         return f"Feedback of {self.contact} on {self.event}"
 
     def clean(self) -> None:
+        validate_happened(self, "submitted_at")
         if self.nps is not None and not 0 <= self.nps <= 10:
             raise ValidationError({"nps": _("NPS is answered from 0 to 10.")})
         if self.satisfaction is not None and not 1 <= self.satisfaction <= 10:

@@ -1,8 +1,10 @@
 """Validators shared by every edge (API, admin forms, CSV import)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 # Times outside these years are typos or fuzz: Berlin had no standard time zone before 1893
@@ -10,6 +12,29 @@ from django.utils.translation import gettext_lazy as _
 # overflows when shifted between time zones.
 EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+# Clocks of partner systems, browsers and the server differ a little.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def validate_not_future(value: datetime | None) -> None:
+    """Touchpoints (a check-in, a meeting, a conversation, an answer) are in the past: a future
+    one would count as fresh for years and keep its contact from ever turning at risk."""
+    if value is not None and value > timezone.now() + CLOCK_SKEW:
+        raise ValidationError(_("This time is in the future: it cannot have happened yet."), code="future")
+
+
+def validate_happened(instance: models.Model, *field_names: str) -> None:
+    """validate_not_future() on these fields of a model instance, as field errors."""
+    errors = {}
+    for name in field_names:
+        try:
+            validate_not_future(getattr(instance, name))
+        except ValidationError as error:
+            errors[name] = error
+    if errors:
+        raise ValidationError(errors)
 
 
 def validate_plausible_moment(value: datetime) -> None:

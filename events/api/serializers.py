@@ -5,6 +5,7 @@ from rest_framework import serializers
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.serializers import DecimalField, EmailField, IdRelatedField, MomentField, PartnerModelSerializer, TextField
+from ror_crm.validators import validate_not_future
 
 
 class SeriesSerializer(PartnerModelSerializer):
@@ -128,7 +129,7 @@ class BulkResultSerializer(serializers.Serializer):
 class CheckInSerializer(serializers.Serializer):
     emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
     external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
-    checked_in_at = MomentField(required=False)
+    checked_in_at = MomentField(required=False, validators=[validate_not_future])
 
     def validate(self, attrs: dict) -> dict:
         if ("emails" in attrs) == ("external_ids" in attrs):

@@ -227,7 +227,7 @@ class TestLogFollowUp:
             ({"deal_status": "won"}, "deal_value", "Give the value of an open or won deal."),
             ({"channel": "pigeon"}, "channel", "Select a valid choice"),
             ({"next_due_on": "2001-01-01"}, "next_due_on", "cannot be planned in the past"),
-            ({"completed_at": "2999-01-01T10:00"}, "completed_at", "cannot be in the future"),
+            ({"completed_at": "2999-01-01T10:00"}, "completed_at", "it cannot have happened yet"),
             ({"completed_at": "yesterday"}, "completed_at", "Enter a valid date/time."),
         ],
     )

@@ -368,3 +368,39 @@ def test_list_endpoints_run_a_fixed_number_of_queries(read_client, path):
     many, many_rows = count_queries()
     assert many_rows > few_rows
     assert few == many
+
+
+class TestTouchpointsHappened:
+    """A future check-in, meeting, conversation or answer would keep its contact fresh for years."""
+
+    def test_future_touchpoint_times_are_field_errors(self, write_client, event, anna):
+        future = iso(timezone.now() + timedelta(days=400))
+        attendance = create_attendance(event=event, contact=anna)
+        refused = {
+            "checked_in_at": write_client.patch(f"/api/v1/attendances/{attendance.pk}/", {"checked_in_at": future},
+                                                format="json"),
+            "occurred_at": write_client.post("/api/v1/interactions/", {"event": event.pk, "contact": anna.pk,
+                                                                       "occurred_at": future}, format="json"),
+            "completed_at": write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "status": "done",
+                                                                      "completed_at": future}, format="json"),
+            "submitted_at": write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 9,
+                                                                    "submitted_at": future}, format="json"),
+        }
+        for field, response in refused.items():
+            assert response.status_code == 400, field
+            assert response.json()[field] == ["This time is in the future: it cannot have happened yet."]
+        check_in = write_client.post(f"/api/v1/events/{event.pk}/check-ins/",
+                                     {"emails": [anna.email], "checked_in_at": future}, format="json")
+        bulk = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/",
+                                 {"rows": [{"email": anna.email, "checked_in_at": future}]}, format="json")
+        assert check_in.status_code == 400
+        assert [error["row"] for error in bulk.json()["errors"]] == [0]
+        attendance.refresh_from_db()
+        assert attendance.checked_in_at is None
+        assert not FollowUp.objects.exists()
+
+    def test_a_few_minutes_of_clock_skew_are_fine(self, write_client, event, anna):
+        soon = iso(timezone.now() + timedelta(minutes=2))
+        response = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "status": "done", "completed_at": soon},
+                                     format="json")
+        assert response.status_code == 201
