@@ -294,6 +294,7 @@ def delete_contact(contact: Contact) -> None:
     computed again, and the people it met their scores (their networking lost the meetings)."""
     from scoring import triggers  # scoring depends on contacts, not the other way round
     from scoring.choices import ScoreTrigger
+    from scoring.services import events_depending_on
 
     ensure_writable(contact)  # an erased contact's rows stay for the aggregates
     referrals = Referral.objects.filter(Q(referrer=contact) | Q(referred=contact)).exclude(event=None)
@@ -304,10 +305,11 @@ def delete_contact(contact: Contact) -> None:
         *contact.followups.exclude(event=None).values_list("event_id", flat=True),
         *referrals.values_list("event_id", flat=True),
     }
-    completed = Event.objects.filter(pk__in=event_ids, status=EventStatus.COMPLETED).values_list("pk", flat=True)
+    completed = set(Event.objects.filter(pk__in=event_ids, status=EventStatus.COMPLETED).values_list("pk", flat=True))
+    dependent = events_depending_on(event_ids, [contact.pk])  # e.g. the next editions' retention
     met = set(contact.interactions.exclude(counterpart=None).values_list("counterpart_id", flat=True)) - {contact.pk}
     contact.delete()
-    triggers.refresh_event_metrics(list(completed))
+    triggers.refresh_event_metrics(completed | set(dependent))
     triggers.schedule_contacts_recompute(met, trigger=ScoreTrigger.LATE_DATA)
 
 

@@ -100,22 +100,17 @@ def complete_event(event: Event, *, by=None) -> Event:
 
 
 def delete_event(event: Event) -> None:
-    """Delete the event and its rows. Its contacts are rescored without it; a completed one was
-    the previous edition of the next completed one, whose retention is computed again."""
+    """Delete the event and its rows. Its contacts are rescored without it, and the events whose
+    figures read its attendances (its next edition, its attendees' later events) recomputed."""
     from scoring import triggers  # scoring depends on events, not the other way round
     from scoring.choices import ScoreTrigger
-    from scoring.services import event_contact_ids
+    from scoring.services import event_contact_ids, events_depending_on
 
     contact_ids = event_contact_ids(event.pk)
-    next_edition = None
-    if event.status == EventStatus.COMPLETED and event.series_id is not None:
-        next_edition = (
-            Event.objects.filter(series_id=event.series_id, status=EventStatus.COMPLETED, starts_at__gt=event.starts_at)
-            .order_by("starts_at", "id").values_list("pk", flat=True).first()
-        )
+    dependent = events_depending_on([event.pk], contact_ids)
     event.delete()
     triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
-    triggers.refresh_event_metrics([next_edition] if next_edition is not None else [])
+    triggers.refresh_event_metrics(dependent)
 
 
 # Attendances ----------------------------------------------------------------------------

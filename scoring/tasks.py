@@ -23,12 +23,13 @@ from scoring.services import (
     all_contact_id_chunks,
     compute_event_metrics,
     event_contact_ids,
+    events_depending_on,
     recompute_contacts,
 )
 from scoring.services.recompute import chunk_size_setting, chunked
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
-from scoring.triggers import data_changed
+from scoring.triggers import data_changed, refresh_event_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def recompute_late_data_task(event_id: int) -> int:
         return 0
     if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
+        refresh_event_metrics(events_depending_on([event_id], contact_ids))
     return changed
 
 

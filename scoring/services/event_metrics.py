@@ -1,5 +1,6 @@
 """The RoR figures of one event (DOMAIN.md "Event metrics"), in a fixed number of queries."""
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
@@ -25,6 +26,28 @@ def previous_edition(event: Event) -> Event | None:
         .order_by("-starts_at", "-id")
         .first()
     )
+
+
+def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) -> list[int]:
+    """Completed events, other than these, whose figures change with these events' rows of these
+    contacts: each event's next edition (its retention compares with it) and the later events
+    the contacts attended (whether they came before decides new or returning)."""
+    event_ids, contact_ids = set(event_ids), set(contact_ids)
+    events = list(Event.objects.filter(pk__in=event_ids).values_list("series_id", "starts_at"))
+    if not events:
+        return []
+    completed = Event.objects.filter(status=EventStatus.COMPLETED).exclude(pk__in=event_ids)
+    dependent = Q(
+        starts_at__gt=min(starts_at for _, starts_at in events),
+        attendances__contact_id__in=contact_ids, attendances__status=AttendanceStatus.ATTENDED,
+    ) if contact_ids else Q(pk__in=[])
+    next_editions = set()
+    for series_id, starts_at in events:
+        if series_id is not None:
+            next_edition = completed.filter(series_id=series_id, starts_at__gt=starts_at).order_by("starts_at", "id").first()
+            if next_edition is not None:
+                next_editions.add(next_edition.pk)
+    return sorted(set(completed.filter(dependent).values_list("pk", flat=True)) | next_editions)
 
 
 def series_retention_rate(previous_attended: set[int], current_attended: set[int]) -> float | None:

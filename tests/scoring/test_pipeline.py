@@ -593,3 +593,29 @@ class TestEventMetricsInOneSnapshot:
         editor.join(10)
         assert metrics.attended == 2
         assert Event.objects.get(pk=event.pk).venue == "Hall B"
+
+
+@pytest.mark.django_db
+def test_late_data_also_recomputes_the_events_whose_figures_read_it(django_capture_on_commit_callbacks):
+    """A late attendee of edition 1 who also came to edition 2: edition 2's retention and new attendees change."""
+    series = EventSeries.objects.create(name="Summit")
+    now = timezone.now()
+    first = make_event("Summit 1", series=series, ends_at=now - timedelta(days=300), status="completed",
+                       completed_at=now - timedelta(days=299))
+    second = make_event("Summit 2", series=series, ends_at=now - timedelta(days=30), status="completed",
+                        completed_at=now - timedelta(days=29))
+    anna, ben = make_attendees(first, 2)
+    cleo = make_attendees(second, 1)[0]
+    Attendance.objects.create(event=second, contact=anna, status="attended")
+    with django_capture_on_commit_callbacks(execute=True):
+        for event in (first, second):
+            compute_event_metrics(event.pk)
+    before = EventMetrics.objects.get(event=second)
+    assert (before.series_retention_rate, before.new_attendees) == (50.0, 1)  # anna came back; cleo is new
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.create_attendance(event=first, contact=cleo, status="attended")  # late data of edition 1
+
+    after = EventMetrics.objects.get(event=second)
+    assert (after.series_retention_rate, after.new_attendees) == (pytest.approx(200 / 3), 0)  # (3 - 1) / 3
+    assert EventMetrics.objects.get(event=first).attended == 3
