@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.exceptions import ContactErased
 from contacts.querysets import ContactQuerySet, FollowUpQuerySet
-from ror_crm.db import TimeStampedModel
+from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
 from ror_crm.validators import validate_happened
 
 
@@ -64,13 +64,13 @@ class Contact(TimeStampedModel):
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     organization = models.ForeignKey(
         Organization, verbose_name=_("organization"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="contacts",
+        on_delete=SET_NULL_TOUCHED, related_name="contacts",
     )
     job_title = models.CharField(_("job title"), max_length=200, blank=True)
     phone = models.CharField(_("phone"), max_length=50, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="owned_contacts",
+        on_delete=SET_NULL_TOUCHED, related_name="owned_contacts",
     )
     tags = models.JSONField(_("tags"), default=list, blank=True)
     marketing_consent = models.BooleanField(_("marketing consent"), default=False)
@@ -136,11 +136,11 @@ class FollowUp(TimeStampedModel):
     contact = models.ForeignKey(Contact, verbose_name=_("contact"), on_delete=models.CASCADE, related_name="followups")
     event = models.ForeignKey(
         "events.Event", verbose_name=_("origin event"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="followups",
+        on_delete=SET_NULL_TOUCHED, related_name="followups",
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="followups",
+        on_delete=SET_NULL_TOUCHED, related_name="followups",
     )
     channel = models.CharField(_("channel"), max_length=20, choices=FollowUpChannel.choices, default=FollowUpChannel.EMAIL)
     status = models.CharField(_("status"), max_length=20, choices=FollowUpStatus.choices, default=FollowUpStatus.PLANNED)
@@ -216,12 +216,12 @@ class Referral(TimeStampedModel):
     referrer = models.ForeignKey(Contact, verbose_name=_("referrer"), on_delete=models.CASCADE, related_name="referrals_made")
     referred = models.ForeignKey(
         Contact, verbose_name=_("referred contact"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="referrals_received",
+        on_delete=SET_NULL_TOUCHED, related_name="referrals_received",
     )
     referred_email = models.EmailField(_("referred e-mail"), blank=True)
     event = models.ForeignKey(
         "events.Event", verbose_name=_("event"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="referrals",
+        on_delete=SET_NULL_TOUCHED, related_name="referrals",
     )
 
     class Meta:

@@ -13,7 +13,7 @@ from events.choices import (
     EventStatus,
     InteractionKind,
 )
-from ror_crm.db import TimeStampedModel
+from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
 from ror_crm.validators import validate_happened
 
 
@@ -38,7 +38,7 @@ class Event(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200)
     series = models.ForeignKey(
         EventSeries, verbose_name=_("series"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="events",
+        on_delete=SET_NULL_TOUCHED, related_name="events",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices, default=EventKind.CONFERENCE)
     format = models.CharField(_("format"), max_length=20, choices=EventFormat.choices, default=EventFormat.IN_PERSON)
@@ -155,11 +155,11 @@ class Interaction(TimeStampedModel):
     )
     counterpart = models.ForeignKey(
         "contacts.Contact", verbose_name=_("counterpart"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="counterpart_interactions",
+        on_delete=SET_NULL_TOUCHED, related_name="counterpart_interactions",
     )
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("staff member"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="interactions",
+        on_delete=SET_NULL_TOUCHED, related_name="interactions",
     )
     kind = models.CharField(_("kind"), max_length=20, choices=InteractionKind.choices, default=InteractionKind.CONVERSATION)
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)

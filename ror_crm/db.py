@@ -48,3 +48,10 @@ def save_unique(instance: models.Model, *, recheck: Callable[[], None]) -> None:
     except (ValidationError, IntegrityError):
         recheck()
         raise
+
+
+def SET_NULL_TOUCHED(collector, field, sub_objs, using):  # noqa: N802 - named like Django's SET_NULL
+    """on_delete: SET_NULL that also moves the rows' `updated_at`, so a partner syncing by
+    `updated_since` learns that the link is gone."""
+    collector.add_field_update(field, None, sub_objs)
+    collector.add_field_update(field.model._meta.get_field("updated_at"), timezone.now(), sub_objs)

@@ -262,3 +262,16 @@ class TestIdempotency:
         IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
         response = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
         assert response.status_code == 409  # executed again: the contact exists now
+
+
+def test_a_link_cleared_by_a_deletion_moves_updated_at(read_client, write_client, anna):
+    """Incremental sync: a partner must learn that a contact's organization is gone."""
+    organization = Organization.objects.create(name="Hanse Events")
+    Contact.objects.filter(pk=anna.pk).update(organization=organization, updated_at=timezone.now() - timedelta(days=3))
+    since = timezone.now()
+
+    assert write_client.delete(f"/api/v1/organizations/{organization.pk}/").status_code == 204
+
+    [synced] = read_client.get("/api/v1/contacts/", {"updated_since": since.isoformat()}).json()["results"]
+    assert (synced["id"], synced["organization"]) == (anna.pk, None)
+    assert datetime.fromisoformat(synced["updated_at"]) >= since
