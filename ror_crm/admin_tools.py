@@ -247,9 +247,17 @@ class ServiceAdminMixin:
         deletable, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
         # Computed rows are nobody's to delete by hand, but go with what they were computed from.
         perms_needed -= {apps.get_model(label)._meta.verbose_name for label in COMPUTED_MODELS}
-        for obj in objs:
-            if any(getattr(getattr(obj, name), "is_erased", False) for name in self.contact_fields):
-                protected.append(_("%(object)s (a row of an erased contact)") % {"object": obj})
+        if self.contact_fields:
+            objs = list(objs)
+            contact_ids = {getattr(obj, f"{name}_id") for obj in objs for name in self.contact_fields} - {None}
+            erased = set(
+                apps.get_model("contacts", "Contact").objects.filter(pk__in=contact_ids, erased_at__isnull=False)
+                .values_list("pk", flat=True)
+            )  # one query, whatever the number of rows
+            protected += [
+                _("%(object)s (a row of an erased contact)") % {"object": obj}
+                for obj in objs if any(getattr(obj, f"{name}_id") in erased for name in self.contact_fields)
+            ]
         return deletable, model_count, perms_needed, protected
 
     def delete_queryset(self, request, queryset):

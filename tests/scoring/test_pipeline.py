@@ -514,14 +514,19 @@ def test_deleting_a_contact_recomputes_the_metrics_of_its_events_and_the_scores_
     assert ScoreSnapshot.objects.filter(contact=ben, trigger="late_data").exists()
 
 
-@pytest.mark.django_db
-def test_deleting_an_edition_or_the_series_recomputes_retention_and_the_contacts(django_capture_on_commit_callbacks):
+def two_completed_editions(now) -> tuple[EventSeries, Event, Event]:
     series = EventSeries.objects.create(name="Summit")
-    now = timezone.now()
     first = make_event("Summit 1", series=series, ends_at=now - timedelta(days=300), status="completed",
                        completed_at=now - timedelta(days=299))
     second = make_event("Summit 2", series=series, ends_at=now - timedelta(days=30), status="completed",
                         completed_at=now - timedelta(days=29))
+    return series, first, second
+
+
+@pytest.mark.django_db
+def test_deleting_an_edition_or_the_series_recomputes_retention_and_the_contacts(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    series, first, second = two_completed_editions(now)
     anna, ben = make_attendees(first, 2)
     Attendance.objects.create(event=second, contact=anna, status="attended")
     with django_capture_on_commit_callbacks(execute=True):
@@ -598,12 +603,8 @@ class TestEventMetricsInOneSnapshot:
 @pytest.mark.django_db
 def test_late_data_also_recomputes_the_events_whose_figures_read_it(django_capture_on_commit_callbacks):
     """A late attendee of edition 1 who also came to edition 2: edition 2's retention and new attendees change."""
-    series = EventSeries.objects.create(name="Summit")
     now = timezone.now()
-    first = make_event("Summit 1", series=series, ends_at=now - timedelta(days=300), status="completed",
-                       completed_at=now - timedelta(days=299))
-    second = make_event("Summit 2", series=series, ends_at=now - timedelta(days=30), status="completed",
-                        completed_at=now - timedelta(days=29))
+    _, first, second = two_completed_editions(now)
     anna, ben = make_attendees(first, 2)
     cleo = make_attendees(second, 1)[0]
     Attendance.objects.create(event=second, contact=anna, status="attended")
