@@ -4,7 +4,7 @@ import logging
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.http import Http404
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -14,6 +14,9 @@ from rest_framework.views import exception_handler
 from ror_crm.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back.
+TRANSIENT_CONFLICTS = {"40P01", "40001"}
 
 
 class PayloadTooLarge(APIException):
@@ -43,6 +46,12 @@ def api_exception_handler(exc, context):
         logger.warning("Answered 409 to a constraint violation: %s", exc)
         return Response({"detail": "The change conflicts with existing data.", "code": "conflict"},
                         status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, OperationalError) and getattr(exc.__cause__, "sqlstate", None) in TRANSIENT_CONFLICTS:
+        # Two requests wrote the same rows in opposite orders (PostgreSQL broke the deadlock by
+        # aborting this one) or under one snapshot: nothing was written; the client may retry.
+        logger.warning("Answered 409 to a transient conflict: %s", exc)
+        return Response({"detail": "The change collided with a concurrent change; nothing was written, retry.",
+                         "code": "conflict"}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, Http404 | ObjectDoesNotExist):  # e.g. deleted by a concurrent request mid-update
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)

@@ -4,11 +4,11 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
-from events.api.views import AttendanceViewSet
+from events.api.views import AttendanceViewSet, EventViewSet
 from events.models import Attendance, Event
 from partners.models import PartnerAPIKey
 
@@ -175,6 +175,28 @@ class TestErrors:
 
         assert response.status_code == 409
         assert response.json() == {"detail": "The change conflicts with existing data.", "code": "conflict"}
+
+    @pytest.mark.parametrize("cause", ["DeadlockDetected", "SerializationFailure"])
+    def test_a_deadlock_with_a_concurrent_request_is_a_409_to_retry(self, write_client, event, monkeypatch, cause):
+        import psycopg.errors
+
+        def collide(_event):
+            raise OperationalError("deadlock detected") from getattr(psycopg.errors, cause)("collision")
+
+        monkeypatch.setattr(EventViewSet, "delete_service", staticmethod(collide))
+        response = write_client.delete(f"/api/v1/events/{event.pk}/")
+
+        assert response.status_code == 409
+        assert response.json()["code"] == "conflict"
+        assert Event.objects.filter(pk=event.pk).exists()
+
+    def test_other_database_errors_stay_server_errors(self, write_client, event, monkeypatch):
+        def broken(_event):
+            raise OperationalError("server closed the connection unexpectedly")
+
+        monkeypatch.setattr(EventViewSet, "delete_service", staticmethod(broken))
+        write_client.raise_request_exception = False
+        assert write_client.delete(f"/api/v1/events/{event.pk}/").status_code == 500
 
     def test_unknown_paths_are_json_404(self, read_client):
         response = read_client.get("/api/v1/unknown/")

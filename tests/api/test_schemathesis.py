@@ -116,5 +116,8 @@ def test_the_api_survives_schemathesis(tmp_path):
             server.terminate()
             server.wait(timeout=30)
         server_errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line]
-        assert run.returncode == 0, f"schemathesis found problems:\n{run.stdout[-20000:]}\n{run.stderr[-3000:]}"
+        assert run.returncode == 0, (
+            f"schemathesis found problems:\n{run.stdout[-20000:]}\n{run.stderr[-3000:]}\n"
+            f"server log:\n{log.read_text(errors='replace')[-8000:]}"
+        )
         assert server_errors == [], log.read_text()[-5000:]
