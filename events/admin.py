@@ -1,17 +1,20 @@
 """Admin for event series, events, attendances, interactions and feedback (agency staff).
 
 Writes go through events.services (ror_crm.admin_tools). Events are completed and
-rescored by actions and buttons; attendee lists are imported from CSV/XLSX
+rescored by actions and buttons; completing one that has not ended asks first, on a page
+like Django's delete confirmation. Attendee lists are imported from CSV/XLSX
 (events.imports) through the bulk API's upsert.
 """
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +23,9 @@ from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from events import imports, services
-from events.admin_panels import metrics_panel, series_chart
+from events.admin_panels import lapsed_panel, metrics_panel, series_chart
 from events.choices import EventStatus
+from events.exceptions import EventNotEnded
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.resources import AttendanceResource
 from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInlineMixin, related_or_none
@@ -29,6 +33,18 @@ from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInline
 # An event page with more rows than this would be slow and exceed Django's limit of 1,000
 # POST fields; such events manage their rows in the attendance / interaction lists.
 INLINE_MAX_ROWS = 60
+
+# The field the completion confirmation page posts back: "yes, complete it although it has not ended".
+CONFIRM_COMPLETION = "confirm_completion"
+COMPLETION_CONFIRMATION_TEMPLATE = "admin/events/event/complete_confirmation.html"
+
+
+class CompletionNeedsConfirmation(Exception):
+    """The change form chose `completed` for an event that has not ended: ask before saving."""
+
+    def __init__(self, event: Event):
+        super().__init__(str(event))
+        self.event = event
 
 
 # Filters ------------------------------------------------------------------------------------
@@ -234,6 +250,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         if event is not None:
             counts = self._row_counts(event)
             extra_context.update(metrics_panel(event))
+            extra_context.update(lapsed_panel(event))
             extra_context.update({
                 "series_chart": series_chart(event),
                 "row_counts": counts,
@@ -250,11 +267,32 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             })
         return super().change_view(request, object_id, form_url, extra_context)
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except CompletionNeedsConfirmation as exc:
+            # Nothing was saved (the view's transaction rolled back); the page posts the same
+            # form again with the confirmation.
+            carried = [
+                (name, value) for name, values in request.POST.lists()
+                if name not in ("csrfmiddlewaretoken", CONFIRM_COMPLETION) for value in values
+            ]
+            cancel_url = (reverse("admin:events_event_change", args=[exc.event.pk]) if exc.event.pk
+                          else reverse("admin:events_event_changelist"))
+            return self._completion_confirmation(request, [exc.event], hidden_fields=carried, cancel_url=cancel_url)
+
     def save_model(self, request, obj, form, change):
         was_completed = change and form.initial.get("status") == EventStatus.COMPLETED
-        super().save_model(request, obj, form, change)
+        try:
+            super().save_model(request, obj, form, change)
+        except EventNotEnded as exc:
+            raise CompletionNeedsConfirmation(obj) from exc
         if obj.status == EventStatus.COMPLETED and not was_completed:
             self.message_user(request, _scoring_message(1), messages.INFO)
+
+    def extra_service_fields(self, request, obj, form, change):
+        # The user confirmed completing an event that has not ended (the confirmation page).
+        return {"force_completion": True} if _confirmed(request) else {}
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -283,8 +321,11 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         event = self._event_or_404(request, object_id)
         if not self.has_change_permission(request, event):
             raise PermissionDenied
-        self._complete(request, [event])
-        return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
+        change_url = reverse("admin:events_event_change", args=[event.pk])
+        not_ended = self._complete(request, [event], force=_confirmed(request))
+        if not_ended:
+            return self._completion_confirmation(request, not_ended, hidden_fields=[], cancel_url=change_url)
+        return HttpResponseRedirect(change_url)
 
     def recompute_view(self, request, object_id):
         if request.method != "POST":
@@ -299,29 +340,35 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Complete selected events (scores them)"), permissions=["change"])
     def complete_events(self, request, queryset):
-        self._complete(request, queryset)
+        not_ended = self._complete(request, queryset, force=_confirmed(request))
+        if not_ended:
+            hidden_fields = [("action", "complete_events"), *((ACTION_CHECKBOX_NAME, event.pk) for event in not_ended)]
+            return self._completion_confirmation(
+                request, not_ended, hidden_fields=hidden_fields, cancel_url=reverse("admin:events_event_changelist"),
+            )
+        return None
 
     @admin.action(description=gettext_lazy("Recompute scores and metrics of selected events"), permissions=["change"])
     def recompute_scores(self, request, queryset):
         self._recompute(request, queryset)
 
-    def _complete(self, request, events) -> None:
+    def _complete(self, request, events, *, force: bool = False) -> list[Event]:
+        """Complete the events; return those refused because they have not ended (unless
+        `force`), for the confirmation page. Events that have ended complete directly."""
         completed = already = 0
+        not_ended = []
         for event in events:
             if event.status == EventStatus.COMPLETED:
                 already += 1
                 continue
             try:
-                services.complete_event(event, by=request.user)
+                services.complete_event(event, by=request.user, force=force)
+            except EventNotEnded:
+                not_ended.append(event)
             except SERVICE_ERRORS as exc:
                 self.report_service_error(request, event, exc)
             else:
                 completed += 1
-                if event.ends_at > timezone.now():  # allowed (API.md), but likely a slip
-                    self.message_user(request, _(
-                        "%(event)s was completed although it has not ended yet (ends %(ends)s)."
-                    ) % {"event": event, "ends": timezone.localtime(event.ends_at).strftime("%Y-%m-%d %H:%M")},
-                        messages.WARNING)
         if completed:
             self.message_user(request, ngettext(
                 "Completed %(count)d event.", "Completed %(count)d events.", completed
@@ -330,10 +377,27 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self.message_user(request, ngettext(
                 "%(count)d event was already completed.", "%(count)d events were already completed.", already
             ) % {"count": already}, messages.INFO)
+        return not_ended
+
+    def _completion_confirmation(self, request, events, *, hidden_fields, cancel_url: str) -> TemplateResponse:
+        """Like Django's delete confirmation: the events that have not ended, and a form that
+        posts the same request back with CONFIRM_COMPLETION."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": ngettext(
+                "Complete an event that has not ended yet?", "Complete events that have not ended yet?", len(events)
+            ),
+            "opts": self.opts,
+            "events": [(event, timezone.localtime(event.ends_at).strftime("%Y-%m-%d %H:%M")) for event in events],
+            "hidden_fields": hidden_fields,
+            "confirm_field": CONFIRM_COMPLETION,
+            "form_action": request.get_full_path(),
+            "cancel_url": cancel_url,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, COMPLETION_CONFIRMATION_TEMPLATE, context)
 
     def _recompute(self, request, events) -> None:
-        from scoring.triggers import schedule_event_recompute  # scoring depends on events, not the reverse
-
         scheduled = 0
         for event in events:
             if event.status != EventStatus.COMPLETED:
@@ -341,12 +405,16 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                     "%(event)s: only completed events are scored; complete it first."
                 ) % {"event": event}, messages.ERROR)
                 continue
-            schedule_event_recompute(event.pk)
+            services.request_event_recompute(event)
             scheduled += 1
         if scheduled:
             self.message_user(request, ngettext(
                 "Recomputing %(count)d event.", "Recomputing %(count)d events.", scheduled
             ) % {"count": scheduled} + " " + _scoring_message(scheduled), messages.SUCCESS)
+
+
+def _confirmed(request) -> bool:
+    return request.method == "POST" and request.POST.get(CONFIRM_COMPLETION) == "yes"
 
 
 def _scoring_message(count: int) -> str:

@@ -1,10 +1,12 @@
 """The RoR figures panel of the event change page (EventMetrics, DOMAIN.md "Event metrics")."""
 
+from django.db.models import F
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from events.models import Event, Feedback
+from events.selectors import lapsed_attendees, previous_edition
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import column_chart_svg
 from scoring.formatting import round_half_up, signed
@@ -53,7 +55,7 @@ def metrics_panel(event: Event) -> dict:
     ]
     rows = [
         (_("Registered / attended / no-shows"), f"{metrics.registered} / {metrics.attended} / {metrics.no_shows}"),
-        (_("No-show rate"), _pct(metrics.no_show_rate)),
+        (_("No-show rate"), _("— (no check-in at this event)") if metrics.no_show_rate_reason else _pct(metrics.no_show_rate)),
         (_("New / returning attendees"), f"{metrics.new_attendees} / {metrics.returning_attendees}"),
         (_("Returning share"), _pct(metrics.returning_share)),
         (_("Series retention rate (CRR)"), crr),
@@ -72,6 +74,9 @@ def metrics_panel(event: Event) -> dict:
         (_("RoR % = (won − cost) / cost × 100"), _num(metrics.ror_percent, 1, " %")),
         (_("Referrals (advocacy index)"), f"{metrics.referrals} ({_num(metrics.advocacy_index, 2)})"),
         (_("Relationship lift (score points per attendee)"), headline[-1]["value"]),
+        (_("Lift: median / attendees with a positive lift"),
+         f"{'—' if metrics.relationship_lift_median is None else signed(metrics.relationship_lift_median, 1)}"
+         f" / {_pct(metrics.relationship_lift_positive_share)}"),
     ]
     return {
         "metrics": metrics,
@@ -97,3 +102,23 @@ def series_chart(event: Event):
         for edition in reversed(editions)
     ]
     return column_chart_svg(items, width=560, title=_("Attendance per edition of %(series)s") % {"series": event.series})
+
+
+LAPSED_SHOWN = 25
+
+
+def lapsed_panel(event: Event) -> dict:
+    """Who attended the previous edition and not this one, most valuable first (the API's
+    events/{id}/lapsed/): the people to win back. Two queries."""
+    previous = previous_edition(event)
+    if previous is None:
+        return {"lapsed_previous": None}
+    lapsed = lapsed_attendees(event)
+    return {
+        "lapsed_previous": previous,
+        "lapsed_count": lapsed.count(),
+        "lapsed": list(
+            lapsed.select_related("score", "owner", "organization")
+            .order_by(F("score__score").desc(nulls_last=True), "pk")[:LAPSED_SHOWN]
+        ),
+    }

@@ -15,3 +15,11 @@ class EventCancelled(DomainError):
 
 class InvalidEventTransition(DomainError):
     code = "invalid_transition"
+
+
+class EventNotEnded(DomainError):
+    code = "event_not_ended"
+
+
+class EventCompleted(DomainError):
+    code = "event_completed"

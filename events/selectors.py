@@ -1,9 +1,37 @@
 """Read-side queries of events that the API and the admin share."""
 
+from datetime import datetime
 from typing import Any
 
-from events.models import Event, EventSeries
+from django.db.models import Exists, OuterRef, QuerySet
+
+from contacts.models import Contact
+from events.choices import AttendanceStatus, EventStatus
+from events.models import Attendance, Event, EventSeries
 from scoring.models import EventMetrics
+
+
+def previous_edition(event: Event, *, as_of: datetime | None = None) -> Event | None:
+    """The latest event of the same series completed (by `as_of`, if given) that starts before this one."""
+    if event.series_id is None:
+        return None
+    completed = Event.objects.filter(series_id=event.series_id, status=EventStatus.COMPLETED, starts_at__lt=event.starts_at)
+    if as_of is not None:
+        completed = completed.filter(completed_at__lte=as_of)
+    return completed.exclude(pk=event.pk).order_by("-starts_at", "-id").first()
+
+
+def lapsed_attendees(event: Event) -> QuerySet[Contact]:
+    """Contacts who attended the previous edition of the event's series and not this one: the
+    people who did not come back (empty without a previous edition). Unordered."""
+    previous = previous_edition(event)
+    if previous is None:
+        return Contact.objects.none()
+
+    def attended(edition: Event) -> Exists:
+        return Exists(Attendance.objects.filter(contact=OuterRef("pk"), event=edition, status=AttendanceStatus.ATTENDED))
+
+    return Contact.objects.filter(attended(previous)).exclude(attended(event))
 
 
 def series_report(series: EventSeries) -> dict[str, Any]:

@@ -23,3 +23,9 @@ class ScoreTrigger(models.TextChoices):
     LATE_DATA = "late_data", _("Late data")
     NIGHTLY = "nightly", _("Nightly")
     MANUAL = "manual", _("Manual")
+
+
+class NoShowRateReason(models.TextChoices):
+    """Why an event's no-show rate is null."""
+
+    NO_CHECK_IN = "no_check_in", _("No attendee was checked in, so registrations say nothing about who came.")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
 from events.choices import AttendanceRole
-from scoring.choices import ChurnRisk, LifecycleStage, ScoreTrigger
+from scoring.choices import ChurnRisk, LifecycleStage, NoShowRateReason, ScoreTrigger
 
 COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
 
@@ -294,6 +294,10 @@ class EventMetrics(models.Model):
     attended = models.PositiveIntegerField(_("attended"), default=0)
     no_shows = models.PositiveIntegerField(_("no-shows"), default=0)
     no_show_rate = models.FloatField(_("no-show rate"), null=True, blank=True)
+    no_show_rate_reason = models.CharField(
+        _("why no no-show rate"), max_length=20, blank=True, choices=NoShowRateReason.choices,
+        help_text=_("Set when the no-show rate is null: the event used no check-in."),
+    )
     new_attendees = models.PositiveIntegerField(_("new attendees"), default=0)
     returning_attendees = models.PositiveIntegerField(_("returning attendees"), default=0)
     returning_share = models.FloatField(_("returning share"), null=True, blank=True)
@@ -318,7 +322,14 @@ class EventMetrics(models.Model):
     ror_percent = models.FloatField(_("RoR %"), null=True, blank=True)
     referrals = models.PositiveIntegerField(_("referrals"), default=0)
     advocacy_index = models.FloatField(_("advocacy index"), null=True, blank=True)
-    relationship_lift = models.FloatField(_("relationship lift"), null=True, blank=True)
+    relationship_lift = models.FloatField(
+        _("relationship lift"), null=True, blank=True,
+        help_text=_("Mean over attendees of the score as of completion minus the score without this event's rows."),
+    )
+    relationship_lift_median = models.FloatField(_("relationship lift (median)"), null=True, blank=True)
+    relationship_lift_positive_share = models.FloatField(
+        _("share of attendees with a positive lift"), null=True, blank=True
+    )
     computed_at = models.DateTimeField(_("computed at"))
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
 from scoring.dashboard import Dashboard, DashboardFilter, build_dashboard, series_choices
 from scoring.formatting import round_half_up
+from scoring.models import COMPONENTS
+from scoring.services.validity import BASELINES, ValidityGroup, ValidityReport, score_validity_report
 
 # Who may read the dashboard: staff with view permission on event metrics. The
 # "Agency staff" and "Sales" groups both hold it, so sales teams see the RoR they work for.
@@ -263,3 +265,112 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "charts": dashboard_charts(data),
     }
     return render(request, "ror/dashboard.html", context)
+
+
+# The score validity report ---------------------------------------------------------------
+
+# Who may read it: staff who may view scores (Agency staff and Sales).
+VALIDITY_PERMISSION = "scoring.view_contactscore"
+
+
+def baseline_labels() -> dict[str, str]:
+    return {
+        "days_since_last_attendance": _("Days since last attendance"),
+        "editions_attended": _("Editions of the series attended"),
+    }
+
+
+def component_labels() -> dict[str, str]:
+    return {
+        "attendance": _("Attendance"), "networking": _("Networking"), "dialogue": _("Dialogue"),
+        "care": _("Care"), "advocacy": _("Advocacy"), "recency": _("Recency"),
+    }
+
+
+class ValidityFilterForm(forms.Form):
+    series = forms.TypedChoiceField(label=gettext_lazy("Series"), required=False, coerce=int, empty_value=None)
+
+    def __init__(self, *args, series: list[tuple[int, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["series"].choices = [("", _("All series")), *series]
+
+    def series_id(self) -> int | None:
+        return self.cleaned_data["series"] if self.is_bound and self.is_valid() else None
+
+
+def _auc(value: float | None) -> str:
+    return _number(value, 3)
+
+
+def validity_rows(report: ValidityReport) -> list[dict[str, Any]]:
+    """One row per group (all series first): counts, the score's AUC beside the baselines' and
+    the components'; `best` marks the highest AUC of score and baselines."""
+    rows = []
+    for group in [report.overall, *report.series] if len(report.series) != 1 else report.series:
+        contenders = [group.score_auc, *group.baseline_auc.values()]
+        highest = max((value for value in contenders if value is not None), default=None)
+        rows.append({
+            "name": group.name if group.series_id is not None else _("All series"),
+            "overall": group.series_id is None,
+            "editions": group.editions, "contacts": _number(group.contacts), "pairs": _number(group.pairs),
+            "return_rate": _pct(group.return_rate, 1),
+            "score": {"value": _auc(group.score_auc), "best": highest is not None and group.score_auc == highest},
+            "baselines": [
+                {"value": _auc(group.baseline_auc[name]), "best": highest is not None and group.baseline_auc[name] == highest}
+                for name in BASELINES
+            ],
+            "components": [_auc(group.component_auc[name]) for name in COMPONENTS],
+        })
+    return rows
+
+
+def honesty_notes(report: ValidityReport) -> list[str]:
+    """Each group where a baseline predicts a return better than the score, said plainly."""
+    labels, notes = baseline_labels(), []
+    for group in [report.overall, *report.series]:
+        if group.series_id is None and len(report.series) == 1:
+            continue  # the one series says it already
+        for baseline in group.score_beaten_by:
+            notes.append(_(
+                "%(scope)s: the score predicts a return less well than the baseline “%(baseline)s” "
+                "(AUC %(score)s against %(baseline_auc)s)."
+            ) % {
+                "scope": group.name if group.series_id is not None else _("All series"),
+                "baseline": labels[baseline], "score": _auc(group.score_auc),
+                "baseline_auc": _auc(group.baseline_auc[baseline]),
+            })
+    return notes
+
+
+def calibration_rows(group: ValidityGroup) -> list[dict[str, Any]]:
+    return [
+        {
+            "decile": row.decile, "pairs": _number(row.pairs),
+            "range": f"{_score(row.min_score)} – {_score(row.max_score)}", "mean": _score(row.mean_score),
+            "return_rate": _pct(row.return_rate, 1), "bar": round(row.return_rate * 100, 1),
+        }
+        for row in group.calibration
+    ]
+
+
+@staff_member_required
+def score_validity(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm(VALIDITY_PERMISSION):
+        raise PermissionDenied
+    series = series_choices()
+    form = ValidityFilterForm(request.GET or None, series=series)
+    report = score_validity_report(series_id=form.series_id())
+    if not form.is_bound or not form.is_valid():
+        form = ValidityFilterForm(initial={"series": report.series_filter}, series=series)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Score validity"),
+        "form": form,
+        "report": report,
+        "rows": validity_rows(report),
+        "notes": honesty_notes(report),
+        "calibration": calibration_rows(report.overall),
+        "baseline_labels": [baseline_labels()[name] for name in BASELINES],
+        "component_labels": [component_labels()[name] for name in COMPONENTS],
+    }
+    return render(request, "ror/score_validity.html", context)

@@ -2,9 +2,18 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from contacts.api.serializers import ContactSerializer
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
-from partners.serializers import DecimalField, EmailField, IdRelatedField, MomentField, PartnerModelSerializer, TextField
+from partners.serializers import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    IdRelatedField,
+    MomentField,
+    PartnerModelSerializer,
+    TextField,
+)
 from ror_crm.validators import validate_not_future
 
 
@@ -18,7 +27,11 @@ class SeriesSerializer(PartnerModelSerializer):
 class EventSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
     format = serializers.ChoiceField(choices=EventFormat.choices, required=False)
-    status = serializers.ChoiceField(choices=EventStatus.choices, required=False)
+    status = serializers.ChoiceField(
+        choices=EventStatus.choices, required=False,
+        help_text="`completed` completes the event as `complete/` does, without force: 409 `event_not_ended` "
+                  "before `ends_at`. A completed event is not moved back: 409 `event_completed`.",
+    )
     cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
@@ -42,6 +55,15 @@ class EventSerializer(PartnerModelSerializer):
         if "currency" in attrs:
             attrs["currency"] = attrs["currency"].upper()
         return attrs
+
+
+class CompleteEventSerializer(serializers.Serializer):
+    """The body of `events/{id}/complete/`; an empty body is `{"force": false}`."""
+
+    force = BooleanField(
+        required=False, default=False,
+        help_text="Complete the event although its `ends_at` is still ahead (otherwise 409 `event_not_ended`).",
+    )
 
 
 class AttendanceSerializer(PartnerModelSerializer):
@@ -166,3 +188,20 @@ class BulkAttendancesRequestSerializer(serializers.Serializer):
     """The documented request shape; invalid rows are reported per row, not refused whole."""
 
     rows = AttendeeRowSerializer(many=True, max_length=1000)
+
+
+class LapsedContactSerializer(ContactSerializer):
+    """A contact as `contacts/` shows it, with its last touch and last attendance (from its score)."""
+
+    last_touch_at = serializers.DateTimeField(
+        source="score.last_touch_at", read_only=True, allow_null=True, default=None,
+        help_text="The contact's latest touchpoint, as of its score's `computed_at`.",
+    )
+    last_attended_at = serializers.DateTimeField(
+        source="score.last_attended_at", read_only=True, allow_null=True, default=None,
+        help_text="Start of the last event the contact attended, as of its score's `computed_at`.",
+    )
+
+    class Meta(ContactSerializer.Meta):
+        fields = [*ContactSerializer.Meta.fields, "last_touch_at", "last_attended_at"]
+        read_only_fields = fields

@@ -1,9 +1,12 @@
 from dataclasses import asdict
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.db.models import Value
+from django.db.models.functions import Coalesce
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from events import selectors, services
@@ -21,14 +24,18 @@ from events.api.serializers import (
     BulkResultSerializer,
     CheckInResultSerializer,
     CheckInSerializer,
+    CompleteEventSerializer,
     EventSerializer,
     FeedbackSerializer,
     InteractionSerializer,
+    LapsedContactSerializer,
     SeriesReportSerializer,
     SeriesSerializer,
 )
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
+from partners.pagination import CursorPagination
+from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import EventMetricsSerializer
 from scoring.models import EventMetrics
@@ -51,6 +58,10 @@ class SeriesViewSet(ServiceModelViewSet):
         return Response(SeriesReportSerializer(selectors.series_report(self.get_object())).data)
 
 
+class LapsedPagination(CursorPagination):
+    ordering = ("-score_sort", "-pk")
+
+
 class EventViewSet(ServiceModelViewSet):
     queryset = Event.objects.all()
     serializer_class = EventSerializer
@@ -60,11 +71,31 @@ class EventViewSet(ServiceModelViewSet):
     update_service = staticmethod(services.update_event)
     delete_service = staticmethod(services.delete_event)
 
-    @extend_schema(request=None, responses={200: EventSerializer})
+    @extend_schema(
+        request=CompleteEventSerializer,
+        responses={
+            200: EventSerializer,
+            409: OpenApiResponse(Conflict, description=(
+                "`event_not_ended`: the event's `ends_at` is still ahead and the body did not say "
+                '`{"force": true}`. `event_cancelled`: a cancelled event cannot be completed.'
+            )),
+        },
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        """Completes the event ("after the event"); scoring runs after commit. Repeating is harmless."""
-        event = services.complete_event(self.get_object())
+        """Completes the event ("after the event"): status `completed` and `completed_at`; scoring
+        runs after commit. Repeating is harmless.
+
+        Completing says the event happened: before its `ends_at` it is refused with 409 and code
+        `event_not_ended`, unless the body is `{"force": true}` (an empty body is `{"force": false}`).
+        When the event used check-in (any attendance has `checked_in_at`), registrations still
+        `registered` without a check-in become `no_show`. A `status: completed` sent with
+        POST/PUT/PATCH of the event follows the same rules and cannot force.
+        """
+        event = self.get_object()
+        payload = CompleteEventSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        event = services.complete_event(event, force=payload.validated_data["force"])
         return Response(EventSerializer(event).data)
 
     @extend_schema(responses={200: EventMetricsSerializer})
@@ -74,6 +105,37 @@ class EventViewSet(ServiceModelViewSet):
         if metrics is None:
             raise NotFound("The metrics of this event have not been computed yet.")
         return Response(EventMetricsSerializer(metrics).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("owner", OpenApiTypes.INT, description="Only contacts this user (id) owns."),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
+        ],
+        responses={200: inline_serializer("LapsedContactPage", {
+            "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
+            "results": LapsedContactSerializer(many=True),
+        })},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def lapsed(self, request, pk=None):
+        """The people who did not come back: contacts who attended the previous edition of the
+        event's series (the latest completed event of the series that starts before this one) and
+        did not attend this one, with their score, stage, owner and last touch; highest score
+        first (contacts without a score last), cursor-paginated. Empty for an event without a
+        previous edition. Filter `owner` (a user id)."""
+        event = self.get_object()
+        contacts = selectors.lapsed_attendees(event).select_related("score").with_last_change().annotate(
+            score_sort=Coalesce("score__score", Value(-1.0))
+        )
+        owner = request.query_params.get("owner")
+        if owner is not None:
+            if not owner.isdigit() or int(owner) > 2**63 - 1:
+                raise ValidationError({"owner": ["A user id (a whole number)."]})
+            contacts = contacts.filter(owner_id=int(owner))
+        paginator = LapsedPagination()
+        page = paginator.paginate_queryset(contacts, request, view=self)
+        return paginator.get_paginated_response(LapsedContactSerializer(page, many=True).data)
 
     @extend_schema(request=BulkAttendancesRequestSerializer, responses={200: BulkResultSerializer})
     @action(detail=True, methods=["post"], url_path="attendances/bulk")
@@ -104,9 +166,7 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(request=None, responses={202: Queued})
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
-        from scoring.triggers import schedule_event_recompute
-
-        schedule_event_recompute(self.get_object().pk)
+        services.request_event_recompute(self.get_object())
         return Response({"detail": "Recompute queued."}, status=status.HTTP_202_ACCEPTED)
 
 

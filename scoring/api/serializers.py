@@ -27,6 +27,31 @@ class ScoreSnapshotSerializer(PartnerModelSerializer):
 
 
 class EventMetricsSerializer(PartnerModelSerializer):
+    """The RoR figures of a completed event, exactly as of `computed_at` (README "Event metrics")."""
+
+    no_show_rate = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="no_shows / registered (0–1); null without registrations, or when the event used no check-in "
+                  "(then no_show_rate_reason says so).",
+    )
+    no_show_rate_reason = serializers.CharField(
+        read_only=True,
+        help_text="Why no_show_rate is null: `no_check_in` (no attendee was checked in, so registrations say "
+                  "nothing about who came); empty otherwise.",
+    )
+    relationship_lift = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="What the event did to its attendees' relationships: per attendee, the score as of the event's "
+                  "completion with all data minus the score as of the same moment without this event's attendance, "
+                  "interactions, follow-ups and feedback; the mean over attendees (score points). Null without "
+                  "attendees. Does not depend on when it was computed.",
+    )
+    relationship_lift_median = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="The median of the attendees' lifts (score points)."
+    )
+    relationship_lift_positive_share = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="The share of attendees (0–1) whose lift is above 0."
+    )
     pipeline_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     won_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True)
@@ -34,11 +59,94 @@ class EventMetricsSerializer(PartnerModelSerializer):
     class Meta:
         model = EventMetrics
         fields = [
-            "event", "registered", "attended", "no_shows", "no_show_rate", "new_attendees", "returning_attendees",
+            "event", "registered", "attended", "no_shows", "no_show_rate", "no_show_rate_reason", "new_attendees",
+            "returning_attendees",
             "returning_share", "previous_edition", "series_retention_rate", "interactions_total",
             "interactions_per_attendee", "avg_interaction_quality", "followups_total", "followup_coverage",
             "followed_up_within_48h_share", "median_first_followup_hours", "nps", "feedback_count", "avg_satisfaction",
             "pipeline_value", "won_value", "cost", "ror_percent", "referrals", "advocacy_index", "relationship_lift",
-            "computed_at", "updated_at",
+            "relationship_lift_median", "relationship_lift_positive_share", "computed_at", "updated_at",
         ]
         read_only_fields = fields
+
+
+# The score validity report (scoring.services.validity): read from its dataclasses. -------
+
+AUC_HELP = "AUC (0–1; 0.5 is chance), null when everyone or no one of these pairs came back."
+
+
+def _auc_field(help_text: str) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, help_text=f"{help_text} {AUC_HELP}")
+
+
+class BaselineAUCSerializer(serializers.Serializer):
+    days_since_last_attendance = _auc_field(
+        "Baseline: fewer days since the contact's last attendance of any event (known at T, from the event's end) "
+        "rank higher."
+    )
+    editions_attended = _auc_field("Baseline: more earlier editions of this series attended (as of T) rank higher.")
+
+
+class ComponentAUCSerializer(serializers.Serializer):
+    attendance = _auc_field("The attendance component alone.")
+    networking = _auc_field("The networking component alone.")
+    dialogue = _auc_field("The dialogue component alone.")
+    care = _auc_field("The care component alone.")
+    advocacy = _auc_field("The advocacy component alone.")
+    recency = _auc_field("The recency component alone.")
+
+
+class CalibrationGroupSerializer(serializers.Serializer):
+    decile = serializers.IntegerField(help_text="1 holds the lowest scores, 10 the highest.")
+    pairs = serializers.IntegerField(help_text="(contact, edition) pairs in the decile.")
+    min_score = serializers.FloatField(help_text="The lowest score in the decile.")
+    max_score = serializers.FloatField(help_text="The highest score in the decile.")
+    mean_score = serializers.FloatField(help_text="The mean score in the decile.")
+    return_rate = serializers.FloatField(help_text="Share (0–1) of the decile's pairs whose contact attended.")
+
+
+class ValidityGroupSerializer(serializers.Serializer):
+    series = serializers.IntegerField(
+        source="series_id", allow_null=True, help_text="The series' id; null for the figures over all series."
+    )
+    name = serializers.CharField(allow_null=True, help_text="The series' name; null for all series.")
+    editions = serializers.IntegerField(help_text="Editions N+1 with at least one contact in their population.")
+    contacts = serializers.IntegerField(help_text="Distinct contacts in the pairs.")
+    pairs = serializers.IntegerField(help_text="(contact, edition N+1) pairs: a contact counts once per edition.")
+    returned = serializers.IntegerField(help_text="Pairs whose contact attended the edition.")
+    return_rate = serializers.FloatField(allow_null=True, help_text="returned / pairs; null without pairs.")
+    score_auc = _auc_field("The relationship score as of T.")
+    baseline_auc = BaselineAUCSerializer(help_text="The same AUC for the two baselines.")
+    component_auc = ComponentAUCSerializer(help_text="The same AUC for each of the score's six components alone.")
+    score_beaten_by = serializers.ListField(
+        child=serializers.ChoiceField(choices=["days_since_last_attendance", "editions_attended"]),
+        help_text="The baselines whose AUC is higher than the score's: on this data they predict a return better.",
+    )
+    calibration = CalibrationGroupSerializer(
+        many=True,
+        help_text="The pairs sorted by score, cut by rank into 10 groups as equal as possible (fewer with fewer "
+        "than 10 pairs), lowest scores first.",
+    )
+
+
+class ScoreValidityReportSerializer(serializers.Serializer):
+    overall = ValidityGroupSerializer(help_text="All editions' pairs pooled (only the filtered series with `series`).")
+    series = ValidityGroupSerializer(many=True, help_text="Per series with pairs, by name; its editions' pairs pooled.")
+    series_filter = serializers.IntegerField(allow_null=True, help_text="The `series` asked for, or null.")
+    profile_version = serializers.IntegerField(help_text="The active scoring profile the scores were computed with.")
+    data_version = serializers.CharField(
+        help_text="Fingerprint of the data read (series, events, attendances, interactions, follow-ups, feedback, "
+        "referrals, the active profile); the report is cached per data version."
+    )
+    computed_at = serializers.DateTimeField(help_text="When this report was computed (earlier when from the cache).")
+    from_cache = serializers.BooleanField(help_text="Whether this answer came from the cache.")
+    has_data = serializers.BooleanField(
+        help_text="False when no completed edition of a series has attendees of an earlier edition yet."
+    )
+
+
+class ScoreValidityQuerySerializer(serializers.Serializer):
+    series = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1,
+        help_text="Only this series (its id); an empty value means all series.",
+    )

@@ -187,16 +187,18 @@ CHUNK_SQL = """
 WITH chunk AS (
     SELECT c.id FROM contacts_contact c WHERE {in_chunk:c.id}
 ), editions AS (
-    -- each event of a series; a completed one gets its edition number n among the series'
-    -- completed editions, and their count
-    SELECT id, series_id,
-           CASE WHEN status = %(completed)s
-                THEN ROW_NUMBER() OVER (PARTITION BY series_id, status ORDER BY starts_at, id) END AS n,
-           SUM(CASE WHEN status = %(completed)s THEN 1 ELSE 0 END) OVER (PARTITION BY series_id) AS editions
-    FROM events_event WHERE series_id IS NOT NULL
+    -- each event of a series; one completed by T gets its edition number n among the series'
+    -- editions completed by T, and their count
+    SELECT id, series_id, status, ends_at, completed_at,
+           CASE WHEN done = 1 THEN ROW_NUMBER() OVER (PARTITION BY series_id, done ORDER BY starts_at, id) END AS n,
+           SUM(done) OVER (PARTITION BY series_id) AS editions
+    FROM (SELECT id, series_id, status, starts_at, ends_at, completed_at,
+                 CASE WHEN status = %(completed)s AND completed_at <= %(as_of)s THEN 1 ELSE 0 END AS done
+          FROM events_event WHERE series_id IS NOT NULL) series_events
 ), first_done AS (
     SELECT contact_id, event_id, MIN(completed_at) AS completed_at FROM contacts_followup
-    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at IS NOT NULL AND event_id IS NOT NULL
+    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at <= %(as_of)s AND event_id IS NOT NULL
+      AND {kept:event_id}
     GROUP BY contact_id, event_id
 ), attendance AS (
     SELECT a.contact_id,
@@ -216,7 +218,7 @@ WITH chunk AS (
            MAX(CASE WHEN a.status = %(attended)s THEN a.ends_at END) AS last_touch
     FROM (SELECT a.contact_id, a.event_id, a.status, a.role, e.starts_at, e.ends_at, {decay:e.ends_at} AS w
           FROM events_attendance a JOIN events_event e ON e.id = a.event_id
-          WHERE {in_chunk:a.contact_id}) a  -- w: the event's decay weight
+          WHERE {in_chunk:a.contact_id} AND {known_attendance:e} AND {kept:a.event_id}) a  -- w: the event's decay weight
     LEFT JOIN first_done fd ON fd.contact_id = a.contact_id AND fd.event_id = a.event_id
     GROUP BY a.contact_id
 ), runs AS (
@@ -226,7 +228,8 @@ WITH chunk AS (
     FROM (SELECT a.contact_id, e.series_id, e.n, e.editions,
                  e.n - ROW_NUMBER() OVER (PARTITION BY a.contact_id, e.series_id, e.n IS NULL ORDER BY e.n) AS run
           FROM events_attendance a JOIN editions e ON e.id = a.event_id
-          WHERE {in_chunk:a.contact_id} AND a.status = %(attended)s) attended_editions
+          WHERE {in_chunk:a.contact_id} AND a.status = %(attended)s AND {known_attendance:e}
+            AND {kept:a.event_id}) attended_editions
     GROUP BY contact_id, series_id, run
 ), series AS (
     SELECT contact_id, MAX(CASE WHEN run IS NOT NULL THEN length ELSE 0 END) AS longest,
@@ -245,27 +248,28 @@ WITH chunk AS (
                  END) AS raw,
            MAX(occurred_at) AS last_touch
     FROM (SELECT contact_id AS side, occurred_at, quality, duration_minutes FROM events_interaction
-          WHERE {in_chunk:contact_id}
+          WHERE {in_chunk:contact_id} AND occurred_at <= %(as_of)s AND {kept:event_id}
           UNION ALL
           SELECT counterpart_id, occurred_at, quality, duration_minutes FROM events_interaction
-          WHERE {in_chunk:counterpart_id}) sides
+          WHERE {in_chunk:counterpart_id} AND occurred_at <= %(as_of)s AND {kept:event_id}) sides
     GROUP BY side
 ), dialogue AS (
     SELECT contact_id, SUM({decay:completed_at} * {outcome_weight}) AS raw, MAX(completed_at) AS last_touch
     FROM contacts_followup
-    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at IS NOT NULL
+    WHERE {in_chunk:contact_id} AND status = %(done)s AND completed_at <= %(as_of)s AND {kept:event_id}
     GROUP BY contact_id
 ), feedback AS (
     SELECT contact_id, MAX(submitted_at) AS last_touch FROM events_feedback
-    WHERE {in_chunk:contact_id} GROUP BY contact_id
+    WHERE {in_chunk:contact_id} AND submitted_at <= %(as_of)s AND {kept:event_id} GROUP BY contact_id
 ), latest_nps AS (
     SELECT contact_id, nps FROM (
         SELECT contact_id, nps, ROW_NUMBER() OVER (PARTITION BY contact_id ORDER BY submitted_at DESC, id DESC) AS rank
-        FROM events_feedback WHERE {in_chunk:contact_id} AND nps IS NOT NULL
+        FROM events_feedback
+        WHERE {in_chunk:contact_id} AND nps IS NOT NULL AND submitted_at <= %(as_of)s AND {kept:event_id}
     ) answers WHERE rank = 1
 ), referrals AS (
     SELECT referrer_id AS contact_id, SUM({decay:created_at}) AS raw, MAX(created_at) AS last_touch
-    FROM contacts_referral WHERE {in_chunk:referrer_id} GROUP BY referrer_id
+    FROM contacts_referral WHERE {in_chunk:referrer_id} AND created_at <= %(as_of)s GROUP BY referrer_id
 )
 SELECT chunk.id,
        a.attended_raw, a.no_show_raw, a.care_weight, a.care_hits, n.raw, d.raw, r.raw, nps.nps,
@@ -286,7 +290,9 @@ LEFT JOIN referrals r ON r.contact_id = chunk.id
 """
 
 
-def _vendor_sql(params: ScoringParameters, values: dict[str, Any], *, id_range: bool = False) -> str:
+def _vendor_sql(
+    params: ScoringParameters, values: dict[str, Any], *, id_range: bool = False, without_event: bool = False
+) -> str:
     """CHUNK_SQL for this connection's database, adding the CASE parameters to `values`."""
     postgresql = connection.vendor == "postgresql"
 
@@ -324,6 +330,12 @@ def _vendor_sql(params: ScoringParameters, values: dict[str, Any], *, id_range: 
         "role_weight": lambda _: weights("a.role", "role", params.role_weights),
         "outcome_weight": lambda _: weights("COALESCE(outcome, '')", "outcome", params.outcome_weights),
         "registered_statuses": lambda _: registered_statuses(),
+        # As of T an attendance is known once its event has ended, or was completed (early, forced).
+        "known_attendance": lambda alias: (
+            f"({alias}.ends_at <= %(as_of)s OR ({alias}.status = %(completed)s AND {alias}.completed_at <= %(as_of)s))"
+        ),
+        # The rows of one event left out (relationship lift's counterfactual), or none.
+        "kept": lambda column: f"({column} IS NULL OR {column} <> %(without_event)s)" if without_event else "1 = 1",
     }
     return re.sub(r"\{(\w+)(?::([^}]*))?\}", lambda match: fragments[match[1]](match[2]), CHUNK_SQL)
 
@@ -352,8 +364,16 @@ def _compiled_timestamp_loader(cursor: Any) -> None:
     cursor.cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
 
 
-def load_chunk(contact_ids: Sequence[int], as_of: datetime, params: ScoringParameters) -> dict[int, ContactAggregates]:
+def load_chunk(
+    contact_ids: Sequence[int], as_of: datetime, params: ScoringParameters, *, without_event: int | None = None
+) -> dict[int, ContactAggregates]:
     """Aggregate a chunk's scoring input in one query, whatever its size.
+
+    Exactly as of `as_of` (T): touchpoints with their time ≤ T, attendances of events that
+    ended by T (or were completed by T, early), and as completed editions only the events
+    completed by T; so the result equals that on a copy of the data cut at T.
+    `without_event` leaves out one event's rows (its attendances, interactions, follow-ups
+    and feedback): the counterfactual of relationship lift.
 
     A chunk is a list of ids or a range of them (the all-contacts run): a range is read by
     range scans, which cost about a fifth less than looking up each id of a list. The
@@ -377,8 +397,9 @@ def load_chunk(contact_ids: Sequence[int], as_of: datetime, params: ScoringParam
         "attended": AttendanceStatus.ATTENDED.value, "no_show": AttendanceStatus.NO_SHOW.value,
         "completed": EventStatus.COMPLETED.value,
         "done": FollowUpStatus.DONE.value,
+        "without_event": without_event,
     }
-    sql = _vendor_sql(params, values, id_range=id_range)
+    sql = _vendor_sql(params, values, id_range=id_range, without_event=without_event is not None)
     # A transaction only for SET LOCAL: on SQLite every transaction takes the write lock.
     with transaction.atomic() if postgresql else nullcontext(), connection.cursor() as cursor:
         if postgresql:
@@ -409,7 +430,9 @@ def load_chunk(contact_ids: Sequence[int], as_of: datetime, params: ScoringParam
     return chunk
 
 
-def compute_scores(contact_ids: Sequence[int], as_of: datetime, params: ScoringParameters) -> list[ScoreResult]:
-    """Scores of a chunk of existing contacts, ordered by contact id."""
-    chunk = load_chunk(contact_ids, as_of, params)
+def compute_scores(
+    contact_ids: Sequence[int], as_of: datetime, params: ScoringParameters, *, without_event: int | None = None
+) -> list[ScoreResult]:
+    """Scores of a chunk of existing contacts as of `as_of`, ordered by contact id (load_chunk())."""
+    chunk = load_chunk(contact_ids, as_of, params, without_event=without_event)
     return [score_contact(contact_id, chunk[contact_id], params, as_of) for contact_id in sorted(chunk)]

@@ -1,6 +1,8 @@
 """The RoR figures of one event (DOMAIN.md "Event metrics"), in a fixed number of queries."""
 
+import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
@@ -13,19 +15,16 @@ from contacts.choices import DealStatus, FollowUpStatus
 from contacts.models import FollowUp, Referral
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, Feedback, Interaction
-from scoring.models import EventMetrics, ScoreSnapshot
+from events.selectors import previous_edition
+from scoring.choices import NoShowRateReason
+from scoring.models import EventMetrics
+from scoring.services.contact_scores import compute_scores
+from scoring.services.profile import ScoringParameters, active_parameters
 
 
-def previous_edition(event: Event) -> Event | None:
-    """The latest completed event of the same series that starts before this one."""
-    if event.series_id is None:
-        return None
-    return (
-        Event.objects.filter(series_id=event.series_id, status=EventStatus.COMPLETED, starts_at__lt=event.starts_at)
-        .exclude(pk=event.pk)
-        .order_by("-starts_at", "-id")
-        .first()
-    )
+def known_attendances(as_of: datetime) -> Q:
+    """Attendance rows known as of T: their event ended by T, or was completed by T (early)."""
+    return Q(event__ends_at__lte=as_of) | Q(event__status=EventStatus.COMPLETED, event__completed_at__lte=as_of)
 
 
 def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) -> list[int]:
@@ -85,10 +84,15 @@ def share(part: int, whole: int) -> float | None:
 
 
 def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> EventMetrics | None:
-    """Compute and store the event's metrics; `computed_at` is the as-of time. None when the
-    event no longer exists (deleted after the data that queued this computation) or is not
-    completed: metrics describe what an event did, so an event that has not happened yet
-    (a recompute asked for by hand) gets none."""
+    """Compute and store the event's metrics exactly as of `as_of` (default now), which is their
+    `computed_at`. None when the event no longer exists (deleted after the data that queued
+    this computation) or was not completed by then: metrics describe what an event did, so an
+    event that has not happened yet (a recompute asked for by hand) gets none.
+
+    As of T the figures read what was known by T: interactions that occurred, feedback
+    submitted and referrals made by T; follow-ups created or done by T (done ones count as
+    done only when done by T); attendances of events ended or completed by T; the previous
+    edition among the editions completed by T."""
     as_of = as_of or timezone.now()
     attempt = 1
     while True:
@@ -112,21 +116,24 @@ def _compute_in_one_snapshot(event_id: int, as_of: datetime) -> EventMetrics | N
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         # Locked so that a concurrent deletion waits for the metrics row, not the other way round.
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
-        if event is None or event.status != EventStatus.COMPLETED:
+        if event is None or event.status != EventStatus.COMPLETED or event.completed_at > as_of:
             return None
         return _compute_event_metrics(event, as_of)
 
 
 def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
-    attendances = Attendance.objects.filter(event=event)
+    attendances = Attendance.objects.filter(event=event)  # all known: the event was completed by T
 
     status_counts = dict(attendances.values_list("status").annotate(count=Count("id")).order_by())
     attended = status_counts.get(AttendanceStatus.ATTENDED, 0)
     no_shows = status_counts.get(AttendanceStatus.NO_SHOW, 0)
     registered = attended + no_shows + status_counts.get(AttendanceStatus.REGISTERED, 0)
+    # Without any check-in, "registered" says nothing about who came: no no-show rate.
+    used_check_in = attendances.filter(checked_in_at__isnull=False).exists()
 
     earlier_attendance = Attendance.objects.filter(
-        contact_id=OuterRef("contact_id"), status=AttendanceStatus.ATTENDED, event__starts_at__lt=event.starts_at
+        known_attendances(as_of), contact_id=OuterRef("contact_id"), status=AttendanceStatus.ATTENDED,
+        event__starts_at__lt=event.starts_at,
     )
     attendee_rows = list(
         attendances.filter(status=AttendanceStatus.ATTENDED)
@@ -137,7 +144,7 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
     new_attendees = sum(1 for _, came_before in attendee_rows if not came_before)
     returning = attended - new_attendees
 
-    previous = previous_edition(event)
+    previous = previous_edition(event, as_of=as_of)
     retention = None
     if previous is not None:
         previous_ids = set(
@@ -145,30 +152,32 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
         )
         retention = series_retention_rate(previous_ids, attendee_ids)
 
-    interactions = Interaction.objects.filter(event=event).aggregate(total=Count("id"), quality=Avg("quality"))
+    interactions = Interaction.objects.filter(event=event, occurred_at__lte=as_of).aggregate(
+        total=Count("id"), quality=Avg("quality")
+    )
 
-    followups = FollowUp.objects.filter(event=event)
+    done_by_t = Q(status=FollowUpStatus.DONE, completed_at__lte=as_of)
+    followups = FollowUp.objects.filter(Q(created_at__lte=as_of) | done_by_t, event=event)
     followup_figures = followups.aggregate(
         total=Count("id"),
         pipeline=Sum("deal_value", filter=Q(deal_status=DealStatus.OPEN)),
         won=Sum("deal_value", filter=Q(deal_status=DealStatus.WON)),
     )
     first_done: dict[int, datetime] = {}
-    for contact_id, completed_at in followups.filter(
-        status=FollowUpStatus.DONE, completed_at__isnull=False, contact_id__in=attendances.filter(
-            status=AttendanceStatus.ATTENDED
-        ).values("contact_id")
-    ).values_list("contact_id", "completed_at"):
+    for contact_id, completed_at in followups.filter(done_by_t, contact_id__in=attendee_ids).values_list(
+        "contact_id", "completed_at"
+    ):
         if contact_id not in first_done or completed_at < first_done[contact_id]:
             first_done[contact_id] = completed_at
     hours_to_first = sorted((done - event.ends_at).total_seconds() / 3600 for done in first_done.values())
     within_48h = sum(1 for done in first_done.values() if done <= event.ends_at + timedelta(hours=48))
 
-    feedback = list(Feedback.objects.filter(event=event).values_list("nps", "satisfaction"))
+    feedback = list(Feedback.objects.filter(event=event, submitted_at__lte=as_of).values_list("nps", "satisfaction"))
     satisfaction = [value for _, value in feedback if value is not None]
 
-    referrals = Referral.objects.filter(event=event).count()
+    referrals = Referral.objects.filter(event=event, created_at__lte=as_of).count()
     won_value = followup_figures["won"] or Decimal("0")
+    lift = relationship_lift(event, attendee_ids)
 
     metrics, _ = EventMetrics.objects.update_or_create(
         event=event,
@@ -176,7 +185,8 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
             "registered": registered,
             "attended": attended,
             "no_shows": no_shows,
-            "no_show_rate": share(no_shows, registered),
+            "no_show_rate": share(no_shows, registered) if used_check_in else None,
+            "no_show_rate_reason": "" if used_check_in else NoShowRateReason.NO_CHECK_IN,
             "new_attendees": new_attendees,
             "returning_attendees": returning,
             "returning_share": share(returning, attended),
@@ -198,26 +208,41 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
             "ror_percent": ror_percent(won_value, event.cost),
             "referrals": referrals,
             "advocacy_index": share(referrals, attended),
-            "relationship_lift": relationship_lift(event.pk, attendee_ids),
+            "relationship_lift": lift.mean,
+            "relationship_lift_median": lift.median,
+            "relationship_lift_positive_share": lift.positive_share,
             "computed_at": as_of,
         },
     )
     return metrics
 
 
-def relationship_lift(event_id: int, attendee_ids: set[int]) -> float | None:
-    """Mean score change of the attendees caused by this event's recomputes.
+@dataclass(frozen=True)
+class RelationshipLift:
+    mean: float | None = None
+    median: float | None = None
+    positive_share: float | None = None
 
-    Each snapshot a recompute of this event wrote carries the score it replaced, so the
-    changes add up per contact, whichever worker wrote them and however often it re-ran.
-    Attendees whose score did not move count as 0; null before any such recompute.
+
+def relationship_lift(event: Event, attendee_ids: Iterable[int], params: ScoringParameters | None = None) -> RelationshipLift:
+    """What the event did to its attendees' relationships, as a counterfactual (DOMAIN.md):
+    per attendee, the score as of the event's completion with all data minus the score as of
+    the same moment without this event's rows (its attendance, interactions, follow-ups and
+    feedback); the mean, median and share of attendees above 0. Deterministic: it reads
+    neither the time the recompute ran nor the scores stored. Two queries per chunk.
     """
-    if not attendee_ids:
-        return None
-    deltas = list(
-        ScoreSnapshot.objects.filter(trigger_event_id=event_id).values_list("contact_id", "score", "previous_score")
-    )
+    from scoring.services.recompute import chunk_size_setting, chunked  # recompute imports this module
+
+    params = params or active_parameters()
+    deltas = []
+    for chunk in chunked(sorted(attendee_ids), chunk_size_setting()):
+        with_event = {result.contact_id: result.score for result in compute_scores(chunk, event.completed_at, params)}
+        without = compute_scores(chunk, event.completed_at, params, without_event=event.pk)
+        deltas += [with_event[result.contact_id] - result.score for result in without if result.contact_id in with_event]
     if not deltas:
-        return None
-    total = sum(score - (previous or 0.0) for contact_id, score, previous in deltas if contact_id in attendee_ids)
-    return round(total / len(attendee_ids), 2)
+        return RelationshipLift()
+    return RelationshipLift(
+        mean=round(math.fsum(deltas) / len(deltas), 2),
+        median=round(median(deltas), 2),
+        positive_share=sum(1 for delta in deltas if delta > 0) / len(deltas),
+    )

@@ -5,7 +5,7 @@ import importlib
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -49,12 +49,24 @@ def default_profile_values() -> dict:
 
 def active_parameters() -> ScoringParameters:
     """The active profile. A database with no profile at all (flushed, say) gets v1 again;
-    profiles with none active are a choice staff made, so that is an error that says so."""
+    profiles with none active are a choice staff made, so that is an error that says so.
+
+    Two callers (workers, threads) that find no profile at once both try to create v1: one
+    wins, the other's insert fails on the unique version / one-active-profile constraints,
+    and both read the winner's profile.
+    """
     profile = ScoringProfile.objects.filter(is_active=True).first()
     if profile is None:
-        if ScoringProfile.objects.exists():
+        if not ScoringProfile.objects.exists():
+            try:
+                with transaction.atomic():
+                    ScoringProfile.objects.create(**default_profile_values())
+            except IntegrityError:
+                pass  # a concurrent caller created it first
+        # Read again: the one just created, or one a concurrent caller committed meanwhile.
+        profile = ScoringProfile.objects.filter(is_active=True).first()
+        if profile is None:
             raise ScoringProfile.DoesNotExist("No active scoring profile: activate one in the admin.")
-        profile, _created = ScoringProfile.objects.get_or_create(version=1, defaults=default_profile_values())
     return ScoringParameters.from_profile(profile)
 
 

@@ -5,11 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact
-from events.choices import EventStatus
+from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, Interaction
+from events.selectors import previous_edition
 from scoring.choices import ScoreTrigger
 from scoring.services.contact_scores import compute_scores
 from scoring.services.event_metrics import compute_event_metrics
@@ -34,10 +36,28 @@ def chunked(ids: Iterable[int], size: int) -> Iterator[list[int]]:
 
 
 def event_contact_ids(event_id: int) -> list[int]:
-    """Contacts touched by an event: everyone with an attendance, and both sides of its interactions."""
+    """Contacts whose figures an event changes: everyone with an attendance, both sides of its
+    interactions, and, in a series, the attendees of the neighbouring completed editions: the
+    previous one's (who did not come back loses the current streak: the people the product
+    exists to find) and any later one's (an edition completed out of order renumbers theirs).
+    A fixed number of queries."""
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        return []
     attendees = set(Attendance.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     sides = Interaction.objects.filter(event_id=event_id).values_list("contact_id", "counterpart_id")
     touched = attendees | {contact_id for pair in sides for contact_id in pair if contact_id is not None}
+    if event.series_id is not None:
+        previous = previous_edition(event)
+        neighbours = Q(event__starts_at__gt=event.starts_at)
+        if previous is not None:
+            neighbours |= Q(event=previous)
+        touched |= set(
+            Attendance.objects.filter(
+                neighbours, event__series_id=event.series_id, event__status=EventStatus.COMPLETED,
+                status=AttendanceStatus.ATTENDED,
+            ).exclude(event_id=event_id).values_list("contact_id", flat=True)
+        )
     return sorted(touched)
 
 
@@ -92,11 +112,13 @@ def recompute_contacts(
 
 
 def replay_completed_events(*, until: datetime, params: ScoringParameters | None = None) -> int:
-    """Every event completed by `until`, in order of completion: its contacts and metrics as of
-    its completion, as its after-the-event recompute would have computed them.
+    """Every event completed by `until`, in order of completion: its contacts scored as of its
+    completion, as its after-the-event recompute would have scored them; then every completed
+    event's metrics as of `until`.
 
     For data loaded past the services (the demo, a migration of an agency's history): scores
-    get their history and events their `relationship_lift`. Returns the number of events.
+    get their history, exact because scoring as of T reads only what was known by T.
+    Returns the number of events.
     """
     params = params or active_parameters()
     events = list(
@@ -108,7 +130,8 @@ def replay_completed_events(*, until: datetime, params: ScoringParameters | None
         recompute_contacts(
             event_contact_ids(event_id), as_of=completed_at, trigger=ScoreTrigger.EVENT, event_id=event_id, params=params
         )
-        compute_event_metrics(event_id, as_of=completed_at)
+    for event_id, _ in events:
+        compute_event_metrics(event_id, as_of=until)
     return len(events)
 
 

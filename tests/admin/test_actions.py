@@ -35,18 +35,107 @@ def planned_event(db) -> Event:
     return Event.objects.create(name="Munich Dinner", starts_at=now - timedelta(hours=5), ends_at=now - timedelta(hours=1))
 
 
+@pytest.fixture
+def upcoming_event(db) -> Event:
+    now = timezone.now()
+    return Event.objects.create(name="Winter Gala", starts_at=now + timedelta(days=9), ends_at=now + timedelta(days=9, hours=5))
+
+
+CONFIRMATION_TEMPLATE = "admin/events/event/complete_confirmation.html"
+
+
+def confirmation_shown(response) -> bool:
+    return CONFIRMATION_TEMPLATE in [template.name for template in response.templates]
+
+
+def carried_fields(response) -> dict[str, list]:
+    """What the confirmation page posts back (its hidden fields), with the confirmation."""
+    data: dict[str, list] = {"confirm_completion": ["yes"]}
+    for name, value in response.context["hidden_fields"]:
+        data.setdefault(name, []).append(value)
+    return data
+
+
+class TestCompletingBeforeTheEndAsksFirst:
+    """DOMAIN.md: completing says the event happened; before its end the admin asks, like a delete."""
+
+    def test_the_action_lists_the_events_that_have_not_ended_and_completes_the_others(
+        self, admin_client, planned_event, upcoming_event
+    ):
+        response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk, upcoming_event.pk])
+
+        assert confirmation_shown(response)
+        assert [event for event, _ends in response.context["events"]] == [upcoming_event]
+        assert "Yes, complete it" in response.content.decode()
+        assert "Completed 1 event." in " ".join(messages_of(response))  # the one that has ended, directly
+        assert Event.objects.get(pk=planned_event.pk).status == EventStatus.COMPLETED
+        assert Event.objects.get(pk=upcoming_event.pk).status == EventStatus.PLANNED
+
+        confirmed = admin_client.post(reverse("admin:events_event_changelist"), carried_fields(response), follow=True)
+
+        assert not confirmation_shown(confirmed)
+        assert "Completed 1 event." in " ".join(messages_of(confirmed))
+        assert Event.objects.get(pk=upcoming_event.pk).status == EventStatus.COMPLETED
+
+    def test_the_button_asks_then_completes(self, admin_client, upcoming_event):
+        url = reverse("admin:events_event_complete", args=[upcoming_event.pk])
+
+        response = admin_client.post(url)
+
+        assert response.status_code == 200
+        assert confirmation_shown(response)
+        assert Event.objects.get(pk=upcoming_event.pk).status == EventStatus.PLANNED
+
+        confirmed = admin_client.post(url, carried_fields(response))
+
+        assert confirmed.status_code == 302
+        assert confirmed["Location"] == reverse("admin:events_event_change", args=[upcoming_event.pk])
+        assert Event.objects.get(pk=upcoming_event.pk).status == EventStatus.COMPLETED
+
+    def test_choosing_completed_in_the_form_asks_and_saves_nothing_until_confirmed(self, admin_client, upcoming_event):
+        url = reverse("admin:events_event_change", args=[upcoming_event.pk])
+
+        response = admin_client.post(url, event_form_data(upcoming_event, status="completed", venue="Halle 3"))
+
+        assert confirmation_shown(response)
+        stored = Event.objects.get(pk=upcoming_event.pk)
+        assert (stored.status, stored.venue) == (EventStatus.PLANNED, "")
+
+        confirmed = admin_client.post(url, carried_fields(response), follow=True)
+
+        stored = Event.objects.get(pk=upcoming_event.pk)
+        assert (stored.status, stored.venue) == (EventStatus.COMPLETED, "Halle 3")
+        assert "Scores and event metrics were computed." in messages_of(confirmed)
+
+    def test_adding_an_event_as_completed_before_its_end_asks_too(self, admin_client, upcoming_event):
+        url = reverse("admin:events_event_add")
+        data = event_form_data(upcoming_event, name="Spring Gala", status="completed")
+
+        response = admin_client.post(url, data)
+
+        assert confirmation_shown(response)
+        assert not Event.objects.filter(name="Spring Gala").exists()
+
+        admin_client.post(url, carried_fields(response))
+
+        assert Event.objects.get(name="Spring Gala").status == EventStatus.COMPLETED
+
+    def test_a_completed_event_is_not_moved_back_in_the_form(self, admin_client, planned_event):
+        run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+        planned_event.refresh_from_db()
+        url = reverse("admin:events_event_change", args=[planned_event.pk])
+
+        response = admin_client.post(url, event_form_data(planned_event, status="planned"))
+
+        assert response.status_code == 200
+        assert "cannot be moved back" in str(response.context["adminform"].form.non_field_errors())
+        assert Event.objects.get(pk=planned_event.pk).status == EventStatus.COMPLETED
+        renamed = admin_client.post(url, event_form_data(planned_event, name="Munich Dinner 2026"))
+        assert renamed.status_code == 302
+        assert Event.objects.get(pk=planned_event.pk).name == "Munich Dinner 2026"
+
+
 class TestEventActions:
-    def test_completing_an_event_that_has_not_ended_warns(self, admin_client):
-        now = timezone.now()
-        future = Event.objects.create(name="Winter Gala", starts_at=now + timedelta(days=9),
-                                      ends_at=now + timedelta(days=9, hours=5))
-
-        response = run_action(admin_client, "events_event", "complete_events", [future.pk])
-
-        future.refresh_from_db()
-        assert future.status == EventStatus.COMPLETED  # allowed, as through the API
-        assert any("has not ended yet" in message for message in messages_of(response))
-
     def test_complete_event_completes_and_says_scoring_ran(self, admin_client, planned_event):
         response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
 

@@ -404,3 +404,85 @@ class TestTouchpointsHappened:
         response = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "status": "done", "completed_at": soon},
                                      format="json")
         assert response.status_code == 201
+
+
+class TestCompletionMeansTheEventHappened:
+    """API.md, second round: `complete/` is refused before `ends_at` unless `{"force": true}`;
+    a status change cannot force and cannot move a completed event back."""
+
+    @pytest.fixture
+    def upcoming(self, db) -> Event:
+        now = timezone.now()
+        return create_event(name="Winter Gala", starts_at=now + timedelta(days=9), ends_at=now + timedelta(days=9, hours=5))
+
+    def test_completing_before_the_end_is_409_event_not_ended(self, write_client, upcoming):
+        response = write_client.post(f"/api/v1/events/{upcoming.pk}/complete/", {}, format="json")
+
+        assert response.status_code == 409
+        assert response.json()["code"] == "event_not_ended"
+        assert "has not ended yet" in response.json()["detail"]
+        assert Event.objects.get(pk=upcoming.pk).status == "planned"
+
+    def test_force_completes_it(self, write_client, upcoming):
+        response = write_client.post(f"/api/v1/events/{upcoming.pk}/complete/", {"force": True}, format="json")
+
+        assert response.status_code == 200, response.json()
+        assert response.json()["status"] == "completed"
+        assert response.json()["completed_at"] is not None
+
+    @pytest.mark.parametrize("force", ["true", 1, None, [True], {"yes": True}])
+    def test_a_force_that_is_not_a_boolean_is_a_400_field_error(self, write_client, upcoming, force):
+        response = write_client.post(f"/api/v1/events/{upcoming.pk}/complete/", {"force": force}, format="json")
+
+        assert response.status_code == 400
+        assert list(response.json()) == ["force"]
+        assert Event.objects.get(pk=upcoming.pk).status == "planned"
+
+    def test_status_completed_by_create_patch_or_put_is_refused_the_same_way_and_cannot_force(self, write_client, upcoming):
+        url = f"/api/v1/events/{upcoming.pk}/"
+        body = {"name": "Winter Gala", "starts_at": iso(upcoming.starts_at), "ends_at": iso(upcoming.ends_at),
+                "status": "completed"}
+
+        answers = [
+            write_client.post("/api/v1/events/", {**body, "name": "Spring Gala"}, format="json"),
+            write_client.patch(url, {"status": "completed", "venue": "Halle 3", "force": True}, format="json"),
+            write_client.put(url, {**body, "venue": "Halle 3"}, format="json"),
+        ]
+
+        assert [(answer.status_code, answer.json()["code"]) for answer in answers] == [(409, "event_not_ended")] * 3
+        assert not Event.objects.filter(name="Spring Gala").exists()  # nothing half-created
+        assert Event.objects.filter(pk=upcoming.pk, status="planned", venue="").exists()  # nothing half-updated
+
+    def test_registrations_without_check_in_become_no_shows_when_check_in_was_used(self, write_client, event):
+        rows = [{"email": "came@x.de"}, {"email": "absent@x.de"}]
+        write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows}, format="json")
+        write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": ["came@x.de"]}, format="json")
+        before = timezone.now()
+
+        write_client.post(f"/api/v1/events/{event.pk}/complete/")
+
+        changed = write_client.get("/api/v1/attendances/", {"event": event.pk, "updated_since": iso(before)}).json()
+        assert [(row["contact"], row["status"]) for row in changed["results"]] == [
+            (Contact.objects.get(email="absent@x.de").pk, "no_show")]
+
+    def test_without_check_in_the_statuses_stay(self, write_client, event):
+        rows = [{"email": "a@x.de"}, {"email": "b@x.de"}]
+        write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows}, format="json")
+
+        write_client.post(f"/api/v1/events/{event.pk}/complete/")
+
+        assert set(Attendance.objects.filter(event=event).values_list("status", flat=True)) == {"registered"}
+
+    @pytest.mark.parametrize("status", ["planned", "live", "cancelled"])
+    def test_a_completed_event_is_not_moved_back_but_stays_editable(self, write_client, event, status):
+        url = f"/api/v1/events/{event.pk}/"
+        completed_at = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()["completed_at"]
+
+        refused = write_client.patch(url, {"status": status}, format="json")
+        renamed = write_client.patch(url, {"name": "Hamburg Summit 2026"}, format="json")
+
+        assert refused.status_code == 409
+        assert refused.json()["code"] == "event_completed"
+        assert renamed.status_code == 200
+        assert (renamed.json()["status"], renamed.json()["completed_at"]) == ("completed", completed_at)
+

@@ -20,7 +20,7 @@ from contacts.models import Contact, FollowUp, Organization, Referral
 from events.choices import AttendanceRole, AttendanceStatus, EventFormat, EventKind, EventStatus, InteractionKind
 from events.demo import delete_demo_data
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
-from scoring.models import ContactScore
+from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -215,6 +215,31 @@ class TestDefaultDataset:
         else:
             assert "scores and event metrics were not computed" in default_demo
             assert not ContactScore.objects.exists()
+
+
+    def test_the_replayed_history_scores_no_one_before_their_first_touchpoint(self, default_demo):
+        """Each event is replayed as of its completion, which knows nothing of later data."""
+        first_touch = {}
+        touchpoints = [
+            Attendance.objects.filter(status=AttendanceStatus.ATTENDED).values_list("contact_id", "event__ends_at"),
+            Interaction.objects.values_list("contact_id", "occurred_at"),
+            Interaction.objects.exclude(counterpart=None).values_list("counterpart_id", "occurred_at"),
+            FollowUp.objects.filter(status=FollowUpStatus.DONE).values_list("contact_id", "completed_at"),
+            Feedback.objects.values_list("contact_id", "submitted_at"),
+            Referral.objects.values_list("referrer_id", "created_at"),
+        ]
+        for rows in touchpoints:
+            for contact_id, at in rows:
+                first_touch[contact_id] = min(at, first_touch.get(contact_id, at))
+        snapshots = list(ScoreSnapshot.objects.values_list("contact_id", "computed_at", "score"))
+        assert len({contact_id for contact_id, _, _ in snapshots}) > 100  # a history to check
+        early = [(contact_id, at, score) for contact_id, at, score in snapshots
+                 if score > 0 and (contact_id not in first_touch or at < first_touch[contact_id])]
+        assert early == []
+        replayed = EventMetrics.objects.filter(event__series__isnull=False).exclude(relationship_lift=None)
+        assert replayed.exists()
+        lifts = list(replayed.values_list("relationship_lift", flat=True))
+        assert sum(lifts) / len(lifts) > 0  # coming to an event mostly adds to a relationship
 
 
 class TestSmallDataset:

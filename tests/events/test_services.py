@@ -12,7 +12,7 @@ from contacts.models import Contact, Organization
 from contacts.services import create_contact, erase_contact
 from events import services
 from events.choices import AttendanceRole, AttendanceStatus, EventStatus
-from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled
+from events.exceptions import DuplicateAttendance, DuplicateFeedback, EventCancelled, EventCompleted, EventNotEnded
 from events.models import Attendance, Event
 
 pytestmark = pytest.mark.django_db
@@ -171,6 +171,84 @@ class TestCompleteEvent:
     def test_updating_status_to_completed_goes_through_completion(self, event):
         updated = services.update_event(event, status=EventStatus.COMPLETED)
         assert updated.completed_at is not None
+
+
+@pytest.fixture
+def upcoming() -> Event:
+    now = timezone.now()
+    return services.create_event(name="Winter Gala", starts_at=now + timedelta(days=9), ends_at=now + timedelta(days=9, hours=5))
+
+
+def statuses(event: Event) -> dict[str, str]:
+    return dict(Attendance.objects.filter(event=event).values_list("external_id", "status"))
+
+
+class TestCompletionMeansTheEventHappened:
+    """DOMAIN.md "When scores are recomputed": not before the end unless forced; registrations
+    without check-in become no-shows when the event used check-in; no way back."""
+
+    def test_an_event_that_has_not_ended_is_refused_unless_forced(self, upcoming, django_capture_on_commit_callbacks):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks, pytest.raises(EventNotEnded) as refused:
+            services.complete_event(upcoming)
+
+        assert refused.value.code == "event_not_ended"
+        assert callbacks == []  # nothing scored
+        assert Event.objects.filter(pk=upcoming.pk, status=EventStatus.PLANNED, completed_at=None).exists()
+
+        completed = services.complete_event(upcoming, force=True)
+
+        assert (completed.status, completed.completed_at is not None) == (EventStatus.COMPLETED, True)
+
+    def test_updating_or_creating_as_completed_before_the_end_is_refused_and_writes_nothing(self, upcoming):
+        with pytest.raises(EventNotEnded):
+            services.update_event(upcoming, status=EventStatus.COMPLETED, venue="Halle 3")
+        with pytest.raises(EventNotEnded):
+            services.create_event(name="Spring Gala", starts_at=upcoming.starts_at, ends_at=upcoming.ends_at,
+                                  status=EventStatus.COMPLETED)
+
+        assert Event.objects.get(pk=upcoming.pk).venue == ""  # the whole update rolled back
+        assert not Event.objects.filter(name="Spring Gala").exists()
+
+    def test_registrations_without_check_in_become_no_shows_when_the_event_used_check_in(self, event):
+        people = {key: create_contact(email=f"{key}@x.de") for key in ("came", "absent", "invited", "cancelled", "erased")}
+        for key, status in [("came", "registered"), ("absent", "registered"), ("invited", "invited"),
+                            ("cancelled", "cancelled"), ("erased", "registered")]:
+            services.create_attendance(event=event, contact=people[key], status=status, external_id=key)
+        services.check_in(event, emails=["came@x.de"])
+        erase_contact(people["erased"])
+        absent_before = Attendance.objects.get(external_id="absent").updated_at
+
+        with CaptureQueriesContext(connection) as queries:
+            services.complete_event(event)
+
+        assert statuses(event) == {"came": AttendanceStatus.ATTENDED, "absent": AttendanceStatus.NO_SHOW,
+                                   "invited": AttendanceStatus.INVITED, "cancelled": AttendanceStatus.CANCELLED,
+                                   "erased": AttendanceStatus.REGISTERED}  # an erased contact's rows take no writes
+        assert Attendance.objects.get(external_id="absent").updated_at > absent_before  # incremental sync sees it
+        updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "events_attendance"')]
+        assert len(updates) == 1  # set-based: one statement, whatever the number of rows
+
+    def test_without_any_check_in_the_statuses_stay(self, event):
+        for key in ("a", "b"):
+            services.create_attendance(event=event, contact=create_contact(email=f"{key}@x.de"), external_id=key)
+
+        services.complete_event(event)
+
+        assert statuses(event) == {"a": AttendanceStatus.REGISTERED, "b": AttendanceStatus.REGISTERED}
+
+    @pytest.mark.parametrize("status", [EventStatus.PLANNED, EventStatus.LIVE, EventStatus.CANCELLED])
+    def test_a_completed_event_is_not_moved_back_but_stays_editable(self, event, status):
+        completed = services.complete_event(event)
+
+        with pytest.raises(EventCompleted) as refused:
+            services.update_event(completed, status=status, venue="Halle 3")
+
+        assert refused.value.code == "event_completed"
+        stored = Event.objects.get(pk=event.pk)
+        assert (stored.status, stored.completed_at, stored.venue) == (EventStatus.COMPLETED, completed.completed_at, "")
+        updated = services.update_event(stored, status=EventStatus.COMPLETED, venue="Halle 3")
+        assert (updated.status, updated.completed_at, updated.venue) == (
+            EventStatus.COMPLETED, completed.completed_at, "Halle 3")
 
 
 @pytest.mark.parametrize("kind", ["attendance", "interaction", "feedback", "follow_up", "referral"])

@@ -32,16 +32,28 @@ def streaks(attended_event_ids: set[int], completed_editions: list[int]) -> tupl
     return current, longest
 
 
+def completed_by(event: Event, as_of: datetime) -> bool:
+    return event.status == EventStatus.COMPLETED and event.completed_at is not None and event.completed_at <= as_of
+
+
 def naive_aggregates(contact_id: int, as_of: datetime, params: ScoringParameters) -> ContactAggregates:
+    """As of T (README "As of a time"): touchpoints with their time ≤ T, attendances of events
+    ended or completed by T, the editions completed by T."""
     contact = Contact.objects.get(pk=contact_id)
     half_life = params.half_life_days
-    attendances = list(contact.attendances.select_related("event"))
+    attendances = [
+        row for row in contact.attendances.select_related("event")
+        if row.event.ends_at <= as_of or completed_by(row.event, as_of)
+    ]
     attended = [row for row in attendances if row.status == AttendanceStatus.ATTENDED]
     no_shows = [row for row in attendances if row.status == AttendanceStatus.NO_SHOW]
-    interactions = [*contact.interactions.all(), *contact.counterpart_interactions.all()]
-    done = list(contact.followups.filter(status=FollowUpStatus.DONE, completed_at__isnull=False))
-    feedback = list(contact.feedback.all())
-    referrals = list(contact.referrals_made.all())
+    interactions = [
+        interaction for interaction in [*contact.interactions.all(), *contact.counterpart_interactions.all()]
+        if interaction.occurred_at <= as_of
+    ]
+    done = list(contact.followups.filter(status=FollowUpStatus.DONE, completed_at__lte=as_of))
+    feedback = list(contact.feedback.filter(submitted_at__lte=as_of))
+    referrals = list(contact.referrals_made.filter(created_at__lte=as_of))
 
     first_done: dict[int, datetime] = {}
     for followup in done:
@@ -66,8 +78,8 @@ def naive_aggregates(contact_id: int, as_of: datetime, params: ScoringParameters
     current_streak = longest_streak = 0
     for series_id in series_ids:
         editions = list(
-            Event.objects.filter(series_id=series_id, status=EventStatus.COMPLETED).order_by("starts_at", "id")
-            .values_list("id", flat=True)
+            Event.objects.filter(series_id=series_id, status=EventStatus.COMPLETED, completed_at__lte=as_of)
+            .order_by("starts_at", "id").values_list("id", flat=True)
         )
         current, longest = streaks(attended_ids, editions)
         current_streak, longest_streak = max(current_streak, current), max(longest_streak, longest)

@@ -2,10 +2,13 @@
 profile version always names the same parameters (DOMAIN.md: results carry the version)."""
 
 import copy
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import QuerySet
 
 from contacts.models import Contact
 from events.models import Attendance, Event
@@ -243,3 +246,58 @@ class TestVersions:
         assert list(ScoringProfile.objects.values_list("version", "is_active")) == [(1, True)]
         assert v1().stage_thresholds == default_profile_values()["stage_thresholds"]
         assert active_parameters().version == 1
+
+
+
+def test_a_profile_a_concurrent_caller_made_meanwhile_is_used(monkeypatch):
+    """The window of two workers on a flushed database, played in one thread: this caller found
+    no active profile; before it looked again, the other one made v1 and committed. It used
+    to fail with "No active scoring profile"."""
+    ScoringProfile.objects.all().delete()
+    real_exists = QuerySet.exists
+
+    def exists_after_the_other_caller(queryset):
+        if queryset.model is ScoringProfile and not real_exists(ScoringProfile.objects.all()):
+            ScoringProfile.objects.create(**default_profile_values())  # the other worker, meanwhile
+        return real_exists(queryset)
+
+    monkeypatch.setattr(QuerySet, "exists", exists_after_the_other_caller)
+
+    assert active_parameters().version == 1
+    assert list(ScoringProfile.objects.values_list("version", "is_active")) == [(1, True)]
+
+
+def versions_read_at_once(callers: int) -> list[int]:
+    """active_parameters() in `callers` threads released together; their profile versions."""
+    start = threading.Barrier(callers)
+    versions, errors = [], []
+
+    def read_parameters():
+        try:
+            start.wait()
+            versions.append(active_parameters().version)
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=read_parameters) for _ in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    return versions
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_callers_finding_no_profile_at_once_both_get_v1():
+    """A flushed database: two workers that find no profile at once both make v1; one insert
+    wins and both compute with it, whichever way their queries interleave."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite runs one writer at a time anyway")
+    for _round in range(5):  # the window is narrow: a few tries
+        ScoringProfile.objects.all().delete()
+
+        assert versions_read_at_once(2) == [1, 1]
+        assert list(ScoringProfile.objects.values_list("version", "is_active")) == [(1, True)]

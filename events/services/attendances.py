@@ -1,0 +1,139 @@
+"""Attendances: create, update, delete, and check-in (API, admin, badge scanners)."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from contacts.models import Contact, ensure_writable, normalize_email
+from events.choices import AttendanceStatus
+from events.exceptions import DuplicateAttendance
+from events.models import Attendance, Event
+from events.services.late_data import existing_event, notify_late_data
+from ror_crm.db import locked, save_unique
+
+
+def _raise_if_attended_twice(event_id: int | None, contact_id: int | None, *, exclude_pk: int | None = None) -> None:
+    existing = (
+        Attendance.objects.filter(event_id=event_id, contact_id=contact_id)
+        .exclude(pk=exclude_pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if existing is not None:
+        raise DuplicateAttendance("This contact already has an attendance for this event.", existing_id=existing)
+
+
+def _default_check_in(attendance: Attendance) -> None:
+    if attendance.checked_in_at is not None and attendance.status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
+        attendance.status = AttendanceStatus.ATTENDED
+
+
+def create_attendance(**fields: Any) -> Attendance:
+    ensure_writable(fields.get("contact"))
+    attendance = Attendance(**fields)
+    if attendance.external_id == "":
+        attendance.external_id = None
+    if "status" not in fields:
+        _default_check_in(attendance)
+    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(attendance.event_id, attendance.contact_id))
+    notify_late_data(attendance.event, [attendance.contact_id])
+    return attendance
+
+
+@transaction.atomic
+def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
+    attendance = locked(attendance)
+    ensure_writable(attendance.contact_id, fields.get("contact"))
+    old_event, old_contact_id = attendance.event, attendance.contact_id
+    for name, value in fields.items():
+        setattr(attendance, name, value)
+    if attendance.external_id == "":
+        attendance.external_id = None
+    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(
+        attendance.event_id, attendance.contact_id, exclude_pk=attendance.pk))
+    notify_late_data(attendance.event, [attendance.contact_id])
+    if old_event != attendance.event or old_contact_id != attendance.contact_id:
+        notify_late_data(old_event, [old_contact_id])
+    return attendance
+
+
+def delete_attendance(attendance: Attendance) -> None:
+    ensure_writable(attendance.contact_id)
+    event, contact_id = existing_event(attendance.event_id), attendance.contact_id
+    attendance.delete()
+    notify_late_data(event, [contact_id])
+
+
+@dataclass
+class CheckInResult:
+    checked_in: int = 0
+    already_checked_in: int = 0
+    unknown: list[str] = field(default_factory=list)
+
+
+def check_in(
+    event: Event,
+    *,
+    emails: Iterable[str] | None = None,
+    external_ids: Iterable[str] | None = None,
+    at: datetime | None = None,
+) -> CheckInResult:
+    """Mark attendances of this event `attended`; unknown people are reported, never created.
+
+    Erased contacts count as unknown: their rows take no more writes. A fixed number of
+    queries, whatever the number of people.
+    """
+    if emails is not None:
+        wanted = {normalize_email(email): email for email in emails}
+        rows = Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
+        return _mark_attended(rows, wanted, key=lambda attendance: attendance.contact.email, at=at)
+    wanted = {external_id: external_id for external_id in (external_ids or [])}
+    rows = Attendance.objects.filter(event=event, external_id__in=wanted.keys())
+    return _mark_attended(rows, wanted, key=lambda attendance: attendance.external_id, at=at)
+
+
+@transaction.atomic
+def _mark_attended(
+    rows: models.QuerySet[Attendance], wanted: dict[Any, str], *, key: Callable[[Attendance], Any], at: datetime | None
+) -> CheckInResult:
+    """Check these rows in; `wanted` maps each row's key to the name the caller used for it,
+    and what no writable row answers to is reported unknown. The rows are locked first, so
+    two check-ins of one person at once count once and keep the first time."""
+    attendances = rows.select_related("contact").select_for_update(no_key=True, of=("self",))
+    at = at or timezone.now()
+    result = CheckInResult()
+    to_update, found = [], set()
+    for attendance in attendances:
+        if attendance.contact.is_erased:
+            continue
+        found.add(key(attendance))
+        if attendance.status == AttendanceStatus.ATTENDED and attendance.checked_in_at is not None:
+            result.already_checked_in += 1
+            continue
+        attendance.status = AttendanceStatus.ATTENDED
+        attendance.checked_in_at = attendance.checked_in_at or at
+        attendance.updated_at = timezone.now()
+        to_update.append(attendance)
+    result.unknown = [name for wanted_key, name in wanted.items() if wanted_key not in found]
+    Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
+    result.checked_in = len(to_update)
+    contact_ids_by_event: dict[int, list[int]] = {}
+    for attendance in to_update:
+        contact_ids_by_event.setdefault(attendance.event_id, []).append(attendance.contact_id)
+    for event in Event.objects.filter(pk__in=contact_ids_by_event):
+        notify_late_data(event, contact_ids_by_event[event.pk])
+    return result
+
+
+def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | None = None) -> CheckInResult:
+    """Check in these attendance rows (the admin's "check in selected"), like check_in() does.
+
+    Rows of erased contacts are left alone and reported in `unknown` (as "#id"); a fixed
+    number of queries, whatever the number of rows.
+    """
+    wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
+    return _mark_attended(Attendance.objects.filter(pk__in=wanted), wanted, key=lambda attendance: attendance.pk, at=at)

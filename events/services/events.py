@@ -1,0 +1,171 @@
+"""Events and series: create, update, complete ("after the event"), delete, rescore."""
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists
+from django.utils import timezone
+
+from events.choices import AttendanceStatus, EventStatus
+from events.exceptions import EventCancelled, EventCompleted, EventNotEnded
+from events.models import Attendance, Event, EventSeries
+from events.signals import event_completed
+from ror_crm.db import locked
+
+
+@transaction.atomic
+def create_event(*, force_completion: bool = False, **fields: Any) -> Event:
+    """A new event; one created as `completed` goes through complete_event(), with its rules.
+
+    `force_completion` is complete_event()'s `force`, for the admin after its confirmation page;
+    the API's create never passes it (a partner forces only with the complete action's body).
+    Atomic: a refused completion leaves no event behind.
+    """
+    completing = fields.get("status") == EventStatus.COMPLETED
+    if completing:
+        fields["status"] = EventStatus.PLANNED
+    event = Event(**fields)
+    event.full_clean()
+    event.save()
+    if completing:
+        event = complete_event(event, force=force_completion)
+    return event
+
+
+@transaction.atomic
+def update_event(event: Event, *, force_completion: bool = False, **fields: Any) -> Event:
+    """Plain field changes; moving to `completed` goes through complete_event(), with its rules
+    (not before `ends_at`: EventNotEnded, DOMAIN.md "When scores are recomputed").
+
+    A completed event is not moved back (to planned, live or cancelled: EventCompleted): its
+    scores and metrics say it happened. Its other fields stay editable.
+    `force_completion` is complete_event()'s `force`, for the admin after its confirmation
+    page; the API's PATCH/PUT never pass it: a partner forces only through the complete
+    action's explicit `{"force": true}`, not as a side effect of a field change.
+    """
+    event = locked(event)
+    if event.status == EventStatus.COMPLETED and fields.get("status", EventStatus.COMPLETED) != EventStatus.COMPLETED:
+        raise EventCompleted(
+            f"This event is completed and cannot be moved back to \"{fields['status']}\"; "
+            "its other fields can still be changed."
+        )
+    completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
+    if completing:
+        fields.pop("status")
+    for name, value in fields.items():
+        setattr(event, name, value)
+    if event.status != EventStatus.COMPLETED:
+        event.completed_at = None
+    event.full_clean()
+    event.save()
+    if completing:
+        event = complete_event(event, force=force_completion)
+    return event
+
+
+def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
+    """"After the event": mark it completed and have scoring run (DOMAIN.md "When scores are
+    recomputed", scoring.triggers).
+
+    Completing says the event happened, so an event whose `ends_at` is still ahead is refused
+    (EventNotEnded) unless `force`: a user who confirmed, a partner who sent `{"force": true}`.
+    In the same transaction, registrations still `registered` without a check-in time become
+    `no_show` when the event used check-in (any of its attendances has `checked_in_at`): who
+    did not check in did not come. Without any check-in nobody's presence is known and the
+    statuses stay. Rows of erased contacts stay as they are (their rows take no more writes,
+    contacts.models.ensure_writable).
+
+    Completing twice is harmless: the second call changes nothing and queues nothing.
+    A cancelled event cannot be completed.
+    """
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == EventStatus.CANCELLED:
+            raise EventCancelled("A cancelled event cannot be completed.", existing_id=event.pk)
+        if event.status == EventStatus.COMPLETED:
+            return event
+        now = timezone.now()
+        if event.ends_at > now and not force:
+            raise EventNotEnded(
+                f"This event has not ended yet (it ends at {event.ends_at.isoformat()}); "
+                "complete it after it has ended, or force the completion."
+            )
+        event.status = EventStatus.COMPLETED
+        event.completed_at = now
+        event.save(update_fields=["status", "completed_at", "updated_at"])
+        _mark_no_shows(event, at=now)
+
+        request_event_recompute(event)
+        event_id = event.pk
+        transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
+    return event
+
+
+def _mark_no_shows(event: Event, *, at: datetime) -> int:
+    """Registrations without check-in become `no_show` if the event used check-in; one UPDATE,
+    moving the rows' `updated_at` (incremental sync sees them)."""
+    used_check_in = Attendance.objects.filter(event_id=event.pk, checked_in_at__isnull=False)
+    return (
+        Attendance.objects.filter(
+            Exists(used_check_in), event_id=event.pk, status=AttendanceStatus.REGISTERED,
+            checked_in_at__isnull=True, contact__erased_at__isnull=True,
+        )
+        .update(status=AttendanceStatus.NO_SHOW, updated_at=at)
+    )
+
+
+def request_event_recompute(event: Event) -> None:
+    """Recompute the event's metrics and the scores of everyone it touches, after commit (as
+    completing it does; the admin's action and button, the API's `recompute/`)."""
+    from scoring import triggers  # scoring depends on events, not the other way round
+
+    triggers.schedule_event_recompute(event.pk)
+
+
+def delete_event(event: Event) -> None:
+    """Delete the event and its rows. Its contacts are rescored without it, and the events whose
+    figures read its attendances (its next edition, its attendees' later events) recomputed."""
+    from scoring import triggers  # scoring depends on events, not the other way round
+    from scoring.choices import ScoreTrigger
+    from scoring.services import event_contact_ids, events_depending_on
+
+    contact_ids = event_contact_ids(event.pk)
+    dependent = events_depending_on([event.pk], contact_ids)
+    event.delete()
+    triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
+    triggers.refresh_event_metrics(dependent)
+
+
+# Series -------------------------------------------------------------------------------------
+
+
+def create_series(**fields: Any) -> EventSeries:
+    series = EventSeries(**fields)
+    series.full_clean()
+    series.save()
+    return series
+
+
+@transaction.atomic
+def update_series(series: EventSeries, **fields: Any) -> EventSeries:
+    series = locked(series)
+    for name, value in fields.items():
+        setattr(series, name, value)
+    series.full_clean()
+    series.save()
+    return series
+
+
+def delete_series(series: EventSeries) -> None:
+    """Delete the series; its editions stay, on their own: their contacts' series figures
+    (streaks, series attended) and the editions' retention are computed again."""
+    from scoring import triggers
+    from scoring.choices import ScoreTrigger
+    from scoring.services import event_contact_ids
+
+    editions = list(Event.objects.filter(series=series).values_list("pk", "status"))
+    contact_ids = {contact_id for event_id, _ in editions for contact_id in event_contact_ids(event_id)}
+    series.delete()
+    triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
+    triggers.refresh_event_metrics(event_id for event_id, status in editions if status == EventStatus.COMPLETED)

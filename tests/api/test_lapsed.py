@@ -1,0 +1,81 @@
+"""GET events/{id}/lapsed/: who attended the previous edition and not this one."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from contacts.models import Contact
+from events.models import Attendance, Event, EventSeries
+from scoring.services import recompute_contacts
+
+pytestmark = pytest.mark.django_db
+
+
+def two_editions(lapsed: int, returning: int = 1) -> tuple[Event, Event, list[Contact]]:
+    now = timezone.now()
+    series = EventSeries.objects.create(name=f"Summit {lapsed}")
+    first = Event.objects.create(name="Summit 1", series=series, starts_at=now - timedelta(days=200),
+                                 ends_at=now - timedelta(days=200), status="completed", completed_at=now - timedelta(days=199))
+    second = Event.objects.create(name="Summit 2", series=series, starts_at=now - timedelta(days=2),
+                                  ends_at=now - timedelta(days=2), status="completed", completed_at=now - timedelta(days=1))
+    people = Contact.objects.bulk_create(Contact(email=f"p{lapsed}-{n}@example.com") for n in range(lapsed + returning))
+    Attendance.objects.bulk_create(Attendance(event=first, contact=person, status="attended") for person in people)
+    Attendance.objects.bulk_create(
+        Attendance(event=second, contact=person, status="attended") for person in people[lapsed:]
+    )
+    # registered for the second but did not come: still lapsed
+    Attendance.objects.create(event=second, contact=people[0], status="no_show")
+    return first, second, people[:lapsed]
+
+
+def test_lists_who_did_not_come_back_highest_score_first(read_client, staff_user):
+    _, second, lapsed = two_editions(lapsed=3)
+    Contact.objects.filter(pk=lapsed[2].pk).update(owner=staff_user)
+    Event.objects.create(name="Dinner", starts_at=timezone.now() - timedelta(days=30),
+                         ends_at=timezone.now() - timedelta(days=30))
+    Attendance.objects.create(event=Event.objects.get(name="Dinner"), contact=lapsed[1], status="attended")
+    recompute_contacts(Contact.objects.values_list("pk", flat=True))
+
+    response = read_client.get(f"/api/v1/events/{second.pk}/lapsed/")
+
+    assert response.status_code == 200
+    rows = response.json()["results"]
+    assert [row["id"] for row in rows][0] == lapsed[1].pk  # the one who came to a dinner since scores highest
+    assert {row["id"] for row in rows} == {person.pk for person in lapsed}
+    assert {"email", "owner", "score", "last_touch_at", "last_attended_at"} <= set(rows[0])
+    assert rows[0]["score"]["stage"] == "growth"
+    owned = read_client.get(f"/api/v1/events/{second.pk}/lapsed/?owner={staff_user.pk}").json()["results"]
+    assert [row["id"] for row in owned] == [lapsed[2].pk]
+
+
+def test_pages_by_cursor_and_refuses_a_bad_owner(read_client):
+    _, second, lapsed = two_editions(lapsed=5)
+    seen, url = [], f"/api/v1/events/{second.pk}/lapsed/?page_size=2"
+    while url:
+        page = read_client.get(url).json()
+        seen += [row["id"] for row in page["results"]]
+        url = page["next"]
+    assert sorted(seen) == sorted(person.pk for person in lapsed)
+    assert read_client.get(f"/api/v1/events/{second.pk}/lapsed/?owner=abc").json() == {
+        "owner": ["A user id (a whole number)."]
+    }
+
+
+def test_empty_without_a_previous_edition(read_client):
+    first, _, _ = two_editions(lapsed=2)
+    assert read_client.get(f"/api/v1/events/{first.pk}/lapsed/").json()["results"] == []
+
+
+def test_a_fixed_number_of_queries_whatever_the_number_of_people(read_client):
+    def queries(lapsed: int) -> int:
+        _, second, _ = two_editions(lapsed=lapsed)
+        recompute_contacts(Contact.objects.values_list("pk", flat=True))
+        with CaptureQueriesContext(connection) as captured:
+            response = read_client.get(f"/api/v1/events/{second.pk}/lapsed/?page_size=500")
+        assert len(response.json()["results"]) == lapsed
+        return len(captured)
+
+    assert queries(3) == queries(40)

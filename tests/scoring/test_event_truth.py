@@ -1,0 +1,133 @@
+"""What an event's completion tells: relationship lift as a counterfactual, computed by hand;
+the people who did not come back re-scored in the same run and listed; no no-show rate
+without check-in."""
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from contacts.models import Contact
+from events import selectors
+from events import services as event_services
+from events.models import Attendance, Event, EventSeries, Interaction
+from scoring.models import ContactScore, EventMetrics
+from scoring.services import compute_event_metrics
+
+ENDS = datetime(2026, 3, 10, 18, tzinfo=UTC)
+COMPLETED = ENDS + timedelta(hours=1)
+EARLIER_ENDS = ENDS - timedelta(days=100)
+
+
+def decay(days: float) -> float:
+    return 0.5 ** (days / 180)
+
+
+def sat(x: float, k: float) -> float:
+    return 1 - math.exp(-x / k)
+
+
+def score(attendance: float = 0, networking: float = 0, recency_days: float | None = None) -> float:
+    """DOMAIN.md's default profile, written out: 0.30 attendance + 0.20 networking + 0.10 recency here."""
+    recency = decay(recency_days) if recency_days is not None else 0.0
+    return round(100 * (0.3 * sat(attendance, 2) + 0.2 * sat(networking, 4) + 0.1 * recency), 1)
+
+
+@pytest.mark.django_db
+def test_relationship_lift_is_with_the_event_minus_without_it_as_of_completion():
+    earlier = Event.objects.create(name="Spring", starts_at=EARLIER_ENDS - timedelta(hours=8), ends_at=EARLIER_ENDS,
+                                   status="completed", completed_at=EARLIER_ENDS)
+    event = Event.objects.create(name="Summit", starts_at=ENDS - timedelta(hours=8), ends_at=ENDS,
+                                 status="completed", completed_at=COMPLETED)
+    anna, ben, carl = (Contact.objects.create(email=f"{name}@example.com") for name in ("anna", "ben", "carl"))
+    Attendance.objects.create(event=event, contact=anna, status="attended")  # her first touchpoint
+    Attendance.objects.create(event=earlier, contact=ben, status="attended")
+    Attendance.objects.create(event=event, contact=ben, status="attended", role="speaker")
+    Interaction.objects.create(event=event, contact=ben, kind="meeting", occurred_at=ENDS - timedelta(hours=2),
+                               quality=5, duration_minutes=30)
+    Attendance.objects.create(event=event, contact=carl, status="no_show")  # no attendee: not in the lift
+    # after the completion: as of the completion it has not happened, so it changes nothing
+    Interaction.objects.create(event=event, contact=anna, kind="meeting", occurred_at=COMPLETED + timedelta(days=3))
+
+    metrics = compute_event_metrics(event.pk, as_of=timezone.now())
+
+    hour = 1 / 24
+    anna_with = score(attendance=decay(hour), recency_days=hour)
+    anna_without = 0.0  # nothing else known of her
+    ben_with = score(attendance=decay(100 + hour) + 1.5 * decay(hour), networking=decay(2 * hour + hour) * (5 / 3) * 1,
+                     recency_days=hour)
+    ben_without = score(attendance=decay(100 + hour), recency_days=100 + hour)
+    lifts = sorted([anna_with - anna_without, ben_with - ben_without])
+    assert metrics.relationship_lift == round(sum(lifts) / 2, 2)
+    assert metrics.relationship_lift_median == round(sum(lifts) / 2, 2)  # the median of two is their mean
+    assert metrics.relationship_lift_positive_share == 1.0
+    # independent of when the recompute runs
+    later = compute_event_metrics(event.pk, as_of=timezone.now() + timedelta(minutes=1))
+    assert later.relationship_lift == metrics.relationship_lift
+
+
+@pytest.mark.django_db
+def test_no_no_show_rate_without_check_in():
+    event = Event.objects.create(name="Dinner", starts_at=ENDS - timedelta(hours=3), ends_at=ENDS,
+                                 status="completed", completed_at=COMPLETED)
+    for n, status in enumerate(["attended", "registered", "no_show"]):
+        Attendance.objects.create(event=event, contact=Contact.objects.create(email=f"d{n}@example.com"), status=status)
+
+    metrics = compute_event_metrics(event.pk, as_of=timezone.now())
+    assert (metrics.no_show_rate, metrics.no_show_rate_reason) == (None, "no_check_in")
+
+    Attendance.objects.filter(status="attended").update(checked_in_at=ENDS - timedelta(hours=2))
+    metrics = compute_event_metrics(event.pk, as_of=timezone.now())
+    assert (metrics.no_shows, metrics.registered, metrics.no_show_rate_reason) == (1, 3, "")
+    assert metrics.no_show_rate == pytest.approx(1 / 3)
+
+
+def edition(series: EventSeries, number: int, days_ago: float) -> Event:
+    ends_at = timezone.now() - timedelta(days=days_ago)
+    return Event.objects.create(name=f"{series.name} {number}", series=series, starts_at=ends_at - timedelta(hours=8),
+                                ends_at=ends_at)
+
+
+@pytest.mark.django_db
+def test_completing_edition_3_rescores_who_came_to_1_and_2_only_and_lists_them_as_lapsed(
+    django_capture_on_commit_callbacks,
+):
+    series = EventSeries.objects.create(name="Summit")
+    first, second, third = edition(series, 1, 400), edition(series, 2, 200), edition(series, 3, 1)
+    loyal, lapsed, older = (Contact.objects.create(email=f"{name}@example.com") for name in ("loyal", "lapsed", "older"))
+    for person, editions in ((loyal, (first, second, third)), (lapsed, (first, second)), (older, (first,))):
+        for attended in editions:
+            Attendance.objects.create(event=attended, contact=person, status="attended")
+    for done in (first, second):
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(done)
+    assert ContactScore.objects.get(contact=lapsed).current_streak == 2
+
+    with django_capture_on_commit_callbacks(execute=True):  # the after-the-event run, in-process
+        event_services.complete_event(third)
+
+    streaks = dict(ContactScore.objects.values_list("contact__email", "current_streak"))
+    assert streaks == {"loyal@example.com": 3, "lapsed@example.com": 0, "older@example.com": 0}
+    assert list(selectors.lapsed_attendees(third)) == [lapsed]
+    assert EventMetrics.objects.get(event=third).series_retention_rate == 50.0  # S 2, E 1, N 0
+
+
+@pytest.mark.django_db
+def test_the_event_page_lists_who_did_not_come_back(client, django_user_model):
+    series = EventSeries.objects.create(name="Forum")
+    first, second = edition(series, 1, 300), edition(series, 2, 3)
+    Event.objects.filter(pk__in=[first.pk, second.pk]).update(status="completed", completed_at=timezone.now())
+    gone, stayed = Contact.objects.create(email="gone@example.com", first_name="Greta", last_name="Gone"), \
+        Contact.objects.create(email="stayed@example.com")
+    for person, editions in ((gone, (first,)), (stayed, (first, second))):
+        for attended in editions:
+            Attendance.objects.create(event=attended, contact=person, status="attended")
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
+
+    page = client.get(f"/admin/events/event/{second.pk}/change/").content.decode()
+
+    assert "Did not come back: 1 attendee of" in page
+    assert "Greta Gone" in page
+    panel = page.split('id="ror-event-lapsed"')[1].split("</fieldset>")[0]
+    assert "stayed@example.com" not in panel
