@@ -28,4 +28,4 @@ RUN useradd --create-home --uid 10001 --user-group app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "ror_crm.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "ror_crm.wsgi:application", "--config", "gunicorn.conf.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -12,12 +12,13 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db import models
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from import_export.admin import ExportMixin
@@ -25,14 +26,20 @@ from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from contacts import services
-from contacts.admin_panels import contact_panels
-from contacts.choices import FollowUpStatus
+from contacts.admin_panels import contact_panels, timeline_cursor
+from contacts.choices import DealStatus, FollowUpStatus
 from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
-from events import services as event_services
 from events.choices import AttendanceStatus
-from events.models import Attendance, EventSeries, Feedback
-from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInlineMixin, related_or_none
+from events.models import Attendance, EventSeries
+from ror_crm import queue
+from ror_crm.admin_tools import (
+    SERVICE_ERRORS,
+    ServiceAdminMixin,
+    badge,
+    related_or_none,
+    short_date,
+)
 from scoring.choices import ChurnRisk, LifecycleStage
 
 # Filters ------------------------------------------------------------------------------------
@@ -214,67 +221,6 @@ class FollowUpAdminForm(forms.ModelForm):
         return cleaned_data
 
 
-# Inlines on the contact page ----------------------------------------------------------------
-
-
-class ErasedContactReadOnlyInline(ServiceInlineMixin):
-    """An erased contact takes no more writes (services raise ContactErased): show, don't offer."""
-
-    def _contact_erased(self, obj) -> bool:
-        return isinstance(obj, Contact) and obj.is_erased
-
-    def has_add_permission(self, request, obj=None):
-        return not self._contact_erased(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return not self._contact_erased(obj) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not self._contact_erased(obj) and super().has_delete_permission(request, obj)
-
-
-class FollowUpInline(ErasedContactReadOnlyInline, admin.TabularInline):
-    model = FollowUp
-    form = FollowUpAdminForm
-    fk_name = "contact"
-    fields = ("event", "owner", "channel", "status", "due_at", "outcome", "deal_status", "deal_value")
-    autocomplete_fields = ("event", "owner")
-    list_select_related = ("event", "owner")
-    extra = 0
-    show_change_link = True
-    create_service = staticmethod(services.create_follow_up)
-    update_service = staticmethod(services.update_follow_up)
-    delete_service = staticmethod(services.delete_follow_up)
-
-
-class ContactAttendanceInline(ErasedContactReadOnlyInline, admin.TabularInline):
-    model = Attendance
-    fk_name = "contact"
-    fields = ("event", "role", "status", "checked_in_at")
-    autocomplete_fields = ("event",)
-    list_select_related = ("event",)
-    ordering = ("-event__starts_at",)
-    extra = 0
-    show_change_link = True
-    verbose_name_plural = gettext_lazy("event attendances")
-    create_service = staticmethod(event_services.create_attendance)
-    update_service = staticmethod(event_services.update_attendance)
-    delete_service = staticmethod(event_services.delete_attendance)
-
-
-class ContactFeedbackInline(ErasedContactReadOnlyInline, admin.TabularInline):
-    model = Feedback
-    fk_name = "contact"
-    fields = ("event", "nps", "satisfaction", "comment", "submitted_at")
-    autocomplete_fields = ("event",)
-    list_select_related = ("event",)
-    extra = 0
-    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
-    create_service = staticmethod(event_services.record_feedback)
-    update_service = staticmethod(event_services.update_feedback)
-    delete_service = staticmethod(event_services.delete_feedback)
-
-
 # History: an audit trail, not an undo button -------------------------------------------------
 
 
@@ -319,7 +265,6 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     list_display = (
         "display_name", "email", "organization", "owner", "score_value", "stage", "churn_risk", "last_touch",
-        "do_not_contact",
     )
     list_select_related = ("organization", "owner", "score")
     list_filter = (
@@ -338,7 +283,8 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         )}),
         (gettext_lazy("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
-    inlines = [FollowUpInline, ContactAttendanceInline, ContactFeedbackInline]
+    # Related rows are read on the page (timeline, counts) and edited in their own lists, one click
+    # away: dozens of editable inline rows made the page long and slow.
     actions = ["recompute_scores"]
     list_per_page = 50
 
@@ -369,19 +315,17 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     @admin.display(description=gettext_lazy("stage"), ordering="score__stage")
     def stage(self, contact):
         score = related_or_none(contact, "score")
-        return score.get_stage_display() if score else "—"
+        return badge(score.stage, score.get_stage_display()) if score else "—"
 
     @admin.display(description=gettext_lazy("churn risk"), ordering="score__churn_risk")
     def churn_risk(self, contact):
         score = related_or_none(contact, "score")
-        return score.get_churn_risk_display() if score else "—"
+        return badge(score.churn_risk, score.get_churn_risk_display()) if score else "—"
 
     @admin.display(description=gettext_lazy("last touch"), ordering="score__last_touch_at")
     def last_touch(self, contact):
         score = related_or_none(contact, "score")
-        if score is None or score.last_touch_at is None:
-            return "—"
-        return timezone.localtime(score.last_touch_at).strftime("%Y-%m-%d")
+        return short_date(score.last_touch_at if score else None)
 
     # Change page: relationship panel and GDPR tools.
 
@@ -393,7 +337,8 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         contact = self.get_object(request, unquote(object_id))
         extra_context = dict(extra_context or {})
         if contact is not None:
-            extra_context.update(contact_panels(contact))
+            extra_context.update(contact_panels(contact, timeline_before=timeline_cursor(
+                request.GET.get("timeline_before"), request.GET.get("timeline_item"))))
             extra_context["can_erase"] = not contact.is_erased and self.has_delete_permission(request, contact)
             extra_context["gdpr_export_url"] = reverse("admin:contacts_contact_gdpr_export", args=[contact.pk])
             extra_context["erase_url"] = reverse("admin:contacts_contact_erase", args=[contact.pk])
@@ -466,7 +411,10 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
         contact_ids = list(queryset.values_list("pk", flat=True))
         # Through Celery: a large selection is chunked by a worker, not computed inside the request.
-        schedule_contacts_recompute(contact_ids, trigger="manual")
+        with queue.watch() as sends:
+            schedule_contacts_recompute(contact_ids, trigger="manual")
+        if sends.deferred:
+            return  # Redis down: QueueDownAdminMessageMiddleware says it was saved and runs later
         self.message_user(request, ngettext(
             "Queued the score recompute of %(count)d contact.", "Queued the score recompute of %(count)d contacts.",
             len(contact_ids),
@@ -481,9 +429,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     delete_service = staticmethod(services.delete_follow_up)
     contact_fields = ("contact",)
 
-    list_display = (
-        "contact", "event", "owner", "channel", "status", "due_at", "is_overdue", "outcome", "deal_status", "deal_value",
-    )
+    list_display = ("contact_name", "event", "owner", "channel", "status_badge", "due", "outcome", "deal")
     list_select_related = ("contact", "event", "owner")
     list_filter = (DueFilter, "status", OwnerFilter, "channel", "outcome", "deal_status", "event__series")
     date_hierarchy = "due_at"
@@ -503,9 +449,27 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
         # A follow-up logged by a salesperson is theirs unless they say otherwise.
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
 
-    @admin.display(description=gettext_lazy("overdue"), boolean=True)
-    def is_overdue(self, follow_up):
-        return follow_up.is_overdue
+    @admin.display(description=gettext_lazy("contact"), ordering="contact__last_name")
+    def contact_name(self, follow_up):
+        return str(follow_up.contact.full_name or follow_up.contact) if not follow_up.contact.is_erased else _(
+            "Erased contact #%(id)s") % {"id": follow_up.contact_id}
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, follow_up):
+        return badge(follow_up.status, follow_up.get_status_display())
+
+    @admin.display(description=gettext_lazy("due"), ordering="due_at")
+    def due(self, follow_up):
+        if follow_up.is_overdue:
+            return format_html('<span class="ror-overdue" title="{}">{}</span>', _("overdue"), short_date(follow_up.due_at))
+        return short_date(follow_up.due_at)
+
+    @admin.display(description=gettext_lazy("deal"), ordering="deal_value")
+    def deal(self, follow_up):
+        if follow_up.deal_status == DealStatus.NONE and follow_up.deal_value is None:
+            return "—"
+        value = number_format(follow_up.deal_value, 0, force_grouping=True) if follow_up.deal_value is not None else ""
+        return format_html("{} {}", badge(follow_up.deal_status, follow_up.get_deal_status_display()), value)
 
     @admin.action(description=gettext_lazy("Mark selected follow-ups as done"), permissions=["change"])
     def mark_done(self, request, queryset):

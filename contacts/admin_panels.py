@@ -5,15 +5,19 @@ Read-only queries for the admin template; a fixed number of queries per page.
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from contacts.models import Contact
-from contacts.selectors import TimelineEntry, contact_timeline
+from contacts.choices import FollowUpStatus
+from contacts.models import Contact, FollowUp
+from contacts.selectors import TIMELINE_TYPES, TimelineEntry, contact_timeline
+from events.models import Attendance, Feedback
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.models import COMPONENTS, ScoringProfile
@@ -26,7 +30,7 @@ COMPONENT_LABELS = {
     "advocacy": gettext_lazy("Advocacy (NPS, referrals)"),
     "recency": gettext_lazy("Recency"),
 }
-TIMELINE_LIMIT = 50
+TIMELINE_PAGE = 20
 HISTORY_POINTS = 60
 
 
@@ -86,14 +90,6 @@ class TimelineItem:
     url: str
 
 
-def timeline(contact: Contact, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
-    """The contact's timeline (contacts.selectors), referrals naming the contact included."""
-    return [
-        _timeline_item(contact, entry)
-        for entry in contact_timeline(contact, limit=limit, referrals_received=True)
-    ]
-
-
 def _timeline_item(contact: Contact, entry: TimelineEntry) -> TimelineItem:
     row = entry.record
     match entry.type:
@@ -134,11 +130,56 @@ def _timeline_item(contact: Contact, entry: TimelineEntry) -> TimelineItem:
                         url=_admin_url(row))
 
 
-def contact_panels(contact: Contact) -> dict:
+def related_rows(contact: Contact) -> dict:
+    """The next due follow-up and the contact's rows by kind, counted, each linking to its list
+    (filtered to the contact), where rows are read and edited. Four queries."""
+    next_follow_up = (
+        contact.followups.filter(status=FollowUpStatus.PLANNED)
+        .select_related("owner").order_by(F("due_at").asc(nulls_last=True), "pk").first()
+    )
+    lists = []
+    for model, label in ((FollowUp, _("Follow-ups")), (Attendance, _("Event attendances")), (Feedback, _("Feedback"))):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        lists.append({"label": label, "count": model.objects.filter(contact=contact).count(),
+                      "url": f"{url}?contact={contact.pk}"})
+    return {
+        "next_follow_up": next_follow_up,
+        "related_lists": lists,
+        "add_follow_up_url": reverse("admin:contacts_followup_add") + f"?contact={contact.pk}",
+    }
+
+
+def timeline_cursor(value: str | None, item: str | None) -> tuple | None:
+    """The `before` of contact_timeline() from the page's `timeline_before` and `timeline_item`
+    query parameters (the "Older entries" link); None for none or anything malformed."""
+    if not value:
+        return None
+    moment = parse_datetime(value.replace(" ", "+"))
+    if moment is None or timezone.is_naive(moment):
+        return None
+    kind, _separator, pk = (item or "").partition(":")
+    if kind in TIMELINE_TYPES and pk.isdigit() and int(pk) < 2**63:
+        return moment, kind, int(pk)
+    return (moment,)
+
+
+def timeline_page(contact: Contact, before: tuple | None = None) -> dict:
+    """A page of the timeline, newest first, and the query string of the next (older) page."""
+    entries = contact_timeline(contact, limit=TIMELINE_PAGE + 1, before=before, referrals_received=True)
+    older = None
+    if len(entries) > TIMELINE_PAGE:
+        entries = entries[:TIMELINE_PAGE]
+        last = entries[-1]
+        older = urlencode({"timeline_before": last.at.isoformat(), "timeline_item": f"{last.type}:{last.id}"})
+    return {"timeline": [_timeline_item(contact, entry) for entry in entries], "timeline_older": older,
+            "timeline_paged": before is not None}
+
+
+def contact_panels(contact: Contact, *, timeline_before: tuple | None = None) -> dict:
     return {
         "breakdown": score_breakdown(contact),
         "score": related_or_none(contact, "score"),
         "history_chart": score_history_chart(contact),
-        "timeline": timeline(contact),
-        "timeline_limit": TIMELINE_LIMIT,
+        **related_rows(contact),
+        **timeline_page(contact, timeline_before),
     }

@@ -13,6 +13,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.models import Contact, FollowUp
 from events.choices import EventStatus
 from events.models import Event
+from ror_crm.validators import FREE_TEXT_MAX_LENGTH
 
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
 
@@ -37,8 +38,10 @@ class FollowUpLogForm(forms.Form):
         help_text=_("When the conversation took place, if not just now: it counts for the 48-hour follow-up figures."),
     )
     outcome = forms.ChoiceField(label=_("outcome"), choices=FollowUpOutcome.choices, initial=FollowUpOutcome.POSITIVE)
-    summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False)
-    next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False)
+    summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False,
+                              max_length=FREE_TEXT_MAX_LENGTH)
+    next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False,
+                                max_length=FREE_TEXT_MAX_LENGTH)
     deal_value = forms.DecimalField(label=_("deal value"), max_digits=14, decimal_places=2, min_value=0, required=False)
     deal_status = forms.ChoiceField(label=_("deal status"), choices=DealStatus.choices, initial=DealStatus.NONE)
     next_due_on = forms.DateField(

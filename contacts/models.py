@@ -10,7 +10,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.exceptions import ContactErased
 from contacts.querysets import ContactQuerySet, FollowUpQuerySet
 from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
-from ror_crm.validators import validate_happened
+from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -147,8 +147,10 @@ class FollowUp(TimeStampedModel):
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     outcome = models.CharField(_("outcome"), max_length=20, choices=FollowUpOutcome.choices, blank=True)
-    summary = models.TextField(_("summary"), blank=True)
-    next_step = models.TextField(_("next step"), blank=True)
+    summary = models.TextField(_("summary"), blank=True,
+                              max_length=FREE_TEXT_MAX_LENGTH, validators=[validate_free_text_length])
+    next_step = models.TextField(_("next step"), blank=True,
+                                max_length=FREE_TEXT_MAX_LENGTH, validators=[validate_free_text_length])
     deal_value = models.DecimalField(_("deal value"), max_digits=14, decimal_places=2, null=True, blank=True)
     deal_status = models.CharField(_("deal status"), max_length=10, choices=DealStatus.choices, default=DealStatus.NONE)
 

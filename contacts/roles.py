@@ -1,7 +1,8 @@
 """The two staff roles of DOMAIN.md as auth groups: "Agency staff" and "Sales".
 
 Agency staff run events: every permission of contacts, events, scoring (computed models
-view-only), partners (API keys, webhooks) and the periodic-task schedule. Sales log
+view-only), partners (API keys, webhooks), the periodic-task schedule, and the admin login
+lockouts of django-axes (view, and delete to unlock; the access log view-only). Sales log
 follow-ups: they view, add and change contacts, organizations, follow-ups and referrals,
 view events and scores, and see nothing of partners (no API keys).
 Both may view users, which the owner autocompletes need.
@@ -15,9 +16,11 @@ SALES = "Sales"
 
 STAFF_APPS = ("contacts", "events", "scoring", "partners", "django_celery_beat")
 # Computed by scoring; nobody edits them by hand.
-COMPUTED_MODELS = ("contactscore", "scoresnapshot", "eventmetrics")
+COMPUTED_MODELS = ("contactscore", "scoresnapshot", "eventmetrics", "pendingrecompute", "recomputerequest")
 SALES_EDITABLE_MODELS = ("contact", "organization", "followup", "referral")
 SALES_VIEW_APPS = ("contacts", "events", "scoring")
+# Deleting an access attempt unlocks that login.
+LOCKOUT_PERMISSIONS = ("view_accessattempt", "delete_accessattempt", "view_accesslog", "view_accessfailurelog")
 
 
 def role_permission_filters() -> dict[str, Q]:
@@ -27,7 +30,7 @@ def role_permission_filters() -> dict[str, Q]:
         & ~Q(content_type__app_label="scoring", content_type__model__in=COMPUTED_MODELS, codename__regex=r"^(add|change|delete)_")
         # The change history is an audit trail: readable, not editable.
         & ~Q(content_type__model__startswith="historical", codename__regex=r"^(add|change|delete)_")
-    ) | view_users
+    ) | view_users | Q(content_type__app_label="axes", codename__in=LOCKOUT_PERMISSIONS)
     sales = (
         Q(content_type__app_label__in=SALES_VIEW_APPS, codename__startswith="view_")
         | Q(content_type__app_label="contacts", content_type__model__in=SALES_EDITABLE_MODELS,

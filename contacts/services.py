@@ -10,10 +10,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
+from contacts.erasure import PersonalMentions, contact_erased, scrub_text_fields
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
 from events.choices import EventStatus
-from events.models import Attendance, Event, Feedback, Interaction
+from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.services import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -89,14 +90,19 @@ def update_contact(contact: Contact, **fields: Any) -> Contact:
 def erase_contact(contact: Contact, *, by=None) -> Contact:
     """GDPR erasure: personal data goes, the row and its relations stay for aggregates.
 
-    Free text written about the person (notes, summaries, comments), the change history,
-    which holds old values, and the admin log's mentions of the person go with it.
+    No copy is left: free text of the contact's own rows (notes, summaries, comments), the
+    change history, which holds old values, the admin log's mentions, their e-mail and full
+    name in other rows' free text and history (contacts.erasure), and, by `contact_erased`,
+    the partner API's stored idempotent responses and webhook payloads (partners.erasure).
+    A fixed number of queries, whatever the number of rows.
     """
     erased_at = Contact.objects.select_for_update().values_list("erased_at", flat=True).get(pk=contact.pk)
     if erased_at is not None:
         contact.refresh_from_db()
         return contact
     contact.refresh_from_db()
+    mentions = PersonalMentions(contact_id=contact.pk, email=contact.email, first_name=contact.first_name,
+                                last_name=contact.last_name)
     _scrub_admin_log(contact, replacement=f"Erased contact #{contact.pk}")
     Contact.objects.filter(pk=contact.pk).update(**ERASED_CONTACT_VALUES, erased_at=timezone.now(), updated_at=timezone.now())
     contact.followups.update(summary="", next_step="", updated_at=timezone.now())
@@ -107,6 +113,11 @@ def erase_contact(contact: Contact, *, by=None) -> Contact:
     Referral.objects.filter(referred_email__iexact=contact.email or "").update(referred_email="", updated_at=timezone.now())
     contact.history.all().delete()
     FollowUp.history.filter(contact_id=contact.pk).delete()
+    for model, fields in ((Interaction, ["notes"]), (FollowUp, ["summary", "next_step"]),
+                          (FollowUp.history.model, ["summary", "next_step"]), (Feedback, ["comment"]),
+                          (EventSeries, ["description"])):
+        scrub_text_fields(model, fields, mentions)
+    contact_erased.send(sender=Contact, mentions=mentions)
     contact.refresh_from_db()
     return contact
 

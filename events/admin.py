@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from import_export.admin import ExportMixin
@@ -28,7 +29,15 @@ from events.choices import EventStatus
 from events.exceptions import EventNotEnded
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.resources import AttendanceResource
-from ror_crm.admin_tools import SERVICE_ERRORS, ServiceAdminMixin, ServiceInlineMixin, related_or_none
+from ror_crm import queue
+from ror_crm.admin_tools import (
+    SERVICE_ERRORS,
+    ServiceAdminMixin,
+    ServiceInlineMixin,
+    badge,
+    related_or_none,
+    short_date,
+)
 
 # An event page with more rows than this would be slow and exceed Django's limit of 1,000
 # POST fields; such events manage their rows in the attendance / interaction lists.
@@ -173,9 +182,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     update_service = staticmethod(services.update_event)
     delete_service = staticmethod(services.delete_event)
 
-    list_display = (
-        "name", "series", "kind", "city", "starts_at", "status", "registrations", "attended", "nps", "ror_percent",
-    )
+    list_display = ("name", "city", "starts", "status_badge", "registrations", "attended", "nps", "ror_percent")
     list_select_related = ("series", "metrics")
     list_filter = ("status", EventTimeFilter, "series", "kind", "format")
     date_hierarchy = "starts_at"
@@ -201,6 +208,14 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             .select_related("series", "metrics")
             .annotate(registration_count=Count("attendances"))
         )
+
+    @admin.display(description=gettext_lazy("starts"), ordering="starts_at")
+    def starts(self, event):
+        return short_date(event.starts_at)
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, event):
+        return badge(event.status, event.get_status_display())
 
     @admin.display(description=gettext_lazy("registrations"), ordering="registration_count")
     def registrations(self, event):
@@ -269,7 +284,11 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            with queue.watch():  # the form's transaction commits inside: scoring was sent, or not
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+            if getattr(request, "_event_completed_by_form", False) and (message := _scoring_message(1)):
+                self.message_user(request, message, messages.INFO)
+            return response
         except CompletionNeedsConfirmation as exc:
             # Nothing was saved (the view's transaction rolled back); the page posts the same
             # form again with the confirmation.
@@ -288,7 +307,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         except EventNotEnded as exc:
             raise CompletionNeedsConfirmation(obj) from exc
         if obj.status == EventStatus.COMPLETED and not was_completed:
-            self.message_user(request, _scoring_message(1), messages.INFO)
+            request._event_completed_by_form = True  # said by changeform_view, once scoring was sent after commit
 
     def extra_service_fields(self, request, obj, form, change):
         # The user confirmed completing an event that has not ended (the confirmation page).
@@ -370,9 +389,9 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             else:
                 completed += 1
         if completed:
-            self.message_user(request, ngettext(
+            self.message_user(request, (ngettext(
                 "Completed %(count)d event.", "Completed %(count)d events.", completed
-            ) % {"count": completed} + " " + _scoring_message(completed), messages.SUCCESS)
+            ) % {"count": completed} + " " + _scoring_message(completed)).strip(), messages.SUCCESS)
         if already:
             self.message_user(request, ngettext(
                 "%(count)d event was already completed.", "%(count)d events were already completed.", already
@@ -408,9 +427,9 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             services.request_event_recompute(event)
             scheduled += 1
         if scheduled:
-            self.message_user(request, ngettext(
+            self.message_user(request, (ngettext(
                 "Recomputing %(count)d event.", "Recomputing %(count)d events.", scheduled
-            ) % {"count": scheduled} + " " + _scoring_message(scheduled), messages.SUCCESS)
+            ) % {"count": scheduled} + " " + _scoring_message(scheduled)).strip(), messages.SUCCESS)
 
 
 def _confirmed(request) -> bool:
@@ -418,6 +437,9 @@ def _confirmed(request) -> bool:
 
 
 def _scoring_message(count: int) -> str:
+    sends = queue.current()
+    if sends is not None and sends.deferred:  # Redis down: QueueDownAdminMessageMiddleware says so
+        return ""
     if settings.CELERY_TASK_ALWAYS_EAGER:  # no broker: the task ran right after the commit
         return _("Scores and event metrics were computed.")
     return _("Scoring was queued: scores and event metrics are computed in the background.")
@@ -433,14 +455,33 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
     export_formats = [CSV, XLSX]
     change_list_template = "admin/events/attendance/change_list.html"
 
-    list_display = ("contact", "event", "role", "status", "checked_in_at", "source", "external_id")
-    list_select_related = ("contact", "event")
+    list_display = ("contact_name", "organization", "event", "role", "status_badge", "checked_in", "external_id")
+    list_select_related = ("contact__organization", "event")
     list_filter = (EventFilter, "status", "role", "event__series", "source")
     search_fields = ("contact__email", "contact__first_name", "contact__last_name", "external_id", "event__name")
     autocomplete_fields = ("contact", "event")
     fields = ("event", "contact", "role", "status", "registered_at", "checked_in_at", "source", "external_id")
     actions = ["check_in_selected"]
     list_per_page = 100
+
+    @admin.display(description=gettext_lazy("contact"), ordering="contact__last_name")
+    def contact_name(self, attendance):
+        contact = attendance.contact
+        return _("Erased contact #%(id)s") % {"id": contact.pk} if contact.is_erased else (contact.full_name or contact.email)
+
+    @admin.display(description=gettext_lazy("organization"), ordering="contact__organization__name")
+    def organization(self, attendance):
+        return attendance.contact.organization or "—"
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, attendance):
+        return badge(attendance.status, attendance.get_status_display())
+
+    @admin.display(description=gettext_lazy("checked in"), ordering="checked_in_at")
+    def checked_in(self, attendance):
+        if attendance.checked_in_at is None:
+            return "—"
+        return date_format(timezone.localtime(attendance.checked_in_at), "SHORT_DATETIME_FORMAT")
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -480,7 +521,7 @@ class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_interaction)
     contact_fields = ("contact", "counterpart")
 
-    list_display = ("contact", "counterpart", "event", "kind", "occurred_at", "duration_minutes", "quality", "staff_user")
+    list_display = ("contact", "counterpart", "event", "kind", "occurred", "quality")
     list_select_related = ("contact", "counterpart", "event", "staff_user")
     list_filter = (EventFilter, "kind", "quality", "event__series")
     date_hierarchy = "occurred_at"
@@ -489,6 +530,10 @@ class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     fields = ("event", "contact", "counterpart", "staff_user", "kind", "occurred_at", "duration_minutes", "quality",
               "notes", "source", "external_id")
     list_per_page = 100
+
+    @admin.display(description=gettext_lazy("occurred"), ordering="occurred_at")
+    def occurred(self, interaction):
+        return date_format(timezone.localtime(interaction.occurred_at), "SHORT_DATETIME_FORMAT")
 
 
 @admin.register(Feedback)

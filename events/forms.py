@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceRole, AttendanceStatus
-from ror_crm.validators import validate_not_future, validate_plausible_moment
+from ror_crm.validators import LONE_SURROGATE, validate_not_future, validate_plausible_moment
 
 # The columns of an attendee list row (API.md: attendances/bulk/), shared by the bulk API and
 # the admin's CSV/XLSX import.
@@ -27,13 +27,23 @@ class AttendeeRowForm(forms.Form):
     source = forms.CharField(max_length=100, required=False)
 
     def __init__(self, row: dict, **kwargs):
-        super().__init__(data=row, **kwargs)
+        # Lone surrogates (JSON's "\ud800") cannot be stored or encoded as UTF-8; such values are
+        # refused before the fields see them, as the API's serializers do, and never echoed.
+        self._surrogates = {
+            name: match.group() for name, value in row.items()
+            if isinstance(value, str) and (match := LONE_SURROGATE.search(value))
+        }
+        super().__init__(data={name: value for name, value in row.items() if name not in self._surrogates}, **kwargs)
         self._row = row
 
     def clean(self):
         cleaned = super().clean()
         for name in ATTENDEE_ROW_FIELDS:
             value = self._row.get(name)
-            if value is not None and not isinstance(value, str):
+            if name in self._surrogates:
+                self.errors.pop(name, None)  # e.g. "required" for the e-mail left out above
+                self.add_error(name, _("Surrogate characters are not allowed: U+%(code)X.")
+                               % {"code": ord(self._surrogates[name])})
+            elif value is not None and not isinstance(value, str):
                 self.add_error(name, _("Must be a string."))
         return cleaned

@@ -7,10 +7,12 @@ importing the same list twice changes nothing. The preview shows that upsert's o
 the import will do; nothing is written before the user confirms.
 """
 
+import contextlib
 import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -93,15 +95,16 @@ def read_attendee_file(data: bytes, filename: str = "") -> AttendeeFile:
         raise ImportFileError(_("The file is larger than %(size)d MB.") % {"size": IMPORT_MAX_BYTES // (1024 * 1024)})
     name = filename.lower()
     if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
-        table, description = _xlsx_table(data), "XLSX"
-    elif data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
+        # Rows are read one by one and reading stops past the row limit: a sheet of a million
+        # rows (a few MB zipped) is refused after IMPORT_MAX_ROWS + 1 of them, not read whole.
+        with contextlib.closing(_xlsx_rows(data)) as table:
+            return _rows_from_table(table, "XLSX")
+    if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not supported: save the list as .xlsx or .csv."))
-    else:
-        text = _decode(data)
-        delimiter = _sniff_delimiter(text)
-        table = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-        description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
-    return _rows_from_table(table, description)
+    text = _decode(data)
+    delimiter = _sniff_delimiter(text)
+    description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    return _rows_from_table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), description)
 
 
 def _decode(data: bytes) -> str:
@@ -120,7 +123,8 @@ def _sniff_delimiter(text: str) -> str:
     return best if counts[best] > 1 else ","
 
 
-def _xlsx_table(data: bytes) -> list[list[str]]:
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
+    """The first sheet's rows as text, streamed (openpyxl's read-only mode)."""
     from openpyxl import load_workbook
 
     try:
@@ -129,7 +133,11 @@ def _xlsx_table(data: bytes) -> list[list[str]]:
         raise ImportFileError(_("The file could not be read as an Excel workbook (.xlsx).")) from exc
     try:
         sheet = workbook.worksheets[0]
-        return [[_cell_text(value) for value in row] for row in sheet.iter_rows(values_only=True)]
+        # The sheet's declared size is not trusted: "A1:XFD1048576" would pad every row to
+        # 16,384 cells and add empty rows up to the millionth.
+        sheet.reset_dimensions()
+        for row in sheet.iter_rows(values_only=True):
+            yield [_cell_text(value) for value in row]
     finally:
         workbook.close()
 
@@ -150,13 +158,17 @@ def _header_key(header: str) -> str:
     return re.sub(r"[\s\-./]+", "_", header.strip().lower()).strip("_")
 
 
-def _rows_from_table(table: list[list[str]], description: str) -> AttendeeFile:
-    header_index = next((i for i, row in enumerate(table) if any(cell.strip() for cell in row)), None)
-    if header_index is None:
+def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeFile:
+    """The attendee rows of a table read row by row; stops reading past IMPORT_MAX_ROWS."""
+    table = iter(table)
+    header_index, header_row = next(
+        ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
+    )
+    if header_row is None:
         raise ImportFileError(_("The file is empty."))
     columns: dict[int, str] = {}
     ignored = []
-    for position, header in enumerate(table[header_index]):
+    for position, header in enumerate(header_row):
         target = HEADER_ALIASES.get(_header_key(header))
         if target is None:
             if header.strip():
@@ -171,7 +183,7 @@ def _rows_from_table(table: list[list[str]], description: str) -> AttendeeFile:
             % {"fields": ", ".join(ATTENDEE_ROW_FIELDS)}
         )
     rows, lines = [], []
-    for index, cells in enumerate(table[header_index + 1:], start=header_index + 2):
+    for index, cells in enumerate(table, start=header_index + 2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, e.g. the trailing ones Excel leaves
         row = {name: (cells[position].strip() if position < len(cells) else "") for position, name in columns.items()}

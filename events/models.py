@@ -14,14 +14,15 @@ from events.choices import (
     InteractionKind,
 )
 from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
-from ror_crm.validators import validate_happened
+from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
 
 class EventSeries(TimeStampedModel):
     """Recurring events; editions are ordered by `starts_at`."""
 
     name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(_("description"), blank=True,
+                                  max_length=FREE_TEXT_MAX_LENGTH, validators=[validate_free_text_length])
 
     class Meta:
         ordering = ["name"]
@@ -165,7 +166,7 @@ class Interaction(TimeStampedModel):
     occurred_at = models.DateTimeField(_("occurred at"), default=timezone.now)
     duration_minutes = models.PositiveIntegerField(_("duration (minutes)"), null=True, blank=True)
     quality = models.PositiveSmallIntegerField(_("quality (1–5)"), null=True, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True, max_length=FREE_TEXT_MAX_LENGTH, validators=[validate_free_text_length])
     source = models.CharField(_("source"), max_length=100, blank=True)
     external_id = models.CharField(_("external id"), max_length=200, null=True, blank=True)
 
@@ -226,7 +227,7 @@ class Feedback(TimeStampedModel):
     )
     nps = models.PositiveSmallIntegerField(_("NPS (0–10)"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–10)"), null=True, blank=True)
-    comment = models.TextField(_("comment"), blank=True)
+    comment = models.TextField(_("comment"), blank=True, max_length=FREE_TEXT_MAX_LENGTH, validators=[validate_free_text_length])
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
 
     class Meta:

@@ -1,8 +1,10 @@
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions
 
 from partners.models import PartnerAPIKey
+from partners.throttling import hit
 
 KEYWORD = "Api-Key"
 
@@ -15,16 +17,30 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
+        # An address that failed API_AUTH_FAILURE_RATE times in the window gets 429 before its
+        # key is even looked at, so guessing cannot go on and tell a right key from a wrong one.
+        address = request.META.get("REMOTE_ADDR", "")
+        verdict = hit("auth-failure", address, settings.API_AUTH_FAILURE_RATE, count=False)
+        if not verdict.allowed:
+            raise exceptions.Throttled(verdict.retry_after)
         key = key.strip()
         if not key:
-            raise exceptions.AuthenticationFailed(gettext_lazy("No API key given."))
+            raise self.failed(address, gettext_lazy("No API key given."))
         try:
             api_key = PartnerAPIKey.objects.get_from_key(key)
         except PartnerAPIKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed(gettext_lazy("Invalid or revoked API key.")) from None
+            raise self.failed(address, gettext_lazy("Invalid or revoked API key.")) from None
         if api_key.has_expired:
-            raise exceptions.AuthenticationFailed(gettext_lazy("This API key has expired."))
+            raise self.failed(address, gettext_lazy("This API key has expired."))
         return AnonymousUser(), api_key
+
+    @staticmethod
+    def failed(address: str, message) -> exceptions.APIException:
+        """A failed authentication, counted per address: 401, or 429 once over the rate."""
+        verdict = hit("auth-failure", address, settings.API_AUTH_FAILURE_RATE)
+        if not verdict.allowed:
+            return exceptions.Throttled(verdict.retry_after)
+        return exceptions.AuthenticationFailed(message)
 
     def authenticate_header(self, request) -> str:
         # Makes DRF answer 401 (not 403) when credentials are missing.

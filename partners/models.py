@@ -61,9 +61,20 @@ class WebhookSubscription(models.Model):
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
+        from partners.outbound import UnsafeURL, check_url
+
+        errors = {}
         unknown = set(self.event_types or []) - set(WEBHOOK_EVENT_TYPES)
         if not isinstance(self.event_types, list) or unknown:
-            raise ValidationError({"event_types": _("Choose from: %s.") % ", ".join(WEBHOOK_EVENT_TYPES)})
+            errors["event_types"] = _("Choose from: %s.") % ", ".join(WEBHOOK_EVENT_TYPES)
+        if self.url:
+            # https to a public address only (partners/outbound.py); checked again at every send.
+            try:
+                check_url(self.url)
+            except UnsafeURL as refusal:
+                errors["url"] = str(refusal)
+        if errors:
+            raise ValidationError(errors)
 
 
 class WebhookDelivery(models.Model):

@@ -2,7 +2,9 @@
 
 from django.dispatch import receiver
 
+from contacts.erasure import PersonalMentions, contact_erased
 from events.signals import event_completed
+from partners.erasure import scrub_idempotency_records, scrub_webhook_deliveries
 from partners.webhooks import emit, emit_many
 from scoring.signals import contact_scores_changed, event_metrics_updated
 
@@ -20,3 +22,10 @@ def on_event_metrics_updated(sender, event_id: int, **kwargs) -> None:
 @receiver(contact_scores_changed)
 def on_contact_scores_changed(sender, changes: list[dict], **kwargs) -> None:
     emit_many("contact.score_changed", changes)
+
+
+@receiver(contact_erased)
+def on_contact_erased(sender, mentions: PersonalMentions, **kwargs) -> None:
+    """Inside the erasure's transaction: the stored API answers and payloads lose the person too."""
+    scrub_idempotency_records(mentions)
+    scrub_webhook_deliveries(mentions)

@@ -1,7 +1,10 @@
 """OpenAPI: the Api-Key scheme and the error answers every operation can give (API.md: Errors)."""
 
+import inspect
+import json
 from typing import Any
 
+from django.utils import translation
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -25,7 +28,122 @@ class APIKeyScheme(OpenApiAuthenticationExtension):
                 "description": "`Api-Key <key>`, from `manage.py create_api_key` or the admin."}
 
 
+# What the standard actions of a resource do, for its summary and description.
+STANDARD_ACTIONS = {
+    "list": ("List {plural}", "{Plural}, newest first, in pages: follow `next` until it is null (`page_size` "
+             "default 50, max 500). `updated_since=<time>` gives only rows changed since then (incremental sync)."),
+    "retrieve": ("Get {a} {singular}", "One {singular} by id; 404 if there is none."),
+    "create": ("Create {a} {singular}", "Creates {a} {singular} from the body; answers 201 with it. Invalid fields are "
+               "a 400 naming them."),
+    "update": ("Replace {a} {singular}", "Sets every writable field of the {singular} from the body (PUT); prefer "
+               "PATCH, which changes only the fields sent."),
+    "partial_update": ("Update {a} {singular}", "Changes the fields sent in the body and keeps the others (PATCH)."),
+    "destroy": ("Delete {a} {singular}", "Deletes the {singular}; answers 204. Figures computed from it are "
+                "recomputed after the deletion."),
+}
+EXAMPLE_VALUES = {
+    serializers.EmailField: "anna.mueller@example.com", serializers.DateTimeField: "2026-05-20T09:00:00+02:00",
+    serializers.IntegerField: 1, serializers.FloatField: 1.0, serializers.DecimalField: 1000,
+    serializers.BooleanField: True, serializers.RelatedField: 1, serializers.ListField: [],
+}
+
+
+def _own_doc(target: object) -> str:
+    """A docstring written for this class or function itself (a class's is not inherited), cleaned."""
+    if inspect.isclass(target):
+        doc = target.__dict__.get("__doc__")
+    else:
+        doc = getattr(target, "__doc__", None)
+    return inspect.cleandoc(doc) if doc else ""
+
+
+def _example_value(field: serializers.Field) -> Any:
+    if isinstance(field, serializers.ChoiceField):
+        return next(iter(field.choices))
+    for field_type, value in EXAMPLE_VALUES.items():
+        if isinstance(field, field_type):
+            return value
+    return "…"
+
+
 class PartnerAutoSchema(AutoSchema):
+    """Every operation with a summary, a description a partner developer can use (what it does,
+    its filters, its errors, an example) and the tag of its resource (`contacts`, `events`, …)."""
+
+    def get_tags(self) -> list[str]:
+        tokens = [token for token in self._tokenize_path() if token not in ("api", "v1")]
+        return tokens[:1] or ["api"]
+
+    def _names(self) -> dict[str, str]:
+        model = getattr(getattr(self.view, "queryset", None), "model", None)
+        if model is None:
+            model = getattr(getattr(self.view.get_serializer_class(), "Meta", None), "model", None)
+        with translation.override("en"):
+            singular = str(model._meta.verbose_name) if model else "item"
+            plural = str(model._meta.verbose_name_plural) if model else "items"
+        article = "an" if singular[:1] in "aeiou" else "a"
+        return {"singular": singular, "plural": plural, "Plural": plural[:1].upper() + plural[1:], "a": article}
+
+    def _action(self) -> str | None:
+        action = getattr(self.view, "action", None)
+        if action == "list" and not self._is_list_view():
+            return None
+        return action
+
+    def _action_doc(self) -> str:
+        return _own_doc(getattr(self.view, getattr(self.view, "action", None) or self.method.lower(), None))
+
+    def get_summary(self) -> str | None:
+        action = self._action()
+        if action in STANDARD_ACTIONS and not self._action_doc():
+            return STANDARD_ACTIONS[action][0].format(**self._names())
+        doc = self._action_doc() or _own_doc(self.view.__class__)
+        first = doc.split("\n\n")[0].replace("\n", " ")
+        for separator in (". ", "; ", ": ", " ("):
+            first = first.split(separator)[0]
+        return first.rstrip(".")[:120] or None
+
+    def get_description(self) -> str:
+        action = self._action()
+        path = "/" + self.path.lstrip("/")
+        if action not in STANDARD_ACTIONS or self._action_doc():
+            description = self._action_doc() or _own_doc(self.view.__class__)
+            if "Example:" not in description:
+                description += f"\n\nExample: `{self.method} {path.replace('{id}', '42')}`"
+            return description
+        names = self._names()
+        parts = [STANDARD_ACTIONS[action][1].format(**names), _own_doc(self.view.__class__)]
+        if action == "list":
+            filters = [name for name in getattr(getattr(self.view, "filterset_class", None), "base_filters", {})
+                       if name != "updated_since"]
+            query = f"{filters[0]}=…&" if filters else ""
+            parts += [self._filters_text(), f"Example: `GET {path}?{query}page_size=100`"]
+        elif action in ("create", "update", "partial_update"):
+            example = self._body_example(partial=action == "partial_update")
+            parts.append(f"Example: `{self.method} {path}` with `{json.dumps(example, ensure_ascii=False)}`")
+        else:
+            parts.append(f"Example: `{self.method} {path.replace('{id}', '42')}`")
+        return "\n\n".join(part for part in parts if part)
+
+    def _filters_text(self) -> str:
+        names = list(getattr(getattr(self.view, "filterset_class", None), "base_filters", {}))
+        if getattr(self.view, "search_fields", None):
+            names.append("search")
+        if getattr(self.view, "ordering_map", None):
+            orderings = ", ".join(f"`{name}`" for name in sorted(self.view.ordering_map))
+            names.append(f"ordering (by {orderings}, `-` for descending)")
+        if not names:
+            return ""
+        filters = ", ".join(name if name.startswith("ordering") else f"`{name}`" for name in names)
+        return f"Filters: {filters}. An invalid filter value is a 400 naming the parameter."
+
+    def _body_example(self, *, partial: bool) -> dict[str, Any]:
+        serializer = self._get_serializer()
+        fields = getattr(serializer, "fields", {})
+        writable = [(name, field) for name, field in fields.items() if not field.read_only]
+        chosen = writable[:1] if partial else [(name, field) for name, field in writable if field.required]
+        return {name: _example_value(field) for name, field in (chosen or writable[:2])}
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         extra = {
@@ -69,10 +187,12 @@ def erased_contacts_have_null_personal_data(result: dict[str, Any], generator, r
     cannot say by itself: those fields are not nullable on input."""
     from contacts.api.serializers import PERSONAL_FIELDS
 
-    properties = result.get("components", {}).get("schemas", {}).get("Contact", {}).get("properties", {})
-    for name in PERSONAL_FIELDS:
-        if name in properties:
-            properties[name]["nullable"] = True
+    schemas = result.get("components", {}).get("schemas", {})
+    for component in ("Contact", "LapsedContact"):  # every response schema of a contact
+        properties = schemas.get(component, {}).get("properties", {})
+        for name in PERSONAL_FIELDS:
+            if name in properties:
+                properties[name]["nullable"] = True
     return result
 
 

@@ -1,22 +1,88 @@
+"""Fixed-window rate limits counted atomically in the shared cache (Redis in production).
+
+A window is `period` seconds long; its counter lives under a key naming the window, so a new
+window starts from zero without anyone resetting it. `cache.add` + `cache.incr` is atomic in
+Redis (INCR) and in the local-memory cache (one lock per process), so N+k concurrent requests
+at a limit of N let exactly N through. (DRF's SimpleRateThrottle reads, changes and writes a list
+of timestamps, and concurrent requests overwrite each other's counts.)
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from django.core.cache import cache
+from rest_framework.throttling import BaseThrottle
 
 from partners.models import PartnerAPIKey
+from ror_crm.queue import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class APIKeyRateThrottle(SimpleRateThrottle):
-    """Requests per key (per user for sessions), counted in the shared cache (Redis in production)."""
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int  # seconds to the end of the window
 
-    scope = "api_key"
 
-    def get_rate(self) -> str:
-        return settings.API_THROTTLE_RATE
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Requests per period in seconds: "1000/min" → (1000, 60); periods s, min, h, day."""
+    count, _, period = rate.partition("/")
+    return int(count), PERIODS[period.strip()[0]]
 
-    def get_cache_key(self, request, view) -> str:
+
+def count_hit(key: str, timeout: int, delta: int = 1) -> int:
+    """Add `delta` hits (0: only read) to `key`; the count so far. The limits' only cache access."""
+    cache.add(key, 0, timeout)  # no-op when the window's counter exists
+    try:
+        return cache.incr(key, delta)
+    except ValueError:  # evicted between add and incr (local-memory cache culling): count again
+        cache.add(key, 0, timeout)
+        return cache.incr(key, delta)
+
+
+def window(scope: str, ident: str, period: int, now: float) -> tuple[str, int]:
+    """The counter key of the window holding `now`, and the seconds left in it."""
+    number = int(now // period)
+    return f"ratelimit:{scope}:{ident}:{number}", max(1, math.ceil((number + 1) * period - now))
+
+
+def hit(scope: str, ident: str, rate: str, *, count: bool = True) -> Verdict:
+    """Count a request of `ident` (unless `count` is off) and say whether it is within `rate`.
+
+    Without counting, the verdict says whether one more request would still be allowed.
+    """
+    limit, period = parse_rate(rate)
+    key, seconds_left = window(scope, ident, period, time.time())
+    # The counter outlives its window by a little, so it never expires while still counted.
+    try:
+        hits = count_hit(key, seconds_left + 1, delta=1 if count else 0)
+    except CACHE_ERRORS as error:
+        # Redis down: fail open. Reads and writes need only PostgreSQL; refusing every request
+        # for want of a counter would take the whole API down with the cache.
+        logger.warning("Rate limit %s not counted (cache unreachable: %s); request let through.", scope, error)
+        return Verdict(allowed=True, retry_after=seconds_left)
+    return Verdict(allowed=hits <= limit if count else hits < limit, retry_after=seconds_left)
+
+
+class APIKeyRateThrottle(BaseThrottle):
+    """API_THROTTLE_RATE requests per key (per user for sessions, per address otherwise)."""
+
+    def allow_request(self, request, view) -> bool:
         if isinstance(request.auth, PartnerAPIKey):
             ident = f"key:{request.auth.pk}"
         elif request.user and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
             ident = f"ip:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        verdict = hit("api", ident, settings.API_THROTTLE_RATE)
+        self.retry_after = verdict.retry_after
+        return verdict.allowed
+
+    def wait(self) -> int:
+        return self.retry_after

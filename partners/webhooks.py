@@ -4,8 +4,6 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -13,8 +11,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from partners.models import WebhookDelivery, WebhookSubscription
+from partners.outbound import DeliveryFailed, UnsafeURL, post
+from ror_crm import queue
 
 TIMEOUT_SECONDS = 10
+# The same text for every failed connection: which failure it was would map the network.
+COULD_NOT_DELIVER = "Could not deliver: no answer from the receiver."
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -45,37 +47,43 @@ def emit_many(event_type: str, payloads: list[dict[str, Any]]) -> list[int]:
     ids = [delivery.pk for delivery in deliveries if delivery.pk is not None]
     from partners.tasks import deliver_webhook_task
 
-    transaction.on_commit(lambda: [deliver_webhook_task.delay(delivery_id) for delivery_id in ids])
+    # Redis down: the deliveries stay pending in the database; the request that emitted them goes on.
+    transaction.on_commit(lambda: [
+        queue.publish(lambda delivery_id=delivery_id: deliver_webhook_task.delay(delivery_id),
+                      what=f"webhook delivery {delivery_id}")
+        for delivery_id in ids
+    ])
     return ids
 
 
 def attempt_delivery(delivery: WebhookDelivery) -> bool:
-    """POST the delivery once; record the outcome. True when the receiver answered 2xx."""
+    """POST the delivery once; record the outcome. True when the receiver answered 2xx.
+
+    Only to a public address (partners/outbound.py); a redirect is a failed attempt, not followed.
+    """
     body = json.dumps(
         {"id": delivery.pk, "type": delivery.event_type, "created_at": delivery.created_at.isoformat(), "data": delivery.payload},
         cls=DjangoJSONEncoder,
     ).encode()
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        delivery.subscription.url, data=body, method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "RoR-CRM-Webhooks/1",
-            "X-RoR-Event": delivery.event_type,
-            "X-RoR-Delivery": str(delivery.pk),
-            "X-RoR-Timestamp": timestamp,
-            "X-RoR-Signature": "sha256=" + sign(delivery.subscription.secret, timestamp, body),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "RoR-CRM-Webhooks/1",
+        "X-RoR-Event": delivery.event_type,
+        "X-RoR-Delivery": str(delivery.pk),
+        "X-RoR-Timestamp": timestamp,
+        "X-RoR-Signature": "sha256=" + sign(delivery.subscription.secret, timestamp, body),
+    }
     delivery.attempts += 1
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            delivery.last_status_code = response.status
-            delivery.last_error = ""
-    except urllib.error.HTTPError as error:
-        delivery.last_status_code, delivery.last_error = error.code, str(error)[:2000]
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        delivery.last_status_code, delivery.last_error = None, str(error)[:2000]
+        status = post(delivery.subscription.url, body, headers, timeout=TIMEOUT_SECONDS)
+    except UnsafeURL as refusal:
+        delivery.last_status_code, delivery.last_error = None, f"Not sent: {refusal}"
+    except DeliveryFailed:
+        delivery.last_status_code, delivery.last_error = None, COULD_NOT_DELIVER
+    else:
+        delivery.last_status_code = status
+        delivery.last_error = "" if 200 <= status < 300 else f"The receiver answered HTTP {status}."
     succeeded = delivery.last_status_code is not None and 200 <= delivery.last_status_code < 300
     if succeeded:
         delivery.status, delivery.delivered_at = WebhookDelivery.Status.SUCCEEDED, timezone.now()

@@ -16,13 +16,19 @@ from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, Validat
 from django.db import models, transaction
 from django.forms import BaseInlineFormSet
 from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from ror_crm.exceptions import DomainError
 
 SERVICE_ERRORS = (DomainError, ValidationError)
 # Rows computed from others (read-only in the admin).
-COMPUTED_MODELS = ("scoring.ContactScore", "scoring.ScoreSnapshot", "scoring.EventMetrics", "scoring.PendingRecompute")
+COMPUTED_MODELS = (
+    "scoring.ContactScore", "scoring.ScoreSnapshot", "scoring.EventMetrics", "scoring.PendingRecompute",
+    "scoring.RecomputeRequest",
+)
 
 
 def error_messages(exc: Exception) -> list[str]:
@@ -62,6 +68,16 @@ def copy_fields(source: models.Model, target: models.Model) -> None:
     for field in target._meta.concrete_fields:
         setattr(target, field.attname, getattr(source, field.attname))
     target._state.adding = False
+
+
+def badge(value: str, label: str) -> str:
+    """A small coloured label for a list cell (stage, churn risk, status): admin-ror/lists.css."""
+    return format_html('<span class="ror-badge ror-badge-{}">{}</span>', value, label)
+
+
+def short_date(moment) -> str:
+    """A moment as the active language writes a short date (list cells); "—" for none."""
+    return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT") if moment else "—"
 
 
 def related_or_none(obj: models.Model, name: str):

@@ -1,6 +1,7 @@
 import os
+import threading
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ror_crm.settings")
 
@@ -13,3 +14,33 @@ app.autodiscover_tasks()
 def health_task(value: int = 1) -> dict:
     """Round trip for health checks and the worker test: proves the worker runs our code."""
     return {"ok": True, "echo": value}
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """The worker writes a timestamp to the cache every HEARTBEAT_SECONDS (ror_crm.health).
+
+    A thread of its own, not the worker's timer: the consumer clears that timer when it loses
+    the broker, and a heartbeat must come back by itself with Redis.
+    """
+
+    requires = {"celery.worker.components:Pool"}
+
+    def __init__(self, worker, **kwargs):
+        super().__init__(worker, **kwargs)
+        self.stopping = threading.Event()
+
+    def start(self, worker) -> None:
+        threading.Thread(target=self.run, args=(worker.hostname,), name="heartbeat", daemon=True).start()
+
+    def stop(self, worker) -> None:
+        self.stopping.set()
+
+    def run(self, hostname: str) -> None:
+        from ror_crm.health import HEARTBEAT_SECONDS, record_worker_heartbeat
+
+        while not self.stopping.is_set():
+            record_worker_heartbeat(hostname)
+            self.stopping.wait(HEARTBEAT_SECONDS)
+
+
+app.steps["worker"].add(Heartbeat)

@@ -4,6 +4,7 @@ Defaults serve the embedded demo (SQLite, Celery eager, local-memory cache).
 See the configuration table in README.md.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,12 @@ if not SECRET_KEY:
             "Set it to a long random string (or set DJANGO_DEBUG=1 for local development)."
         )
     SECRET_KEY = "django-insecure-local-development-only"
+elif SECRET_KEY.startswith("django-insecure") and not DEBUG:
+    # Such keys are published (Django's startproject, old compose defaults): anyone could sign sessions.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is a known insecure placeholder. Set it to a long random string, e.g. "
+        "python -c \"import secrets; print(secrets.token_urlsafe(64))\"."
+    )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
@@ -44,6 +51,8 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "import_export",
     "simple_history",
+    "axes",
+    "csp",
     "contacts",
     "events",
     "scoring",
@@ -51,18 +60,24 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ror_crm.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "partners.middleware.APIErrorMiddleware",
+    "ror_crm.middleware.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ror_crm.middleware.QueueDownAdminMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "partners.middleware.IdempotencyMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ror_crm.urls"
@@ -89,7 +104,11 @@ WSGI_APPLICATION = "ror_crm.wsgi.application"
 # postgres://… uses Django's PostgreSQL backend, which picks psycopg 3.
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0))}
+    # Health checks: a kept connection that died with a database restart is replaced before
+    # the request uses it, instead of failing that request.
+    DATABASES = {"default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True,
+    )}
 except ValueError as exc:  # unknown scheme or malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABASES["default"]["NAME"]:
@@ -105,6 +124,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a login while its user is locked out at that address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin logins: after AXES_FAILURE_LIMIT wrong passwords for a user from one address, that
+# user is locked out at that address for AXES_COOLOFF_MINUTES (others and other addresses are not).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ror_crm.security.login_locked_response"
+AXES_CLIENT_IP_CALLABLE = "ror_crm.security.client_address"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -140,7 +173,11 @@ WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists(
 # cache is local memory.
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short socket timeouts: with Redis gone a cache call fails in a moment, not a minute.
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+    }}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -154,6 +191,20 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
+# With Redis down, sending a task fails within about two seconds (not ~19 s of retries): the
+# request goes on, the work waits in its outbox row for the sweeper (scoring.outbox).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 1
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}}
+# A task taken by a worker that dies unacknowledged (acks_late) goes back to the queue after
+# the visibility timeout: just above the time limit, so a running task is never handed out twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60),
+    "socket_connect_timeout": 1,
+    "socket_timeout": 5,
+}
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -165,6 +216,17 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Decay moves every score without new data (DOMAIN.md): recompute all contacts nightly.
     "nightly-score-recompute": {"task": "scoring.nightly_recompute", "schedule": crontab(hour=3, minute=15)},
 }
+# The scoring outbox (scoring.outbox): rows of work asked for and not done are sent again.
+# A row unsent for SCORING_OUTBOX_GRACE_SECONDS (Redis was down at commit), or sent and still
+# not done after SCORING_OUTBOX_RESEND_SECONDS (its message was lost), is sent by the sweep.
+SCORING_OUTBOX_SWEEP_SECONDS = env_int("SCORING_OUTBOX_SWEEP_SECONDS", 60)
+SCORING_OUTBOX_GRACE_SECONDS = env_int("SCORING_OUTBOX_GRACE_SECONDS", 30)
+SCORING_OUTBOX_RESEND_SECONDS = env_int("SCORING_OUTBOX_RESEND_SECONDS", 2 * CELERY_TASK_TIME_LIMIT)
+CELERY_BEAT_SCHEDULE["scoring-outbox-sweep"] = {
+    "task": "scoring.sweep_outbox", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),
+}
+# Health: /health/ finds the worker down when its heartbeat is older than this.
+HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 
 # Scoring: contacts per chunk (one task, a fixed number of queries each) and how long late
 # data for a completed event waits to be recomputed together.
@@ -186,12 +248,39 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_SSL_REDIRECT else ["security.W008"]
 # Covering indexes carry INCLUDE columns on PostgreSQL; SQLite builds them as plain indexes.
 SILENCED_SYSTEM_CHECKS.append("models.W040")
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only a proxy in front (DJANGO_BEHIND_PROXY=1) may say a request came over https, and which
+# address it came from (X-Forwarded-For, see ror_crm/security.py): a client calling gunicorn
+# directly could otherwise claim either.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", default=False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+elif SECURE_SSL_REDIRECT:
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_SSL_REDIRECT=1 needs DJANGO_BEHIND_PROXY=1: gunicorn speaks plain http, so without "
+        "the TLS proxy's X-Forwarded-Proto every request would be redirected again."
+    )
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp) for every page: the admin, the RoR pages and the API docs
+# load scripts only from here (no inline scripts), nothing from elsewhere. Styles also allow
+# inline: templates and Swagger UI use style attributes, which nonces cannot cover.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # With an SMTP host the digest goes out by SMTP; without one it is printed to the log.
 EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
@@ -212,15 +301,32 @@ SITE_URL = env_str("DJANGO_SITE_URL", "http://localhost:8000")
 # The request body cap: bulk imports of 1,000 rows fit well below it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 
+# One line per record, with the request's id (X-Request-ID, ror_crm.middleware) when there is one.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "ror_crm.middleware.RequestIDLogFilter"}},
+    "formatters": {"structured": {
+        "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s %(message)s",
+    }},
+    "handlers": {"console": {
+        "class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "structured",
+    }},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+# The development server's request lines without query strings (`?email=…` is personal data);
+# gunicorn's access log format leaves them out too (gunicorn.conf.py).
+LOGGING["filters"]["mask_query_strings"] = {"()": "ror_crm.log_filters.MaskQueryStrings"}
+LOGGING["loggers"] = {"django.server": {"handlers": ["console"], "filters": ["mask_query_strings"], "propagate": False}}
 
 # Partner API (API.md): API keys or a staff session, cursor pages, throttled per key.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1000/min")
+# Webhooks go to https URLs on public addresses only (partners/outbound.py). Plain http is
+# for receivers without TLS; private addresses are for tests and a receiver on this host.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# Failed API-key authentications per client address (REMOTE_ADDR) before 429s.
+API_AUTH_FAILURE_RATE = env_str("API_AUTH_FAILURE_RATE", "30/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "partners.authentication.APIKeyAuthentication",
@@ -238,10 +344,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "partners.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "partners.schema.PartnerAutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        "partners.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["partners.parsers.JSONParser"],
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

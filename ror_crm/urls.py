@@ -2,12 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from contacts import views as contact_views
+from ror_crm import health
 from scoring import views as scoring_views
 
 # The product's name in the admin header and the browser tab (a name: not translated).
 admin.site.site_header = admin.site.site_title = "RoR CRM"
 
 urlpatterns = [
+    path("health/", health.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("ror_crm.api_urls")),
     # RoR pages beside the admin; before admin.site.urls, whose catch-all would 404 them.

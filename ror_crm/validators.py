@@ -1,8 +1,10 @@
 """Validators shared by every edge (API, admin forms, CSV import)."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -40,3 +42,13 @@ def validate_happened(instance: models.Model, *field_names: str) -> None:
 def validate_plausible_moment(value: datetime) -> None:
     if value is not None and not EARLIEST_MOMENT <= value < LATEST_MOMENT:
         raise ValidationError(_("Give a time between the years 1900 and 2199."), code="out_of_range")
+
+
+# Free text (notes, summaries, comments, descriptions): about ten pages, far more than anyone
+# types into a CRM, and it keeps a 1 MB body from becoming one note (API, admin, worklist).
+FREE_TEXT_MAX_LENGTH = 10_000
+# TextField's max_length limits forms and serializers only; this also holds for full_clean().
+validate_free_text_length = MaxLengthValidator(FREE_TEXT_MAX_LENGTH)
+
+# Half of a UTF-16 pair on its own (JSON's "\ud800"): no UTF-8 encoding exists for it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")

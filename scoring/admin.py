@@ -3,18 +3,19 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin
+from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
+from scoring.formatting import round_half_up
 from scoring.forms import ScoringProfileForm
-from scoring.models import ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
+from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest, ScoreSnapshot, ScoringProfile
 from scoring.services import profile as profile_services
 
 
-def _date(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+def _number(value: float | None, digits: int, suffix: str = "") -> str:
+    return "—" if value is None else number_format(round_half_up(value, digits), digits, force_grouping=True) + suffix
 
 
 @admin.register(ScoringProfile)
@@ -54,21 +55,28 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
 @admin.register(ContactScore)
 class ContactScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "contact", "score", "stage", "churn_risk", "events_attended", "no_shows", "is_returning", "current_streak",
-        "last_touch", "computed", "profile_version",
+        "contact", "score", "stage_badge", "churn_badge", "events_attended", "current_streak", "last_touch", "computed",
     )
     list_select_related = ("contact",)
     list_filter = ("stage", "churn_risk", "is_returning", "profile_version")
     search_fields = ("contact__email", "contact__first_name", "contact__last_name")
     ordering = ("-score",)
 
+    @admin.display(description=gettext_lazy("stage"), ordering="stage")
+    def stage_badge(self, score):
+        return badge(score.stage, score.get_stage_display())
+
+    @admin.display(description=gettext_lazy("churn risk"), ordering="churn_risk")
+    def churn_badge(self, score):
+        return badge(score.churn_risk, score.get_churn_risk_display())
+
     @admin.display(description=gettext_lazy("last touch"), ordering="last_touch_at")
     def last_touch(self, score):
-        return _date(score.last_touch_at)
+        return short_date(score.last_touch_at)
 
     @admin.display(description=gettext_lazy("computed as of"), ordering="computed_at")
     def computed(self, score):
-        return _date(score.computed_at)
+        return short_date(score.computed_at)
 
 
 @admin.register(ScoreSnapshot)
@@ -83,8 +91,8 @@ class ScoreSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(EventMetrics)
 class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "event", "attended", "returning_share_pct", "series_retention_rate", "nps", "followup_coverage_pct",
-        "ror_percent", "relationship_lift", "computed_at",
+        "event", "attended", "returning_share_pct", "retention", "nps_value", "followup_coverage_pct", "ror",
+        "lift", "computed",
     )
     list_select_related = ("event", "event__series")
     list_filter = ("event__series",)
@@ -98,3 +106,42 @@ class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("follow-up coverage"), ordering="followup_coverage")
     def followup_coverage_pct(self, metrics):
         return "—" if metrics.followup_coverage is None else f"{metrics.followup_coverage * 100:.0f} %"
+
+    @admin.display(description=gettext_lazy("CRR"), ordering="series_retention_rate")
+    def retention(self, metrics):
+        return _number(metrics.series_retention_rate, 0, " %")
+
+    @admin.display(description=gettext_lazy("NPS"), ordering="nps")
+    def nps_value(self, metrics):
+        return _number(metrics.nps, 0)
+
+    @admin.display(description=gettext_lazy("RoR %"), ordering="ror_percent")
+    def ror(self, metrics):
+        return _number(metrics.ror_percent, 0, " %")
+
+    @admin.display(description=gettext_lazy("lift"), ordering="relationship_lift")
+    def lift(self, metrics):
+        return _number(metrics.relationship_lift, 1)
+
+    @admin.display(description=gettext_lazy("computed as of"), ordering="computed_at")
+    def computed(self, metrics):
+        return short_date(metrics.computed_at)
+
+
+@admin.register(RecomputeRequest)
+class RecomputeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The scoring outbox: work asked for and not yet done (README "When something fails")."""
+
+    list_display = ("__str__", "kind", "event", "trigger", "created_at", "sent_at", "send_count")
+    list_filter = ("kind", "trigger")
+    list_select_related = ("event",)
+    ordering = ("created_at", "id")
+
+
+@admin.register(PendingRecompute)
+class PendingRecomputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Late data waiting for its debounced recompute."""
+
+    list_display = ("event", "contact", "created_at", "claimed_at")
+    list_select_related = ("event", "contact")
+    ordering = ("created_at", "id")

@@ -25,6 +25,14 @@ class ScoreTrigger(models.TextChoices):
     MANUAL = "manual", _("Manual")
 
 
+class RecomputeKind(models.TextChoices):
+    """What a RecomputeRequest asks for (scoring.outbox)."""
+
+    EVENT = "event", _("Event: scores and metrics")
+    CONTACTS = "contacts", _("Contacts' scores")
+    METRICS = "metrics", _("Event metrics")
+
+
 class NoShowRateReason(models.TextChoices):
     """Why an event's no-show rate is null."""
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
 from events.choices import AttendanceRole
-from scoring.choices import ChurnRisk, LifecycleStage, NoShowRateReason, ScoreTrigger
+from scoring.choices import ChurnRisk, LifecycleStage, NoShowRateReason, RecomputeKind, ScoreTrigger
 
 COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
 
@@ -214,6 +214,18 @@ class ContactScore(models.Model):
     last_touch_at = models.DateTimeField(_("last touch"), null=True, blank=True)
     computed_at = models.DateTimeField(_("computed as of"))
     profile_version = models.PositiveIntegerField(_("profile version"))
+    # The raw values as of computed_at (docs/scoring.md): decay-weighted sums and the latest NPS
+    # answer. A later score of unchanged data follows from them by arithmetic (score_now).
+    attended_raw = models.FloatField(default=0)
+    no_show_raw = models.FloatField(default=0)
+    care_weight = models.FloatField(default=0)
+    care_hits = models.FloatField(default=0)
+    networking_raw = models.FloatField(default=0)
+    dialogue_raw = models.FloatField(default=0)
+    referral_raw = models.FloatField(default=0)
+    latest_nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Scoring's writes move it only when something other than decay changed: data, the profile,
+    # stage or churn risk (scoring.services.writes).
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
@@ -345,12 +357,15 @@ class PendingRecompute(models.Model):
     """Late data waiting for its debounced recompute: one row per (event, contact).
 
     Written in the same transaction as the data, so nothing is lost if a worker dies;
-    the late-data task claims and deletes the rows it recomputes.
+    the late-data task claims the rows it recomputes and deletes them once recomputed. Data
+    arriving meanwhile unclaims its row (scoring.triggers.data_changed), which then waits for
+    the next run; the sweeper (scoring.outbox) sends a run for rows left waiting.
     """
 
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("pending recompute")
@@ -360,3 +375,33 @@ class PendingRecompute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}/{self.contact_id}"
+
+
+class RecomputeRequest(models.Model):
+    """Scoring work asked for and not yet done: the transactional outbox of scoring.
+
+    Written in the same transaction as the data that asks for it (an event completed, rows
+    deleted, a recompute by hand), sent to Celery after commit and again by the sweeper while
+    it stays (scoring.outbox). The task that does the work deletes it when the work ran, so a
+    request lost with the broker, or with a worker killed midway, is sent again.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=RecomputeKind.choices)
+    event = models.ForeignKey(
+        "events.Event", verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact_ids = models.JSONField(_("contacts"), default=list, blank=True)
+    trigger = models.CharField(_("trigger"), max_length=20, choices=ScoreTrigger.choices, default=ScoreTrigger.MANUAL)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    send_count = models.PositiveIntegerField(_("times sent"), default=0)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("recompute request")
+        verbose_name_plural = _("recompute requests")
+        indexes = [models.Index(fields=["sent_at", "created_at"], name="recompute_request_due")]
+
+    def __str__(self) -> str:
+        target = f"event {self.event_id}" if self.event_id else f"{len(self.contact_ids)} contacts"
+        return f"{self.get_kind_display()}: {target}"

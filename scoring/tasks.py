@@ -4,19 +4,24 @@ Every task here is idempotent (the same as-of and data write the same rows and n
 snapshots, and an older as-of never overwrites a newer one), so acks_late is safe: a task
 lost with its worker runs again on another, and so are retries: a chunk whose contacts stay
 locked by other writers (ContactsLocked, after save_scores() has tried for a while) runs
-again later.
+again later. reject_on_worker_lost: a task whose worker process died (killed, out of memory)
+goes back to the queue instead of being acknowledged as done.
+
+A task doing the work of an outbox row (scoring.outbox, `request_id`) deletes the row once
+the work ran; until then the sweeper sends it again.
 """
 
 import logging
 from datetime import datetime
 
 from celery import chord, group, shared_task
+from celery.signals import worker_ready
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from contacts.models import Contact
-from events.models import Event
+from ror_crm import queue
+from scoring import outbox
 from scoring.choices import ScoreTrigger
 from scoring.models import PendingRecompute
 from scoring.services import (
@@ -29,12 +34,14 @@ from scoring.services import (
 from scoring.services.recompute import chunk_size_setting, chunked
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
-from scoring.triggers import data_changed, refresh_event_metrics
+from scoring.triggers import enqueue_late_data, refresh_event_metrics
 
 logger = logging.getLogger(__name__)
 
 # Retried with exponential backoff (Celery's, with jitter) when its contacts stay locked.
 RETRY_WHEN_LOCKED = {"autoretry_for": (ContactsLocked,), "retry_backoff": 5, "max_retries": 5}
+# Idempotent, so run again when lost: acked after the work, requeued when the worker process dies.
+REDELIVER_WHEN_LOST = {"acks_late": True, "reject_on_worker_lost": True}
 
 
 def _as_of(value: str | None) -> datetime:
@@ -45,63 +52,83 @@ def late_data_key(event_id: int) -> str:
     return f"scoring:late-data:{event_id}"
 
 
-@shared_task(name="scoring.recompute_contacts", acks_late=True, **RETRY_WHEN_LOCKED)
-def recompute_contacts_task(contact_ids: list[int], as_of: str, trigger: str, event_id: int | None = None) -> int:
-    return recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)["changed"]
+@shared_task(name="scoring.recompute_contacts", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+def recompute_contacts_task(
+    contact_ids: list[int], as_of: str | None, trigger: str, event_id: int | None = None, request_id: int | None = None
+) -> int:
+    changed = recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)["changed"]
+    outbox.done(request_id)
+    return changed
 
 
-@shared_task(name="scoring.recompute_contact_range", acks_late=True, **RETRY_WHEN_LOCKED)
+@shared_task(name="scoring.recompute_contact_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
 def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigger: str) -> int:
     """Every contact with an id from first_id to last_id (one chunk of the all-contacts run)."""
     return recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
 
 
-@shared_task(name="scoring.compute_event_metrics", acks_late=True)
-def compute_event_metrics_task(event_id: int, as_of: str | None = None) -> None:
+@shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST)
+def compute_event_metrics_task(event_id: int, as_of: str | None = None, request_id: int | None = None) -> None:
     if compute_event_metrics(event_id, as_of=_as_of(as_of)) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
+    outbox.done(request_id)
 
 
-@shared_task(name="scoring.recompute_event", acks_late=True)
-def recompute_event_task(event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT) -> None:
-    """After an event: its touched contacts in chunks across workers, then its metrics."""
+@shared_task(name="scoring.recompute_event", **REDELIVER_WHEN_LOST)
+def recompute_event_task(
+    event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT, request_id: int | None = None
+) -> None:
+    """After an event: its touched contacts in chunks across workers, then its metrics. The
+    metrics come last, after every chunk, so they finish the outbox request `request_id`."""
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
     chunks = list(chunked(event_contact_ids(event_id), chunk_size_setting()))
-    metrics = compute_event_metrics_task.si(event_id, as_of)
+    metrics = compute_event_metrics_task.si(event_id, as_of, request_id)
     if not chunks:
         metrics.apply_async()
         return
     chord(group(recompute_contacts_task.si(chunk, as_of, trigger, event_id) for chunk in chunks), metrics).apply_async()
 
 
-@shared_task(name="scoring.recompute_late_data", acks_late=True)
+@shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST)
 def recompute_late_data_task(event_id: int) -> int:
-    """Late data of a completed event, debounced: the contacts waiting for it, then the metrics."""
-    cache.delete(late_data_key(event_id))  # data arriving from now on schedules the next run
-    with transaction.atomic():
-        pending = list(
-            PendingRecompute.objects.select_for_update().filter(event_id=event_id).values_list("pk", "contact_id")
-        )
-        PendingRecompute.objects.filter(pk__in=[pk for pk, _ in pending]).delete()
+    """Late data of a completed event, debounced: the contacts waiting for it, then the metrics.
+
+    The waiting rows are claimed first (UPDATE, which waits for a writer still holding one, so
+    its data is committed before the recompute reads) and deleted after the work: a worker
+    killed midway leaves them for the redelivery or the sweeper. Data arriving meanwhile
+    unclaims its row (data_changed), which then stays for the next run.
+    """
+    try:
+        cache.delete(late_data_key(event_id))  # data arriving from now on schedules the next run
+    except queue.CACHE_ERRORS as error:
+        logger.warning("Could not clear the late-data key of event %s (%s); it expires by itself.", event_id, error)
+    claim = timezone.now()
+    PendingRecompute.objects.filter(event_id=event_id).update(claimed_at=claim)
+    claimed = PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim)
+    contact_ids = list(claimed.values_list("contact_id", flat=True))
     as_of = timezone.now()
-    contact_ids = [contact_id for _, contact_id in pending]
     try:
         changed = recompute_contacts(contact_ids, as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id)["changed"]
     except ContactsLocked:
         logger.warning("Late data of event %s: contacts locked by other writers; trying again later.", event_id)
-        # Waiting again, for the next debounced run; contacts or an event deleted meanwhile need none.
-        if Event.objects.filter(pk=event_id).exists():
-            data_changed(event_id, Contact.objects.filter(pk__in=contact_ids).values_list("pk", flat=True))
+        # The rows stay and wait for the next debounced run (rows of deleted contacts or a deleted event went with them).
+        PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim).update(claimed_at=None)
+        transaction.on_commit(lambda: enqueue_late_data(event_id))
         return 0
     if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
         refresh_event_metrics(events_depending_on([event_id], contact_ids))
+    claimed.delete()
     return changed
 
 
-@shared_task(name="scoring.nightly_recompute")
+@shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST)
 def nightly_recompute_task() -> int:
-    """Decay moves every score without new data: fan every contact out in chunks."""
+    """Decay moves every score without new data: fan every contact out in chunks.
+
+    Safe to redeliver (acks_late): it only queues chunk tasks, which are idempotent; a second
+    delivery queues them again with a later as-of, and the later result wins.
+    """
     as_of = timezone.now().isoformat()
     chunks = [
         recompute_contact_range_task.si(ids[0], ids[-1], as_of, ScoreTrigger.NIGHTLY)
@@ -110,3 +137,15 @@ def nightly_recompute_task() -> int:
     if chunks:
         group(chunks).apply_async()
     return len(chunks)
+
+
+@shared_task(name="scoring.sweep_outbox")
+def sweep_outbox_task() -> dict[str, int]:
+    """Every minute (beat) and when a worker starts: send scoring work due and not done."""
+    return outbox.sweep()
+
+
+@worker_ready.connect
+def sweep_outbox_when_a_worker_starts(sender=None, **kwargs) -> None:
+    """Work asked for while no worker (or no broker) ran is sent as soon as one is ready."""
+    queue.publish(sweep_outbox_task.delay, what="the outbox sweep at worker start")

@@ -74,6 +74,48 @@ class TestSecretKey:
         assert "DJANGO_DEBUG must be a boolean" in error
 
 
+    @pytest.mark.parametrize("key", ["django-insecure-compose-local-only-change-me", "django-insecure-" + "k" * 50])
+    def test_production_refuses_a_published_placeholder_key(self, key):
+        error = settings_error(DJANGO_SECRET_KEY=key)
+
+        assert error.startswith("django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is a known insecure")
+        assert read_settings(DJANGO_DEBUG="1", DJANGO_SECRET_KEY=key)["DEBUG"] is True  # fine for local development
+
+
+READ_PROXY = """
+import django
+from django.conf import settings
+from django.test import RequestFactory
+django.setup()
+request = RequestFactory().get("/", HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_FOR="10.9.9.9, 192.0.2.50",
+                               REMOTE_ADDR="127.0.0.1")
+from ror_crm.security import client_address
+print(request.is_secure(), client_address(request))
+"""
+
+
+class TestProxy:
+    def test_without_a_proxy_forwarded_headers_are_not_believed(self):
+        result = run_python(["-c", READ_PROXY], DJANGO_SECRET_KEY=PRODUCTION_KEY)
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["False", "127.0.0.1"]  # a client calling gunicorn directly cannot claim https
+
+    def test_behind_the_proxy_its_headers_count(self):
+        result = run_python(["-c", READ_PROXY], DJANGO_SECRET_KEY=PRODUCTION_KEY, DJANGO_BEHIND_PROXY="1")
+
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == ["True", "192.0.2.50"]  # the address the proxy appended
+
+    def test_an_ssl_redirect_needs_the_proxy(self):
+        error = settings_error(DJANGO_SECRET_KEY=PRODUCTION_KEY, DJANGO_SECURE_SSL_REDIRECT="1")
+
+        assert "DJANGO_SECURE_SSL_REDIRECT=1 needs DJANGO_BEHIND_PROXY=1" in error
+        result = run_python(["-c", READ_PROXY], DJANGO_SECRET_KEY=PRODUCTION_KEY, DJANGO_SECURE_SSL_REDIRECT="1",
+                            DJANGO_BEHIND_PROXY="1")
+        assert result.returncode == 0, result.stderr
+
+
 class TestDatabaseUrl:
     def test_postgres_url_selects_the_postgresql_backend(self):
         db = read_settings(DJANGO_DEBUG="1", DATABASE_URL="postgres://ror:s3cret@db.internal:5433/ror_crm")
@@ -164,3 +206,42 @@ def test_static_urls_are_plain_before_collectstatic_and_hashed_after(tmp_path, s
     assert after.url("admin/css/base.css") == "/static/admin/css/base.0123abcd.css"
     with pytest.raises(ValueError, match="Missing staticfiles manifest entry"):
         after.url("not/collected.css")
+
+
+READ_RELIABILITY = """
+import json
+import django
+from django.conf import settings
+django.setup()
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "CONN_MAX_AGE": db["CONN_MAX_AGE"], "CONN_HEALTH_CHECKS": db["CONN_HEALTH_CHECKS"],
+    "TIME_LIMIT": settings.CELERY_TASK_TIME_LIMIT,
+    "VISIBILITY": settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"],
+    "PUBLISH_RETRIES": settings.CELERY_TASK_PUBLISH_RETRY_POLICY["max_retries"],
+    "CONNECT_TIMEOUT": settings.CELERY_BROKER_CONNECTION_TIMEOUT,
+    "CACHE_OPTIONS": settings.CACHES["default"].get("OPTIONS", {}),
+}))
+"""
+
+
+class TestReliability:
+    def test_kept_database_connections_are_health_checked(self):
+        """A database restart must not make the first request of each web worker a 500."""
+        result = run_python(["-c", READ_RELIABILITY], DJANGO_SECRET_KEY=PRODUCTION_KEY, DATABASE_CONN_MAX_AGE="60",
+                            DATABASE_URL="postgres://ror:s3cret@db.internal:5432/ror_crm", REDIS_URL="redis://r:6379/0")
+        assert result.returncode == 0, result.stderr
+        values = json.loads(result.stdout.strip().splitlines()[-1])
+
+        assert (values["CONN_MAX_AGE"], values["CONN_HEALTH_CHECKS"]) == (60, True)
+        # An unacknowledged task comes back soon after the time limit, not after Kombu's default hour.
+        assert values["TIME_LIMIT"] < values["VISIBILITY"] <= values["TIME_LIMIT"] + 120
+        # With Redis down, sending fails within a couple of seconds instead of retrying for ~19 s.
+        assert values["PUBLISH_RETRIES"] <= 1
+        assert values["CONNECT_TIMEOUT"] <= 2
+        assert values["CACHE_OPTIONS"]["socket_connect_timeout"] <= 2
+
+    def test_the_visibility_timeout_follows_the_time_limit(self):
+        result = run_python(["-c", READ_RELIABILITY], DJANGO_SECRET_KEY=PRODUCTION_KEY, CELERY_TASK_TIME_LIMIT="600")
+        values = json.loads(result.stdout.strip().splitlines()[-1])
+        assert (values["TIME_LIMIT"], values["VISIBILITY"]) == (600, 660)

@@ -36,6 +36,9 @@ NEVER = Value(datetime(1900, 1, 1, tzinfo=UTC))
 
 
 class OrganizationViewSet(ServiceModelViewSet):
+    """Organizations contacts belong to. `name` is unique case-insensitively: a second organization
+    with the same name is a 409 with the existing `id`."""
+
     queryset = Organization.objects.all()
     serializer_class = OrganizationSerializer
     filterset_class = OrganizationFilterSet
@@ -50,6 +53,11 @@ class SnapshotPagination(CursorPagination):
 
 
 class ContactViewSet(ServiceModelViewSet):
+    """People the agency has relationships with. `email` is matched trimmed and case-insensitively:
+    creating a second contact with the same e-mail is a 409 `{"detail", "code": "contact_exists", "id"}`.
+    `score` is the read-only summary of the relationship score. Erased contacts (GDPR) are shown with
+    their personal fields null and cannot be written (409)."""
+
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
     search_fields = ["email", "first_name", "last_name", "organization__name", "job_title"]
@@ -67,6 +75,8 @@ class ContactViewSet(ServiceModelViewSet):
     @extend_schema(responses={200: ContactScoreSerializer})
     @action(detail=True, methods=["get"])
     def score(self, request, pk=None):
+        """The contact's relationship score and repeat-attendance figures (as in `scores/`); 404 before the
+        first computation."""
         contact = self.get_object()
         score = ContactScore.objects.filter(contact=contact).first()
         if score is None:
@@ -76,6 +86,8 @@ class ContactViewSet(ServiceModelViewSet):
     @extend_schema(parameters=[UPDATED_SINCE], responses={200: ScoreSnapshotSerializer(many=True)})
     @action(detail=True, methods=["get"], url_path="score-history", filter_backends=[])
     def score_history(self, request, pk=None):
+        """The contact's score history, newest first, in pages: a snapshot per change of substance (data,
+        scoring profile, stage or churn risk), with the trigger and the score it replaced."""
         contact = self.get_object()
         snapshots = _updated_since(request, ScoreSnapshot.objects.filter(contact=contact))
         paginator = SnapshotPagination()
@@ -121,12 +133,16 @@ class ContactViewSet(ServiceModelViewSet):
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
     def erase(self, request, pk=None):
+        """GDPR erasure: removes the contact's personal data and keeps its rows, anonymous, for the figures;
+        204. Scope `write`. An erased contact cannot be written again."""
         services.erase_contact(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
+        """Everything held about the contact, as JSON (GDPR access): its fields, attendances, interactions,
+        follow-ups, feedback, referrals and scores."""
         return Response(services.export_contact(self.get_object()))
 
 
@@ -162,6 +178,9 @@ def _query(request, **overrides) -> str:
 
 
 class FollowUpViewSet(ServiceModelViewSet):
+    """Follow-up conversations after events, the sales team's work. A follow-up with status `done`
+    needs `completed_at` (now if omitted); `overdue=true` lists planned follow-ups past their due time."""
+
     queryset = FollowUp.objects.all()
     serializer_class = FollowUpSerializer
     filterset_class = FollowUpFilterSet
@@ -172,6 +191,9 @@ class FollowUpViewSet(ServiceModelViewSet):
 
 
 class ReferralViewSet(ServiceModelViewSet):
+    """Referrals: a contact recommending someone (`referred`, or `referred_email` for a person not yet
+    a contact). They count for the referrer's advocacy."""
+
     queryset = Referral.objects.all()
     serializer_class = ReferralSerializer
     filterset_class = ReferralFilterSet

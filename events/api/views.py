@@ -44,6 +44,8 @@ Queued = inline_serializer("Queued", {"detail": serializers.CharField()})
 
 
 class SeriesViewSet(ServiceModelViewSet):
+    """Event series: an event belongs to at most one series, whose editions are ordered by `starts_at`."""
+
     queryset = EventSeries.objects.all()
     serializer_class = SeriesSerializer
     filterset_class = SeriesFilterSet
@@ -55,6 +57,8 @@ class SeriesViewSet(ServiceModelViewSet):
     @extend_schema(responses={200: SeriesReportSerializer})
     @action(detail=True, methods=["get"], filter_backends=[])
     def report(self, request, pk=None):
+        """The series' figures per edition (by start): attended, new, returning share, retention (CRR), NPS and
+        RoR %, from each edition's metrics (null where none were computed)."""
         return Response(SeriesReportSerializer(selectors.series_report(self.get_object())).data)
 
 
@@ -63,6 +67,10 @@ class LapsedPagination(CursorPagination):
 
 
 class EventViewSet(ServiceModelViewSet):
+    """Events, editions of a series or one-offs. `ends_at` ≥ `starts_at`. Completing an event
+    (`complete/`) says it happened and starts its scoring; a completed event is not moved back to
+    another status (409 `event_completed`), its other fields stay editable."""
+
     queryset = Event.objects.all()
     serializer_class = EventSerializer
     filterset_class = EventFilterSet
@@ -101,6 +109,8 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(responses={200: EventMetricsSerializer})
     @action(detail=True, methods=["get"], filter_backends=[])
     def metrics(self, request, pk=None):
+        """The event's RoR figures as of `computed_at` (definitions: docs/scoring.md); 404 until first
+        computed, which happens when the event is completed."""
         metrics = EventMetrics.objects.filter(event=self.get_object()).first()
         if metrics is None:
             raise NotFound("The metrics of this event have not been computed yet.")
@@ -166,11 +176,17 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(request=None, responses={202: Queued})
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
+        """Queues a recompute of the event's scores and metrics; 202. With a worker, poll `metrics/` until
+        its `computed_at` moves."""
         services.request_event_recompute(self.get_object())
         return Response({"detail": "Recompute queued."}, status=status.HTTP_202_ACCEPTED)
 
 
 class AttendanceViewSet(ServiceModelViewSet):
+    """Registrations and check-ins, one per (event, contact): a second is a 409 with the existing `id`;
+    `(source, external_id)` is unique when `external_id` is set. Changes to a completed event's
+    attendances are late data: its scores and metrics are recomputed."""
+
     queryset = Attendance.objects.all()
     serializer_class = AttendanceSerializer
     filterset_class = AttendanceFilterSet
@@ -181,6 +197,10 @@ class AttendanceViewSet(ServiceModelViewSet):
 
 
 class InteractionViewSet(ServiceModelViewSet):
+    """Networking at events (meetings, booth visits, lead scans, introductions, …); an interaction
+    counts for the contact and the counterpart. `quality` 1–5, `duration_minutes` ≥ 0, `occurred_at`
+    not in the future."""
+
     queryset = Interaction.objects.all()
     serializer_class = InteractionSerializer
     filterset_class = InteractionFilterSet
@@ -191,6 +211,9 @@ class InteractionViewSet(ServiceModelViewSet):
 
 
 class FeedbackViewSet(ServiceModelViewSet):
+    """Survey answers: NPS (0–10) and satisfaction (1–10), one per (event, contact): a second is a 409
+    with the existing `id`."""
+
     queryset = Feedback.objects.all()
     serializer_class = FeedbackSerializer
     filterset_class = FeedbackFilterSet

@@ -1,19 +1,44 @@
+from django.utils import timezone
 from rest_framework import serializers
 
 from partners.serializers import PartnerModelSerializer
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
+from scoring.services.contact_scores import decayed_score
+from scoring.services.profile import active_parameters
 
 
 class ContactScoreSerializer(PartnerModelSerializer):
+    """A contact's relationship score and repeat-attendance figures, as of `computed_at`."""
+
+    score_now = serializers.SerializerMethodField(
+        help_text="The score decayed from `computed_at` to the moment of this response (docs/scoring.md: while no "
+                  "data changes, every decaying sum shrinks by 0.5 ** (days / half-life)); null when the scoring "
+                  "profile changed since the score was computed. Decay alone moves neither `updated_at` nor the "
+                  "score history, so a score read later can differ from the one last synced by decay only.",
+    )
+    updated_at = serializers.DateTimeField(
+        read_only=True,
+        help_text="When the score last changed in substance: through data, the scoring profile, the stage or the "
+                  "churn risk; decay alone does not move it.",
+    )
+
     class Meta:
         model = ContactScore
         fields = [
-            "contact", "score", "components", "stage", "churn_risk", "events_invited", "events_registered",
+            "contact", "score", "score_now", "components", "stage", "churn_risk", "events_invited", "events_registered",
             "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
             "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
             "computed_at", "profile_version", "updated_at",
         ]
         read_only_fields = fields
+
+    def get_score_now(self, score: ContactScore) -> float | None:
+        if "scoring_parameters" not in self.context:  # one profile read per response, whatever the rows
+            self.context["scoring_parameters"] = active_parameters()
+        params = self.context["scoring_parameters"]
+        if params.version != score.profile_version:
+            return None
+        return decayed_score(score, max(timezone.now(), score.computed_at), params).score
 
 
 class ScoreSnapshotSerializer(PartnerModelSerializer):

@@ -60,6 +60,8 @@ beside two baselines it has to beat.
 
 A score that loses to a baseline is reported as such (`score_beaten_by`). Reports are cached
 per data version: the first request after a change computes it again.
+
+Example: `GET /api/v1/reports/score-validity/?series=3`
 """
 
 

@@ -76,6 +76,24 @@ class ScoreResult:
     last_touch_at: datetime | None
     computed_at: datetime
     profile_version: int
+    # The decay-weighted sums as of computed_at, and the latest NPS answer: stored with the
+    # score, so a later score of unchanged data is arithmetic (decayed_score()).
+    attended_raw: float = 0.0
+    no_show_raw: float = 0.0
+    care_weight: float = 0.0
+    care_hits: float = 0.0
+    networking_raw: float = 0.0
+    dialogue_raw: float = 0.0
+    referral_raw: float = 0.0
+    latest_nps: int | None = None
+
+
+# The raw values that are sums of decay-weighted touchpoints: as of a later T each is the sum
+# as of T0 times 0.5 ** ((T − T0) / half-life), exactly, while no data changes.
+SUM_DIGITS = 12
+DECAYING_SUMS = (
+    "attended_raw", "no_show_raw", "care_weight", "care_hits", "networking_raw", "dialogue_raw", "referral_raw",
+)
 
 
 def days_between(later: datetime, earlier: datetime) -> float:
@@ -143,7 +161,36 @@ def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParam
         last_touch_at=last_touch_at,
         computed_at=as_of,
         profile_version=params.version,
+        latest_nps=latest_nps,
+        # Rounded far below anything shown: summed in another order (another chunking), a sum can
+        # differ in its last bit, and the same data must give the same stored values.
+        **{name: round(getattr(data, name), SUM_DIGITS) for name in DECAYING_SUMS},
     )
+
+
+def decay_factor(later: datetime, earlier: datetime, half_life_days: float) -> float:
+    """What decay alone does to a sum of decay-weighted touchpoints from `earlier` to `later`."""
+    return decay(later, earlier, half_life_days)
+
+
+def decayed_score(
+    stored: Any, as_of: datetime, params: ScoringParameters, *, score_90_days_ago: float | None = None
+) -> ScoreResult:
+    """The score as of `as_of` of a contact whose data has not changed since `stored` (a
+    ScoreResult or a stored ContactScore) was computed: its sums decayed, the rest as it was.
+    Equal to a full computation as of `as_of` on unchanged data (to rounding), without
+    reading a touchpoint: score_contact() on the decayed aggregates."""
+    factor = decay_factor(as_of, stored.computed_at, params.half_life_days)
+    data = ContactAggregates(
+        **{name: getattr(stored, name) * factor for name in DECAYING_SUMS},
+        latest_nps=stored.latest_nps, last_touch_at=stored.last_touch_at,
+        events_invited=stored.events_invited, events_registered=stored.events_registered,
+        events_attended=stored.events_attended, no_shows=stored.no_shows, series_attended=stored.series_attended,
+        first_attended_at=stored.first_attended_at, last_attended_at=stored.last_attended_at,
+        current_streak=stored.current_streak, longest_streak=stored.longest_streak,
+        score_90_days_ago=score_90_days_ago,
+    )
+    return score_contact(stored.contact_id, data, params, as_of)
 
 
 def lifecycle_stage(attended_count: int, score: float, days_since_touch: float | None, params: ScoringParameters) -> str:

@@ -105,7 +105,7 @@ def recompute_contacts(
     for chunk in id_chunks(contact_ids, chunk_size or chunk_size_setting()):
         results = compute_scores(chunk, as_of, params)
         total += len(results)
-        changes.extend(save_scores(results, trigger=trigger, trigger_event_id=event_id))
+        changes.extend(save_scores(results, trigger=trigger, trigger_event_id=event_id, half_life_days=params.half_life_days))
     if changes:
         contact_scores_changed.send(sender=ScoreTrigger, changes=changes)
     return {"contacts": total, "changed": len(changes), "changes": changes}

@@ -18,7 +18,7 @@ from django.utils import timezone
 from contacts.models import Contact
 from events.models import Event
 from scoring.models import ContactScore, ScoreSnapshot
-from scoring.services.contact_scores import ScoreResult
+from scoring.services.contact_scores import DECAYING_SUMS, ScoreResult, decay_factor
 
 SNAPSHOT_COLUMNS = [
     "contact_id", "score", "previous_score", "components", "stage", "computed_at", "trigger", "trigger_event_id",
@@ -28,8 +28,16 @@ SCORE_COLUMNS = [
     "contact_id", "score", "components", "stage", "churn_risk", "events_invited", "events_registered",
     "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
     "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
-    "computed_at", "profile_version", "updated_at",
+    "computed_at", "profile_version", "attended_raw", "no_show_raw", "care_weight", "care_hits", "networking_raw",
+    "dialogue_raw", "referral_raw", "latest_nps", "updated_at",
 ]
+# What decay alone leaves as it is: a change in any of these is a change of data or profile.
+STEADY_COLUMNS = (
+    "events_invited", "events_registered", "events_attended", "no_shows", "series_attended", "first_attended_at",
+    "last_attended_at", "current_streak", "longest_streak", "last_touch_at", "latest_nps", "profile_version",
+)
+# Two sums that differ by less than this (relative) are the same sum decayed: float rounding.
+DECAY_TOLERANCE = 1e-9
 # PostgreSQL takes at most 65,535 parameters per statement; SQLite reports its own limit.
 MAX_QUERY_PARAMS = 65535
 # A chunk finding one of its contacts locked (edited, deleted, or written by another chunk)
@@ -44,10 +52,10 @@ def _score_fields() -> list[Any]:
             for column in SCORE_COLUMNS]
 
 
-def _db_values(result: ScoreResult, now) -> list[Any]:
+def _db_values(result: ScoreResult, updated_at: datetime) -> list[Any]:
     # Attributes read directly: dataclasses.asdict() deep-copies every result, for nothing.
     return [
-        model_field.get_db_prep_save(now if column == "updated_at" else getattr(result, column), connection)
+        model_field.get_db_prep_save(updated_at if column == "updated_at" else getattr(result, column), connection)
         for column, model_field in zip(SCORE_COLUMNS, _score_fields(), strict=True)
     ]
 
@@ -96,13 +104,12 @@ def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[lis
     return sql, params
 
 
-def _upsert_scores(results: list[ScoreResult], now) -> dict[int, tuple[float, str] | None]:
+def _upsert_scores(results: list[ScoreResult], updated_at: dict[int, datetime]) -> set[int]:
     """INSERT … ON CONFLICT DO UPDATE … WHERE stored.computed_at <= new.computed_at.
 
     The condition makes a late, older result lose against a newer one, on PostgreSQL and
-    SQLite alike. Returns the rows this call actually wrote, each with the (score, stage)
-    stored before it (None for a contact's first score). On PostgreSQL that is one
-    statement: its `previous` CTE reads the table as it was before the upsert.
+    SQLite alike. `updated_at` gives each contact's row its updated_at. Returns the contacts
+    whose rows this call actually wrote.
     """
     table = connection.ops.quote_name(ContactScore._meta.db_table)
     quoted = [connection.ops.quote_name(column) for column in SCORE_COLUMNS]
@@ -113,35 +120,49 @@ def _upsert_scores(results: list[ScoreResult], now) -> dict[int, tuple[float, st
         f"WHERE {table}.{computed_at} <= excluded.{computed_at} "
         f"RETURNING {quoted[0]}"
     )
-    contact_ids = [result.contact_id for result in results]
     if connection.vendor == "postgresql":
-        rows = [[getattr(result, column) for column in SCORE_COLUMNS[:-1]] + [now] for result in results]
+        rows = [
+            [getattr(result, column) for column in SCORE_COLUMNS[:-1]] + [updated_at[result.contact_id]]
+            for result in results
+        ]
         sql, params = _unnest_insert(ContactScore, SCORE_COLUMNS, rows)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"WITH previous AS (SELECT contact_id, score, stage FROM {table} WHERE contact_id = ANY(%s::bigint[])), "
-                f"written AS ({sql} {on_conflict}) "
-                "SELECT written.contact_id, previous.score, previous.stage "
-                "FROM written LEFT JOIN previous ON previous.contact_id = written.contact_id",
-                [array_literal(contact_ids), *params],
-            )
-            return {contact_id: None if stage is None else (score, stage) for contact_id, score, stage in cursor.fetchall()}
-    stored = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list("contact_id", "score", "stage")
-    previous = {contact_id: (score, stage) for contact_id, score, stage in stored}
+            cursor.execute(f"{sql} {on_conflict}", params)
+            return {contact_id for (contact_id,) in cursor.fetchall()}
     max_params = connection.features.max_query_params or MAX_QUERY_PARAMS
     rows_per_statement = max(1, max_params // len(SCORE_COLUMNS))
     row_sql = "(" + ", ".join(["%s"] * len(SCORE_COLUMNS)) + ")"
-    written: dict[int, tuple[float, str] | None] = {}
+    written: set[int] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(results), rows_per_statement):
             batch = results[start : start + rows_per_statement]
-            params = [value for result in batch for value in _db_values(result, now)]
+            params = [value for result in batch for value in _db_values(result, updated_at[result.contact_id])]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([row_sql] * len(batch))} {on_conflict}",
                 params,
             )
-            written.update((contact_id, previous.get(contact_id)) for (contact_id,) in cursor.fetchall())
+            written.update(contact_id for (contact_id,) in cursor.fetchall())
     return written
+
+
+def _stored_scores(contact_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored scores of these contacts, as far as deciding what a new result changes needs."""
+    columns = ("contact_id", "score", "stage", "churn_risk", "computed_at", "updated_at", *STEADY_COLUMNS, *DECAYING_SUMS)
+    rows = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list(*columns)
+    return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
+
+
+def data_changed(stored: dict[str, Any], result: ScoreResult, half_life_days: float) -> bool:
+    """Whether the result differs from the stored score by more than decay: new, changed or
+    removed data, or another profile. While data stays the same, each sum is the stored one
+    times the decay between the two as-of times (scoring.services.contact_scores.decayed_score())."""
+    if any(stored[column] != getattr(result, column) for column in STEADY_COLUMNS):
+        return True
+    factor = decay_factor(result.computed_at, stored["computed_at"], half_life_days)
+    return any(
+        abs(stored[name] * factor - getattr(result, name)) > DECAY_TOLERANCE * max(1.0, abs(getattr(result, name)))
+        for name in DECAYING_SUMS
+    )
 
 
 def _insert_snapshots(rows: list[list[Any]]) -> None:
@@ -204,14 +225,27 @@ def _event_exists(event_id: int) -> bool:
     return Event.objects.filter(pk=event_id).exists()
 
 
-def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None) -> list[dict[str, Any]]:
-    """Store a chunk's results; snapshot and report the contacts whose score or stage changed."""
+def save_scores(
+    results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None = None, half_life_days: float | None = None
+) -> list[dict[str, Any]]:
+    """Store a chunk's results; snapshot and report the contacts whose score changed through
+    their data or the profile, or whose stage or churn risk changed.
+
+    History grows with events, not days: decay alone moves a stored score but writes no
+    snapshot and leaves the row's updated_at (and so the contact's) as it was, so partners
+    syncing by `updated_since` see what changed in substance. `half_life_days` is the profile's
+    (default: the active one's).
+    """
     if not results:
         return []
+    if half_life_days is None:
+        from scoring.services.profile import active_parameters
+
+        half_life_days = active_parameters().half_life_days
     attempts = 0
     while True:
         try:
-            return _save_scores(results, trigger=trigger, trigger_event_id=trigger_event_id)
+            return _save_scores(results, trigger=trigger, trigger_event_id=trigger_event_id, half_life_days=half_life_days)
         except ContactsLocked:
             attempts += 1
             if attempts == LOCK_ATTEMPTS:
@@ -219,7 +253,9 @@ def save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: i
             time.sleep(FIRST_LOCK_PAUSE_SECONDS * 2 ** (attempts - 1))
 
 
-def _save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None) -> list[dict[str, Any]]:
+def _save_scores(
+    results: list[ScoreResult], *, trigger: str, trigger_event_id: int | None, half_life_days: float
+) -> list[dict[str, Any]]:
     contact_ids = sorted(result.contact_id for result in results)
     with transaction.atomic():
         existing = _lock_contacts(contact_ids)
@@ -227,21 +263,31 @@ def _save_scores(results: list[ScoreResult], *, trigger: str, trigger_event_id: 
         if trigger_event_id is not None and not _event_exists(trigger_event_id):
             trigger_event_id = None
         now = timezone.now()
-        written = _upsert_scores(results, now)
+        stored = _stored_scores(contact_ids)  # read under the contacts' locks: no other writer in between
+        updated_at, material = {}, {}
+        for result in results:
+            before = stored.get(result.contact_id)
+            material[result.contact_id] = before is None or data_changed(before, result, half_life_days)
+            moved = material[result.contact_id] or (before["stage"], before["churn_risk"]) != (
+                result.stage, result.churn_risk
+            )
+            updated_at[result.contact_id] = now if moved else before["updated_at"]
+        written = _upsert_scores(results, updated_at)
         changes, snapshots = [], []
         for result in results:
             if result.contact_id not in written:
                 continue
-            before_score, before_stage = written[result.contact_id] or (None, None)
-            if before_score == result.score and before_stage == result.stage:
+            before = stored.get(result.contact_id) or {"score": None, "stage": None, "churn_risk": None}
+            score_changed = before["score"] != result.score and material[result.contact_id]
+            if not score_changed and (before["stage"], before["churn_risk"]) == (result.stage, result.churn_risk):
                 continue
             snapshots.append([  # SNAPSHOT_COLUMNS
-                result.contact_id, result.score, before_score, result.components, str(result.stage), result.computed_at,
-                str(trigger), trigger_event_id, result.profile_version, now, now,
+                result.contact_id, result.score, before["score"], result.components, str(result.stage),
+                result.computed_at, str(trigger), trigger_event_id, result.profile_version, now, now,
             ])
             changes.append({
-                "contact_id": result.contact_id, "score": result.score, "previous_score": before_score,
-                "stage": result.stage, "previous_stage": before_stage, "computed_at": result.computed_at.isoformat(),
+                "contact_id": result.contact_id, "score": result.score, "previous_score": before["score"],
+                "stage": result.stage, "previous_stage": before["stage"], "computed_at": result.computed_at.isoformat(),
             })
         _insert_snapshots(snapshots)
     return changes

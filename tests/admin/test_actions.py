@@ -260,8 +260,7 @@ class TestAdminSavesGoThroughServices:
         response = admin_client.post(reverse("admin:contacts_contact_add"), {
             "email": " Maria@Client.Example ", "first_name": "Maria", "last_name": "Weber", "tags": "vip, berlin, vip",
             "marketing_consent": "on", "marketing_consent_source": "booth",
-            **empty_contact_inlines(),
-        })
+                    })
         assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
         contact = Contact.objects.get()
         assert contact.email == "maria@client.example"
@@ -271,7 +270,7 @@ class TestAdminSavesGoThroughServices:
 
         response = admin_client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), {
             "email": "maria@client.example", "first_name": "Maria", "last_name": "Weber-Schmidt", "tags": "vip, berlin",
-            "marketing_consent_source": "booth", **empty_contact_inlines(),
+            "marketing_consent_source": "booth",
         })
         assert response.status_code == 302
         contact.refresh_from_db()
@@ -282,7 +281,7 @@ class TestAdminSavesGoThroughServices:
     def test_duplicate_email_is_a_form_error(self, admin_client):
         Contact.objects.create(email="taken@client.example")
         response = admin_client.post(reverse("admin:contacts_contact_add"), {
-            "email": "TAKEN@client.example", "first_name": "Second", **empty_contact_inlines(),
+            "email": "TAKEN@client.example", "first_name": "Second",
         })
         assert response.status_code == 200
         assert "A contact with this e-mail already exists" in response.content.decode()
@@ -295,7 +294,7 @@ class TestAdminSavesGoThroughServices:
     def test_a_bad_email_shows_one_error_on_add_and_change(self, admin_client, email, error):
         contact = Contact.objects.create(email="kept@client.example")
         for url in (reverse("admin:contacts_contact_add"), reverse("admin:contacts_contact_change", args=[contact.pk])):
-            response = admin_client.post(url, {"email": email, "first_name": "Bad", **empty_contact_inlines()})
+            response = admin_client.post(url, {"email": email, "first_name": "Bad"})
             assert response.status_code == 200
             assert response.context["adminform"].form.errors == {"email": [error]}, url
         contact.refresh_from_db()
@@ -312,15 +311,17 @@ class TestAdminSavesGoThroughServices:
         assert follow_up.status == FollowUpStatus.DONE
         assert follow_up.completed_at is not None
 
-    def test_follow_up_logged_done_on_the_contact_page(self, admin_client, superuser):
+    def test_a_follow_up_is_planned_from_the_contact_page_in_one_click(self, admin_client, superuser):
         contact = Contact.objects.create(email="lead@client.example", first_name="Lead")
-        data = {
-            "email": contact.email, "first_name": "Lead", "last_name": "", "tags": "", **empty_contact_inlines(),
-            "followups-TOTAL_FORMS": "1", "followups-0-owner": str(superuser.pk), "followups-0-channel": "meeting",
-            "followups-0-status": "done", "followups-0-outcome": "positive", "followups-0-deal_status": "open",
-            "followups-0-deal_value": "2500",
-        }
-        response = admin_client.post(reverse("admin:contacts_contact_change", args=[contact.pk]), data)
+        page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+        add_url = reverse("admin:contacts_followup_add") + f"?contact={contact.pk}"
+        assert f'href="{add_url}"' in page.content.decode()
+        assert admin_client.get(add_url).context["adminform"].form.initial["contact"] == str(contact.pk)
+
+        response = admin_client.post(add_url, {
+            "contact": contact.pk, "owner": superuser.pk, "channel": "meeting", "status": "done",
+            "outcome": "positive", "deal_status": "open", "deal_value": "2500",
+        })
         assert response.status_code == 302
         follow_up = contact.followups.get()
         assert follow_up.status == FollowUpStatus.DONE
@@ -341,11 +342,6 @@ class TestAdminSavesGoThroughServices:
         assert response.status_code == 200
         assert "email" not in response.context["adminform"].form.fields
         assert not response.context["can_erase"]
-
-
-def empty_contact_inlines() -> dict:
-    return {f"{prefix}-{name}": "0" for prefix in ("followups", "attendances", "feedback")
-            for name in ("TOTAL_FORMS", "INITIAL_FORMS")}
 
 
 class TestAttendanceAndFollowUpActions:

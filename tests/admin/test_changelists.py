@@ -255,3 +255,23 @@ def test_event_page_rounds_half_away_from_zero_as_the_dashboard(admin_client, ag
     assert headline["Returning share"] == "13 %"
     assert rows["RoR % = (won − cost) / cost × 100"] == "247.9 %"
     assert rows["Series retention rate (CRR)"].startswith("28.7 %")
+
+
+def test_the_contact_page_costs_the_same_queries_for_few_and_many_rows(admin_client, django_user_model):
+    """Summary, timeline page and related counts: a fixed number of queries, whatever the history."""
+    from django.utils import timezone
+
+    def page_queries(rows: int) -> int:
+        contact = Contact.objects.create(email=f"busy{rows}@client.example", first_name="Busy")
+        now = timezone.now()
+        for n in range(rows):
+            event = Event.objects.create(name=f"E{rows}-{n}", starts_at=now, ends_at=now)
+            Attendance.objects.create(event=event, contact=contact, status="attended")
+            Interaction.objects.create(event=event, contact=contact, kind="meeting", occurred_at=now)
+            FollowUp.objects.create(contact=contact, event=event, status="planned", due_at=now)
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.get(f"/admin/contacts/contact/{contact.pk}/change/")
+        assert response.status_code == 200
+        return len(captured)
+
+    assert page_queries(2) == page_queries(30)

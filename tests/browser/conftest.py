@@ -90,6 +90,11 @@ def page(request, live_server, browser_settings, default_scoring_profile, tmp_pa
         context.set_default_timeout(15_000)
         browser_page = context.new_page()
         browser_page.base_url = live_server.url
+        # Chromium reports what the Content Security Policy blocked on the console: every page
+        # a browser test visits must work under the policy (checked after the test).
+        csp_violations: list[str] = []
+        browser_page.on("console", lambda message: csp_violations.append(f"{browser_page.url}: {message.text}")
+                        if "Content Security Policy" in message.text else None)
         try:
             yield browser_page
         finally:
@@ -108,6 +113,8 @@ def page(request, live_server, browser_settings, default_scoring_profile, tmp_pa
             # in a context of its own: close the connection the test opened in it, or it stays
             # open to the end of the session and keeps the test database from being dropped.
             connections.close_all()
+    if csp_violations:
+        pytest.fail("Blocked by the Content Security Policy:\n" + "\n".join(csp_violations))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_creates_a_superuser_and_prints_the_login(settings):
 
     output = ensure_demo_admin("--url", "http://127.0.0.1:8123/admin/")
 
-    user = authenticate(username="admin", password="ror-demo-admin")
+    user = authenticate(RequestFactory().post("/admin/login/"), username="admin", password="ror-demo-admin")
     assert user is not None
     assert (user.is_superuser, user.is_staff) == (True, True)
     assert "Log in at http://127.0.0.1:8123/admin/ as admin / ror-demo-admin" in output
@@ -37,7 +38,7 @@ def test_running_again_resets_the_password_and_rights_without_a_second_user(sett
     output = ensure_demo_admin()
 
     assert django_user_model.objects.filter(username="admin").count() == 1
-    user = authenticate(username="admin", password="ror-demo-admin")
+    user = authenticate(RequestFactory().post("/admin/login/"), username="admin", password="ror-demo-admin")
     assert user is not None
     assert (user.is_superuser, user.is_active) == (True, True)
     assert output.startswith("Reset the demo superuser.")

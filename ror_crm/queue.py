@@ -1,0 +1,91 @@
+"""Sending work to Celery without ever failing the request that asked for it.
+
+The broker (Redis) may be down. Work that must not be lost is written to the database first
+(an outbox row, e.g. scoring.RecomputeRequest) in the same transaction as the data; sending
+it after commit is then only a shortcut: `publish()` catches the broker's errors, logs them
+and says so, the row stays and a sweeper sends it once the broker is back.
+
+`watch()` lets a caller (the admin's messages) learn whether anything it triggered could not
+be sent, so it can say "saved; scoring will run when the queue is back" instead of failing.
+"""
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import redis.exceptions
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+logger = logging.getLogger(__name__)
+
+# What a publish raises when Redis (broker, result backend or cache) cannot be reached:
+# kombu wraps the transport's connection errors, the result backend and the cache raise
+# redis-py's, a refused or reset socket is an OSError.
+BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, redis.exceptions.RedisError, OSError)
+# What Django's Redis cache raises when Redis is down.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+
+_local = threading.local()
+
+
+@dataclass
+class SendReport:
+    """What the work triggered inside one `watch()` block came to."""
+
+    sent: int = 0
+    deferred: int = 0
+
+
+@contextlib.contextmanager
+def watch() -> Iterator[SendReport]:
+    """Count the sends (and the sends left for the sweeper) made in this thread meanwhile."""
+    report = SendReport()
+    reports = _reports()
+    reports.append(report)
+    try:
+        yield report
+    finally:
+        reports.remove(report)
+
+
+def current() -> SendReport | None:
+    """The innermost `watch()` of this thread, if any."""
+    reports = _reports()
+    return reports[-1] if reports else None
+
+
+def _reports() -> list[SendReport]:
+    if not hasattr(_local, "reports"):
+        _local.reports = []
+    return _local.reports
+
+
+def _record(*, sent: bool) -> None:
+    for report in _reports():
+        if sent:
+            report.sent += 1
+        else:
+            report.deferred += 1
+
+
+def publish(send: Callable[[], object], *, what: str) -> bool:
+    """Run `send` (an apply_async/delay); False, logged, when the broker cannot be reached.
+
+    Only for work kept in an outbox row (or otherwise swept up again): the caller leaves its
+    row, and the sweeper sends it later.
+    """
+    try:
+        send()
+    except BROKER_ERRORS as error:
+        deferred(what, error)
+        return False
+    _record(sent=True)
+    return True
+
+
+def deferred(what: str, error: BaseException) -> None:
+    """Log that `what` was left for the sweeper because Redis could not be reached."""
+    logger.warning("Could not queue %s (Redis unreachable: %s); it waits for the sweeper.", what, error)
+    _record(sent=False)

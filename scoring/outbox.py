@@ -1,0 +1,120 @@
+"""The outbox of scoring: recomputes asked for are rows first, Celery messages second.
+
+A request (RecomputeRequest; PendingRecompute for late data) is written in the transaction
+of the data that asks for it, and sent after commit. The broker may be down then, or lose the
+message later (a Redis restart), or a worker may die midway: the row stays until the task
+that does the work deletes it, and the sweeper (`sweep()`, every minute from beat and once
+when a worker starts) sends again whatever is due and not done. Every scoring task is
+idempotent, so a request sent twice costs time, never correctness.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from ror_crm import queue
+from scoring.choices import RecomputeKind, ScoreTrigger
+from scoring.models import PendingRecompute, RecomputeRequest
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500  # requests sent per sweep; the next sweep sends the rest
+
+
+def grace_seconds() -> int:
+    """How old an unsent row must be before the sweeper sends it (the commit's own send first)."""
+    return int(getattr(settings, "SCORING_OUTBOX_GRACE_SECONDS", 30))
+
+
+def resend_seconds() -> int:
+    """After how long a sent request still not done is sent again (its message was lost, or
+    its work gave up): beyond the broker's visibility timeout, which redelivers on its own."""
+    return int(getattr(settings, "SCORING_OUTBOX_RESEND_SECONDS", 2 * settings.CELERY_TASK_TIME_LIMIT))
+
+
+def request_recompute(
+    kind: str, *, event_id: int | None = None, contact_ids: Iterable[int] = (), trigger: str = ScoreTrigger.MANUAL
+) -> RecomputeRequest:
+    """Write the request now (in the caller's transaction) and send it after commit."""
+    row = RecomputeRequest.objects.create(kind=kind, event_id=event_id, contact_ids=list(contact_ids), trigger=trigger)
+    transaction.on_commit(lambda: send([row]))
+    return row
+
+
+def signature(row: RecomputeRequest):
+    """The Celery task that does the work of `row` and deletes it when done."""
+    from scoring import tasks
+
+    if row.kind == RecomputeKind.EVENT:
+        return tasks.recompute_event_task.si(row.event_id, None, row.trigger, request_id=row.pk)
+    if row.kind == RecomputeKind.CONTACTS:
+        return tasks.recompute_contacts_task.si(row.contact_ids, None, row.trigger, request_id=row.pk)
+    return tasks.compute_event_metrics_task.si(row.event_id, request_id=row.pk)
+
+
+def send(rows: Iterable[RecomputeRequest]) -> int:
+    """Send the rows' tasks; the number sent. A row the broker did not take stays unsent."""
+    sent = 0
+    for row in rows:
+        if queue.publish(signature(row).apply_async, what=f"recompute request {row.pk} ({row})"):
+            # Eager Celery (the demo) has done the work and deleted the row already: no-op then.
+            RecomputeRequest.objects.filter(pk=row.pk).update(sent_at=timezone.now(), send_count=F("send_count") + 1)
+            sent += 1
+    return sent
+
+
+def done(request_id: int | None) -> None:
+    """The work of this request ran: it leaves the outbox."""
+    if request_id is not None:
+        RecomputeRequest.objects.filter(pk=request_id).delete()
+
+
+def due_requests(now=None) -> QuerySet[RecomputeRequest]:
+    """Requests never sent (beyond the grace time), or sent long ago and still not done."""
+    now = now or timezone.now()
+    return RecomputeRequest.objects.filter(
+        Q(sent_at__isnull=True, created_at__lte=now - timedelta(seconds=grace_seconds()))
+        | Q(sent_at__lte=now - timedelta(seconds=resend_seconds()))
+    )
+
+
+def waiting_late_data_events(now=None) -> list[int]:
+    """Events with late data that waited past its debounce and is not being recomputed."""
+    now = now or timezone.now()
+    debounce = int(getattr(settings, "SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30))
+    rows = PendingRecompute.objects.filter(created_at__lte=now - timedelta(seconds=debounce + grace_seconds())).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - timedelta(seconds=resend_seconds()))
+    )
+    return sorted(set(rows.values_list("event_id", flat=True)))
+
+
+def sweep() -> dict[str, int]:
+    """Send what is due and not done; safe to run anywhere, any number of times at once."""
+    from scoring.triggers import enqueue_late_data
+
+    with transaction.atomic():
+        # Concurrent sweeps take different rows (PostgreSQL); the sent_at stamp commits with them.
+        rows = list(due_requests().select_for_update(skip_locked=True)[:SWEEP_BATCH])
+        sent = send(rows)
+    late = waiting_late_data_events()
+    late_sent = sum(enqueue_late_data(event_id, countdown=0) for event_id in late)
+    if rows or late:
+        logger.info("Outbox sweep: sent %d of %d requests and %d of %d late-data runs.", sent, len(rows), late_sent, len(late))
+    return {"requests": len(rows), "sent": sent, "late_data_events": len(late), "late_data_sent": late_sent}
+
+
+def backlog() -> dict[str, int]:
+    """What waits: requests not yet done (unsent among them) and late-data rows."""
+    requests = RecomputeRequest.objects.all()
+    return {
+        "requests": requests.count(),
+        "unsent": requests.filter(sent_at__isnull=True).count(),
+        "due": due_requests().count(),
+        "late_data_rows": PendingRecompute.objects.count(),
+        "late_data_events": PendingRecompute.objects.values("event_id").distinct().count(),
+    }

@@ -1,0 +1,53 @@
+"""The partner API docs: every operation says what it does, its filters, errors and an example,
+under its resource's tag; /api/v1/ lists the resources."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def operations(django_db_blocker):
+    from drf_spectacular.generators import SchemaGenerator
+
+    with django_db_blocker.unblock():
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+    return [(method.upper(), path, operation) for path, methods in schema["paths"].items()
+            for method, operation in methods.items()]
+
+
+def test_every_operation_has_a_summary_and_a_description_for_partners(operations):
+    assert len(operations) > 60
+    for method, path, operation in operations:
+        assert operation.get("summary"), (method, path)
+        description = operation.get("description", "")
+        assert len(description) > 40, (method, path)
+        assert "ModelViewSet" not in description, (method, path)
+        assert "service" not in description.lower(), (method, path)
+
+
+def test_lists_name_their_filters_and_every_standard_operation_an_example(operations):
+    by_key = {(method, path): operation for method, path, operation in operations}
+    contacts = by_key[("GET", "/api/v1/contacts/")]["description"]
+    for mentioned in ("`stage`", "`score_min`", "ordering (by"):
+        assert mentioned in contacts
+    for (method, path), operation in by_key.items():
+        if path.count("/") <= 5 and path != "/api/v1/":  # the resources' own operations
+            assert "Example: `" + method in operation["description"], (method, path)
+
+
+def test_operations_are_tagged_by_resource(operations):
+    tags = {operation["tags"][0] for _, path, operation in operations if path != "/api/v1/"}
+    assert {"contacts", "events", "attendances", "follow-ups", "scores", "reports"} <= tags
+    for _, path, operation in operations:
+        if path != "/api/v1/":
+            assert path.startswith(f"/api/v1/{operation['tags'][0]}/")
+
+
+def test_the_api_root_lists_the_resources(read_client, api_client):
+    response = read_client.get("/api/v1/")
+
+    assert response.status_code == 200
+    assert response.json()["contacts"].endswith("/api/v1/contacts/")
+    assert read_client.get(response.json()["events"]).status_code == 200
+    assert api_client.get("/api/v1/").status_code == 401

@@ -1,0 +1,321 @@
+"""The scoring outbox with Redis down: writes succeed, the work waits in rows, the sweep sends it.
+
+"Redis down" here: every task publish raises kombu's OperationalError and every cache call
+redis-py's ConnectionError, as they do when the server is gone (tests/test_faults.py does
+it with a real Redis server stopped). Celery is eager, so a send that goes through runs the
+task in-process.
+"""
+
+import contextlib
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+import redis.exceptions
+from celery.app.task import Task
+from django.core.cache import caches
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+from rest_framework.test import APIClient
+
+from contacts.models import Contact
+from events import services as event_services
+from events.models import Attendance, Event
+from partners.models import PartnerAPIKey
+from ror_crm import queue
+from scoring import outbox
+from scoring.choices import RecomputeKind
+from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest
+from scoring.tasks import recompute_late_data_task, sweep_outbox_task
+
+QUEUE_DOWN = "Saved; scoring will run when the queue is back."
+
+
+@contextlib.contextmanager
+def redis_down(monkeypatch):
+    """Publishing and the cache fail as with the Redis server gone; undone on exit."""
+    with monkeypatch.context() as patch:
+        def refuse_publish(*args, **kwargs):
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        def refuse_cache(*args, **kwargs):
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        patch.setattr(Task, "apply_async", refuse_publish)
+        for method in ("add", "get", "set", "incr", "delete"):
+            patch.setattr(type(caches["default"]), method, refuse_cache)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_grace(settings):
+    settings.SCORING_OUTBOX_GRACE_SECONDS = 0
+    settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS = 0
+
+
+def ended_event(name="Summit") -> Event:
+    ends_at = timezone.now() - timedelta(hours=2)
+    return Event.objects.create(name=name, starts_at=ends_at - timedelta(hours=8), ends_at=ends_at)
+
+
+def attendees(event: Event, count: int, status="attended") -> list[Contact]:
+    people = [Contact.objects.create(email=f"{status}{n}-{event.pk}@example.com") for n in range(count)]
+    Attendance.objects.bulk_create(Attendance(event=event, contact=person, status=status) for person in people)
+    return people
+
+
+@pytest.fixture
+def write_client(db) -> APIClient:
+    key = PartnerAPIKey.objects.create_key(name="Ticketing", can_read=True, can_write=True)[1]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.mark.django_db
+class TestRequestsAreRowsFirst:
+    def test_completing_writes_a_request_that_its_task_deletes_when_done(self, django_capture_on_commit_callbacks):
+        event = ended_event()
+        people = attendees(event, 2)
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            event_services.complete_event(event)
+        request = RecomputeRequest.objects.get()
+        assert (request.kind, request.event_id, request.sent_at) == (RecomputeKind.EVENT, event.pk, None)
+
+        for callback in callbacks:  # the commit: sent, and eager Celery does the work
+            callback()
+        assert not RecomputeRequest.objects.exists()
+        assert ContactScore.objects.filter(contact__in=people).count() == 2
+        assert EventMetrics.objects.filter(event=event).exists()
+
+    def test_a_request_whose_work_failed_stays_for_the_sweep(self, monkeypatch, django_capture_on_commit_callbacks):
+        event = ended_event()
+        attendees(event, 1)
+
+        def fail(*args, **kwargs):
+            raise RuntimeError("worker died")
+
+        monkeypatch.setattr("scoring.tasks.compute_event_metrics", fail)
+        with pytest.raises(RuntimeError), django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)  # eager tasks propagate in tests
+
+        assert RecomputeRequest.objects.filter(event=event).exists()
+
+
+@pytest.mark.django_db
+class TestRedisDown:
+    def test_the_api_completes_an_event_and_takes_late_data_and_the_sweep_catches_up(
+        self, monkeypatch, write_client, django_capture_on_commit_callbacks
+    ):
+        event = ended_event()
+        present = attendees(event, 2)
+        late = attendees(event, 1, status="registered")[0]
+
+        with redis_down(monkeypatch), django_capture_on_commit_callbacks(execute=True):
+            completed = write_client.post(f"/api/v1/events/{event.pk}/complete/", {}, format="json")
+            checked_in = write_client.post(
+                f"/api/v1/events/{event.pk}/check-ins/", {"emails": [late.email]}, format="json"
+            )
+            listed = write_client.get("/api/v1/contacts/")  # reads need only PostgreSQL, throttle or not
+
+        assert (completed.status_code, checked_in.status_code, listed.status_code) == (200, 200, 200)
+        assert RecomputeRequest.objects.filter(event=event, sent_at=None).count() == 1
+        assert PendingRecompute.objects.filter(event=event, contact=late).exists()
+        assert not ContactScore.objects.exists()
+
+        result = sweep_outbox_task.apply().get()  # Redis is back: the minute sweep
+
+        assert result["sent"] == 1
+        assert result["late_data_sent"] == 1
+        assert not RecomputeRequest.objects.exists()
+        assert not PendingRecompute.objects.exists()
+        scores = {score.contact_id: score for score in ContactScore.objects.all()}
+        assert set(scores) == {person.pk for person in [*present, late]}
+        assert scores[late.pk].events_attended == 1
+        assert EventMetrics.objects.get(event=event).attended == 3
+
+    def test_a_send_fails_fast_and_is_logged_not_raised(self, monkeypatch, caplog, django_capture_on_commit_callbacks):
+        event = ended_event()
+        with redis_down(monkeypatch), queue.watch() as sends, django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+            event_services.request_event_recompute(event)
+
+        assert (sends.sent, sends.deferred) == (0, 2)
+        assert "it waits for the sweeper" in caplog.text
+        assert RecomputeRequest.objects.filter(sent_at=None).count() == 2
+
+    def test_deleting_a_contact_and_event_leaves_refresh_requests(self, monkeypatch, django_capture_on_commit_callbacks):
+        event = ended_event()
+        anna, ben = attendees(event, 2)
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+
+        with redis_down(monkeypatch), django_capture_on_commit_callbacks(execute=True):
+            from contacts.services import delete_contact
+
+            delete_contact(ben)
+
+        assert list(RecomputeRequest.objects.values_list("kind", "event_id")) == [(RecomputeKind.METRICS, event.pk)]
+        outbox.sweep()
+        assert EventMetrics.objects.get(event=event).attended == 1
+        assert not RecomputeRequest.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # commits happen inside the request, as in production
+class TestAdminWithRedisDown:
+    def test_completing_says_saved_and_scoring_runs_when_the_queue_is_back(self, admin_client, monkeypatch):
+        event = ended_event()
+        attendees(event, 1)
+
+        with redis_down(monkeypatch):
+            response = admin_client.post(reverse("admin:events_event_complete", args=[event.pk]), follow=True)
+
+        assert response.status_code == 200
+        texts = [(message.level_tag, str(message)) for message in response.context["messages"]]
+        assert ("success", "Completed 1 event.") in texts
+        assert ("warning", QUEUE_DOWN) in texts
+        event.refresh_from_db()
+        assert event.status == "completed"
+        assert RecomputeRequest.objects.filter(event=event).exists()
+
+    def test_recomputing_contacts_by_hand_waits_in_the_outbox(self, admin_client, monkeypatch):
+        people = attendees(ended_event(), 3)
+        changelist = reverse("admin:contacts_contact_changelist")
+
+        with redis_down(monkeypatch):
+            response = admin_client.post(
+                changelist, {"action": "recompute_scores", "_selected_action": [person.pk for person in people]},
+                follow=True,
+            )
+
+        assert response.status_code == 200
+        assert [str(message) for message in response.context["messages"]] == [QUEUE_DOWN]
+        request = RecomputeRequest.objects.get()
+        assert sorted(request.contact_ids) == sorted(person.pk for person in people)
+        outbox.sweep()
+        assert ContactScore.objects.filter(contact__in=people).count() == 3
+
+    def test_in_german(self, admin_client, monkeypatch):
+        event = ended_event()
+        with redis_down(monkeypatch):
+            response = admin_client.post(
+                reverse("admin:events_event_complete", args=[event.pk]), follow=True, HTTP_ACCEPT_LANGUAGE="de"
+            )
+        assert "Gespeichert; die Bewertung läuft, sobald die Warteschlange wieder da ist." in [
+            str(message) for message in response.context["messages"]
+        ]
+
+
+@pytest.mark.django_db
+class TestLateData:
+    def test_data_arriving_during_a_run_keeps_its_row_for_the_next_run(self, monkeypatch):
+        event = ended_event()
+        anna, ben = attendees(event, 2)
+        Event.objects.filter(pk=event.pk).update(status="completed", completed_at=timezone.now())
+        PendingRecompute.objects.create(event=event, contact=anna)
+        from scoring import tasks, triggers
+
+        real = tasks.recompute_contacts
+
+        def recompute_while_ben_checks_in(contact_ids, **kwargs):
+            result = real(contact_ids, **kwargs)
+            triggers.data_changed(event.pk, [anna.pk, ben.pk])  # after the run read the data
+            return result
+
+        monkeypatch.setattr(tasks, "recompute_contacts", recompute_while_ben_checks_in)
+        monkeypatch.setattr(triggers, "enqueue_late_data", lambda event_id, **kwargs: False)
+        recompute_late_data_task(event.pk)
+
+        waiting = PendingRecompute.objects.filter(event=event)
+        assert sorted(waiting.values_list("contact_id", flat=True)) == [anna.pk, ben.pk]
+        assert set(waiting.values_list("claimed_at", flat=True)) == {None}
+
+    def test_a_run_killed_midway_leaves_its_rows(self, monkeypatch):
+        event = ended_event()
+        anna = attendees(event, 1)[0]
+        Event.objects.filter(pk=event.pk).update(status="completed", completed_at=timezone.now())
+        PendingRecompute.objects.create(event=event, contact=anna)
+
+        def killed(*args, **kwargs):
+            raise SystemExit("kill -9")
+
+        monkeypatch.setattr("scoring.tasks.compute_event_metrics", killed)
+        with pytest.raises(SystemExit):
+            recompute_late_data_task(event.pk)
+        assert PendingRecompute.objects.filter(event=event, contact=anna).exists()
+
+        monkeypatch.undo()
+        recompute_late_data_task(event.pk)  # the redelivery
+        assert not PendingRecompute.objects.exists()
+        assert ContactScore.objects.filter(contact=anna).exists()
+
+    def test_the_sweep_leaves_late_data_still_in_its_debounce_window(self, settings):
+        settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS = 300
+        event = ended_event()
+        PendingRecompute.objects.create(event=event, contact=attendees(event, 1)[0])
+        assert outbox.waiting_late_data_events() == []
+        assert outbox.waiting_late_data_events(timezone.now() + timedelta(seconds=301)) == [event.pk]
+
+
+@pytest.mark.django_db
+class TestSweep:
+    def test_only_due_requests_are_sent(self, settings):
+        settings.SCORING_OUTBOX_GRACE_SECONDS = 30
+        settings.SCORING_OUTBOX_RESEND_SECONDS = 600
+        event = ended_event()
+        now = timezone.now()
+        fresh = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=event)
+        unsent = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=event)
+        in_flight = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=event, sent_at=now)
+        lost = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=event, sent_at=now - timedelta(hours=1))
+        RecomputeRequest.objects.filter(pk__in=[unsent.pk, in_flight.pk, lost.pk]).update(
+            created_at=now - timedelta(hours=2)
+        )
+
+        assert sorted(outbox.due_requests().values_list("pk", flat=True)) == [unsent.pk, lost.pk]
+        assert fresh.pk not in outbox.due_requests().values_list("pk", flat=True)
+
+    def test_the_sweep_runs_every_minute_and_when_a_worker_starts(self, settings, monkeypatch):
+        from celery.signals import worker_ready
+
+        entry = settings.CELERY_BEAT_SCHEDULE["scoring-outbox-sweep"]
+        assert (entry["task"], entry["schedule"]) == ("scoring.sweep_outbox", 60.0)
+
+        sent = []
+        monkeypatch.setattr(sweep_outbox_task, "delay", lambda: sent.append("sweep"))
+        worker_ready.send(sender=None)
+        assert sent == ["sweep"]
+
+    def test_a_worker_starting_with_redis_down_does_not_crash(self, monkeypatch):
+        from celery.signals import worker_ready
+
+        with redis_down(monkeypatch):
+            worker_ready.send(sender=None)
+
+    def test_the_command_shows_the_backlog_and_replays_it(self):
+        event = ended_event()
+        person = attendees(event, 1)[0]
+        RecomputeRequest.objects.create(kind=RecomputeKind.CONTACTS, contact_ids=[person.pk])
+        PendingRecompute.objects.create(event=event, contact=person)
+
+        out = StringIO()
+        call_command("scoring_outbox", stdout=out)
+        assert "Recompute requests waiting: 1 (1 never sent" in out.getvalue()
+        assert "Late data waiting: 1 contacts of 1 events." in out.getvalue()
+
+        out = StringIO()
+        call_command("scoring_outbox", "--resend-all", stdout=out)
+        assert "Sent 1 of 1 requests and 1 of 1 late-data runs." in out.getvalue()
+        assert "Recompute requests waiting: 0" in out.getvalue()
+        assert ContactScore.objects.filter(contact=person).exists()
+
+    def test_the_outbox_is_visible_read_only_in_the_admin(self, admin_client):
+        RecomputeRequest.objects.create(kind=RecomputeKind.CONTACTS, contact_ids=[1, 2])
+        response = admin_client.get(reverse("admin:scoring_recomputerequest_changelist"))
+        assert response.status_code == 200
+        assert b"2 contacts" in response.content
+        assert admin_client.get(reverse("admin:scoring_recomputerequest_add")).status_code == 403
+        assert admin_client.get(reverse("admin:scoring_pendingrecompute_changelist")).status_code == 200
