@@ -1,13 +1,18 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.utils import timezone
 
 from partners.models import IdempotencyRecord, WebhookDelivery
 from partners.webhooks import attempt_delivery
+from ror_crm import queue
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_SECONDS = 30
+# A delivery not attempted this long after it was recorded was not queued (the broker was down
+# when it was emitted): the sweep sends it.
+UNSENT_AFTER = timedelta(seconds=60)
+RESEND_BATCH = 500
 
 
 @shared_task(name="partners.deliver_webhook", bind=True, max_retries=MAX_ATTEMPTS - 1)
@@ -49,3 +54,22 @@ def emit_overdue_followups_task() -> int:
 def purge_idempotency_records_task() -> int:
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(hours=24)).delete()
     return deleted
+
+
+def unsent_deliveries(now: datetime):
+    """Pending deliveries never attempted, recorded more than UNSENT_AFTER ago: lost on the way to the queue."""
+    return WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, attempts=0, created_at__lt=now - UNSENT_AFTER
+    ).order_by("created_at", "pk")
+
+
+@shared_task(name="partners.send_unsent_deliveries")
+def send_unsent_deliveries_task() -> int:
+    """Beat, every minute: queue the deliveries whose sending failed when they were emitted (Redis
+    down). A delivery queued twice is sent twice at most; receivers de-duplicate by X-RoR-Delivery."""
+    ids = list(unsent_deliveries(timezone.now()).values_list("pk", flat=True)[:RESEND_BATCH])
+    return sum(
+        queue.publish(lambda delivery_id=delivery_id: deliver_webhook_task.delay(delivery_id),
+                      what=f"webhook delivery {delivery_id}")
+        for delivery_id in ids
+    )

@@ -225,6 +225,10 @@ SCORING_OUTBOX_RESEND_SECONDS = env_int("SCORING_OUTBOX_RESEND_SECONDS", 2 * CEL
 CELERY_BEAT_SCHEDULE["scoring-outbox-sweep"] = {
     "task": "scoring.sweep_outbox", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),
 }
+# Webhook deliveries recorded while the broker was down are queued by this sweep.
+CELERY_BEAT_SCHEDULE["webhooks-send-unsent"] = {
+    "task": "partners.send_unsent_deliveries", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),
+}
 # Health: /health/ finds the worker down when its heartbeat is older than this.
 HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 

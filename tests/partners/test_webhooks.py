@@ -152,3 +152,20 @@ def test_an_unreachable_receiver_is_logged(django_capture_on_commit_callbacks):
     assert delivery.status == "failed"
     assert delivery.last_status_code is None
     assert delivery.last_error
+
+
+@pytest.mark.django_db
+def test_deliveries_emitted_while_the_broker_was_down_are_sent_by_the_sweep(receiver):
+    from partners.tasks import send_unsent_deliveries_task
+
+    subscription = subscribe(receiver.url, "event.completed")
+    old, fresh, tried = (WebhookDelivery.objects.create(subscription=subscription, event_type="event.completed",
+                                                        payload={"event": n}) for n in range(3))
+    WebhookDelivery.objects.filter(pk__in=[old.pk, tried.pk]).update(created_at=timezone.now() - timedelta(minutes=5))
+    WebhookDelivery.objects.filter(pk=tried.pk).update(attempts=2)
+
+    assert send_unsent_deliveries_task() == 1  # eager here: sent at once
+
+    assert [headers["X-RoR-Delivery"] for headers, _ in receiver.requests] == [str(old.pk)]
+    states = dict(WebhookDelivery.objects.values_list("pk", "status"))
+    assert states == {old.pk: "succeeded", fresh.pk: "pending", tried.pk: "pending"}  # the fresh one's send may come
