@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 
 from contacts import views as contact_views
 from ror_crm import health
@@ -7,8 +8,11 @@ from scoring import views as scoring_views
 
 # The product's name in the admin header and the browser tab (a name: not translated).
 admin.site.site_header = admin.site.site_title = "RoR CRM"
+# "View site" and the site's root lead to the RoR dashboard: the product has no public pages.
+admin.site.site_url = reverse_lazy("ror-dashboard")
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="ror-dashboard"), name="home"),
     path("health/", health.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("ror_crm.api_urls")),

@@ -275,3 +275,9 @@ class TestRounding:
 
     def test_the_lift_reads_as_on_the_event_page(self):
         assert [_signed_number(value, 1) for value in (16.75, -0.04, -2.25, None)] == ["+16.8", "+0.0", "-2.3", "–"]
+
+
+def test_the_site_root_and_view_site_lead_to_the_dashboard(admin_client):
+    assert admin_client.get("/")["Location"] == "/admin/ror/dashboard/"
+    assert str(admin_client.get("/admin/").context["site_url"]) == "/admin/ror/dashboard/"  # "View site"
+    assert admin_client.get("/", follow=True).status_code == 200

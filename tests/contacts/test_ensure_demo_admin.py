@@ -50,3 +50,20 @@ def test_refuses_to_run_with_debug_off(settings, django_user_model):
     with pytest.raises(CommandError, match="only runs with DJANGO_DEBUG=1"):
         ensure_demo_admin()
     assert not django_user_model.objects.filter(username="admin").exists()
+
+
+def test_prints_every_demo_login_and_makes_an_agency_staff_user(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--contacts", "20", "--skip-scores", stdout=StringIO())
+
+    output = ensure_demo_admin()
+
+    staff = authenticate(RequestFactory().post("/admin/login/"), username="staff.demo", password="demo-staff")
+    assert staff is not None
+    assert not staff.is_superuser
+    assert staff.groups.filter(name="Agency staff").exists()
+    assert "agency staff: staff.demo / demo-staff" in output
+    assert "sales: sales.anna, sales.ben, sales.clara, sales.david / demo-sales" in output
+    for username in ("sales.anna", "staff.demo"):
+        assert authenticate(RequestFactory().post("/admin/login/"), username=username,
+                            password="demo-sales" if username.startswith("sales") else "demo-staff") is not None

@@ -9,11 +9,18 @@ import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from contacts.roles import AGENCY_STAFF, SALES
+from events.demo.catalog import SALES_PASSWORD
+
 DEFAULT_USERNAME = "admin"
 DEFAULT_PASSWORD = "ror-demo-admin"
+# An agency staff member beside the superuser: what staff (not administrators) see.
+STAFF_USERNAME = "staff.demo"
+STAFF_PASSWORD = "demo-staff"
 
 
 class Command(BaseCommand):
@@ -42,5 +49,18 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = user.is_active = True
             user.set_password(password)
             user.save()
+            staff, _ = User.objects.select_for_update().get_or_create(
+                username=STAFF_USERNAME, defaults={"email": f"{STAFF_USERNAME}@agency.example", "first_name": "Sam",
+                                                   "last_name": "Staff"},
+            )
+            staff.is_staff, staff.is_superuser, staff.is_active = True, False, True
+            staff.set_password(STAFF_PASSWORD)
+            staff.save()
+            staff.groups.add(Group.objects.get(name=AGENCY_STAFF))
+            sales = list(User.objects.filter(groups__name=SALES, username__startswith="sales.", is_active=True)
+                         .order_by("username").values_list("username", flat=True))
         self.stdout.write(self.style.SUCCESS(f"{'Created' if created else 'Reset'} the demo superuser."))
         self.stdout.write(f"Log in at {options['url']} as {username} / {password}")
+        self.stdout.write(f"  agency staff: {STAFF_USERNAME} / {STAFF_PASSWORD}")
+        if sales:
+            self.stdout.write(f"  sales: {', '.join(sales)} / {SALES_PASSWORD}")
