@@ -20,6 +20,7 @@ from contacts.selectors import TIMELINE_TYPES, TimelineEntry, contact_timeline
 from events.models import Attendance, Feedback
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import bar_chart_svg, line_chart_svg
+from scoring.formatting import localized
 from scoring.models import COMPONENTS, ScoringProfile
 
 COMPONENT_LABELS = {
@@ -60,9 +61,10 @@ def score_breakdown(contact: Contact) -> dict | None:
             "points": weight * value * 100,
             "max_points": weight * 100,
         })
-    points_text = _("%(points).1f of %(max).0f pts")
+    points_text = _("%(points)s of %(max)s pts")
     chart = bar_chart_svg(
-        [(str(row["label"]), row["value"], points_text % {"points": row["points"], "max": row["max_points"]})
+        [(str(row["label"]), row["value"],
+          points_text % {"points": localized(row["points"], 1), "max": localized(row["max_points"])})
          for row in rows],
         max_value=1.0, label_width=190, value_width=100, width=560,
         title=_("Score breakdown: %(score).1f") % {"score": score.score},
@@ -111,7 +113,7 @@ def _timeline_item(contact: Contact, entry: TimelineEntry) -> TimelineItem:
             if row.outcome:
                 detail.append(row.get_outcome_display())
             if row.deal_value is not None:
-                detail.append(f"{row.get_deal_status_display()} {row.deal_value}")
+                detail.append(f"{row.get_deal_status_display()} {localized(row.deal_value, 0)}")
             if row.owner:
                 detail.append(str(row.owner))
         case "feedback":

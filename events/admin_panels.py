@@ -9,23 +9,23 @@ from events.models import Event, Feedback
 from events.selectors import lapsed_attendees, previous_edition
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import column_chart_svg
-from scoring.formatting import round_half_up, signed
+from scoring.formatting import localized, signed
 
 SERIES_CHART_EDITIONS = 12
 
 
 def _pct(ratio: float | None) -> str:
     """Shares are stored as ratios (0–1)."""
-    return "—" if ratio is None else f"{round_half_up(ratio * 100):.0f} %"
+    return "—" if ratio is None else f"{localized(ratio * 100)} %"
 
 
 def _num(value, digits: int = 1, suffix: str = "") -> str:
-    """Rounded half away from zero, as on the RoR dashboard."""
-    return "—" if value is None else f"{round_half_up(value, digits):.{digits}f}{suffix}"
+    """Rounded half away from zero, as on the RoR dashboard, in the active language."""
+    return "—" if value is None else f"{localized(value, digits)}{suffix}"
 
 
 def _money(value, currency: str) -> str:
-    return "—" if value is None else f"{value:,.2f} {currency}"
+    return "—" if value is None else f"{localized(value, 2)} {currency}"
 
 
 def metrics_panel(event: Event) -> dict:

@@ -3,19 +3,18 @@
 from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
-from scoring.formatting import round_half_up
+from scoring.formatting import localized
 from scoring.forms import ScoringProfileForm
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest, ScoreSnapshot, ScoringProfile
 from scoring.services import profile as profile_services
 
 
 def _number(value: float | None, digits: int, suffix: str = "") -> str:
-    return "—" if value is None else number_format(round_half_up(value, digits), digits, force_grouping=True) + suffix
+    return "—" if value is None else localized(value, digits) + suffix
 
 
 @admin.register(ScoringProfile)

@@ -6,6 +6,8 @@ binary value half to even (28.65 → "28.6"); the dashboard and the event page b
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from django.utils.formats import number_format
+
 # Enough digits for any float written out in full, so quantize() never runs out of precision.
 _CONTEXT = Context(prec=400, rounding=ROUND_HALF_UP)
 
@@ -20,6 +22,13 @@ def round_half_up(value: float | int | Decimal, digits: int = 0) -> Decimal:
     return abs(rounded) if rounded.is_zero() else rounded
 
 
+def localized(value: float | int | Decimal, digits: int = 0) -> str:
+    """Rounded half away from zero and written as the active language writes numbers, with
+    thousands grouped: 334,500.00 in English, 334.500,00 in German."""
+    return number_format(round_half_up(value, digits), digits, force_grouping=True)
+
+
 def signed(value: float | int | Decimal, digits: int = 0) -> str:
-    """A change or a net score with its sign: +16.8, −1 → "-1", and 0 as "+0"."""
-    return f"{round_half_up(value, digits):+.{digits}f}"
+    """A change or a net score with its sign: +16.8, −1 → "-1", and 0 as "+0" (localized)."""
+    rounded = round_half_up(value, digits)
+    return ("-" if rounded < 0 else "+") + localized(abs(rounded), digits)

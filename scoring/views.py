@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
 from scoring.dashboard import Dashboard, DashboardFilter, build_dashboard, series_choices
-from scoring.formatting import round_half_up
+from scoring.formatting import localized, round_half_up, signed
 from scoring.models import COMPONENTS
 from scoring.services.validity import BASELINES, ValidityGroup, ValidityReport, score_validity_report
 
@@ -164,17 +164,12 @@ def _score(value: float | None) -> str:
 
 def _number(value, decimals: int = 0) -> str:
     """Rounded half away from zero, as on the event page (number_format alone cuts digits off)."""
-    if value is None:
-        return "–"
-    return formats.number_format(round_half_up(value, decimals), decimals, use_l10n=True, force_grouping=True)
+    return "–" if value is None else localized(value, decimals)
 
 
 def _signed_number(value, decimals: int = 0) -> str:
     """A change with its sign, "+16.8" as on the event page; 0 counts as "+"."""
-    if value is None:
-        return "–"
-    rounded = round_half_up(value, decimals)
-    return f"{'+' if rounded >= 0 else ''}{_number(rounded, decimals)}"
+    return "–" if value is None else signed(value, decimals)
 
 
 def _pct(share: float | None, decimals: int = 0) -> str:

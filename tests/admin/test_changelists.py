@@ -1,5 +1,7 @@
 """Every admin page opens, and no changelist or change page runs a query per row."""
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.db import connection
@@ -275,3 +277,19 @@ def test_the_contact_page_costs_the_same_queries_for_few_and_many_rows(admin_cli
         return len(captured)
 
     assert page_queries(2) == page_queries(30)
+
+
+def test_the_event_and_contact_pages_write_numbers_as_the_language_does(admin_client, agency):
+    """German groups thousands with "." and writes decimals with ","; English the other way round."""
+    english = admin_client.get(change_url(agency.past_event)).content.decode()
+    assert "60,000.00 EUR" in english  # won value
+    assert "+4.2" in english  # relationship lift
+
+    admin_client.cookies["django_language"] = "de"
+    german = admin_client.get(change_url(agency.past_event)).content.decode()
+    assert "60.000,00 EUR" in german
+    assert "+4,2" in german
+    assert "60,000.00" not in german
+    contact = agency.contacts[0]
+    contact_page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert re.search(r"\d+,\d von \d+ Pkt\.", contact_page)  # the breakdown's bars
