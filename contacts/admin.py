@@ -9,9 +9,10 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
@@ -28,7 +29,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from contacts import services
 from contacts.admin_panels import contact_panels, timeline_cursor
 from contacts.choices import DealStatus, FollowUpStatus
-from contacts.models import Contact, FollowUp, Organization, Referral
+from contacts.forms import AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
+from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
 from events.choices import AttendanceStatus
 from events.models import Attendance, EventSeries
@@ -41,6 +43,7 @@ from ror_crm.admin_tools import (
     short_date,
 )
 from scoring.choices import ChurnRisk, LifecycleStage
+from scoring.formatting import localized
 
 # Filters ------------------------------------------------------------------------------------
 
@@ -166,20 +169,6 @@ class DueFilter(admin.SimpleListFilter):
 # Forms --------------------------------------------------------------------------------------
 
 
-class TagsField(forms.CharField):
-    """Tags as "vip, berlin, press" in the form, a list of strings in the model."""
-
-    def prepare_value(self, value):
-        return ", ".join(value) if isinstance(value, list) else value
-
-    def to_python(self, value):
-        text = super().to_python(value)
-        return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
-
-    def has_changed(self, initial, data):
-        return list(initial or []) != self.to_python(data)
-
-
 class ContactAdminForm(forms.ModelForm):
     tags = TagsField(label=gettext_lazy("tags"), required=False, help_text=gettext_lazy("Comma-separated."))
 
@@ -254,6 +243,27 @@ class OrganizationAdmin(admin.ModelAdmin):
         return organization.contact_count
 
 
+BULK_SAMPLE = 10  # contacts named on a bulk action's page
+
+
+def bulk_skip_messages(skipped: dict[str, int]) -> list[str]:
+    """Why contacts of a selection were left out, one sentence per reason."""
+    sentences = {
+        "erased": lambda n: ngettext(
+            "%(count)d erased contact was left out.", "%(count)d erased contacts were left out.", n),
+        "do_not_contact": lambda n: ngettext(
+            "%(count)d contact marked do-not-contact was left out.",
+            "%(count)d contacts marked do-not-contact were left out.", n),
+        "already_planned": lambda n: ngettext(
+            "%(count)d contact already had a planned follow-up.",
+            "%(count)d contacts already had a planned follow-up.", n),
+        "too_many_tags": lambda n: ngettext(
+            "%(count)d contact would have more than %(max)d tags and was left out.",
+            "%(count)d contacts would have more than %(max)d tags and were left out.", n),
+    }
+    return [sentences[reason](count) % {"count": count, "max": TAGS_MAX} for reason, count in skipped.items()]
+
+
 @admin.register(Contact)
 class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHistoryAdmin):
     form = ContactAdminForm
@@ -285,7 +295,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     )
     # Related rows are read on the page (timeline, counts) and edited in their own lists, one click
     # away: dozens of editable inline rows made the page long and slow.
-    actions = ["recompute_scores"]
+    actions = ["assign_owner", "plan_follow_ups", "change_tags", "recompute_scores"]
     list_per_page = 50
 
     class Media:
@@ -310,7 +320,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     @admin.display(description=gettext_lazy("score"), ordering="score__score")
     def score_value(self, contact):
         score = related_or_none(contact, "score")
-        return f"{score.score:.1f}" if score else "—"
+        return localized(score.score, 1) if score else "—"
 
     @admin.display(description=gettext_lazy("stage"), ordering="score__stage")
     def stage(self, contact):
@@ -403,7 +413,74 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/contacts/contact/erase_confirmation.html", context)
 
-    # Actions.
+    # Actions. The bulk ones ask for their values on a page of their own (like Django's delete
+    # confirmation), which posts the same selection back with "apply".
+
+    @admin.action(description=gettext_lazy("Assign an owner to selected contacts"), permissions=["change"])
+    def assign_owner(self, request, queryset):
+        return self._bulk_action(
+            request, queryset, AssignOwnerForm, title=_("Assign an owner"), submit_label=_("Assign owner"),
+            apply=lambda form: services.assign_owner(queryset, form.cleaned_data["owner"], by=request.user),
+            done=lambda count: ngettext("Owner set for %(count)d contact.", "Owner set for %(count)d contacts.", count),
+        )
+
+    @admin.action(description=gettext_lazy("Plan a follow-up with selected contacts"), permissions=["plan_follow_up"])
+    def plan_follow_ups(self, request, queryset):
+        return self._bulk_action(
+            request, queryset, PlanFollowUpsForm, title=_("Plan a follow-up"), submit_label=_("Plan follow-ups"),
+            apply=lambda form: services.plan_follow_ups(
+                queryset, owner=form.cleaned_data["owner"], default_owner=request.user, due_at=form.due_at(),
+                channel=form.cleaned_data["channel"], summary=form.cleaned_data["summary"],
+                event=form.cleaned_data["event"], skip_planned=form.cleaned_data["skip_planned"], by=request.user,
+            ),
+            done=lambda count: ngettext("Planned %(count)d follow-up.", "Planned %(count)d follow-ups.", count),
+        )
+
+    @admin.action(description=gettext_lazy("Add or remove tags of selected contacts"), permissions=["change"])
+    def change_tags(self, request, queryset):
+        return self._bulk_action(
+            request, queryset, ChangeTagsForm, title=_("Add or remove tags"), submit_label=_("Change tags"),
+            apply=lambda form: services.change_tags(
+                queryset, add=form.cleaned_data["add"], remove=form.cleaned_data["remove"], by=request.user),
+            done=lambda count: ngettext("Tags changed on %(count)d contact.", "Tags changed on %(count)d contacts.", count),
+        )
+
+    def has_plan_follow_up_permission(self, request) -> bool:
+        return request.user.has_perm("contacts.add_followup")
+
+    def _bulk_action(self, request, queryset, form_class, *, title, submit_label, apply, done):
+        """The values page of a bulk action, then the change through its service and a message."""
+        form = form_class(request.POST if request.POST.get("apply") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                result = apply(form)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                level = messages.SUCCESS if result.changed else messages.WARNING
+                self.message_user(request, " ".join(
+                    [done(result.changed) % {"count": result.changed}, *bulk_skip_messages(result.skipped)]), level)
+                return None
+        # The selection travels as the changelist posted it ("select all" included).
+        hidden_fields = [(name, value) for name in ("action", "select_across", "index", ACTION_CHECKBOX_NAME)
+                         for value in request.POST.getlist(name)]
+        selected_count = queryset.count()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.opts,
+            "form": form,
+            "media": self.media + form.media,
+            "selected_count": selected_count,
+            "erased_count": queryset.filter(erased_at__isnull=False).count(),
+            "sample": [str(contact) for contact in queryset.not_erased().order_by("last_name", "pk")[:BULK_SAMPLE]],
+            "hidden_fields": hidden_fields,
+            "form_action": request.get_full_path(),
+            "cancel_url": request.get_full_path(),
+            "submit_label": submit_label,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/contacts/contact/bulk_action.html", context)
 
     @admin.action(description=gettext_lazy("Recompute scores of selected contacts"), permissions=["change"])
     def recompute_scores(self, request, queryset):

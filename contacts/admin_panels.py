@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.choices import FollowUpStatus
 from contacts.models import Contact, FollowUp
@@ -66,21 +67,32 @@ def score_breakdown(contact: Contact) -> dict | None:
         [(str(row["label"]), row["value"],
           points_text % {"points": localized(row["points"], 1), "max": localized(row["max_points"])})
          for row in rows],
-        max_value=1.0, label_width=190, value_width=100, width=560,
-        title=_("Score breakdown: %(score).1f") % {"score": score.score},
+        max_value=1.0, label_width=230, value_width=100, width=560,
+        title=_("Score breakdown: %(score)s") % {"score": localized(score.score, 1)},
     )
     return {"score": score, "profile": profile, "rows": rows, "chart": chart,
             "points_total": sum(row["points"] for row in rows)}
 
 
 def score_history_chart(contact: Contact):
+    """The latest HISTORY_POINTS scores; the chart says how many older ones it leaves out."""
     snapshots = list(
-        contact.score_snapshots.order_by("-computed_at", "-id").values_list("computed_at", "score")[:HISTORY_POINTS]
+        contact.score_snapshots.annotate(snapshots=Window(Count("pk")))  # all of them, in the same query
+        .order_by("-computed_at", "-id").values_list("computed_at", "score", "snapshots")[:HISTORY_POINTS]
     )
     if not snapshots:
         return None
-    points = [(timezone.localtime(at).strftime("%Y-%m-%d"), score) for at, score in reversed(snapshots)]
-    return line_chart_svg(points, min_value=0, max_value=100, width=560, tick_format="{:.0f}", title=_("Score history"))
+    total = snapshots[0][2]
+    note = None
+    if total > len(snapshots):
+        note = ngettext(
+            "Showing the %(shown)s most recent of %(total)s score.",
+            "Showing the %(shown)s most recent of %(total)s scores.",
+            total,
+        ) % {"shown": localized(len(snapshots)), "total": localized(total)}
+    points = [(date_format(timezone.localtime(at), "SHORT_DATE_FORMAT"), score) for at, score, _total in reversed(snapshots)]
+    return line_chart_svg(points, min_value=0, max_value=100, width=560, value_format=1, tick_format=0,
+                          title=_("Score history"), note=note)
 
 
 @dataclass

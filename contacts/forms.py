@@ -1,21 +1,39 @@
-"""Forms of the sales worklist: log a follow-up conversation, mark a planned one done."""
+"""Forms of the sales worklist (log a follow-up, mark one done) and of the contact list's bulk actions."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from contacts import services
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp
 from events.choices import EventStatus
 from events.models import Event
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH
 
+FOLLOW_UP_DUE_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
+
+
+class TagsField(forms.CharField):
+    """Tags as "vip, berlin, press" in the form, a list of strings in the model."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
+
+    def has_changed(self, initial, data):
+        return list(initial or []) != self.to_python(data)
 
 
 class FollowUpLogForm(forms.Form):
@@ -115,3 +133,78 @@ class FollowUpDoneForm(forms.Form):
     """The one-click "done" of a planned follow-up; the outcome is optional."""
 
     outcome = forms.ChoiceField(label=_("outcome"), choices=[("", "—"), *FollowUpOutcome.choices], required=False)
+
+
+# The contact list's bulk actions: what to apply to the selected contacts. ---------------------
+
+
+def _owner_field(label, help_text) -> forms.ModelChoiceField:
+    field = forms.ModelChoiceField(
+        label=label, queryset=get_user_model().objects.filter(is_active=True, is_staff=True), required=False,
+        help_text=help_text,
+    )
+    field.widget = AutocompleteSelect(Contact._meta.get_field("owner"), admin.site)
+    field.widget.choices = field.choices
+    return field
+
+
+class AssignOwnerForm(forms.Form):
+    owner = None  # set in __init__: the autocomplete needs the registered admin site
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field(_("owner"), _("Leave empty to remove the owner."))
+
+
+class ChangeTagsForm(forms.Form):
+    add = TagsField(label=_("add tags"), required=False, help_text=_("Comma-separated."))
+    remove = TagsField(label=_("remove tags"), required=False, help_text=_("Comma-separated."))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("add") and not cleaned.get("remove"):
+            raise forms.ValidationError(_("Name at least one tag to add or remove."))
+        both = set(cleaned.get("add") or ()) & set(cleaned.get("remove") or ())
+        if both:
+            raise forms.ValidationError(_("A tag cannot be added and removed at once: %(tags)s") % {
+                "tags": ", ".join(sorted(both))})
+        for name in ("add", "remove"):
+            try:
+                cleaned[name] = services.clean_tags(cleaned.get(name) or [])
+            except ValidationError as exc:
+                self.add_error(name, exc)
+        return cleaned
+
+
+class PlanFollowUpsForm(forms.Form):
+    due_on = forms.DateField(
+        label=_("due on"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text=_("Due at 9:00 that day."),
+    )
+    channel = forms.ChoiceField(label=_("channel"), choices=FollowUpChannel.choices, initial=FollowUpChannel.EMAIL)
+    summary = forms.CharField(
+        label=_("what about"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False,
+        max_length=FREE_TEXT_MAX_LENGTH, help_text=_("Shown to the owner in their worklist."),
+    )
+    event = forms.ModelChoiceField(label=_("origin event"), queryset=Event.objects.all(), required=False)
+    skip_planned = forms.BooleanField(
+        label=_("skip contacts who already have a planned follow-up"), required=False, initial=True,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _owner_field(
+            _("owner"), _("Leave empty to give each follow-up to the contact's owner (or to you, if none)."))
+        self.order_fields(["due_on", "owner"])
+        recent = Event.objects.filter(starts_at__gte=timezone.now() - timedelta(days=365)).order_by("-starts_at", "-pk")
+        self.fields["event"].queryset = recent
+        self.fields["event"].widget.choices = [("", "---------"), *((e.pk, str(e)) for e in recent[:RECENT_EVENTS])]
+
+    def clean_due_on(self):
+        due_on = self.cleaned_data["due_on"]
+        if due_on < timezone.localdate():
+            raise forms.ValidationError(_("A follow-up cannot be planned in the past."))
+        return due_on
+
+    def due_at(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.cleaned_data["due_on"], FOLLOW_UP_DUE_TIME))

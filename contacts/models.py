@@ -12,6 +12,9 @@ from contacts.querysets import ContactQuerySet, FollowUpQuerySet
 from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
+TAG_MAX_LENGTH = 50  # characters of one tag
+TAGS_MAX = 100  # tags on one contact
+
 
 def normalize_email(email: str | None) -> str | None:
     """Emails are compared trimmed and lower-cased (DOMAIN.md: Contact)."""
@@ -162,6 +165,8 @@ class FollowUp(TimeStampedModel):
         ordering = ["-due_at", "-id"]
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
+        # Sales managers (and agency staff) see every owner's worklist; salespeople their own.
+        permissions = [("review_team_worklist", _("Can review the whole team's worklist"))]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(status=FollowUpStatus.DONE) & Q(completed_at__isnull=False))

@@ -1,22 +1,39 @@
 """Every write to contacts, organizations, follow-ups and referrals (API, admin, imports)."""
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from contacts.choices import FollowUpStatus
 from contacts.erasure import PersonalMentions, contact_erased, scrub_text_fields
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
-from contacts.models import Contact, FollowUp, Organization, Referral, ensure_writable, normalize_email
+from contacts.models import (
+    TAG_MAX_LENGTH,
+    TAGS_MAX,
+    Contact,
+    FollowUp,
+    Organization,
+    Referral,
+    ensure_writable,
+    normalize_email,
+)
 from events.choices import EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.services import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
+
+BULK_BATCH_SIZE = 500  # rows per statement of a bulk change
 
 # What GDPR erasure blanks on the contact itself; the row and its foreign keys stay.
 ERASED_CONTACT_VALUES = {
@@ -350,3 +367,127 @@ def update_organization(organization: Organization, **fields: Any) -> Organizati
 
 def delete_organization(organization: Organization) -> None:
     organization.delete()
+
+
+# Changes to a selection of contacts (the admin's bulk actions) --------------------------------
+# A fixed number of queries whatever the selection's size; each changed contact gets a history
+# row saying who changed it. Erased contacts take no writes and are left out.
+
+
+@dataclass
+class BulkResult:
+    changed: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)  # reason -> how many contacts
+
+
+def _writable(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
+    return contacts.filter(erased_at__isnull=True).order_by("pk")
+
+
+@transaction.atomic
+def assign_owner(contacts: QuerySet[Contact], owner, *, by=None) -> BulkResult:
+    """Give the selected contacts one owner (None: no owner)."""
+    owner_id = getattr(owner, "pk", owner)
+    selected = _writable(contacts).select_for_update(of=("self",))
+    changing = list(selected.exclude(owner_id=owner_id) if owner_id is not None else selected.exclude(owner=None))
+    if changing:
+        now = timezone.now()
+        # One UPDATE, not bulk_update(): every row gets the same value.
+        Contact.objects.filter(pk__in=[contact.pk for contact in changing]).update(owner_id=owner_id, updated_at=now)
+        for contact in changing:
+            contact.owner_id, contact.updated_at = owner_id, now
+        Contact.history.bulk_history_create(changing, update=True, default_user=by)
+    return BulkResult(changed=len(changing), skipped=_erased_count(contacts))
+
+
+def clean_tags(tags: Sequence[str]) -> list[str]:
+    """Trimmed, without blanks and repeats, in the order given; too long ones refused."""
+    cleaned = list(dict.fromkeys(tag.strip() for tag in tags if tag and tag.strip()))
+    too_long = [tag for tag in cleaned if len(tag) > TAG_MAX_LENGTH]
+    if too_long:
+        raise ValidationError(
+            _("A tag has at most %(max)d characters: %(tag)s") % {"max": TAG_MAX_LENGTH, "tag": too_long[0][:60]}
+        )
+    return cleaned
+
+
+@transaction.atomic
+def change_tags(
+    contacts: QuerySet[Contact], *, add: Sequence[str] = (), remove: Sequence[str] = (), by=None
+) -> BulkResult:
+    """Add and remove tags on the selected contacts; other tags and their order stay."""
+    add, remove = clean_tags(add), set(clean_tags(remove))
+    changing = []
+    too_many = 0
+    for contact in _writable(contacts).select_for_update(of=("self",)):
+        tags = [tag for tag in contact.tags if tag not in remove]
+        tags += [tag for tag in add if tag not in tags]
+        if tags == contact.tags:
+            continue
+        if len(tags) > TAGS_MAX:
+            too_many += 1
+            continue
+        contact.tags = tags
+        changing.append(contact)
+    if changing:
+        now = timezone.now()
+        for contact in changing:
+            contact.updated_at = now
+        bulk_update_with_history(changing, Contact, ["tags", "updated_at"], batch_size=BULK_BATCH_SIZE, default_user=by)
+    skipped = _erased_count(contacts)
+    if too_many:
+        skipped["too_many_tags"] = too_many
+    return BulkResult(changed=len(changing), skipped=skipped)
+
+
+@transaction.atomic
+def plan_follow_ups(
+    contacts: QuerySet[Contact],
+    *,
+    owner,
+    default_owner=None,
+    due_at: datetime,
+    channel: str,
+    summary: str = "",
+    next_step: str = "",
+    event: Event | None = None,
+    skip_planned: bool = True,
+    by=None,
+) -> BulkResult:
+    """One planned follow-up per selected contact, owned by `owner`; with owner None, by each
+    contact's owner, and `default_owner` for contacts without one.
+
+    Left out: do-not-contact contacts (no outreach) and, with skip_planned, contacts who
+    already have a planned follow-up (nobody gets two calls about the same thing).
+    """
+    selected = _writable(contacts)
+    do_not_contact = selected.filter(do_not_contact=True).count()
+    candidates = selected.filter(do_not_contact=False)
+    already_planned = 0
+    if skip_planned:
+        has_planned = FollowUp.objects.filter(contact=OuterRef("pk"), status=FollowUpStatus.PLANNED)
+        already_planned = candidates.filter(Exists(has_planned)).count()
+        candidates = candidates.exclude(Exists(has_planned))
+    owner_id, default_owner_id = getattr(owner, "pk", owner), getattr(default_owner, "pk", default_owner)
+    follow_ups = [
+        FollowUp(contact_id=contact_id, owner_id=owner_id or contact_owner_id or default_owner_id, event=event, channel=channel,
+                 status=FollowUpStatus.PLANNED, due_at=due_at, summary=summary, next_step=next_step)
+        for contact_id, contact_owner_id in candidates.values_list("pk", "owner_id")
+    ]
+    if follow_ups:
+        # The shared values (each row differs by contact only); the constraints are the database's.
+        follow_ups[0].full_clean(exclude=["contact"], validate_constraints=False)
+        bulk_create_with_history(follow_ups, FollowUp, batch_size=BULK_BATCH_SIZE, default_user=by)
+        if event is not None and event.status == EventStatus.COMPLETED:
+            notify_late_data(event, [follow_up.contact_id for follow_up in follow_ups])
+    skipped = _erased_count(contacts)
+    if do_not_contact:
+        skipped["do_not_contact"] = do_not_contact
+    if already_planned:
+        skipped["already_planned"] = already_planned
+    return BulkResult(changed=len(follow_ups), skipped=skipped)
+
+
+def _erased_count(contacts: QuerySet[Contact]) -> dict[str, int]:
+    erased = contacts.filter(erased_at__isnull=False).count()
+    return {"erased": erased} if erased else {}

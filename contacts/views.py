@@ -4,10 +4,11 @@ Pages live beside the admin (same look, same login) and write only through
 contacts.services. Writes are POST with CSRF and end in a redirect with a message.
 """
 
-from datetime import datetime, time
+from datetime import datetime
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,9 +21,9 @@ from django.views.decorators.http import require_POST
 
 from contacts import services
 from contacts.choices import FollowUpStatus
-from contacts.forms import FollowUpDoneForm, FollowUpLogForm
+from contacts.forms import FOLLOW_UP_DUE_TIME, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
-from contacts.worklist import worklist_for
+from contacts.worklist import TEAM, worklist_for, worklist_owners
 from ror_crm.exceptions import DomainError
 
 # The worklist is for anyone who works follow-ups: staff who may see, add and change them
@@ -30,7 +31,7 @@ from ror_crm.exceptions import DomainError
 VIEW_PERMISSION = "contacts.view_followup"
 ADD_PERMISSION = "contacts.add_followup"
 CHANGE_PERMISSION = "contacts.change_followup"
-NEXT_FOLLOW_UP_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
+TEAM_PERMISSION = "contacts.review_team_worklist"
 
 
 def _require(request: HttpRequest, *permissions: str) -> None:
@@ -67,11 +68,27 @@ def _add_service_error(form, exc: Exception) -> None:
 
 @staff_member_required
 def worklist(request: HttpRequest) -> HttpResponse:
+    """My follow-ups; with ?owner=team (or a user's id) the team's, for those allowed to see it."""
     _require(request, VIEW_PERMISSION)
+    can_see_team = request.user.has_perm(TEAM_PERMISSION)
+    owner, title = request.user, _("My follow-ups")
+    scope = request.GET.get("owner", "")
+    if scope and not can_see_team:
+        raise PermissionDenied
+    if scope == TEAM:
+        owner, title = TEAM, _("Team follow-ups")
+    elif scope.isdigit() and int(scope) != request.user.pk:
+        owner = get_object_or_404(get_user_model(), pk=int(scope))
+        title = _("Follow-ups of %(owner)s") % {"owner": owner.get_full_name() or owner.get_username()}
     context = {
         **admin.site.each_context(request),
-        "title": _("My follow-ups"),
-        "worklist": worklist_for(request.user),
+        "title": title,
+        "worklist": worklist_for(owner, now=timezone.now()),
+        "scope": "team" if owner == TEAM else "mine" if owner == request.user else "owner",
+        "can_see_team": can_see_team,
+        "team_owners": worklist_owners() if can_see_team else [],
+        "shown_owner": owner if owner not in (TEAM, request.user) else None,
+        "show_owner": owner == TEAM,
         "done_form": FollowUpDoneForm(),
         "can_add": request.user.has_perm(ADD_PERMISSION),
         "can_change": request.user.has_perm(CHANGE_PERMISSION),
@@ -149,7 +166,7 @@ def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> Follo
         services.create_follow_up(
             contact=data["contact"], event=data["event"], owner=request.user, channel=fields["channel"],
             status=FollowUpStatus.PLANNED, summary=data["next_step"],
-            due_at=timezone.make_aware(datetime.combine(data["next_due_on"], NEXT_FOLLOW_UP_TIME)),
+            due_at=timezone.make_aware(datetime.combine(data["next_due_on"], FOLLOW_UP_DUE_TIME)),
         )
     return follow_up
 

@@ -38,6 +38,7 @@ from ror_crm.admin_tools import (
     related_or_none,
     short_date,
 )
+from scoring.formatting import localized
 
 # An event page with more rows than this would be slow and exceed Django's limit of 1,000
 # POST fields; such events manage their rows in the attendance / interaction lists.
@@ -158,7 +159,7 @@ class EventSeriesAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("latest edition"), ordering="latest_edition")
     def latest_edition(self, series):
-        return timezone.localtime(series.latest_edition).strftime("%Y-%m-%d") if series.latest_edition else "—"
+        return short_date(series.latest_edition)
 
 
 class EventAdminForm(forms.ModelForm):
@@ -234,7 +235,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("RoR %"), ordering="metrics__ror_percent")
     def ror_percent(self, event):
         metrics = related_or_none(event, "metrics")
-        return f"{metrics.ror_percent:.0f} %" if metrics and metrics.ror_percent is not None else "—"
+        return f"{localized(metrics.ror_percent)} %" if metrics and metrics.ror_percent is not None else "—"
 
     # Inlines only while they stay small.
 
@@ -407,7 +408,8 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "Complete an event that has not ended yet?", "Complete events that have not ended yet?", len(events)
             ),
             "opts": self.opts,
-            "events": [(event, timezone.localtime(event.ends_at).strftime("%Y-%m-%d %H:%M")) for event in events],
+            "events": [(event, date_format(timezone.localtime(event.ends_at), "SHORT_DATETIME_FORMAT"))
+                       for event in events],
             "hidden_fields": hidden_fields,
             "confirm_field": CONFIRM_COMPLETION,
             "form_action": request.get_full_path(),

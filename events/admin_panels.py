@@ -1,9 +1,11 @@
 """The RoR figures panel of the event change page (EventMetrics, DOMAIN.md "Event metrics")."""
 
-from django.db.models import F
+from django.db.models import Count, F, Window
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from events.models import Event, Feedback
 from events.selectors import lapsed_attendees, previous_edition
@@ -88,20 +90,38 @@ def metrics_panel(event: Event) -> dict:
 
 
 def series_chart(event: Event):
-    """Attendance of the series' editions up to this one: is the series keeping its people?"""
+    """Attendance of the series' editions up to this one: is the series keeping its people?
+
+    The latest SERIES_CHART_EDITIONS editions; the chart says how many older ones it leaves out.
+    """
     if event.series_id is None:
         return None
     editions = list(
         Event.objects.filter(series_id=event.series_id, starts_at__lte=event.starts_at)
+        .annotate(editions=Window(Count("pk")))  # all of them, in the same query
         .select_related("metrics").order_by("-starts_at")[:SERIES_CHART_EDITIONS]
     )
     if len(editions) < 2:
         return None
+    total = editions[0].editions
+    note = None
+    if total > len(editions):
+        note = ngettext(
+            "Showing the %(shown)s most recent of %(total)s edition.",
+            "Showing the %(shown)s most recent of %(total)s editions.",
+            total,
+        ) % {"shown": localized(len(editions)), "total": localized(total)}
     items = [
-        (timezone.localtime(edition.starts_at).strftime("%Y-%m"), getattr(related_or_none(edition, "metrics"), "attended", None))
+        (date_format(timezone.localtime(edition.starts_at), "SHORT_DATE_FORMAT"),
+         getattr(related_or_none(edition, "metrics"), "attended", None))
         for edition in reversed(editions)
     ]
-    return column_chart_svg(items, width=560, title=_("Attendance per edition of %(series)s") % {"series": event.series})
+    return column_chart_svg(
+        items, width=560, note=note,
+        title=_("Attendance per edition of %(series)s") % {"series": event.series},
+        tooltips=[f"{date_format(timezone.localtime(edition.starts_at), 'SHORT_DATE_FORMAT')} {edition.name}"
+                  for edition in reversed(editions)],
+    )
 
 
 LAPSED_SHOWN = 25

@@ -5,18 +5,25 @@ so an admin import and a partner's API call give the same contacts and attendanc
 importing the same list twice changes nothing. The preview shows that upsert's own plan
 (plan_attendee_rows: errors, repeated e-mails, what changes and what stays), so it says what
 the import will do; nothing is written before the user confirms.
+
+The file is read as a table (headers and cells); which column is which comes from a column
+mapping (events.import_mapping: presets for generic lists, pretix and Eventbrite, a suggestion
+from the headers, the user's last mapping for the same headers), shown above the preview and
+changeable there. The table and the mapping travel signed in the preview page, so a changed
+mapping is previewed again without uploading the file again.
 """
 
 import contextlib
 import csv
 import io
-import re
 import zipfile
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core import signing
@@ -28,12 +35,27 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, override
 
 from contacts.models import Contact
 from contacts.resources import FORMULA_TRIGGERS
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import ATTENDEE_ROW_FIELDS
+from events.import_mapping import (
+    HEADER_ALIASES,  # noqa: F401 - re-exported: the generic preset's headers
+    IGNORE,
+    ColumnMappingForm,
+    Suggestion,
+    apply_mapping,
+    column_label,
+    column_samples,
+    header_key,
+    mapped_fields,
+    mapping_errors,
+    remember_mapping,
+    suggest_for_user,
+    suggest_mapping,
+)
 from events.models import Attendance, Event
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
@@ -50,29 +72,26 @@ PAYLOAD_MAX_AGE = 6 * 3600  # seconds between preview and confirm
 PAYLOAD_SALT = "events.imports.attendees"
 MESSAGE_MAX_ROWS = 50  # rows named in the message after an import
 
-# Column headers people actually use (ticketing exports, Excel lists in English and German).
-HEADER_ALIASES = {
-    "email": "email", "e_mail": "email", "mail": "email", "email_address": "email", "e_mail_address": "email",
-    "e_mail_adresse": "email", "emailadresse": "email",
-    "first_name": "first_name", "firstname": "first_name", "given_name": "first_name", "vorname": "first_name",
-    "last_name": "last_name", "lastname": "last_name", "surname": "last_name", "family_name": "last_name",
-    "nachname": "last_name",
-    "organization": "organization", "organisation": "organization", "company": "organization", "firma": "organization",
-    "unternehmen": "organization",
-    "job_title": "job_title", "title": "job_title", "position": "job_title", "jobtitle": "job_title",
-    "role": "role", "rolle": "role",
-    "status": "status",
-    "checked_in_at": "checked_in_at", "check_in": "checked_in_at", "checked_in": "checked_in_at",
-    "checkin": "checked_in_at", "check_in_time": "checked_in_at",
-    "external_id": "external_id", "ticket_id": "external_id", "ticket": "external_id", "registration_id": "external_id",
-    "source": "source", "quelle": "source",
-}
-# Dates as people type them in German spreadsheets; ISO formats are parsed by the form itself.
-LOCAL_DATETIME_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
+# Dates as people type them in German spreadsheets, and as US ones (pretix's English check-in
+# list); ISO formats are parsed by the form itself.
+LOCAL_DATETIME_FORMATS = (
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+    "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I %p", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+)
 
 
 class ImportFileError(Exception):
     """The file cannot be read as an attendee list; the message says why, for the user."""
+
+
+@dataclass
+class AttendeeTable:
+    """The file as read: its header row and the cells of each attendee row, before any mapping."""
+
+    headers: list[str]
+    rows: list[list[str]]  # cells as text, trimmed; blank rows left out
+    lines: list[int]  # the spreadsheet row number of each row (the header is row 1)
+    description: str
 
 
 @dataclass
@@ -87,7 +106,17 @@ class AttendeeFile:
 # Reading files ------------------------------------------------------------------------------
 
 
-def read_attendee_file(data: bytes, filename: str = "") -> AttendeeFile:
+def read_attendee_file(data: bytes, filename: str = "", mapping: Sequence[str] | None = None) -> AttendeeFile:
+    """The attendee rows of a file, by the given mapping or the one suggested for its headers."""
+    table = read_attendee_table(data, filename)
+    if mapping is None:
+        mapping = suggest_mapping(table.headers, table.rows).mapping
+        if "email" not in mapping:
+            raise ImportFileError(no_email_column_message())
+    return attendee_file(table, mapping)
+
+
+def read_attendee_table(data: bytes, filename: str = "") -> AttendeeTable:
     """CSV (UTF-8 with or without BOM, or Windows-1252; ';', ',' or tab; any line ends) or XLSX."""
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
@@ -154,40 +183,25 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _header_key(header: str) -> str:
-    return re.sub(r"[\s\-./]+", "_", header.strip().lower()).strip("_")
-
-
-def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeFile:
-    """The attendee rows of a table read row by row; stops reading past IMPORT_MAX_ROWS."""
+def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeTable:
+    """The header and the attendee rows of a table read row by row; stops reading past IMPORT_MAX_ROWS."""
     table = iter(table)
     header_index, header_row = next(
         ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
     )
     if header_row is None:
         raise ImportFileError(_("The file is empty."))
-    columns: dict[int, str] = {}
-    ignored = []
-    for position, header in enumerate(header_row):
-        target = HEADER_ALIASES.get(_header_key(header))
-        if target is None:
-            if header.strip():
-                ignored.append(header.strip())
-            continue
-        if target in columns.values():
-            raise ImportFileError(_("Two columns mean “%(field)s”; keep one of them.") % {"field": target})
-        columns[position] = target
-    if "email" not in columns.values():
-        raise ImportFileError(
-            _("The file needs an e-mail column (header “email”). Recognised headers: %(fields)s.")
-            % {"fields": ", ".join(ATTENDEE_ROW_FIELDS)}
-        )
+    headers = [header.strip() for header in header_row]
+    while headers and not headers[-1]:
+        headers.pop()  # the empty cells right of the last header
     rows, lines = [], []
     for index, cells in enumerate(table, start=header_index + 2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, e.g. the trailing ones Excel leaves
-        row = {name: (cells[position].strip() if position < len(cells) else "") for position, name in columns.items()}
-        rows.append(_normalise_row(row))
+        row = [cell.strip() for cell in cells[: len(headers)]]
+        while row and not row[-1]:
+            row.pop()  # kept short: the table travels signed in the preview page
+        rows.append(row)
         lines.append(index)
         if len(rows) > IMPORT_MAX_ROWS:
             raise ImportFileError(
@@ -195,35 +209,91 @@ def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeFi
             )
     if not rows:
         raise ImportFileError(_("The file has a header but no attendees."))
-    return AttendeeFile(rows=rows, lines=lines, columns=list(columns.values()), ignored_columns=ignored,
-                        description=description)
+    return AttendeeTable(headers=headers, rows=rows, lines=lines, description=description)
 
 
+def no_email_column_message() -> str:
+    return _("The file needs an e-mail column (header “email”). Recognised headers: %(fields)s.") % {
+        "fields": ", ".join(ATTENDEE_ROW_FIELDS)}
+
+
+def attendee_rows(table: AttendeeTable, mapping: Sequence[str]) -> list[dict[str, str]]:
+    """The table's rows as attendee rows by the mapping, normalised for the row form."""
+    return [_normalise_row(row) for row in apply_mapping((_unquote(cells) for cells in table.rows), mapping)]
+
+
+def attendee_file(table: AttendeeTable, mapping: Sequence[str]) -> AttendeeFile:
+    return AttendeeFile(
+        rows=attendee_rows(table, mapping), lines=table.lines, columns=mapped_fields(mapping),
+        ignored_columns=[column_label(table.headers, position) for position, target in enumerate(mapping)
+                         if target == IGNORE and table.headers[position]],
+        description=table.description,
+    )
+
+
+def _unquote(cells: list[str]) -> list[str]:
+    # Our exports quote cells a spreadsheet would run ("'=…", contacts.resources); undo it.
+    return [cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_TRIGGERS) else cell for cell in cells]
+
+
+# Values of ticketing exports, besides our own labels: pretix order states (English, German),
+# Eventbrite attendee states, and spellings people use. An order state (paid, pending, …) says
+# the person is registered; with a check-in time in the row, that they came.
+ORDER_STATES = {"paid", "bezahlt", "pending", "ausstehend", "confirmed", "bestätigt", "attending"}
+STATUS_SYNONYMS = {
+    **dict.fromkeys(ORDER_STATES, AttendanceStatus.REGISTERED),
+    **dict.fromkeys(("canceled", "storniert", "expired", "abgelaufen", "not_attending", "refunded", "erstattet"),
+                    AttendanceStatus.CANCELLED),
+    "checked_in": AttendanceStatus.ATTENDED, "eingecheckt": AttendanceStatus.ATTENDED,
+    "no_show": AttendanceStatus.NO_SHOW, "noshow": AttendanceStatus.NO_SHOW,
+    "waitlist": AttendanceStatus.WAITLISTED, "waiting_list": AttendanceStatus.WAITLISTED,
+}
+# A "Checked in" column that says whether, not when (pretix "Automatically checked in", Eventbrite).
+CHECKED_IN_YES = {"yes", "ja", "true", "wahr", "x", "1"}
+CHECKED_IN_NO = {"no", "nein", "false", "falsch", "0", "-"}
+
+
+@cache
 def _choice_lookup(choices) -> dict[str, str]:
-    lookup = {}
+    """A choice by its value or its label in any of the site's languages, whichever is active."""
+    lookup = {key: str(value) for key, value in STATUS_SYNONYMS.items()} if choices is AttendanceStatus else {}
     for value, label in choices.choices:
-        lookup[value] = value
-        lookup[_header_key(str(label))] = value
+        lookup[header_key(value)] = value
+        for language, _name in settings.LANGUAGES:
+            with override(language):
+                lookup[header_key(str(label))] = value
     return lookup
 
 
 def _normalise_row(row: dict[str, str]) -> dict[str, str]:
-    """Accept "Speaker", "No-show", "20.11.2026 10:00": what people type; the form checks the rest."""
-    for name, value in row.items():
-        # Our exports quote cells a spreadsheet would run ("'=…", contacts.resources); undo it.
-        if value.startswith("'") and value[1:].startswith(FORMULA_TRIGGERS):
-            row[name] = value[1:]
+    """Accept "Speaker", "Teilgenommen", "paid", "20.11.2026 10:00": what people and ticketing tools
+    write; the form checks the rest."""
+    order_state = header_key(row.get("status", "")) in ORDER_STATES
     for name, choices in (("role", AttendanceRole), ("status", AttendanceStatus)):
         if row.get(name):
-            row[name] = _choice_lookup(choices).get(_header_key(row[name]), row[name])
-    if row.get("checked_in_at"):
-        for pattern in LOCAL_DATETIME_FORMATS:
-            try:
-                row["checked_in_at"] = datetime.strptime(row["checked_in_at"], pattern).isoformat(sep=" ")  # noqa: DTZ007 - the form makes it aware in the current time zone
-                break
-            except ValueError:
-                continue
+            row[name] = _choice_lookup(choices).get(header_key(row[name]), row[name])
+    checked_in = row.get("checked_in_at", "").lower()
+    if checked_in in CHECKED_IN_YES:
+        row["checked_in_at"] = ""
+        row["status"] = AttendanceStatus.ATTENDED.value  # checked in, at a time the file does not say
+    elif checked_in in CHECKED_IN_NO:
+        row["checked_in_at"] = ""
+    elif checked_in:
+        row["checked_in_at"] = _local_datetime(row["checked_in_at"])
+        if order_state:
+            row["status"] = AttendanceStatus.ATTENDED.value  # a paid ticket that was checked in
     return row
+
+
+def _local_datetime(value: str) -> str:
+    """German and US spreadsheet dates (pretix writes "11/20/2026 10:15 a.m." in English) as ISO."""
+    text = value.replace("a.m.", "AM").replace("p.m.", "PM").replace("noon", "12 PM").replace("midnight", "12 AM")
+    for pattern in LOCAL_DATETIME_FORMATS:
+        try:
+            return datetime.strptime(text, pattern).isoformat(sep=" ")  # noqa: DTZ007 - the form makes it aware in the current time zone
+        except ValueError:
+            continue
+    return value
 
 
 # Preview and import -------------------------------------------------------------------------
@@ -365,9 +435,9 @@ class AttendeeImportForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("Attendee list"),
         help_text=gettext_lazy(
-            "CSV (comma or semicolon, UTF-8 or Excel's Windows encoding) or Excel .xlsx. "
-            "First row: column headers, at least “email”; also first_name, last_name, organization, job_title, "
-            "role, status, checked_in_at, external_id, source."
+            "CSV (comma or semicolon, UTF-8 or Excel's Windows encoding) or Excel .xlsx, e.g. a pretix or "
+            "Eventbrite export. First row: column headers; the preview suggests which column is which "
+            "(at least the e-mail), and you can change it there."
         ),
     )
     source = forms.CharField(
@@ -390,8 +460,48 @@ def _check_permission(request) -> None:
         raise PermissionDenied
 
 
+@dataclass
+class ImportState:
+    """What the preview page carries, signed: the table as read and the mapping of the preview."""
+
+    event: int
+    filename: str
+    source: str  # the upload form's source, for rows without one
+    table: AttendeeTable
+    preset: str
+    mapping: list[str]
+    remembered: bool = False
+
+    def dumps(self) -> str:
+        table = self.table
+        return signing.dumps({
+            "event": self.event, "filename": self.filename, "source": self.source, "headers": table.headers,
+            "rows": table.rows, "lines": table.lines, "description": table.description, "preset": self.preset,
+            "mapping": self.mapping, "remembered": self.remembered,
+        }, salt=PAYLOAD_SALT, compress=True)
+
+    @classmethod
+    def loads(cls, text: str) -> "ImportState":
+        """Raises signing.BadSignature (also when expired) or ValueError (a payload of another form)."""
+        data = signing.loads(text, salt=PAYLOAD_SALT, max_age=PAYLOAD_MAX_AGE)
+        try:
+            table = AttendeeTable(headers=data["headers"], rows=data["rows"], lines=data["lines"],
+                                  description=data["description"])
+            state = cls(event=data["event"], filename=data["filename"], source=data["source"], table=table,
+                        preset=data["preset"], mapping=data["mapping"], remembered=data["remembered"])
+        except (KeyError, TypeError) as exc:
+            raise ValueError("not an import payload") from exc
+        if len(state.mapping) != len(table.headers):
+            raise ValueError("the mapping does not fit the headers")
+        return state
+
+    def with_suggestion(self, suggestion: Suggestion) -> "ImportState":
+        return replace(self, preset=suggestion.preset, mapping=suggestion.mapping, remembered=suggestion.remembered)
+
+
 def import_attendees_view(model_admin, request, event: Event | None = None):
-    """Upload (GET/POST with a file) → preview (signed rows in the page) → confirm (POST)."""
+    """Upload (GET/POST with a file) → preview with the column mapping (the table signed in the
+    page; a changed mapping previews again) → confirm (POST). Nothing is written before confirm."""
     _check_permission(request)
     admin_site = model_admin.admin_site
     context = {
@@ -405,49 +515,94 @@ def import_attendees_view(model_admin, request, event: Event | None = None):
     request.current_app = admin_site.name
 
     if request.method == "POST" and "payload" in request.POST:
-        return _confirm(request, event, context)
+        return _preview_or_confirm(request, event, context)
 
     form = AttendeeImportForm(request.POST or None, request.FILES or None, event=event, admin_site=admin_site)
     if request.method == "POST" and form.is_valid():
         target = event or form.cleaned_data["event"]
         upload = form.cleaned_data["file"]
         try:
-            parsed = read_attendee_file(upload.read(), upload.name)
+            table = read_attendee_table(upload.read(), upload.name)
         except ImportFileError as exc:
             form.add_error("file", str(exc))
         else:
-            rows = with_default_source(parsed.rows, form.cleaned_data["source"])
-            preview = preview_import(target, rows, parsed.lines)
-            columns = parsed.columns + (["source"] if form.cleaned_data["source"] and "source" not in parsed.columns else [])
-            for row in preview.rows:
-                row.cells = [row.values.get(name, "") for name in columns]
-            payload = signing.dumps(
-                {"event": target.pk, "rows": rows, "lines": parsed.lines, "filename": upload.name},
-                salt=PAYLOAD_SALT, compress=True,
-            )
-            context.update({
-                "event": target, "file": parsed, "filename": upload.name, "preview": preview, "payload": payload,
-                "preview_max_rows": PREVIEW_MAX_ROWS, "columns": columns,
-            })
-            return TemplateResponse(request, "admin/events/attendee_import_preview.html", context)
+            suggestion = suggest_for_user(request.user, table.headers, table.rows)
+            if "email" in suggestion.mapping:
+                state = ImportState(event=target.pk, filename=upload.name, source=form.cleaned_data["source"],
+                                    table=table, preset=suggestion.preset, mapping=suggestion.mapping,
+                                    remembered=suggestion.remembered)
+                return _preview_response(request, context, target, state)
+            form.add_error("file", no_email_column_message())
     context.update({"form": form, "media": model_admin.media + form.media})
     return TemplateResponse(request, "admin/events/attendee_import.html", context)
 
 
-def _confirm(request, event: Event | None, context: dict):
+def _preview_or_confirm(request, event: Event | None, context: dict):
+    """A POST from the preview: import ("confirm", or no mapping posted), or preview the posted mapping."""
     try:
-        payload = signing.loads(request.POST["payload"], salt=PAYLOAD_SALT, max_age=PAYLOAD_MAX_AGE)
-    except signing.BadSignature:
+        state = ImportState.loads(request.POST["payload"])
+    except (signing.BadSignature, ValueError):
         messages.error(request, _("The preview expired or was changed; please upload the file again."))
         return HttpResponseRedirect(request.get_full_path())
-    target = Event.objects.filter(pk=payload["event"]).first()
+    target = Event.objects.filter(pk=state.event).first()
     if target is None or (event is not None and event.pk != target.pk):
         messages.error(request, _("The event of this import no longer exists; please upload the file again."))
         return HttpResponseRedirect(request.get_full_path())
-    result = import_attendees(target, payload["rows"], payload["lines"])
+    if "preset" not in request.POST and "remap" not in request.POST and not mapping_errors(state.mapping):
+        return _confirm(request, target, state)  # the preview's own mapping
+
+    mapping_form = ColumnMappingForm(
+        state.table.headers, request.POST, samples=column_samples(state.table.headers, state.table.rows),
+        shown_preset=state.preset,
+    )
+    if not mapping_form.is_valid():
+        return _preview_response(request, context, target, state, mapping_form)
+    chosen = mapping_form.suggestion(state.table.rows)
+    if "remap" not in request.POST and chosen.mapping == state.mapping and not mapping_errors(chosen.mapping):
+        return _confirm(request, target, replace(state, preset=chosen.preset))
+    if "remap" not in request.POST:
+        messages.warning(request, _("The column mapping was changed: check the new preview, then import."))
+    return _preview_response(request, context, target, state.with_suggestion(chosen))
+
+
+def _preview_response(request, context: dict, target: Event, state: ImportState,
+                      mapping_form: ColumnMappingForm | None = None):
+    """The preview page: the mapping form and, for a valid mapping, what importing would do."""
+    table = state.table
+    samples = column_samples(table.headers, table.rows)
+    if mapping_form is None:
+        mapping_form = ColumnMappingForm.for_suggestion(
+            table.headers, Suggestion(state.preset, state.mapping), samples=samples
+        )
+    context.update({
+        "event": target, "filename": state.filename, "payload": state.dumps(), "preview_max_rows": PREVIEW_MAX_ROWS,
+        "mapping_form": mapping_form, "remembered": state.remembered, "preview": None,
+        "file": AttendeeFile(rows=[], lines=table.lines, columns=[], ignored_columns=[], description=table.description),
+    })
+    if not mapping_form.errors:
+        parsed = attendee_file(table, state.mapping)
+        rows = with_default_source(parsed.rows, state.source)
+        preview = preview_import(target, rows, parsed.lines)
+        columns = parsed.columns + (["source"] if state.source and "source" not in parsed.columns else [])
+        for row in preview.rows:
+            row.cells = [row.values.get(name, "") for name in columns]
+        if preview.duplicates:
+            messages.warning(request, ngettext(
+                "%(counter)s repeated e-mail (ignored: only the first row of an e-mail is imported)",
+                "%(counter)s repeated e-mails (ignored: only the first row of an e-mail is imported)",
+                preview.duplicates,
+            ) % {"counter": preview.duplicates})
+        context.update({"file": parsed, "preview": preview, "columns": columns})
+    return TemplateResponse(request, "admin/events/attendee_import_preview.html", context)
+
+
+def _confirm(request, target: Event, state: ImportState):
+    parsed = attendee_file(state.table, state.mapping)
+    result = import_attendees(target, with_default_source(parsed.rows, state.source), parsed.lines)
+    remember_mapping(request.user, state.table.headers, state.preset, state.mapping)
     messages.success(request, _(
         "Imported %(filename)s into %(event)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged."
-    ) % {"filename": payload["filename"], "event": target, "created": result.created, "updated": result.updated,
+    ) % {"filename": state.filename, "event": target, "created": result.created, "updated": result.updated,
          "unchanged": result.unchanged})
     if result.errors:
         messages.warning(request, ngettext(
@@ -456,7 +611,8 @@ def _confirm(request, event: Event | None, context: dict):
             len(result.errors),
         ) % {"count": len(result.errors), "rows": _skipped_rows(result.errors)})
     if result.duplicates:
-        messages.info(request, ngettext(
+        # Rows left out are a warning, as skipped rows are: the file said more than was imported.
+        messages.warning(request, ngettext(
             "%(count)d row repeated an earlier e-mail and was ignored: %(rows)s.",
             "%(count)d rows repeated an earlier e-mail and were ignored: %(rows)s.",
             len(result.duplicates),

@@ -3,7 +3,9 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from events.choices import (
     AttendanceRole,
@@ -27,7 +29,8 @@ class EventSeries(TimeStampedModel):
     class Meta:
         ordering = ["name"]
         verbose_name = _("event series")
-        verbose_name_plural = _("event series")
+        # Its own message: the same English word is two words in German (Reihe, Reihen).
+        verbose_name_plural = pgettext_lazy("plural", "event series")
         constraints = [models.CheckConstraint(condition=~Q(name=""), name="series_name_not_blank",
                 violation_error_message=_("The series needs a name."))]
 
@@ -82,7 +85,9 @@ class Event(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({timezone.localtime(self.starts_at):%Y-%m-%d})" if self.starts_at else self.name
+        if not self.starts_at:
+            return self.name
+        return f"{self.name} ({date_format(timezone.localtime(self.starts_at), 'SHORT_DATE_FORMAT')})"
 
     def clean(self) -> None:
         if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
@@ -260,3 +265,29 @@ class Feedback(TimeStampedModel):
             raise ValidationError({"nps": _("NPS is answered from 0 to 10.")})
         if self.satisfaction is not None and not 1 <= self.satisfaction <= 10:
             raise ValidationError({"satisfaction": _("Satisfaction is rated from 1 to 10.")})
+
+
+class ImportColumnMapping(models.Model):
+    """The column mapping a user last confirmed for an attendee list with these headers
+    (events.import_mapping): suggested to that user when the same headers come again."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    # sha256 of the normalized header list (import_mapping.headers_key).
+    headers_key = models.CharField(_("headers"), max_length=64)
+    preset = models.CharField(_("preset"), max_length=20)
+    # The target field of each column, by position ("email", "first_name", …, "ignore").
+    mapping = models.JSONField(_("mapping"), default=list)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import column mapping")
+        verbose_name_plural = _("import column mappings")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "headers_key"], name="import_column_mapping_user_headers_unique",
+                violation_error_message=_("This user already has a mapping for these headers.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.headers_key[:12]} ({self.preset})"

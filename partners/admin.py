@@ -1,7 +1,13 @@
 from django.contrib import admin
 from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
 from partners.models import PartnerAPIKey, WebhookDelivery, WebhookSubscription
+
+# The library registers its own key model ("API Key Permissions", untranslated); partners use
+# PartnerAPIKey only, so the unused one is not offered to staff.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
 
 
 @admin.register(PartnerAPIKey)

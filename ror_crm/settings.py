@@ -149,6 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("de", _("German"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates without the US forms (ror_crm/formats/en); German uses Django's own formats.
+FORMAT_MODULE_PATH = ["ror_crm.formats"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
 USE_TZ = True

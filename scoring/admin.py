@@ -11,6 +11,7 @@ from scoring.formatting import localized
 from scoring.forms import ScoringProfileForm
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest, ScoreSnapshot, ScoringProfile
 from scoring.services import profile as profile_services
+from scoring.views import component_labels
 
 
 def _number(value: float | None, digits: int, suffix: str = "") -> str:
@@ -25,7 +26,7 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(profile_services.create_profile)
     update_service = staticmethod(profile_services.update_profile)
     delete_service = staticmethod(profile_services.delete_profile)
-    list_display = ("name", "version", "is_active", "half_life_days", "weights", "updated_at")
+    list_display = ("name", "version", "is_active", "half_life_days", "weights_display", "updated_at")
     list_filter = ("is_active",)
     search_fields = ("name",)
     fields = (
@@ -33,6 +34,11 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "stage_thresholds", "created_at", "updated_at",
     )
     readonly_fields = ("version", "created_at", "updated_at")
+
+    @admin.display(description=gettext_lazy("weights"))
+    def weights_display(self, profile):
+        labels = component_labels()
+        return " · ".join(f"{labels.get(name, name)} {localized(weight, 2)}" for name, weight in profile.weights.items())
 
     def save_model(self, request, obj, form, change):
         edited_pk, edited_version = obj.pk, obj.version
@@ -100,11 +106,11 @@ class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("returning share"), ordering="returning_share")
     def returning_share_pct(self, metrics):
-        return "—" if metrics.returning_share is None else f"{metrics.returning_share * 100:.0f} %"
+        return "—" if metrics.returning_share is None else f"{localized(metrics.returning_share * 100)} %"
 
     @admin.display(description=gettext_lazy("follow-up coverage"), ordering="followup_coverage")
     def followup_coverage_pct(self, metrics):
-        return "—" if metrics.followup_coverage is None else f"{metrics.followup_coverage * 100:.0f} %"
+        return "—" if metrics.followup_coverage is None else f"{localized(metrics.followup_coverage * 100)} %"
 
     @admin.display(description=gettext_lazy("CRR"), ordering="series_retention_rate")
     def retention(self, metrics):

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Avg, Count, ExpressionWrapper, F, FloatField, Min, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
 from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
@@ -37,6 +37,18 @@ class DashboardFilter:
         """The last 12 months up to today."""
         today = today or timezone.localdate()
         return cls(date_from=_one_year_before(today) + timedelta(days=1), date_to=today)
+
+    @classmethod
+    def for_series(cls, series_id: int, date_to: date | None = None) -> "DashboardFilter":
+        """Every completed edition of the series up to `date_to` (today by default): the period
+        starts on the day of its first edition. A series without one gets the last 12 months."""
+        date_to = date_to or timezone.localdate()
+        first = Event.objects.filter(series_id=series_id, status=EventStatus.COMPLETED).aggregate(
+            first=Min("starts_at"))["first"]
+        date_from = cls.default(today=date_to).date_from
+        if first is not None:
+            date_from = min(date_from, timezone.localdate(first))
+        return cls(date_from=date_from, date_to=date_to, series_id=series_id)
 
     @property
     def starts_at(self) -> datetime:
@@ -211,14 +223,20 @@ def stage_distribution(flt: DashboardFilter) -> list[dict[str, Any]]:
 
 
 def top_organizations(flt: DashboardFilter, limit: int = TOP_ORGANIZATIONS) -> list[dict[str, Any]]:
-    """Organizations ranked by the mean relationship score of their scored contacts."""
+    """Organizations ranked by the mean relationship score of their scored contacts.
+
+    Each row also carries `organizations`, how many organizations have scored contacts in
+    all (a window count over the grouped rows, so still one query), for the chart to say
+    what the limit leaves out.
+    """
     population = _population(flt).values("contact_id")
     # filter() before annotate() on the same relation: the mean covers only those contacts.
     rows = (
         Organization.objects.filter(contacts__pk__in=population)
         .annotate(avg_score=Avg("contacts__score__score"), scored_contacts=Count("contacts", distinct=True))
+        .annotate(organizations=Window(Count("pk")))
         .order_by("-avg_score", "-scored_contacts", "name")
-        .values("pk", "name", "avg_score", "scored_contacts")[:limit]
+        .values("pk", "name", "avg_score", "scored_contacts", "organizations")[:limit]
     )
     return list(rows)
 

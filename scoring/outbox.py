@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from events.models import Event
 from ror_crm import queue
 from scoring.choices import RecomputeKind, ScoreTrigger
 from scoring.models import PendingRecompute, RecomputeRequest
@@ -39,9 +40,18 @@ def resend_seconds() -> int:
 
 def request_recompute(
     kind: str, *, event_id: int | None = None, contact_ids: Iterable[int] = (), trigger: str = ScoreTrigger.MANUAL
-) -> RecomputeRequest:
-    """Write the request now (in the caller's transaction) and send it after commit."""
-    row = RecomputeRequest.objects.create(kind=kind, event_id=event_id, contact_ids=list(contact_ids), trigger=trigger)
+) -> RecomputeRequest | None:
+    """Write the request now (in the caller's transaction) and send it after commit; None when
+    its event was deleted meanwhile (a task working on late data races a partner's DELETE)."""
+    try:
+        with transaction.atomic():
+            row = RecomputeRequest.objects.create(
+                kind=kind, event_id=event_id, contact_ids=list(contact_ids), trigger=trigger)
+    except IntegrityError:
+        if event_id is not None and not Event.objects.filter(pk=event_id).exists():
+            logger.info("Event %s was deleted: no %s recompute requested for it.", event_id, kind)
+            return None
+        raise
     transaction.on_commit(lambda: send([row]))
     return row
 

@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
+from scoring.charts import BarGroup, LegendEntry, bar_chart_svg, column_chart_svg, grouped_bar_chart_svg, line_chart_svg
 from scoring.dashboard import Dashboard, DashboardFilter, build_dashboard, series_choices
 from scoring.formatting import localized, round_half_up, signed
 from scoring.models import COMPONENTS
@@ -23,7 +23,8 @@ from scoring.services.validity import BASELINES, ValidityGroup, ValidityReport, 
 # Who may read the dashboard: staff with view permission on event metrics. The
 # "Agency staff" and "Sales" groups both hold it, so sales teams see the RoR they work for.
 DASHBOARD_PERMISSION = "scoring.view_eventmetrics"
-WON_VS_COST_EVENTS = 8  # the latest N events of the period; the table lists them all
+WON_VS_COST_EVENTS = 24  # at most the latest N events of the period, said on the chart; the table lists them all
+WON_COLOR, COST_COLOR = "#3a7d44", "#b0b0b0"
 CHART_WIDTH = 500
 COLUMN_CHART_MAX = 12  # more editions than this read better as a line
 
@@ -47,10 +48,21 @@ def _period_date_field(label: str) -> forms.DateField:
     )
 
 
+def _default_date_field() -> forms.DateField:
+    """A hidden copy of a date the page filled in by default (not chosen by the user)."""
+    return forms.DateField(required=False, widget=forms.HiddenInput())  # str(date): ISO
+
+
 class DashboardFilterForm(forms.Form):
+    """The period and the series. The page fills in the period it shows; a date left as it was
+    filled in (it equals its hidden `default_*` copy) counts as not chosen, so picking a series
+    widens the period to the series' editions instead of keeping the last 12 months."""
+
     date_from = _period_date_field(gettext_lazy("From"))
     date_to = _period_date_field(gettext_lazy("To"))
     series = forms.TypedChoiceField(label=gettext_lazy("Series"), required=False, coerce=int, empty_value=None)
+    default_from = _default_date_field()
+    default_to = _default_date_field()
 
     def __init__(self, *args, series: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,102 +71,183 @@ class DashboardFilterForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_from == cleaned.get("default_from"):
+            date_from = None  # not chosen: it follows the end of the period
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", _("The end of the period cannot lie before its start."))
         return cleaned
 
+    def _chosen(self, name: str):
+        """The date the user chose, or None when left empty or as the page filled it in."""
+        value = self.cleaned_data[name]
+        return None if value == self.cleaned_data[f"default_{name[5:]}"] else value
+
     def to_filter(self) -> DashboardFilter:
-        """The chosen period and series; what is missing or invalid falls back to the last 12 months."""
-        default = DashboardFilter.default()
+        """The chosen period and series. A date not chosen defaults: the end to today, the
+        start to 12 months before the end, or with a series to its first edition (so the
+        period holds all its editions). Invalid input falls back to the last 12 months."""
         if not self.is_valid():
-            return default
-        date_to = self.cleaned_data["date_to"] or default.date_to
-        date_from = self.cleaned_data["date_from"]
-        if date_from is None:
-            date_from = DashboardFilter.default(today=date_to).date_from
-        return DashboardFilter(date_from=date_from, date_to=date_to, series_id=self.cleaned_data["series"])
+            return DashboardFilter.default()
+        series_id = self.cleaned_data["series"]
+        date_to = self._chosen("date_to") or timezone.localdate()
+        date_from = self._chosen("date_from")
+        if date_from is not None:
+            return DashboardFilter(date_from=date_from, date_to=date_to, series_id=series_id)
+        if series_id is not None:
+            return DashboardFilter.for_series(series_id, date_to=date_to)
+        return DashboardFilter.default(today=date_to)
+
+    def shown_for(self, flt: DashboardFilter) -> "DashboardFilterForm":
+        """A fresh form showing the period actually used, defaults filled in and marked as such."""
+        chosen_from = self.is_bound and self.is_valid() and self._chosen("date_from") is not None
+        chosen_to = self.is_bound and self.is_valid() and self._chosen("date_to") is not None
+        return DashboardFilterForm(
+            initial={
+                "date_from": flt.date_from, "date_to": flt.date_to, "series": flt.series_id,
+                "default_from": None if chosen_from else flt.date_from,
+                "default_to": None if chosen_to else flt.date_to,
+            },
+            series=self.fields["series"].choices[1:],
+        )
 
 
 def _percent(value: float | None) -> float | None:
     return None if value is None else value * 100
 
 
-def _axis_date(row: dict[str, Any]) -> str:
-    """A compact date for chart axes, where a full date and a name would overlap."""
-    # Translators: a compact date format for chart axes, in the syntax of Django's date filter.
-    return formats.date_format(timezone.localtime(row["starts_at"]), pgettext("chart axis date format", "m/d/y"))
+def _percent_text(value: float) -> str:
+    """A percentage already scaled to 0–100, as the KPI cards write it: "42 %"."""
+    return f"{_number(value)} %"
 
 
-def _edition_label(row: dict[str, Any]) -> str:
-    return f"{formats.date_format(timezone.localtime(row['starts_at']), 'SHORT_DATE_FORMAT')} {row['name']}"
+def _date(moment) -> str:
+    """An event's day as the active language writes a short date, the same in charts and tables."""
+    return formats.date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT")
 
 
-def dashboard_charts(dashboard: Dashboard) -> dict[str, str]:
-    """SVG charts for the dashboard; per-event charts run oldest to newest."""
-    rows = dashboard.editions
-    retention_points = [(_axis_date(row), row["series_retention_rate"]) for row in rows
-                        if row["series_retention_rate"] is not None]
-    retention_title = _("Series retention (CRR, %) per edition")
-    if len(retention_points) <= COLUMN_CHART_MAX:
-        retention = column_chart_svg(
-            retention_points, max_value=100, width=CHART_WIDTH, title=retention_title,
-            empty_message=_("No edition with a previous edition"),
+def _edition_name(row: dict[str, Any]) -> str:
+    return f"{_date(row['starts_at'])} {row['name']}"
+
+
+def _gaps_note(rows: list[dict[str, Any]], field: str) -> str | None:
+    """What a line chart leaves out: the events without a value (the line breaks there)."""
+    missing = sum(1 for row in rows if row[field] is None)
+    if not missing:
+        return None
+    return ngettext(
+        "%(count)s event has no value here; the line breaks there.",
+        "%(count)s events have no value here; the line breaks there.",
+        missing,
+    ) % {"count": _number(missing)}
+
+
+def _line(rows: list[dict[str, Any]], field: str, *, scale=None, **options) -> str:
+    """A per-event line chart of one field: short dates on the axis, date and name in the tooltips."""
+    return line_chart_svg(
+        [(_date(row["starts_at"]), row[field] if scale is None or row[field] is None else scale(row[field]))
+         for row in rows],
+        tooltips=[_edition_name(row) for row in rows], width=CHART_WIDTH, note=_gaps_note(rows, field),
+        empty_message=_("No data"), **options,
+    )
+
+
+def _retention_chart(rows: list[dict[str, Any]]) -> str:
+    """CRR of each edition with a previous one; the chart says how many events it leaves out."""
+    with_crr = [row for row in rows if row["series_retention_rate"] is not None]
+    left_out = len(rows) - len(with_crr)
+    note = None
+    if with_crr and left_out:
+        note = ngettext(
+            "%(count)s event without a previous edition in its series is not shown.",
+            "%(count)s events without a previous edition in their series are not shown.",
+            left_out,
+        ) % {"count": _number(left_out)}
+    points = [(_date(row["starts_at"]), row["series_retention_rate"]) for row in with_crr]
+    options = {
+        "max_value": 100, "width": CHART_WIDTH, "title": _("Series retention (CRR, %) per edition"),
+        "value_format": _percent_text, "note": note, "tooltips": [_edition_name(row) for row in with_crr],
+        "empty_message": _("No edition with a previous edition"),
+    }
+    if len(points) <= COLUMN_CHART_MAX:
+        return column_chart_svg(points, **options)
+    return line_chart_svg(points, tick_format=_percent_text, **options)
+
+
+def _won_vs_cost_chart(rows: list[dict[str, Any]]) -> str:
+    """Won value and cost of every event of the period, oldest first, with a legend; beyond
+    WON_VS_COST_EVENTS events the most recent ones, and the chart says so."""
+    if not any(row["won_value"] or row["cost"] for row in rows):
+        return grouped_bar_chart_svg([], [], width=CHART_WIDTH, title=_("Won value vs cost per event"),
+                                     empty_message=_("No won value or cost recorded"))
+    shown = rows[-WON_VS_COST_EVENTS:]
+    note = None
+    if len(shown) < len(rows):
+        note = ngettext(
+            "Showing the %(shown)s most recent of %(total)s event; the table below lists them all.",
+            "Showing the %(shown)s most recent of %(total)s events; the table below lists them all.",
+            len(rows),
+        ) % {"shown": _number(len(shown)), "total": _number(len(rows))}
+
+    def money(value, currency: str) -> str:
+        return "–" if value is None else f"{_number(value)} {currency}".strip()
+
+    groups = [
+        BarGroup(
+            label=row["name"], sublabel=_date(row["starts_at"]),
+            values=[float(row["won_value"] or 0), None if row["cost"] is None else float(row["cost"])],
+            texts=[money(row["won_value"] or 0, row["currency"]), money(row["cost"], row["currency"])],
         )
-    else:
-        retention = line_chart_svg(retention_points, max_value=100, width=CHART_WIDTH, value_format="{:.0f}",
-                                   title=retention_title)
-    returning = line_chart_svg(
-        [(_axis_date(row), _percent(row["returning_share"])) for row in rows],
-        max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("Returning attendees (%)"),
-        empty_message=_("No data"),
+        for row in shown
+    ]
+    legend = [LegendEntry(_("Won value"), WON_COLOR), LegendEntry(_("Cost"), COST_COLOR)]
+    return grouped_bar_chart_svg(
+        groups, legend, width=CHART_WIDTH, label_width=220, title=_("Won value vs cost per event"), note=note,
     )
-    nps = line_chart_svg(
-        [(_axis_date(row), row["nps"]) for row in rows],
-        min_value=-100, max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("NPS per event"),
-        empty_message=_("No data"),
-    )
-    coverage = line_chart_svg(
-        [(_axis_date(row), _percent(row["followup_coverage"])) for row in rows],
-        max_value=100, width=CHART_WIDTH, value_format="{:.0f}", title=_("Follow-up coverage (%)"),
-        empty_message=_("No data"),
-    )
-    money_rows = [row for row in rows if row["cost"] or row["won_value"]][-WON_VS_COST_EVENTS:]
-    money_items = []
-    for row in money_rows:
-        label = _edition_label(row)
-        money_items.append((f"{label} · {_('won')}", float(row["won_value"] or 0)))
-        money_items.append((f"{label} · {_('cost')}", float(row["cost"] or 0)))
-    won_vs_cost = bar_chart_svg(
-        money_items, width=CHART_WIDTH, bar_height=13, gap=4, label_width=200, value_width=70,
-        colors=["#3a7d44", "#b0b0b0"], value_format=lambda value: _number(value),
-        title=_("Won value vs cost per event"), empty_message=_("No won value or cost recorded"),
-    )
-    stages = bar_chart_svg(
-        [
-            (str(entry["label"]), entry["contacts"],
-             _("%(count)s · Ø %(score)s") % {"count": entry["contacts"], "score": _score(entry["avg_score"])})
-            for entry in dashboard.stages
-        ],
-        width=CHART_WIDTH, value_width=110, value_format="{:.0f}", title=_("Contacts per lifecycle stage"),
-    )
-    organizations = bar_chart_svg(
+
+
+def _organizations_chart(rows: list[dict[str, Any]]) -> str:
+    total = rows[0]["organizations"] if rows else 0
+    note = None
+    if len(rows) < total:
+        note = ngettext(
+            "The %(shown)s best of %(total)s organization with scored contacts.",
+            "The %(shown)s best of %(total)s organizations with scored contacts.",
+            total,
+        ) % {"shown": _number(len(rows)), "total": _number(total)}
+    return bar_chart_svg(
         [
             (row["name"], row["avg_score"],
              ngettext("%(score)s (%(count)s contact)", "%(score)s (%(count)s contacts)", row["scored_contacts"])
-             % {"score": _score(row["avg_score"]), "count": row["scored_contacts"]})
-            for row in dashboard.top_organizations
+             % {"score": _score(row["avg_score"]), "count": _number(row["scored_contacts"])})
+            for row in rows
         ],
         max_value=100, width=CHART_WIDTH, label_width=190, value_width=110,
-        title=_("Top organizations by relationship score"), empty_message=_("No scored contacts yet"),
+        title=_("Top organizations by relationship score"), empty_message=_("No scored contacts yet"), note=note,
+    )
+
+
+def dashboard_charts(dashboard: Dashboard) -> dict[str, str]:
+    """SVG charts for the dashboard; per-event charts run oldest to newest. Every number is
+    written as the active language writes it, every date as its short date format."""
+    rows = dashboard.editions
+    stages = bar_chart_svg(
+        [
+            (str(entry["label"]), entry["contacts"],
+             _("%(count)s · Ø %(score)s") % {"count": _number(entry["contacts"]), "score": _score(entry["avg_score"])})
+            for entry in dashboard.stages
+        ],
+        width=CHART_WIDTH, value_width=110, value_format=0, title=_("Contacts per lifecycle stage"),
     )
     return {
-        "retention": retention,
-        "returning": returning,
-        "nps": nps,
-        "coverage": coverage,
-        "won_vs_cost": won_vs_cost,
+        "retention": _retention_chart(rows),
+        "returning": _line(rows, "returning_share", scale=_percent, max_value=100, value_format=_percent_text,
+                           title=_("Returning attendees (%)")),
+        "nps": _line(rows, "nps", min_value=-100, max_value=100, value_format=0, title=_("NPS per event")),
+        "coverage": _line(rows, "followup_coverage", scale=_percent, max_value=100, value_format=_percent_text,
+                          title=_("Follow-up coverage (%)")),
+        "won_vs_cost": _won_vs_cost_chart(rows),
         "stages": stages,
-        "organizations": organizations,
+        "organizations": _organizations_chart(dashboard.top_organizations),
     }
 
 
@@ -189,19 +282,23 @@ def kpi_cards(data: Dashboard) -> list[dict[str, str]]:
     mixed = _("several currencies: %(codes)s") % {"codes": ", ".join(currencies)} if len(currencies) > 1 else ""
     return [
         {"key": "events", "label": _("Completed events"), "value": _number(summary["events"]),
-         "hint": _("%(count)s attendees") % {"count": _number(summary["attended"])}},
+         "hint": ngettext("%(count)s attendee", "%(count)s attendees", summary["attended"])
+         % {"count": _number(summary["attended"])}},
         {"key": "returning_share", "label": _("Returning share"), "value": _pct(summary["returning_share"]),
          "hint": _("%(returning)s returning, %(new)s new") % {
              "returning": _number(summary["returning_attendees"]), "new": _number(summary["new_attendees"])}},
         {"key": "retention", "label": _("Series retention (CRR)"),
          "value": "–" if retention is None else f"{_number(retention)} %",
-         "hint": _("mean over %(count)s editions") % {"count": summary["editions_with_retention"]}},
+         "hint": ngettext("mean over %(count)s edition", "mean over %(count)s editions", summary["editions_with_retention"])
+         % {"count": _number(summary["editions_with_retention"])}},
         {"key": "nps", "label": _("NPS"), "value": _number(summary["nps"]),
-         "hint": _("%(count)s answers") % {"count": _number(summary["feedback_count"])}},
+         "hint": ngettext("%(count)s answer", "%(count)s answers", summary["feedback_count"])
+         % {"count": _number(summary["feedback_count"])}},
         {"key": "coverage", "label": _("Follow-up coverage"), "value": _pct(summary["followup_coverage"]),
          "hint": _("%(share)s within 48 h") % {"share": _pct(summary["followed_up_within_48h_share"])}},
         {"key": "followups_done", "label": _("Follow-ups done"), "value": _number(follow_ups["done"]),
-         "hint": _("%(positive)s positive, %(contacts)s contacts") % {
+         "hint": ngettext("%(positive)s positive, %(contacts)s contact", "%(positive)s positive, %(contacts)s contacts",
+                          follow_ups["contacts"]) % {
              "positive": _number(follow_ups["positive"]), "contacts": _number(follow_ups["contacts"])}},
         {"key": "won_value", "label": _("Won value"), "value": _number(summary["won_value"]), "unit": currency,
          "hint": mixed or _("pipeline %(value)s") % {"value": f"{_number(summary['pipeline_value'])} {currency}".strip()}},
@@ -222,7 +319,7 @@ def edition_rows(data: Dashboard) -> list[dict[str, Any]]:
             "name": row["name"],
             "series_name": row["series_name"] or "",
             "starts_at": row["starts_at"],
-            "attended": row["attended"],
+            "attended": _number(row["attended"]),
             "returning": _pct(row["returning_share"]),
             "retention": "–" if row["series_retention_rate"] is None else f"{_number(row['series_retention_rate'])} %",
             "nps": _number(row["nps"]),
@@ -245,11 +342,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = DashboardFilterForm(request.GET or None, series=series)
     data = build_dashboard(form.to_filter() if form.is_bound else DashboardFilter.default())
     if not form.is_bound or form.is_valid():  # show the period actually used, defaults filled in
-        effective = data.filter
-        form = DashboardFilterForm(
-            initial={"date_from": effective.date_from, "date_to": effective.date_to, "series": effective.series_id},
-            series=series,
-        )
+        form = form.shown_for(data.filter)
     context = {
         **admin.site.each_context(request),
         "title": _("RoR dashboard"),

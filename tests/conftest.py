@@ -85,6 +85,17 @@ def _eager_celery_unless_services(request):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _site_language():
+    """Each test starts in the site's language, whatever an earlier test in the same worker
+    process left active (a German page rendered in-process keeps German for the thread)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    with translation.override(settings.LANGUAGE_CODE):
+        yield
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     from django.contrib.auth.models import Group

@@ -3,7 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
-from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from contacts.models import TAG_MAX_LENGTH, TAGS_MAX, Contact, FollowUp, Organization, Referral, normalize_email
 from contacts.selectors import TimelineEntry
 from partners.serializers import (
     DecimalField,
@@ -36,7 +36,7 @@ class ContactScoreSummarySerializer(serializers.Serializer):
 
 class ContactSerializer(PartnerModelSerializer):
     email = EmailField(max_length=254)
-    tags = serializers.ListField(child=TextField(max_length=50), required=False, max_length=100)
+    tags = serializers.ListField(child=TextField(max_length=TAG_MAX_LENGTH), required=False, max_length=TAGS_MAX)
     owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     score = serializers.SerializerMethodField()
     updated_at = serializers.SerializerMethodField()

@@ -1,7 +1,8 @@
 """What happens at and after demo events: networking, follow-up conversations, feedback, referrals."""
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import FollowUp, Referral
@@ -54,6 +55,12 @@ FOLLOW_UP_RATE = {"core": 0.7, "regular": 0.5, "occasional": 0.3}
 FOLLOW_UP_FACTOR = {EventKind.WEBINAR: 0.3, EventKind.DINNER: 1.3, EventKind.OTHER: 1.3}
 # (hours after the event) buckets: same day, within 48 h, within a week, later — the care component's grades.
 FOLLOW_UP_DELAYS = [((2, 24), 30), ((24, 48), 25), ((48, 168), 25), ((168, 504), 20)]
+# Follow-ups of events that ended less than this ago are still being worked through.
+RECENT_EVENT = timedelta(days=21)
+# Planned follow-ups: a few are some working days late (a few weeks at most), most due in the coming weeks.
+OVERDUE_SHARE = 0.2
+OVERDUE_DAYS = [1, 1, 1, 2, 2, 3, 3, 4, 5, 6, 8, 10, 13]
+UPCOMING_DAYS = [0, 0, 1, 1, 2, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 21, 28]
 NPS_WEIGHTS = {
     "core": [0, 0, 0, 0, 1, 1, 2, 6, 14, 30, 30],
     "regular": [1, 1, 1, 2, 3, 4, 6, 12, 16, 14, 10],
@@ -133,15 +140,20 @@ def build_follow_ups(
     follow_ups += _ensure_every_status(rng, clock, contexts, follow_ups, users)
     follow_ups += _check_ins(rng, clock, people, users)
     _ensure_every_choice(rng, follow_ups)
+    _steer_payoff(rng, contexts, follow_ups)
     return follow_ups
 
 
 def _ensure_every_status(rng, clock, contexts: list[EventContext], follow_ups: list[FollowUp], users: list) -> list[FollowUp]:
     """Small demo sizes can miss a status by chance; add one follow-up of each missing status."""
     missing = [status for status in FollowUpStatus.values if not any(f.status == status for f in follow_ups)]
+    # Events that ended some days ago: there was a working day since to do the follow-up.
     callable_attendees = [
-        (context, person) for context in contexts if context.status == EventStatus.COMPLETED
-        for person in context.attended if not person.contact.do_not_contact
+        (context, person)
+        for context in contexts
+        if context.status == EventStatus.COMPLETED and context.event.ends_at < clock.now - timedelta(days=4)
+        for person in context.attended
+        if not person.contact.do_not_contact
     ]
     if not callable_attendees:
         return []
@@ -153,61 +165,113 @@ def _ensure_every_status(rng, clock, contexts: list[EventContext], follow_ups: l
 
 
 def make_follow_up(rng, clock, context: EventContext, person: Person, users: list, *, status: str = "") -> FollowUp:
+    """One follow-up after the event. People work in office hours: every due and completion time is on a
+    weekday between 08:00 and 18:00, so a dinner on Friday night is followed up on Monday morning."""
     ends_at = context.event.ends_at
+    ends_day = clock.day_of(ends_at)
     [(low, high)] = rng.choices([bucket for bucket, _ in FOLLOW_UP_DELAYS], weights=[w for _, w in FOLLOW_UP_DELAYS])
-    done_at = ends_at + timedelta(hours=rng.uniform(low, high))
-    recent = clock.now - ends_at < timedelta(days=21)
+    done_at = clock.office_after(ends_at + timedelta(hours=rng.uniform(low, high)), rng)
+    recent = clock.now - ends_at < RECENT_EVENT
     roll = rng.random()
     if not status:
         if recent:
             status = FollowUpStatus.DONE if done_at < clock.now and roll < 0.6 else FollowUpStatus.PLANNED
             status = FollowUpStatus.CANCELLED if roll > 0.94 else status
         else:
-            status = FollowUpStatus.DONE if roll < 0.85 else (FollowUpStatus.CANCELLED if roll < 0.92 else FollowUpStatus.PLANNED)
+            status = FollowUpStatus.DONE if roll < 0.87 else (FollowUpStatus.CANCELLED if roll < 0.94 else FollowUpStatus.PLANNED)
+    if status == FollowUpStatus.DONE and done_at >= clock.now:
+        done_at = clock.office_before_now(rng)  # asked for a done one (events that ended days ago): done lately
     follow_up = FollowUp(
-        contact=person.contact, event=context.event, owner=person.contact.owner or rng.choice(users),
-        channel=pick(rng, CHANNELS), status=status, created_at=clock.past(ends_at + timedelta(hours=1), rng),
+        contact=person.contact,
+        event=context.event,
+        owner=person.contact.owner or rng.choice(users),
+        channel=pick(rng, CHANNELS),
+        status=status,
     )
+    logged_at = _logged_at(rng, clock, ends_at)
     if status == FollowUpStatus.DONE:
-        follow_up.completed_at = clock.past(done_at, rng)
-        follow_up.due_at = ends_at + timedelta(days=rng.choice([2, 3, 5, 7]))
+        follow_up.completed_at = done_at
+        follow_up.created_at = min(logged_at, done_at)
+        follow_up.due_at = clock.office_time(ends_day + rng.choice([2, 3, 5, 7]), rng)
         follow_up.outcome = pick(rng, OUTCOMES)
         follow_up.summary = rng.choice(catalog.FOLLOW_UP_SUMMARIES[follow_up.outcome])
-        if follow_up.outcome in (FollowUpOutcome.POSITIVE, FollowUpOutcome.NEUTRAL):
-            follow_up.next_step = rng.choice(catalog.NEXT_STEPS) if rng.random() < 0.7 else ""
-            if rng.random() < 0.35:
-                settled = follow_up.completed_at < clock.now - timedelta(days=60)
-                weights = {DealStatus.WON: 45, DealStatus.LOST: 30, DealStatus.OPEN: 25} if settled else \
-                    {DealStatus.OPEN: 65, DealStatus.WON: 25, DealStatus.LOST: 10}
-                follow_up.deal_status = pick(rng, weights)
-                follow_up.deal_value = money(rng, 5_000, 120_000, 500)
+        follow_up.next_step = rng.choice(catalog.NEXT_STEPS[follow_up.outcome])
+        if follow_up.outcome in (FollowUpOutcome.POSITIVE, FollowUpOutcome.NEUTRAL) and rng.random() < 0.35:
+            settled = follow_up.completed_at < clock.now - timedelta(days=60)
+            weights = (
+                {DealStatus.WON: 45, DealStatus.LOST: 30, DealStatus.OPEN: 25}
+                if settled
+                else {DealStatus.OPEN: 65, DealStatus.WON: 25, DealStatus.LOST: 10}
+            )
+            follow_up.deal_status = pick(rng, weights)
+            follow_up.deal_value = money(rng, 5_000, 120_000, 500)
     elif status == FollowUpStatus.PLANNED:
-        # Recent events: some calls are already late, most are due this week. Old ones: forgotten.
+        # Recent events: calls still to make. Older ones: the next touch, rescheduled lately.
+        follow_up.due_at = planned_due(rng, clock, earliest=ends_day + 1)
         if recent:
-            follow_up.due_at = clock.now + timedelta(hours=rng.uniform(-4 * 24, 6 * 24))
+            follow_up.created_at = logged_at
         else:
-            follow_up.due_at = ends_at + timedelta(days=rng.uniform(3, 10))
+            follow_up.created_at = clock.office_time(-rng.randint(2, min(30, -ends_day - 1)), rng, forward=False)
+        follow_up.summary = rng.choice(catalog.PLANNED_NOTES)
+        follow_up.next_step = rng.choice(catalog.PLANNED_STEPS)
         if rng.random() < 0.1:
             follow_up.deal_status, follow_up.deal_value = DealStatus.OPEN, money(rng, 5_000, 60_000, 500)
     else:
-        follow_up.due_at = ends_at + timedelta(days=rng.uniform(2, 7))
-        follow_up.summary = "Contact has left the company." if rng.random() < 0.5 else ""
+        follow_up.created_at = logged_at
+        follow_up.due_at = clock.office_time(ends_day + rng.randint(2, 7), rng)
+        follow_up.summary = rng.choice(catalog.CANCELLED_NOTES)
+        follow_up.next_step = rng.choice(catalog.CANCELLED_STEPS)
     return follow_up
 
 
+def _logged_at(rng: random.Random, clock: Clock, ends_at) -> datetime:
+    """When the team puts the follow-up into the CRM: after the event, in office hours."""
+    moment = clock.office_after(ends_at + timedelta(minutes=rng.uniform(15, 240)), rng)
+    return moment if moment < clock.now else clock.past(ends_at + timedelta(hours=1), rng)
+
+
+def planned_due(rng: random.Random, clock: Clock, *, earliest: int) -> datetime:
+    """The due time of a planned follow-up: a few are some days late, most due in the coming days and weeks,
+    none before the day `earliest` (relative to the reference date)."""
+    if rng.random() < OVERDUE_SHARE:
+        day = clock.workday(-rng.choice(OVERDUE_DAYS), forward=False)
+        if day >= earliest:
+            return clock.office_time(day, rng)
+    return clock.office_time(max(rng.choice(UPCOMING_DAYS), earliest), rng)
+
+
 def _check_ins(rng: random.Random, clock: Clock, people: list[Person], users: list) -> list[FollowUp]:
-    """Regular account check-ins, not tied to an event: the first is overdue, the second due this week."""
+    """Regular account check-ins, not tied to an event: every sales person has one a few days overdue and one
+    due this week (on a weekend: next Monday), and a few more are spread over the coming weeks."""
     candidates = [person for person in people if person.contact.owner is not None and not person.contact.do_not_contact]
-    chosen = candidates[:2] + [person for person in candidates[2:] if rng.random() < 0.03]
+    days_left_this_week = max(0, 4 - clock.today.weekday())  # until Friday
     follow_ups = []
-    for position, person in enumerate(chosen):
-        offset_days = {0: -2, 1: 3}.get(position, rng.uniform(-3, 14))
-        follow_ups.append(FollowUp(
-            contact=person.contact, event=None, owner=person.contact.owner, channel=FollowUpChannel.PHONE,
-            status=FollowUpStatus.PLANNED, due_at=clock.at(int(offset_days), 10) + timedelta(hours=rng.randint(0, 7)),
-            summary="Quarterly account check-in", created_at=clock.now - timedelta(days=rng.uniform(1, 10)),
-        ))
+    for user in users:
+        own = [person for person in candidates if person.contact.owner is user]
+        if len(own) < 2:
+            continue
+        late, soon = rng.sample(own, 2)
+        follow_ups.append(_check_in(rng, clock, late, clock.office_time(-rng.choice([1, 2, 3, 5]), rng, forward=False)))
+        follow_ups.append(_check_in(rng, clock, soon, clock.office_time(rng.randint(0, days_left_this_week), rng)))
+    for person in candidates:
+        if rng.random() < 0.03:
+            follow_ups.append(_check_in(rng, clock, person, planned_due(rng, clock, earliest=-30)))
     return follow_ups
+
+
+def _check_in(rng: random.Random, clock: Clock, person: Person, due_at: datetime) -> FollowUp:
+    return FollowUp(
+        contact=person.contact,
+        event=None,
+        owner=person.contact.owner,
+        channel=FollowUpChannel.PHONE,
+        status=FollowUpStatus.PLANNED,
+        due_at=due_at,
+        summary="Quarterly account check-in",
+        next_step=rng.choice(catalog.CHECK_IN_STEPS),
+        # planned at the last quarterly account review
+        created_at=clock.office_time(-rng.randint(35, 60), rng, forward=False),
+    )
 
 
 def _ensure_every_choice(rng: random.Random, follow_ups: list[FollowUp]) -> None:
@@ -222,12 +286,64 @@ def _ensure_every_choice(rng: random.Random, follow_ups: list[FollowUp]) -> None
         if done and not any(f.outcome == outcome for f in done):
             follow_up = rng.choice(spare([f for f in done if f.deal_status == DealStatus.NONE], lambda f: f.outcome))
             follow_up.outcome, follow_up.summary = outcome, catalog.FOLLOW_UP_SUMMARIES[outcome][0]
-            follow_up.next_step = ""
+            follow_up.next_step = rng.choice(catalog.NEXT_STEPS[outcome])
     for deal_status in (DealStatus.OPEN, DealStatus.WON, DealStatus.LOST):
         if done and not any(f.deal_status == deal_status for f in follow_ups):
             positive = [f for f in done if f.outcome == FollowUpOutcome.POSITIVE]
             follow_up = rng.choice(spare(positive, lambda f: f.deal_status) or positive)
             follow_up.deal_status, follow_up.deal_value = deal_status, money(rng, 5_000, 120_000, 500)
+
+
+def _steer_payoff(rng: random.Random, contexts: list[EventContext], follow_ups: list[FollowUp]) -> None:
+    """Editions with a set payoff (catalog.EditionSpec) win about that multiple of their cost: good conversations
+    of a flagship turn into signed deals, the won deals of a flop are lost after all. The others keep what fell."""
+    by_event: dict[int, list[FollowUp]] = {}
+    for follow_up in follow_ups:
+        if follow_up.event is not None:
+            by_event.setdefault(id(follow_up.event), []).append(follow_up)
+    for context in contexts:
+        if context.payoff is None or context.status != EventStatus.COMPLETED:
+            continue
+        rows = by_event.get(id(context.event), [])
+        target = context.event.cost * Decimal(str(round(context.payoff * rng.uniform(0.92, 1.08), 3)))
+        won = sum((f.deal_value for f in rows if f.deal_status == DealStatus.WON), Decimal(0))
+        if won < target:
+            talks = [
+                f
+                for f in rows
+                if f.status == FollowUpStatus.DONE
+                and f.deal_status != DealStatus.WON
+                and f.outcome in (FollowUpOutcome.POSITIVE, FollowUpOutcome.NEUTRAL)
+            ]
+            rng.shuffle(talks)
+            talks.sort(key=lambda f: f.outcome != FollowUpOutcome.POSITIVE)  # the positive ones first
+            for follow_up in talks:
+                if won >= target:
+                    break
+                # The last deal closes the gap, give or take: no flop turns into a success by one deal.
+                value = min(money(rng, 15_000, 90_000, 500), _in_500s(max(target - won, Decimal(5_000))))
+                follow_up.deal_status, follow_up.deal_value = DealStatus.WON, value
+                won += value
+        else:
+            # The small deals close, the big ones are lost; one small deal is won at least.
+            kept = Decimal(0)
+            won_deals = sorted((f for f in rows if f.deal_status == DealStatus.WON), key=lambda f: f.deal_value)
+            for position, follow_up in enumerate(won_deals):
+                if position == 0 and follow_up.deal_value > target:
+                    follow_up.deal_value = _in_500s(max(Decimal(5_000), target * Decimal("0.6")))
+                if kept + follow_up.deal_value <= target or position == 0:
+                    kept += follow_up.deal_value
+                else:
+                    follow_up.deal_status = DealStatus.LOST
+        if context.payoff < 1:
+            # A flop: what was still open is lost by now, but for one small deal that drags on.
+            for follow_up in sorted((f for f in rows if f.deal_status == DealStatus.OPEN), key=lambda f: f.deal_value)[1:]:
+                follow_up.deal_status = DealStatus.LOST
+
+
+def _in_500s(value: Decimal) -> Decimal:
+    """A deal value as sales people round it: to 500 euros."""
+    return (Decimal(round(value / 500)) * 500).quantize(Decimal("0.01"))
 
 
 def build_feedback(rng: random.Random, clock: Clock, contexts: list[EventContext]) -> list[Feedback]:

@@ -231,7 +231,8 @@ CONSENT_SOURCES = ["event registration", "website form", "business card", "ticke
 
 @dataclass(frozen=True)
 class EditionSpec:
-    """One event; `day` is relative to the reference date (negative = past)."""
+    """One event; `day` is relative to the reference date (negative = past), moved to the nearest weekday
+    (see Clock.event_day) unless the event is live."""
 
     day: int
     status: str = EventStatus.COMPLETED
@@ -239,6 +240,8 @@ class EditionSpec:
     venue: str = ""
     title: str = ""  # overrides the generated edition name
     format: str = ""  # overrides the series format
+    # Won deal value as a multiple of the edition's cost (RoR % = (payoff − 1) × 100); None: as the deals fall.
+    payoff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -268,11 +271,13 @@ SERIES = [
         "The agency's flagship conference for marketing leaders in northern Germany.",
         EventKind.CONFERENCE, EventFormat.IN_PERSON, (9, 0), 8.5, 2, 450, (140_000, 190_000), 0.36, "pretix", "HMS",
         (
-            EditionSpec(-1100, city="Hamburg", venue="Kampnagel"),
-            EditionSpec(-735, city="Hamburg", venue="Kampnagel"),
-            EditionSpec(-370, city="Hamburg", venue="Elbphilharmonie, Kaistudios", format=EventFormat.HYBRID),
-            EditionSpec(-5, city="Hamburg", venue="Elbphilharmonie, Kaistudios", format=EventFormat.HYBRID),
-            EditionSpec(360, status=S.PLANNED, city="Hamburg", venue="Elbphilharmonie, Kaistudios",
+            EditionSpec(-1175, city="Hamburg", venue="Kampnagel"),
+            EditionSpec(-810, city="Hamburg", venue="Kampnagel"),
+            EditionSpec(-445, city="Hamburg", venue="Elbphilharmonie, Kaistudios", format=EventFormat.HYBRID),
+            # The latest summit, a quarter ago: its deals have had time to close, and it paid off.
+            EditionSpec(-80, city="Hamburg", venue="Elbphilharmonie, Kaistudios", format=EventFormat.HYBRID,
+                        payoff=2.3),
+            EditionSpec(285, status=S.PLANNED, city="Hamburg", venue="Elbphilharmonie, Kaistudios",
                         format=EventFormat.HYBRID),
         ),
     ),
@@ -283,7 +288,9 @@ SERIES = [
         (
             EditionSpec(-650, city="Munich", venue="Motorworld München"),
             EditionSpec(-470, city="Munich", venue="Motorworld München"),
-            EditionSpec(-290, city="Stuttgart", venue="Carl Benz Arena"),
+            # The one trip to Stuttgart: a big arena, few deals. It did not pay off.
+            EditionSpec(-290, city="Stuttgart", venue="Carl Benz Arena", title="Future of Mobility Forum · Stuttgart",
+                        payoff=0.2),
             EditionSpec(-110, city="Munich", venue="Motorworld München"),
             EditionSpec(70, status=S.PLANNED, city="Munich", venue="Motorworld München"),
         ),
@@ -312,7 +319,7 @@ SERIES = [
             EditionSpec(-275, city="Hamburg", venue="Die Bank Brasserie"),
             EditionSpec(-185, city="Munich", venue="Käfer-Schänke"),
             EditionSpec(-95, city="Frankfurt", venue="Main Tower Restaurant"),
-            EditionSpec(-12, city="Hamburg", venue="Fischereihafen Restaurant"),
+            EditionSpec(-6, city="Hamburg", venue="Fischereihafen Restaurant"),
             EditionSpec(45, status=S.PLANNED, city="Cologne", venue="Wolkenburg"),
         ),
         edition_name="Partner Dinner {city} · {month} {year}",
@@ -375,22 +382,73 @@ FOLLOW_UP_SUMMARIES = {
         "Wants to bring two colleagues to the next edition.",
         "Good talk about their event calendar for next year.",
         "Agreed on a pilot for their customer day.",
+        "Keen on a hybrid format for their sales kick-off.",
+        "Asked what a sponsorship package would cost.",
     ],
     "neutral": [
         "Friendly call, no concrete need right now.",
         "Shared the session recordings; will revisit next quarter.",
         "Budget decisions are still open.",
+        "Liked the event, but their planning runs through head office.",
     ],
     "negative": [
         "Not a fit this year: events budget was cut.",
         "Chose another agency for their roadshow.",
     ],
-    "no_response": ["Two e-mails and a call, no answer so far."],
-    "": ["Short exchange after the event."],
+    "no_response": [
+        "Two e-mails and a call, no answer so far.",
+        "Left a voicemail; no reply to the follow-up e-mail.",
+    ],
+    "": ["Short exchange after the event.", "Quick chat by phone; notes to follow."],
 }
-NEXT_STEPS = [
-    "Send proposal", "Schedule a demo", "Invite to the next dinner", "Call again next quarter",
-    "Introduce to our CX team", "Share the event report",
+# Next steps written after a conversation, by its outcome.
+NEXT_STEPS = {
+    "positive": [
+        "Send the sponsorship deck", "Send the proposal for their customer day", "Book a call about the Q3 roadshow",
+        "Set up a planning workshop with their marketing team", "Draft an offer for a hybrid format",
+        "Introduce them to our CX team", "Invite them to the next partner dinner", "Send two reference cases",
+        "Schedule a site visit at the venue", "Prepare a quote for a two-day conference",
+    ],
+    "neutral": [
+        "Call again next quarter", "Share the event report", "Send the session recordings",
+        "Check in before their autumn budget round", "Invite them to the next RoR Insights webinar",
+        "Send the dates for next year's editions",
+    ],
+    "negative": [
+        "Check back before next year's budget planning", "Keep them on the invitation list for the summit",
+        "Ask what the other agency offered",
+    ],
+    "no_response": [
+        "Try once more by phone next week", "Ask the account owner for a warm introduction",
+        "Send a short note with the event photos",
+    ],
+    "": ["Write up the call notes in the CRM", "Send the slides they asked for"],
+}
+# Follow-ups still to do: what was agreed (the next step) and a note on how it came about.
+PLANNED_STEPS = [
+    "Call to discuss the sponsorship package", "Send the slides and ask for a meeting", "Book a call about the Q3 roadshow",
+    "Send the sponsorship deck", "Thank them for coming and share the photos", "Ask how they liked the event",
+    "Follow up on the open proposal", "Confirm the date for the planning workshop",
+    "Introduce them to the speaker they asked about", "Send the pricing for next year's summit",
+    "Arrange a demo of the networking app", "Book a meeting at their office",
+]
+PLANNED_NOTES = [
+    "Asked for the slides at the event.", "Interested in a hybrid format for their sales kick-off.",
+    "Wants a quote before the end of the quarter.", "Met our managing director; keen to talk again.",
+    "Their event budget for next year is being planned now.", "Scanned at the booth; asked about sponsorship.",
+    "Talked about a roadshow in three cities.", "New in the role; wants to get to know the agency.",
+]
+CANCELLED_NOTES = [
+    "Contact has left the company.", "Events budget frozen until further notice.",
+    "A colleague already covers this account.", "Duplicate of another follow-up.",
+]
+CANCELLED_STEPS = [
+    "Find out who took over the events budget", "Reassign the account to a colleague",
+    "Try again after their reorganisation", "Keep them on the newsletter only",
+]
+CHECK_IN_STEPS = [
+    "Review their event calendar for next year", "Ask about next year's events budget", "Update the account plan",
+    "Walk them through last year's RoR figures", "Invite them to the summit as VIP guests",
 ]
 FEEDBACK_COMMENTS = [
     "Great speakers and excellent networking.",

@@ -41,6 +41,7 @@ class EventContext:
     days: int
     duration_hours: float
     series_index: int | None
+    payoff: float | None = None  # won deal value as a multiple of the cost, see catalog.EditionSpec
     invitations: list[tuple[Person, Attendance]] = field(default_factory=list)
 
     @property
@@ -61,7 +62,7 @@ def build_events(rng: random.Random, clock: Clock, series: list[EventSeries]) ->
     for series_index, (spec, series_row) in enumerate(zip(catalog.SERIES, series, strict=True)):
         used_names: list[str] = []
         for number, edition in enumerate(spec.editions, start=1):
-            starts_at = clock.at(edition.day, *spec.start_time)
+            starts_at = clock.at(_weekday(clock, edition.day, edition.status, spec.days), *spec.start_time)
             name = edition.title or _edition_name(spec, edition, starts_at, used_names)
             used_names.append(name)
             event = _event(
@@ -73,11 +74,13 @@ def build_events(rng: random.Random, clock: Clock, series: list[EventSeries]) ->
             contexts.append(EventContext(
                 event=event, status=edition.status, kind=spec.kind, code=f"{spec.code}{number:02d}",
                 source=spec.source, days=spec.days, duration_hours=spec.duration_hours, series_index=series_index,
+                payoff=edition.payoff,
             ))
     for spec in catalog.ONE_OFF_EVENTS:
         event = _event(
             rng, clock, name=spec.name, series=None, kind=spec.kind, format=spec.format, status=spec.status,
-            starts_at=clock.at(spec.day, *spec.start_time), days=spec.days, duration_hours=spec.duration_hours,
+            starts_at=clock.at(_weekday(clock, spec.day, spec.status, spec.days), *spec.start_time), days=spec.days,
+            duration_hours=spec.duration_hours,
             city=spec.city, venue=spec.venue, capacity=spec.capacity, cost=spec.cost,
         )
         contexts.append(EventContext(
@@ -85,6 +88,11 @@ def build_events(rng: random.Random, clock: Clock, series: list[EventSeries]) ->
             days=spec.days, duration_hours=spec.duration_hours, series_index=None,
         ))
     return contexts
+
+
+def _weekday(clock: Clock, day: int, status: str, days: int) -> int:
+    """Business events run on weekdays; the live event stays where it is, around the reference date."""
+    return day if status == EventStatus.LIVE else clock.event_day(day, days)
 
 
 def _edition_name(spec: catalog.SeriesSpec, edition: catalog.EditionSpec, starts_at: datetime, used_names: list[str]) -> str:

@@ -85,7 +85,7 @@ class TestReimportAfterCheckIn:
 class TestRefusedRows:
     def test_a_ticket_id_used_twice_is_an_error_in_the_preview_and_writes_nothing(self, admin_client, event):
         content = (
-            b"email,ticket,firma\n"
+            b"email,ticket_id,firma\n"
             b"anna@client.example,T-4,Hafen AG\n"
             b"ben@client.example,T-5,\n"
             b"carl@client.example,T-4,Carl GmbH\n"
@@ -107,9 +107,9 @@ class TestRefusedRows:
         assert Attendance.objects.filter(event=event).count() == 2
 
     def test_a_ticket_id_of_an_existing_attendance_is_an_error_in_the_preview(self, admin_client, event):
-        confirm(admin_client, event, upload(admin_client, event, b"email,ticket\nanna@client.example,T-4\n"))
+        confirm(admin_client, event, upload(admin_client, event, b"email,ticket_id\nanna@client.example,T-4\n"))
 
-        preview = upload(admin_client, event, b"email,ticket\nanna@client.example,T-4\ndora@client.example,T-4\n")
+        preview = upload(admin_client, event, b"email,ticket_id\nanna@client.example,T-4\ndora@client.example,T-4\n")
 
         assert [row.line for row in preview.context["preview"].error_rows] == [3]
         assert rows_by_line(preview)[2].action == "Already registered: no change"

@@ -1,11 +1,27 @@
 """The server-side SVG charts: valid markup, escaped labels, honest scales."""
 
 import re
+from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 import pytest
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
-from scoring.charts import bar_chart_svg, column_chart_svg, line_chart_svg
+from contacts.models import Contact
+from events.models import Event, EventSeries
+from scoring.charts import (
+    BarGroup,
+    LegendEntry,
+    _text_px,
+    bar_chart_svg,
+    column_chart_svg,
+    grouped_bar_chart_svg,
+    line_chart_svg,
+)
+from scoring.choices import ScoreTrigger
+from scoring.formatting import localized
+from scoring.models import ScoreSnapshot
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -64,3 +80,113 @@ def test_line_chart_x_labels_do_not_overlap():
             spans.append((start, start + width))
     assert len(spans) >= 2
     assert all(previous[1] <= following[0] for previous, following in zip(spans, spans[1:], strict=False))
+
+
+def texts_of(root: ElementTree.Element) -> list[str]:
+    return [element.text or "" for element in root.iter(f"{SVG}text")]
+
+
+def test_numbers_are_written_as_the_active_language_writes_them():
+    with translation.override("de"):
+        bars = parse(bar_chart_svg([("Umsatz", 60000.0), ("Quote", 42.0)], value_format=1))
+        line = parse(line_chart_svg([("a", 20000.0), ("b", 60000.0)], max_value=60000, value_format=0))
+        columns = parse(column_chart_svg([("a", 1234.0)], value_format=lambda value: f"{localized(value, 1)} %"))
+    assert {"60.000,0", "42,0"} <= set(texts_of(bars))
+    assert {"0", "30.000", "60.000"} <= set(texts_of(line))  # the y-axis ticks
+    assert "1.234,0 %" in texts_of(columns)
+    with translation.override("en"):
+        assert "60,000" in texts_of(parse(bar_chart_svg([("Revenue", 60000.0)], value_format=0)))
+
+
+def test_a_long_label_is_shortened_to_its_room_and_keeps_its_full_text_as_tooltip():
+    name = "RoR Insights Webinar: Consent-first event marketing for agencies"
+    root = parse(bar_chart_svg([(name, 3.0), ("Short", 1.0)], label_width=150))
+    label = next(element for element in root.iter(f"{SVG}text") if (element.text or "").startswith("RoR"))
+    assert label.text.endswith("…")
+    assert _text_px(label.text) <= 150 - 6  # right-aligned at label_width − 6: nothing runs off the left edge
+    assert label.find(f"{SVG}title").text == name
+    short = next(element for element in root.iter(f"{SVG}text") if element.text == "Short")
+    assert short.find(f"{SVG}title") is None
+
+
+def test_the_value_column_widens_to_its_longest_text():
+    root = parse(bar_chart_svg([("a", 1.0, "1,234,567.00 EUR of 9,999,999.00 EUR")], width=400, value_width=40))
+    value = next(element for element in root.iter(f"{SVG}text") if "EUR" in (element.text or ""))
+    assert float(value.get("x")) + _text_px(value.text) <= 400
+
+
+def test_a_grouped_bar_chart_has_a_legend_in_the_colours_of_its_bars():
+    series = [LegendEntry("Won value", "#3a7d44"), LegendEntry("Cost", "#b0b0b0")]
+    groups = [BarGroup("Summit", [60000.0, 20000.0], sublabel="01/06/2026"), BarGroup("Dinner", [0.0, None])]
+    root = parse(grouped_bar_chart_svg(groups, series, width=500))
+    legend = root.find(f"{SVG}g[@class='ror-legend']")
+    assert [element.text for element in legend.iter(f"{SVG}text")] == ["Won value", "Cost"]
+    assert [rect.get("fill") for rect in legend.iter(f"{SVG}rect")] == ["#3a7d44", "#b0b0b0"]
+    bars = [rect for rect in root.iter(f"{SVG}rect") if rect.get("class") == "ror-bar"]
+    assert [bar.get("fill") for bar in bars] == ["#3a7d44", "#b0b0b0"] * 2
+    widths = [float(bar.get("width")) for bar in bars]
+    assert widths[0] > widths[1] > 0
+    assert widths[2:] == [0, 0]
+    assert {"60,000", "20,000", "0", "–", "01/06/2026"} <= set(texts_of(root))
+
+
+def test_a_note_says_what_the_chart_leaves_out_and_wraps():
+    note = "Showing the 24 most recent of 40 events; the table below lists them all. " * 2
+    root = parse(bar_chart_svg([("a", 1.0)], width=300, title="Money", note=note))
+    lines = [element.text for element in root.iter(f"{SVG}text") if element.get("class") == "ror-chart-note"]
+    assert len(lines) >= 2
+    assert " ".join(lines) == note.strip()
+    assert all(_text_px(line) <= 300 for line in lines)
+    assert root.get("aria-label") == f"Money – {note}"  # a screen reader hears it too
+
+
+def test_column_labels_wider_than_their_column_are_turned_not_cut():
+    items = [(f"11/{day:02d}/2026", 10.0) for day in range(1, 13)]
+    root = parse(column_chart_svg(items, width=500))
+    labels = [element for element in root.iter(f"{SVG}text") if "/" in (element.text or "")]
+    assert [element.text for element in labels] == [label for label, _ in items]  # whole dates
+    assert all("rotate(-45" in element.get("transform", "") for element in labels)
+    narrow = parse(column_chart_svg(items[:3], width=500))
+    assert not any(element.get("transform") for element in narrow.iter(f"{SVG}text"))
+
+
+@pytest.mark.django_db
+class TestAdminPageCharts:
+    """The charts of the event and contact pages: short dates of the language, and what they leave out."""
+
+    def test_the_series_chart_of_an_event_says_how_many_editions_it_leaves_out(self):
+        from events.admin_panels import SERIES_CHART_EDITIONS, series_chart
+
+        series = EventSeries.objects.create(name="Summit")
+        start = timezone.make_aware(datetime(2024, 1, 10, 10))
+        editions = [
+            Event.objects.create(name=f"Summit {index}", series=series, starts_at=start + timedelta(days=30 * index),
+                                 ends_at=start + timedelta(days=30 * index, hours=8))
+            for index in range(SERIES_CHART_EDITIONS + 2)
+        ]
+        latest = editions[-1]
+        with translation.override("de"):
+            svg = str(series_chart(latest))
+            first_shown = date_format(timezone.localtime(editions[2].starts_at), "SHORT_DATE_FORMAT")
+        root = parse(svg)
+        notes = [element.text for element in root.iter(f"{SVG}text") if element.get("class") == "ror-chart-note"]
+        assert notes == [f"Die {SERIES_CHART_EDITIONS} neuesten von {SERIES_CHART_EDITIONS + 2} Ausgaben."]
+        assert first_shown in texts_of(root)  # 10.03.2024: German short dates, not 2024-03
+        assert len(root.findall(f"{SVG}g[@class='ror-column']")) == SERIES_CHART_EDITIONS
+
+    def test_the_score_history_says_how_many_scores_it_leaves_out(self):
+        from contacts.admin_panels import HISTORY_POINTS, score_history_chart
+
+        contact = Contact.objects.create(email="history@example.com")
+        start = timezone.make_aware(datetime(2024, 1, 10, 10))
+        ScoreSnapshot.objects.bulk_create([
+            ScoreSnapshot(contact=contact, score=40.0 + index % 20, components={}, stage="growth", profile_version=1,
+                          computed_at=start + timedelta(days=index), trigger=ScoreTrigger.NIGHTLY)
+            for index in range(HISTORY_POINTS + 5)
+        ])
+        root = parse(str(score_history_chart(contact)))
+        notes = [element.text for element in root.iter(f"{SVG}text") if element.get("class") == "ror-chart-note"]
+        assert notes == [f"Showing the {HISTORY_POINTS} most recent of {HISTORY_POINTS + 5} scores."]
+        assert len(root.findall(f"{SVG}circle")) == HISTORY_POINTS
+        last = date_format(timezone.localtime(start + timedelta(days=HISTORY_POINTS + 4)), "SHORT_DATE_FORMAT")
+        assert last in texts_of(root)

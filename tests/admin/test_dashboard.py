@@ -7,22 +7,34 @@ figures on the page are known exactly and independent of the scoring engine. The
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from xml.etree import ElementTree
 
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from contacts.models import Contact, Organization
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback
-from scoring.dashboard import DashboardFilter, build_dashboard
+from scoring.dashboard import TOP_ORGANIZATIONS, DashboardFilter, build_dashboard
 from scoring.models import ContactScore, EventMetrics
-from scoring.views import _number, _signed_number, edition_rows, kpi_cards
+from scoring.views import (
+    COST_COLOR,
+    WON_COLOR,
+    WON_VS_COST_EVENTS,
+    _number,
+    _signed_number,
+    dashboard_charts,
+    edition_rows,
+    kpi_cards,
+)
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/ror/dashboard/"
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 def make_user(username: str) -> User:
@@ -281,3 +293,173 @@ def test_the_site_root_and_view_site_lead_to_the_dashboard(admin_client):
     assert admin_client.get("/")["Location"] == "/admin/ror/dashboard/"
     assert str(admin_client.get("/admin/").context["site_url"]) == "/admin/ror/dashboard/"  # "View site"
     assert admin_client.get("/", follow=True).status_code == 200
+
+
+def svg_texts(svg: str) -> list[str]:
+    """Every text, tooltip and note of a chart, parsed (so the markup must be valid)."""
+    root = ElementTree.fromstring(svg)
+    return [element.text or "" for element in root.iter() if element.tag in (f"{SVG}text", f"{SVG}title")]
+
+
+def svg_notes(svg: str) -> str:
+    root = ElementTree.fromstring(svg)
+    return " ".join(element.text for element in root.iter(f"{SVG}text") if element.get("class") == "ror-chart-note")
+
+
+class TestCharts:
+    """What the dashboard's charts draw and what they say they leave out."""
+
+    def add_editions(self, series: EventSeries, count: int) -> list[Event]:
+        today = timezone.localdate()
+        return [
+            make_event(f"Edition {index + 1}", today - timedelta(days=7 * (count - index)), series=series, attended=10,
+                       won_value=Decimal(1000 * (index + 1)), cost=Decimal(500))
+            for index in range(count)
+        ]
+
+    def test_won_vs_cost_draws_every_event_of_the_period_with_a_legend(self, summit):
+        self.add_editions(summit, 18)
+        svg = dashboard_charts(build_dashboard(DashboardFilter.default()))["won_vs_cost"]
+        root = ElementTree.fromstring(svg)
+        groups = root.findall(f".//{SVG}g[@class='ror-bar-group']")
+        assert len(groups) == 18  # not the latest 8 only
+        assert svg_notes(svg) == ""  # nothing left out, nothing to say
+        legend = root.find(f"{SVG}g[@class='ror-legend']")
+        assert [element.text for element in legend.iter(f"{SVG}text")] == ["Won value", "Cost"]
+        legend_colours = [rect.get("fill") for rect in legend.iter(f"{SVG}rect")]
+        bar_colours = [rect.get("fill") for rect in groups[0].iter(f"{SVG}rect") if rect.get("class") == "ror-bar"]
+        assert legend_colours == bar_colours == [WON_COLOR, COST_COLOR]
+
+    def test_won_vs_cost_with_more_events_than_fit_says_what_it_leaves_out(self, summit):
+        events = self.add_editions(summit, WON_VS_COST_EVENTS + 6)
+        svg = dashboard_charts(build_dashboard(DashboardFilter.default()))["won_vs_cost"]
+        root = ElementTree.fromstring(svg)
+        assert len(root.findall(f".//{SVG}g[@class='ror-bar-group']")) == WON_VS_COST_EVENTS
+        total = len(events)
+        assert svg_notes(svg) == (f"Showing the {WON_VS_COST_EVENTS} most recent of {total} events; "
+                                  "the table below lists them all.")
+        texts = svg_texts(svg)
+        assert any(text.startswith(f"Edition {total}") for text in texts)  # the newest is in
+        assert not any(text.startswith("Edition 1 ") or text == "Edition 1" for text in texts)  # the oldest is out
+
+    def test_won_vs_cost_labels_keep_the_full_name_and_the_date(self, summit):
+        name = "RoR Insights Webinar: Consent-first event marketing for agencies and their clients"
+        event = make_event(name, timezone.localdate() - timedelta(days=3), series=summit, attended=5,
+                           won_value=Decimal(60000), cost=Decimal(20000))
+        svg = dashboard_charts(build_dashboard(DashboardFilter.default()))["won_vs_cost"]
+        texts = svg_texts(svg)
+        day = date_format(timezone.localtime(event.starts_at), "SHORT_DATE_FORMAT")
+        assert any(text.endswith("…") and name.startswith(text[:-1]) for text in texts)  # shortened on the chart
+        assert name in texts  # whole in its tooltip
+        assert day in texts
+        assert {"60,000 EUR", "20,000 EUR"} <= set(texts)
+
+    def test_german_charts_write_german_numbers_and_dates(self, agency_data):
+        gala = make_event("Gala", timezone.localdate() - timedelta(days=5), attended=1234, won_value=Decimal(60000),
+                          cost=Decimal("1234.5"), returning_share=0.42, followup_coverage=0.5)
+        with translation.override("de"):
+            data = build_dashboard(DashboardFilter.default())
+            charts = dashboard_charts(data)
+            day = date_format(timezone.localtime(agency_data["second"].starts_at), "SHORT_DATE_FORMAT")
+            gala_day = date_format(timezone.localtime(gala.starts_at), "SHORT_DATE_FORMAT")
+        assert day.count(".") == 2  # 01.02.2026
+        won = svg_texts(charts["won_vs_cost"])
+        assert {"60.000 EUR", "1.235 EUR", "50.000 EUR"} <= set(won)
+        assert "60,000 EUR" not in won
+        returning = svg_texts(charts["returning"])
+        assert {"0 %", "50 %", "100 %"} <= set(returning)  # y-axis ticks
+        assert f"{day} Summit autumn: 60 %" in returning  # a point's tooltip: date, event, value
+        assert gala_day in svg_texts(charts["coverage"])  # the last x-axis label
+        assert "70,0 (2 Kontakte)" in svg_texts(charts["organizations"])
+
+    def test_english_charts_write_english_numbers(self, agency_data):
+        make_event("Gala", timezone.localdate() - timedelta(days=5), attended=10, won_value=Decimal(60000))
+        with translation.override("en"):
+            texts = svg_texts(dashboard_charts(build_dashboard(DashboardFilter.default()))["won_vs_cost"])
+        assert "60,000 EUR" in texts
+
+    def test_the_retention_chart_says_how_many_events_it_leaves_out(self, agency_data):
+        svg = dashboard_charts(build_dashboard(DashboardFilter.default()))["retention"]
+        assert svg_notes(svg) == "1 event without a previous edition in its series is not shown."  # the dinner
+
+    def test_line_charts_say_where_they_break(self, agency_data):
+        EventMetrics.objects.filter(event=agency_data["first"]).update(nps=20.0)
+        svg = dashboard_charts(build_dashboard(DashboardFilter.default()))["nps"]
+        assert svg_notes(svg) == "2 events have no value here; the line breaks there."  # only spring has an NPS
+        assert svg_notes(dashboard_charts(build_dashboard(DashboardFilter.default()))["coverage"]) == ""
+
+    def test_the_organizations_chart_says_it_shows_the_best_ones_only(self, agency_data):
+        for index in range(TOP_ORGANIZATIONS):
+            make_contact(f"o{index}@example.com", organization=Organization.objects.create(name=f"Org {index}"),
+                         score=50)
+        data = build_dashboard(DashboardFilter.default())
+        assert len(data.top_organizations) == TOP_ORGANIZATIONS
+        svg = dashboard_charts(data)["organizations"]
+        assert svg_notes(svg) == f"The {TOP_ORGANIZATIONS} best of {TOP_ORGANIZATIONS + 3} organizations with scored contacts."
+
+    def test_the_organizations_chart_says_nothing_when_it_shows_them_all(self, agency_data):
+        assert svg_notes(dashboard_charts(build_dashboard(DashboardFilter.default()))["organizations"]) == ""
+
+    def test_the_events_table_writes_the_chart_dates_and_grouped_numbers(self, client, staff_user, summit):
+        event = make_event("Big one", timezone.localdate() - timedelta(days=2), series=summit, attended=1234,
+                           won_value=Decimal(60000))
+        client.force_login(staff_user)
+        page = client.get(URL).content.decode()
+        day = date_format(timezone.localtime(event.starts_at), "SHORT_DATE_FORMAT")
+        table = page[page.index('id="ror-editions"'):]
+        assert f'<td class="ror-date">{day}</td>' in table
+        assert '<td class="num">1,234</td>' in table
+        charts = page[page.index('class="ror-grid"'):page.index('id="ror-editions"')]
+        assert day in charts
+
+
+class TestSeriesWindow:
+    """With a series, the period covers its editions, not the last 12 months."""
+
+    def test_a_series_without_chosen_dates_covers_all_its_editions(self, client, staff_user, agency_data, summit):
+        client.force_login(staff_user)
+        response = client.get(URL, {"series": summit.pk})
+        flt = response.context["dashboard"].filter
+        assert flt.date_from == timezone.localdate(agency_data["old"].starts_at)  # the 2023 edition
+        assert flt.date_to == timezone.localdate()
+        assert [row["name"] for row in response.context["dashboard"].editions] == [
+            "Summit 2023", "Summit spring", "Summit autumn"]
+
+    def test_picking_a_series_on_the_default_page_widens_the_period(self, client, staff_user, agency_data, summit):
+        """The page fills in the last 12 months; sent back unchanged with a series, they give way."""
+        client.force_login(staff_user)
+        shown = client.get(URL).context["form"]
+        query = {name: shown[name].value() for name in ("date_from", "date_to", "default_from", "default_to")}
+        assert query["date_from"] == query["default_from"] == DashboardFilter.default().date_from
+        response = client.get(URL, {**{k: v.isoformat() for k, v in query.items()}, "series": summit.pk})
+        data = response.context["dashboard"]
+        assert data.filter.date_from == timezone.localdate(agency_data["old"].starts_at)
+        assert "Summit 2023" in [row["name"] for row in data.editions]
+        # Back to all events with the series' period untouched: the last 12 months again.
+        shown = response.context["form"]
+        query = {name: shown[name].value().isoformat() for name in ("date_from", "date_to", "default_from", "default_to")}
+        assert client.get(URL, {**query, "series": ""}).context["dashboard"].filter == DashboardFilter.default()
+
+    def test_a_chosen_start_is_kept_with_a_series(self, client, staff_user, agency_data, summit):
+        client.force_login(staff_user)
+        default = DashboardFilter.default()
+        chosen = timezone.localdate() - timedelta(days=100)
+        response = client.get(URL, {"date_from": chosen.isoformat(), "date_to": default.date_to.isoformat(),
+                                    "default_from": default.date_from.isoformat(),
+                                    "default_to": default.date_to.isoformat(), "series": summit.pk})
+        assert response.context["dashboard"].filter == DashboardFilter(chosen, default.date_to, summit.pk)
+        assert response.context["form"]["default_from"].value() is None  # chosen, so it stays on a series change
+
+    def test_a_series_window_holds_at_least_the_last_12_months(self, summit):
+        make_event("Recent", timezone.localdate() - timedelta(days=30), series=summit, attended=1)
+        assert DashboardFilter.for_series(summit.pk) == DashboardFilter(
+            DashboardFilter.default().date_from, timezone.localdate(), summit.pk)
+
+    def test_counts_are_said_in_singular_and_plural(self, agency_data, summit):
+        one = build_dashboard(DashboardFilter(timezone.localdate() - timedelta(days=30), timezone.localdate(), summit.pk))
+        hints = {card["key"]: card["hint"] for card in kpi_cards(one)}
+        assert hints["retention"] == "mean over 1 edition"
+        assert hints["events"] == "300 attendees"
+        hints = {card["key"]: card["hint"] for card in kpi_cards(build_dashboard(DashboardFilter.default()))}
+        assert hints["retention"] == "mean over 2 editions"
+        assert hints["nps"] == "4 answers"

@@ -44,6 +44,12 @@ def anchor(day: str = TODAY) -> datetime:
     return datetime.combine(date.fromisoformat(day), time(0), tzinfo=timezone.get_default_timezone())
 
 
+def in_office_hours(moment: datetime) -> bool:
+    """Monday to Friday, 08:00 to 18:00 in the site's time zone."""
+    local = timezone.localtime(moment)
+    return local.weekday() < 5 and time(8) <= local.time() < time(18)
+
+
 def fingerprint() -> list:
     """What a user would recognise as "the same data": people, events and who came to what."""
     return [
@@ -241,6 +247,65 @@ class TestDefaultDataset:
         lifts = list(replayed.values_list("relationship_lift", flat=True))
         assert sum(lifts) / len(lifts) > 0  # coming to an event mostly adds to a relationship
 
+    def test_planned_follow_ups_are_due_around_now(self, default_demo):
+        now = anchor()
+        follow_ups = FollowUp.objects.all()
+        planned = follow_ups.filter(status=FollowUpStatus.PLANNED)
+        assert not planned.filter(due_at__lt=now - timedelta(days=30)).exists(), "overdue by days, not years"
+        overdue, upcoming = planned.filter(due_at__lt=now).count(), planned.filter(due_at__gte=now).count()
+        assert 0 < overdue < upcoming, "a few are late, most are due in the coming days and weeks"
+        assert planned.filter(due_at__gte=now, due_at__lt=now + timedelta(days=14)).count() > overdue
+        assert not follow_ups.filter(due_at=None).exists()
+        assert not follow_ups.filter(status=FollowUpStatus.DONE, completed_at__gte=now).exists()
+
+    def test_follow_ups_are_due_and_done_in_office_hours(self, default_demo):
+        for field in ("due_at", "completed_at", "created_at"):
+            for moment in FollowUp.objects.exclude(**{field: None}).values_list(field, flat=True):
+                assert in_office_hours(moment), f"{field} {timezone.localtime(moment):%a %H:%M}"
+
+    def test_every_follow_up_has_a_written_next_step(self, default_demo):
+        follow_ups = FollowUp.objects.all()
+        assert not follow_ups.filter(next_step="").exists()
+        assert not follow_ups.filter(summary="").exists()
+        steps = set(follow_ups.values_list("next_step", flat=True))
+        assert len(steps) >= 25
+        assert {"Send the sponsorship deck", "Book a call about the Q3 roadshow"} <= steps
+
+    def test_events_and_networking_happen_at_plausible_times(self, default_demo):
+        for event in Event.objects.exclude(status=EventStatus.LIVE):
+            starts, ends = timezone.localtime(event.starts_at), timezone.localtime(event.ends_at)
+            assert max(starts.weekday(), ends.weekday()) < 5, event.name
+            assert time(9) <= starts.time() <= time(19), event.name
+            assert ends.time() <= time(23), event.name
+        outside = Interaction.objects.filter(Q(occurred_at__lt=F("event__starts_at")) | Q(occurred_at__gt=F("event__ends_at")))
+        assert not outside.exists()
+        for moment in Interaction.objects.values_list("occurred_at", flat=True):
+            assert 9 <= timezone.localtime(moment).hour <= 23
+
+    def test_the_flagship_paid_off_and_the_stuttgart_forum_did_not(self, default_demo):
+        summit = EventSeries.objects.get(name="Hamburg Marketing Summit")
+        latest = summit.events.filter(status=EventStatus.COMPLETED).order_by("-starts_at").first()
+        flagship = EventMetrics.objects.get(event=latest)
+        assert flagship.won_value > flagship.cost
+        assert flagship.ror_percent > 50
+        assert flagship.relationship_lift > 0
+        assert anchor() - timedelta(days=120) < latest.starts_at < anchor() - timedelta(days=60), "recent, deals closed"
+        flop = EventMetrics.objects.get(event__name="Future of Mobility Forum · Stuttgart")
+        assert -95 < flop.ror_percent < -50, "a costly edition with a few small deals"
+        assert flop.won_value > 0
+        assert EventMetrics.objects.filter(event__status=EventStatus.COMPLETED, ror_percent__lt=0).exists()
+
+    def test_each_sales_user_has_a_believable_worklist(self, default_demo):
+        from contacts.worklist import worklist_for
+
+        now = anchor()  # a Monday: the whole working week is ahead
+        for user in get_user_model().objects.filter(username__startswith="sales.").order_by("username"):
+            worklist = worklist_for(user, now=now)
+            assert 1 <= len(worklist.overdue) <= 15, user.username
+            assert all(follow_up.days_overdue <= 30 for follow_up in worklist.overdue), user.username
+            assert len(worklist.due_this_week) >= 1, user.username
+            assert len(worklist.due_this_week) + len(worklist.overdue) < FollowUp.objects.filter(owner=user).count()
+
 
 class TestSmallDataset:
     def test_minimum_size_still_covers_every_choice(self):
@@ -266,10 +331,29 @@ class TestSmallDataset:
         assert not Event.objects.filter(status=EventStatus.COMPLETED, ends_at__gte=now).exists()
         assert not Event.objects.filter(status=EventStatus.PLANNED, starts_at__lt=now).exists()
         assert Event.objects.filter(status=EventStatus.COMPLETED, ends_at__gte=now - timedelta(days=7)).exists()
-        assert Event.objects.get(name="Hamburg Marketing Summit 2024").starts_at.date() == date(2024, 6, 26)
+        # The latest summit was a quarter ago (day −80, a Friday: moved back to Thursday so that it ends on a weekday).
+        assert timezone.localdate(Event.objects.get(name="Hamburg Marketing Summit 2024").starts_at) == date(2024, 4, 11)
         for model, field in [(Attendance, "checked_in_at"), (FollowUp, "completed_at"), (Feedback, "submitted_at"),
                              (Interaction, "occurred_at"), (Referral, "created_at"), (Contact, "created_at")]:
             assert not model.objects.filter(**{f"{field}__gte": now}).exists(), f"{model.__name__}.{field} in the future"
+
+
+class TestOfficeHours:
+    @pytest.mark.parametrize("today", ["2025-03-29", "2025-04-04"])  # a Saturday, a Friday
+    def test_any_reference_date_keeps_follow_ups_in_office_hours_and_recent(self, today):
+        seed("--contacts", "60", "--today", today, "--skip-scores")
+
+        now = anchor(today)
+        for due_at, completed_at in FollowUp.objects.values_list("due_at", "completed_at"):
+            for moment in filter(None, (due_at, completed_at)):
+                assert in_office_hours(moment), f"{timezone.localtime(moment):%a %H:%M}"
+        planned = FollowUp.objects.filter(status=FollowUpStatus.PLANNED)
+        assert not planned.filter(due_at__lt=now - timedelta(days=30)).exists()
+        assert planned.filter(due_at__gte=now).exists()
+        assert not FollowUp.objects.filter(next_step="").exists()
+        # Friday: the check-ins due this week are due today.
+        if date.fromisoformat(today).weekday() == 4:
+            assert planned.filter(due_at__gte=now, due_at__lt=now + timedelta(days=1)).exists()
 
 
 class TestIdempotence:
