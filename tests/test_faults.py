@@ -352,12 +352,14 @@ def test_a_worker_killed_mid_recompute_is_made_good_by_the_next(own_redis, app_e
 
     with process(worker_command("rescuer"), env, second_log) as second:
         wait_until_ready(second_log, second)
-        wait_for(lambda: ContactScore.objects.count() == len(contact_ids), timeout=150,
+        # Generous under a loaded CI machine: a running worker restores messages only every
+        # ~100 s, and a chunk may first wait out the locks of the killed worker's connection.
+        wait_for(lambda: ContactScore.objects.count() == len(contact_ids), timeout=300,
                  what="the rest of the run", logs=[second_log])
         finished_in = time.monotonic() - killed_at
         sender.close()
 
-    assert finished_in < VISIBILITY_TIMEOUT + 60
+    assert finished_in < VISIBILITY_TIMEOUT + 300
     as_ofs = set(ContactScore.objects.values_list("computed_at", flat=True))
     assert len(as_ofs) == 1  # one run, one as-of: the redelivered chunks are the same run's
     assert_equals_a_clean_run(contact_ids, [])
