@@ -29,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from contacts import services
 from contacts.admin_panels import contact_panels, timeline_cursor
 from contacts.choices import DealStatus, FollowUpStatus
+from contacts.exceptions import ContactFatigue
 from contacts.forms import AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
@@ -42,7 +43,7 @@ from ror_crm.admin_tools import (
     related_or_none,
     short_date,
 )
-from scoring.choices import ChurnRisk, LifecycleStage
+from scoring.choices import ChurnRisk, LifecycleStage, NextAction
 from scoring.formatting import localized
 
 # Filters ------------------------------------------------------------------------------------
@@ -73,6 +74,36 @@ class ChurnRiskFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() in ChurnRisk.values:
             return queryset.filter(score__churn_risk=self.value())
+        return queryset
+
+
+class LosingTouchFilter(admin.SimpleListFilter):
+    """Past their keep-in-touch cadence now (scoring.services.next_action)."""
+
+    title = gettext_lazy("keep in touch")
+    parameter_name = "losing_touch"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Losing touch")), ("no", _("In touch"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(score__next_touch_due__lt=timezone.now())
+        if self.value() == "no":
+            return queryset.exclude(score__next_touch_due__lt=timezone.now())
+        return queryset
+
+
+class NextActionFilter(admin.SimpleListFilter):
+    title = gettext_lazy("next best action")
+    parameter_name = "next_action"
+
+    def lookups(self, request, model_admin):
+        return NextAction.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in NextAction.values:
+            return queryset.filter(score__next_action=self.value())
         return queryset
 
 
@@ -187,6 +218,12 @@ class ContactAdminForm(forms.ModelForm):
 
 
 class FollowUpAdminForm(forms.ModelForm):
+    # Shown after a contact-fatigue warning (FollowUpAdmin.get_fieldsets); not a model field.
+    plan_anyway = forms.BooleanField(
+        label=gettext_lazy("Plan anyway"), required=False,
+        help_text=gettext_lazy("Plan this follow-up although the contact reached the contact-fatigue cap."),
+    )
+
     class Meta:
         model = FollowUp
         fields = "__all__"  # noqa: DJ007 - the admin's fields/fieldsets choose what is shown
@@ -257,6 +294,9 @@ def bulk_skip_messages(skipped: dict[str, int]) -> list[str]:
         "already_planned": lambda n: ngettext(
             "%(count)d contact already had a planned follow-up.",
             "%(count)d contacts already had a planned follow-up.", n),
+        "fatigued": lambda n: ngettext(
+            "%(count)d contact at the contact-fatigue cap was left out.",
+            "%(count)d contacts at the contact-fatigue cap were left out.", n),
         "too_many_tags": lambda n: ngettext(
             "%(count)d contact would have more than %(max)d tags and was left out.",
             "%(count)d contacts would have more than %(max)d tags and were left out.", n),
@@ -275,11 +315,12 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     list_display = (
         "display_name", "email", "organization", "owner", "score_value", "stage", "churn_risk", "last_touch",
+        "next_action",
     )
     list_select_related = ("organization", "owner", "score")
     list_filter = (
-        StageFilter, ChurnRiskFilter, AttendedSeriesFilter, OwnerFilter, "do_not_contact", "marketing_consent",
-        ErasedFilter,
+        NextActionFilter, LosingTouchFilter, StageFilter, ChurnRiskFilter, AttendedSeriesFilter, OwnerFilter,
+        "do_not_contact", "marketing_consent", ErasedFilter,
     )
     search_fields = ("email", "first_name", "last_name", "organization__name", "job_title")
     search_help_text = gettext_lazy("Search by e-mail, name, organization or job title.")
@@ -287,7 +328,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     readonly_fields = ("marketing_consent_at", "erased_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("email", ("first_name", "last_name"), "organization", "job_title", "phone")}),
-        (gettext_lazy("Relationship"), {"fields": ("owner", "tags")}),
+        (gettext_lazy("Relationship"), {"fields": ("owner", "tags", "cadence_days")}),
         (gettext_lazy("Consent and data protection"), {"fields": (
             "marketing_consent", "marketing_consent_at", "marketing_consent_source", "do_not_contact", "erased_at",
         )}),
@@ -299,7 +340,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     list_per_page = 50
 
     class Media:
-        css = {"all": ["admin-ror/admin.css"]}
+        css = {"all": ["admin-ror/admin.css", "admin-ror/lists.css"]}  # lists.css: the badges
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization", "owner", "score")
@@ -326,6 +367,11 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     def stage(self, contact):
         score = related_or_none(contact, "score")
         return badge(score.stage, score.get_stage_display()) if score else "—"
+
+    @admin.display(description=gettext_lazy("next best action"), ordering="score__next_action")
+    def next_action(self, contact):
+        score = related_or_none(contact, "score")
+        return badge(score.next_action, score.get_next_action_display()) if score and score.next_action else "—"
 
     @admin.display(description=gettext_lazy("churn risk"), ordering="score__churn_risk")
     def churn_risk(self, contact):
@@ -431,7 +477,8 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
             apply=lambda form: services.plan_follow_ups(
                 queryset, owner=form.cleaned_data["owner"], default_owner=request.user, due_at=form.due_at(),
                 channel=form.cleaned_data["channel"], summary=form.cleaned_data["summary"],
-                event=form.cleaned_data["event"], skip_planned=form.cleaned_data["skip_planned"], by=request.user,
+                event=form.cleaned_data["event"], skip_planned=form.cleaned_data["skip_planned"],
+                override=form.cleaned_data["override_fatigue"], by=request.user,
             ),
             done=lambda count: ngettext("Planned %(count)d follow-up.", "Planned %(count)d follow-ups.", count),
         )
@@ -525,6 +572,20 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     def get_changeform_initial_data(self, request):
         # A follow-up logged by a salesperson is theirs unless they say otherwise.
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def get_fieldsets(self, request, obj=None):
+        # "Plan anyway" only once planning was refused for contact fatigue (or is being overridden).
+        fatigue = isinstance(getattr(request, "_service_error", None), ContactFatigue)
+        if not (fatigue or request.POST.get("plan_anyway")):
+            return self.fieldsets
+        (name, options), *others = self.fieldsets
+        return ((name, {**options, "fields": (*options["fields"], "plan_anyway")}), *others)
+
+    def extra_service_fields(self, request, obj, form, change):
+        # The override alone is no change worth saving.
+        if form.cleaned_data.get("plan_anyway") and (not change or set(form.changed_data) - {"plan_anyway"}):
+            return {"override": True}
+        return {}
 
     @admin.display(description=gettext_lazy("contact"), ordering="contact__last_name")
     def contact_name(self, follow_up):

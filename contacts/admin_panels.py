@@ -189,8 +189,28 @@ def timeline_page(contact: Contact, before: tuple | None = None) -> dict:
             "timeline_paged": before is not None}
 
 
+def next_best_action(contact: Contact) -> dict | None:
+    """The stored next best action, its reason in the page's language, and the keep-in-touch clock."""
+    from scoring.services.next_action import days_overdue, reason_text
+
+    score = related_or_none(contact, "score")
+    if score is None or not score.next_action:
+        return None
+    return {
+        "action": score.next_action,
+        "label": score.get_next_action_display(),
+        "reason": reason_text(score.next_action, score.next_action_figures or {}),
+        "next_touch_due": score.next_touch_due,
+        "days_overdue": days_overdue(score.next_touch_due, timezone.now()),
+        "cadence_days": score.cadence_days,
+        "cadence_source": score.get_cadence_source_display(),
+        "rules_url": reverse("ror-next-action-rules"),
+    }
+
+
 def contact_panels(contact: Contact, *, timeline_before: tuple | None = None) -> dict:
     return {
+        "next_best_action": next_best_action(contact),
         "breakdown": score_breakdown(contact),
         "score": related_or_none(contact, "score"),
         "history_chart": score_history_chart(contact),

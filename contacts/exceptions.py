@@ -17,3 +17,14 @@ class DuplicateOrganization(DomainError):
     """Another organization has this name (compared case-insensitively)."""
 
     code = "organization_exists"
+
+
+class ContactFatigue(DomainError):
+    """The agency's own touches of the contact reached a cap (contacts.fatigue): planning one
+    more follow-up needs an explicit override. `days`, `touches`, `cap` name the window."""
+
+    code = "contact_fatigue"
+
+    def __init__(self, message: str, *, days: int, touches: int, cap: int):
+        super().__init__(message)
+        self.days, self.touches, self.cap = days, touches, cap

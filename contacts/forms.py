@@ -67,6 +67,11 @@ class FollowUpLogForm(forms.Form):
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),  # ISO, whatever the language
         help_text=_("Adds a planned follow-up with the next step, owned by you."),
     )
+    # A checkbox only once the next follow-up was refused for contact fatigue (offer_plan_anyway()).
+    plan_anyway = forms.BooleanField(
+        label=_("Plan anyway"), required=False, widget=forms.HiddenInput,
+        help_text=_("Plan the next follow-up although the contact reached the contact-fatigue cap."),
+    )
 
     def __init__(self, *args, user, contact: Contact | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +79,12 @@ class FollowUpLogForm(forms.Form):
         self.fields["follow_up"].queryset = FollowUp.objects.filter(owner=user, status=FollowUpStatus.PLANNED)
         self._set_contact_widget(user, contact)
         self._limit_event_choices(contact)
+        if self.is_bound and self.fields["plan_anyway"].clean(self.data.get("plan_anyway")):
+            self.offer_plan_anyway()
+
+    def offer_plan_anyway(self) -> None:
+        """Show "Plan anyway": planning the next follow-up was refused for contact fatigue."""
+        self.fields["plan_anyway"].widget = forms.CheckboxInput()
 
     def _set_contact_widget(self, user, contact: Contact | None) -> None:
         field = self.fields["contact"]
@@ -189,6 +200,10 @@ class PlanFollowUpsForm(forms.Form):
     event = forms.ModelChoiceField(label=_("origin event"), queryset=Event.objects.all(), required=False)
     skip_planned = forms.BooleanField(
         label=_("skip contacts who already have a planned follow-up"), required=False, initial=True,
+    )
+    override_fatigue = forms.BooleanField(
+        label=_("plan anyway for contacts at the contact-fatigue cap"), required=False, initial=False,
+        help_text=_("Otherwise contacts the agency already reached out to often enough lately are left out."),
     )
 
     def __init__(self, *args, **kwargs):

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower, Trim
@@ -13,6 +14,7 @@ from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
 TAG_MAX_LENGTH = 50  # characters of one tag
+CADENCE_MIN_DAYS, CADENCE_MAX_DAYS = 1, 3650  # a keep-in-touch cadence, in days
 TAGS_MAX = 100  # tags on one contact
 
 
@@ -80,6 +82,12 @@ class Contact(TimeStampedModel):
     marketing_consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
     marketing_consent_source = models.CharField(_("consent source"), max_length=100, blank=True)
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
+    # Overrides the segment cadences (scoring.KeepInTouchCadence) for this one person.
+    cadence_days = models.PositiveIntegerField(
+        _("keep-in-touch cadence (days)"), null=True, blank=True,
+        validators=[MinValueValidator(CADENCE_MIN_DAYS), MaxValueValidator(CADENCE_MAX_DAYS)],
+        help_text=_("Days between touches for this contact; empty: the cadence of their stage, tags or organization."),
+    )
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
@@ -93,6 +101,12 @@ class Contact(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(Lower(Trim("email")), name="contact_email_normalized_unique",
                 violation_error_message=_("A contact with this e-mail already exists.")),
+            models.CheckConstraint(
+                condition=Q(cadence_days__isnull=True)
+                | Q(cadence_days__gte=CADENCE_MIN_DAYS, cadence_days__lte=CADENCE_MAX_DAYS),
+                name="contact_cadence_days_range",
+                violation_error_message=_("A keep-in-touch cadence lies between 1 and 3,650 days."),
+            ),
             models.CheckConstraint(
                 condition=Q(erased_at__isnull=False) | (Q(email__isnull=False) & ~Q(email="")),
                 name="contact_email_required_unless_erased",
@@ -196,6 +210,9 @@ class FollowUp(TimeStampedModel):
             models.Index(fields=["contact", "status", "completed_at"], include=["event", "outcome"],
                          name="followup_contact_done_idx"),
             models.Index(fields=["event", "contact"], name="followup_event_contact_idx"),
+            # Contact fatigue (contacts.fatigue) counts planned follow-ups per contact from the index.
+            models.Index(fields=["contact", "due_at"], include=["created_at"], condition=Q(status=FollowUpStatus.PLANNED),
+                         name="followup_contact_planned_idx"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from contacts.choices import FollowUpStatus
 from contacts.erasure import PersonalMentions, contact_erased, scrub_text_fields
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
+from contacts.fatigue import check_fatigue, fatigued_contact_ids
 from contacts.models import (
     TAG_MAX_LENGTH,
     TAGS_MAX,
@@ -89,6 +90,10 @@ def create_contact(**fields: Any) -> Contact:
     return contact
 
 
+# The contact's own fields its cadence and next best action read (scoring.services.next_action).
+NEXT_ACTION_FIELDS = ("tags", "organization_id", "cadence_days", "do_not_contact", "marketing_consent")
+
+
 @transaction.atomic
 def update_contact(contact: Contact, **fields: Any) -> Contact:
     contact = locked(contact)
@@ -96,10 +101,13 @@ def update_contact(contact: Contact, **fields: Any) -> Contact:
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
     was_consenting = contact.marketing_consent
+    before = [getattr(contact, name) for name in NEXT_ACTION_FIELDS]
     for name, value in fields.items():
         setattr(contact, name, value)
     _apply_consent(contact, fields, was_consenting=was_consenting)
     save_unique(contact, recheck=lambda: _raise_if_email_taken(contact.email, exclude_pk=contact.pk))
+    if before != [getattr(contact, name) for name in NEXT_ACTION_FIELDS]:
+        rescore_contacts([contact.pk])
     return contact
 
 
@@ -135,6 +143,7 @@ def erase_contact(contact: Contact, *, by=None) -> Contact:
                           (EventSeries, ["description"])):
         scrub_text_fields(model, fields, mentions)
     contact_erased.send(sender=Contact, mentions=mentions)
+    rescore_contacts([contact.pk])  # no more actions, no next touch
     contact.refresh_from_db()
     return contact
 
@@ -226,36 +235,54 @@ def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None
 
 
 def _rescore_after_follow_up(event: Event | None, contact_id: int, *, done: bool) -> None:
-    """A follow-up of a completed event is late data for it. A done one of no completed event
-    still moves its contact's dialogue and last touch: rescored now, not only at night."""
+    """A follow-up of a completed event is late data for it. One of no completed event still
+    moves its contact's dialogue and last touch (done) or next action (planned): rescored now,
+    not only at night."""
     if event is not None and event.status == EventStatus.COMPLETED:
         notify_late_data(event, [contact_id])
-    elif done:
-        from scoring import triggers  # scoring depends on contacts, not the other way round
-        from scoring.choices import ScoreTrigger
-
-        triggers.schedule_contacts_recompute([contact_id], trigger=ScoreTrigger.LATE_DATA)
+    else:
+        # A planned one too: it moves the next best action (call now, rest).
+        rescore_contacts([contact_id])
 
 
-def create_follow_up(**fields: Any) -> FollowUp:
+def rescore_contacts(contact_ids: Sequence[int]) -> None:
+    """Recompute these contacts' scores, cadences and next actions after commit (late data)."""
+    if not contact_ids:
+        return
+    from scoring import triggers  # scoring depends on contacts, not the other way round
+    from scoring.choices import ScoreTrigger
+
+    triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
+
+
+def create_follow_up(*, override: bool = False, **fields: Any) -> FollowUp:
+    """A follow-up; planning one for a fatigued contact needs `override` (contacts.fatigue).
+    A done one, a conversation that happened, is never refused."""
     ensure_writable(fields.get("contact"))
     follow_up = FollowUp(**fields)
     _apply_follow_up_status(follow_up, fields)
     follow_up.full_clean()
+    if follow_up.status == FollowUpStatus.PLANNED:
+        check_fatigue(follow_up.contact_id, override=override)
     follow_up.save()
     _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=follow_up.status == FollowUpStatus.DONE)
     return follow_up
 
 
 @transaction.atomic
-def update_follow_up(follow_up: FollowUp, **fields: Any) -> FollowUp:
+def update_follow_up(follow_up: FollowUp, *, override: bool = False, **fields: Any) -> FollowUp:
+    """Change a follow-up; making it planned (again, or for another contact) for a fatigued
+    contact needs `override` (contacts.fatigue)."""
     follow_up = locked(follow_up)
     ensure_writable(follow_up.contact_id, fields.get("contact"))
     old_event, old_contact_id, was_done = follow_up.event, follow_up.contact_id, follow_up.status == FollowUpStatus.DONE
+    was_planned = follow_up.status == FollowUpStatus.PLANNED
     for name, value in fields.items():
         setattr(follow_up, name, value)
     _apply_follow_up_status(follow_up, fields)
     follow_up.full_clean()
+    if follow_up.status == FollowUpStatus.PLANNED and not (was_planned and follow_up.contact_id == old_contact_id):
+        check_fatigue(follow_up.contact_id, override=override)
     follow_up.save()
     is_done = follow_up.status == FollowUpStatus.DONE
     _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=is_done or was_done)
@@ -434,6 +461,7 @@ def change_tags(
         for contact in changing:
             contact.updated_at = now
         bulk_update_with_history(changing, Contact, ["tags", "updated_at"], batch_size=BULK_BATCH_SIZE, default_user=by)
+        rescore_contacts([contact.pk for contact in changing])  # tags move cadences
     skipped = _erased_count(contacts)
     if too_many:
         skipped["too_many_tags"] = too_many
@@ -452,13 +480,15 @@ def plan_follow_ups(
     next_step: str = "",
     event: Event | None = None,
     skip_planned: bool = True,
+    override: bool = False,
     by=None,
 ) -> BulkResult:
     """One planned follow-up per selected contact, owned by `owner`; with owner None, by each
     contact's owner, and `default_owner` for contacts without one.
 
-    Left out: do-not-contact contacts (no outreach) and, with skip_planned, contacts who
-    already have a planned follow-up (nobody gets two calls about the same thing).
+    Left out: do-not-contact contacts (no outreach), with skip_planned, contacts who already
+    have a planned follow-up (nobody gets two calls about the same thing), and unless
+    `override`, fatigued contacts (contacts.fatigue: the agency reached out often enough).
     """
     selected = _writable(contacts)
     do_not_contact = selected.filter(do_not_contact=True).count()
@@ -469,22 +499,26 @@ def plan_follow_ups(
         already_planned = candidates.filter(Exists(has_planned)).count()
         candidates = candidates.exclude(Exists(has_planned))
     owner_id, default_owner_id = getattr(owner, "pk", owner), getattr(default_owner, "pk", default_owner)
+    rows = list(candidates.values_list("pk", "owner_id"))
+    fatigued = set() if override or not rows else fatigued_contact_ids([pk for pk, _ in rows], timezone.now())
     follow_ups = [
         FollowUp(contact_id=contact_id, owner_id=owner_id or contact_owner_id or default_owner_id, event=event, channel=channel,
                  status=FollowUpStatus.PLANNED, due_at=due_at, summary=summary, next_step=next_step)
-        for contact_id, contact_owner_id in candidates.values_list("pk", "owner_id")
+        for contact_id, contact_owner_id in rows if contact_id not in fatigued
     ]
     if follow_ups:
         # The shared values (each row differs by contact only); the constraints are the database's.
         follow_ups[0].full_clean(exclude=["contact"], validate_constraints=False)
         bulk_create_with_history(follow_ups, FollowUp, batch_size=BULK_BATCH_SIZE, default_user=by)
-        if event is not None and event.status == EventStatus.COMPLETED:
-            notify_late_data(event, [follow_up.contact_id for follow_up in follow_ups])
+        # late data of a completed event; else the contacts alone (their next best action)
+        notify_late_data(event, [follow_up.contact_id for follow_up in follow_ups])
     skipped = _erased_count(contacts)
     if do_not_contact:
         skipped["do_not_contact"] = do_not_contact
     if already_planned:
         skipped["already_planned"] = already_planned
+    if fatigued:
+        skipped["fatigued"] = len(fatigued)
     return BulkResult(changed=len(follow_ups), skipped=skipped)
 
 

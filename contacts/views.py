@@ -21,9 +21,10 @@ from django.views.decorators.http import require_POST
 
 from contacts import services
 from contacts.choices import FollowUpStatus
+from contacts.exceptions import ContactFatigue
 from contacts.forms import FOLLOW_UP_DUE_TIME, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
-from contacts.worklist import TEAM, worklist_for, worklist_owners
+from contacts.worklist import ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED, TEAM, VIEWS, worklist_for, worklist_owners
 from ror_crm.exceptions import DomainError
 
 # The worklist is for anyone who works follow-ups: staff who may see, add and change them
@@ -68,22 +69,31 @@ def _add_service_error(form, exc: Exception) -> None:
 
 @staff_member_required
 def worklist(request: HttpRequest) -> HttpResponse:
-    """My follow-ups; with ?owner=team (or a user's id) the team's, for those allowed to see it."""
+    """My worklist: ?view= next best actions (default), follow-ups, losing touch, missed deadline;
+    with ?owner=team (or a user's id) the team's, for those allowed to see it."""
     _require(request, VIEW_PERMISSION)
     can_see_team = request.user.has_perm(TEAM_PERMISSION)
-    owner, title = request.user, _("My follow-ups")
+    owner, title = request.user, _("My worklist")
     scope = request.GET.get("owner", "")
+    view = request.GET.get("view", ACTIONS)
+    if view not in VIEWS:
+        view = ACTIONS
     if scope and not can_see_team:
         raise PermissionDenied
     if scope == TEAM:
-        owner, title = TEAM, _("Team follow-ups")
+        owner, title = TEAM, _("Team worklist")
     elif scope.isdigit() and int(scope) != request.user.pk:
         owner = get_object_or_404(get_user_model(), pk=int(scope))
-        title = _("Follow-ups of %(owner)s") % {"owner": owner.get_full_name() or owner.get_username()}
+        title = _("Worklist of %(owner)s") % {"owner": owner.get_full_name() or owner.get_username()}
+    scope_query = f"owner={TEAM if owner == TEAM else owner.pk}&" if owner != request.user else ""
     context = {
         **admin.site.each_context(request),
         "title": title,
-        "worklist": worklist_for(owner, now=timezone.now()),
+        "worklist": worklist_for(owner, now=timezone.now(), view=view),
+        "view": view,
+        "views": [(name, label, f"?{scope_query}view={name}") for name, label in (
+            (ACTIONS, _("Next best actions")), (FOLLOW_UPS, _("My follow-ups") if owner == request.user else _("Follow-ups")),
+            (LOSING_TOUCH, _("Losing touch")), (MISSED, _("Missed deadline")))],
         "scope": "team" if owner == TEAM else "mine" if owner == request.user else "owner",
         "can_see_team": can_see_team,
         "team_owners": worklist_owners() if can_see_team else [],
@@ -126,6 +136,8 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
                 follow_up = _save_logged_follow_up(request, form)
             except (DomainError, ValidationError) as exc:
                 _add_service_error(form, exc)
+                if isinstance(exc, ContactFatigue):
+                    form.offer_plan_anyway()
             else:
                 messages.success(
                     request, _("Follow-up with %(contact)s logged.") % {"contact": follow_up.contact}
@@ -167,6 +179,7 @@ def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> Follo
             contact=data["contact"], event=data["event"], owner=request.user, channel=fields["channel"],
             status=FollowUpStatus.PLANNED, summary=data["next_step"],
             due_at=timezone.make_aware(datetime.combine(data["next_due_on"], FOLLOW_UP_DUE_TIME)),
+            override=data["plan_anyway"],
         )
     return follow_up
 

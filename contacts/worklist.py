@@ -1,7 +1,15 @@
-"""The sales worklist ("my follow-ups"): what one user, or the whole team, should do next.
+"""The sales worklist: what one user, or the whole team, should do next.
 
 Read-side only. `owner` is a user (their worklist) or TEAM (every owner's, with unowned
-follow-ups too: what a sales manager reviews). Three groups, each one query:
+contacts and follow-ups too: what a sales manager reviews). Four views (VIEWS), each a
+fixed number of queries:
+- Next best actions (the default): owned contacts whose stored next best action is one to
+  take (scoring.services.next_action.ACTIONABLE), in the rules' order, the highest score first;
+- My follow-ups, below;
+- Losing touch: owned contacts past their keep-in-touch cadence now, the highest score first;
+- Missed deadline: attendees not followed up within their event's deadline (contacts.deadlines).
+
+My follow-ups has three groups, each one query:
 - overdue: their planned follow-ups whose due time has passed;
 - due this week: their planned follow-ups due from now to the end of the calendar week
   (Sunday night, site time zone);
@@ -23,7 +31,10 @@ from contacts.models import Contact, FollowUp
 from scoring.choices import ChurnRisk, LifecycleStage
 
 AT_RISK_LIMIT = 50  # the riskiest first; the page says how many more there are
+LIST_LIMIT = 50  # rows a contact list of the worklist shows; the page says how many more there are
 TEAM = "team"  # the owner scope of the team worklist: every owner's follow-ups
+ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED = "actions", "follow_ups", "losing_touch", "missed"
+VIEWS = (ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED)
 
 
 @dataclass
@@ -38,13 +49,18 @@ class OwnerLoad:
 
 @dataclass
 class Worklist:
-    overdue: list[FollowUp]
-    due_this_week: list[FollowUp]
-    at_risk: list[Contact]
-    at_risk_total: int
     now: datetime
     week_ends_at: datetime
+    view: str = ACTIONS
+    overdue: list[FollowUp] = field(default_factory=list)
+    due_this_week: list[FollowUp] = field(default_factory=list)
+    at_risk: list[Contact] = field(default_factory=list)
+    at_risk_total: int = 0
     team: list[OwnerLoad] = field(default_factory=list)  # the team worklist's table of owners
+    contacts: list[Contact] = field(default_factory=list)  # next best actions, or losing touch
+    contacts_total: int = 0
+    missed: list = field(default_factory=list)  # attendances past their follow-up deadline
+    missed_total: int = 0
 
     @property
     def last_day_of_week(self) -> date:
@@ -127,25 +143,61 @@ def team_load(*, now: datetime) -> list[OwnerLoad]:
     return sorted(rows, key=lambda load: (-load.overdue, -load.due_this_week, -load.at_risk, str(load.owner or "")))
 
 
-def worklist_for(owner, *, now: datetime | None = None) -> Worklist:
-    """The three groups of one user's worklist (owner=TEAM: everyone's, with the table of
-    owners): 3 queries, a 4th counts a long at-risk list, 3 more for the team table."""
-    now = now or timezone.now()
-    at_risk = at_risk_contacts(owner)
-    at_risk_page = list(at_risk[:AT_RISK_LIMIT])
-    total = len(at_risk_page) if len(at_risk_page) < AT_RISK_LIMIT else at_risk.count()
-    overdue = list(overdue_follow_ups(owner, now=now))
-    for follow_up in overdue:
-        follow_up.days_overdue = (now - follow_up.due_at).days
-    return Worklist(
-        overdue=overdue,
-        due_this_week=list(follow_ups_due_this_week(owner, now=now)),
-        at_risk=at_risk_page,
-        at_risk_total=total,
-        now=now,
-        week_ends_at=end_of_week(now),
-        team=team_load(now=now) if owner == TEAM else [],
+def _owned_contacts(owner) -> QuerySet[Contact]:
+    return Contact.objects.not_erased().filter(_owned_by(owner), do_not_contact=False).select_related(
+        "organization", "score", "owner")
+
+
+def next_action_contacts(owner) -> QuerySet[Contact]:
+    """Owned contacts with an action to take: in the rules' order (their expected value), the
+    highest score first."""
+    from scoring.services.next_action import ACTIONABLE, RULE_ORDER
+
+    rank = Case(*(When(score__next_action=action, then=Value(RULE_ORDER[action])) for action in ACTIONABLE),
+                default=Value(len(RULE_ORDER)), output_field=IntegerField())
+    return (
+        _owned_contacts(owner).filter(score__next_action__in=ACTIONABLE)
+        .annotate(action_rank=rank).order_by("action_rank", "-score__score", "pk")
     )
+
+
+def losing_touch_contacts(owner, *, now: datetime) -> QuerySet[Contact]:
+    """Owned contacts past their keep-in-touch cadence now, the most valuable first."""
+    return _owned_contacts(owner).filter(score__next_touch_due__lt=now).order_by("-score__score", "score__next_touch_due", "pk")
+
+
+def _page(queryset: QuerySet, limit: int = LIST_LIMIT) -> tuple[list, int]:
+    """The first `limit` rows and the total (a count query only when there are more)."""
+    rows = list(queryset[:limit])
+    return rows, len(rows) if len(rows) < limit else queryset.count()
+
+
+def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS) -> Worklist:
+    """One view of a user's worklist (owner=TEAM: everyone's). My follow-ups: 3 queries, a 4th
+    counts a long at-risk list, 3 more for the team table; the other views 1 or 2 queries."""
+    from scoring.services.next_action import days_overdue, reason_text
+
+    now = now or timezone.now()
+    worklist = Worklist(now=now, week_ends_at=end_of_week(now), view=view)
+    if view == FOLLOW_UPS:
+        worklist.at_risk, worklist.at_risk_total = _page(at_risk_contacts(owner), AT_RISK_LIMIT)
+        worklist.overdue = list(overdue_follow_ups(owner, now=now))
+        for follow_up in worklist.overdue:
+            follow_up.days_overdue = (now - follow_up.due_at).days
+        worklist.due_this_week = list(follow_ups_due_this_week(owner, now=now))
+        worklist.team = team_load(now=now) if owner == TEAM else []
+    elif view in (ACTIONS, LOSING_TOUCH):
+        contacts = next_action_contacts(owner) if view == ACTIONS else losing_touch_contacts(owner, now=now)
+        worklist.contacts, worklist.contacts_total = _page(contacts)
+        for contact in worklist.contacts:
+            contact.days_overdue = days_overdue(contact.score.next_touch_due, now)
+            contact.next_action_reason = reason_text(contact.score.next_action, contact.score.next_action_figures or {})
+    elif view == MISSED:
+        from contacts.deadlines import missed_deadline_queue
+
+        worklist.missed, worklist.missed_total = _page(
+            missed_deadline_queue(owner=None if owner == TEAM else owner, now=now))
+    return worklist
 
 
 def worklist_owners() -> QuerySet:

@@ -23,8 +23,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from events import imports, services
-from events.admin_panels import lapsed_panel, metrics_panel, series_chart
+from contacts.deadlines import missed_deadline_queue
+from events import admin_meeting_suggestions, imports, services
+from events.admin_panels import follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import EventStatus
 from events.exceptions import EventNotEnded
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
@@ -92,6 +93,22 @@ class EventTimeFilter(admin.SimpleListFilter):
             return queryset.filter(ends_at__gte=timezone.now())
         if self.value() == "past":
             return queryset.filter(ends_at__lt=timezone.now())
+        return queryset
+
+
+class FollowUpDeadlineFilter(admin.SimpleListFilter):
+    """The "Missed deadline" queue (contacts.deadlines.missed_deadline_queue): attendees whose
+    follow-up deadline passed lately and who still have no done follow-up for the event."""
+
+    title = gettext_lazy("follow-up deadline")
+    parameter_name = "deadline"
+
+    def lookups(self, request, model_admin):
+        return [("missed", _("Missed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "missed":
+            return queryset.filter(pk__in=missed_deadline_queue(now=timezone.now()).values("pk"))
         return queryset
 
 
@@ -192,7 +209,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     readonly_fields = ("completed_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "series", ("kind", "format"), ("venue", "city"), ("starts_at", "ends_at"))}),
-        (gettext_lazy("Status"), {"fields": ("status", "completed_at")}),
+        (gettext_lazy("Status"), {"fields": ("status", "completed_at", "follow_up_deadline_minutes")}),
         (gettext_lazy("Budget"), {"fields": ("capacity", ("cost", "currency"))}),
         (gettext_lazy("Record"), {"fields": ("created_at", "updated_at"), "classes": ("collapse",)}),
     )
@@ -267,6 +284,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             counts = self._row_counts(event)
             extra_context.update(metrics_panel(event))
             extra_context.update(lapsed_panel(event))
+            extra_context.update(follow_up_deadline_panel(event))
             extra_context.update({
                 "series_chart": series_chart(event),
                 "row_counts": counts,
@@ -276,6 +294,8 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "import_url": reverse("admin:events_event_import_attendees", args=[event.pk]),
                 "complete_url": reverse("admin:events_event_complete", args=[event.pk]),
                 "recompute_url": reverse("admin:events_event_recompute", args=[event.pk]),
+                "meeting_suggestions_url": reverse("admin:events_event_meeting_suggestions", args=[event.pk]),
+                "can_suggest_meetings": admin_meeting_suggestions.offered(self, request, event),
                 "can_import": request.user.has_perms(["events.add_attendance", "events.change_attendance"]),
                 "can_complete": event.status in (EventStatus.PLANNED, EventStatus.LIVE)
                 and self.has_change_permission(request, event),
@@ -323,6 +343,11 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                  name="{}_{}_complete".format(*info)),
             path("<path:object_id>/recompute/", self.admin_site.admin_view(self.recompute_view),
                  name="{}_{}_recompute".format(*info)),
+            path("<path:object_id>/meeting-suggestions/", self.admin_site.admin_view(self.meeting_suggestions_view),
+                 name="{}_{}_meeting_suggestions".format(*info)),
+            path("<path:object_id>/meeting-suggestions/csv/",
+                 self.admin_site.admin_view(self.meeting_suggestions_csv_view),
+                 name="{}_{}_meeting_suggestions_csv".format(*info)),
             *super().get_urls(),
         ]
 
@@ -334,6 +359,14 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def import_attendees_view(self, request, object_id):
         return imports.import_attendees_view(self, request, self._event_or_404(request, object_id))
+
+    def meeting_suggestions_view(self, request, object_id):
+        event = self._event_or_404(request, object_id)
+        return admin_meeting_suggestions.meeting_suggestions_view(self, request, event)
+
+    def meeting_suggestions_csv_view(self, request, object_id):
+        event = self._event_or_404(request, object_id)
+        return admin_meeting_suggestions.meeting_suggestions_view(self, request, event, as_csv=True)
 
     def complete_view(self, request, object_id):
         if request.method != "POST":
@@ -459,7 +492,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
 
     list_display = ("contact_name", "organization", "event", "role", "status_badge", "checked_in", "external_id")
     list_select_related = ("contact__organization", "event")
-    list_filter = (EventFilter, "status", "role", "event__series", "source")
+    list_filter = (EventFilter, FollowUpDeadlineFilter, "status", "role", "event__series", "source")
     search_fields = ("contact__email", "contact__first_name", "contact__last_name", "external_id", "event__name")
     autocomplete_fields = ("contact", "event")
     fields = ("event", "contact", "role", "status", "registered_at", "checked_in_at", "source", "external_id")

@@ -1,12 +1,17 @@
 """The RoR figures panel of the event change page (EventMetrics, DOMAIN.md "Event metrics")."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Count, F, Window
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from contacts.deadlines import follow_up_deadline, follow_up_deadline_at, follow_up_performance
 from events.models import Event, Feedback
 from events.selectors import lapsed_attendees, previous_edition
 from ror_crm.admin_tools import related_or_none
@@ -142,3 +147,42 @@ def lapsed_panel(event: Event) -> dict:
             .order_by(F("score__score").desc(nulls_last=True), "pk")[:LAPSED_SHOWN]
         ),
     }
+
+
+def deadline_text(minutes: int) -> str:
+    """A follow-up deadline as people say it: "48 hours", "90 minutes"."""
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return ngettext("%(count)s hour", "%(count)s hours", hours) % {"count": localized(hours)}
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": localized(minutes)}
+
+
+def _follow_up_figures(figures) -> dict:
+    return {
+        "assigned": localized(figures.assigned),
+        "in_time": f"{localized(figures.followed_up_in_time)} ({_pct(figures.in_time_share)})",
+        "median_hours": _num(figures.median_hours_to_first_follow_up, 1, " h"),
+        "missed": localized(figures.missed),
+        "pending": localized(figures.pending),
+    }
+
+
+def follow_up_deadline_panel(event: Event) -> dict:
+    """The event's follow-up deadline and, once the event is over, per rep: attendees assigned,
+    followed up in time (count and share), median hours to the first follow-up, missed and
+    pending (contacts.deadlines, the API's reports/follow-up-performance/). One query."""
+    now = timezone.now()
+    deadline_at = follow_up_deadline_at(event)
+    report = follow_up_performance(event_id=event.pk, now=now)
+    # The "Missed deadline" list holds deadlines passed within the window (contacts.deadlines).
+    in_queue = now - timedelta(days=settings.MISSED_DEADLINE_WINDOW_DAYS) < deadline_at <= now
+    return {"follow_up_deadline": {
+        "deadline": deadline_text(int(follow_up_deadline(event).total_seconds() // 60)),
+        "is_default": event.follow_up_deadline_minutes is None,
+        "deadline_at": timezone.localtime(deadline_at),
+        "passed": deadline_at <= now,
+        "rows": [{"owner": row.owner_name, **_follow_up_figures(row)} for row in report.rows],
+        "total": _follow_up_figures(report.overall),
+        "missed_url": reverse("admin:events_attendance_changelist") + f"?event={event.pk}&deadline=missed"
+        if in_queue and report.overall.missed else None,
+    }}

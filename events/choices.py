@@ -50,3 +50,12 @@ class InteractionKind(models.TextChoices):
     INTRODUCTION = "introduction", _("Introduction")
     DINNER = "dinner", _("Dinner")
     CONVERSATION = "conversation", _("Conversation")
+
+
+class MeetingReason(models.TextChoices):
+    """Why two attendees should meet (events.meeting_suggestions), strongest first."""
+
+    FOLLOWUP_PENDING = "followup_pending", _("Follow-up pending")
+    SAME_INDUSTRY = "same_industry", _("Same industry")
+    SHARED_TAGS = "shared_tags", _("Shared tags")
+    BOTH_HIGH_SCORE = "both_high_score", _("Both high score")

@@ -23,3 +23,9 @@ class EventNotEnded(DomainError):
 
 class EventCompleted(DomainError):
     code = "event_completed"
+
+
+class EventClosed(DomainError):
+    """A completed or cancelled event takes no more planning (e.g. meeting suggestions)."""
+
+    code = "event_closed"

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -55,6 +56,14 @@ class Event(TimeStampedModel):
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="EUR")
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # Empty: settings.FOLLOW_UP_DEADLINE_MINUTES (contacts.deadlines.follow_up_deadline()).
+    follow_up_deadline_minutes = models.PositiveIntegerField(
+        _("follow-up deadline (minutes)"), null=True, blank=True,
+        validators=[MinValueValidator(1, message=_("A follow-up deadline is at least one minute."))],
+        help_text=_("Minutes after the end of the event by which each attendee with an owner should have been "
+                    "followed up. Empty: the site's default (setting FOLLOW_UP_DEADLINE_MINUTES, 2,880 = 48 h). "
+                    "For hot leads: 60."),
+    )
 
     class Meta:
         ordering = ["-starts_at", "-id"]
@@ -78,6 +87,11 @@ class Event(TimeStampedModel):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="event_name_not_blank",
                 violation_error_message=_("The event needs a name.")),
+            models.CheckConstraint(
+                condition=Q(follow_up_deadline_minutes__isnull=True) | Q(follow_up_deadline_minutes__gt=0),
+                name="event_follow_up_deadline_positive",
+                violation_error_message=_("A follow-up deadline is at least one minute."),
+            ),
         ]
         indexes = [
             models.Index(fields=["series", "starts_at"], name="event_series_starts_idx"),
@@ -141,6 +155,9 @@ class Attendance(TimeStampedModel):
             # chunk's attendances from the index alone, without visiting the table.
             models.Index(fields=["contact", "status"], include=["event", "role"], name="attendance_contact_status_idx"),
             models.Index(fields=["event", "status"], name="attendance_event_status_idx"),
+            # Contact fatigue (contacts.fatigue) counts open invitations per contact.
+            models.Index(fields=["contact", "created_at"], condition=Q(status=AttendanceStatus.INVITED),
+                         name="attendance_contact_invited_idx"),
         ]
 
     def __str__(self) -> str:
@@ -210,6 +227,11 @@ class Interaction(TimeStampedModel):
             models.Index(fields=["counterpart", "occurred_at"], include=["quality", "duration_minutes"],
                          name="interaction_counterpart_idx"),
             models.Index(fields=["event", "occurred_at"], name="interaction_event_idx"),
+            # Contact fatigue (contacts.fatigue) counts the agency's staff interactions per side.
+            models.Index(fields=["contact", "occurred_at"], condition=Q(staff_user__isnull=False),
+                         name="interaction_staff_contact_idx"),
+            models.Index(fields=["counterpart", "occurred_at"], condition=Q(staff_user__isnull=False),
+                         name="interaction_staff_cpart_idx"),
         ]
 
     def __str__(self) -> str:

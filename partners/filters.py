@@ -64,7 +64,8 @@ class PublicOrderingFilter(OrderingFilter):
     """`?ordering=score` / `-score` etc., mapped to sortable expressions, always with an id tiebreak.
 
     Views set `ordering_map = {"score": "score_sort", …}`, where the targets are non-null
-    annotations or fields, so cursor positions stay comparable.
+    annotations or fields, so cursor positions stay comparable; a target written "-name" sorts
+    the other way round. A view's `default_ordering(request)` orders a request without one.
     """
 
     def get_ordering(self, request, queryset, view):
@@ -76,8 +77,12 @@ class PublicOrderingFilter(OrderingFilter):
                 choices = ", ".join(sorted(mapping))
                 message = _("Order by one of %(choices)s, with - for descending.") % {"choices": choices}
                 raise ValidationError({self.ordering_param: [message]})
-            target = mapping[name]
-            return [f"-{target}", "-pk"] if term.startswith("-") else [target, "pk"]
+            target, descending = mapping[name], term.startswith("-")
+            if target.startswith("-"):  # a key that grows as the column falls (days overdue: due time)
+                target, descending = target[1:], not descending
+            return [f"-{target}", "-pk"] if descending else [target, "pk"]
+        if hasattr(view, "default_ordering"):
+            return view.default_ordering(request)
         return list(getattr(view, "ordering", None) or ["-pk"])
 
     def get_schema_operation_parameters(self, view):

@@ -1,10 +1,12 @@
 """Abstract model pieces shared by every app (nothing domain-specific)."""
 
-from collections.abc import Callable
-from typing import TypeVar
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -55,3 +57,20 @@ def SET_NULL_TOUCHED(collector, field, sub_objs, using):  # noqa: N802 - named l
     `updated_since` learns that the link is gone."""
     collector.add_field_update(field, None, sub_objs)
     collector.add_field_update(field.model._meta.get_field("updated_at"), timezone.now(), sub_objs)
+
+
+def id_chunk_sql(ids: Sequence[int]) -> tuple[dict[str, Any], Callable[[str], str]]:
+    """Raw SQL for "this column is one of a chunk's ids": the parameters, and a function
+    giving the condition for a column. A range of ids is read with BETWEEN (range scans); a
+    list with = ANY (PostgreSQL) or IN json_each (SQLite): one parameter whatever its length."""
+    if isinstance(ids, range) and ids.step == 1:
+        return {"first_id": ids[0], "last_id": ids[-1]}, lambda column: f"{column} BETWEEN %(first_id)s AND %(last_id)s"
+    values = [int(value) for value in ids]
+    if connection.vendor == "postgresql":
+        return {"ids": values}, lambda column: f"{column} = ANY(%(ids)s)"
+    return {"ids": json.dumps(values)}, lambda column: f"{column} IN (SELECT value FROM json_each(%(ids)s))"
+
+
+def sql_moment(value: datetime) -> Any:
+    """An aware datetime as a raw SQL parameter: as it is on PostgreSQL, UTC text on SQLite."""
+    return value if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(value)

@@ -238,6 +238,16 @@ HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 # data for a completed event waits to be recomputed together.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
 SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)
+# Meeting suggestions at an event (events.meeting_suggestions): at most this many per attendee.
+MEETING_SUGGESTIONS_PER_ATTENDEE = env_int("MEETING_SUGGESTIONS_PER_ATTENDEE", 5)
+# Contact fatigue (contacts.fatigue, docs/contact-fatigue.md): (window in days, cap) of the
+# agency's own touches of a contact; at a cap, planning another follow-up needs an override.
+CONTACT_FATIGUE_CAPS = [(7, 3), (30, 6)]
+# Follow-up deadlines (contacts.deadlines): an event's attendees are to be followed up within
+# this many minutes after its end, unless the event sets its own (60 for hot leads: seed 004);
+# the "Missed deadline" queue shows the events whose deadline passed within the last N days.
+FOLLOW_UP_DEADLINE_MINUTES = env_int("FOLLOW_UP_DEADLINE_MINUTES", 2880)  # 48 h
+MISSED_DEADLINE_WINDOW_DAYS = env_int("MISSED_DEADLINE_WINDOW_DAYS", 30)
 # The sales team's morning mail of overdue and today's follow-ups (CELERY_TIMEZONE: Berlin time).
 CELERY_BEAT_SCHEDULE["followup-digest"] = {
     "task": "contacts.tasks.send_followup_digest_task",
@@ -385,6 +395,7 @@ SPECTACULAR_SETTINGS = {
         "EventKindEnum": "events.choices.EventKind",
         "AttendanceStatusEnum": "events.choices.AttendanceStatus",
         "InteractionKindEnum": "events.choices.InteractionKind",
+        "MeetingReasonEnum": "events.choices.MeetingReason",
         "FollowUpStatusEnum": "contacts.choices.FollowUpStatus",
     },
 }

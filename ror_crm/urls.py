@@ -19,6 +19,7 @@ urlpatterns = [
     # RoR pages beside the admin; before admin.site.urls, whose catch-all would 404 them.
     path("admin/ror/dashboard/", scoring_views.dashboard, name="ror-dashboard"),
     path("admin/ror/score-validity/", scoring_views.score_validity, name="ror-score-validity"),
+    path("admin/ror/next-action-rules/", scoring_views.next_action_rules, name="ror-next-action-rules"),
     path("admin/ror/worklist/", contact_views.worklist, name="ror-worklist"),
     path("admin/ror/worklist/log/", contact_views.log_follow_up, name="ror-log-follow-up"),
     path("admin/ror/worklist/<int:pk>/done/", contact_views.mark_follow_up_done, name="ror-follow-up-done"),

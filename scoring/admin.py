@@ -9,7 +9,16 @@ from django.utils.translation import gettext_lazy
 from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
 from scoring.formatting import localized
 from scoring.forms import ScoringProfileForm
-from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest, ScoreSnapshot, ScoringProfile
+from scoring.models import (
+    ContactScore,
+    EventMetrics,
+    KeepInTouchCadence,
+    PendingRecompute,
+    RecomputeRequest,
+    ScoreSnapshot,
+    ScoringProfile,
+)
+from scoring.services import cadences as cadence_services
 from scoring.services import profile as profile_services
 from scoring.views import component_labels
 
@@ -55,6 +64,34 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
             # A new version is a new row: go on editing it, not the record it left behind.
             return HttpResponseRedirect(reverse("admin:scoring_scoringprofile_change", args=[obj.pk]))
         return response
+
+
+@admin.register(KeepInTouchCadence)
+class KeepInTouchCadenceAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """Days between touches per stage, tag or organization; saving re-scores every contact."""
+
+    create_service = staticmethod(cadence_services.create_cadence)
+    update_service = staticmethod(cadence_services.update_cadence)
+    delete_service = staticmethod(cadence_services.delete_cadence)
+    list_display = ("segment_display", "segment", "days")
+    list_filter = ("segment",)
+    search_fields = ("tag", "organization__name")
+    autocomplete_fields = ("organization",)
+    fields = ("segment", "stage", "tag", "organization", "days")
+
+    @admin.display(description=gettext_lazy("applies to"))
+    def segment_display(self, cadence):
+        if cadence.segment == "stage":
+            return cadence.get_stage_display()
+        return cadence.tag or str(cadence.organization or "")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("organization")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self.message_user(request, _("Every contact's next touch and next best action are being recomputed."),
+                          messages.INFO)
 
 
 @admin.register(ContactScore)

@@ -31,9 +31,40 @@ class RecomputeKind(models.TextChoices):
     EVENT = "event", _("Event: scores and metrics")
     CONTACTS = "contacts", _("Contacts' scores")
     METRICS = "metrics", _("Event metrics")
+    ALL = "all", _("Every contact's score")
 
 
 class NoShowRateReason(models.TextChoices):
     """Why an event's no-show rate is null."""
 
     NO_CHECK_IN = "no_check_in", _("No attendee was checked in, so registrations say nothing about who came.")
+
+
+class CadenceSegment(models.TextChoices):
+    """What a keep-in-touch cadence applies to (scoring.KeepInTouchCadence)."""
+
+    STAGE = "stage", _("Lifecycle stage")
+    TAG = "tag", _("Tag")
+    ORGANIZATION = "organization", _("Organization")
+
+
+class CadenceSource(models.TextChoices):
+    """Where a contact's cadence came from: its own override, or a segment's."""
+
+    CONTACT = "contact", _("Contact's own cadence")
+    ORGANIZATION = "organization", _("Organization")
+    TAG = "tag", _("Tag")
+    STAGE = "stage", _("Lifecycle stage")
+
+
+class NextAction(models.TextChoices):
+    """The next best action for a contact (scoring.next_action.RULES says when each applies)."""
+
+    CALL_NOW = "call_now", _("Call now")
+    INVITE = "invite", _("Invite")
+    RE_ENGAGE = "re_engage", _("Re-engage")
+    NURTURE = "nurture", _("Nurture")
+    CHECK_IN = "check_in", _("Check in")
+    REST = "rest", _("Rest")
+    WAIT = "wait", _("Nothing due")
+    DO_NOTHING = "do_nothing", _("Do nothing")

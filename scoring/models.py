@@ -2,13 +2,24 @@ import json
 import math
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
 from events.choices import AttendanceRole
-from scoring.choices import ChurnRisk, LifecycleStage, NoShowRateReason, RecomputeKind, ScoreTrigger
+from scoring.choices import (
+    CadenceSegment,
+    CadenceSource,
+    ChurnRisk,
+    LifecycleStage,
+    NextAction,
+    NoShowRateReason,
+    RecomputeKind,
+    ScoreTrigger,
+)
 
 COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
 
@@ -224,8 +235,19 @@ class ContactScore(models.Model):
     dialogue_raw = models.FloatField(default=0)
     referral_raw = models.FloatField(default=0)
     latest_nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Keep-in-touch cadence and next best action (scoring.next_action), as of computed_at.
+    cadence_days = models.PositiveIntegerField(_("keep-in-touch cadence (days)"), null=True, blank=True)
+    cadence_source = models.CharField(_("cadence from"), max_length=20, blank=True, choices=CadenceSource.choices)
+    next_touch_due = models.DateTimeField(
+        _("next touch due"), null=True, blank=True,
+        help_text=_("The last touch (or, with none, when the contact was created) plus the cadence. "
+                    "Empty for do-not-contact and erased contacts."),
+    )
+    next_action = models.CharField(_("next best action"), max_length=20, choices=NextAction.choices, blank=True)
+    next_action_reason = models.CharField(_("why"), max_length=300, blank=True)
+    next_action_figures = models.JSONField(_("figures the action used"), default=dict, blank=True)
     # Scoring's writes move it only when something other than decay changed: data, the profile,
-    # stage or churn risk (scoring.services.writes).
+    # stage, churn risk, cadence or next action (scoring.services.writes).
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
@@ -239,6 +261,10 @@ class ContactScore(models.Model):
             models.CheckConstraint(condition=Q(churn_risk__in=ChurnRisk.values), name="contact_score_churn_valid",
                 violation_error_message=_("Unknown churn risk.")),
             models.CheckConstraint(
+                condition=Q(next_action__in=[*NextAction.values, ""]), name="contact_score_next_action_valid",
+                violation_error_message=_("Unknown next best action."),
+            ),
+            models.CheckConstraint(
                 condition=Q(show_rate__isnull=True) | Q(show_rate__gte=0, show_rate__lte=1),
                 name="contact_score_show_rate_range",
                 violation_error_message=_("The show rate lies between 0 and 1."),
@@ -250,10 +276,84 @@ class ContactScore(models.Model):
             models.Index(fields=["churn_risk"], name="contact_score_churn_idx"),
             models.Index(fields=["last_attended_at"], name="contact_score_last_att_idx"),
             models.Index(fields=["last_touch_at"], name="contact_score_last_touch_idx"),
+            models.Index(fields=["next_touch_due"], name="contact_score_touch_due_idx"),
+            models.Index(fields=["next_action", "-score"], name="contact_score_action_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.contact_id}: {self.score}"
+
+
+# Out of the box every stage has a cadence, so the "losing touch" list works on day one.
+DEFAULT_STAGE_CADENCE_DAYS = {
+    LifecycleStage.MATURITY: 60,
+    LifecycleStage.GROWTH: 90,
+    LifecycleStage.SOCIALIZATION: 120,
+    LifecycleStage.INITIATION: 120,
+    LifecycleStage.AT_RISK: 180,
+}
+
+
+class KeepInTouchCadence(models.Model):
+    """Days between touches for a segment of contacts: a lifecycle stage, a tag or an organization.
+
+    A contact's cadence is its own (Contact.cadence_days) if set; else the shortest of the
+    cadences of its organization and its tags; else its stage's (DEFAULT_STAGE_CADENCE_DAYS
+    for a stage without a row). Every touchpoint resets the clock (docs/scoring.md).
+    """
+
+    segment = models.CharField(_("applies to"), max_length=20, choices=CadenceSegment.choices)
+    stage = models.CharField(_("stage"), max_length=20, choices=LifecycleStage.choices, blank=True)
+    tag = models.CharField(_("tag"), max_length=50, blank=True)
+    organization = models.ForeignKey(
+        "contacts.Organization", verbose_name=_("organization"), null=True, blank=True,
+        on_delete=models.CASCADE, related_name="+",
+    )
+    days = models.PositiveIntegerField(
+        _("days between touches"), validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["segment", "stage", "tag", "organization__name"]
+        verbose_name = _("keep-in-touch cadence")
+        verbose_name_plural = _("keep-in-touch cadences")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(segment=CadenceSegment.STAGE) & ~Q(stage="") & Q(tag="") & Q(organization__isnull=True))
+                | (Q(segment=CadenceSegment.TAG) & ~Q(tag="") & Q(stage="") & Q(organization__isnull=True))
+                | (Q(segment=CadenceSegment.ORGANIZATION) & Q(organization__isnull=False) & Q(stage="") & Q(tag="")),
+                name="cadence_one_segment",
+                violation_error_message=_("A cadence applies to exactly one stage, tag or organization."),
+            ),
+            models.CheckConstraint(condition=Q(days__gte=1, days__lte=3650), name="cadence_days_range",
+                violation_error_message=_("A keep-in-touch cadence lies between 1 and 3,650 days.")),
+            models.UniqueConstraint(fields=["stage"], condition=Q(segment=CadenceSegment.STAGE),
+                name="cadence_stage_unique", violation_error_message=_("This stage already has a cadence.")),
+            models.UniqueConstraint(Lower("tag"), condition=Q(segment=CadenceSegment.TAG),
+                name="cadence_tag_unique", violation_error_message=_("This tag already has a cadence.")),
+            models.UniqueConstraint(fields=["organization"], condition=Q(segment=CadenceSegment.ORGANIZATION),
+                name="cadence_organization_unique",
+                violation_error_message=_("This organization already has a cadence.")),
+        ]
+
+    def __str__(self) -> str:
+        target = self.get_stage_display() if self.segment == CadenceSegment.STAGE else (
+            self.tag if self.segment == CadenceSegment.TAG else str(self.organization))
+        return _("%(target)s: every %(days)s days") % {"target": target, "days": self.days}
+
+    def clean(self) -> None:
+        self.tag = self.tag.strip().lower() if self.segment == CadenceSegment.TAG else ""
+        if self.segment != CadenceSegment.STAGE:
+            self.stage = ""
+        if self.segment != CadenceSegment.ORGANIZATION:
+            self.organization = None
+        field = {CadenceSegment.STAGE: "stage", CadenceSegment.TAG: "tag",
+                 CadenceSegment.ORGANIZATION: "organization"}.get(self.segment)
+        if field and not getattr(self, field):
+            raise ValidationError({field: _("Say which %(what)s this cadence applies to.") % {
+                "what": self._meta.get_field(field).verbose_name}})
 
 
 class ScoreSnapshot(models.Model):

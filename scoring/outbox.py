@@ -64,6 +64,8 @@ def signature(row: RecomputeRequest):
         return tasks.recompute_event_task.si(row.event_id, None, row.trigger, request_id=row.pk)
     if row.kind == RecomputeKind.CONTACTS:
         return tasks.recompute_contacts_task.si(row.contact_ids, None, row.trigger, request_id=row.pk)
+    if row.kind == RecomputeKind.ALL:
+        return tasks.recompute_all_task.si(row.trigger, request_id=row.pk)
     return tasks.compute_event_metrics_task.si(row.event_id, request_id=row.pk)
 
 

@@ -129,9 +129,21 @@ def nightly_recompute_task() -> int:
     Safe to redeliver (acks_late): it only queues chunk tasks, which are idempotent; a second
     delivery queues them again with a later as-of, and the later result wins.
     """
+    return _fan_out_all_contacts(ScoreTrigger.NIGHTLY)
+
+
+@shared_task(name="scoring.recompute_all", **REDELIVER_WHEN_LOST)
+def recompute_all_task(trigger: str, request_id: int | None = None) -> int:
+    """Every contact again, now (keep-in-touch cadences changed, say): the nightly run's fan-out."""
+    count = _fan_out_all_contacts(trigger)
+    outbox.done(request_id)
+    return count
+
+
+def _fan_out_all_contacts(trigger: str) -> int:
     as_of = timezone.now().isoformat()
     chunks = [
-        recompute_contact_range_task.si(ids[0], ids[-1], as_of, ScoreTrigger.NIGHTLY)
+        recompute_contact_range_task.si(ids[0], ids[-1], as_of, trigger)
         for ids in all_contact_id_chunks(chunk_size_setting())
     ]
     if chunks:

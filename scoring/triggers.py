@@ -33,6 +33,11 @@ def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "m
         outbox.request_recompute(RecomputeKind.CONTACTS, contact_ids=chunk, trigger=trigger)
 
 
+def schedule_all_contacts_recompute(*, trigger: str = "manual") -> None:
+    """Every contact's score, cadence and next action again (a keep-in-touch cadence changed)."""
+    outbox.request_recompute(RecomputeKind.ALL, trigger=trigger)
+
+
 def refresh_event_metrics(event_ids: Iterable[int]) -> None:
     """Rows of these events went with something else (a deleted contact, say): their metrics
     are computed again after commit (only completed events have any)."""

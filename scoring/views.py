@@ -334,6 +334,26 @@ def edition_rows(data: Dashboard) -> list[dict[str, Any]]:
     ]
 
 
+def follow_up_rep_rows(data: Dashboard) -> list[dict[str, Any]]:
+    """The rep table: per owner, attendees assigned, share followed up within the deadline,
+    median hours to the first follow-up, missed (contacts.deadlines), by name."""
+    report = data.follow_up_reps
+    if report is None:
+        return []
+    return [
+        {
+            "owner": owner.owner_name,
+            "assigned": _number(owner.assigned),
+            "in_time": _number(owner.followed_up_in_time),
+            "in_time_share": _pct(owner.in_time_share),
+            "median_hours": _number(owner.median_hours_to_first_follow_up, 1),
+            "missed": _number(owner.missed),
+            "pending": _number(owner.pending),
+        }
+        for owner in report.owners
+    ]
+
+
 @staff_member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm(DASHBOARD_PERMISSION):
@@ -350,6 +370,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dashboard": data,
         "kpis": kpi_cards(data),
         "rows": edition_rows(data),
+        "rep_rows": follow_up_rep_rows(data),
         "charts": dashboard_charts(data),
     }
     return render(request, "ror/dashboard.html", context)
@@ -462,3 +483,23 @@ def score_validity(request: HttpRequest) -> HttpResponse:
         "component_labels": [component_labels()[name] for name in COMPONENTS],
     }
     return render(request, "ror/score_validity.html", context)
+
+
+@staff_member_required
+def next_action_rules(request: HttpRequest) -> HttpResponse:
+    """The rules of the next best action, as the computation applies them: a table to read."""
+    from scoring.models import KeepInTouchCadence
+    from scoring.services.next_action import RULES, SCORE_FALL_POINTS
+
+    if not request.user.has_perm("scoring.view_contactscore"):
+        raise PermissionDenied
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Next best action rules"),
+        "rules": [{"action": rule.action.value, "label": rule.action.label, "when": rule.when, "why": rule.why}
+                  for rule in RULES],
+        "score_fall_points": SCORE_FALL_POINTS,
+        "cadences": KeepInTouchCadence.objects.select_related("organization"),
+        "can_edit_cadences": request.user.has_perm("scoring.change_keepintouchcadence"),
+    }
+    return render(request, "ror/next_action_rules.html", context)

@@ -9,7 +9,8 @@ from contacts.models import Contact, FollowUp, Organization, Referral, normalize
 from events.choices import AttendanceStatus
 from events.models import Attendance
 from partners.filters import BooleanFilter, BoundedNumberFilter, IdFilter, MomentFilter, UpdatedSinceFilterSet
-from scoring.choices import ChurnRisk, LifecycleStage
+from scoring.api.filtersets import filter_losing_touch
+from scoring.choices import ChurnRisk, LifecycleStage, NextAction
 
 
 class OrganizationFilterSet(UpdatedSinceFilterSet):
@@ -36,10 +37,23 @@ class ContactFilterSet(UpdatedSinceFilterSet):
     series = IdFilter(method="filter_series")
     last_attended_after = MomentFilter(field_name="score__last_attended_at", lookup_expr="gte")
     last_attended_before = MomentFilter(field_name="score__last_attended_at", lookup_expr="lte")
+    losing_touch = BooleanFilter(
+        method="filter_losing_touch",
+        help_text="`true`: contacts past their keep-in-touch cadence now (`score.next_touch_due` before this "
+                  "request), the most valuable (highest score) first unless `ordering` says otherwise, e.g. "
+                  "`-days_overdue`; `false`: the others.",
+    )
+    next_action = filters.ChoiceFilter(
+        field_name="score__next_action", choices=NextAction.choices,
+        help_text="Contacts whose stored next best action is this one, e.g. `?next_action=invite`.",
+    )
 
     class Meta:
         model = Contact
         fields: list[str] = []
+
+    def filter_losing_touch(self, queryset, name, value):
+        return filter_losing_touch(queryset, value, prefix="score__")
 
     def filter_email(self, queryset, name, value):
         return queryset.alias(email_key=Lower(Trim("email"))).filter(email_key=normalize_email(value))

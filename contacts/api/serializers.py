@@ -1,4 +1,8 @@
+from datetime import date
+
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -6,6 +10,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.models import TAG_MAX_LENGTH, TAGS_MAX, Contact, FollowUp, Organization, Referral, normalize_email
 from contacts.selectors import TimelineEntry
 from partners.serializers import (
+    BooleanField,
     DecimalField,
     EmailField,
     IdRelatedField,
@@ -32,6 +37,11 @@ class ContactScoreSummarySerializer(serializers.Serializer):
     stage = serializers.ChoiceField(choices=LifecycleStage.choices)
     churn_risk = serializers.ChoiceField(choices=ChurnRisk.choices)
     computed_at = serializers.DateTimeField()
+    next_touch_due = serializers.DateTimeField(
+        allow_null=True, help_text="When the keep-in-touch cadence asks for the next touch (see `scores/`)."
+    )
+    next_action = serializers.CharField(help_text="The next best action (see `scores/` for the rules).")
+    next_action_reason = serializers.CharField()
 
 
 class ContactSerializer(PartnerModelSerializer):
@@ -45,9 +55,13 @@ class ContactSerializer(PartnerModelSerializer):
         model = Contact
         fields = [
             "id", "email", "first_name", "last_name", "organization", "job_title", "phone", "owner", "tags",
-            "marketing_consent", "do_not_contact", "score", "erased_at", "created_at", "updated_at",
+            "marketing_consent", "do_not_contact", "cadence_days", "score", "erased_at", "created_at", "updated_at",
         ]
         read_only_fields = ["erased_at", "created_at", "updated_at"]
+        extra_kwargs = {"cadence_days": {"help_text": (
+            "The contact's own keep-in-touch cadence (days between touches, 1–3,650); null: its organization's, "
+            "tags' or lifecycle stage's (see `scores/`)."
+        )}}
         validators: list = []
 
     @extend_schema_field(ContactScoreSummarySerializer(allow_null=True))
@@ -59,7 +73,9 @@ class ContactSerializer(PartnerModelSerializer):
         if score is None:
             return None
         return ContactScoreSummarySerializer(
-            {"value": score.score, "stage": score.stage, "churn_risk": score.churn_risk, "computed_at": score.computed_at}
+            {"value": score.score, "stage": score.stage, "churn_risk": score.churn_risk, "computed_at": score.computed_at,
+             "next_touch_due": score.next_touch_due, "next_action": score.next_action,
+             "next_action_reason": score.next_action_reason}
         ).data
 
     @extend_schema_field(serializers.DateTimeField(read_only=True))
@@ -91,12 +107,18 @@ class FollowUpSerializer(PartnerModelSerializer):
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
     owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
+    override = BooleanField(
+        write_only=True, default=False,
+        help_text="Plan the follow-up although the contact reached a contact-fatigue cap (the agency's own touches "
+        "in a rolling window). Without it, planning one for such a contact is a 409 `contact_fatigue`; "
+        "a done follow-up is never refused.",
+    )
 
     class Meta:
         model = FollowUp
         fields = [
             "id", "contact", "event", "owner", "channel", "status", "due_at", "completed_at", "outcome", "summary",
-            "next_step", "deal_value", "deal_status", "created_at", "updated_at",
+            "next_step", "deal_value", "deal_status", "override", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
         validators: list = []
@@ -153,3 +175,107 @@ class TimelineItemSerializer(serializers.Serializer):
             "type": instance.type, "at": instance.at, "id": instance.id, "event": row.event_id,
             "summary": summary, "details": details,
         })
+
+
+# Follow-up deadlines (contacts.deadlines) -------------------------------------------------------
+
+
+class MissedDeadlineQuerySerializer(serializers.Serializer):
+    owner = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of contacts this user (id) owns.",
+    )
+    event = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of this event (id).",
+    )
+
+
+class MissedDeadlineSerializer(serializers.Serializer):
+    """An attendee of `contacts.deadlines.missed_deadline_queue()`; context["now"] is the moment of the queue."""
+
+    id = serializers.IntegerField(help_text="The attendance's id.")
+    event = serializers.IntegerField(source="event_id")
+    event_name = serializers.CharField(source="event.name")
+    contact = serializers.IntegerField(source="contact_id")
+    contact_name = serializers.SerializerMethodField(help_text="First and last name, or the e-mail without a name.")
+    owner = serializers.IntegerField(source="contact.owner_id", help_text="The contact's owner (user id): the rep.")
+    ends_at = serializers.DateTimeField(source="event.ends_at")
+    deadline_at = serializers.DateTimeField(help_text="`ends_at` + the event's follow-up deadline.")
+    hours_overdue = serializers.SerializerMethodField(help_text="Hours since `deadline_at`, to one decimal.")
+    planned_follow_up = serializers.IntegerField(
+        source="planned_follow_up_id", allow_null=True,
+        help_text="A planned follow-up of the contact for this event (the first due), or null when none is planned.",
+    )
+
+    def get_contact_name(self, attendance) -> str:
+        return attendance.contact.full_name or attendance.contact.email or ""
+
+    def get_hours_overdue(self, attendance) -> float:
+        return round((self.context["now"] - attendance.deadline_at).total_seconds() / 3600, 1)
+
+
+class FollowUpFiguresSerializer(serializers.Serializer):
+    assigned = serializers.IntegerField(help_text="Attendees (status attended) whose contact has an owner, not erased.")
+    followed_up_in_time = serializers.IntegerField(
+        help_text="Assigned attendees with a done follow-up for the event completed by `deadline_at`."
+    )
+    in_time_share = serializers.FloatField(
+        allow_null=True, help_text="followed_up_in_time / assigned (0–1); null without assigned attendees."
+    )
+    median_hours_to_first_follow_up = serializers.FloatField(
+        allow_null=True, help_text="Median hours from `ends_at` to the first done follow-up for the event (0 when "
+        "it came before the end), over the attendees who have one; null when none has.",
+    )
+    missed = serializers.IntegerField(help_text="Deadline passed without a done follow-up by then.")
+    pending = serializers.IntegerField(help_text="Deadline not passed yet and no done follow-up yet.")
+
+
+class OwnerFollowUpFiguresSerializer(FollowUpFiguresSerializer):
+    owner = serializers.IntegerField(source="owner_id", help_text="The rep (user id).")
+    owner_name = serializers.CharField(help_text="The rep's full name, or user name.")
+
+
+class EventOwnerFollowUpFiguresSerializer(OwnerFollowUpFiguresSerializer):
+    event = serializers.IntegerField(source="event_id")
+    event_name = serializers.CharField()
+    ends_at = serializers.DateTimeField()
+    deadline_minutes = serializers.IntegerField(help_text="The event's follow-up deadline, or the default.")
+    deadline_at = serializers.DateTimeField()
+
+
+class FollowUpPerformanceQuerySerializer(serializers.Serializer):
+    """The report's query string: `event`, `owner`, `from`, `to` (the last two are Python keywords,
+    so their fields are named `date_from` and `date_to` and renamed in get_fields())."""
+
+    event = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="Only this event (id).")
+    owner = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this rep (user id)."
+    )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        bounds = [MinValueValidator(date(1900, 1, 1)), MaxValueValidator(date(2199, 12, 31))]
+        fields["from"] = serializers.DateField(
+            required=False, source="date_from", validators=bounds,
+            help_text="Only events that ended on or after this day (YYYY-MM-DD, site time zone).",
+        )
+        fields["to"] = serializers.DateField(
+            required=False, source="date_to", validators=bounds,
+            help_text="Only events that ended on or before this day (YYYY-MM-DD, site time zone).",
+        )
+        return fields
+
+    def validate(self, attrs: dict) -> dict:
+        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            raise serializers.ValidationError({"to": [_("The end of the period cannot lie before its start.")]})
+        return attrs
+
+
+class FollowUpPerformanceSerializer(serializers.Serializer):
+    overall = FollowUpFiguresSerializer(help_text="All assigned attendees of the events in the report.")
+    owners = OwnerFollowUpFiguresSerializer(many=True, help_text="Per rep over all events of the report, by name.")
+    rows = EventOwnerFollowUpFiguresSerializer(many=True, help_text="Per event and rep: newest event first.")
+    default_deadline_minutes = serializers.IntegerField(
+        help_text="The deadline of events that set none (`follow_up_deadline_minutes` null)."
+    )
+    computed_at = serializers.DateTimeField(source="now", help_text="The moment deadlines were compared with.")

@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from contacts.api import views
@@ -8,4 +9,7 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
 router.register("referrals", views.ReferralViewSet, basename="referral")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("reports/follow-up-performance/", views.FollowUpPerformanceView.as_view(), name="follow-up-performance-report"),
+    *router.urls,
+]

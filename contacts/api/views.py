@@ -2,9 +2,11 @@ from datetime import UTC, datetime
 
 from django.db.models import Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
@@ -13,15 +15,22 @@ from contacts import selectors, services
 from contacts.api.filtersets import ContactFilterSet, FollowUpFilterSet, OrganizationFilterSet, ReferralFilterSet
 from contacts.api.serializers import (
     ContactSerializer,
+    FollowUpPerformanceQuerySerializer,
+    FollowUpPerformanceSerializer,
     FollowUpSerializer,
+    MissedDeadlineQuerySerializer,
+    MissedDeadlineSerializer,
     OrganizationSerializer,
     ReferralSerializer,
     TimelineItemSerializer,
 )
+from contacts.deadlines import default_follow_up_deadline_minutes, follow_up_performance, missed_deadline_queue
 from contacts.models import Contact, FollowUp, Organization, Referral
+from events.models import Event
 from partners.pagination import CursorPagination
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
+from scoring.api.filtersets import NEXT_ACTION_PARAMETERS
 from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
 from scoring.models import ContactScore, ScoreSnapshot
 
@@ -33,6 +42,7 @@ UPDATED_SINCE = OpenApiParameter(
 # Sort keys for nullable columns: contacts without a score sort as the lowest.
 NO_SCORE = Value(-1.0)
 NEVER = Value(datetime(1900, 1, 1, tzinfo=UTC))
+NOT_DUE = Value(datetime(9999, 1, 1, tzinfo=UTC))  # no next touch due (do not contact, erased, unscored)
 
 
 class OrganizationViewSet(ServiceModelViewSet):
@@ -52,6 +62,7 @@ class SnapshotPagination(CursorPagination):
     ordering = ("-computed_at", "-id")
 
 
+@extend_schema_view(list=extend_schema(parameters=NEXT_ACTION_PARAMETERS))
 class ContactViewSet(ServiceModelViewSet):
     """People the agency has relationships with. `email` is matched trimmed and case-insensitively:
     creating a second contact with the same e-mail is a 409 `{"detail", "code": "contact_exists", "id"}`.
@@ -61,7 +72,10 @@ class ContactViewSet(ServiceModelViewSet):
     serializer_class = ContactSerializer
     filterset_class = ContactFilterSet
     search_fields = ["email", "first_name", "last_name", "organization__name", "job_title"]
-    ordering_map = {"score": "score_sort", "last_attended_at": "last_attended_sort", "created_at": "created_at"}
+    ordering_map = {
+        "score": "score_sort", "last_attended_at": "last_attended_sort", "created_at": "created_at",
+        "days_overdue": "-touch_due_sort",  # more days overdue: an earlier next touch due
+    }
     create_service = staticmethod(services.create_contact)
     update_service = staticmethod(services.update_contact)
     delete_service = staticmethod(services.delete_contact)
@@ -70,7 +84,14 @@ class ContactViewSet(ServiceModelViewSet):
         return Contact.objects.select_related("score").with_last_change().annotate(
             score_sort=Coalesce("score__score", NO_SCORE),
             last_attended_sort=Coalesce("score__last_attended_at", NEVER),
+            touch_due_sort=Coalesce("score__next_touch_due", NOT_DUE),
         )
+
+    def default_ordering(self, request) -> list[str]:
+        # The losing-touch list: the most valuable relationships first.
+        if request.query_params.get("losing_touch", "").lower() in ("true", "1"):
+            return ["-score_sort", "-pk"]
+        return ["-pk"]
 
     @extend_schema(responses={200: ContactScoreSerializer})
     @action(detail=True, methods=["get"])
@@ -177,9 +198,45 @@ def _query(request, **overrides) -> str:
     return params.urlencode()
 
 
+class MissedDeadlinePagination(CursorPagination):
+    ordering = ("deadline_at", "pk")
+
+
+MISSED_EXAMPLE = OpenApiExample(
+    "An attendee waiting since the deadline passed", response_only=True,
+    value={
+        "id": 812, "event": 42, "event_name": "Hamburg Summit 2026", "contact": 1337, "contact_name": "Anna Müller",
+        "owner": 7, "ends_at": "2026-05-20T18:00:00+02:00", "deadline_at": "2026-05-20T19:00:00+02:00",
+        "hours_overdue": 26.5, "planned_follow_up": None,
+    },
+)
+
+
+# The answer to planning a follow-up for a contact at a contact-fatigue cap (contacts.fatigue).
+CONTACT_FATIGUE_EXAMPLE = OpenApiExample(
+    "Contact fatigue",
+    value={
+        "detail": "Contact fatigue: 3 agency touches in the last 7 days, planned follow-ups included (cap 3). "
+        "Another follow-up now may feel intrusive.",
+        "code": "contact_fatigue",
+    },
+    description="The contact reached a contact-fatigue cap; send `\"override\": true` to plan the follow-up anyway.",
+    response_only=True,
+    status_codes=["409"],
+)
+
+
+@extend_schema_view(
+    create=extend_schema(examples=[CONTACT_FATIGUE_EXAMPLE]),
+    partial_update=extend_schema(examples=[CONTACT_FATIGUE_EXAMPLE]),
+)
 class FollowUpViewSet(ServiceModelViewSet):
     """Follow-up conversations after events, the sales team's work. A follow-up with status `done`
-    needs `completed_at` (now if omitted); `overdue=true` lists planned follow-ups past their due time."""
+    needs `completed_at` (now if omitted); `overdue=true` lists planned follow-ups past their due time.
+    Planning one (status `planned`) for a contact the agency already reached out to often enough lately
+    (contact fatigue: follow-ups, invitations and staff interactions over rolling windows) is a 409
+    `{"detail", "code": "contact_fatigue"}` unless the body has `"override": true`; a done follow-up
+    is never refused."""
 
     queryset = FollowUp.objects.all()
     serializer_class = FollowUpSerializer
@@ -188,6 +245,36 @@ class FollowUpViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.create_follow_up)
     update_service = staticmethod(services.update_follow_up)
     delete_service = staticmethod(services.delete_follow_up)
+
+    @extend_schema(
+        parameters=[MissedDeadlineQuerySerializer],
+        responses={200: MissedDeadlineSerializer(many=True)},
+        examples=[MISSED_EXAMPLE],
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=MissedDeadlinePagination)
+    def missed(self, request):
+        """The "Missed deadline" queue: attendees with an owner whose event's follow-up deadline has
+        passed and who still have no done follow-up for that event; oldest deadline first, in pages.
+
+        An event's deadline is its `follow_up_deadline_minutes` after `ends_at` (the site's default,
+        48 h, when null); `deadline_at` = `ends_at` + deadline. Listed: attendances with status
+        `attended` of events that are over (completed, or ended and not cancelled) whose deadline
+        passed within the last 30 days (configurable), whose contact has an owner, is not erased
+        and not do-not-contact, and has no done follow-up whose `event` is this event. A follow-up
+        merely planned for it does not take the attendee off the list: `planned_follow_up` names it.
+
+        Filters: `owner` (user id), `event` (id); an invalid value is a 400 naming the parameter.
+
+        Example: `GET /api/v1/follow-ups/missed/?owner=7&page_size=100`
+        """
+        query = MissedDeadlineQuerySerializer(data=_non_empty(request.query_params))
+        query.is_valid(raise_exception=True)
+        now = timezone.now()
+        queue = missed_deadline_queue(
+            owner=query.validated_data.get("owner"), event_id=query.validated_data.get("event"), now=now
+        )
+        page = self.paginate_queryset(queue)
+        return self.get_paginated_response(MissedDeadlineSerializer(page, many=True, context={"now": now}).data)
 
 
 class ReferralViewSet(ServiceModelViewSet):
@@ -201,3 +288,83 @@ class ReferralViewSet(ServiceModelViewSet):
     create_service = staticmethod(services.create_referral)
     update_service = staticmethod(services.update_referral)
     delete_service = staticmethod(services.delete_referral)
+
+
+def _non_empty(params) -> dict[str, str]:
+    """An empty filter in a query string means no filter (partners.schema.allow_empty_query_values)."""
+    return {key: value for key, value in params.items() if value}
+
+
+FOLLOW_UP_PERFORMANCE_DESCRIPTION = """\
+Per rep and event, per rep and overall: how many attendees each rep was assigned, how many they
+followed up within the event's follow-up deadline, the median hours to the first follow-up, and
+how many they missed.
+
+- **Deadline** of an event: its `follow_up_deadline_minutes`, or the site's default (2,880 = 48 h)
+  when null; `deadline_at` = `ends_at` + deadline. Only events that are over count: completed,
+  or ended and not cancelled.
+- **Assigned**: the event's attendances with status `attended` whose contact has an owner (the
+  rep: the contact's current owner) and is not erased.
+- **Followed up in time**: a done follow-up of the contact whose `event` is this event, with
+  `completed_at` ≤ `deadline_at`. `in_time_share` = followed_up_in_time / assigned (0–1).
+- **Median hours to first follow-up**: from `ends_at` to the earliest done follow-up for the event
+  (0 when before the end), over the attendees who have one, in time or late.
+- **Missed**: `deadline_at` has passed and there was no done follow-up for the event by then.
+  **Pending**: the deadline has not passed yet and there is no done follow-up yet.
+  assigned = followed_up_in_time + missed + pending.
+
+Filters: `event` (id; an unknown event is a 400), `owner` (user id; a user without assigned
+attendees gives an empty report), `from` and `to` (days, YYYY-MM-DD, inclusive, on the day the
+event ended in the site's time zone; `from` after `to` is a 400). Empty values mean no filter.
+
+Example: `GET /api/v1/reports/follow-up-performance/?owner=7&from=2026-01-01&to=2026-06-30`
+"""
+
+FOLLOW_UP_PERFORMANCE_EXAMPLE = OpenApiExample(
+    "One rep at one event with a 60-minute deadline", response_only=True,
+    value={
+        "overall": {"assigned": 3, "followed_up_in_time": 2, "in_time_share": 0.6667,
+                    "median_hours_to_first_follow_up": 1.0, "missed": 1, "pending": 0},
+        "owners": [{"owner": 7, "owner_name": "Sven Sales", "assigned": 3, "followed_up_in_time": 2,
+                    "in_time_share": 0.6667, "median_hours_to_first_follow_up": 1.0, "missed": 1, "pending": 0}],
+        "rows": [{"owner": 7, "owner_name": "Sven Sales", "event": 42, "event_name": "Hot leads dinner",
+                  "ends_at": "2026-05-20T22:00:00+02:00", "deadline_minutes": 60,
+                  "deadline_at": "2026-05-20T23:00:00+02:00", "assigned": 3, "followed_up_in_time": 2,
+                  "in_time_share": 0.6667, "median_hours_to_first_follow_up": 1.0, "missed": 1, "pending": 0}],
+        "default_deadline_minutes": 2880,
+        "computed_at": "2026-05-22T09:00:00+02:00",
+    },
+)
+
+
+class FollowUpPerformanceView(generics.GenericAPIView):
+    """The follow-up performance report (issue "Follow-up deadlines per event and per rep")."""
+
+    # Staff sessions need view permission on follow-ups; the queryset only names the model.
+    queryset = FollowUp.objects.none()
+    serializer_class = FollowUpPerformanceSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="reports_follow_up_performance",
+        summary="Follow-up performance per rep and event",
+        description=FOLLOW_UP_PERFORMANCE_DESCRIPTION,
+        parameters=[FollowUpPerformanceQuerySerializer],
+        responses={200: FollowUpPerformanceSerializer},
+        examples=[FOLLOW_UP_PERFORMANCE_EXAMPLE],
+    )
+    def get(self, request):
+        query = FollowUpPerformanceQuerySerializer(data=_non_empty(request.query_params))
+        query.is_valid(raise_exception=True)
+        filters = query.validated_data
+        event_id = filters.get("event")
+        if event_id is not None and not Event.objects.filter(pk=event_id).exists():
+            raise ValidationError({"event": [gettext("No event with id %(id)s.") % {"id": event_id}]})
+        report = follow_up_performance(
+            event_id=event_id, owner_id=filters.get("owner"), date_from=filters.get("date_from"),
+            date_to=filters.get("date_to"), now=timezone.now(),
+        )
+        data = {"overall": report.overall, "owners": report.owners, "rows": report.rows, "now": report.now,
+                "default_deadline_minutes": default_follow_up_deadline_minutes()}
+        return Response(self.get_serializer(data).data)

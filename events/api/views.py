@@ -3,13 +3,19 @@ from dataclasses import asdict
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from events import selectors, services
+from events import meeting_suggestions, selectors, services
 from events.api.filtersets import (
     AttendanceFilterSet,
     EventFilterSet,
@@ -29,8 +35,11 @@ from events.api.serializers import (
     FeedbackSerializer,
     InteractionSerializer,
     LapsedContactSerializer,
+    MeetingSuggestionsQuerySerializer,
+    MeetingSuggestionsSerializer,
     SeriesReportSerializer,
     SeriesSerializer,
+    meeting_suggestions_data,
 )
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
@@ -146,6 +155,57 @@ class EventViewSet(ServiceModelViewSet):
         paginator = LapsedPagination()
         page = paginator.paginate_queryset(contacts, request, view=self)
         return paginator.get_paginated_response(LapsedContactSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[MeetingSuggestionsQuerySerializer],
+        responses={
+            200: MeetingSuggestionsSerializer,
+            409: OpenApiResponse(Conflict, description=(
+                "`event_closed`: the event is completed or cancelled; suggestions are made for planned and "
+                "live events."
+            )),
+        },
+        examples=[OpenApiExample("Two suggestions", response_only=True, status_codes=["200"], value={
+            "event": 42, "per_attendee": 5, "count": 2, "results": [
+                {"contact": {"id": 7, "name": "Anna Müller", "organization": "Nordhafen Logistik"},
+                 "counterpart": {"id": 19, "name": "Jan Berg", "organization": "Elbe Cargo"},
+                 "value": 6.0, "reasons": ["followup_pending", "same_industry", "shared_tags"],
+                 "reason": "Sven Sales, owner of Anna Müller, has a follow-up planned with Jan Berg; "
+                           "same industry (Logistics); shared tag: cold chain"},
+                {"contact": {"id": 7, "name": "Anna Müller", "organization": "Nordhafen Logistik"},
+                 "counterpart": {"id": 23, "name": "Eva Lind", "organization": None},
+                 "value": 2.0, "reasons": ["shared_tags", "both_high_score"],
+                 "reason": "Shared tag: cold chain; both have a relationship score of 60 or more"},
+            ],
+        })],
+    )
+    @action(detail=True, methods=["get"], filter_backends=[], url_path="meeting-suggestions")
+    def meeting_suggestions(self, request, pk=None):
+        """Meeting suggestions: pairs of the event's attendees who should meet, each with its reasons,
+        most valuable first, for the matchmaking of a planned or live event (completed or cancelled:
+        409 `event_closed`).
+
+        Attendees are the attendances `registered` or `attended`; do-not-contact and erased contacts
+        never appear, colleagues (same organization) are never paired. A pair's `value` adds up its
+        `reasons`: `followup_pending` 3 (one side's owner has a planned follow-up with the other),
+        `same_industry` 2 (their organizations' industry), `shared_tags` 1 per shared tag,
+        `both_high_score` 1 (both scores 60 or more; never a reason on its own). Pairs who met at an
+        event before are left out unless a follow-up between them is pending. `per_attendee` (1–50,
+        default 5) caps the suggestions naming one attendee: pairs are taken most valuable first
+        while both sides are under the cap. In `results` the side with the lower contact id is
+        `contact`, the other `counterpart`.
+
+        A computed report of the whole event in one answer: not paginated (no `cursor`), no
+        `updated_since`. Rules in full: docs/meeting-suggestions.md.
+
+        Example: `GET /api/v1/events/42/meeting-suggestions/?per_attendee=3`"""
+        event = self.get_object()
+        raw = request.query_params.get("per_attendee", "")
+        query = MeetingSuggestionsQuerySerializer(data={"per_attendee": raw} if raw != "" else {})
+        query.is_valid(raise_exception=True)
+        per_attendee = query.validated_data.get("per_attendee") or meeting_suggestions.default_per_attendee()
+        suggestions = meeting_suggestions.meeting_suggestions(event, per_attendee=per_attendee)
+        return Response(meeting_suggestions_data(event.pk, per_attendee, suggestions))
 
     @extend_schema(request=BulkAttendancesRequestSerializer, responses={200: BulkResultSerializer})
     @action(detail=True, methods=["post"], url_path="attendances/bulk")

@@ -223,7 +223,8 @@ JOB_TITLES = [
     "Business Development Manager", "Head of Customer Success", "Marketing Assistant", "Procurement Specialist",
 ]
 
-TAGS = ["customer", "prospect", "partner", "press", "speaker-pool", "key-account", "newsletter", "sponsor",
+KEY_ACCOUNT_TAG = "key-account"  # has its own keep-in-touch cadence in the demo
+TAGS = ["customer", "prospect", "partner", "press", "speaker-pool", KEY_ACCOUNT_TAG, "newsletter", "sponsor",
         "mobility", "cx", "marketing-leaders", "vip"]
 
 CONSENT_SOURCES = ["event registration", "website form", "business card", "ticketing import", "webinar sign-up"]

@@ -143,8 +143,10 @@ def _person(rng: random.Random, contact: Contact, spec: catalog.OrgSpec | None) 
 def finish_people(rng: random.Random, clock: Clock, people: list[Person], organizations: list[Organization]) -> None:
     """Move creation dates before each person's first appearance, then date consents and organizations."""
     earliest_by_org: dict[int, object] = {}
-    for person in people:
+    for index, person in enumerate(people):
         contact = person.contact
+        if index % 25 == 7 and not contact.do_not_contact:
+            contact.cadence_days = 21  # a few people the owner keeps a closer rhythm with
         if person.first_seen:
             contact.created_at = min(contact.created_at, min(person.first_seen) - timedelta(days=rng.uniform(1, 60)))
         if contact.marketing_consent:

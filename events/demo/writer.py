@@ -143,3 +143,17 @@ def _write(plan: DemoPlan) -> None:
         (Referral, plan.referrals),
     ):
         model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    _write_cadences(plan)
+
+
+def _write_cadences(plan: DemoPlan) -> None:
+    """Keep-in-touch cadences beside the stages' own: key accounts every 45 days, the biggest
+    customer's people every 30 (kept as they are when staff changed them)."""
+    from scoring.choices import CadenceSegment
+    from scoring.models import KeepInTouchCadence
+
+    KeepInTouchCadence.objects.get_or_create(segment=CadenceSegment.TAG, tag=catalog.KEY_ACCOUNT_TAG,
+                                             defaults={"days": 45})
+    customer = plan.organizations[0]
+    KeepInTouchCadence.objects.get_or_create(segment=CadenceSegment.ORGANIZATION, organization_id=customer.pk,
+                                             defaults={"days": 30})

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from partners.serializers import PartnerModelSerializer
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
 from scoring.services.contact_scores import decayed_score
+from scoring.services.next_action import days_overdue
 from scoring.services.profile import active_parameters
 
 
@@ -22,15 +23,52 @@ class ContactScoreSerializer(PartnerModelSerializer):
                   "churn risk; decay alone does not move it.",
     )
 
+    cadence_days = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="Keep-in-touch cadence: days between touches. The contact's own if set, else the shortest of its "
+                  "organization's and its tags' cadences, else its lifecycle stage's (out of the box: maturity 60, "
+                  "growth 90, socialization 120, initiation 120, at risk 180).",
+    )
+    cadence_source = serializers.CharField(
+        read_only=True, help_text="Where the cadence came from: `contact`, `organization`, `tag` or `stage`."
+    )
+    next_touch_due = serializers.DateTimeField(
+        read_only=True, allow_null=True,
+        help_text="The last touch (any touchpoint: attended event, interaction, done follow-up, feedback, referral; "
+                  "with none, when the contact was created) plus the cadence. Null for do-not-contact and erased "
+                  "contacts. Every touch moves it at once.",
+    )
+    days_overdue = serializers.SerializerMethodField(
+        help_text="Whole days since `next_touch_due`, as of this response; 0 while not yet due, null without one. "
+                  "A contact with days_overdue above 0 is *losing touch*.",
+    )
+    next_action = serializers.CharField(
+        read_only=True,
+        help_text="The next best action, the first rule that holds, in this order: `do_nothing` (do-not-contact or "
+                  "erased), `rest` (agency touches reached the contact-fatigue cap), `call_now` (last follow-up "
+                  "positive and a planned one overdue), `invite` (attended 2+ events, a later edition of a series "
+                  "they attended is planned, not on its list, marketing consent), `re_engage` (past the cadence and "
+                  "the score fell by 1+ point in 90 days), `nurture` (one event, no follow-up conversation yet), "
+                  "`check_in` (past the cadence), `wait` (nothing due). As of `computed_at`.",
+    )
+    next_action_reason = serializers.CharField(read_only=True, help_text="Why, in words (English).")
+    next_action_figures = serializers.JSONField(
+        read_only=True, help_text="The figures the rule used (cadence_days, days_overdue, and the rule's own)."
+    )
+
     class Meta:
         model = ContactScore
         fields = [
             "contact", "score", "score_now", "components", "stage", "churn_risk", "events_invited", "events_registered",
             "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
             "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
-            "computed_at", "profile_version", "updated_at",
+            "cadence_days", "cadence_source", "next_touch_due", "days_overdue", "next_action", "next_action_reason",
+            "next_action_figures", "computed_at", "profile_version", "updated_at",
         ]
         read_only_fields = fields
+
+    def get_days_overdue(self, score: ContactScore) -> int | None:
+        return days_overdue(score.next_touch_due, timezone.now())
 
     def get_score_now(self, score: ContactScore) -> float | None:
         if "scoring_parameters" not in self.context:  # one profile read per response, whatever the rows

@@ -9,7 +9,7 @@ from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 
 from events.models import EventSeries
-from scoring.api.filtersets import ContactScoreFilterSet
+from scoring.api.filtersets import NEXT_ACTION_PARAMETERS, ContactScoreFilterSet
 from scoring.api.serializers import (
     ContactScoreSerializer,
     ScoreValidityQuerySerializer,
@@ -20,9 +20,10 @@ from scoring.services.validity import score_validity_report
 
 
 @extend_schema_view(
+    list=extend_schema(parameters=NEXT_ACTION_PARAMETERS),
     retrieve=extend_schema(
         parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Contact id")]
-    )
+    ),
 )
 class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     """Current scores (computed, read-only); looked up by contact id."""
@@ -30,12 +31,19 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ContactScoreSerializer
     filterset_class = ContactScoreFilterSet
     ordering = ["-pk"]
-    ordering_map = {"score": "score", "last_touch_at": "last_touch_sort"}
+    ordering_map = {"score": "score", "last_touch_at": "last_touch_sort", "days_overdue": "-touch_due_sort"}
 
     def get_queryset(self):
         return ContactScore.objects.annotate(
             last_touch_sort=Coalesce("last_touch_at", Value(datetime(1900, 1, 1, tzinfo=UTC))),
+            touch_due_sort=Coalesce("next_touch_due", Value(datetime(9999, 1, 1, tzinfo=UTC))),
         )
+
+    def default_ordering(self, request) -> list[str]:
+        # The losing-touch list: the most valuable relationships first.
+        if request.query_params.get("losing_touch", "").lower() in ("true", "1"):
+            return ["-score", "-pk"]
+        return list(self.ordering)
 
 
 SCORE_VALIDITY_DESCRIPTION = """\

@@ -8,12 +8,11 @@ score, its components, the stage and the churn risk: a pure function of the row 
 as-of time T, so the same data and the same T give the same result to the last digit.
 """
 
-import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.db import connection, transaction
 
 from contacts.choices import FollowUpStatus
 from events.choices import AttendanceStatus, EventStatus
+from ror_crm.db import id_chunk_sql, sql_moment
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import COMPONENTS
 from scoring.services.profile import ScoringParameters
@@ -52,6 +52,7 @@ class ContactAggregates:
     current_streak: int = 0
     longest_streak: int = 0
     score_90_days_ago: float | None = None
+    last_dialogue_at: datetime | None = None  # the latest done follow-up (next best action)
 
 
 @dataclass
@@ -86,6 +87,15 @@ class ScoreResult:
     dialogue_raw: float = 0.0
     referral_raw: float = 0.0
     latest_nps: int | None = None
+    score_90_days_ago: float | None = None  # read for churn risk; not stored
+    last_dialogue_at: datetime | None = None  # read for the next best action; not stored
+    # Filled in by scoring.services.next_action.apply_next_actions() for a recompute that stores.
+    cadence_days: int | None = None
+    cadence_source: str = ""
+    next_touch_due: datetime | None = None
+    next_action: str = ""
+    next_action_reason: str = ""
+    next_action_figures: dict[str, Any] = field(default_factory=dict)
 
 
 # The raw values that are sums of decay-weighted touchpoints: as of a later T each is the sum
@@ -162,6 +172,8 @@ def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParam
         computed_at=as_of,
         profile_version=params.version,
         latest_nps=latest_nps,
+        score_90_days_ago=data.score_90_days_ago,
+        last_dialogue_at=data.last_dialogue_at,
         # Rounded far below anything shown: summed in another order (another chunking), a sum can
         # differ in its last bit, and the same data must give the same stored values.
         **{name: round(getattr(data, name), SUM_DIGITS) for name in DECAYING_SUMS},
@@ -188,7 +200,7 @@ def decayed_score(
         events_attended=stored.events_attended, no_shows=stored.no_shows, series_attended=stored.series_attended,
         first_attended_at=stored.first_attended_at, last_attended_at=stored.last_attended_at,
         current_streak=stored.current_streak, longest_streak=stored.longest_streak,
-        score_90_days_ago=score_90_days_ago,
+        score_90_days_ago=score_90_days_ago, last_dialogue_at=getattr(stored, "last_dialogue_at", None),
     )
     return score_contact(stored.contact_id, data, params, as_of)
 
@@ -338,7 +350,7 @@ LEFT JOIN referrals r ON r.contact_id = chunk.id
 
 
 def _vendor_sql(
-    params: ScoringParameters, values: dict[str, Any], *, id_range: bool = False, without_event: bool = False
+    params: ScoringParameters, values: dict[str, Any], in_chunk: Callable[[str], str], *, without_event: bool = False
 ) -> str:
     """CHUNK_SQL for this connection's database, adding the CASE parameters to `values`."""
     postgresql = connection.vendor == "postgresql"
@@ -364,11 +376,7 @@ def _vendor_sql(
 
     greatest, least = ("GREATEST", "LEAST") if postgresql else ("MAX", "MIN")
     fragments = {
-        "in_chunk": lambda column: (
-            f"{column} BETWEEN %(first_id)s AND %(last_id)s" if id_range
-            else f"{column} = ANY(%(ids)s)" if postgresql
-            else f"{column} IN (SELECT value FROM json_each(%(ids)s))"
-        ),
+        "in_chunk": in_chunk,
         "days": lambda arguments: days(*arguments.split(",")),
         "decay": lambda column: (
             f"POWER(CAST(0.5 AS DOUBLE PRECISION), "
@@ -387,10 +395,13 @@ def _vendor_sql(
     return re.sub(r"\{(\w+)(?::([^}]*))?\}", lambda match: fragments[match[1]](match[2]), CHUNK_SQL)
 
 
-def _moment(value: datetime | str | None) -> datetime | None:
-    """A moment as the cursor returns it: aware on PostgreSQL, UTC text on SQLite."""
-    if value is None or isinstance(value, datetime):
-        return value
+def moment(value: datetime | str | None) -> datetime | None:
+    """A moment as the cursor returns it, aware: aware on PostgreSQL; on SQLite UTC text, or a
+    naive UTC datetime for a column read as it is."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
@@ -401,7 +412,7 @@ def sqlite_days_between(later: str | None, earlier: str | None) -> float | None:
     return days_between(datetime.fromisoformat(later), datetime.fromisoformat(earlier))
 
 
-def _compiled_timestamp_loader(cursor: Any) -> None:
+def compiled_timestamp_loader(cursor: Any) -> None:
     """Load timestamptz with psycopg's compiled loader on this cursor. Django registers a
     subclass of the pure-Python one, and a chunk returns several moments per contact:
     parsing them took a tenth of the chunk's time. Both give aware datetimes in UTC."""
@@ -430,14 +441,10 @@ def load_chunk(
         return {}
     lookback = as_of - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
     postgresql = connection.vendor == "postgresql"
-    id_range = isinstance(contact_ids, range) and contact_ids.step == 1
-    if id_range:
-        values: dict[str, Any] = {"first_id": contact_ids[0], "last_id": contact_ids[-1]}
-    else:
-        values = {"ids": list(contact_ids) if postgresql else json.dumps(list(contact_ids))}
+    values, in_chunk = id_chunk_sql(contact_ids)
     values |= {
-        "as_of": as_of if postgresql else connection.ops.adapt_datetimefield_value(as_of),
-        "lookback": lookback if postgresql else connection.ops.adapt_datetimefield_value(lookback),
+        "as_of": sql_moment(as_of),
+        "lookback": sql_moment(lookback),
         "half_life": float(params.half_life_days),
         "care_full_days": params.threshold("care_full_hours", 48) / 24,
         "care_half_days": float(params.threshold("care_half_days", 7)),
@@ -446,14 +453,14 @@ def load_chunk(
         "done": FollowUpStatus.DONE.value,
         "without_event": without_event,
     }
-    sql = _vendor_sql(params, values, id_range=id_range, without_event=without_event is not None)
+    sql = _vendor_sql(params, values, in_chunk, without_event=without_event is not None)
     # A transaction only for SET LOCAL: on SQLite every transaction takes the write lock.
     with transaction.atomic() if postgresql else nullcontext(), connection.cursor() as cursor:
         if postgresql:
             # The planner's estimate for this statement is high enough for JIT compilation,
             # which takes longer than it saves: up to half of a chunk's read time.
             cursor.execute("SET LOCAL jit = off")
-            _compiled_timestamp_loader(cursor)
+            compiled_timestamp_loader(cursor)
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     chunk = {}
@@ -462,7 +469,7 @@ def load_chunk(
         invited, registered, attended, no_shows, series_attended, first_attended_at, last_attended_at,
         current_streak, longest_streak, *last_touches, score_90_days_ago,
     ) in rows:
-        touches = [moment for moment in map(_moment, last_touches) if moment is not None]
+        touches = [touch for touch in map(moment, last_touches) if touch is not None]
         chunk[contact_id] = ContactAggregates(
             attended_raw=attended_raw or 0.0, no_show_raw=no_show_raw or 0.0,
             care_weight=care_weight or 0.0, care_hits=care_hits or 0.0,
@@ -470,9 +477,9 @@ def load_chunk(
             latest_nps=nps, last_touch_at=max(touches) if touches else None,
             events_invited=invited or 0, events_registered=registered or 0, events_attended=attended or 0,
             no_shows=no_shows or 0, series_attended=series_attended or 0,
-            first_attended_at=_moment(first_attended_at), last_attended_at=_moment(last_attended_at),
+            first_attended_at=moment(first_attended_at), last_attended_at=moment(last_attended_at),
             current_streak=current_streak or 0, longest_streak=longest_streak or 0,
-            score_90_days_ago=score_90_days_ago,
+            score_90_days_ago=score_90_days_ago, last_dialogue_at=moment(last_touches[2]),
         )
     return chunk
 

@@ -15,6 +15,7 @@ from events.selectors import previous_edition
 from scoring.choices import ScoreTrigger
 from scoring.services.contact_scores import compute_scores
 from scoring.services.event_metrics import compute_event_metrics
+from scoring.services.next_action import apply_next_actions
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.writes import save_scores
 from scoring.signals import contact_scores_changed
@@ -104,6 +105,7 @@ def recompute_contacts(
     total, changes = 0, []
     for chunk in id_chunks(contact_ids, chunk_size or chunk_size_setting()):
         results = compute_scores(chunk, as_of, params)
+        apply_next_actions(results, chunk, as_of)
         total += len(results)
         changes.extend(save_scores(results, trigger=trigger, trigger_event_id=event_id, half_life_days=params.half_life_days))
     if changes:

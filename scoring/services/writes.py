@@ -29,13 +29,16 @@ SCORE_COLUMNS = [
     "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
     "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
     "computed_at", "profile_version", "attended_raw", "no_show_raw", "care_weight", "care_hits", "networking_raw",
-    "dialogue_raw", "referral_raw", "latest_nps", "updated_at",
+    "dialogue_raw", "referral_raw", "latest_nps", "cadence_days", "cadence_source", "next_touch_due", "next_action",
+    "next_action_reason", "next_action_figures", "updated_at",
 ]
 # What decay alone leaves as it is: a change in any of these is a change of data or profile.
 STEADY_COLUMNS = (
     "events_invited", "events_registered", "events_attended", "no_shows", "series_attended", "first_attended_at",
     "last_attended_at", "current_streak", "longest_streak", "last_touch_at", "latest_nps", "profile_version",
 )
+# What a contact's worklist shows: a change moves the row's updated_at (no snapshot).
+ACTION_COLUMNS = ("cadence_days", "next_touch_due", "next_action")
 # Two sums that differ by less than this (relative) are the same sum decayed: float rounding.
 DECAY_TOLERANCE = 1e-9
 # PostgreSQL takes at most 65,535 parameters per statement; SQLite reports its own limit.
@@ -147,7 +150,10 @@ def _upsert_scores(results: list[ScoreResult], updated_at: dict[int, datetime]) 
 
 def _stored_scores(contact_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The stored scores of these contacts, as far as deciding what a new result changes needs."""
-    columns = ("contact_id", "score", "stage", "churn_risk", "computed_at", "updated_at", *STEADY_COLUMNS, *DECAYING_SUMS)
+    columns = (
+        "contact_id", "score", "stage", "churn_risk", "computed_at", "updated_at", *STEADY_COLUMNS, *DECAYING_SUMS,
+        *ACTION_COLUMNS,
+    )
     rows = ContactScore.objects.filter(contact_id__in=contact_ids).order_by().values_list(*columns)
     return {row[0]: dict(zip(columns, row, strict=True)) for row in rows}
 
@@ -268,8 +274,8 @@ def _save_scores(
         for result in results:
             before = stored.get(result.contact_id)
             material[result.contact_id] = before is None or data_changed(before, result, half_life_days)
-            moved = material[result.contact_id] or (before["stage"], before["churn_risk"]) != (
-                result.stage, result.churn_risk
+            moved = material[result.contact_id] or any(
+                before[column] != getattr(result, column) for column in ("stage", "churn_risk", *ACTION_COLUMNS)
             )
             updated_at[result.contact_id] = now if moved else before["updated_at"]
         written = _upsert_scores(results, updated_at)

@@ -239,8 +239,8 @@ class TestPage:
                 Attendance.objects.create(event=event, contact=contact, status=AttendanceStatus.ATTENDED)
                 Feedback.objects.create(event=event, contact=contact, nps=9)
 
-        # session + user + the user's group permissions (2) + series list + 6 dashboard blocks
-        expected = 11
+        # session + user + the user's group permissions (2) + series list + 7 dashboard blocks
+        expected = 12
         add_events(5)
         with django_assert_num_queries(expected):
             assert client.get(URL).status_code == 200

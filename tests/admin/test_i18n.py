@@ -83,7 +83,7 @@ def test_the_language_switch_turns_the_admin_german(client, sales_user):
     response = client.post(reverse("set_language"), {"language": "de", "next": reverse("ror-worklist")})
     assert response["Location"] == reverse("ror-worklist")
 
-    page = client.get(reverse("ror-worklist")).content.decode()
+    page = client.get(reverse("ror-worklist"), {"view": "follow_ups"}).content.decode()
     assert '<html lang="de"' in page
     assert "Meine Follow-ups" in page
     assert "Überfällig" in page

@@ -8,13 +8,15 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp
 from contacts.services import erase_contact
-from contacts.worklist import end_of_week, worklist_for
+from contacts.worklist import FOLLOW_UPS, end_of_week, worklist_for
 from events.choices import EventStatus
 from events.models import Event
 from scoring.models import ContactScore
@@ -22,6 +24,7 @@ from scoring.models import ContactScore
 pytestmark = pytest.mark.django_db
 
 WORKLIST = "/admin/ror/worklist/"
+FOLLOW_UPS_PAGE = f"{WORKLIST}?view=follow_ups"
 LOG = "/admin/ror/worklist/log/"
 
 
@@ -73,20 +76,20 @@ def worklist_data(sales_user, staff_user):
 
 class TestGroups:
     def test_each_group_lists_only_what_the_user_must_act_on(self, sales_user, worklist_data):
-        worklist = worklist_for(sales_user)
+        worklist = worklist_for(sales_user, view=FOLLOW_UPS)
         assert worklist.overdue == [worklist_data["overdue"]]
         assert worklist.due_this_week == [worklist_data["due"]]
         # The highest churn risk first; do-not-contact and already planned contacts are left out.
         assert worklist.at_risk == [worklist_data["churning"], worklist_data["at_risk"]]
 
     def test_another_user_sees_their_own_list(self, staff_user, worklist_data):
-        worklist = worklist_for(staff_user)
+        worklist = worklist_for(staff_user, view=FOLLOW_UPS)
         assert [follow_up.contact.email for follow_up in worklist.overdue] == ["carla@client.example"]
         assert worklist.due_this_week == []
         assert [contact.email for contact in worklist.at_risk] == ["jana@client.example"]
 
     def test_the_page_shows_the_three_groups(self, sales_client, worklist_data):
-        response = sales_client.get(WORKLIST)
+        response = sales_client.get(FOLLOW_UPS_PAGE)
         page = response.content.decode()
         assert response.status_code == 200
         for section in ("worklist-overdue", "worklist-due", "worklist-at-risk"):
@@ -100,12 +103,12 @@ class TestGroups:
                                                        django_assert_num_queries):
         # session, user, the user's and the group's permissions, then one query per group
         with django_assert_num_queries(7):
-            sales_client.get(WORKLIST)
+            sales_client.get(FOLLOW_UPS_PAGE)
         for index in range(10):
             plan(make_contact(f"more{index}@client.example", sales_user), sales_user, timezone.now() - timedelta(hours=1))
             make_contact(f"risk{index}@client.example", sales_user, stage="at_risk", churn_risk="high")
         with django_assert_num_queries(7):
-            response = sales_client.get(WORKLIST)
+            response = sales_client.get(FOLLOW_UPS_PAGE)
         assert len(response.context["worklist"].overdue) == 11
 
     def test_the_user_tools_link_to_it(self, sales_client):
@@ -207,7 +210,7 @@ class TestLogFollowUp:
         planned = FollowUp.objects.get(contact=contact, status=FollowUpStatus.PLANNED)
         assert timezone.localtime(planned.due_at).date() == next_day
         assert planned.summary == "Invite to the summit"
-        assert contact not in worklist_for(sales_user).at_risk
+        assert contact not in worklist_for(sales_user, view=FOLLOW_UPS).at_risk
 
     def test_logging_from_a_planned_follow_up_completes_it(self, sales_client, worklist_data):
         planned = worklist_data["overdue"]
@@ -259,3 +262,79 @@ class TestLogFollowUp:
         viewer = django_user_model.objects.create_user("viewer", is_staff=True)
         client.force_login(viewer)
         assert client.get(LOG).status_code == 403
+
+
+def scored_contact(email: str, owner, *, action: str, score: float, overdue_days: float | None = None,
+                   **fields) -> Contact:
+    contact = Contact.objects.create(email=email, owner=owner, first_name=email.split("@")[0].title(), **fields)
+    now = timezone.now()
+    ContactScore.objects.create(
+        contact=contact, score=score, components={}, stage="growth", churn_risk="low", computed_at=now,
+        profile_version=1, cadence_days=60, cadence_source="stage", next_action=action,
+        next_touch_due=None if overdue_days is None else now - timedelta(days=overdue_days),
+        next_action_figures={"cadence_days": 60, "days_overdue": overdue_days},
+    )
+    return contact
+
+
+@pytest.fixture
+def action_data(sales_user, staff_user):
+    return {
+        "invite_low": scored_contact("ida@client.example", sales_user, action="invite", score=30,
+                                     overdue_days=-10),
+        "call": scored_contact("carl@client.example", sales_user, action="call_now", score=20, overdue_days=-5),
+        "invite_high": scored_contact("ines@client.example", sales_user, action="invite", score=70, overdue_days=-3),
+        "check_in": scored_contact("chris@client.example", sales_user, action="check_in", score=90, overdue_days=12),
+        "waiting": scored_contact("walt@client.example", sales_user, action="wait", score=95, overdue_days=-40),
+        "resting": scored_contact("rita@client.example", sales_user, action="rest", score=80, overdue_days=30),
+        "blocked": scored_contact("bo@client.example", sales_user, action="do_nothing", score=99, overdue_days=None,
+                                  do_not_contact=True),
+        "annas": scored_contact("ann@client.example", staff_user, action="call_now", score=99, overdue_days=2),
+    }
+
+
+class TestNextActionsAndLosingTouch:
+    def test_next_best_actions_are_the_default_view_in_the_rules_order(self, sales_client, action_data):
+        response = sales_client.get(WORKLIST)
+        assert response.context["view"] == "actions"
+        rows = response.context["worklist"].contacts
+        # call now before invite (the rules' order), the higher score first within one action;
+        # waiting, resting, do-not-contact and other owners' contacts are not listed.
+        assert [contact.email for contact in rows] == [
+            "carl@client.example", "ines@client.example", "ida@client.example", "chris@client.example"]
+        page = response.content.decode()
+        assert 'id="worklist-actions"' in page
+        assert "12 days past their keep-in-touch cadence." in page
+        for label in ("Next best actions", "My follow-ups", "Losing touch", "Missed deadline"):
+            assert f">{label}</a>" in page
+
+    def test_losing_touch_lists_who_is_past_their_cadence_most_valuable_first(self, sales_client, action_data):
+        rows = sales_client.get(WORKLIST, {"view": "losing_touch"}).context["worklist"].contacts
+        assert [contact.email for contact in rows] == ["chris@client.example", "rita@client.example"]
+        assert [contact.days_overdue for contact in rows] == [12, 30]
+
+    def test_the_team_sees_every_owner(self, staff_client, action_data):
+        rows = staff_client.get(WORKLIST, {"owner": "team"}).context["worklist"].contacts
+        assert rows[0].email == "ann@client.example"
+
+    @pytest.mark.parametrize("view", ["actions", "losing_touch", "missed"])
+    def test_each_view_runs_a_fixed_number_of_queries(self, sales_client, sales_user, action_data, view):
+        def count() -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert sales_client.get(WORKLIST, {"view": view}).status_code == 200
+            return len(captured)
+
+        few = count()
+        for index in range(10):
+            scored_contact(f"more{index}@client.example", sales_user, action="check_in", score=index, overdue_days=index + 1)
+        assert count() == few
+
+    def test_an_unknown_view_opens_the_default(self, sales_client, action_data):
+        assert sales_client.get(WORKLIST, {"view": "nonsense"}).context["view"] == "actions"
+
+    def test_the_rules_page_lists_every_rule_and_the_cadences(self, sales_client):
+        page = sales_client.get(reverse("ror-next-action-rules")).content.decode()
+        for action in ("do_nothing", "rest", "call_now", "invite", "re_engage", "nurture", "check_in", "wait"):
+            assert f'data-action="{action}"' in page
+        assert "Keep-in-touch cadences" in page
+        assert "Maturity" in page

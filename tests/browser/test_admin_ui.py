@@ -75,6 +75,7 @@ def test_sales_logs_a_follow_up_from_the_worklist(page, login, sales_user):
     login(sven)
 
     page.click("#ror-worklist-link")
+    page.click(".ror-tabs a[data-view=follow_ups]")  # the worklist opens on the next best actions
     page.wait_for_selector("#worklist-overdue")
     assert page.locator("#worklist-overdue tr.ror-follow-up").count() == 2
 
@@ -111,13 +112,13 @@ def test_sales_logs_a_follow_up_from_the_worklist(page, login, sales_user):
 def test_switching_to_german_translates_the_admin(page, login, staff_user):
     login(staff_user)
     # text_content(), not inner_text(): the admin's CSS upper-cases the user tools.
-    assert "My follow-ups" in page.text_content("#user-tools")
+    assert "My worklist" in page.text_content("#user-tools")
 
     page.select_option("#ror-language", "de")
     page.click("#ror-language-submit")
     page.wait_for_selector("html[lang=de]")
 
-    assert "Meine Follow-ups" in page.text_content("#user-tools")
+    assert "Meine Arbeitsliste" in page.text_content("#user-tools")
     assert "RoR-Dashboard" in page.text_content("#user-tools")
     content = page.inner_text("#content-main")
     assert "Kontakte" in content  # a model's verbose name

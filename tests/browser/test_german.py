@@ -98,6 +98,8 @@ def test_the_daily_pages_are_german_throughout(page, login, django_user_model, t
 
     urls = [
         reverse("admin:index"), reverse("ror-dashboard"), reverse("ror-worklist"), f"{reverse('ror-worklist')}?owner=team",
+        *(f"{reverse('ror-worklist')}?owner=team&view={view}" for view in ("follow_ups", "losing_touch", "missed")),
+        reverse("ror-next-action-rules"),
         reverse("admin:contacts_contact_change", args=[busiest.pk]),
         reverse("admin:events_event_change", args=[event.pk]),
         *(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") for model in admin.site._registry),

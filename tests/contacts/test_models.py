@@ -50,6 +50,8 @@ RULES = [
          "The deal value cannot be negative."),
     Rule("referral_not_self", lambda: (lambda c: Referral(referrer=c, referred=c))(a_contact()),
          "A contact cannot refer themselves."),
+    Rule("contact_cadence_days_range", lambda: Contact(email="cadence@example.com", cadence_days=3651),
+         "Ensure this value is less than or equal to 3650."),
 ]
 
 

@@ -79,6 +79,8 @@ RULES = [
     Rule("event_completed_has_completed_at", lambda: Event(**event_fields(status=EventStatus.COMPLETED)),
          "Complete the event with the “complete” action."),
     Rule("event_name_not_blank", lambda: Event(**event_fields(name="")), "This field cannot be blank."),
+    Rule("event_follow_up_deadline_positive", lambda: Event(**event_fields(follow_up_deadline_minutes=0)),
+         "A follow-up deadline is at least one minute."),
     Rule("attendance_event_contact_unique", duplicate_attendance,
          "This contact already has an attendance for this event."),
     Rule("attendance_source_external_id_unique", duplicate_external_id,

@@ -296,15 +296,27 @@ class TestDefaultDataset:
         assert EventMetrics.objects.filter(event__status=EventStatus.COMPLETED, ror_percent__lt=0).exists()
 
     def test_each_sales_user_has_a_believable_worklist(self, default_demo):
-        from contacts.worklist import worklist_for
+        from contacts.worklist import ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED, TEAM, worklist_for
 
         now = anchor()  # a Monday: the whole working week is ahead
+        assert worklist_for(TEAM, now=now, view=MISSED).missed, "attendees not followed up in time"
         for user in get_user_model().objects.filter(username__startswith="sales.").order_by("username"):
-            worklist = worklist_for(user, now=now)
+            assert worklist_for(user, now=now, view=ACTIONS).contacts, user.username
+            assert worklist_for(user, now=now, view=LOSING_TOUCH).contacts, user.username
+            worklist = worklist_for(user, now=now, view=FOLLOW_UPS)
             assert 1 <= len(worklist.overdue) <= 15, user.username
             assert all(follow_up.days_overdue <= 30 for follow_up in worklist.overdue), user.username
             assert len(worklist.due_this_week) >= 1, user.username
             assert len(worklist.due_this_week) + len(worklist.overdue) < FollowUp.objects.filter(owner=user).count()
+
+
+    def test_every_next_action_rule_and_cadence_source_occurs(self, default_demo):
+        from scoring.choices import CadenceSource, NextAction
+
+        actions = set(ContactScore.objects.values_list("next_action", flat=True))
+        assert actions == set(NextAction.values)
+        sources = set(ContactScore.objects.values_list("cadence_source", flat=True))
+        assert sources == set(CadenceSource.values)
 
 
 class TestSmallDataset:

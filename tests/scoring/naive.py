@@ -120,5 +120,6 @@ def naive_aggregates(contact_id: int, as_of: datetime, params: ScoringParameters
         current_streak=current_streak,
         longest_streak=longest_streak,
         score_90_days_ago=old.score if old else None,
+        last_dialogue_at=max((followup.completed_at for followup in done), default=None),
     )
 

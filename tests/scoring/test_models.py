@@ -10,8 +10,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from contacts.models import Contact
-from scoring.models import COMPONENTS, ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
+from contacts.models import Contact, Organization
+from scoring.models import COMPONENTS, ContactScore, EventMetrics, KeepInTouchCadence, ScoreSnapshot, ScoringProfile
 from tests.model_rules import Rule, all_messages, assert_db_rejects, assert_rule_holds, constraint_names
 
 pytestmark = pytest.mark.django_db
@@ -62,11 +62,30 @@ RULES = [
     Rule("contact_score_show_rate_range", lambda: contact_score(show_rate=1.5), "The show rate lies between 0 and 1."),
     Rule("score_snapshot_score_range", lambda: snapshot(score=-0.1), "A score lies between 0 and 100."),
     Rule("score_snapshot_trigger_valid", lambda: snapshot(trigger="whim"), "Value 'whim' is not a valid choice."),
+    Rule("contact_score_next_action_valid", lambda: contact_score(next_action="pray"),
+         "Value 'pray' is not a valid choice."),
+    # (A form's leftover stage or organization beside a tag is cleared by clean(), not refused.)
+    Rule("cadence_one_segment", lambda: KeepInTouchCadence(segment="tag", tag="", days=30),
+         "Say which tag this cadence applies to."),
+    Rule("cadence_days_range", lambda: KeepInTouchCadence(segment="tag", tag="vip", days=3651),
+         "Ensure this value is less than or equal to 3650."),
+    Rule("cadence_stage_unique", lambda: KeepInTouchCadence(segment="stage", stage="growth", days=30),
+         "This stage already has a cadence."),
+    Rule("cadence_tag_unique", lambda: (KeepInTouchCadence.objects.create(segment="tag", tag="vip", days=30),
+                                        KeepInTouchCadence(segment="tag", tag="VIP", days=20))[1],
+         "This tag already has a cadence."),
+    Rule("cadence_organization_unique", lambda: (lambda organization: (
+        KeepInTouchCadence.objects.create(segment="organization", organization=organization, days=30),
+        KeepInTouchCadence(segment="organization", organization=organization, days=20))[1])(
+            Organization.objects.create(name="Acme")),
+         "This organization already has a cadence."),
 ]
 
 
 def test_every_database_rule_of_the_app_is_tested():
-    assert constraint_names(ScoringProfile, ContactScore, ScoreSnapshot, EventMetrics) == {rule.constraint for rule in RULES}
+    assert constraint_names(
+        ScoringProfile, ContactScore, ScoreSnapshot, EventMetrics, KeepInTouchCadence
+    ) == {rule.constraint for rule in RULES}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=str)

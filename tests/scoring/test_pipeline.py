@@ -87,8 +87,22 @@ class TestInProcess:
             event_services.check_in(event, emails=[ben.email])
             contact_services.create_follow_up(contact=anna, event=event, status="planned")
 
+        # Ended but not completed: its completion scores its data. Anna's planned follow-up moves
+        # her next best action, so she alone is rescored now.
         assert not PendingRecompute.objects.exists()
-        assert not ContactScore.objects.exists()
+        assert list(ContactScore.objects.values_list("contact_id", "events_attended")) == [(anna.pk, 1)]
+
+    def test_registrations_for_an_event_ahead_rescore_their_contacts_alone(self, django_capture_on_commit_callbacks):
+        event = make_event(status="planned", ends_at=timezone.now() + timedelta(days=30))
+        anna = Contact.objects.create(email="anna@example.com")
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.create_attendance(event=event, contact=anna, status="registered")
+
+        # No late data and no metrics for the event; the contact's next best action reads
+        # registrations (an invitation is not due for an edition they registered for).
+        assert not PendingRecompute.objects.exists()
+        assert not EventMetrics.objects.exists()
+        assert ContactScore.objects.get(contact=anna).events_registered == 0  # not known before the event
 
     def test_a_done_follow_up_of_no_completed_event_rescores_its_contact_at_once(
         self, django_capture_on_commit_callbacks
