@@ -62,16 +62,19 @@ def event_contact_ids(event_id: int) -> list[int]:
     return sorted(touched)
 
 
-def all_contact_id_chunks(size: int) -> Iterator[range]:
-    """Every contact id, in ranges of ids that hold `size` contacts each (fewer in the last).
+def all_contact_id_chunks(size: int, *, within: range | None = None) -> Iterator[range]:
+    """Every contact id (or every one `within` a range of ids), in ranges of ids that hold
+    `size` contacts each (fewer in the last).
 
     Read by keyset, one id per range, so memory stays flat at millions of contacts. Ranges
     rather than lists: a chunk's statement reads a range by range scans (load_chunk()), and
     a contact created inside a range meanwhile is simply included.
     """
-    last_id = 0
+    last_id, stop = (0, None) if within is None else (within.start - 1, within.stop)
     while True:
         ids = Contact.objects.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)
+        if stop is not None:
+            ids = ids.filter(pk__lt=stop)
         end_id = next(iter(ids[size - 1 : size]), None) or ids.last()
         if end_id is None:
             return
@@ -80,9 +83,13 @@ def all_contact_id_chunks(size: int) -> Iterator[range]:
 
 
 def id_chunks(contact_ids: Iterable[int], size: int) -> Iterator[Sequence[int]]:
-    """Sorted, distinct chunks of `size` ids; a range splits into ranges of `size` ids."""
+    """Sorted, distinct chunks of `size` ids. A range of ids is one chunk if it could hold no
+    more than `size` contacts, else ranges holding `size` contacts each: where ids are sparse
+    (contacts deleted, ids spent), splitting by id count would run thousands of empty chunks."""
     if isinstance(contact_ids, range) and contact_ids.step == 1:
-        return (contact_ids[start : start + size] for start in range(0, len(contact_ids), size))
+        if len(contact_ids) <= size:
+            return iter([contact_ids] if contact_ids else [])
+        return all_contact_id_chunks(size, within=contact_ids)
     return chunked(sorted(set(contact_ids)), size)
 
 

@@ -214,6 +214,24 @@ class TestAllContacts:
     def test_no_contacts_no_chunks(self):
         assert list(all_contact_id_chunks(100)) == []
 
+    def test_a_range_of_sparse_ids_is_split_by_contacts_not_by_ids(self, monkeypatch):
+        """A nightly chunk's range holds the chunk size of contacts, but may span many more ids
+        (deleted contacts, spent ids): it must not run an empty chunk per `size` ids."""
+        from scoring.services import recompute as recompute_module
+
+        people = make_attendees(make_event(status="completed", completed_at=timezone.now()), 40)
+        for gone in people[1:-3]:
+            gone.delete()
+        kept = [people[0].pk, *(person.pk for person in people[-3:])]
+        chunks_read = []
+        compute_scores = recompute_module.compute_scores
+        monkeypatch.setattr(recompute_module, "compute_scores",
+                            lambda chunk, *args, **kwargs: chunks_read.append(chunk) or compute_scores(chunk, *args, **kwargs))
+
+        assert recompute_contacts(range(kept[0], kept[-1] + 1), chunk_size=2)["contacts"] == 4
+        assert len(chunks_read) == 2  # 4 contacts in chunks of 2, whatever the 40 ids between
+        assert set(ContactScore.objects.values_list("contact_id", flat=True)) == set(kept)
+
     def test_the_nightly_task_scores_every_contact(self, settings):
         settings.SCORING_CHUNK_SIZE = 2
         event = make_event(status="completed", completed_at=timezone.now())
