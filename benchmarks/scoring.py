@@ -510,6 +510,14 @@ def floor_sql(params: Any) -> tuple[str, dict[str, Any]]:
         return f"(CASE {column} {branches} ELSE {default!r}::float8 END)"
 
     penalty = params.threshold("no_show_penalty", 0.5)
+    # A converted referral (its referred contact attended an event starting after it) counts
+    # converted_referral_weight; at 1 (the default profile) there is nothing to look up.
+    weight = float(getattr(params, "converted_referral_weight", 1.0))
+    referral_weight = "1" if weight == 1.0 else (
+        "(CASE WHEN r.referred_id IS NOT NULL AND EXISTS (SELECT 1 FROM events_attendance ca"
+        " JOIN events_event ce ON ce.id = ca.event_id WHERE ca.contact_id = r.referred_id"
+        f" AND ca.status = 'attended' AND ce.starts_at > r.created_at) THEN {weight!r}::float8 ELSE 1 END)"
+    )
     last_touch = "greatest(a.last_touch, n.last_touch, d.last_touch, f.last_touch, r.last_touch)"
     sql = f"""
         WITH attendance AS (
@@ -540,8 +548,9 @@ def floor_sql(params: Any) -> tuple[str, dict[str, Any]]:
                    (array_agg(nps ORDER BY submitted_at DESC, id DESC) FILTER (WHERE nps IS NOT NULL))[1] AS nps
             FROM events_feedback GROUP BY contact_id
         ), referrals AS (
-            SELECT referrer_id AS contact_id, sum({decay("created_at")}) AS x, max(created_at) AS last_touch
-            FROM contacts_referral GROUP BY referrer_id
+            SELECT r.referrer_id AS contact_id, sum({decay("r.created_at")} * {referral_weight}) AS x,
+                   max(r.created_at) AS last_touch
+            FROM contacts_referral r GROUP BY r.referrer_id
         ), scores AS (
             SELECT c.id, round((100 * (
                        %(w_attendance)s * (1 - exp(-coalesce(a.x, 0) / %(k_attendance)s))

@@ -15,11 +15,13 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from contacts.admin_referral_chain import referral_chain_panel
 from contacts.choices import FollowUpStatus
 from contacts.models import Contact, FollowUp
 from contacts.selectors import TIMELINE_TYPES, TimelineEntry, contact_timeline
 from events.models import Attendance, Feedback
 from ror_crm.admin_tools import related_or_none
+from scoring.admin_clv import clv_panel
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.formatting import localized
 from scoring.models import COMPONENTS, ScoringProfile
@@ -214,6 +216,8 @@ def contact_panels(contact: Contact, *, timeline_before: tuple | None = None) ->
         "breakdown": score_breakdown(contact),
         "score": related_or_none(contact, "score"),
         "history_chart": score_history_chart(contact),
+        "clv": clv_panel(contact),
         **related_rows(contact),
         **timeline_page(contact, timeline_before),
+        "referral_chain": referral_chain_panel(contact),
     }

@@ -16,7 +16,10 @@ SALES = "Sales"
 
 STAFF_APPS = ("contacts", "events", "scoring", "partners", "django_celery_beat")
 # Computed by scoring; nobody edits them by hand.
-COMPUTED_MODELS = ("contactscore", "scoresnapshot", "eventmetrics", "pendingrecompute", "recomputerequest")
+COMPUTED_MODELS = (
+    "contactscore", "scoresnapshot", "eventmetrics", "pendingrecompute", "recomputerequest", "clvmodel",
+    "contactlifetimevalue",
+)
 SALES_EDITABLE_MODELS = ("contact", "organization", "followup", "referral")
 SALES_VIEW_APPS = ("contacts", "events", "scoring")
 # Deleting an access attempt unlocks that login.

@@ -29,6 +29,7 @@ from contacts.models import (
     ensure_writable,
     normalize_email,
 )
+from contacts.referral_links import link_referral, link_referrals
 from events.choices import EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.services import existing_event, notify_late_data
@@ -87,6 +88,7 @@ def create_contact(**fields: Any) -> Contact:
     contact = Contact(**fields)
     _apply_consent(contact, fields, was_consenting=False)
     save_unique(contact, recheck=lambda: _raise_if_email_taken(contact.email))
+    link_referrals([contact.pk])  # referrals naming this e-mail (contacts.referral_links)
     return contact
 
 
@@ -100,12 +102,14 @@ def update_contact(contact: Contact, **fields: Any) -> Contact:
     ensure_writable(contact)
     if "email" in fields:
         fields["email"] = normalize_email(fields["email"])
-    was_consenting = contact.marketing_consent
+    was_consenting, email_before = contact.marketing_consent, contact.email
     before = [getattr(contact, name) for name in NEXT_ACTION_FIELDS]
     for name, value in fields.items():
         setattr(contact, name, value)
     _apply_consent(contact, fields, was_consenting=was_consenting)
     save_unique(contact, recheck=lambda: _raise_if_email_taken(contact.email, exclude_pk=contact.pk))
+    if contact.email != email_before:
+        link_referrals([contact.pk])  # referrals naming the new e-mail (contacts.referral_links)
     if before != [getattr(contact, name) for name in NEXT_ACTION_FIELDS]:
         rescore_contacts([contact.pk])
     return contact
@@ -320,6 +324,7 @@ def create_referral(**fields: Any) -> Referral:
     ensure_writable(fields.get("referrer"), fields.get("referred"))
     referral = Referral(**fields)
     referral.full_clean()
+    link_referral(referral)  # an e-mail of an existing contact: that contact (contacts.referral_links)
     referral.save()
     notify_late_data(referral.event, [referral.referrer_id])
     return referral
@@ -332,6 +337,7 @@ def update_referral(referral: Referral, **fields: Any) -> Referral:
     for name, value in fields.items():
         setattr(referral, name, value)
     referral.full_clean()
+    link_referral(referral)
     referral.save()
     notify_late_data(referral.event, [referral.referrer_id])
     return referral
@@ -363,9 +369,11 @@ def delete_contact(contact: Contact) -> None:
     completed = set(Event.objects.filter(pk__in=event_ids, status=EventStatus.COMPLETED).values_list("pk", flat=True))
     dependent = events_depending_on(event_ids, [contact.pk])  # e.g. the next editions' retention
     met = set(contact.interactions.exclude(counterpart=None).values_list("counterpart_id", flat=True)) - {contact.pk}
+    # Who referred them: a referral converted by their attendance no longer is (docs/referrals.md).
+    referrers = set(contact.referrals_received.values_list("referrer_id", flat=True)) - {contact.pk}
     contact.delete()
     triggers.refresh_event_metrics(completed | set(dependent))
-    triggers.schedule_contacts_recompute(met, trigger=ScoreTrigger.LATE_DATA)
+    triggers.schedule_contacts_recompute(met | referrers, trigger=ScoreTrigger.LATE_DATA)
 
 
 def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = None) -> None:

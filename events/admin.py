@@ -40,6 +40,7 @@ from ror_crm.admin_tools import (
     short_date,
 )
 from scoring.formatting import localized
+from scoring.pages import matched_lift as matched_lift_page
 
 # An event page with more rows than this would be slow and exceed Django's limit of 1,000
 # POST fields; such events manage their rows in the attendance / interaction lists.
@@ -285,6 +286,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             extra_context.update(metrics_panel(event))
             extra_context.update(lapsed_panel(event))
             extra_context.update(follow_up_deadline_panel(event))
+            extra_context.update(matched_lift_page.lift_panel(event, request))
             extra_context.update({
                 "series_chart": series_chart(event),
                 "row_counts": counts,

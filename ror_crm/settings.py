@@ -12,7 +12,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from ror_crm.env import env_bool, env_int, env_list, env_str
+from ror_crm.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -238,6 +238,18 @@ HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 # data for a completed event waits to be recomputed together.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
 SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)
+# Customer lifetime value (scoring.services.clv, docs/clv.md): the horizon in years, and the
+# yearly rate future attendances are discounted at (0: not discounted). Fitted nightly and after
+# every completed event.
+CLV_HORIZON_YEARS = env_float("CLV_HORIZON_YEARS", 3.0)
+CLV_ANNUAL_DISCOUNT_RATE = env_float("CLV_ANNUAL_DISCOUNT_RATE", 0.0)
+if not 0 < CLV_HORIZON_YEARS <= 100:
+    raise ImproperlyConfigured(f"CLV_HORIZON_YEARS must be above 0 and at most 100, got {CLV_HORIZON_YEARS}.")
+if not 0 <= CLV_ANNUAL_DISCOUNT_RATE < 10:
+    raise ImproperlyConfigured(
+        f"CLV_ANNUAL_DISCOUNT_RATE must be from 0 to below 10 (0.08 = 8 %), got {CLV_ANNUAL_DISCOUNT_RATE}."
+    )
+CELERY_BEAT_SCHEDULE["nightly-clv-fit"] = {"task": "scoring.fit_clv", "schedule": crontab(hour=4, minute=0)}
 # Meeting suggestions at an event (events.meeting_suggestions): at most this many per attendee.
 MEETING_SUGGESTIONS_PER_ATTENDEE = env_int("MEETING_SUGGESTIONS_PER_ATTENDEE", 5)
 # Contact fatigue (contacts.fatigue, docs/contact-fatigue.md): (window in days, cap) of the

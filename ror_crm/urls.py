@@ -5,6 +5,10 @@ from django.views.generic import RedirectView
 from contacts import views as contact_views
 from ror_crm import health
 from scoring import views as scoring_views
+from scoring.pages import cohorts as cohorts_page
+from scoring.pages import matched_lift as matched_lift_page
+from scoring.pages import profile_fit as profile_fit_page
+from scoring.pages import whatif as whatif_page
 
 # The product's name in the admin header and the browser tab (a name: not translated).
 admin.site.site_header = admin.site.site_title = "RoR CRM"
@@ -19,9 +23,13 @@ urlpatterns = [
     # RoR pages beside the admin; before admin.site.urls, whose catch-all would 404 them.
     path("admin/ror/dashboard/", scoring_views.dashboard, name="ror-dashboard"),
     path("admin/ror/score-validity/", scoring_views.score_validity, name="ror-score-validity"),
+    path("admin/ror/cohorts/", cohorts_page.cohorts, name="ror-cohorts"),
     path("admin/ror/next-action-rules/", scoring_views.next_action_rules, name="ror-next-action-rules"),
     path("admin/ror/worklist/", contact_views.worklist, name="ror-worklist"),
     path("admin/ror/worklist/log/", contact_views.log_follow_up, name="ror-log-follow-up"),
     path("admin/ror/worklist/<int:pk>/done/", contact_views.mark_follow_up_done, name="ror-follow-up-done"),
+    path("admin/ror/profiles/fit/", profile_fit_page.profile_fit, name="ror-profile-fit"),
+    path("admin/ror/profiles/<int:pk>/whatif/", whatif_page.profile_whatif, name="ror-profile-whatif"),
+    path("admin/ror/events/<int:pk>/lift/", matched_lift_page.event_lift, name="ror-event-lift"),
     path("admin/", admin.site.urls),
 ]

@@ -10,6 +10,7 @@ from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, sh
 from scoring.formatting import localized
 from scoring.forms import ScoringProfileForm
 from scoring.models import (
+    ClvModel,
     ContactScore,
     EventMetrics,
     KeepInTouchCadence,
@@ -40,7 +41,7 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ("name",)
     fields = (
         "name", "version", "is_active", "weights", "half_life_days", "saturation", "role_weights", "outcome_weights",
-        "stage_thresholds", "created_at", "updated_at",
+        "stage_thresholds", "converted_referral_weight", "created_at", "updated_at",
     )
     readonly_fields = ("version", "created_at", "updated_at")
 
@@ -178,6 +179,16 @@ class RecomputeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("kind", "trigger")
     list_select_related = ("event",)
     ordering = ("created_at", "id")
+
+
+@admin.register(ClvModel)
+class ClvModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The customer-lifetime-value fits (docs/clv.md), newest first: computed, read-only."""
+
+    # The parameters and what the fit gives a contact; the rest (histories, likelihood, when it ran)
+    # on the row's page, so the list fits a laptop screen.
+    list_display = ("as_of", "alpha", "beta", "gamma", "delta", "value_per_attendance", "currency", "contacts")
+    ordering = ("-as_of", "-id")
 
 
 @admin.register(PendingRecompute)

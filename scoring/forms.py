@@ -19,7 +19,7 @@ class ScoringProfileForm(forms.ModelForm):
         model = ScoringProfile
         fields = (
             "name", "is_active", "weights", "half_life_days", "saturation", "role_weights", "outcome_weights",
-            "stage_thresholds",
+            "stage_thresholds", "converted_referral_weight",
         )
         help_texts = {
             "is_active": _(

@@ -37,6 +37,11 @@ class ScoringProfile(models.Model):
     role_weights = models.JSONField(_("role weights"))
     outcome_weights = models.JSONField(_("follow-up outcome weights"))
     stage_thresholds = models.JSONField(_("stage and churn thresholds"))
+    converted_referral_weight = models.FloatField(
+        _("converted referral weight"), default=1.0,
+        help_text=_("How much a converted referral counts in advocacy, against 1 for any other referral: the "
+                    "referred contact attended an event that started after the referral (docs/referrals.md)."),
+    )
     is_active = models.BooleanField(_("active"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -66,6 +71,7 @@ class ScoringProfile(models.Model):
             ("role_weights", _keyed_number_errors(ROLE_KEYS, RELATIVE_WEIGHT_RANGE)),
             ("outcome_weights", _keyed_number_errors(OUTCOME_KEYS, RELATIVE_WEIGHT_RANGE)),
             ("stage_thresholds", _threshold_errors),
+            ("converted_referral_weight", _converted_referral_weight_errors),
         ):
             if messages := check(getattr(self, field)):
                 errors[field] = messages
@@ -182,6 +188,12 @@ def _half_life_errors(half_life_days) -> list[str]:
         return [_("The half-life must be from %(minimum)s to %(maximum)s days.") % {
             "minimum": HALF_LIFE_RANGE[0], "maximum": HALF_LIFE_RANGE[1]}]
     return []
+
+
+def _converted_referral_weight_errors(weight) -> list[str]:
+    if weight is None:
+        return []  # missing: clean_fields() says so
+    return _number_errors("converted_referral_weight", weight, RELATIVE_WEIGHT_RANGE)
 
 
 def _threshold_errors(thresholds) -> list[str]:
@@ -432,6 +444,17 @@ class EventMetrics(models.Model):
     won_value = models.DecimalField(_("won value"), max_digits=16, decimal_places=2, default=0)
     cost = models.DecimalField(_("cost"), max_digits=14, decimal_places=2, null=True, blank=True)
     ror_percent = models.FloatField(_("RoR %"), null=True, blank=True)
+    # The seed's ROI with customer lifetime value (scoring.services.clv, docs/clv.md).
+    retained_attendees = models.PositiveIntegerField(
+        _("retained attendees"), null=True, blank=True,
+        help_text=_("Attended this event and the previous edition (E − N of the retention rate)."),
+    )
+    retained_clv = models.DecimalField(
+        _("mean CLV of the retained attendees"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    clv_ror_percent = models.FloatField(
+        _("CLV RoR %"), null=True, blank=True, help_text=_("((CLV × retained) − cost) / cost × 100")
+    )
     referrals = models.PositiveIntegerField(_("referrals"), default=0)
     advocacy_index = models.FloatField(_("advocacy index"), null=True, blank=True)
     relationship_lift = models.FloatField(
@@ -505,3 +528,59 @@ class RecomputeRequest(models.Model):
     def __str__(self) -> str:
         target = f"event {self.event_id}" if self.event_id else f"{len(self.contact_ids)} contacts"
         return f"{self.get_kind_display()}: {target}"
+
+
+class ClvModel(models.Model):
+    """One fit of the customer-lifetime-value model as of a time (scoring.services.clv,
+    docs/clv.md): the BG/BB parameters over the agency's attendance history, the value per
+    attendance, and what it was fitted on. Computed, read-only; every fit is kept."""
+
+    fitted_at = models.DateTimeField(_("fitted at"))
+    as_of = models.DateTimeField(_("as of"), db_index=True)
+    alpha = models.FloatField("α")
+    beta = models.FloatField("β")
+    gamma = models.FloatField("γ")
+    delta = models.FloatField("δ")
+    log_likelihood = models.FloatField(_("log-likelihood"))
+    pairs = models.PositiveIntegerField(_("(contact, series) histories fitted"))
+    contacts = models.PositiveIntegerField(_("contacts with a CLV"))
+    series = models.PositiveIntegerField(_("series"))
+    currency = models.CharField(_("currency"), max_length=3)
+    value_per_attendance = models.DecimalField(_("value per attendance"), max_digits=16, decimal_places=2)
+    won_value = models.DecimalField(_("won value"), max_digits=16, decimal_places=2)
+    attendances = models.PositiveIntegerField(_("attendances"))
+    value_by_currency = models.JSONField(_("value per attendance by currency"), default=dict)
+    future_editions = models.JSONField(_("editions expected in the horizon, by series"), default=dict)
+    horizon_years = models.FloatField(_("horizon (years)"))
+    annual_discount_rate = models.FloatField(_("annual discount rate"))
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        verbose_name = _("CLV model")
+        verbose_name_plural = _("CLV models")
+
+    def __str__(self) -> str:
+        return f"CLV model as of {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class ContactLifetimeValue(models.Model):
+    """A scored contact's customer lifetime value, as of the latest CLV fit (ClvModel.as_of).
+
+    Beside ContactScore, not in it: every fit rewrites all of these, and a narrow row per contact
+    takes a fraction of the time of rewriting the wide, much-indexed score rows (docs/clv.md)."""
+
+    score = models.OneToOneField(
+        ContactScore, verbose_name=_("contact"), primary_key=True, db_column="contact_id",
+        on_delete=models.CASCADE, related_name="lifetime_value",
+    )
+    clv = models.DecimalField(_("customer lifetime value"), max_digits=16, decimal_places=2, null=True, blank=True)
+    clv_currency = models.CharField(_("CLV currency"), max_length=3, blank=True, default="")
+    expected_attendances = models.FloatField(_("expected attendances"), null=True, blank=True)
+    as_of = models.DateTimeField(_("as of"))
+
+    class Meta:
+        verbose_name = _("contact lifetime value")
+        verbose_name_plural = _("contact lifetime values")
+
+    def __str__(self) -> str:
+        return f"{self.score_id}: {self.clv} {self.clv_currency}"

@@ -31,7 +31,8 @@ from scoring.services import (
     events_depending_on,
     recompute_contacts,
 )
-from scoring.services.recompute import chunk_size_setting, chunked
+from scoring.services.clv import ClvFitError, refit_clv
+from scoring.services.recompute import chunk_size_setting, chunked, late_data_referrers
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
 from scoring.triggers import enqueue_late_data, refresh_event_metrics
@@ -79,14 +80,27 @@ def recompute_event_task(
     event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT, request_id: int | None = None
 ) -> None:
     """After an event: its touched contacts in chunks across workers, then its metrics. The
-    metrics come last, after every chunk, so they finish the outbox request `request_id`."""
+    metrics come last, after every chunk, so they finish the outbox request `request_id`; then
+    the CLV model is fitted again with the event in its history (docs/clv.md)."""
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
     chunks = list(chunked(event_contact_ids(event_id), chunk_size_setting()))
-    metrics = compute_event_metrics_task.si(event_id, as_of, request_id)
+    metrics = compute_event_metrics_task.si(event_id, as_of, request_id) | fit_clv_task.si(as_of)
     if not chunks:
         metrics.apply_async()
         return
     chord(group(recompute_contacts_task.si(chunk, as_of, trigger, event_id) for chunk in chunks), metrics).apply_async()
+
+
+@shared_task(name="scoring.fit_clv", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+def fit_clv_task(as_of: str | None = None) -> int | None:
+    """Fit the CLV model and write every contact's CLV (nightly, and after each completed event).
+    Idempotent: a fit with a later as-of already stored makes it a no-op. Returns the model's id."""
+    try:
+        model = refit_clv(as_of=_as_of(as_of))
+    except ClvFitError as error:
+        logger.warning("The CLV model was not fitted (%s): %s The stored CLVs stay.", error.code, error)
+        return None
+    return model.pk if model is not None else None
 
 
 @shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST)
@@ -108,7 +122,9 @@ def recompute_late_data_task(event_id: int) -> int:
     contact_ids = list(claimed.values_list("contact_id", flat=True))
     as_of = timezone.now()
     try:
-        changed = recompute_contacts(contact_ids, as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id)["changed"]
+        # with the referrers of these contacts, whose referrals may convert with the event (docs/referrals.md)
+        rescored = sorted(set(contact_ids) | late_data_referrers(event_id, contact_ids))
+        changed = recompute_contacts(rescored, as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id)["changed"]
     except ContactsLocked:
         logger.warning("Late data of event %s: contacts locked by other writers; trying again later.", event_id)
         # The rows stay and wait for the next debounced run (rows of deleted contacts or a deleted event went with them).
@@ -161,3 +177,12 @@ def sweep_outbox_task() -> dict[str, int]:
 def sweep_outbox_when_a_worker_starts(sender=None, **kwargs) -> None:
     """Work asked for while no worker (or no broker) ran is sent as soon as one is ready."""
     queue.publish(sweep_outbox_task.delay, what="the outbox sweep at worker start")
+
+
+@shared_task(name="scoring.profile_whatif")
+def profile_whatif_task(profile_id: int, key: str, run_id: str) -> bool:
+    """The what-if of a profile for the admin page (scoring.services.whatif): writes nothing but the
+    cache. Not redelivered when lost: a run without progress goes stale and the page starts another."""
+    from scoring.services.whatif import run_whatif
+
+    return run_whatif(profile_id, key, run_id)

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from contacts.api import views
+from contacts.api.referral_chain import ReferralChainView
 
 router = SimpleRouter()
 router.register("organizations", views.OrganizationViewSet, basename="organization")
@@ -11,5 +12,6 @@ router.register("referrals", views.ReferralViewSet, basename="referral")
 
 urlpatterns = [
     path("reports/follow-up-performance/", views.FollowUpPerformanceView.as_view(), name="follow-up-performance-report"),
+    path("contacts/<int:pk>/referral-chain/", ReferralChainView.as_view(), name="contact-referral-chain"),
     *router.urls,
 ]

@@ -99,7 +99,7 @@ class ContactViewSet(ServiceModelViewSet):
         """The contact's relationship score and repeat-attendance figures (as in `scores/`); 404 before the
         first computation."""
         contact = self.get_object()
-        score = ContactScore.objects.filter(contact=contact).first()
+        score = ContactScore.objects.filter(contact=contact).select_related("lifetime_value").first()
         if score is None:
             raise NotFound("No score has been computed for this contact yet.")
         return Response(ContactScoreSerializer(score).data)

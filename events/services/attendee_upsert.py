@@ -10,6 +10,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from contacts.models import Contact, Organization, normalize_email
+from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import AttendeeRowForm
 from events.models import Attendance, Event
@@ -347,6 +348,9 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
         updated.append(attendance)
     Attendance.objects.bulk_create(created)
     Attendance.objects.bulk_update(updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
+    # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
+    # which say whether a referral converted (contacts.referral_links).
+    link_referrals(contact.pk for contact in new_contacts.values())
     result.created, result.updated = len(created), len(updated)
     result.errors.sort(key=lambda error: error["row"])
     result.contact_ids = sorted(attendance.contact_id for attendance in (*created, *updated))

@@ -52,6 +52,26 @@ class ContactScoreSerializer(PartnerModelSerializer):
                   "`check_in` (past the cadence), `wait` (nothing due). As of `computed_at`.",
     )
     next_action_reason = serializers.CharField(read_only=True, help_text="Why, in words (English).")
+    clv = serializers.DecimalField(
+        source="lifetime_value.clv", max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True,
+        allow_null=True,
+        help_text="Customer lifetime value (docs/clv.md): the attendances the contact is expected to make at the "
+                  "editions of their series over the horizon (default 3 years; BG/BB model fitted on the agency's "
+                  "attendance history) × the value per attendance (won deal value ÷ attendances of completed events), "
+                  "discounted if the agency sets a rate. In `clv_currency`. As of the latest CLV fit (nightly and "
+                  "after each completed event); it moves without moving `updated_at`. Null before the first fit and "
+                  "for contacts who attended no edition of a series.",
+    )
+    clv_currency = serializers.CharField(
+        source="lifetime_value.clv_currency", read_only=True, allow_null=True,
+        help_text="Currency of `clv`: the currency of most attendances; empty (or null before the first fit) "
+                  "without a CLV.",
+    )
+    expected_attendances = serializers.FloatField(
+        source="lifetime_value.expected_attendances", read_only=True, allow_null=True,
+        help_text="Attendances expected over the CLV horizon, summed over the series the contact attended "
+                  "(undiscounted). Null like `clv`.",
+    )
     next_action_figures = serializers.JSONField(
         read_only=True, help_text="The figures the rule used (cadence_days, days_overdue, and the rule's own)."
     )
@@ -63,7 +83,8 @@ class ContactScoreSerializer(PartnerModelSerializer):
             "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
             "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
             "cadence_days", "cadence_source", "next_touch_due", "days_overdue", "next_action", "next_action_reason",
-            "next_action_figures", "computed_at", "profile_version", "updated_at",
+            "next_action_figures", "clv", "clv_currency", "expected_attendances", "computed_at", "profile_version",
+            "updated_at",
         ]
         read_only_fields = fields
 
@@ -118,6 +139,23 @@ class EventMetricsSerializer(PartnerModelSerializer):
     pipeline_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     won_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
     cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True)
+    retained_attendees = serializers.IntegerField(
+        read_only=True, allow_null=True,
+        help_text="Attendees who also attended the previous edition (E − N of `series_retention_rate`); null "
+                  "without a previous edition.",
+    )
+    retained_clv = serializers.DecimalField(
+        max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True,
+        help_text="The mean customer lifetime value of the retained attendees as of `computed_at`, in the event's "
+                  "currency (docs/clv.md: BG/BB model fitted on the history known then × the value per attendance "
+                  "in that currency). Null without retained attendees or without a model.",
+    )
+    clv_ror_percent = serializers.FloatField(
+        read_only=True, allow_null=True,
+        help_text="The seed's ROI: ((retained_clv × retained_attendees) − cost) / cost × 100, beside `ror_percent` "
+                  "(won value). Worked check: CLV 2,500, 200 retained, cost 50,000 → 900. Null without a cost or "
+                  "without `retained_clv`.",
+    )
 
     class Meta:
         model = EventMetrics
@@ -127,7 +165,8 @@ class EventMetricsSerializer(PartnerModelSerializer):
             "returning_share", "previous_edition", "series_retention_rate", "interactions_total",
             "interactions_per_attendee", "avg_interaction_quality", "followups_total", "followup_coverage",
             "followed_up_within_48h_share", "median_first_followup_hours", "nps", "feedback_count", "avg_satisfaction",
-            "pipeline_value", "won_value", "cost", "ror_percent", "referrals", "advocacy_index", "relationship_lift",
+            "pipeline_value", "won_value", "cost", "ror_percent", "retained_attendees", "retained_clv",
+            "clv_ror_percent", "referrals", "advocacy_index", "relationship_lift",
             "relationship_lift_median", "relationship_lift_positive_share", "computed_at", "updated_at",
         ]
         read_only_fields = fields

@@ -34,7 +34,7 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_map = {"score": "score", "last_touch_at": "last_touch_sort", "days_overdue": "-touch_due_sort"}
 
     def get_queryset(self):
-        return ContactScore.objects.annotate(
+        return ContactScore.objects.select_related("lifetime_value").annotate(
             last_touch_sort=Coalesce("last_touch_at", Value(datetime(1900, 1, 1, tzinfo=UTC))),
             touch_due_sort=Coalesce("next_touch_due", Value(datetime(9999, 1, 1, tzinfo=UTC))),
         )

@@ -327,8 +327,11 @@ WITH chunk AS (
         WHERE {in_chunk:contact_id} AND nps IS NOT NULL AND submitted_at <= %(as_of)s AND {kept:event_id}
     ) answers WHERE rank = 1
 ), referrals AS (
-    SELECT referrer_id AS contact_id, SUM({decay:created_at}) AS raw, MAX(created_at) AS last_touch
-    FROM contacts_referral WHERE {in_chunk:referrer_id} AND created_at <= %(as_of)s GROUP BY referrer_id
+    -- a referral converted as of T (the referred contact attended an event starting after it)
+    -- counts with the profile's converted_referral_weight, any other with 1
+    SELECT r.referrer_id AS contact_id, SUM({decay:r.created_at} * {referral_weight:r}) AS raw,
+           MAX(r.created_at) AS last_touch
+    FROM contacts_referral r WHERE {in_chunk:r.referrer_id} AND r.created_at <= %(as_of)s GROUP BY r.referrer_id
 )
 SELECT chunk.id,
        a.attended_raw, a.no_show_raw, a.care_weight, a.care_hits, n.raw, d.raw, r.raw, nps.nps,
@@ -374,6 +377,27 @@ def _vendor_sql(
             values[f"registered_{index}"] = status.value
         return ", ".join(f"%(registered_{index})s" for index in range(len(REGISTERED_STATUSES)))
 
+    def known_attendance(alias: str) -> str:
+        # As of T an attendance is known once its event has ended, or was completed (early, forced).
+        return f"({alias}.ends_at <= %(as_of)s OR ({alias}.status = %(completed)s AND {alias}.completed_at <= %(as_of)s))"
+
+    def kept(column: str) -> str:
+        # The rows of one event left out (relationship lift's counterfactual), or none.
+        return f"({column} IS NULL OR {column} <> %(without_event)s)" if without_event else "1 = 1"
+
+    def referral_weight(alias: str) -> str:
+        # A weight of 1 (the default profile) counts a converted referral like any other: no lookup.
+        if params.converted_referral_weight == 1.0:
+            return "CAST(1 AS DOUBLE PRECISION)"
+        values["converted_referral_weight"] = float(params.converted_referral_weight)
+        return (
+            f"(CASE WHEN {alias}.referred_id IS NOT NULL AND EXISTS ("
+            f"SELECT 1 FROM events_attendance ca JOIN events_event ce ON ce.id = ca.event_id "
+            f"WHERE ca.contact_id = {alias}.referred_id AND ca.status = %(attended)s "
+            f"AND ce.starts_at > {alias}.created_at AND {known_attendance('ce')} AND {kept('ca.event_id')}"
+            f") THEN %(converted_referral_weight)s ELSE CAST(1 AS DOUBLE PRECISION) END)"
+        )
+
     greatest, least = ("GREATEST", "LEAST") if postgresql else ("MAX", "MIN")
     fragments = {
         "in_chunk": in_chunk,
@@ -385,12 +409,9 @@ def _vendor_sql(
         "role_weight": lambda _: weights("a.role", "role", params.role_weights),
         "outcome_weight": lambda _: weights("COALESCE(outcome, '')", "outcome", params.outcome_weights),
         "registered_statuses": lambda _: registered_statuses(),
-        # As of T an attendance is known once its event has ended, or was completed (early, forced).
-        "known_attendance": lambda alias: (
-            f"({alias}.ends_at <= %(as_of)s OR ({alias}.status = %(completed)s AND {alias}.completed_at <= %(as_of)s))"
-        ),
-        # The rows of one event left out (relationship lift's counterfactual), or none.
-        "kept": lambda column: f"({column} IS NULL OR {column} <> %(without_event)s)" if without_event else "1 = 1",
+        "known_attendance": known_attendance,
+        "kept": kept,
+        "referral_weight": referral_weight,
     }
     return re.sub(r"\{(\w+)(?::([^}]*))?\}", lambda match: fragments[match[1]](match[2]), CHUNK_SQL)
 

@@ -18,6 +18,7 @@ from events.models import Attendance, Event, Feedback, Interaction
 from events.selectors import previous_edition
 from scoring.choices import NoShowRateReason
 from scoring.models import EventMetrics
+from scoring.services.clv import event_clv_return
 from scoring.services.contact_scores import compute_scores
 from scoring.services.profile import ScoringParameters, active_parameters
 
@@ -52,11 +53,15 @@ def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) ->
 def series_retention_rate(previous_attended: set[int], current_attended: set[int]) -> float | None:
     """CRR = ((E − N) / S) × 100 (seed 004): S attended the previous edition, E this one,
     N attended this one but not the previous one. Null without a previous edition's attendees."""
-    s = len(previous_attended)
+    return retention_rate(
+        len(previous_attended), len(current_attended), len(current_attended - previous_attended)
+    )
+
+
+def retention_rate(s: int, e: int, n: int) -> float | None:
+    """CRR from the counts S, E and N (the cohort report counts them in SQL); null when S is 0."""
     if s == 0:
         return None
-    e = len(current_attended)
-    n = len(current_attended - previous_attended)
     return (e - n) / s * 100
 
 
@@ -146,11 +151,13 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
 
     previous = previous_edition(event, as_of=as_of)
     retention = None
+    retained = None  # attended this event and the previous edition: E − N
     if previous is not None:
         previous_ids = set(
             Attendance.objects.filter(event=previous, status=AttendanceStatus.ATTENDED).values_list("contact_id", flat=True)
         )
         retention = series_retention_rate(previous_ids, attendee_ids)
+        retained = attendee_ids & previous_ids
 
     interactions = Interaction.objects.filter(event=event, occurred_at__lte=as_of).aggregate(
         total=Count("id"), quality=Avg("quality")
@@ -178,6 +185,7 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
     referrals = Referral.objects.filter(event=event, created_at__lte=as_of).count()
     won_value = followup_figures["won"] or Decimal("0")
     lift = relationship_lift(event, attendee_ids)
+    clv_return = event_clv_return(event, previous, retained, as_of)
 
     metrics, _ = EventMetrics.objects.update_or_create(
         event=event,
@@ -206,6 +214,9 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
             "won_value": won_value,
             "cost": event.cost,
             "ror_percent": ror_percent(won_value, event.cost),
+            "retained_attendees": clv_return.retained_attendees,
+            "retained_clv": clv_return.retained_clv,
+            "clv_ror_percent": clv_return.clv_ror_percent,
             "referrals": referrals,
             "advocacy_index": share(referrals, attended),
             "relationship_lift": lift.mean,

@@ -12,7 +12,10 @@ from django.utils.translation import gettext as _
 from scoring.models import ContactScore, ScoreSnapshot, ScoringProfile
 
 # What a profile computes with; its name and whether it is active are not parameters.
-PARAMETER_FIELDS = ("weights", "half_life_days", "saturation", "role_weights", "outcome_weights", "stage_thresholds")
+PARAMETER_FIELDS = (
+    "weights", "half_life_days", "saturation", "role_weights", "outcome_weights", "stage_thresholds",
+    "converted_referral_weight",
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class ScoringParameters:
     role_weights: dict[str, float]
     outcome_weights: dict[str, float]
     thresholds: dict[str, float]
+    # A converted referral's weight in advocacy (docs/referrals.md); 1 = like any referral.
+    converted_referral_weight: float = 1.0
 
     @classmethod
     def from_profile(cls, profile: ScoringProfile) -> "ScoringParameters":
@@ -35,6 +40,7 @@ class ScoringParameters:
             role_weights={name: float(value) for name, value in profile.role_weights.items()},
             outcome_weights={name: float(value) for name, value in profile.outcome_weights.items()},
             thresholds={name: float(value) for name, value in profile.stage_thresholds.items()},
+            converted_referral_weight=float(profile.converted_referral_weight),
         )
 
     def threshold(self, name: str, default: float) -> float:
@@ -44,7 +50,8 @@ class ScoringParameters:
 def default_profile_values() -> dict:
     """DOMAIN.md's profile v1, as its data migration creates it (one definition)."""
     migration = importlib.import_module("scoring.migrations.0002_default_scoring_profile")
-    return dict(migration.DEFAULT_PROFILE_V1)
+    # Parameters added after v1 (migration 0009 on) have the default that keeps v1's numbers.
+    return {"converted_referral_weight": 1.0, **migration.DEFAULT_PROFILE_V1}
 
 
 def active_parameters() -> ScoringParameters:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.referral_links import referrers_of_attendees
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, Interaction
 from events.selectors import previous_edition
@@ -41,13 +42,15 @@ def event_contact_ids(event_id: int) -> list[int]:
     interactions, and, in a series, the attendees of the neighbouring completed editions: the
     previous one's (who did not come back loses the current streak: the people the product
     exists to find) and any later one's (an edition completed out of order renumbers theirs).
-    A fixed number of queries."""
+    The referrers of its attendees too (referrals made before it started): a referral converts
+    when the referred contact attends (docs/referrals.md). A fixed number of queries."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return []
     attendees = set(Attendance.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     sides = Interaction.objects.filter(event_id=event_id).values_list("contact_id", "counterpart_id")
     touched = attendees | {contact_id for pair in sides for contact_id in pair if contact_id is not None}
+    touched |= referrers_of_attendees(event_id, event.starts_at)
     if event.series_id is not None:
         previous = previous_edition(event)
         neighbours = Q(event__starts_at__gt=event.starts_at)
@@ -60,6 +63,16 @@ def event_contact_ids(event_id: int) -> list[int]:
             ).exclude(event_id=event_id).values_list("contact_id", flat=True)
         )
     return sorted(touched)
+
+
+def late_data_referrers(event_id: int, contact_ids: Sequence[int]) -> set[int]:
+    """The contacts who referred one of these contacts before the event started: late data of
+    the event (a check-in, an attendance changed or removed) may convert or unconvert their
+    referral. One query after the event's; none for an event deleted meanwhile."""
+    starts_at = Event.objects.filter(pk=event_id).values_list("starts_at", flat=True).first()
+    if starts_at is None or not contact_ids:
+        return set()
+    return referrers_of_attendees(event_id, starts_at, contact_ids)
 
 
 def all_contact_id_chunks(size: int, *, within: range | None = None) -> Iterator[range]:

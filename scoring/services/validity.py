@@ -41,14 +41,14 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, Max, OuterRef, Subquery
+from django.db.models import Count, Exists, Max, Model, OuterRef, Subquery
 from django.utils import timezone
 
 from contacts.models import FollowUp, Referral
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from scoring.models import COMPONENTS, ScoringProfile
-from scoring.services.contact_scores import SECONDS_PER_DAY, compute_scores
+from scoring.services.contact_scores import SECONDS_PER_DAY, ScoreResult, compute_scores
 from scoring.services.event_metrics import known_attendances
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import chunk_size_setting, chunked
@@ -198,6 +198,29 @@ def edition_population(edition: Edition) -> list[PopulationRow]:
     return [PopulationRow(*row) for row in rows]
 
 
+# What-if and fitted profiles score the pairs once per profile or half-life, each edition as of its
+# own T; at 100,000 contacts the whole history holds over a million pairs. They read the newest
+# editions up to this many pairs (AUC within about ±0.01), the validity report itself all of them.
+RECENT_PAIRS = 10_000
+
+
+def recent_populations(
+    editions: Sequence[Edition], max_pairs: int | None = RECENT_PAIRS
+) -> list[tuple[Edition, list[PopulationRow]]]:
+    """The newest editions with their populations until they hold `max_pairs` pairs (whole
+    editions: the one that reaches it is kept), in the order given; None: every edition. One
+    query per edition read, so older editions cost nothing once the newest suffice."""
+    chosen: dict[int, list[PopulationRow]] = {}
+    pairs = 0
+    for edition in sorted(editions, key=lambda edition: (edition.starts_at, edition.event_id), reverse=True):
+        if max_pairs is not None and pairs >= max_pairs:
+            break
+        population = edition_population(edition)
+        chosen[edition.event_id] = population
+        pairs += len(population)
+    return [(edition, chosen[edition.event_id]) for edition in editions if edition.event_id in chosen]
+
+
 def observe_edition(
     edition: Edition, population: Sequence[PopulationRow], params: ScoringParameters, chunk_size: int,
     on_chunk: Callable[[int], None] = lambda pairs: None,
@@ -206,16 +229,25 @@ def observe_edition(
     rows = {row.contact_id: row for row in population}
     observations = []
     for chunk in chunked(sorted(rows), chunk_size):
-        for result in compute_scores(chunk, edition.as_of, params):
-            row = rows[result.contact_id]
-            days = (edition.as_of - row.last_attended_ends_at).total_seconds() / SECONDS_PER_DAY
-            observations.append(Observation(
-                contact_id=result.contact_id, event_id=edition.event_id, series_id=edition.series_id,
-                returned=row.returned, score=result.score, components=result.components,
-                # An event completed early may end after T: its attendance is as recent as it gets.
-                days_since_last_attendance=max(0.0, days), editions_attended=row.editions_attended,
-            ))
+        observations += observations_of(edition, rows, compute_scores(chunk, edition.as_of, params))
         on_chunk(len(chunk))
+    return observations
+
+
+def observations_of(
+    edition: Edition, rows: dict[int, PopulationRow], results: Iterable[ScoreResult]
+) -> list[Observation]:
+    """The pairs of an edition from its population rows (by contact id) and their scores as of T."""
+    observations = []
+    for result in results:
+        row = rows[result.contact_id]
+        days = (edition.as_of - row.last_attended_ends_at).total_seconds() / SECONDS_PER_DAY
+        observations.append(Observation(
+            contact_id=result.contact_id, event_id=edition.event_id, series_id=edition.series_id,
+            returned=row.returned, score=result.score, components=result.components,
+            # An event completed early may end after T: its attendance is as recent as it gets.
+            days_since_last_attendance=max(0.0, days), editions_attended=row.editions_attended,
+        ))
     return observations
 
 
@@ -292,11 +324,12 @@ def summarize(observations: Sequence[Observation], *, series_id: int | None, nam
 # The report -------------------------------------------------------------------------------
 
 
-def data_version() -> str:
-    """A fingerprint of everything the report reads, in one query: per table of VERSIONED_MODELS
-    the row count and the latest updated_at, and the active profile's version and updated_at."""
+def data_version(models: Sequence[type[Model]] = VERSIONED_MODELS) -> str:
+    """A fingerprint of everything the report reads, in one query: per table of `models` (whose
+    writes all stamp updated_at) the row count and the latest updated_at, and the active
+    profile's version and updated_at. Other reports pass the tables they read."""
     columns = []
-    for model in VERSIONED_MODELS:
+    for model in models:
         table = connection.ops.quote_name(model._meta.db_table)
         columns += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX(updated_at) FROM {table})"]
     profiles = connection.ops.quote_name(ScoringProfile._meta.db_table)

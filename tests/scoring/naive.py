@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from contacts.choices import FollowUpStatus
 from contacts.models import Contact
 from events.choices import AttendanceStatus, EventStatus
-from events.models import Event
+from events.models import Attendance, Event
 from scoring.models import ScoreSnapshot
 from scoring.services.contact_scores import REGISTERED_STATUSES, ContactAggregates, decay
 from scoring.services.profile import ScoringParameters
@@ -54,6 +54,18 @@ def naive_aggregates(contact_id: int, as_of: datetime, params: ScoringParameters
     done = list(contact.followups.filter(status=FollowUpStatus.DONE, completed_at__lte=as_of))
     feedback = list(contact.feedback.filter(submitted_at__lte=as_of))
     referrals = list(contact.referrals_made.filter(created_at__lte=as_of))
+    # The referred contacts' attended events known as of T, by contact (a referral converts when
+    # its referred contact attended one that started after it; docs/referrals.md).
+    referred_starts: dict[int, list[datetime]] = {}
+    for attendance in Attendance.objects.filter(
+        contact_id__in={referral.referred_id for referral in referrals} - {None}, status=AttendanceStatus.ATTENDED,
+    ).select_related("event"):
+        if attendance.event.ends_at <= as_of or completed_by(attendance.event, as_of):
+            referred_starts.setdefault(attendance.contact_id, []).append(attendance.event.starts_at)
+
+    def referral_weight(referral) -> float:
+        converted = any(starts_at > referral.created_at for starts_at in referred_starts.get(referral.referred_id, []))
+        return params.converted_referral_weight if converted else 1.0
 
     first_done: dict[int, datetime] = {}
     for followup in done:
@@ -107,7 +119,8 @@ def naive_aggregates(contact_id: int, as_of: datetime, params: ScoringParameters
         ),
         dialogue_raw=math.fsum(decay(as_of, followup.completed_at, half_life)
                                * params.outcome_weights.get(followup.outcome or "", 1.0) for followup in done),
-        referral_raw=math.fsum(decay(as_of, referral.created_at, half_life) for referral in referrals),
+        referral_raw=math.fsum(decay(as_of, referral.created_at, half_life) * referral_weight(referral)
+                               for referral in referrals),
         latest_nps=answers[-1][2] if answers else None,
         last_touch_at=max(touches) if touches else None,
         events_invited=len(attendances),

@@ -115,3 +115,6 @@ class Command(BaseCommand):
             args += ["--as-of", min(as_of, timezone.now()).isoformat()]
         self.stdout.write(f"Computing scores: recompute_scores {' '.join(args)}")
         call_command("recompute_scores", *args, stdout=self.stdout, stderr=self.stderr)
+        if "fit_clv" in commands:  # every contact's customer lifetime value (docs/clv.md)
+            clv_args = ["--as-of", min(as_of, timezone.now()).isoformat()] if as_of is not None else []
+            call_command("fit_clv", *clv_args, stdout=self.stdout, stderr=self.stderr)
