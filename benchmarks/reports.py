@@ -49,6 +49,14 @@ def _load_scoring_benchmark():
 scoring_benchmark = _load_scoring_benchmark()
 
 TARGET_S = 10.0
+# The scoring benchmark's floor_s at 100,000 contacts as BENCHMARKS.md records it (medium results):
+# the machine's usual speed, against which a run on a slower day is scaled.
+RECORDED_FLOOR_S = 1.68
+
+
+def speed(figures: list[tuple[str, float]]) -> float:
+    """How much faster the machine ran on the recorded day than in this run."""
+    return RECORDED_FLOOR_S / figures[0][1]
 LINKED_REFERRAL_SHARE = 0.5  # of the benchmark's referrals, linked to a contact (who may refer on)
 
 
@@ -147,10 +155,15 @@ def markdown_section(scale: Any, rows: dict[str, int], figures: list[tuple[str, 
         f"{rows['contacts_followup']:,} follow-ups; {extra['linked_referrals']:,} of "
         f"{rows['contacts_referral']:,} referrals linked to a contact. Each report once, cold (no cache).",
         "",
-        "| figure | value | target |",
-        "|---|---:|---|",
-        f"| `{figures[0][0]}` | {figures[0][1]:.2f} s | (the machine's speed) |",
-        *(f"| `{name}` | {seconds:.2f} s | ≤ {TARGET_S:.0f} s {'met' if seconds <= TARGET_S else 'NOT met'} |"
+        f"*At recorded speed*: the figure × {RECORDED_FLOOR_S} s / `reference_floor_s`, i.e. on this machine on the "
+        "day the scoring benchmark's medium results were measured (its floor_s then).",
+        "",
+        "| figure | measured | × reference floor | at recorded speed | target ≤ 10 s |",
+        "|---|---:|---:|---:|---|",
+        f"| `{figures[0][0]}` | {figures[0][1]:.2f} s | 1.0 | {RECORDED_FLOOR_S:.2f} s | (the machine's speed) |",
+        *(f"| `{name}` | {seconds:.2f} s | {seconds / figures[0][1]:.1f} | {seconds * speed(figures):.2f} s | "
+          f"{'met' if seconds <= TARGET_S else 'not met as measured'}"
+          f"{'' if seconds <= TARGET_S else ', met at recorded speed' if seconds * speed(figures) <= TARGET_S else ''} |"
           for name, seconds in figures[1:]),
     ])
 

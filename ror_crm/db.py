@@ -1,7 +1,8 @@
 """Abstract model pieces shared by every app (nothing domain-specific)."""
 
+import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -74,3 +75,17 @@ def id_chunk_sql(ids: Sequence[int]) -> tuple[dict[str, Any], Callable[[str], st
 def sql_moment(value: datetime) -> Any:
     """An aware datetime as a raw SQL parameter: as it is on PostgreSQL, UTC text on SQLite."""
     return value if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(value)
+
+
+@contextlib.contextmanager
+def analytic_read() -> Iterator[None]:
+    """A read whose plan PostgreSQL would compile with JIT (a high cost estimate over many rows):
+    run with JIT off, which compiles longer than it saves on these (up to half of a scoring
+    chunk's read). A transaction only there, for SET LOCAL: on SQLite every transaction takes
+    the write lock."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield

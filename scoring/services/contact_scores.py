@@ -11,16 +11,15 @@ as-of time T, so the same data and the same T give the same result to the last d
 import math
 import re
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection
 
 from contacts.choices import FollowUpStatus
 from events.choices import AttendanceStatus, EventStatus
-from ror_crm.db import id_chunk_sql, sql_moment
+from ror_crm.db import analytic_read, id_chunk_sql, sql_moment
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import COMPONENTS
 from scoring.services.profile import ScoringParameters
@@ -125,7 +124,8 @@ def saturate(value: float, k: float) -> float:
     return 1.0 - math.exp(-value / k)
 
 
-def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParameters, as_of: datetime) -> ScoreResult:
+def score_and_components(data: ContactAggregates, params: ScoringParameters, as_of: datetime) -> tuple[float, dict]:
+    """The score (rounded to 0.1, within 0–100) and its components unrounded."""
     attendance_raw = max(0.0, data.attended_raw - params.threshold("no_show_penalty", 0.5) * data.no_show_raw)
     latest_nps = data.latest_nps
     promoter = 1.0 if latest_nps is not None and latest_nps >= 9 else 0.5 if latest_nps is not None and latest_nps >= 7 else 0.0
@@ -140,8 +140,12 @@ def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParam
         "recency": decay(as_of, last_touch_at, params.half_life_days) if last_touch_at is not None else 0.0,
     }
     score = round(100 * math.fsum(params.weights[name] * components[name] for name in COMPONENTS), 1)
-    score = min(100.0, max(0.0, score))
+    return min(100.0, max(0.0, score)), components
 
+
+def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParameters, as_of: datetime) -> ScoreResult:
+    score, components = score_and_components(data, params, as_of)
+    last_touch_at, latest_nps = data.last_touch_at, data.latest_nps
     days_since_touch = days_between(as_of, last_touch_at) if last_touch_at is not None else None
     attended, shows = data.events_attended, data.events_attended + data.no_shows
     # The mean gap between consecutive attended events telescopes to (last − first) / (n − 1).
@@ -177,6 +181,27 @@ def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParam
         # Rounded far below anything shown: summed in another order (another chunking), a sum can
         # differ in its last bit, and the same data must give the same stored values.
         **{name: round(getattr(data, name), SUM_DIGITS) for name in DECAYING_SUMS},
+    )
+
+
+class ScoreSummary(NamedTuple):
+    """What a comparison of profiles reads of a score (whatif.py): score_contact()'s figures
+    without the repeat-attendance metrics and stored sums, at a fraction of its cost."""
+
+    contact_id: int
+    score: float
+    components: dict[str, float]
+    stage: str
+    churn_risk: str
+
+
+def summarize_score(contact_id: int, data: ContactAggregates, params: ScoringParameters, as_of: datetime) -> ScoreSummary:
+    score, components = score_and_components(data, params, as_of)
+    days_since_touch = days_between(as_of, data.last_touch_at) if data.last_touch_at is not None else None
+    return ScoreSummary(
+        contact_id, score, {name: round(value, 6) for name, value in components.items()},
+        lifecycle_stage(data.events_attended, score, days_since_touch, params),
+        churn_risk(score, days_since_touch, data.score_90_days_ago, params),
     )
 
 
@@ -475,12 +500,8 @@ def load_chunk(
         "without_event": without_event,
     }
     sql = _vendor_sql(params, values, in_chunk, without_event=without_event is not None)
-    # A transaction only for SET LOCAL: on SQLite every transaction takes the write lock.
-    with transaction.atomic() if postgresql else nullcontext(), connection.cursor() as cursor:
+    with analytic_read(), connection.cursor() as cursor:
         if postgresql:
-            # The planner's estimate for this statement is high enough for JIT compilation,
-            # which takes longer than it saves: up to half of a chunk's read time.
-            cursor.execute("SET LOCAL jit = off")
             compiled_timestamp_loader(cursor)
         cursor.execute(sql, values)
         rows = cursor.fetchall()

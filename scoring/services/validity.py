@@ -41,12 +41,13 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, Max, Model, OuterRef, Subquery
+from django.db.models import Count, Exists, Model, OuterRef, Subquery
 from django.utils import timezone
 
 from contacts.models import FollowUp, Referral
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from ror_crm.db import analytic_read
 from scoring.models import COMPONENTS, ScoringProfile
 from scoring.services.contact_scores import SECONDS_PER_DAY, ScoreResult, compute_scores
 from scoring.services.event_metrics import known_attendances
@@ -179,9 +180,11 @@ def edition_population(edition: Edition) -> list[PopulationRow]:
     """The edition's population with its outcome and both baselines as of T, in one query."""
     as_of = edition.as_of
     attended = Attendance.objects.filter(status=AttendanceStatus.ATTENDED)
+    # The latest one by an ordered LIMIT 1 (index lookups per contact); a MAX() grouped per
+    # contact made PostgreSQL hash-join every event for every contact of the population.
     last_attended = (
         attended.filter(known_attendances(as_of), contact_id=OuterRef("contact_id"))
-        .order_by().values("contact_id").annotate(last=Max("event__ends_at")).values("last")
+        .order_by("-event__ends_at").values("event__ends_at")[:1]
     )
     came = attended.filter(event_id=edition.event_id, contact_id=OuterRef("contact_id"))
     rows = (
@@ -195,7 +198,8 @@ def edition_population(edition: Edition) -> list[PopulationRow]:
         .order_by("contact_id")
         .values_list("contact_id", "returned", "editions_attended", "last_attended_ends_at")
     )
-    return [PopulationRow(*row) for row in rows]
+    with analytic_read():
+        return [PopulationRow(*row) for row in rows]
 
 
 # What-if and fitted profiles score the pairs once per profile or half-life, each edition as of its

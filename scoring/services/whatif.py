@@ -46,7 +46,7 @@ from contacts.models import Contact
 from events.models import Event
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import ScoreSnapshot, ScoringProfile
-from scoring.services.contact_scores import ScoreResult, compute_scores, load_chunk, score_contact
+from scoring.services.contact_scores import ScoreResult, ScoreSummary, compute_scores, load_chunk, summarize_score
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import all_contact_id_chunks, chunk_size_setting, chunked
 from scoring.services.validity import (
@@ -221,14 +221,14 @@ def reads_alike(first: ScoringParameters, second: ScoringParameters) -> bool:
 
 def score_both(
     contact_ids: Sequence[int], as_of: datetime, active: ScoringParameters, whatif: ScoringParameters
-) -> list[tuple[ScoreResult, ScoreResult]]:
+) -> list[tuple[ScoreResult | ScoreSummary, ScoreResult | ScoreSummary]]:
     """A chunk scored under both profiles as of `as_of`, by contact id: compute_scores() for each,
     or its aggregation read once and scored twice when the profiles read alike."""
     if reads_alike(active, whatif):
         chunk = load_chunk(contact_ids, as_of, active)
         return [
-            (score_contact(contact_id, chunk[contact_id], active, as_of),
-             score_contact(contact_id, chunk[contact_id], whatif, as_of))
+            (summarize_score(contact_id, chunk[contact_id], active, as_of),
+             summarize_score(contact_id, chunk[contact_id], whatif, as_of))
             for contact_id in sorted(chunk)
         ]
     under_whatif = {result.contact_id: result for result in compute_scores(contact_ids, as_of, whatif)}

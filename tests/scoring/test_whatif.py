@@ -202,8 +202,11 @@ class TestReads:
 
         both = score_both(ids, T, active, other)
 
-        assert [a for a, _w in both] == compute_scores(ids, T, active)
-        assert [w for _a, w in both] == compute_scores(ids, T, other)
+        def summary(result) -> tuple:
+            return (result.contact_id, result.score, result.components, result.stage, result.churn_risk)
+
+        assert [summary(a) for a, _w in both] == [summary(result) for result in compute_scores(ids, T, active)]
+        assert [summary(w) for _a, w in both] == [summary(result) for result in compute_scores(ids, T, other)]
 
 
 class TestCost:
