@@ -11,7 +11,8 @@ RESOURCES = {
     "organizations": "organization-list", "contacts": "contact-list", "follow-ups": "follow-up-list",
     "referrals": "referral-list", "series": "series-list", "events": "event-list", "attendances": "attendance-list",
     "interactions": "interaction-list", "feedback": "feedback-list", "scores": "score-list",
-    "reports/score-validity": "score-validity-report",
+    "reports/score-validity": "score-validity-report", "reports/cohorts": "cohorts-report",
+    "reports/follow-up-performance": "follow-up-performance-report",
 }
 
 

@@ -50,4 +50,6 @@ def test_the_api_root_lists_the_resources(read_client, api_client):
     assert response.status_code == 200
     assert response.json()["contacts"].endswith("/api/v1/contacts/")
     assert read_client.get(response.json()["events"]).status_code == 200
+    for report in ("score-validity", "cohorts", "follow-up-performance"):
+        assert response.json()[f"reports/{report}"].endswith(f"/api/v1/reports/{report}/")
     assert api_client.get("/api/v1/").status_code == 401
