@@ -247,6 +247,11 @@ class ContactScore(models.Model):
     dialogue_raw = models.FloatField(default=0)
     referral_raw = models.FloatField(default=0)
     latest_nps = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The churn rule's reference as of computed_at: the score of the latest snapshot at least 90
+    # days older, and when the first snapshot after that reference was written (none: NULL).
+    # While that moment is not 90 days past, the reference stays: the nightly run reads no history.
+    churn_reference_score = models.FloatField(null=True, blank=True)
+    churn_reference_until = models.DateTimeField(null=True, blank=True)
     # Keep-in-touch cadence and next best action (scoring.next_action), as of computed_at.
     cadence_days = models.PositiveIntegerField(_("keep-in-touch cadence (days)"), null=True, blank=True)
     cadence_source = models.CharField(_("cadence from"), max_length=20, blank=True, choices=CadenceSource.choices)

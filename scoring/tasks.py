@@ -17,7 +17,7 @@ from datetime import datetime
 from celery import chord, group, shared_task
 from celery.signals import worker_ready
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ror_crm import queue
@@ -29,9 +29,11 @@ from scoring.services import (
     compute_event_metrics,
     event_contact_ids,
     events_depending_on,
+    nightly,
     recompute_contacts,
 )
 from scoring.services.clv import ClvFitError, refit_clv
+from scoring.services.profile import active_parameters
 from scoring.services.recompute import chunk_size_setting, chunked, late_data_referrers
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
@@ -140,12 +142,35 @@ def recompute_late_data_task(event_id: int) -> int:
 
 @shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST)
 def nightly_recompute_task() -> int:
-    """Decay moves every score without new data: fan every contact out in chunks.
+    """Decay moves every score without new data: on PostgreSQL one arithmetic UPDATE per range
+    of contacts, the full path for those whose data changed (scoring.services.nightly), the
+    ranges fanned out over the workers; elsewhere every contact by the full path, in chunks.
 
-    Safe to redeliver (acks_late): it only queues chunk tasks, which are idempotent; a second
+    Safe to redeliver (acks_late): it only queues range tasks, which are idempotent; a second
     delivery queues them again with a later as-of, and the later result wins.
     """
-    return _fan_out_all_contacts(ScoreTrigger.NIGHTLY)
+    as_of = timezone.now()
+    plan = nightly.plan_nightly(as_of, active_parameters()) if connection.vendor == "postgresql" else None
+    if plan is None:
+        return _fan_out_all_contacts(ScoreTrigger.NIGHTLY)
+    ranges = [
+        nightly_range_task.si(ids[0], ids[-1], as_of.isoformat(),
+                              [[contact_id, at.isoformat()] for contact_id, at in plan.within(ids).items()])
+        for ids in nightly.nightly_ranges()
+    ]
+    if ranges:
+        group(ranges).apply_async()
+    return len(ranges)
+
+
+@shared_task(name="scoring.nightly_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[list]) -> int:
+    """One range of the nightly run: decayed by arithmetic, changed contacts by the full path."""
+    outcome = nightly.nightly_range(
+        range(first_id, last_id + 1), _as_of(as_of), active_parameters(),
+        {contact_id: datetime.fromisoformat(at) for contact_id, at in changed},
+    )
+    return len(outcome["changes"])
 
 
 @shared_task(name="scoring.recompute_all", **REDELIVER_WHEN_LOST)

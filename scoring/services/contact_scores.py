@@ -51,6 +51,7 @@ class ContactAggregates:
     current_streak: int = 0
     longest_streak: int = 0
     score_90_days_ago: float | None = None
+    reference_until: datetime | None = None  # the first snapshot after the churn lookback
     last_dialogue_at: datetime | None = None  # the latest done follow-up (next best action)
 
 
@@ -86,7 +87,8 @@ class ScoreResult:
     dialogue_raw: float = 0.0
     referral_raw: float = 0.0
     latest_nps: int | None = None
-    score_90_days_ago: float | None = None  # read for churn risk; not stored
+    score_90_days_ago: float | None = None  # read for churn risk; stored as churn_reference_score
+    churn_reference_until: datetime | None = None  # when score_90_days_ago next changes (nightly.py)
     last_dialogue_at: datetime | None = None  # read for the next best action; not stored
     # Filled in by scoring.services.next_action.apply_next_actions() for a recompute that stores.
     cadence_days: int | None = None
@@ -95,6 +97,10 @@ class ScoreResult:
     next_action: str = ""
     next_action_reason: str = ""
     next_action_figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def churn_reference_score(self) -> float | None:
+        return self.score_90_days_ago
 
 
 # The raw values that are sums of decay-weighted touchpoints: as of a later T each is the sum
@@ -177,6 +183,7 @@ def score_contact(contact_id: int, data: ContactAggregates, params: ScoringParam
         profile_version=params.version,
         latest_nps=latest_nps,
         score_90_days_ago=data.score_90_days_ago,
+        churn_reference_until=data.reference_until,
         last_dialogue_at=data.last_dialogue_at,
         # Rounded far below anything shown: summed in another order (another chunking), a sum can
         # differ in its last bit, and the same data must give the same stored values.
@@ -365,7 +372,10 @@ SELECT chunk.id,
        a.last_touch, n.last_touch, d.last_touch, f.last_touch, r.last_touch,
        (SELECT snapshot.score FROM scoring_scoresnapshot snapshot
         WHERE snapshot.contact_id = chunk.id AND snapshot.computed_at <= %(lookback)s
-        ORDER BY snapshot.computed_at DESC, snapshot.id DESC LIMIT 1)
+        ORDER BY snapshot.computed_at DESC, snapshot.id DESC LIMIT 1),
+       (SELECT MIN(snapshot.computed_at) FROM scoring_scoresnapshot snapshot
+        WHERE snapshot.contact_id = chunk.id AND snapshot.computed_at > %(lookback)s
+          AND snapshot.computed_at <= %(as_of)s)
 FROM chunk
 LEFT JOIN attendance a ON a.contact_id = chunk.id
 LEFT JOIN streaks s ON s.contact_id = chunk.id
@@ -509,7 +519,7 @@ def load_chunk(
     for (
         contact_id, attended_raw, no_show_raw, care_weight, care_hits, networking_raw, dialogue_raw, referral_raw, nps,
         invited, registered, attended, no_shows, series_attended, first_attended_at, last_attended_at,
-        current_streak, longest_streak, *last_touches, score_90_days_ago,
+        current_streak, longest_streak, *last_touches, score_90_days_ago, reference_until,
     ) in rows:
         touches = [touch for touch in map(moment, last_touches) if touch is not None]
         chunk[contact_id] = ContactAggregates(
@@ -521,7 +531,8 @@ def load_chunk(
             no_shows=no_shows or 0, series_attended=series_attended or 0,
             first_attended_at=moment(first_attended_at), last_attended_at=moment(last_attended_at),
             current_streak=current_streak or 0, longest_streak=longest_streak or 0,
-            score_90_days_ago=score_90_days_ago, last_dialogue_at=moment(last_touches[2]),
+            score_90_days_ago=score_90_days_ago, reference_until=moment(reference_until),
+            last_dialogue_at=moment(last_touches[2]),
         )
     return chunk
 

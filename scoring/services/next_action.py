@@ -273,10 +273,10 @@ def reason_text(action: str, figures: Figures, *, translate: bool = True) -> str
                   "day": _day(edition.get("starts_at"), language)}
     elif action == NextAction.RE_ENGAGE:
         fall = figures.get("score_fell_by") or 0
-        values = {"days": figures["days_overdue"],
+        values = {"days": figures["days_overdue"] or 0,
                   "fall": formats.number_format(fall, 1) if translate else f"{fall:.1f}"}
     elif action == NextAction.CHECK_IN:
-        values = {"days": figures["days_overdue"]}
+        values = {"days": figures["days_overdue"] or 0}  # past due by less than a day: 0
     elif action == NextAction.WAIT:
         values = {"day": _day(figures.get("next_touch_due"), language)}
     else:

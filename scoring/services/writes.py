@@ -30,7 +30,7 @@ SCORE_COLUMNS = [
     "last_attended_at", "current_streak", "longest_streak", "avg_days_between_attendances", "last_touch_at",
     "computed_at", "profile_version", "attended_raw", "no_show_raw", "care_weight", "care_hits", "networking_raw",
     "dialogue_raw", "referral_raw", "latest_nps", "cadence_days", "cadence_source", "next_touch_due", "next_action",
-    "next_action_reason", "next_action_figures", "updated_at",
+    "next_action_reason", "next_action_figures", "churn_reference_score", "churn_reference_until", "updated_at",
 ]
 # What decay alone leaves as it is: a change in any of these is a change of data or profile.
 STEADY_COLUMNS = (
@@ -270,23 +270,26 @@ def _save_scores(
             trigger_event_id = None
         now = timezone.now()
         stored = _stored_scores(contact_ids)  # read under the contacts' locks: no other writer in between
-        updated_at, material = {}, {}
+        updated_at, snapshot = {}, set()
         for result in results:
             before = stored.get(result.contact_id)
-            material[result.contact_id] = before is None or data_changed(before, result, half_life_days)
-            moved = material[result.contact_id] or any(
+            material = before is None or data_changed(before, result, half_life_days)
+            moved = material or any(
                 before[column] != getattr(result, column) for column in ("stage", "churn_risk", *ACTION_COLUMNS)
             )
             updated_at[result.contact_id] = now if moved else before["updated_at"]
+            if (material and (before is None or before["score"] != result.score)) or (
+                before is not None and (before["stage"], before["churn_risk"]) != (result.stage, result.churn_risk)
+            ):
+                snapshot.add(result.contact_id)
+                # this snapshot is the first after the churn lookback if there was none yet
+                result.churn_reference_until = result.churn_reference_until or result.computed_at
         written = _upsert_scores(results, updated_at)
         changes, snapshots = [], []
         for result in results:
-            if result.contact_id not in written:
+            if result.contact_id not in written or result.contact_id not in snapshot:
                 continue
             before = stored.get(result.contact_id) or {"score": None, "stage": None, "churn_risk": None}
-            score_changed = before["score"] != result.score and material[result.contact_id]
-            if not score_changed and (before["stage"], before["churn_risk"]) == (result.stage, result.churn_risk):
-                continue
             snapshots.append([  # SNAPSHOT_COLUMNS
                 result.contact_id, result.score, before["score"], result.components, str(result.stage),
                 result.computed_at, str(trigger), trigger_event_id, result.profile_version, now, now,

@@ -1,0 +1,207 @@
+"""The nightly run's arithmetic (scoring.services.nightly) equals the full recompute.
+
+A random history (test_as_of.build_history, with planned follow-ups falling due, contacts who
+asked not to be contacted and consent to invitations) is scored as of T0 by the full path; then
+nightly runs as of later times take the arithmetic path where only time passed and the full path
+where data changed. The stored scores, sums, stages, churn risks, next actions, reasons and the
+snapshot history must equal what the full path alone writes at the same times.
+"""
+
+import os
+import random
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from contacts.models import Contact, FollowUp, Referral
+from events.models import Attendance, Event, Feedback, Interaction
+from scoring.choices import ScoreTrigger
+from scoring.models import ContactScore, KeepInTouchCadence, ScoreSnapshot
+from scoring.services import nightly, recompute_contacts
+from scoring.services.contact_scores import DECAYING_SUMS
+from scoring.services.nightly import decay_range, nightly_recompute, plan_nightly
+from scoring.tasks import nightly_recompute_task
+from tests.scoring.test_as_of import PARAMS, SPAN_DAYS, START, build_history
+
+FLOAT_COLUMNS = (*DECAYING_SUMS, "churn_reference_score")
+# build_history() writes score history up to this day; a first score before it would not be stored.
+LAST_HISTORY_SCORE = 870
+
+
+@pytest.fixture(autouse=True)
+def postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("the nightly arithmetic is PostgreSQL's; SQLite runs the full path")
+
+
+def as_written_then(seed: int) -> None:
+    """Every row's updated_at when it would have been written in real life (not today): the
+    nightly run reads what changed since a score by updated_at."""
+    rng = random.Random(seed)
+    Contact.objects.update(updated_at=START - timedelta(days=30))
+    KeepInTouchCadence.objects.update(updated_at=START - timedelta(days=30))
+    for event in Event.objects.all():
+        written = event.completed_at or event.starts_at - timedelta(days=30)
+        Event.objects.filter(pk=event.pk).update(updated_at=written)
+        Attendance.objects.filter(event=event, status__in=["attended", "no_show"]).update(
+            updated_at=event.completed_at or event.ends_at)
+        Attendance.objects.filter(event=event).exclude(status__in=["attended", "no_show"]).update(
+            updated_at=event.starts_at - timedelta(days=10))
+    Interaction.objects.update(updated_at=F("occurred_at"))
+    Feedback.objects.update(updated_at=F("submitted_at"))
+    Referral.objects.update(updated_at=F("created_at"))
+    FollowUp.objects.filter(status="done").update(updated_at=F("completed_at"))
+    for follow_up in FollowUp.objects.filter(status="planned"):
+        due = follow_up.created_at + timedelta(days=rng.uniform(1, 120)) if rng.random() < 0.8 else None
+        FollowUp.objects.filter(pk=follow_up.pk).update(due_at=due, updated_at=follow_up.created_at)
+    for contact_id in Contact.objects.values_list("pk", flat=True):
+        Contact.objects.filter(pk=contact_id).update(
+            do_not_contact=rng.random() < 0.1, marketing_consent=rng.random() < 0.6)
+
+
+def stored_state() -> tuple[dict, list, dict]:
+    rows = {row["contact_id"]: row for row in ContactScore.objects.values()}
+    snapshots = sorted(
+        (row["contact_id"], row["computed_at"], row["score"], row["previous_score"], row["stage"], row["trigger"])
+        for row in ScoreSnapshot.objects.values()
+    )
+    return rows, snapshots, {pk: row["updated_at"] for pk, row in rows.items()}
+
+
+def assert_same_rows(arithmetic: dict, full: dict) -> None:
+    assert arithmetic.keys() == full.keys()
+    for contact_id, expected in full.items():
+        row = arithmetic[contact_id]
+        for column, value in expected.items():
+            if column == "updated_at":
+                continue
+            if column in FLOAT_COLUMNS and value is not None:
+                assert row[column] == pytest.approx(value, rel=1e-9, abs=1e-12), (contact_id, column)
+            elif column == "components":
+                assert row[column] == pytest.approx(value, abs=2e-6), (contact_id, column)
+            else:
+                assert row[column] == value, (contact_id, column, row[column], value)
+
+
+@pytest.mark.django_db
+@settings(max_examples=int(os.environ.get("NIGHTLY_EXAMPLES", 12)), deadline=None, print_blob=True,
+          phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(seed=st.integers(0, 10**6), contacts=st.integers(1, 12), day=st.floats(LAST_HISTORY_SCORE, SPAN_DAYS + 300),
+       nights=st.lists(st.floats(0.01, 120), min_size=1, max_size=3))
+def test_the_nightly_arithmetic_writes_what_the_full_recompute_writes(seed, contacts, day, nights):
+    first = START + timedelta(days=day)
+    times = [first + timedelta(days=sum(nights[: index + 1])) for index in range(len(nights))]
+    with transaction.atomic():
+        contact_ids = build_history(seed, contacts)
+        as_written_then(seed)
+        recompute_contacts(contact_ids, as_of=first, params=PARAMS)
+        before = stored_state()[2]
+
+        savepoint = transaction.savepoint()
+        decayed = 0
+        for as_of in times:
+            decayed += nightly_recompute(as_of, params=PARAMS)["decayed"]
+        arithmetic, arithmetic_snapshots, arithmetic_updated = stored_state()
+        transaction.savepoint_rollback(savepoint)
+
+        for as_of in times:
+            recompute_contacts(contact_ids, as_of=as_of, params=PARAMS, trigger=ScoreTrigger.NIGHTLY)
+        full, full_snapshots, full_updated = stored_state()
+
+        assert_same_rows(arithmetic, full)
+        assert arithmetic_snapshots == full_snapshots
+        moved = {pk for pk, at in full_updated.items() if at != before[pk]}
+        assert {pk for pk, at in arithmetic_updated.items() if at != before[pk]} == moved
+        assert decayed >= 0
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_most_contacts_take_the_arithmetic_path_and_unchanged_ones_write_no_history():
+    with transaction.atomic():
+        contact_ids = build_history(seed=5, contacts=30)
+        as_written_then(5)
+        as_of = START + timedelta(days=SPAN_DAYS + 400)  # after every touchpoint of the history
+        recompute_contacts(contact_ids, as_of=as_of, params=PARAMS)
+        rows, snapshots, updated = stored_state()
+
+        outcome = nightly_recompute(as_of + timedelta(days=1), params=PARAMS)
+
+        after, after_snapshots, after_updated = stored_state()
+        assert outcome["decayed"] == len(contact_ids) - outcome["rescored"] > 0
+        churn_moved = {pk for pk in after if after[pk]["churn_risk"] != rows[pk]["churn_risk"]}
+        action_moved = {pk for pk in after if after[pk]["next_action"] != rows[pk]["next_action"]}
+        assert len(after_snapshots) - len(snapshots) == len(churn_moved)
+        assert {pk for pk in after if after_updated[pk] != updated[pk]} == churn_moved | action_moved
+        assert sum(after[pk]["score"] != rows[pk]["score"] for pk in after) > 0  # decay moved scores
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_new_data_takes_the_full_path():
+    with transaction.atomic():
+        contact_ids = build_history(seed=8, contacts=10)
+        as_written_then(8)
+        as_of = timezone.now() - timedelta(days=1)
+        recompute_contacts(contact_ids, as_of=as_of, params=PARAMS)
+        person = contact_ids[0]
+        Interaction.objects.create(event=Event.objects.first(), contact_id=person, kind="meeting", quality=5,
+                                   occurred_at=as_of + timedelta(hours=2))  # written now: after the score
+        tonight = timezone.now()
+
+        plan = plan_nightly(tonight, PARAMS)
+        assert person in plan.changed
+        outcome = nightly_recompute(tonight, params=PARAMS)
+
+        assert outcome["rescored"] >= 1
+        score = ContactScore.objects.get(contact_id=person)
+        assert score.computed_at == tonight
+        assert score.last_touch_at == as_of + timedelta(hours=2)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_range_is_one_statement_whatever_its_size():
+    counts = []
+    with transaction.atomic():
+        for contacts in (5, 40):
+            contact_ids = build_history(seed=contacts, contacts=contacts)
+            as_written_then(contacts)
+            as_of = START + timedelta(days=SPAN_DAYS + 400)
+            recompute_contacts(contact_ids, as_of=as_of, params=PARAMS)
+            with CaptureQueriesContext(connection) as queries:
+                decay_range(range(min(contact_ids), max(contact_ids) + 1), as_of + timedelta(days=1), PARAMS, {})
+            counts.append(len(queries))
+            ContactScore.objects.all().delete()
+        transaction.set_rollback(True)
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_decays_the_stored_scores_range_by_range(settings, monkeypatch):
+    settings.SCORING_NIGHTLY_RANGE_SIZE = 4
+    contact_ids = build_history(seed=21, contacts=10)
+    as_written_then(21)
+    as_of = START + timedelta(days=SPAN_DAYS + 400)
+    recompute_contacts(contact_ids, as_of=as_of, params=PARAMS)
+    monkeypatch.setattr("scoring.tasks.active_parameters", lambda: PARAMS)
+    tonight = as_of + timedelta(days=1)
+    monkeypatch.setattr("scoring.tasks.timezone.now", lambda: tonight)
+    snapshots = ScoreSnapshot.objects.count()
+    full_path = []
+    recompute = nightly.recompute_contacts
+    monkeypatch.setattr(nightly, "recompute_contacts", lambda ids, **kwargs: full_path.extend(ids) or recompute(ids, **kwargs))
+
+    assert nightly_recompute_task.delay().get() == 3  # ranges of four contacts each
+
+    assert set(ContactScore.objects.values_list("computed_at", flat=True)) == {tonight}
+    churn_moved = ScoreSnapshot.objects.filter(computed_at=tonight).count()
+    assert ScoreSnapshot.objects.count() - snapshots == churn_moved < len(contact_ids)  # decay wrote no history
+    assert len(full_path) < len(contact_ids)  # the rest by arithmetic
