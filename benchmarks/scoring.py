@@ -331,7 +331,7 @@ def followup_lines(dataset: Dataset) -> Iterator[str]:
         rng = event_rng(dataset, event, 2)
         done_times = [ts(event.ends_at + delay) for delay in FOLLOWUP_DELAYS]
         due = ts(event.ends_at + timedelta(days=3))
-        created = ts(event.ends_at)
+        created = ts(min(event.ends_at, AS_OF - timedelta(days=1)))  # planned before AS_OF, never after
         for _ in range(int(event.size * FOLLOWUPS_PER_ATTENDANCE)):
             draw = rng.random()
             if event.completed and draw < 0.6:
@@ -482,6 +482,10 @@ def generate(scale: Scale, seed: int) -> Dataset:
             dataset.rows[table] = load_table(raw, table, lines())
         for table in ("contacts_organization", "contacts_contact", "events_eventseries", "events_event"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        # The stage cadences the migrations wrote are as old as the agency (the nightly run re-scores
+        # everyone after a cadence changed).
+        cursor.execute("UPDATE scoring_keepintouchcadence SET created_at = %s, updated_at = %s",
+                       [AS_OF - timedelta(days=HISTORY_DAYS + 30)] * 2)
     with connection.cursor() as cursor:
         started = time.perf_counter()
         cursor.execute("VACUUM ANALYZE")
@@ -683,7 +687,7 @@ def clear_scores() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE scoring_contactscore, scoring_scoresnapshot")
+        cursor.execute("TRUNCATE scoring_contactscore, scoring_scoresnapshot, scoring_contactlifetimevalue")
 
 
 def measure_write_floor() -> float:

@@ -237,6 +237,8 @@ HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 # Scoring: contacts per chunk (one task, a fixed number of queries each) and how long late
 # data for a completed event waits to be recomputed together.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
+# The nightly run's arithmetic UPDATE (scoring.services.nightly): contacts per statement and task.
+SCORING_NIGHTLY_RANGE_SIZE = env_int("SCORING_NIGHTLY_RANGE_SIZE", 50_000)
 SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)
 # Customer lifetime value (scoring.services.clv, docs/clv.md): the horizon in years, and the
 # yearly rate future attendances are discounted at (0: not discounted). Fitted nightly and after

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from django.db import connection
@@ -80,7 +80,7 @@ class Cadences:
         segments += [(self.by_tag[tag.lower()], CadenceSource.TAG) for tag in tags if tag.lower() in self.by_tag]
         if segments:
             return min(segments, key=lambda segment: segment[0])
-        return self.by_stage.get(stage, DEFAULT_STAGE_CADENCE_DAYS[stage]), CadenceSource.STAGE
+        return self.by_stage[stage], CadenceSource.STAGE  # every stage: the defaults, then the rows
 
 
 def days_overdue(next_touch_due: datetime | None, now: datetime) -> int | None:
@@ -113,7 +113,7 @@ class ActionFacts:
     overdue_follow_up_due_at: datetime | None = None  # the oldest planned follow-up past due
     next_edition: dict[str, Any] | None = None  # {"id", "name", "starts_at", "series", "attended"}
 
-    @property
+    @cached_property  # read by several rules and the figures
     def days_overdue(self) -> int | None:
         overdue = days_overdue(self.next_touch_due, self.as_of)
         return overdue or None
@@ -335,7 +335,7 @@ def _contact_rows(contact_ids: Sequence[int], as_of: datetime, *, with_tags: boo
         latest_done = FollowUp.objects.filter(
             contact=OuterRef("pk"), status=FollowUpStatus.DONE, completed_at__lte=as_of
         ).order_by("-completed_at", "-id")
-        outcomes = Contact.objects.filter(pk__in=waiting).order_by().annotate(
+        outcomes = Contact.objects.filter(pk__any_of=waiting).order_by().annotate(
             outcome=Subquery(latest_done.values("outcome")[:1])).values_list("pk", "outcome")
         for contact_id, outcome in outcomes:
             rows[contact_id]["last_dialogue_outcome"] = outcome or ""
@@ -356,13 +356,13 @@ def _next_editions(contact_ids: list[int], as_of: datetime) -> dict[int, dict[st
         return {}
     attended = defaultdict(set)
     for contact_id, series_id in (
-        Attendance.objects.filter(contact_id__in=contact_ids, status=AttendanceStatus.ATTENDED,
+        Attendance.objects.filter(contact_id__any_of=contact_ids, status=AttendanceStatus.ATTENDED,
                                   event__series_id__in=list(upcoming), event__ends_at__lte=as_of)
         .order_by().values_list("contact_id", "event__series_id").distinct()
     ):
         attended[contact_id].add(series_id)
     on_list = set(
-        Attendance.objects.filter(contact_id__in=list(attended), event_id__in=[event["id"] for event in upcoming.values()])
+        Attendance.objects.filter(contact_id__any_of=list(attended), event_id__in=[event["id"] for event in upcoming.values()])
         .order_by().values_list("contact_id", "event_id")
     ) if attended else set()
     editions = {}

@@ -33,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
@@ -54,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 def range_size_setting() -> int:
     """Contacts per UPDATE of the nightly run (and per task when it is fanned out)."""
-    return int(getattr(settings, "SCORING_NIGHTLY_RANGE_SIZE", 50_000))
+    return int(settings.SCORING_NIGHTLY_RANGE_SIZE)
 
 
 @dataclass
@@ -88,11 +88,10 @@ WHERE NOT EXISTS (SELECT 1 FROM scoring_contactscore s WHERE s.contact_id = c.id
 """
 
 
-def _fatigue_horizon() -> timedelta:
+def _fatigue_windows() -> list[int]:
     from contacts.fatigue import fatigue_caps
 
-    caps = fatigue_caps()
-    return timedelta(days=caps[-1][0]) if caps else timedelta(0)
+    return [days for days, _cap in fatigue_caps()]
 
 
 def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | None:
@@ -128,9 +127,13 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
         always.update(Attendance.objects.filter(
             event__series_id__in=upcoming_series, status=AttendanceStatus.ATTENDED,
         ).order_by().values_list("contact_id", flat=True).distinct())
-    always.update(FollowUp.objects.filter(
-        status=FollowUpStatus.PLANNED, due_at__gt=since, due_at__lte=as_of + _fatigue_horizon(),
-    ).order_by().values_list("contact_id", flat=True).distinct())
+    # Planned follow-ups falling due since (call now), or entering a contact-fatigue window ahead
+    # (a window of d days counts those due up to T + d).
+    due = Q(due_at__gt=since, due_at__lte=as_of)
+    for days in _fatigue_windows():
+        due |= Q(due_at__gt=since + timedelta(days=days), due_at__lte=as_of + timedelta(days=days))
+    always.update(FollowUp.objects.filter(due, status=FollowUpStatus.PLANNED)
+                  .order_by().values_list("contact_id", flat=True).distinct())
     always.update(PendingRecompute.objects.values_list("contact_id", flat=True))
     for kind, event_id, contact_ids in RecomputeRequest.objects.filter(
         kind__in=[RecomputeKind.EVENT, RecomputeKind.CONTACTS]
@@ -357,8 +360,9 @@ def nightly_recompute(
     params = params or active_parameters()
     plan = plan_nightly(as_of, params) if connection.vendor == "postgresql" else None
     if plan is None:
-        return recompute_contacts(every_contact_id(), as_of=as_of, trigger=trigger, params=params,
-                                  chunk_size=chunk_size) | {"decayed": 0}
+        result = recompute_contacts(every_contact_id(), as_of=as_of, trigger=trigger, params=params,
+                                    chunk_size=chunk_size)
+        return result | {"decayed": 0, "rescored": result["contacts"]}
     decayed, rescored, changes = 0, 0, []
     for ids in nightly_ranges(range_size):
         outcome = nightly_range(ids, plan.as_of, params, plan.within(ids), trigger=trigger, chunk_size=chunk_size)
