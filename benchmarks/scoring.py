@@ -272,7 +272,7 @@ def series_lines(count: int) -> Iterator[str]:
 def event_lines(dataset: Dataset) -> Iterator[str]:
     kinds = ["conference", "trade_fair", "roadshow", "workshop", "dinner", "webinar"]
     for event in dataset.events:
-        created = ts(event.starts_at - timedelta(days=90))
+        created = ts(min(event.starts_at - timedelta(days=90), AS_OF))  # nothing is written after AS_OF
         status, completed_at = ("completed", ts(event.ends_at + timedelta(hours=2))) if event.completed else ("planned", "\\N")
         series = event.series_id if event.series_id is not None else "\\N"
         yield (
@@ -285,7 +285,7 @@ def event_lines(dataset: Dataset) -> Iterator[str]:
 def attendance_lines(dataset: Dataset) -> Iterator[str]:
     for event in dataset.events:
         people = event_people(dataset, event)
-        registered = ts(event.starts_at - timedelta(days=30))
+        registered = ts(min(event.starts_at - timedelta(days=30), AS_OF))
         checked_in = ts(event.starts_at + timedelta(minutes=20))
         for contact_id, status, role in zip(people.contact_ids, people.statuses, people.roles, strict=True):
             checked = checked_in if status == "attended" else "\\N"
@@ -329,18 +329,19 @@ def followup_lines(dataset: Dataset) -> Iterator[str]:
         people = event_people(dataset, event)
         pool = people.attended or people.contact_ids
         rng = event_rng(dataset, event, 2)
-        done_times = [ts(event.ends_at + delay) for delay in FOLLOWUP_DELAYS]
+        done_times = [ts(event.ends_at + delay) for delay in FOLLOWUP_DELAYS if event.ends_at + delay <= AS_OF]
         due = ts(event.ends_at + timedelta(days=3))
         created = ts(min(event.ends_at, AS_OF - timedelta(days=1)))  # planned before AS_OF, never after
         for _ in range(int(event.size * FOLLOWUPS_PER_ATTENDANCE)):
             draw = rng.random()
-            if event.completed and draw < 0.6:
+            if event.completed and draw < 0.6 and done_times:  # none done after AS_OF
                 status, completed_at, outcome = "done", rng.choice(done_times), rng.choice(OUTCOMES)
             else:
                 status, completed_at, outcome = ("cancelled" if draw > 0.9 else "planned"), "\\N", ""
             deal, value = ("won", "5000.00") if draw < 0.03 else ("open", "12000.00") if draw < 0.08 else ("none", "\\N")
+            written = completed_at if status == "done" else created  # marked done when it was done
             yield (
-                f"{created}\t{created}\t{rng.choice(CHANNELS)}\t{status}\t{due}\t{completed_at}\t{outcome}\t\t\t{value}\t{deal}"
+                f"{created}\t{written}\t{rng.choice(CHANNELS)}\t{status}\t{due}\t{completed_at}\t{outcome}\t\t\t{value}\t{deal}"
                 f"\t{rng.choice(pool)}\t{event.id}\t\\N\n"
             )
 
@@ -361,7 +362,7 @@ def referral_lines(dataset: Dataset, rng: random.Random) -> Iterator[str]:
     completed = [event for event in dataset.events if event.completed]
     for index in range(int(dataset.scale.contacts * REFERRALS_PER_CONTACT)):
         event = rng.choice(completed)
-        created = ts(event.ends_at + timedelta(days=2))
+        created = ts(min(event.ends_at + timedelta(days=2), AS_OF))
         yield f"{created}\t{created}\tfriend{index}@bench.example\t{event.id}\t\\N\t{rng.randint(1, dataset.scale.contacts)}\n"
 
 
