@@ -284,16 +284,22 @@ def reason_text(action: str, figures: Figures, *, translate: bool = True) -> str
     return (_(template) if translate else template) % values if template else ""
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return _json_ready(value)
+    return value
+
+
 def _json_ready(figures: Figures) -> Figures:
     """Moments as ISO text: the figures are stored as JSON."""
-    def ready(value):
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {key: ready(item) for key, item in value.items()}
-        return value
+    return {key: _json_value(value) for key, value in figures.items()}
 
-    return {key: ready(value) for key, value in figures.items()}
+
+@lru_cache(maxsize=64)
+def _days(count: int) -> timedelta:
+    return timedelta(days=count)
 
 
 # Reading a chunk's facts ------------------------------------------------------------------
@@ -404,7 +410,7 @@ def apply_next_actions(results: list[ScoreResult], contact_ids: Sequence[int], a
         )
         out_of_reach = contact["do_not_contact"] or contact["erased"]
         clock_from = result.last_touch_at or contact["created_at"]
-        next_touch_due = None if out_of_reach else clock_from + timedelta(days=days)
+        next_touch_due = None if out_of_reach else clock_from + _days(days)
         facts = ActionFacts(
             as_of=as_of, score=result.score, score_90_days_ago=result.score_90_days_ago,
             events_attended=result.events_attended, last_touch_at=result.last_touch_at,
@@ -414,7 +420,7 @@ def apply_next_actions(results: list[ScoreResult], contact_ids: Sequence[int], a
             last_dialogue_at=result.last_dialogue_at, last_dialogue_outcome=contact["last_dialogue_outcome"],
             overdue_follow_up_due_at=contact["overdue_due_at"],
         )
-        result.cadence_days, result.cadence_source = days, str(source)
+        result.cadence_days, result.cadence_source = days, source.value
         result.next_touch_due = next_touch_due
         decided.append((result, facts, decide(facts)))
     # The invite rule reads the upcoming editions: looked up only for the contacts it could change.
