@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max, Min, Q
 from django.utils import timezone
 
@@ -47,7 +47,11 @@ from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
 from scoring.services.next_action import REASONS, SCORE_FALL_POINTS
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import all_contact_id_chunks, event_contact_ids, recompute_contacts
+from scoring.services.writes import ContactsLocked
 from scoring.signals import contact_scores_changed
+
+# deadlock_detected, serialization_failure, lock_not_available
+DEADLOCK_STATES = ("40P01", "40001", "55P03")
 
 logger = logging.getLogger(__name__)
 
@@ -333,10 +337,17 @@ def decay_range(
         "first_id": ids[0], "last_id": ids[-1],
         "changed_ids": list(changed), "changed_at": list(changed.values()),
     }
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(_decay_sql(params), values)
-        rows = cursor.fetchall()
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(_decay_sql(params), values)
+            rows = cursor.fetchall()
+    except OperationalError as error:
+        # A deadlock with a request writing the same scores rolled the statement back: the task
+        # runs the range again later (ContactsLocked is retried), as a chunk whose contacts are locked.
+        if getattr(error.__cause__, "sqlstate", None) in DEADLOCK_STATES:
+            raise ContactsLocked from error
+        raise
     rescore = {contact_id for kind, contact_id, *_ in rows if kind == "rescore"}
     rescore |= {contact_id for contact_id, at in changed.items() if at >= as_of}
     changes = [

@@ -205,3 +205,21 @@ def test_the_nightly_task_decays_the_stored_scores_range_by_range(settings, monk
     churn_moved = ScoreSnapshot.objects.filter(computed_at=tonight).count()
     assert ScoreSnapshot.objects.count() - snapshots == churn_moved < len(contact_ids)  # decay wrote no history
     assert len(full_path) < len(contact_ids)  # the rest by arithmetic
+
+
+@pytest.mark.django_db
+def test_a_range_rolled_back_by_a_deadlock_is_retried_like_locked_contacts(monkeypatch):
+    import psycopg
+    from django.db import OperationalError
+
+    from scoring.services.writes import ContactsLocked
+
+    deadlock = OperationalError("deadlock detected")
+    deadlock.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+
+    def statement(params):
+        raise deadlock
+
+    monkeypatch.setattr(nightly, "_decay_sql", statement)
+    with pytest.raises(ContactsLocked):
+        decay_range(range(1, 10), START, PARAMS, {})
