@@ -1,6 +1,8 @@
 """The RoR figures of one event (DOMAIN.md "Event metrics"), in a fixed number of queries."""
 
 import math
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,7 +83,10 @@ def net_promoter_score(answers: list[int]) -> float | None:
     return (promoters - detractors) / len(answers) * 100
 
 
-SNAPSHOT_ATTEMPTS = 3
+# Computations of one event's metrics running at once (late data, a partner's recompute) each take
+# a fresh snapshot after a serialization failure, after a short, growing, jittered pause.
+SNAPSHOT_ATTEMPTS = 8
+FIRST_SNAPSHOT_PAUSE_SECONDS = 0.05
 
 
 def share(part: int, whole: int) -> float | None:
@@ -108,6 +113,7 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> Ev
             # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
             if getattr(error.__cause__, "sqlstate", None) != "40001" or attempt == SNAPSHOT_ATTEMPTS:
                 raise
+            time.sleep(FIRST_SNAPSHOT_PAUSE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
             attempt += 1
 
 
