@@ -749,9 +749,13 @@ def check_naive_agrees(naive: dict[int, Any]) -> bool:
     return all(stored.get(contact_id) == result.score for contact_id, result in naive.items())
 
 
-def measure_event(event_id: int, chunk_size: int, params: Any) -> tuple[float, int, dict[str, float]]:
+def measure_event(event_id: int, chunk_size: int, params: Any, *, clv_fit: bool = True
+                  ) -> tuple[float, int, dict[str, float]]:
     """The after-the-event path, serially: touched contacts, their recompute in chunks, the
-    metrics (relationship lift included, as compute_event_metrics() computes it); timed per part."""
+    metrics (relationship lift included, as compute_event_metrics() computes it; their CLV
+    figures left to the CLV fit, as the event recompute task does); timed per part. Then, apart
+    from the event recompute's time, the CLV fit chained after it (every contact's CLV and the
+    event's CLV figures)."""
     from scoring.choices import ScoreTrigger
     from scoring.services import compute_event_metrics, event_contact_ids, recompute_contacts
     from scoring.services import event_metrics as event_metrics_module
@@ -776,11 +780,17 @@ def measure_event(event_id: int, chunk_size: int, params: Any) -> tuple[float, i
         for chunk in chunked(contact_ids, chunk_size):
             recompute_contacts(chunk, as_of=as_of, trigger=ScoreTrigger.EVENT, event_id=event_id, params=params)
         parts["chunks"] = time.perf_counter() - started - parts["contact_ids"]
-        compute_event_metrics(event_id, as_of=as_of)
+        compute_event_metrics(event_id, as_of=as_of, clv=False)
         seconds = time.perf_counter() - started
     finally:
         event_metrics_module.relationship_lift = relationship_lift
     parts["metrics"] = seconds - parts["contact_ids"] - parts["chunks"] - parts["lift"]
+    if clv_fit:
+        from scoring.services.clv import refit_clv
+
+        started = time.perf_counter()
+        refit_clv(as_of=as_of, events=[event_id])
+        parts["then_clv_fit"] = time.perf_counter() - started
     print(f"  event recompute: {seconds:.2f} s for {len(contact_ids):,} contacts and the event's metrics ("
           + ", ".join(f"{name} {value:.2f} s" for name, value in parts.items()) + ")")
     return seconds, len(contact_ids), parts
@@ -1064,7 +1074,7 @@ def main(argv: list[str] | None = None) -> int:
         # The fanned-out run scored every contact again as of AS_OF: it must agree too. Without
         # it the event recompute (as of a day later) has the last word on its attendees' scores.
         naive_agrees = naive_agrees and check_naive_agrees(naive)
-        measure_event(dataset.big_event.id, chunk_size, params)  # its scores as they were before the nightly run
+        measure_event(dataset.big_event.id, chunk_size, params, clv_fit=False)  # its scores as before the nightly run
     nightly = measure_nightly(params, args.naive_sample)
 
     report = Report(

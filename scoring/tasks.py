@@ -13,6 +13,7 @@ the work ran; until then the sweeper sends it again.
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from celery import chord, group, shared_task
 from celery.signals import worker_ready
@@ -23,7 +24,7 @@ from django.utils import timezone
 from ror_crm import queue
 from scoring import outbox
 from scoring.choices import ScoreTrigger
-from scoring.models import PendingRecompute
+from scoring.models import EventMetrics, PendingRecompute
 from scoring.services import (
     all_contact_id_chunks,
     compute_event_metrics,
@@ -71,8 +72,10 @@ def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigge
 
 
 @shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST)
-def compute_event_metrics_task(event_id: int, as_of: str | None = None, request_id: int | None = None) -> None:
-    if compute_event_metrics(event_id, as_of=_as_of(as_of)) is not None:  # None: the event is gone or not completed
+def compute_event_metrics_task(
+    event_id: int, as_of: str | None = None, request_id: int | None = None, clv: bool = True
+) -> None:
+    if compute_event_metrics(event_id, as_of=_as_of(as_of), clv=clv) is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
     outbox.done(request_id)
 
@@ -83,10 +86,12 @@ def recompute_event_task(
 ) -> None:
     """After an event: its touched contacts in chunks across workers, then its metrics. The
     metrics come last, after every chunk, so they finish the outbox request `request_id`; then
-    the CLV model is fitted again with the event in its history (docs/clv.md)."""
+    the CLV model is fitted again with the event in its history, and that fit gives the event's
+    CLV figures (docs/clv.md): the fit reads every history of the base, seconds at a million
+    contacts, so the metrics do not fit a model of their own."""
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
     chunks = list(chunked(event_contact_ids(event_id), chunk_size_setting()))
-    metrics = compute_event_metrics_task.si(event_id, as_of, request_id) | fit_clv_task.si(as_of)
+    metrics = compute_event_metrics_task.si(event_id, as_of, request_id, clv=False) | fit_clv_task.si(as_of, [event_id])
     if not chunks:
         metrics.apply_async()
         return
@@ -94,14 +99,19 @@ def recompute_event_task(
 
 
 @shared_task(name="scoring.fit_clv", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
-def fit_clv_task(as_of: str | None = None) -> int | None:
-    """Fit the CLV model and write every contact's CLV (nightly, and after each completed event).
-    Idempotent: a fit with a later as-of already stored makes it a no-op. Returns the model's id."""
+def fit_clv_task(as_of: str | None = None, event_ids: list[int] | None = None) -> int | None:
+    """Fit the CLV model and write every contact's CLV (nightly, and after each completed event:
+    then the event's CLV figures too). Idempotent: a fit with a later as-of already stored makes
+    it a no-op. Returns the model's id."""
     try:
-        model = refit_clv(as_of=_as_of(as_of))
+        model = refit_clv(as_of=_as_of(as_of), events=event_ids or ())
     except ClvFitError as error:
         logger.warning("The CLV model was not fitted (%s): %s The stored CLVs stay.", error.code, error)
         return None
+    if event_ids:  # partners learn that the metrics got their CLV figures
+        filled = EventMetrics.objects.filter(event_id__in=event_ids, computed_at=_as_of(as_of), retained_clv__isnull=False)
+        for event_id in filled.values_list("event_id", flat=True):
+            transaction.on_commit(partial(event_metrics_updated.send, sender=fit_clv_task, event_id=event_id))
     return model.pk if model is not None else None
 
 

@@ -29,7 +29,7 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
 from ror_crm.db import sql_moment
 from scoring.formatting import round_half_up
-from scoring.models import ClvModel, ContactLifetimeValue, ContactScore
+from scoring.models import ClvModel, ContactLifetimeValue, ContactScore, EventMetrics
 from scoring.services.bgbb import (
     BgBbParameters,
     ClvFitError,
@@ -303,9 +303,11 @@ def fit_clv(as_of: datetime, *, grouped: list[tuple[int, int, int, int]] | None 
     )
 
 
-def refit_clv(*, as_of: datetime | None = None, chunk_size: int | None = None) -> ClvModel | None:
+def refit_clv(*, as_of: datetime | None = None, chunk_size: int | None = None,
+              events: Iterable[int] = ()) -> ClvModel | None:
     """Fit the model as of T (default now), store it (ClvModel) and write every scored
-    contact's CLV, currency and expected attendances, in chunks.
+    contact's CLV, currency and expected attendances, in chunks; then fill the CLV figures of
+    `events`' metrics computed as of T (store_event_clv_return) with the same fit.
 
     None (and nothing written) when a fit with a later as-of is already stored. Without any
     repeat opportunity in the data (no contact has an edition after their first), there is no
@@ -314,13 +316,17 @@ def refit_clv(*, as_of: datetime | None = None, chunk_size: int | None = None) -
     """
     as_of = as_of or timezone.now()
     if ClvModel.objects.filter(as_of__gt=as_of).exists():
+        for event_id in events:  # the events still get their figures as of T, from a fit of their own
+            store_event_clv_return(event_id, as_of)
         return None
     histories = load_histories(as_of)
     grouped = histories.grouped()
     if not grouped:
         ContactLifetimeValue.objects.filter(as_of__lte=as_of).delete()
-        return None
+        return None  # no model: the events' CLV figures stay null
     fit = fit_clv(as_of, grouped=grouped)
+    for event_id in events:
+        store_event_clv_return(event_id, as_of, fit=fit)
     currency = main_currency(fit.values) or ""
     value = fit.values[currency].value_per_attendance if currency else None
     contacts, plain, discounted = fit.expected(histories)
@@ -411,26 +417,26 @@ class EventClvReturn:
 
 
 def event_clv_return(
-    event: Event, previous: Event | None, retained: Iterable[int] | None, as_of: datetime
+    event: Event, previous: Event | None, retained: int | None, as_of: datetime, *, fit: ClvFit | None = None
 ) -> EventClvReturn:
-    """The event's ROI with CLV, exactly as of T: `retained` = the attendees who also attended
+    """The event's ROI with CLV, exactly as of T: `retained` = how many attendees also attended
     the previous edition (E − N of the retention rate; None without a previous edition); CLV =
-    the mean of their CLVs as of T, from a model fitted on the history known by T, in the event's
-    currency (its value per attendance). Nulls where a figure is missing (no retained attendee,
-    no attendance value in the currency, no model). A fixed number of queries."""
+    the mean of their CLVs as of T, from `fit`, the model fitted on the history known by T
+    (fitted here when not given), in the event's currency (its value per attendance). Nulls
+    where a figure is missing (no retained attendee, no attendance value in the currency, no
+    model). A fixed number of queries."""
     if previous is None or retained is None:
         return EventClvReturn()
-    retained_ids = sorted(set(retained))
-    if not retained_ids:
+    if not retained:
         return EventClvReturn(retained_attendees=0)
     try:
-        fit = fit_clv(as_of)
+        fit = fit or fit_clv(as_of)
     except ClvFitError:
-        return EventClvReturn(retained_attendees=len(retained_ids))
+        return EventClvReturn(retained_attendees=retained)
     value = fit.values.get(event.currency)
     per_attendance = value.value_per_attendance if value else None
     if per_attendance is None:
-        return EventClvReturn(retained_attendees=len(retained_ids))
+        return EventClvReturn(retained_attendees=retained)
     attendance = connection.ops.quote_name(Attendance._meta.db_table)
     attended_at = f"SELECT contact_id FROM {attendance} WHERE status = %(attended)s AND event_id = "
     both = f"AND a.contact_id IN ({attended_at}%(event)s) AND a.contact_id IN ({attended_at}%(previous)s)"
@@ -438,6 +444,21 @@ def event_clv_return(
     _contacts, _plain, discounted = fit.expected(histories)
     # Every retained attendee has a history (they attended two completed editions); the mean over
     # all of them, in case one was not completed by T.
-    mean_clv = round_half_up(math.fsum(discounted) / len(retained_ids) * float(per_attendance), 2)
-    return EventClvReturn(retained_attendees=len(retained_ids), retained_clv=mean_clv,
-                          clv_ror_percent=clv_ror_percent(mean_clv, len(retained_ids), event.cost))
+    mean_clv = round_half_up(math.fsum(discounted) / retained * float(per_attendance), 2)
+    return EventClvReturn(retained_attendees=retained, retained_clv=mean_clv,
+                          clv_ror_percent=clv_ror_percent(mean_clv, retained, event.cost))
+
+
+def store_event_clv_return(event_id: int, as_of: datetime, *, fit: ClvFit | None = None) -> bool:
+    """Fill the CLV figures (`retained_clv`, `clv_ror_percent`) of the event's metrics computed as
+    of T without them (the event recompute leaves them to the CLV fit that follows it: the fit
+    reads every history of the base, seconds at a million contacts), from `fit`, the model as of
+    T (fitted here when not given). False, and nothing written, when the metrics are gone or were
+    computed again for another time since (that computation brings its own)."""
+    metrics = (EventMetrics.objects.filter(event_id=event_id, computed_at=as_of)
+               .select_related("event", "previous_edition").first())
+    if metrics is None:
+        return False
+    clv_return = event_clv_return(metrics.event, metrics.previous_edition, metrics.retained_attendees, as_of, fit=fit)
+    return bool(EventMetrics.objects.filter(pk=metrics.pk, computed_at=as_of).update(
+        retained_clv=clv_return.retained_clv, clv_ror_percent=clv_return.clv_ror_percent))

@@ -20,7 +20,7 @@ from events.models import Attendance, Event, Feedback, Interaction
 from events.selectors import previous_edition
 from scoring.choices import NoShowRateReason
 from scoring.models import EventMetrics
-from scoring.services.clv import event_clv_return
+from scoring.services.clv import EventClvReturn, event_clv_return
 from scoring.services.contact_scores import compute_scores
 from scoring.services.profile import ScoringParameters, active_parameters
 
@@ -93,11 +93,13 @@ def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> EventMetrics | None:
+def compute_event_metrics(event_id: int, *, as_of: datetime | None = None, clv: bool = True) -> EventMetrics | None:
     """Compute and store the event's metrics exactly as of `as_of` (default now), which is their
-    `computed_at`. None when the event no longer exists (deleted after the data that queued
-    this computation) or was not completed by then: metrics describe what an event did, so an
-    event that has not happened yet (a recompute asked for by hand) gets none.
+    `computed_at`. None when the event no longer exists (deleted after the data that queued this
+    computation) or was not completed by then: metrics describe what an event did, so an event
+    that has not happened yet (a recompute asked for by hand) gets none. With `clv=False` the
+    CLV figures stay null for the CLV fit to fill (store_event_clv_return): the event recompute
+    leaves them to the fit that follows it.
 
     As of T the figures read what was known by T: interactions that occurred, feedback
     submitted and referrals made by T; follow-ups created or done by T (done ones count as
@@ -107,7 +109,7 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> Ev
     attempt = 1
     while True:
         try:
-            return _compute_in_one_snapshot(event_id, as_of)
+            return _compute_in_one_snapshot(event_id, as_of, clv)
         except OperationalError as error:
             # Under REPEATABLE READ, locking an event row another transaction changed since the
             # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
@@ -117,7 +119,7 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None) -> Ev
             attempt += 1
 
 
-def _compute_in_one_snapshot(event_id: int, as_of: datetime) -> EventMetrics | None:
+def _compute_in_one_snapshot(event_id: int, as_of: datetime, clv: bool) -> EventMetrics | None:
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -129,10 +131,10 @@ def _compute_in_one_snapshot(event_id: int, as_of: datetime) -> EventMetrics | N
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.COMPLETED or event.completed_at > as_of:
             return None
-        return _compute_event_metrics(event, as_of)
+        return _compute_event_metrics(event, as_of, clv)
 
 
-def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
+def _compute_event_metrics(event: Event, as_of: datetime, clv: bool) -> EventMetrics:
     attendances = Attendance.objects.filter(event=event)  # all known: the event was completed by T
 
     status_counts = dict(attendances.values_list("status").annotate(count=Count("id")).order_by())
@@ -191,7 +193,11 @@ def _compute_event_metrics(event: Event, as_of: datetime) -> EventMetrics:
     referrals = Referral.objects.filter(event=event, created_at__lte=as_of).count()
     won_value = followup_figures["won"] or Decimal("0")
     lift = relationship_lift(event, attendee_ids)
-    clv_return = event_clv_return(event, previous, retained, as_of)
+    retained_count = None if retained is None else len(retained)
+    if clv:
+        clv_return = event_clv_return(event, previous, retained_count, as_of)
+    else:
+        clv_return = EventClvReturn(retained_attendees=None if previous is None else retained_count)
 
     metrics, _ = EventMetrics.objects.update_or_create(
         event=event,

@@ -35,6 +35,7 @@ from scoring.services.clv import (
     value_per_attendance,
     write_contact_clv,
 )
+from scoring.signals import event_metrics_updated
 
 with warnings.catch_warnings():  # lifetimes sets a pandas option that pandas 3 deprecates, on import
     warnings.simplefilter("ignore")
@@ -268,6 +269,55 @@ def test_event_metrics_carry_the_clv_roi_of_the_retained_attendees():
     first = compute_event_metrics(events[0].pk, as_of=as_of)
     assert (first.retained_attendees, first.retained_clv, first.clv_ror_percent) == (None, None, None)
 
+
+@pytest.mark.django_db
+def test_after_an_event_the_clv_fit_that_follows_the_metrics_fills_their_clv_figures(django_capture_on_commit_callbacks):
+    """The event recompute stores the metrics without a fit of their own; the CLV fit chained after
+    them gives the same figures as metrics computed with the CLV at once, and a webhook."""
+    from scoring.tasks import recompute_event_task
+
+    series, events = simulated_series(seed=3, contacts=120, editions=6)
+    event, previous = events[-1], events[-2]
+    event.cost = Decimal("20000.00")
+    event.save()
+    for person in Contact.objects.all()[:10]:
+        FollowUp.objects.create(contact=person, event=previous, deal_value=Decimal("4000.00"), deal_status="won",
+                                created_at=T - 30 * DAY)
+    as_of = T + DAY
+    at_once = compute_event_metrics(event.pk, as_of=as_of)
+    expected = (at_once.retained_attendees, at_once.retained_clv, at_once.clv_ror_percent)
+    assert expected[1] is not None
+
+    without = compute_event_metrics(event.pk, as_of=as_of, clv=False)
+    assert (without.retained_attendees, without.retained_clv, without.clv_ror_percent) == (expected[0], None, None)
+    assert ClvModel.objects.count() == 0
+    refit_clv(as_of=as_of, events=[event.pk])
+    filled = EventMetrics.objects.get(event=event)
+    assert (filled.retained_attendees, filled.retained_clv, filled.clv_ror_percent) == expected
+
+    # metrics computed again for a later time are not overwritten by an older fit
+    later = compute_event_metrics(event.pk, as_of=as_of + DAY, clv=False)
+    refit_clv(as_of=as_of + DAY / 2, events=[event.pk])
+    assert EventMetrics.objects.get(event=event).retained_clv is None
+    assert later.retained_attendees == expected[0]
+
+    # the whole chain, as after a completed event: the figures, and partners told twice
+    told = []
+
+    def receiver(sender, event_id, **kwargs):
+        told.append((sender.name, event_id))
+
+    event_metrics_updated.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            recompute_event_task.delay(event.pk, (as_of + 2 * DAY).isoformat())
+    finally:
+        event_metrics_updated.disconnect(receiver)
+    chained = EventMetrics.objects.get(event=event)
+    assert chained.computed_at == as_of + 2 * DAY
+    assert chained.retained_clv is not None
+    assert ClvModel.objects.order_by("-as_of").first().as_of == as_of + 2 * DAY
+    assert told == [("scoring.compute_event_metrics", event.pk), ("scoring.fit_clv", event.pk)]
 
 # Writing every contact's CLV ----------------------------------------------------------------
 
