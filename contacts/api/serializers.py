@@ -20,6 +20,9 @@ from partners.serializers import (
 )
 from scoring.choices import ChurnRisk, LifecycleStage
 
+# One field instance renders every row's moments (a field per row costs its construction).
+MOMENT = serializers.DateTimeField()
+
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "job_title", "phone", "tags")
 
@@ -66,24 +69,24 @@ class ContactSerializer(PartnerModelSerializer):
 
     @extend_schema_field(ContactScoreSummarySerializer(allow_null=True))
     def get_score(self, contact: Contact) -> dict | None:
-        try:
-            score = contact.score
-        except Contact.score.RelatedObjectDoesNotExist:
-            return None
+        # Built directly, not by a ContactScoreSummarySerializer per row: that cost most of a
+        # page's serialization (its fields are deep-copied for every instance).
+        score = getattr(contact, "score", None)  # RelatedObjectDoesNotExist is an AttributeError
         if score is None:
             return None
-        return ContactScoreSummarySerializer(
-            {"value": score.score, "stage": score.stage, "churn_risk": score.churn_risk, "computed_at": score.computed_at,
-             "next_touch_due": score.next_touch_due, "next_action": score.next_action,
-             "next_action_reason": score.next_action_reason}
-        ).data
+        return {
+            "value": score.score, "stage": score.stage, "churn_risk": score.churn_risk,
+            "computed_at": MOMENT.to_representation(score.computed_at),
+            "next_touch_due": MOMENT.to_representation(score.next_touch_due) if score.next_touch_due else None,
+            "next_action": score.next_action, "next_action_reason": score.next_action_reason,
+        }
 
     @extend_schema_field(serializers.DateTimeField(read_only=True))
     def get_updated_at(self, contact: Contact) -> str:
         # The later of the contact's and its score's last write (ContactQuerySet.with_last_change());
         # a contact written by this request has its own, newer updated_at.
         last_change = max(contact.updated_at, getattr(contact, "last_change", None) or contact.updated_at)
-        return serializers.DateTimeField().to_representation(last_change)
+        return MOMENT.to_representation(last_change)
 
     def validate_email(self, value: str) -> str:
         return normalize_email(value)

@@ -43,6 +43,7 @@ UPDATED_SINCE = OpenApiParameter(
 NO_SCORE = Value(-1.0)
 NEVER = Value(datetime(1900, 1, 1, tzinfo=UTC))
 NOT_DUE = Value(datetime(9999, 1, 1, tzinfo=UTC))  # no next touch due (do not contact, erased, unscored)
+SCORE_NOT_SHOWN = ("score__components", "score__next_action_figures")
 
 
 class OrganizationViewSet(ServiceModelViewSet):
@@ -81,7 +82,8 @@ class ContactViewSet(ServiceModelViewSet):
     delete_service = staticmethod(services.delete_contact)
 
     def get_queryset(self):
-        return Contact.objects.select_related("score").with_last_change().annotate(
+        # The score's wide JSON columns are not shown in the summary: not fetched, not decoded.
+        return Contact.objects.select_related("score").defer(*SCORE_NOT_SHOWN).with_last_change().annotate(
             score_sort=Coalesce("score__score", NO_SCORE),
             last_attended_sort=Coalesce("score__last_attended_at", NEVER),
             touch_due_sort=Coalesce("score__next_touch_due", NOT_DUE),
