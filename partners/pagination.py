@@ -1,7 +1,17 @@
+import binascii
+from base64 import b64decode, b64encode
+from dataclasses import dataclass
+from datetime import datetime
+from urllib import parse
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
+from django.db.models import F
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
+from django.db.models.sql.constants import INNER
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, pagination
+from rest_framework.utils.urls import replace_query_param
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -55,3 +65,144 @@ class CursorPagination(pagination.CursorPagination):
             if request.query_params.get(self.cursor_query_param) is None:
                 raise
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+
+@dataclass(frozen=True)
+class NullableSortKey:
+    """A sort key a view annotates as COALESCE(`column`, a constant) so that rows without a value
+    (no joined row, or a null) sort as the lowest (or, with `nulls_lowest=False`, the highest)."""
+
+    column: str
+    nulls_lowest: bool = True
+    tiebreak: str = "pk"  # the id of the column's own row, so that one index on (column, id) serves
+
+
+@dataclass(frozen=True)
+class KeysetPosition:
+    segment: int  # 0 or 1: the rows with a value, or the rows without, in the order they are listed
+    value: float | datetime | None
+    pk: int
+
+
+class KeysetCursorPagination(CursorPagination):
+    """Cursor pages for orderings on a nullable column reached through a join (a contact's score),
+    answered from indexes on (column, id) whatever the depth.
+
+    A COALESCE sort key (`nullable_sort_keys` of the view) is an expression no index serves: every
+    page, the deep ones too, joined and sorted the whole matching set. Here the list is two
+    segments in the order of the key: the rows with a value, by (column, id), read from the index
+    on those columns with a row comparison (`(column, id) < (value, id)`) as the cursor; and the
+    rows without, by id. A page takes from the next segment when the first runs out. The order is
+    the COALESCE order exactly. Other orderings are paged as by CursorPagination.
+    """
+
+    def paginate_queryset(self, queryset, request, view=None):
+        ordering = self.get_ordering(request, queryset, view)
+        self.sort_key = getattr(view, "nullable_sort_keys", {}).get(ordering[0].lstrip("-"))
+        if self.sort_key is None:
+            return super().paginate_queryset(queryset, request, view)
+        self.request = request
+        self.page_size = self.get_page_size(request)
+        self.base_url = request.build_absolute_uri()
+        self.ordering = ordering
+        self.descending = ordering[0].startswith("-")
+        # Descending with nulls as the lowest (or ascending with nulls as the highest): values first.
+        values_first = self.descending == self.sort_key.nulls_lowest
+        self.segments = ("values", "nulls") if values_first else ("nulls", "values")
+        if self._nulls_impossible(queryset):
+            self.segments = ("values",)
+        reverse, position = self._decode(request)
+        try:
+            rows = self._read(queryset, position, reverse)
+        except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError):
+            if position is None:
+                raise
+            raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if reverse:
+            rows.reverse()
+        self.first_position = rows[0][0] if rows else position
+        self.last_position = rows[-1][0] if rows else position
+        self.has_next = more if not reverse else position is not None
+        self.has_previous = more if reverse else position is not None
+        return [row for _, row in rows]
+
+    def _nulls_impossible(self, queryset) -> bool:
+        """The column is NOT NULL and the filters already join its table (inner join): no row
+        lacks a value, and the null segment need not be read."""
+        path = self.sort_key.column.split("__")
+        model = queryset.model
+        for name in path[:-1]:
+            model = model._meta.get_field(name).related_model
+        if model._meta.get_field(path[-1]).null:
+            return False
+        table = model._meta.db_table
+        return any(join.table_name == table and join.join_type == INNER for join in queryset.query.alias_map.values())
+
+    def _read(self, queryset, position: KeysetPosition | None, reverse: bool) -> list[tuple[KeysetPosition, object]]:
+        """Up to page size + 1 rows after `position` (before it when `reverse`), in list order."""
+        wanted = self.page_size + 1
+        indexes = range(len(self.segments))
+        indexes = indexes if not reverse else reversed(indexes)
+        rows: list[tuple[KeysetPosition, object]] = []
+        for index in indexes:
+            if position is not None and (index < position.segment if not reverse else index > position.segment):
+                continue
+            after = position if position is not None and position.segment == index else None
+            rows += self._read_segment(queryset, index, after, reverse, wanted - len(rows))
+            if len(rows) >= wanted:
+                break
+        return rows
+
+    def _read_segment(self, queryset, index: int, after: KeysetPosition | None, reverse: bool, limit: int):
+        column = self.sort_key.column
+        descending = self.descending != reverse  # the direction this read walks in
+        sign = "-" if descending else ""
+        if self.segments[index] == "values":
+            rows = queryset.filter(**{f"{column}__isnull": False}).annotate(keyset_value=F(column))
+            if after is not None:
+                keys = Tuple(F(column), F(self.sort_key.tiebreak))
+                bound = (after.value, after.pk)
+                rows = rows.filter((TupleLessThan if descending else TupleGreaterThan)(keys, bound))
+            rows = rows.order_by(f"{sign}{column}", f"{sign}{self.sort_key.tiebreak}")
+        else:
+            rows = queryset.filter(**{f"{column}__isnull": True})
+            if after is not None:
+                rows = rows.filter(**{"pk__lt" if descending else "pk__gt": after.pk})
+            rows = rows.order_by(f"{sign}pk")
+        return [(KeysetPosition(index, getattr(row, "keyset_value", None), row.pk), row) for row in rows[:limit]]
+
+    def _decode(self, request) -> tuple[bool, KeysetPosition | None]:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return False, None
+        try:
+            tokens = parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), keep_blank_values=True)
+            segment, pk = int(tokens["s"][0]), int(tokens["i"][0])
+            raw = tokens.get("v", [None])[0]
+            value = None if raw is None else (datetime.fromisoformat(raw[2:]) if raw.startswith("d:") else float(raw[2:]))
+            if not 0 <= segment < len(self.segments) or (self.segments[segment] == "values") == (value is None):
+                raise ValueError("cursor out of range")
+            return tokens.get("r", ["0"])[0] == "1", KeysetPosition(segment, value, pk)
+        except (KeyError, TypeError, ValueError, UnicodeError, binascii.Error):
+            raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+    def _link(self, position: KeysetPosition, reverse: bool) -> str:
+        tokens = {"s": str(position.segment), "i": str(position.pk)}
+        if position.value is not None:
+            tokens["v"] = f"d:{position.value.isoformat()}" if isinstance(position.value, datetime) else f"f:{position.value!r}"
+        if reverse:
+            tokens["r"] = "1"
+        encoded = b64encode(parse.urlencode(tokens).encode("ascii")).decode("ascii")
+        return replace_query_param(self.base_url, self.cursor_query_param, encoded)
+
+    def get_next_link(self):
+        if getattr(self, "sort_key", None) is None:
+            return super().get_next_link()
+        return self._link(self.last_position, reverse=False) if self.has_next and self.last_position else None
+
+    def get_previous_link(self):
+        if getattr(self, "sort_key", None) is None:
+            return super().get_previous_link()
+        return self._link(self.first_position, reverse=True) if self.has_previous and self.first_position else None

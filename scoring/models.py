@@ -288,12 +288,13 @@ class ContactScore(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["score"], name="contact_score_score_idx"),
-            models.Index(fields=["stage", "score"], name="contact_score_stage_idx"),
+            # (key, contact): cursor pages read from the index whatever their depth (KeysetCursorPagination)
+            models.Index(fields=["score", "contact"], name="contact_score_score_idx"),
+            models.Index(fields=["stage", "score", "contact"], name="contact_score_stage_idx"),
             models.Index(fields=["churn_risk"], name="contact_score_churn_idx"),
-            models.Index(fields=["last_attended_at"], name="contact_score_last_att_idx"),
-            models.Index(fields=["last_touch_at"], name="contact_score_last_touch_idx"),
-            models.Index(fields=["next_touch_due"], name="contact_score_touch_due_idx"),
+            models.Index(fields=["last_attended_at", "contact"], name="contact_score_last_att_idx"),
+            models.Index(fields=["last_touch_at", "contact"], name="contact_score_last_touch_idx"),
+            models.Index(fields=["next_touch_due", "contact"], name="contact_score_touch_due_idx"),
             models.Index(fields=["next_action", "-score"], name="contact_score_action_idx"),
         ]
 

@@ -27,7 +27,7 @@ from contacts.api.serializers import (
 from contacts.deadlines import default_follow_up_deadline_minutes, follow_up_performance, missed_deadline_queue
 from contacts.models import Contact, FollowUp, Organization, Referral
 from events.models import Event
-from partners.pagination import CursorPagination
+from partners.pagination import CursorPagination, KeysetCursorPagination, NullableSortKey
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.filtersets import NEXT_ACTION_PARAMETERS
@@ -76,6 +76,13 @@ class ContactViewSet(ServiceModelViewSet):
     ordering_map = {
         "score": "score_sort", "last_attended_at": "last_attended_sort", "created_at": "created_at",
         "days_overdue": "-touch_due_sort",  # more days overdue: an earlier next touch due
+    }
+    # The keys live on the score row: its indexes on (column, contact) serve the pages.
+    pagination_class = KeysetCursorPagination
+    nullable_sort_keys = {
+        "score_sort": NullableSortKey("score__score", tiebreak="score__contact_id"),
+        "last_attended_sort": NullableSortKey("score__last_attended_at", tiebreak="score__contact_id"),
+        "touch_due_sort": NullableSortKey("score__next_touch_due", nulls_lowest=False, tiebreak="score__contact_id"),
     }
     create_service = staticmethod(services.create_contact)
     update_service = staticmethod(services.update_contact)

@@ -9,6 +9,7 @@ from rest_framework import generics, serializers, viewsets
 from rest_framework.response import Response
 
 from events.models import EventSeries
+from partners.pagination import KeysetCursorPagination, NullableSortKey
 from scoring.api.filtersets import NEXT_ACTION_PARAMETERS, ContactScoreFilterSet
 from scoring.api.serializers import (
     ContactScoreSerializer,
@@ -32,6 +33,11 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = ContactScoreFilterSet
     ordering = ["-pk"]
     ordering_map = {"score": "score", "last_touch_at": "last_touch_sort", "days_overdue": "-touch_due_sort"}
+    pagination_class = KeysetCursorPagination  # nullable keys paged from their (column, contact) indexes
+    nullable_sort_keys = {
+        "last_touch_sort": NullableSortKey("last_touch_at"),
+        "touch_due_sort": NullableSortKey("next_touch_due", nulls_lowest=False),
+    }
 
     def get_queryset(self):
         return ContactScore.objects.select_related("lifetime_value").annotate(

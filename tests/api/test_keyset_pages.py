@@ -1,0 +1,131 @@
+"""Cursor pages of orderings on a contact's score (KeysetCursorPagination): the same order as the
+COALESCE sort keys (no score as the lowest, no next touch due as the highest, id tiebreak),
+forwards and backwards, with ties across page ends; a fixed number of queries per page; and on
+PostgreSQL every page, the deep ones too, read from an index without sorting the matching set."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from contacts.models import Contact
+from scoring.models import ContactScore
+
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+COMPONENTS = ("attendance", "care", "networking", "dialogue", "advocacy", "recency")
+LOW_SCORE, EARLY, LATE = -1.0, datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def contacts(db) -> list[Contact]:
+    """17 contacts: scores with ties (so page ends fall inside a tie), some never attended, some
+    with no next touch due, and three without any score."""
+    people = Contact.objects.bulk_create([Contact(email=f"k{index}@example.com") for index in range(17)])
+    for index, person in enumerate(people[:14]):
+        ContactScore.objects.create(
+            contact=person, score=[40.0, 55.5, 55.5, 70.0, 12.0][index % 5], components=dict.fromkeys(COMPONENTS, 0.1),
+            stage="growth" if index % 2 else "maturity", churn_risk="low", computed_at=NOW, profile_version=1,
+            last_attended_at=None if index % 4 == 0 else NOW - timedelta(days=index % 3),
+            next_touch_due=None if index % 3 == 0 else NOW + timedelta(days=index % 2),
+        )
+    return people
+
+
+def expected(ordering: str, **filters) -> list[int]:
+    """The order the COALESCE keys give, computed in Python."""
+    rows = []
+    for person in Contact.objects.filter(**filters).select_related("score"):
+        score = getattr(person, "score", None)
+        keys = {
+            "score": score.score if score else LOW_SCORE,
+            "last_attended_at": (score.last_attended_at if score else None) or EARLY,
+            # more days overdue = an earlier next touch due
+            "days_overdue": (score.next_touch_due if score else None) or LATE,
+        }
+        rows.append((keys[ordering.removeprefix("-")], person.pk))
+    descending = ordering.startswith("-") != (ordering.removeprefix("-") == "days_overdue")
+    return [pk for _, pk in sorted(rows, reverse=descending)]
+
+
+def walk(client, url: str, key: str = "id") -> tuple[list[int], list[str]]:
+    """Every page forwards; returns the ids and the pages' `previous` links."""
+    ids, previous = [], []
+    while url:
+        page = client.get(url).json()
+        ids += [row[key] for row in page["results"]]
+        previous.append(page["previous"])
+        url = page["next"]
+    return ids, previous
+
+
+@pytest.mark.parametrize("ordering", ["score", "-score", "last_attended_at", "-last_attended_at",
+                                      "days_overdue", "-days_overdue"])
+def test_pages_follow_the_sort_keys_forwards_and_backwards(read_client, contacts, ordering):
+    ids, previous = walk(read_client, f"/api/v1/contacts/?ordering={ordering}&page_size=4")
+    assert ids == expected(ordering)
+    assert previous[0] is None and all(previous[1:])
+
+    # backwards from the last page: the same pages in reverse
+    last = read_client.get(f"/api/v1/contacts/?ordering={ordering}&page_size=4")
+    while last.json()["next"]:
+        last = read_client.get(last.json()["next"])
+    back, url = [], last.json()["previous"]
+    while url:
+        page = read_client.get(url).json()
+        back = [row["id"] for row in page["results"]] + back
+        url = page["previous"]
+    assert back + [row["id"] for row in last.json()["results"]] == ids
+
+
+def test_filters_and_the_scores_list_page_the_same_way(read_client, contacts):
+    ids, _ = walk(read_client, "/api/v1/contacts/?ordering=-score&stage=maturity&page_size=2")
+    assert ids == expected("-score", score__stage="maturity")
+    scores, _ = walk(read_client, "/api/v1/scores/?ordering=-days_overdue&page_size=3", key="contact")
+    assert scores == [pk for pk in expected("-days_overdue") if ContactScore.objects.filter(pk=pk).exists()]
+
+
+def test_a_page_is_a_fixed_number_of_queries(read_client, contacts):
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert read_client.get(url).status_code == 200
+        return len(captured)
+
+    first = queries("/api/v1/contacts/?ordering=-score&page_size=3")
+    deep = read_client.get("/api/v1/contacts/?ordering=-score&page_size=9").json()["next"]
+    assert queries(deep.replace("page_size=9", "page_size=3")) <= first + 1  # + the no-score segment at the end
+    Contact.objects.bulk_create([Contact(email=f"more{index}@example.com") for index in range(20)])
+    assert queries("/api/v1/contacts/?ordering=-score&page_size=3") == first
+
+
+@pytest.mark.parametrize("cursor", ["not-base64!", "cz01Jmk9MQ==", "cz0wJmk9eA==", "cz0wJnY9Zjp4Jmk9MQ=="])
+def test_a_made_up_cursor_is_a_400(read_client, contacts, cursor):
+    answer = read_client.get(f"/api/v1/contacts/?ordering=-score&cursor={cursor}")
+    assert answer.status_code == 400
+    assert "cursor" in answer.json()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
+@pytest.mark.parametrize("ordering", ["-score", "score", "-last_attended_at", "-days_overdue"])
+def test_on_postgresql_a_deep_page_is_read_from_an_index_without_sorting(read_client, contacts, ordering):
+    more = Contact.objects.bulk_create([Contact(email=f"bulk{index}@example.com") for index in range(3000)])
+    ContactScore.objects.bulk_create([
+        ContactScore(contact=person, score=(index * 7) % 100, components={}, stage="growth", churn_risk="low",
+                     computed_at=NOW, profile_version=1, last_attended_at=NOW - timedelta(hours=index),
+                     next_touch_due=NOW + timedelta(hours=index % 50))
+        for index, person in enumerate(more)
+    ])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact; ANALYZE scoring_contactscore")
+    deep = read_client.get(f"/api/v1/contacts/?ordering={ordering}&page_size=100")
+    for _ in range(15):
+        deep = read_client.get(deep.json()["next"])
+    with CaptureQueriesContext(connection) as captured:
+        assert read_client.get(deep.json()["next"]).status_code == 200
+    page_query = next(query["sql"] for query in captured.captured_queries
+                      if "LIMIT" in query["sql"] and "FROM \"contacts_contact\"" in query["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + page_query)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index" in plan and "contact_score_" in plan, plan
+    assert "Sort" not in plan.replace("Incremental Sort", ""), plan  # no sort of the whole matching set
