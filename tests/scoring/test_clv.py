@@ -240,15 +240,21 @@ def test_the_seed_worked_check_clv_2500_times_200_retained_at_cost_50000_is_900_
     assert clv_ror_percent(None, 200, Decimal("50000")) is None
 
 
-@pytest.mark.django_db
-def test_event_metrics_carry_the_clv_roi_of_the_retained_attendees():
-    series, events = simulated_series(seed=3, contacts=120, editions=6)
+def a_costed_edition_with_won_deals() -> tuple[list[Event], Event, Event]:
+    """A simulated series whose last edition cost 20,000 and whose previous one won ten deals."""
+    _series, events = simulated_series(seed=3, contacts=120, editions=6)
     event, previous = events[-1], events[-2]
     event.cost = Decimal("20000.00")
     event.save()
     for person in Contact.objects.all()[:10]:
         FollowUp.objects.create(contact=person, event=previous, deal_value=Decimal("4000.00"), deal_status="won",
                                 created_at=T - 30 * DAY)
+    return events, event, previous
+
+
+@pytest.mark.django_db
+def test_event_metrics_carry_the_clv_roi_of_the_retained_attendees():
+    events, event, previous = a_costed_edition_with_won_deals()
     as_of = T + DAY
 
     metrics = compute_event_metrics(event.pk, as_of=as_of)
@@ -276,13 +282,7 @@ def test_after_an_event_the_clv_fit_that_follows_the_metrics_fills_their_clv_fig
     them gives the same figures as metrics computed with the CLV at once, and a webhook."""
     from scoring.tasks import recompute_event_task
 
-    series, events = simulated_series(seed=3, contacts=120, editions=6)
-    event, previous = events[-1], events[-2]
-    event.cost = Decimal("20000.00")
-    event.save()
-    for person in Contact.objects.all()[:10]:
-        FollowUp.objects.create(contact=person, event=previous, deal_value=Decimal("4000.00"), deal_status="won",
-                                created_at=T - 30 * DAY)
+    events, event, previous = a_costed_edition_with_won_deals()
     as_of = T + DAY
     at_once = compute_event_metrics(event.pk, as_of=as_of)
     expected = (at_once.retained_attendees, at_once.retained_clv, at_once.clv_ror_percent)
