@@ -13,6 +13,7 @@ from events.choices import AttendanceStatus
 from events.exceptions import DuplicateAttendance
 from events.models import Attendance, Event
 from events.services.late_data import existing_event, notify_late_data
+from ror_crm.bulk import bulk_update_rows
 from ror_crm.db import locked, save_unique
 
 
@@ -119,7 +120,7 @@ def _mark_attended(
         attendance.updated_at = timezone.now()
         to_update.append(attendance)
     result.unknown = [name for wanted_key, name in wanted.items() if wanted_key not in found]
-    Attendance.objects.bulk_update(to_update, ["status", "checked_in_at", "updated_at"])
+    bulk_update_rows(Attendance, to_update, ["status", "checked_in_at", "updated_at"])
     result.checked_in = len(to_update)
     contact_ids_by_event: dict[int, list[int]] = {}
     for attendance in to_update:

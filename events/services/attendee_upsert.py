@@ -7,7 +7,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from contacts.models import Contact, Organization, normalize_email
 from contacts.referral_links import link_referrals
@@ -16,6 +16,7 @@ from events.forms import AttendeeRowForm
 from events.models import Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
+from ror_crm.bulk import bulk_update_rows
 
 BULK_MAX_ROWS = 1000
 
@@ -320,7 +321,9 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
         for contact in Contact.objects.with_emails(new_contacts.keys()).only("pk", "email"):
             new_contacts[contact.email].pk = contact.pk
     if changed_contacts:
-        bulk_update_with_history(changed_contacts, Contact, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
+        # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
+        bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
+        Contact.history.bulk_history_create(changed_contacts, update=True, default_change_reason=None)
 
     # Attendances by (event, contact).
     created: list[Attendance] = []
@@ -347,7 +350,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
         attendance.updated_at = now
         updated.append(attendance)
     Attendance.objects.bulk_create(created)
-    Attendance.objects.bulk_update(updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
+    bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).
     link_referrals(contact.pk for contact in new_contacts.values())

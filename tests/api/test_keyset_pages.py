@@ -64,7 +64,8 @@ def walk(client, url: str, key: str = "id") -> tuple[list[int], list[str]]:
 def test_pages_follow_the_sort_keys_forwards_and_backwards(read_client, contacts, ordering):
     ids, previous = walk(read_client, f"/api/v1/contacts/?ordering={ordering}&page_size=4")
     assert ids == expected(ordering)
-    assert previous[0] is None and all(previous[1:])
+    assert previous[0] is None
+    assert all(previous[1:])
 
     # backwards from the last page: the same pages in reverse
     last = read_client.get(f"/api/v1/contacts/?ordering={ordering}&page_size=4")
@@ -127,5 +128,6 @@ def test_on_postgresql_a_deep_page_is_read_from_an_index_without_sorting(read_cl
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + page_query)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Index" in plan and "contact_score_" in plan, plan
-    assert "Sort" not in plan.replace("Incremental Sort", ""), plan  # no sort of the whole matching set
+    assert "Index Scan" in plan, plan
+    assert "contact_score_" in plan, plan
+    assert "Sort" not in plan, plan  # no sort of the whole matching set, not even an incremental one
