@@ -37,12 +37,19 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def count_hit(key: str, timeout: int, delta: int = 1) -> int:
-    """Add `delta` hits (0: only read) to `key`; the count so far. The limits' only cache access."""
-    cache.add(key, 0, timeout)  # no-op when the window's counter exists
+    """Add `delta` hits (0: only read) to `key`; the count so far. The limits' only cache access.
+
+    Every API request passes here twice (the failed-authentication check reads, the throttle
+    counts), so the common case is short: a read is one GET; a count is an INCR of the window's
+    counter, and only its first hit creates it (`add`, atomic: of two first hits, one creates it
+    and the other counts on it)."""
+    if not delta:
+        return cache.get(key, 0)
     try:
         return cache.incr(key, delta)
-    except ValueError:  # evicted between add and incr (local-memory cache culling): count again
-        cache.add(key, 0, timeout)
+    except ValueError:  # no counter yet in this window (or evicted by the local-memory cache)
+        if cache.add(key, delta, timeout):
+            return delta
         return cache.incr(key, delta)
 
 
