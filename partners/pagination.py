@@ -1,11 +1,12 @@
 import binascii
+import math
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from datetime import datetime
 from urllib import parse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError
+from django.db import DataError, models
 from django.db.models import F
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.sql.constants import INNER
@@ -106,6 +107,7 @@ class KeysetCursorPagination(CursorPagination):
         self.base_url = request.build_absolute_uri()
         self.ordering = ordering
         self.descending = ordering[0].startswith("-")
+        self.column_field = self._field(queryset.model, self.sort_key.column)
         # Descending with nulls as the lowest (or ascending with nulls as the highest): values first.
         values_first = self.descending == self.sort_key.nulls_lowest
         self.segments = ("values", "nulls") if values_first else ("nulls", "values")
@@ -131,14 +133,17 @@ class KeysetCursorPagination(CursorPagination):
     def _nulls_impossible(self, queryset) -> bool:
         """The column is NOT NULL and the filters already join its table (inner join): no row
         lacks a value, and the null segment need not be read."""
-        path = self.sort_key.column.split("__")
-        model = queryset.model
-        for name in path[:-1]:
-            model = model._meta.get_field(name).related_model
-        if model._meta.get_field(path[-1]).null:
+        if self.column_field.null:
             return False
-        table = model._meta.db_table
+        table = self.column_field.model._meta.db_table
         return any(join.table_name == table and join.join_type == INNER for join in queryset.query.alias_map.values())
+
+    @staticmethod
+    def _field(model, column: str) -> models.Field:
+        *path, name = column.split("__")
+        for relation in path:
+            model = model._meta.get_field(relation).related_model
+        return model._meta.get_field(name)
 
     def _read(self, queryset, position: KeysetPosition | None, reverse: bool) -> list[tuple[KeysetPosition, object]]:
         """Up to page size + 1 rows after `position` (before it when `reverse`), in list order."""
@@ -181,12 +186,25 @@ class KeysetCursorPagination(CursorPagination):
             tokens = parse.parse_qs(b64decode(encoded.encode("ascii")).decode("ascii"), keep_blank_values=True)
             segment, pk = int(tokens["s"][0]), int(tokens["i"][0])
             raw = tokens.get("v", [None])[0]
-            value = None if raw is None else (datetime.fromisoformat(raw[2:]) if raw.startswith("d:") else float(raw[2:]))
-            if not 0 <= segment < len(self.segments) or (self.segments[segment] == "values") == (value is None):
+            value = None if raw is None else self._decode_value(raw)
+            if not 0 <= pk < 2**63 or not 0 <= segment < len(self.segments) \
+                    or (self.segments[segment] == "values") == (value is None):
                 raise ValueError("cursor out of range")
             return tokens.get("r", ["0"])[0] == "1", KeysetPosition(segment, value, pk)
         except (KeyError, TypeError, ValueError, UnicodeError, binascii.Error):
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+    def _decode_value(self, raw: str) -> float | datetime:
+        """A position's value, of the column's type: an aware time or a finite number."""
+        if isinstance(self.column_field, models.DateTimeField):
+            value = datetime.fromisoformat(raw.removeprefix("d:"))
+            if not raw.startswith("d:") or value.tzinfo is None:
+                raise ValueError("not an aware time")
+            return value
+        number = float(raw.removeprefix("f:"))
+        if not raw.startswith("f:") or not math.isfinite(number):
+            raise ValueError("not a finite number")
+        return number
 
     def _link(self, position: KeysetPosition, reverse: bool) -> str:
         tokens = {"s": str(position.segment), "i": str(position.pk)}

@@ -99,9 +99,19 @@ def test_a_page_is_a_fixed_number_of_queries(read_client, contacts):
     assert queries("/api/v1/contacts/?ordering=-score&page_size=3") == first
 
 
-@pytest.mark.parametrize("cursor", ["not-base64!", "cz01Jmk9MQ==", "cz0wJmk9eA==", "cz0wJnY9Zjp4Jmk9MQ=="])
-def test_a_made_up_cursor_is_a_400(read_client, contacts, cursor):
-    answer = read_client.get(f"/api/v1/contacts/?ordering=-score&cursor={cursor}")
+@pytest.mark.parametrize(("ordering", "cursor"), [
+    ("-score", "not-base64!"),
+    ("-score", "cz01Jmk9MQ=="),  # s=5&i=1: no such segment
+    ("-score", "cz0wJmk9eA=="),  # s=0&i=x
+    ("-score", "cz0wJnY9Zjp4Jmk9MQ=="),  # s=0&v=f:x&i=1
+    ("-score", "cz0wJnY9ZjpuYW4maT0x"),  # s=0&v=f:nan&i=1
+    ("-score", "cz0wJnY9ZjoxJmk9OTk5OTk5OTk5OTk5OTk5OTk5OTk="),  # an id beyond 64 bits
+    ("-score", "cz0wJnY9ZDoyMDIwLTAxLTAxVDAwOjAwOjAwKzAwOjAwJmk9MQ=="),  # a time for a score
+    ("-last_attended_at", "cz0wJnY9ZjoxLjAmaT0x"),  # a number for a time
+    ("-last_attended_at", "cz0wJnY9ZDoyMDIwLTAxLTAxVDAwOjAwOjAwJmk9MQ=="),  # a time without its zone
+])
+def test_a_made_up_cursor_is_a_400(read_client, contacts, ordering, cursor):
+    answer = read_client.get(f"/api/v1/contacts/?ordering={ordering}&cursor={cursor}")
     assert answer.status_code == 400
     assert "cursor" in answer.json()
 
