@@ -90,7 +90,8 @@ class ContactViewSet(ServiceModelViewSet):
 
     def get_queryset(self):
         # The score's wide JSON columns are not shown in the summary: not fetched, not decoded.
-        return Contact.objects.select_related("score").defer(*SCORE_NOT_SHOWN).with_last_change().annotate(
+        # The sort keys are aliases, not selected: pages of them are read by the keyset paginator.
+        return Contact.objects.select_related("score").defer(*SCORE_NOT_SHOWN).with_last_change().alias(
             score_sort=Coalesce("score__score", NO_SCORE),
             last_attended_sort=Coalesce("score__last_attended_at", NEVER),
             touch_due_sort=Coalesce("score__next_touch_due", NOT_DUE),

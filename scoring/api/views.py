@@ -40,7 +40,7 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     }
 
     def get_queryset(self):
-        return ContactScore.objects.select_related("lifetime_value").annotate(
+        return ContactScore.objects.select_related("lifetime_value").alias(
             last_touch_sort=Coalesce("last_touch_at", Value(datetime(1900, 1, 1, tzinfo=UTC))),
             touch_due_sort=Coalesce("next_touch_due", Value(datetime(9999, 1, 1, tzinfo=UTC))),
         )
