@@ -1,14 +1,16 @@
 """Rate limits that hold under concurrency: per key, per session user, and failed authentications per address."""
 
 import threading
+import time
 import types
 import uuid
 
 import pytest
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from partners.models import PartnerAPIKey
-from partners.throttling import hit
+from partners.throttling import hit, window
 
 
 def concurrent_hits(ident: str, rate: str, calls: int) -> list[bool]:
@@ -42,6 +44,27 @@ def test_concurrent_requests_are_counted_atomically_in_redis(settings):
     verdicts = concurrent_hits(f"key:{uuid.uuid4().hex}", "100/day", 150)
 
     assert verdicts.count(True) == 100
+
+
+@pytest.mark.services
+def test_a_count_sends_no_existence_check_and_its_counter_expires_with_the_window():
+    backend = caches["default"]
+    client = backend._cache.get_client(write=True)
+    ident = f"key:{uuid.uuid4().hex}"
+
+    def calls() -> dict[str, int]:
+        stats = client.info("commandstats")
+        return {name: stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("exists", "incrby", "set")}
+
+    before = calls()
+    assert hit("test", ident, "5/min").allowed
+    after = calls()
+
+    assert after["exists"] == before["exists"]  # Django's RedisCache.incr() would ask first
+    assert after["incrby"] == before["incrby"] + 1
+    key, seconds_left = window("test", ident, 60, time.time())
+    assert backend.get(key) == 1
+    assert 0 < client.ttl(backend.make_and_validate_key(key)) <= seconds_left + 1
 
 
 def test_retry_after_is_the_time_to_the_end_of_the_window(monkeypatch):
