@@ -20,6 +20,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from contacts.api.serializers import PERSONAL_FIELDS
+from ror_crm.bulk import bulk_update_rows
 
 # Sent inside erase_contact's transaction, before it commits; kwargs: mentions (PersonalMentions).
 contact_erased = Signal()
@@ -123,5 +124,5 @@ def scrub_text_fields(model: type[models.Model], field_names: Iterable[str], men
         for row in changed:
             row.updated_at = now
         written.append("updated_at")
-    model._default_manager.bulk_update(changed, written, batch_size=500)
+    bulk_update_rows(model, changed, written, batch_size=500)
     return len(changed)

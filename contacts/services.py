@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_create_with_history
 
 from contacts.choices import FollowUpStatus
 from contacts.erasure import PersonalMentions, contact_erased, scrub_text_fields
@@ -33,6 +33,7 @@ from contacts.referral_links import link_referral, link_referrals
 from events.choices import EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from events.services import existing_event, notify_late_data
+from ror_crm.bulk import bulk_update_rows
 from ror_crm.db import locked, save_unique
 
 BULK_BATCH_SIZE = 500  # rows per statement of a bulk change
@@ -166,7 +167,7 @@ def _scrub_admin_log(contact: Contact, *, replacement: str) -> None:
         for variant in variants:
             entry.object_repr = entry.object_repr.replace(variant, replacement)
             entry.change_message = entry.change_message.replace(variant, replacement)
-    LogEntry.objects.bulk_update(entries, ["object_repr", "change_message"])
+    bulk_update_rows(LogEntry, entries, ["object_repr", "change_message"])
 
 
 def export_contact(contact: Contact) -> dict[str, Any]:
@@ -468,7 +469,11 @@ def change_tags(
         now = timezone.now()
         for contact in changing:
             contact.updated_at = now
-        bulk_update_with_history(changing, Contact, ["tags", "updated_at"], batch_size=BULK_BATCH_SIZE, default_user=by)
+        # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
+        bulk_update_rows(Contact, changing, ["tags", "updated_at"], batch_size=BULK_BATCH_SIZE)
+        Contact.history.bulk_history_create(
+            changing, batch_size=BULK_BATCH_SIZE, update=True, default_user=by, default_change_reason=None
+        )
         rescore_contacts([contact.pk for contact in changing])  # tags move cadences
     skipped = _erased_count(contacts)
     if too_many:

@@ -16,6 +16,7 @@ from django.db.models import BooleanField, F, Func, Q, Value
 
 from contacts.erasure import PersonalMentions, scrub_text_fields
 from partners.models import IdempotencyRecord, WebhookDelivery
+from ror_crm.bulk import bulk_update_rows
 
 CONTACT_REFERENCES = ("contact", "counterpart", "referrer", "referred")
 
@@ -63,7 +64,7 @@ def scrub_idempotency_records(mentions: PersonalMentions) -> int:
             record.response_body = json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":")).encode()
         changed.append(record)
     IdempotencyRecord.objects.filter(pk__in=unreadable).delete()
-    IdempotencyRecord.objects.bulk_update(changed, ["path", "response_body"], batch_size=500)
+    bulk_update_rows(IdempotencyRecord, changed, ["path", "response_body"], batch_size=500)
     return len(records)
 
 
@@ -71,5 +72,5 @@ def scrub_webhook_deliveries(mentions: PersonalMentions) -> int:
     deliveries = list(WebhookDelivery.objects.filter(mentions.text_filter("payload", json_text=True)).only("pk", "payload"))
     for delivery in deliveries:
         delivery.payload = mentions.scrub_data(delivery.payload)
-    WebhookDelivery.objects.bulk_update(deliveries, ["payload"], batch_size=500)
+    bulk_update_rows(WebhookDelivery, deliveries, ["payload"], batch_size=500)
     return len(deliveries) + scrub_text_fields(WebhookDelivery, ["last_error"], mentions)

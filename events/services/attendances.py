@@ -1,11 +1,13 @@
 """Attendances: create, update, delete, and check-in (API, admin, badge scanners)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact, ensure_writable, normalize_email
@@ -13,7 +15,6 @@ from events.choices import AttendanceStatus
 from events.exceptions import DuplicateAttendance
 from events.models import Attendance, Event
 from events.services.late_data import existing_event, notify_late_data
-from ror_crm.bulk import bulk_update_rows
 from ror_crm.db import locked, save_unique
 
 
@@ -91,40 +92,45 @@ def check_in(
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
         rows = Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
-        return _mark_attended(rows, wanted, key=lambda attendance: attendance.contact.email, at=at)
+        return _mark_attended(rows, wanted, key="contact__email", at=at)
     wanted = {external_id: external_id for external_id in (external_ids or [])}
     rows = Attendance.objects.filter(event=event, external_id__in=wanted.keys())
-    return _mark_attended(rows, wanted, key=lambda attendance: attendance.external_id, at=at)
+    return _mark_attended(rows, wanted, key="external_id", at=at)
 
 
 @transaction.atomic
 def _mark_attended(
-    rows: models.QuerySet[Attendance], wanted: dict[Any, str], *, key: Callable[[Attendance], Any], at: datetime | None
+    rows: models.QuerySet[Attendance], wanted: dict[Any, str], *, key: str, at: datetime | None
 ) -> CheckInResult:
-    """Check these rows in; `wanted` maps each row's key to the name the caller used for it,
-    and what no writable row answers to is reported unknown. The rows are locked first, so
-    two check-ins of one person at once count once and keep the first time."""
-    attendances = rows.select_related("contact").select_for_update(no_key=True, of=("self",))
+    """Check these rows in; `wanted` maps each row's `key` (a field path) to the name the
+    caller used for it, and what no writable row answers to is reported unknown. The rows are
+    locked first, so two check-ins of one person at once count once and keep the first time.
+
+    The rows are read as values, not objects, and written by one UPDATE: every one gets the
+    same status and updated_at, and the check-in time unless it has one."""
     at = at or timezone.now()
     result = CheckInResult()
-    to_update, found = [], set()
-    for attendance in attendances:
-        if attendance.contact.is_erased:
+    found: set[Any] = set()
+    checking_in: list[int] = []
+    contact_ids_by_event: dict[int, list[int]] = {}
+    attendances = rows.select_for_update(no_key=True, of=("self",)).values_list(
+        "pk", "event_id", "contact_id", "status", "checked_in_at", "contact__erased_at", key
+    )
+    for pk, event_id, contact_id, status, checked_in_at, erased_at, row_key in attendances:
+        if erased_at is not None:
             continue
-        found.add(key(attendance))
-        if attendance.status == AttendanceStatus.ATTENDED and attendance.checked_in_at is not None:
+        found.add(row_key)
+        if status == AttendanceStatus.ATTENDED and checked_in_at is not None:
             result.already_checked_in += 1
             continue
-        attendance.status = AttendanceStatus.ATTENDED
-        attendance.checked_in_at = attendance.checked_in_at or at
-        attendance.updated_at = timezone.now()
-        to_update.append(attendance)
+        checking_in.append(pk)
+        contact_ids_by_event.setdefault(event_id, []).append(contact_id)
     result.unknown = [name for wanted_key, name in wanted.items() if wanted_key not in found]
-    bulk_update_rows(Attendance, to_update, ["status", "checked_in_at", "updated_at"])
-    result.checked_in = len(to_update)
-    contact_ids_by_event: dict[int, list[int]] = {}
-    for attendance in to_update:
-        contact_ids_by_event.setdefault(attendance.event_id, []).append(attendance.contact_id)
+    if checking_in:
+        Attendance.objects.filter(pk__any_of=checking_in).update(
+            status=AttendanceStatus.ATTENDED, checked_in_at=Coalesce("checked_in_at", Value(at)), updated_at=timezone.now()
+        )
+    result.checked_in = len(checking_in)
     for event in Event.objects.filter(pk__in=contact_ids_by_event):
         notify_late_data(event, contact_ids_by_event[event.pk])
     return result
@@ -137,4 +143,4 @@ def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | No
     number of queries, whatever the number of rows.
     """
     wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
-    return _mark_attended(Attendance.objects.filter(pk__in=wanted), wanted, key=lambda attendance: attendance.pk, at=at)
+    return _mark_attended(Attendance.objects.filter(pk__in=wanted), wanted, key="pk", at=at)

@@ -27,7 +27,7 @@ from contacts.choices import DealStatus, FollowUpStatus
 from contacts.models import FollowUp
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
-from ror_crm.db import sql_moment
+from ror_crm.db import array_literal, sql_moment
 from scoring.formatting import round_half_up
 from scoring.models import ClvModel, ContactLifetimeValue, ContactScore, EventMetrics
 from scoring.services.bgbb import (
@@ -38,7 +38,6 @@ from scoring.services.bgbb import (
     expected_attendances,
     fit_bgbb,
 )
-from scoring.services.writes import array_literal
 
 DAYS_PER_YEAR = 365.25
 # A series with no edition planned whose last edition lies more than this many cadences back

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from events.models import Event
+from ror_crm.db import array_literal
 from scoring.models import ContactScore, ScoreSnapshot
 from scoring.services.contact_scores import DECAYING_SUMS, ScoreResult, decay_factor
 
@@ -61,29 +62,6 @@ def _db_values(result: ScoreResult, updated_at: datetime) -> list[Any]:
         model_field.get_db_prep_save(updated_at if column == "updated_at" else getattr(result, column), connection)
         for column, model_field in zip(SCORE_COLUMNS, _score_fields(), strict=True)
     ]
-
-
-def _quoted(value: Any) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-# repr(): the shortest text that reads back as the same number.
-_ARRAY_ELEMENT = {
-    type(None): lambda _: "NULL", bool: lambda value: "t" if value else "f", int: repr, float: repr,
-    datetime: lambda value: '"' + value.isoformat() + '"', str: _quoted,
-}
-
-
-def array_literal(values: list[Any]) -> str:
-    """A PostgreSQL array literal ('{1.5,NULL,"text"}') of numbers, booleans, strings, aware
-    datetimes and None. Sent as one text parameter: psycopg adapts a list item by item in
-    Python, which took three quarters of the time of writing a chunk of 2,000 scores."""
-    if set(map(type, values)) <= {int, float, type(None)}:
-        return "{" + ",".join(["NULL" if value is None else repr(value) for value in values]) + "}"
-    # The other columns repeat their values (the as-of time, stages, events' start times):
-    # each distinct value is written out once.
-    texts = {value: _ARRAY_ELEMENT.get(type(value), _quoted)(value) for value in set(values)}
-    return "{" + ",".join([texts[value] for value in values]) + "}"
 
 
 def _unnest_insert(model: type[models.Model], columns: list[str], rows: list[list[Any]]) -> tuple[str, list[Any]]:

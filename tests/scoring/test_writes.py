@@ -1,4 +1,4 @@
-"""The PostgreSQL array literals the score writes send: every value reads back as it was."""
+"""The PostgreSQL array literals the score writes and bulk_update_rows() send: every value reads back as it was."""
 
 from datetime import UTC, datetime
 
@@ -7,7 +7,7 @@ from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring.services.writes import array_literal
+from ror_crm.db import array_literal
 
 pytestmark = pytest.mark.django_db
 
