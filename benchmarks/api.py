@@ -67,18 +67,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scoring_dataset import load_scoring_benchmark  # benchmarks/, the running script's folder
 
-def _load_scoring_benchmark():
-    """benchmarks/scoring.py, whose dataset and helpers this shares; loaded by path under another
-    name, since `import scoring` must find the Django app."""
-    spec = importlib.util.spec_from_file_location("scoring_benchmark", Path(__file__).with_name("scoring.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-scoring_benchmark = _load_scoring_benchmark()
+scoring_benchmark = load_scoring_benchmark()
 PROJECT_ROOT = scoring_benchmark.PROJECT_ROOT
 
 # The throttle stays in the path (counted per key in Redis), at a rate no run reaches.

@@ -27,26 +27,15 @@ database holding data unless --reset is given.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+from scoring_dataset import load_scoring_benchmark  # benchmarks/, the running script's folder
 
-def _load_scoring_benchmark():
-    """benchmarks/scoring.py, whose dataset and helpers this shares; loaded by path under another
-    name, since `import scoring` must find the Django app."""
-    spec = importlib.util.spec_from_file_location("scoring_benchmark", Path(__file__).with_name("scoring.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-scoring_benchmark = _load_scoring_benchmark()
+scoring_benchmark = load_scoring_benchmark()
 
 TARGET_S = 10.0
 # The scoring benchmark's floor_s at 100,000 contacts as BENCHMARKS.md records it (medium results):
