@@ -49,7 +49,6 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import os
-import re
 import secrets
 import socket
 import statistics
@@ -67,7 +66,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scoring_dataset import load_scoring_benchmark  # benchmarks/, the running script's folder
+from scoring_dataset import load_scoring_benchmark, write_results_section  # benchmarks/, the running script's folder
 
 scoring_benchmark = load_scoring_benchmark()
 PROJECT_ROOT = scoring_benchmark.PROJECT_ROOT
@@ -768,14 +767,7 @@ def markdown_section(results: Results, splits: dict[str, dict[str, float]] | Non
 
 
 def write_markdown(key: str, section: str) -> None:
-    path = scoring_benchmark.BENCHMARKS_MD
-    start, end = f"<!-- results:{key} -->", f"<!-- /results:{key} -->"
-    block = f"{start}\n{section}\n{end}"
-    text = path.read_text()
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _match: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-    print(f"Wrote the {key} results into {path.name}.")
+    write_results_section(scoring_benchmark.BENCHMARKS_MD, key, section)
 
 
 # --------------------------------------------------------------------------- main

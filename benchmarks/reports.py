@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from scoring_dataset import load_scoring_benchmark  # benchmarks/, the running script's folder
+from scoring_dataset import load_scoring_benchmark, write_results_section  # benchmarks/, the running script's folder
 
 scoring_benchmark = load_scoring_benchmark()
 
@@ -158,16 +158,7 @@ def markdown_section(scale: Any, rows: dict[str, int], figures: list[tuple[str, 
 
 
 def write_markdown(key: str, section: str) -> None:
-    import re
-
-    path = scoring_benchmark.BENCHMARKS_MD
-    start, end = f"<!-- results:{key} -->", f"<!-- /results:{key} -->"
-    block = f"{start}\n{section}\n{end}"
-    text = path.read_text()
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
-    text = pattern.sub(lambda _match: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
-    print(f"Wrote the {key} results into {path.name}.")
+    write_results_section(scoring_benchmark.BENCHMARKS_MD, key, section)
 
 
 def main(argv: list[str] | None = None) -> int:

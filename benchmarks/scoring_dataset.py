@@ -1,6 +1,8 @@
-"""benchmarks/scoring.py as a module for the other benchmarks, which share its dataset and helpers."""
+"""benchmarks/scoring.py as a module for the other benchmarks, which share its dataset and helpers,
+and the writing of a results section into BENCHMARKS.md."""
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -14,3 +16,15 @@ def load_scoring_benchmark() -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while the file runs
     spec.loader.exec_module(module)
     return module
+
+
+def write_results_section(path: Path, key: str, section: str) -> None:
+    """Put `section` between the `<!-- results:key -->` markers of `path`, keeping every other
+    section; appended at the end the first time."""
+    start, end = f"<!-- results:{key} -->", f"<!-- /results:{key} -->"
+    block = f"{start}\n{section}\n{end}"
+    text = path.read_text()
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    text = pattern.sub(lambda _match: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+    print(f"Wrote the {key} results into {path.name}.")
