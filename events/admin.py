@@ -24,11 +24,11 @@ from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
 from contacts.deadlines import missed_deadline_queue
-from events import admin_meeting_suggestions, imports, services
+from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
-from events.choices import EventStatus
+from events.choices import EventStatus, ImportStatus
 from events.exceptions import EventNotEnded
-from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from events.models import Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
 from events.resources import AttendanceResource
 from ror_crm import queue
 from ror_crm.admin_tools import (
@@ -298,7 +298,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "recompute_url": reverse("admin:events_event_recompute", args=[event.pk]),
                 "meeting_suggestions_url": reverse("admin:events_event_meeting_suggestions", args=[event.pk]),
                 "can_suggest_meetings": admin_meeting_suggestions.offered(self, request, event),
-                "can_import": request.user.has_perms(["events.add_attendance", "events.change_attendance"]),
+                "can_import": admin_imports.can_import(request.user),
                 "can_complete": event.status in (EventStatus.PLANNED, EventStatus.LIVE)
                 and self.has_change_permission(request, event),
                 "can_recompute": event.status == EventStatus.COMPLETED and self.has_change_permission(request, event),
@@ -360,7 +360,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return event
 
     def import_attendees_view(self, request, object_id):
-        return imports.import_attendees_view(self, request, self._event_or_404(request, object_id))
+        return admin_imports.import_attendees_view(self, request, self._event_or_404(request, object_id))
 
     def meeting_suggestions_view(self, request, object_id):
         event = self._event_or_404(request, object_id)
@@ -529,11 +529,11 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
         ]
 
     def import_attendees_view(self, request):
-        return imports.import_attendees_view(self, request, None)
+        return admin_imports.import_attendees_view(self, request, None)
 
     def changelist_view(self, request, extra_context=None):
         extra_context = dict(extra_context or {})
-        extra_context["can_import"] = request.user.has_perms(["events.add_attendance", "events.change_attendance"])
+        extra_context["can_import"] = admin_imports.can_import(request.user)
         return super().changelist_view(request, extra_context)
 
     @admin.action(description=gettext_lazy("Check in selected attendances"), permissions=["change"])
@@ -588,3 +588,50 @@ class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("contact", "event")
     fields = ("event", "contact", "nps", "satisfaction", "comment", "submitted_at")
     list_per_page = 100
+
+
+@admin.register(AttendeeImport)
+class AttendeeImportAdmin(admin.ModelAdmin):
+    """The attendee lists uploaded: each one's page follows it from the preview to the result
+    (events.admin_imports). Made by the upload form, never edited; deleting one keeps what it imported."""
+
+    list_display = ("filename", "event", "status_badge", "rows", "created_by", "created_at")
+    list_filter = ("status",)
+    search_fields = ("filename", "event__name")
+    list_select_related = ("event", "created_by")
+    date_hierarchy = "created_at"
+
+    def get_queryset(self, request):
+        # The file and the preview can be megabytes each: the list shows neither.
+        return super().get_queryset(request).defer("data", "first_rows", "preview", "errors", "duplicates")
+
+    @admin.display(description=gettext_lazy("status"), ordering="status")
+    def status_badge(self, attendee_import):
+        return badge(attendee_import.status, attendee_import.get_status_display())
+
+    @admin.display(description=gettext_lazy("rows"))
+    def rows(self, attendee_import):
+        if attendee_import.status == ImportStatus.IMPORTING:
+            return f"{attendee_import.rows_done} / {attendee_import.rows_total}"
+        return attendee_import.rows_total if attendee_import.rows_total is not None else attendee_import.rows_done
+
+    def has_add_permission(self, request):
+        return False  # imports start from the upload form
+
+    def has_view_permission(self, request, obj=None):
+        return admin_imports.can_import(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return admin_imports.can_import(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return admin_imports.can_import(request.user)
+
+    def has_module_permission(self, request):
+        return admin_imports.can_import(request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        attendee_import = self.get_object(request, unquote(object_id))
+        if attendee_import is None:
+            raise Http404(_("No attendee import with id %(id)s.") % {"id": object_id})
+        return admin_imports.import_page_view(self, request, attendee_import)

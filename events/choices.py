@@ -59,3 +59,14 @@ class MeetingReason(models.TextChoices):
     SAME_INDUSTRY = "same_industry", _("Same industry")
     SHARED_TAGS = "shared_tags", _("Shared tags")
     BOTH_HIGH_SCORE = "both_high_score", _("Both high score")
+
+
+class ImportStatus(models.TextChoices):
+    """Where an attendee import (events.AttendeeImport) stands; the tasks move it along."""
+
+    PREVIEWING = "previewing", _("Previewing")
+    READY = "ready", _("Ready to import")
+    IMPORTING = "importing", _("Importing")
+    DONE = "done", _("Imported")
+    CANCELLED = "cancelled", _("Cancelled")
+    FAILED = "failed", _("Failed")

@@ -1,4 +1,4 @@
-"""Admin import of attendee lists (CSV, XLSX) into an event: upload → preview → confirm.
+"""Admin import of attendee lists (CSV, XLSX) into an event: upload → preview → import, in the background.
 
 The rows go through the same upsert as the bulk API (events.services.upsert_attendee_rows),
 so an admin import and a partner's API call give the same contacts and attendances, and
@@ -9,68 +9,79 @@ the import will do; nothing is written before the user confirms.
 The file is read as a table (headers and cells); which column is which comes from a column
 mapping (events.import_mapping: presets for generic lists, pretix and Eventbrite, a suggestion
 from the headers, the user's last mapping for the same headers), shown above the preview and
-changeable there. The table and the mapping travel signed in the preview page, so a changed
-mapping is previewed again without uploading the file again.
+changeable there.
+
+An upload is kept as an AttendeeImport row (the file in the database: web and worker share no
+disk). The preview and the import are Celery tasks that stream the file in batches of
+IMPORT_BATCH_ROWS rows (one plan, or one upsert, per batch; the rules still judge the whole list:
+events.services.EarlierRows), so the request returns at once and a list of a million rows never
+sits in memory whole. Each imported batch and the import's progress commit together: a task that
+dies resumes after the last batch, and the row's `run` lets a cancel or a newer start stop it.
 """
 
+import codecs
 import contextlib
 import csv
 import io
+import itertools
+import logging
 import zipfile
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
 from functools import cache
 
-from django import forms
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.admin.widgets import AutocompleteSelect
-from django.core import signing
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.utils import timezone
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, override
+from django.utils.translation import gettext_lazy, override
 
 from contacts.models import Contact
 from contacts.resources import FORMULA_TRIGGERS
-from events.choices import AttendanceRole, AttendanceStatus
+from events.choices import AttendanceRole, AttendanceStatus, ImportStatus
 from events.forms import ATTENDEE_ROW_FIELDS
 from events.import_mapping import (
     HEADER_ALIASES,  # noqa: F401 - re-exported: the generic preset's headers
     IGNORE,
-    ColumnMappingForm,
-    Suggestion,
     apply_mapping,
     column_label,
-    column_samples,
     header_key,
     mapped_fields,
-    mapping_errors,
-    remember_mapping,
-    suggest_for_user,
     suggest_mapping,
 )
-from events.models import Attendance, Event
+from events.models import Attendance, AttendeeImport, Event
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
     EXTERNAL_ID_TAKEN,
+    EarlierRows,
     FieldChange,
     plan_attendee_rows,
     upsert_attendee_rows,
 )
+from ror_crm import queue
 
-IMPORT_MAX_ROWS = 10_000
-IMPORT_MAX_BYTES = 5 * 1024 * 1024
-PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors are always shown
-PAYLOAD_MAX_AGE = 6 * 3600  # seconds between preview and confirm
-PAYLOAD_SALT = "events.imports.attendees"
-MESSAGE_MAX_ROWS = 50  # rows named in the message after an import
+logger = logging.getLogger(__name__)
+
+IMPORT_BATCH_ROWS = 1000  # rows planned or upserted at a time: one transaction each
+FIRST_ROWS = 1000  # rows kept for the column mapping's suggestions and the form's examples
+PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors too, up to KEPT_ERROR_ROWS
+KEPT_ERROR_ROWS = 1000  # rows with errors (and repeated e-mails) listed in a preview or result
+# A preview or import whose row has not moved for this long lost its task (a worker died, the
+# broker lost the message): the sweep sends it again. A batch takes about a second.
+IMPORT_STALE_SECONDS = 120
+
+
+def import_max_rows() -> int:
+    return settings.IMPORT_MAX_ROWS
+
+
+def import_max_bytes() -> int:
+    return settings.IMPORT_MAX_MB * 1024 * 1024
 
 # Dates as people type them in German spreadsheets, and as US ones (pretix's English check-in
 # list); ISO formats are parsed by the form itself.
@@ -106,6 +117,16 @@ class AttendeeFile:
 # Reading files ------------------------------------------------------------------------------
 
 
+@dataclass
+class TableStream:
+    """A file being read: its header row, and its attendee rows as (spreadsheet line, cells)
+    one at a time (blank rows left out, cells trimmed); more than the row limit is an error."""
+
+    headers: list[str]
+    description: str
+    rows: Iterator[tuple[int, list[str]]]
+
+
 def read_attendee_file(data: bytes, filename: str = "", mapping: Sequence[str] | None = None) -> AttendeeFile:
     """The attendee rows of a file, by the given mapping or the one suggested for its headers."""
     table = read_attendee_table(data, filename)
@@ -116,37 +137,54 @@ def read_attendee_file(data: bytes, filename: str = "", mapping: Sequence[str] |
     return attendee_file(table, mapping)
 
 
-def read_attendee_table(data: bytes, filename: str = "") -> AttendeeTable:
-    """CSV (UTF-8 with or without BOM, or Windows-1252; ';', ',' or tab; any line ends) or XLSX."""
+def read_attendee_table(data: bytes, filename: str = "", max_rows: int | None = None) -> AttendeeTable:
+    """The whole table (or its first `max_rows` rows) in memory: for short lists and the upload's first look."""
+    with open_attendee_table(data, filename) as table:
+        read = list(itertools.islice(table.rows, max_rows))
+    if not read:
+        raise ImportFileError(_("The file has a header but no attendees."))
+    return AttendeeTable(headers=table.headers, rows=[cells for _line, cells in read],
+                         lines=[line for line, _cells in read], description=table.description)
+
+
+@contextlib.contextmanager
+def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream]:
+    """CSV (UTF-8 with or without BOM, or Windows-1252; ';', ',' or tab; any line ends) or XLSX,
+    read row by row: reading stops at the first row past IMPORT_MAX_ROWS (a sheet of a million
+    rows, a few MB zipped, is refused then, not read whole)."""
     if not data.strip():
         raise ImportFileError(_("The file is empty."))
-    if len(data) > IMPORT_MAX_BYTES:
-        raise ImportFileError(_("The file is larger than %(size)d MB.") % {"size": IMPORT_MAX_BYTES // (1024 * 1024)})
+    if len(data) > import_max_bytes():
+        raise ImportFileError(_("The file is larger than %(size)d MB.") % {"size": settings.IMPORT_MAX_MB})
     name = filename.lower()
     if data.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
-        # Rows are read one by one and reading stops past the row limit: a sheet of a million
-        # rows (a few MB zipped) is refused after IMPORT_MAX_ROWS + 1 of them, not read whole.
         with contextlib.closing(_xlsx_rows(data)) as table:
-            return _rows_from_table(table, "XLSX")
+            yield _table_stream(table, "XLSX")
+        return
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not supported: save the list as .xlsx or .csv."))
-    text = _decode(data)
-    delimiter = _sniff_delimiter(text)
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), errors="replace", newline="")
+    delimiter = _sniff_delimiter(text.readline())
+    text.seek(0)
     description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
-    return _rows_from_table(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), description)
+    yield _table_stream(csv.reader(text, delimiter=delimiter), description)
 
 
-def _decode(data: bytes) -> str:
+def _encoding(data: bytes) -> str:
+    """UTF-8 (the BOM Excel writes is dropped) if the whole file is, else Excel's plain "CSV" on
+    Windows: Windows-1252. Checked in pieces, without a decoded copy of the file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
     try:
-        return data.decode("utf-8-sig")  # also strips the BOM Excel writes
+        for start in range(0, len(data), 1 << 20):
+            decoder.decode(data[start:start + (1 << 20)])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        # Excel's plain "CSV" on Windows writes Windows-1252, not UTF-8.
-        return data.decode("cp1252", errors="replace")
+        return "cp1252"
+    return "utf-8-sig"
 
 
-def _sniff_delimiter(text: str) -> str:
+def _sniff_delimiter(header: str) -> str:
     """The separator that splits the header line most; headers rarely contain any of them."""
-    header = next((line for line in text.splitlines() if line.strip()), "")
     counts = {delimiter: len(next(csv.reader([header], delimiter=delimiter), [])) for delimiter in (";", ",", "\t")}
     best = max(counts, key=lambda delimiter: counts[delimiter])
     return best if counts[best] > 1 else ","
@@ -183,8 +221,8 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeTable:
-    """The header and the attendee rows of a table read row by row; stops reading past IMPORT_MAX_ROWS."""
+def _table_stream(table: Iterable[list[str]], description: str) -> TableStream:
+    """The header of a table read row by row, and a stream of the rows after it."""
     table = iter(table)
     header_index, header_row = next(
         ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
@@ -194,22 +232,25 @@ def _rows_from_table(table: Iterable[list[str]], description: str) -> AttendeeTa
     headers = [header.strip() for header in header_row]
     while headers and not headers[-1]:
         headers.pop()  # the empty cells right of the last header
-    rows, lines = [], []
-    for index, cells in enumerate(table, start=header_index + 2):
+    return TableStream(headers=headers, description=description,
+                       rows=_table_rows(table, len(headers), header_index + 2))
+
+
+def _table_rows(table: Iterator[list[str]], width: int, first_line: int) -> Iterator[tuple[int, list[str]]]:
+    max_rows = import_max_rows()
+    count = 0
+    for line, cells in enumerate(table, start=first_line):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, e.g. the trailing ones Excel leaves
-        row = [cell.strip() for cell in cells[: len(headers)]]
+        row = [cell.strip() for cell in cells[:width]]
         while row and not row[-1]:
-            row.pop()  # kept short: the table travels signed in the preview page
-        rows.append(row)
-        lines.append(index)
-        if len(rows) > IMPORT_MAX_ROWS:
+            row.pop()  # kept short: the first rows are stored with the import
+        count += 1
+        if count > max_rows:
             raise ImportFileError(
-                _("The file has more than %(max)d attendees; split it into smaller lists.") % {"max": IMPORT_MAX_ROWS}
+                _("The file has more than %(max)d attendees; split it into smaller lists.") % {"max": max_rows}
             )
-    if not rows:
-        raise ImportFileError(_("The file has a header but no attendees."))
-    return AttendeeTable(headers=headers, rows=rows, lines=lines, description=description)
+        yield line, row
 
 
 def no_email_column_message() -> str:
@@ -217,14 +258,14 @@ def no_email_column_message() -> str:
         "fields": ", ".join(ATTENDEE_ROW_FIELDS)}
 
 
-def attendee_rows(table: AttendeeTable, mapping: Sequence[str]) -> list[dict[str, str]]:
-    """The table's rows as attendee rows by the mapping, normalised for the row form."""
-    return [_normalise_row(row) for row in apply_mapping((_unquote(cells) for cells in table.rows), mapping)]
+def attendee_rows(rows: Iterable[list[str]], mapping: Sequence[str]) -> list[dict[str, str]]:
+    """Rows of cells as attendee rows by the mapping, normalised for the row form."""
+    return [_normalise_row(row) for row in apply_mapping((_unquote(cells) for cells in rows), mapping)]
 
 
 def attendee_file(table: AttendeeTable, mapping: Sequence[str]) -> AttendeeFile:
     return AttendeeFile(
-        rows=attendee_rows(table, mapping), lines=table.lines, columns=mapped_fields(mapping),
+        rows=attendee_rows(table.rows, mapping), lines=table.lines, columns=mapped_fields(mapping),
         ignored_columns=[column_label(table.headers, position) for position, target in enumerate(mapping)
                          if target == IGNORE and table.headers[position]],
         description=table.description,
@@ -296,23 +337,28 @@ def _local_datetime(value: str) -> str:
     return value
 
 
-# Preview and import -------------------------------------------------------------------------
+# Preview --------------------------------------------------------------------------------------
 
 
 @dataclass
 class PreviewRow:
     line: int
-    values: dict[str, str]
+    cells: list[str]  # the row's values in the order of the preview's columns
     errors: dict[str, list[str]] = field(default_factory=dict)
     action: str = ""
     changes: list[str] = field(default_factory=list)  # what changes, or stays, of a known contact or attendance
     duplicate_of: int | None = None  # the line of the earlier row with the same e-mail
-    cells: list[str] = field(default_factory=list)  # the values in the order of the preview's columns
 
 
 @dataclass
 class Preview:
-    rows: list[PreviewRow]
+    """What importing a list does: counts over every row, and the rows shown (the first
+    PREVIEW_MAX_ROWS, and those with errors up to KEPT_ERROR_ROWS). Stored with the import as JSON."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[PreviewRow] = field(default_factory=list)
+    row_count: int = 0
+    error_count: int = 0
     new_contacts: int = 0
     new_attendances: int = 0
     existing_attendances: int = 0
@@ -327,11 +373,57 @@ class Preview:
     @property
     def valid_count(self) -> int:
         """Rows that will be imported: not those with errors nor the repeated e-mails."""
-        return len(self.rows) - len(self.error_rows) - self.duplicates
+        return self.row_count - self.error_count - self.duplicates
 
     @property
-    def shown_rows(self) -> list[PreviewRow]:
-        return [row for index, row in enumerate(self.rows) if row.errors or index < PREVIEW_MAX_ROWS]
+    def more_than_shown(self) -> bool:
+        return self.row_count > len(self.rows)
+
+    def add(self, event: Event, rows: list[dict[str, str]], lines: Sequence[int], earlier: EarlierRows) -> None:
+        """Plan a batch of rows (4 queries, nothing written) and count what importing them does;
+        `lines`: the spreadsheet line of every row of the list so far, by position."""
+        plan = plan_attendee_rows(event, rows, earlier)
+        earlier.record(plan)
+        for row_plan, row in zip(plan.rows, rows, strict=True):
+            self.row_count += 1
+            shown = self.row_count <= PREVIEW_MAX_ROWS
+            item = PreviewRow(line=lines[row_plan.index], cells=[])
+            if row_plan.errors:
+                self.error_count += 1
+                item.errors = _row_errors(row_plan.errors)
+                shown = shown or self.error_count <= KEPT_ERROR_ROWS
+            elif row_plan.duplicate_of is not None:
+                item.duplicate_of = lines[row_plan.duplicate_of]
+                item.action = _("Same e-mail as row %(line)d: ignored, only row %(line)d is imported") % {
+                    "line": item.duplicate_of}
+                self.duplicates += 1
+            else:
+                item.action = self._count(row_plan)
+                item.changes = [describe_change(change) for change in row_plan.changes]
+            if shown:
+                values = {**row, "email": row_plan.row["email"]} if not row_plan.errors else row
+                item.cells = [values.get(name, "") for name in self.columns]
+                self.rows.append(item)
+
+    def _count(self, row_plan) -> str:
+        self.changed += row_plan.changed
+        self.kept += any(not change.applied for change in row_plan.changes)
+        if row_plan.contact is None:
+            self.new_contacts += 1
+            self.new_attendances += 1
+            return _("New contact, new attendance")
+        if row_plan.attendance is None:
+            self.new_attendances += 1
+            return _("Known contact, new attendance")
+        self.existing_attendances += 1
+        return _("Already registered: changes") if row_plan.changed else _("Already registered: no change")
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Preview":
+        return cls(**{**data, "rows": [PreviewRow(**row) for row in data["rows"]]})
 
 
 def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[str, str]]:
@@ -374,39 +466,6 @@ def describe_change(change: FieldChange) -> str:
     return _("%(field)s stays %(old)s (file: %(new)s)") % values
 
 
-def preview_import(event: Event, rows: list[dict[str, str]], lines: list[int]) -> Preview:
-    """Say what importing each row would do, by the import's own plan; writes nothing (4 queries)."""
-    plan = plan_attendee_rows(event, rows)
-    preview = Preview(rows=[])
-    for row_plan, row, line in zip(plan.rows, rows, lines, strict=True):
-        item = PreviewRow(line=line, values=row)
-        preview.rows.append(item)
-        if row_plan.errors:
-            item.errors = _row_errors(row_plan.errors)
-            continue
-        item.values = {**row, "email": row_plan.row["email"]}
-        if row_plan.duplicate_of is not None:
-            item.duplicate_of = lines[row_plan.duplicate_of]
-            item.action = _("Same e-mail as row %(line)d: ignored, only row %(line)d is imported") % {
-                "line": item.duplicate_of}
-            preview.duplicates += 1
-            continue
-        item.changes = [describe_change(change) for change in row_plan.changes]
-        if row_plan.contact is None:
-            item.action = _("New contact, new attendance")
-            preview.new_contacts += 1
-            preview.new_attendances += 1
-        elif row_plan.attendance is None:
-            item.action = _("Known contact, new attendance")
-            preview.new_attendances += 1
-        else:
-            item.action = _("Already registered: changes") if row_plan.changed else _("Already registered: no change")
-            preview.existing_attendances += 1
-        preview.changed += row_plan.changed
-        preview.kept += any(not change.applied for change in row_plan.changes)
-    return preview
-
-
 @dataclass
 class ImportResult:
     created: int = 0
@@ -417,8 +476,7 @@ class ImportResult:
 
 
 def import_attendees(event: Event, rows: list[dict[str, str]], lines: list[int]) -> ImportResult:
-    """Upsert the rows with the bulk API's rules, in one transaction and one plan, so repeated
-    e-mails and external ids are judged across the whole file (as the preview judged them)."""
+    """Upsert a list held in memory with the bulk API's rules, in one transaction and one plan."""
     upserted = upsert_attendee_rows(event, rows)
     return ImportResult(
         created=upserted.created, updated=upserted.updated, unchanged=upserted.unchanged,
@@ -427,212 +485,180 @@ def import_attendees(event: Event, rows: list[dict[str, str]], lines: list[int])
     )
 
 
-# Admin views --------------------------------------------------------------------------------
+# Imports in the background: start, run, cancel ------------------------------------------------
+#
+# The functions that start work are called outside a transaction (the admin views): the row is
+# committed when its task is sent. A task finds its work by (import, run, status) and stops,
+# writing nothing more, as soon as the row says otherwise.
 
 
-class AttendeeImportForm(forms.Form):
-    event = forms.ModelChoiceField(queryset=Event.objects.all(), label=gettext_lazy("Event"))
-    file = forms.FileField(
-        label=gettext_lazy("Attendee list"),
-        help_text=gettext_lazy(
-            "CSV (comma or semicolon, UTF-8 or Excel's Windows encoding) or Excel .xlsx, e.g. a pretix or "
-            "Eventbrite export. First row: column headers; the preview suggests which column is which "
-            "(at least the e-mail), and you can change it there."
-        ),
+def create_import(event: Event, user, filename: str, data: bytes, source: str = "") -> AttendeeImport:
+    """Keep the uploaded file and preview it by the suggested mapping; ImportFileError when it
+    cannot be read or has no e-mail column (read up to its first FIRST_ROWS rows here)."""
+    from events.import_mapping import suggest_for_user
+
+    table = read_attendee_table(data, filename, max_rows=FIRST_ROWS)
+    suggestion = suggest_for_user(user, table.headers, table.rows)
+    if "email" not in suggestion.mapping:
+        raise ImportFileError(no_email_column_message())
+    attendee_import = AttendeeImport.objects.create(
+        event=event, created_by=user if user is not None and user.is_authenticated else None,
+        filename=filename[:255], source=source, data=data, description=table.description, headers=table.headers,
+        first_rows=table.rows, preset=suggestion.preset, mapping=suggestion.mapping, remembered=suggestion.remembered,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
     )
-    source = forms.CharField(
-        label=gettext_lazy("Source"), max_length=100, required=False,
-        help_text=gettext_lazy("Recorded on rows without a source column, e.g. “ticketing-export”."),
-    )
-
-    def __init__(self, *args, event: Event | None = None, admin_site=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        if event is not None:
-            del self.fields["event"]
-        elif admin_site is not None:
-            event_field = self.fields["event"]
-            event_field.widget = AutocompleteSelect(Attendance._meta.get_field("event"), admin_site)
-            event_field.widget.choices = event_field.choices
+    _send(attendee_import)
+    return attendee_import
 
 
-def _check_permission(request) -> None:
-    if not request.user.has_perms(["events.add_attendance", "events.change_attendance"]):
-        raise PermissionDenied
+def preview_again(attendee_import: AttendeeImport, preset: str, mapping: list[str]) -> bool:
+    """Preview by another mapping (which must have no mapping_errors); False when the import has
+    moved on (started, cancelled) meanwhile."""
+    return _restart(attendee_import, (ImportStatus.PREVIEWING, ImportStatus.READY), ImportStatus.PREVIEWING,
+                    preset=preset, mapping=mapping, remembered=False, preview=None, rows_total=None, failure="")
 
 
-@dataclass
-class ImportState:
-    """What the preview page carries, signed: the table as read and the mapping of the preview."""
+def start_import(attendee_import: AttendeeImport) -> bool:
+    """Import the previewed list; False unless its preview is ready."""
+    return _restart(attendee_import, (ImportStatus.READY,), ImportStatus.IMPORTING, rows_total=F("rows_done"))
 
-    event: int
-    filename: str
-    source: str  # the upload form's source, for rows without one
-    table: AttendeeTable
-    preset: str
-    mapping: list[str]
-    remembered: bool = False
 
-    def dumps(self) -> str:
-        table = self.table
-        return signing.dumps({
-            "event": self.event, "filename": self.filename, "source": self.source, "headers": table.headers,
-            "rows": table.rows, "lines": table.lines, "description": table.description, "preset": self.preset,
-            "mapping": self.mapping, "remembered": self.remembered,
-        }, salt=PAYLOAD_SALT, compress=True)
+def cancel_import(attendee_import: AttendeeImport) -> bool:
+    """Stop a preview or an import at its next batch and forget the file; the batches imported
+    before stay. False when there is nothing to cancel."""
+    stopped = AttendeeImport.objects.filter(
+        pk=attendee_import.pk, status__in=(ImportStatus.PREVIEWING, ImportStatus.READY, ImportStatus.IMPORTING)
+    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, data=b"", updated_at=timezone.now())
+    attendee_import.refresh_from_db()
+    return bool(stopped)
 
-    @classmethod
-    def loads(cls, text: str) -> "ImportState":
-        """Raises signing.BadSignature (also when expired) or ValueError (a payload of another form)."""
-        data = signing.loads(text, salt=PAYLOAD_SALT, max_age=PAYLOAD_MAX_AGE)
+
+def _restart(attendee_import: AttendeeImport, allowed: tuple[str, ...], status: str, **fields) -> bool:
+    started = AttendeeImport.objects.filter(pk=attendee_import.pk, status__in=allowed).update(
+        status=status, run=F("run") + 1, rows_done=0, attempts=0, updated_at=timezone.now(), **fields)
+    attendee_import.refresh_from_db()
+    if started:
+        _send(attendee_import)
+    return bool(started)
+
+
+def _send(attendee_import: AttendeeImport) -> bool:
+    """Send the task of the import's current run. When the broker is down the row waits for the
+    sweep (sweep_imports), like any run whose task was lost."""
+    from events import tasks
+
+    task = tasks.preview_import_task if attendee_import.status == ImportStatus.PREVIEWING else tasks.import_task
+    return queue.publish(lambda: task.delay(attendee_import.pk, attendee_import.run),
+                         what=f"attendee import {attendee_import.pk} ({attendee_import.status})")
+
+
+def sweep_imports() -> int:
+    """Send again the previews and imports whose task was lost (no batch for IMPORT_STALE_SECONDS);
+    one that was sent IMPORT_MAX_ATTEMPTS times without finishing fails, with its file dropped."""
+    stale = AttendeeImport.objects.filter(
+        status__in=(ImportStatus.PREVIEWING, ImportStatus.IMPORTING),
+        updated_at__lt=timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS),
+    ).only("pk", "status", "run", "attempts")
+    sent = 0
+    for attendee_import in stale:
+        if attendee_import.attempts >= settings.IMPORT_MAX_ATTEMPTS:
+            _finish(attendee_import.pk, attendee_import.run, attendee_import.status, status=ImportStatus.FAILED,
+                    data=b"", failure=gettext_lazy("The import stopped again and again; the error is logged."))
+            continue
+        AttendeeImport.objects.filter(pk=attendee_import.pk, run=attendee_import.run).update(
+            attempts=F("attempts") + 1, updated_at=timezone.now())
+        sent += _send(attendee_import)
+    return sent
+
+
+def _current(import_id: int, run: int, status: str) -> AttendeeImport | None:
+    return AttendeeImport.objects.select_related("event").filter(pk=import_id, run=run, status=status).first()
+
+
+def _finish(import_id: int, run: int, current: str, **fields) -> bool:
+    """Write the progress or the end of a run, unless the import moved on (a cancel, a newer run)."""
+    fields = {name: str(value) if name == "failure" else value for name, value in fields.items()}
+    return bool(AttendeeImport.objects.filter(pk=import_id, run=run, status=current).update(
+        updated_at=timezone.now(), **fields))
+
+
+def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[dict[str, str]]]]:
+    """The file's rows by the import's mapping, IMPORT_BATCH_ROWS at a time, with their lines."""
+    with open_attendee_table(bytes(attendee_import.data), attendee_import.filename) as table:
+        while batch := list(itertools.islice(table.rows, IMPORT_BATCH_ROWS)):
+            rows = attendee_rows((cells for _line, cells in batch), attendee_import.mapping)
+            yield [line for line, _cells in batch], with_default_source(rows, attendee_import.source)
+
+
+def run_preview(import_id: int, run: int) -> bool:
+    """The preview task's work: plan every row, batch by batch, and store what importing does.
+    False when the import moved on meanwhile."""
+    attendee_import = _current(import_id, run, ImportStatus.PREVIEWING)
+    if attendee_import is None:
+        return False
+    with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
+        columns = mapped_fields(attendee_import.mapping)
+        preview = Preview(columns=columns + (["source"] if attendee_import.source and "source" not in columns else []))
+        earlier, lines = EarlierRows(), array("q")
         try:
-            table = AttendeeTable(headers=data["headers"], rows=data["rows"], lines=data["lines"],
-                                  description=data["description"])
-            state = cls(event=data["event"], filename=data["filename"], source=data["source"], table=table,
-                        preset=data["preset"], mapping=data["mapping"], remembered=data["remembered"])
-        except (KeyError, TypeError) as exc:
-            raise ValueError("not an import payload") from exc
-        if len(state.mapping) != len(table.headers):
-            raise ValueError("the mapping does not fit the headers")
-        return state
-
-    def with_suggestion(self, suggestion: Suggestion) -> "ImportState":
-        return replace(self, preset=suggestion.preset, mapping=suggestion.mapping, remembered=suggestion.remembered)
-
-
-def import_attendees_view(model_admin, request, event: Event | None = None):
-    """Upload (GET/POST with a file) → preview with the column mapping (the table signed in the
-    page; a changed mapping previews again) → confirm (POST). Nothing is written before confirm."""
-    _check_permission(request)
-    admin_site = model_admin.admin_site
-    context = {
-        **admin_site.each_context(request),
-        "opts": Attendance._meta,
-        "event_opts": Event._meta,
-        "fixed_event": event,
-        "title": _("Import attendees") + (f": {event}" if event else ""),
-        "max_rows": IMPORT_MAX_ROWS,
-    }
-    request.current_app = admin_site.name
-
-    if request.method == "POST" and "payload" in request.POST:
-        return _preview_or_confirm(request, event, context)
-
-    form = AttendeeImportForm(request.POST or None, request.FILES or None, event=event, admin_site=admin_site)
-    if request.method == "POST" and form.is_valid():
-        target = event or form.cleaned_data["event"]
-        upload = form.cleaned_data["file"]
-        try:
-            table = read_attendee_table(upload.read(), upload.name)
+            for batch_lines, rows in _batches(attendee_import):
+                lines.extend(batch_lines)
+                preview.add(attendee_import.event, rows, lines, earlier)
+                if not _finish(import_id, run, ImportStatus.PREVIEWING, rows_done=preview.row_count):
+                    return False
         except ImportFileError as exc:
-            form.add_error("file", str(exc))
-        else:
-            suggestion = suggest_for_user(request.user, table.headers, table.rows)
-            if "email" in suggestion.mapping:
-                state = ImportState(event=target.pk, filename=upload.name, source=form.cleaned_data["source"],
-                                    table=table, preset=suggestion.preset, mapping=suggestion.mapping,
-                                    remembered=suggestion.remembered)
-                return _preview_response(request, context, target, state)
-            form.add_error("file", no_email_column_message())
-    context.update({"form": form, "media": model_admin.media + form.media})
-    return TemplateResponse(request, "admin/events/attendee_import.html", context)
+            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, data=b"",
+                           failure=str(exc))
+        if not preview.row_count:
+            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, data=b"",
+                           failure=_("The file has a header but no attendees."))
+        return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.READY,
+                       preview=preview.as_json(), rows_done=preview.row_count)
 
 
-def _preview_or_confirm(request, event: Event | None, context: dict):
-    """A POST from the preview: import ("confirm", or no mapping posted), or preview the posted mapping."""
-    try:
-        state = ImportState.loads(request.POST["payload"])
-    except (signing.BadSignature, ValueError):
-        messages.error(request, _("The preview expired or was changed; please upload the file again."))
-        return HttpResponseRedirect(request.get_full_path())
-    target = Event.objects.filter(pk=state.event).first()
-    if target is None or (event is not None and event.pk != target.pk):
-        messages.error(request, _("The event of this import no longer exists; please upload the file again."))
-        return HttpResponseRedirect(request.get_full_path())
-    if "preset" not in request.POST and "remap" not in request.POST and not mapping_errors(state.mapping):
-        return _confirm(request, target, state)  # the preview's own mapping
-
-    mapping_form = ColumnMappingForm(
-        state.table.headers, request.POST, samples=column_samples(state.table.headers, state.table.rows),
-        shown_preset=state.preset,
-    )
-    if not mapping_form.is_valid():
-        return _preview_response(request, context, target, state, mapping_form)
-    chosen = mapping_form.suggestion(state.table.rows)
-    if "remap" not in request.POST and chosen.mapping == state.mapping and not mapping_errors(chosen.mapping):
-        return _confirm(request, target, replace(state, preset=chosen.preset))
-    if "remap" not in request.POST:
-        messages.warning(request, _("The column mapping was changed: check the new preview, then import."))
-    return _preview_response(request, context, target, state.with_suggestion(chosen))
-
-
-def _preview_response(request, context: dict, target: Event, state: ImportState,
-                      mapping_form: ColumnMappingForm | None = None):
-    """The preview page: the mapping form and, for a valid mapping, what importing would do."""
-    table = state.table
-    samples = column_samples(table.headers, table.rows)
-    if mapping_form is None:
-        mapping_form = ColumnMappingForm.for_suggestion(
-            table.headers, Suggestion(state.preset, state.mapping), samples=samples
-        )
-    context.update({
-        "event": target, "filename": state.filename, "payload": state.dumps(), "preview_max_rows": PREVIEW_MAX_ROWS,
-        "mapping_form": mapping_form, "remembered": state.remembered, "preview": None,
-        "file": AttendeeFile(rows=[], lines=table.lines, columns=[], ignored_columns=[], description=table.description),
-    })
-    if not mapping_form.errors:
-        parsed = attendee_file(table, state.mapping)
-        rows = with_default_source(parsed.rows, state.source)
-        preview = preview_import(target, rows, parsed.lines)
-        columns = parsed.columns + (["source"] if state.source and "source" not in parsed.columns else [])
-        for row in preview.rows:
-            row.cells = [row.values.get(name, "") for name in columns]
-        if preview.duplicates:
-            messages.warning(request, ngettext(
-                "%(counter)s repeated e-mail (ignored: only the first row of an e-mail is imported)",
-                "%(counter)s repeated e-mails (ignored: only the first row of an e-mail is imported)",
-                preview.duplicates,
-            ) % {"counter": preview.duplicates})
-        context.update({"file": parsed, "preview": preview, "columns": columns})
-    return TemplateResponse(request, "admin/events/attendee_import_preview.html", context)
+def run_import(import_id: int, run: int) -> bool:
+    """The import task's work: upsert the rows batch by batch, each batch with the import's
+    progress in one transaction; a run sent again skips the batches committed before. False when
+    the import moved on meanwhile (cancelled, or another task of the same run went ahead)."""
+    attendee_import = _current(import_id, run, ImportStatus.IMPORTING)
+    if attendee_import is None:
+        return False
+    progress = {name: getattr(attendee_import, name) for name in (
+        "created", "updated", "unchanged", "error_count", "duplicate_count", "errors", "duplicates")}
+    earlier, lines = EarlierRows(), array("q")
+    with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
+        for batch_lines, rows in _batches(attendee_import):
+            lines.extend(batch_lines)
+            done_before = max(0, min(len(rows), attendee_import.rows_done - earlier.offset))
+            if done_before:
+                earlier.skip(rows[:done_before])
+                rows = rows[done_before:]
+            if not rows:
+                continue
+            with transaction.atomic():
+                position = (AttendeeImport.objects.select_for_update()
+                            .filter(pk=import_id, run=run, status=ImportStatus.IMPORTING)
+                            .values_list("rows_done", flat=True).first())
+                if position != earlier.offset:
+                    return False
+                upserted = upsert_attendee_rows(attendee_import.event, rows, earlier)
+                _count_batch(progress, upserted, lines)
+                AttendeeImport.objects.filter(pk=import_id).update(
+                    rows_done=earlier.offset, updated_at=timezone.now(), **progress)
+    return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.DONE, data=b"")
 
 
-def _confirm(request, target: Event, state: ImportState):
-    parsed = attendee_file(state.table, state.mapping)
-    result = import_attendees(target, with_default_source(parsed.rows, state.source), parsed.lines)
-    remember_mapping(request.user, state.table.headers, state.preset, state.mapping)
-    messages.success(request, _(
-        "Imported %(filename)s into %(event)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged."
-    ) % {"filename": state.filename, "event": target, "created": result.created, "updated": result.updated,
-         "unchanged": result.unchanged})
-    if result.errors:
-        messages.warning(request, ngettext(
-            "%(count)d row was skipped because of errors: %(rows)s.",
-            "%(count)d rows were skipped because of errors: %(rows)s.",
-            len(result.errors),
-        ) % {"count": len(result.errors), "rows": _skipped_rows(result.errors)})
-    if result.duplicates:
-        # Rows left out are a warning, as skipped rows are: the file said more than was imported.
-        messages.warning(request, ngettext(
-            "%(count)d row repeated an earlier e-mail and was ignored: %(rows)s.",
-            "%(count)d rows repeated an earlier e-mail and were ignored: %(rows)s.",
-            len(result.duplicates),
-        ) % {"count": len(result.duplicates), "rows": "; ".join(
-            _("row %(line)d (same as row %(first)d)") % {"line": line, "first": first}
-            for line, first in result.duplicates[:MESSAGE_MAX_ROWS]
-        ) + _more(len(result.duplicates))})
-    return HttpResponseRedirect(reverse("admin:events_event_change", args=[target.pk]))
-
-
-def _skipped_rows(errors: list[tuple[int, dict[str, list[str]]]]) -> str:
-    """Each skipped row with its reasons: row 12 (external_id: This external id belongs to …); row 14 (…)."""
-    described = [
-        _("row %(line)d (%(reasons)s)") % {"line": line, "reasons": " ".join(
-            f"{name}: {message}" for name, messages_ in row_errors.items() for message in messages_)}
-        for line, row_errors in errors[:MESSAGE_MAX_ROWS]
-    ]
-    return "; ".join(described) + _more(len(errors))
-
-
-def _more(count: int) -> str:
-    hidden = count - MESSAGE_MAX_ROWS
-    return (" " + _("and %(count)d more") % {"count": hidden}) if hidden > 0 else ""
+def _count_batch(progress: dict, upserted, lines: Sequence[int]) -> None:
+    progress["created"] += upserted.created
+    progress["updated"] += upserted.updated
+    progress["unchanged"] += upserted.unchanged
+    progress["error_count"] += len(upserted.errors)
+    progress["duplicate_count"] += len(upserted.duplicates)
+    room = KEPT_ERROR_ROWS - len(progress["errors"])
+    if upserted.errors and room > 0:
+        progress["errors"] = progress["errors"] + [
+            [lines[error["row"]], _row_errors(error["errors"])] for error in upserted.errors[:room]]
+    room = KEPT_ERROR_ROWS - len(progress["duplicates"])
+    if upserted.duplicates and room > 0:
+        progress["duplicates"] = progress["duplicates"] + [
+            [lines[row], lines[first]] for row, first in upserted.duplicates[:room]]

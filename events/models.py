@@ -14,6 +14,7 @@ from events.choices import (
     EventFormat,
     EventKind,
     EventStatus,
+    ImportStatus,
     InteractionKind,
 )
 from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
@@ -313,3 +314,73 @@ class ImportColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.headers_key[:12]} ({self.preset})"
+
+
+class AttendeeImport(models.Model):
+    """An attendee list uploaded in the admin, previewed and imported by Celery tasks (events.imports).
+
+    The file is kept here, not on a disk, because the web process and the worker share none;
+    it is emptied once the import has run or was cancelled. `run` counts the starts of a
+    preview or an import: a task carries the number of its start and stops as soon as the row
+    says another one began (a changed mapping, a cancel). `rows_done` moves in the transaction
+    of each batch of rows, so an import whose worker died resumes after the last committed batch.
+    """
+
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="imports")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.SET_NULL, null=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
+    # Moves with every batch: a task that stopped moving it for a while is sent again (the sweep).
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    filename = models.CharField(_("file name"), max_length=255)
+    source = models.CharField(_("source"), max_length=100, blank=True)
+    data = models.BinaryField(_("file"), default=bytes, editable=False)
+    description = models.CharField(_("format"), max_length=100, blank=True)
+    headers = models.JSONField(_("headers"), default=list)
+    # The first rows' cells (events.imports.FIRST_ROWS): the mapping form's suggestions and examples.
+    first_rows = models.JSONField(_("first rows"), default=list)
+    preset = models.CharField(_("preset"), max_length=20, blank=True)
+    mapping = models.JSONField(_("mapping"), default=list)  # a target per column (events.import_mapping)
+    remembered = models.BooleanField(_("mapping remembered"), default=False)
+    status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices,
+                              default=ImportStatus.PREVIEWING)
+    run = models.PositiveIntegerField(_("run"), default=1)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)  # sends of the run by the sweep
+    language = models.CharField(_("language"), max_length=10, blank=True)  # of the uploader: the preview's texts
+    rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows done"), default=0)
+    # The preview's counts and the rows it shows (events.imports.Preview as JSON).
+    preview = models.JSONField(_("preview"), null=True, blank=True)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("rows with errors"), default=0)
+    duplicate_count = models.PositiveIntegerField(_("repeated e-mails"), default=0)
+    errors = models.JSONField(_("errors"), default=list)  # the first rows skipped: [line, {field: [message]}]
+    duplicates = models.JSONField(_("repeated"), default=list)  # the first rows left out: [line, first line]
+    failure = models.TextField(_("failure"), blank=True)
+
+    class Meta:
+        verbose_name = _("attendee import")
+        verbose_name_plural = _("attendee imports")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rows_total__isnull=True) | Q(rows_done__lte=F("rows_total")),
+                name="attendee_import_rows_done_within_total",
+                violation_error_message=_("More rows done than the file has."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} → {self.event}"
+
+    @property
+    def running(self) -> bool:
+        return self.status in (ImportStatus.PREVIEWING, ImportStatus.IMPORTING)
+
+    @property
+    def percent(self) -> int:
+        return min(100, self.rows_done * 100 // self.rows_total) if self.rows_total else 0

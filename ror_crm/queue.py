@@ -27,6 +27,10 @@ BROKER_ERRORS: tuple[type[BaseException], ...] = (KombuOperationalError, redis.e
 # What Django's Redis cache raises when Redis is down.
 CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 
+# For idempotent tasks: acked after the work, requeued when the worker process dies (killed, out
+# of memory), so a task lost with its worker runs again on another.
+REDELIVER_WHEN_LOST = {"acks_late": True, "reject_on_worker_lost": True}
+
 _local = threading.local()
 
 

@@ -252,6 +252,14 @@ if not 0 <= CLV_ANNUAL_DISCOUNT_RATE < 10:
         f"CLV_ANNUAL_DISCOUNT_RATE must be from 0 to below 10 (0.08 = 8 %), got {CLV_ANNUAL_DISCOUNT_RATE}."
     )
 CELERY_BEAT_SCHEDULE["nightly-clv-fit"] = {"task": "scoring.fit_clv", "schedule": crontab(hour=4, minute=0)}
+# Attendee imports in the admin (events.imports, README "Importing attendee lists"): the largest
+# list taken, the sweep that sends a preview or import again whose task was lost, and how often.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
+IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 5)
+CELERY_BEAT_SCHEDULE["events-sweep-attendee-imports"] = {
+    "task": "events.sweep_attendee_imports", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),
+}
 # Meeting suggestions at an event (events.meeting_suggestions): at most this many per attendee.
 MEETING_SUGGESTIONS_PER_ATTENDEE = env_int("MEETING_SUGGESTIONS_PER_ATTENDEE", 5)
 # Contact fatigue (contacts.fatigue, docs/contact-fatigue.md): (window in days, cap) of the

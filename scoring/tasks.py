@@ -44,8 +44,7 @@ logger = logging.getLogger(__name__)
 
 # Retried with exponential backoff (Celery's, with jitter) when its contacts stay locked.
 RETRY_WHEN_LOCKED = {"autoretry_for": (ContactsLocked,), "retry_backoff": 5, "max_retries": 5}
-# Idempotent, so run again when lost: acked after the work, requeued when the worker process dies.
-REDELIVER_WHEN_LOST = {"acks_late": True, "reject_on_worker_lost": True}
+REDELIVER_WHEN_LOST = queue.REDELIVER_WHEN_LOST
 
 
 def _as_of(value: str | None) -> datetime:

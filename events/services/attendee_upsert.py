@@ -58,6 +58,7 @@ class AttendeeRowPlan:
     contact: Contact | None = None  # the stored contact; None: the row creates it
     attendance: Attendance | None = None  # the stored attendance at the event; None: the row creates it
     changes: list[FieldChange] = field(default_factory=list)  # against the stored contact and attendance
+    claims: tuple[str, str] | None = None  # the (source, external_id) the row sets, when it may
 
     @property
     def applies(self) -> bool:
@@ -72,6 +73,32 @@ class AttendeeRowPlan:
 class AttendeePlan:
     rows: list[AttendeeRowPlan]
     organizations: dict[str, Organization]  # stored ones the rows name, by lower-cased name
+
+
+@dataclass
+class EarlierRows:
+    """What the rows before a batch of one list claimed, for a list planned and applied in
+    batches (the admin import streams its file): the first row of each e-mail and the external
+    ids set, so that the whole list follows the one-call rules. Positions are the list's: a
+    batch's rows are at `offset`, `offset + 1`, …; record() moves past the batch once it counts.
+    """
+
+    offset: int = 0
+    first_of_email: dict[str, int] = field(default_factory=dict)
+    claimed: set[tuple[str, str]] = field(default_factory=set)
+
+    def record(self, plan: AttendeePlan) -> None:
+        for row_plan in plan.rows:
+            if "email" in row_plan.row:  # a valid row: later rows of its e-mail are left out
+                self.first_of_email.setdefault(row_plan.row["email"], row_plan.index)
+            if row_plan.claims is not None:
+                self.claimed.add(row_plan.claims)
+        self.offset += len(plan.rows)
+
+    def skip(self, rows: list[Any]) -> None:
+        """Move past rows applied before (a resumed import): their e-mails count again; their
+        external ids are stored by now, which refuses them to later rows just the same."""
+        self.record(AttendeePlan(rows=_validated_plans(rows, self), organizations={}))
 
 
 CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
@@ -96,9 +123,9 @@ def _form_errors(form: AttendeeRowForm) -> dict[str, list[str]]:
     return {name: [str(message) for message in messages] for name, messages in form.errors.items()}
 
 
-def _validated_plans(rows: list[Any]) -> list[AttendeeRowPlan]:
+def _validated_plans(rows: list[Any], earlier: EarlierRows) -> list[AttendeeRowPlan]:
     plans, first_of_email = [], {}
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows, start=earlier.offset):
         plan = AttendeeRowPlan(index=index)
         plans.append(plan)
         if not isinstance(row, dict):
@@ -111,7 +138,9 @@ def _validated_plans(rows: list[Any]) -> list[AttendeeRowPlan]:
         plan.row = {name: value for name, value in form.cleaned_data.items() if name in row}
         plan.row["email"] = normalize_email(plan.row["email"])
         # The first row of an e-mail is the one applied; later ones are left out whole.
-        first = first_of_email.setdefault(plan.row["email"], index)
+        first = earlier.first_of_email.get(plan.row["email"])
+        if first is None:
+            first = first_of_email.setdefault(plan.row["email"], index)
         plan.duplicate_of = first if first != index else None
     return plans
 
@@ -178,16 +207,18 @@ def _external_key(plan: AttendeeRowPlan) -> tuple[str, str] | None:
     return source, external_id
 
 
-def plan_attendee_rows(event: Event, rows: list[Any]) -> AttendeePlan:
+def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | None = None) -> AttendeePlan:
     """Validate attendee rows and work out what upserting them into the event does; writes nothing.
 
     Rules (API.md attendances/bulk/, README import): contacts by e-mail, attendances by (event,
     contact); blank values keep what is stored; the first row of an e-mail wins, later ones are
     left out; an external id another attendance holds (anywhere: (source, external_id) is unique)
     or an earlier row claims is a row error; a status never moves back (STATUS_STAGE); a stored
-    check-in time stays. At most four queries, whatever the row count.
+    check-in time stays. At most four queries, whatever the row count. `earlier`: what the rows
+    before these claimed, when a list comes in batches (not changed here: see EarlierRows.record).
     """
-    plans = _validated_plans(rows)
+    earlier = earlier or EarlierRows()
+    plans = _validated_plans(rows, earlier)
     applying = [plan for plan in plans if plan.applies]
     contacts = {
         contact.email: contact
@@ -217,11 +248,12 @@ def plan_attendee_rows(event: Event, rows: list[Any]) -> AttendeePlan:
         if key is not None and key in taken:
             plan.errors = {"external_id": [EXTERNAL_ID_TAKEN]}
             continue
-        if key is not None and key in claimed:
+        if key is not None and (key in claimed or key in earlier.claimed):
             plan.errors = {"external_id": [EXTERNAL_ID_REPEATED]}
             continue
         if key is not None:
             claimed.add(key)
+            plan.claims = key
         if plan.contact is not None:
             plan.changes = _contact_changes(plan.contact, plan.row)
         if plan.attendance is not None:
@@ -248,20 +280,25 @@ def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
     return result
 
 
-def upsert_attendee_rows(event: Event, rows: list[Any]) -> BulkUpsertResult:
+def upsert_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | None = None) -> BulkUpsertResult:
     """Apply the rows as plan_attendee_rows() says, in one transaction (also the admin's import).
 
-    Rows with errors are reported by their 0-based position and write nothing. Replaying the
-    same rows changes nothing, also after check-ins. A fixed number of queries per call.
+    Rows with errors are reported by their 0-based position (in the whole list, given
+    `earlier`, which then moves past these rows) and write nothing. Replaying the same rows
+    changes nothing, also after check-ins. A fixed number of queries per call.
     """
     try:
         with transaction.atomic():
-            result = _apply_attendee_plan(event, plan_attendee_rows(event, rows))
+            plan = plan_attendee_rows(event, rows, earlier)
+            result = _apply_attendee_plan(event, plan)
     except IntegrityError:
         # A concurrent import created some of the same contacts, organizations or external ids;
         # the second plan sees them.
         with transaction.atomic():
-            result = _apply_attendee_plan(event, plan_attendee_rows(event, rows))
+            plan = plan_attendee_rows(event, rows, earlier)
+            result = _apply_attendee_plan(event, plan)
+    if earlier is not None:
+        earlier.record(plan)
     notify_late_data(event, result.contact_ids)
     return result
 

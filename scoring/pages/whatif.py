@@ -2,7 +2,7 @@
 
 Reached from the profile's change page. The computation (scoring.services.whatif) takes seconds at
 100,000 contacts, so it runs as a Celery task: the page starts it, shows its progress and reloads
-itself (static/admin-ror/whatif.js) until the result is in the cache; Cancel stops it. With eager
+itself (static/admin-ror/reload-while-running.js) until the result is in the cache; Cancel stops it. With eager
 Celery (the embedded default) the task runs inside the request and the page shows the result at once.
 """
 

@@ -7,14 +7,12 @@ in test_import_export.py), and details of known contacts the file would change.
 from datetime import timedelta
 
 import pytest
-from django.contrib.messages import get_messages
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
 from events import services
 from events.models import Attendance, Event
+from tests.attendee_imports import confirm, result_text, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +21,6 @@ pytestmark = pytest.mark.django_db
 def event(db) -> Event:
     now = timezone.now()
     return Event.objects.create(name="Berlin Roadshow", starts_at=now - timedelta(hours=8), ends_at=now)
-
-
-def upload(client, event: Event, content: bytes):
-    url = reverse("admin:events_event_import_attendees", args=[event.pk])
-    return client.post(url, {"file": SimpleUploadedFile("attendees.csv", content)})
-
-
-def confirm(client, event: Event, preview):
-    url = reverse("admin:events_event_import_attendees", args=[event.pk])
-    return client.post(url, {"payload": preview.context["payload"], "confirm": "1"})
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def rows_by_line(preview) -> dict:
@@ -68,7 +52,7 @@ class TestReimportAfterCheckIn:
 
         response = confirm(admin_client, event, preview)
 
-        assert "0 new, 0 updated, 6 unchanged" in messages_of(response)[0]
+        assert "0 new, 0 updated, 6 unchanged" in result_text(response)
         assert list(Attendance.objects.order_by("pk").values_list("status", "checked_in_at", "updated_at")) == before
 
     def test_a_forward_move_is_shown_and_applied(self, admin_client, event):
@@ -78,7 +62,7 @@ class TestReimportAfterCheckIn:
 
         assert rows_by_line(preview)[2].action == "Already registered: changes"
         assert rows_by_line(preview)[2].changes == ["Status: Registered → Attended"]
-        assert "0 new, 1 updated, 0 unchanged" in messages_of(confirm(admin_client, event, preview))[0]
+        assert "0 new, 1 updated, 0 unchanged" in result_text(confirm(admin_client, event, preview))
         assert Attendance.objects.get(contact__email="p0@client.example").status == "attended"
 
 
@@ -99,8 +83,8 @@ class TestRefusedRows:
 
         response = confirm(admin_client, event, preview)
 
-        assert messages_of(response)[1] == (
-            "1 row was skipped because of errors: row 4 (external_id: An earlier row of this list has the same external id.)."
+        assert "1 row was skipped because of errors Row Errors 4 external_id: An earlier row of this list has the same external id." in (
+            result_text(response)
         )
         assert not Contact.objects.filter(email="carl@client.example").exists()
         assert not Organization.objects.filter(name="Carl GmbH").exists()

@@ -380,7 +380,7 @@ class TestPage:
 
         page = client.get(self.url(attendance_only)).content.decode()
         assert "Computing… (4 of 10 scores)" in page
-        assert "admin-ror/whatif.js" in page
+        assert "admin-ror/reload-while-running.js" in page
         assert 'id="ror-whatif-cancel"' in page
 
         response = client.post(self.url(attendance_only), {"cancel": "Cancel"})
