@@ -13,7 +13,7 @@ changeable there.
 
 An upload is kept as an AttendeeImport row (the file in the database: web and worker share no
 disk). The preview and the import are Celery tasks that stream the file in batches of
-IMPORT_BATCH_ROWS rows (one plan, or one upsert, per batch; the rules still judge the whole list:
+settings.IMPORT_BATCH_ROWS rows (one plan, or one upsert, per batch; the rules still judge the whole list:
 events.services.EarlierRows), so the request returns at once and a list of a million rows never
 sits in memory whole. Each imported batch and the import's progress commit together: a task that
 dies resumes after the last batch, and the row's `run` lets a cancel or a newer start stop it.
@@ -67,7 +67,6 @@ from ror_crm import queue
 
 logger = logging.getLogger(__name__)
 
-IMPORT_BATCH_ROWS = 1000  # rows planned or upserted at a time: one transaction each
 FIRST_ROWS = 1000  # rows kept for the column mapping's suggestions and the form's examples
 PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors too, up to KEPT_ERROR_ROWS
 KEPT_ERROR_ROWS = 1000  # rows with errors (and repeated e-mails) listed in a preview or result
@@ -585,7 +584,7 @@ def _finish(import_id: int, run: int, current: str, **fields) -> bool:
 def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[dict[str, str]]]]:
     """The file's rows by the import's mapping, IMPORT_BATCH_ROWS at a time, with their lines."""
     with open_attendee_table(bytes(attendee_import.data), attendee_import.filename) as table:
-        while batch := list(itertools.islice(table.rows, IMPORT_BATCH_ROWS)):
+        while batch := list(itertools.islice(table.rows, settings.IMPORT_BATCH_ROWS)):
             rows = attendee_rows((cells for _line, cells in batch), attendee_import.mapping)
             yield [line for line, _cells in batch], with_default_source(rows, attendee_import.source)
 

@@ -28,7 +28,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
-from events.models import Attendance, Event
+from events.models import Attendance, AttendeeImport, Event
 from partners.models import PartnerAPIKey
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest
 from scoring.services import active_parameters, compute_event_metrics, compute_scores
@@ -363,3 +363,52 @@ def test_a_worker_killed_mid_recompute_is_made_good_by_the_next(own_redis, app_e
     as_ofs = set(ContactScore.objects.values_list("computed_at", flat=True))
     assert len(as_ofs) == 1  # one run, one as-of: the redelivered chunks are the same run's
     assert_equals_a_clean_run(contact_ids, [])
+
+
+def test_a_worker_killed_mid_import_is_resumed_without_duplicates(own_redis, app_env, tmp_path, monkeypatch):
+    """SIGKILL to a worker in the middle of an attendee import: the message comes back after the
+    visibility timeout and the next worker goes on after the last committed batch; every row is
+    imported once, and the counts are those of one uninterrupted run."""
+    from celery import Celery
+
+    from events import imports
+    from events.tasks import import_task
+
+    assert (import_task.acks_late, import_task.reject_on_worker_lost) == (True, True)
+    rows = 6000
+    content = b"email,first_name,ticket_id\n" + b"".join(
+        f"p{i}@list.example,P{i},T-{i}\n".encode() for i in range(rows)) + b"p7@list.example,Again,\n"
+    now = timezone.now()
+    event = Event.objects.create(name="Import", starts_at=now + timedelta(days=3), ends_at=now + timedelta(days=4))
+    monkeypatch.setattr(imports, "_send", lambda attendee_import: True)  # sent below, to this test's Redis
+    attendee_import = imports.create_import(event, None, "list.csv", content)
+    assert imports.run_preview(attendee_import.pk, attendee_import.run)
+    assert imports.start_import(attendee_import)
+    env = {**app_env, "IMPORT_BATCH_ROWS": "25", "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
+
+    def progress() -> tuple[str, int]:
+        return tuple(AttendeeImport.objects.filter(pk=attendee_import.pk).values_list("status", "rows_done").get())
+
+    sender = Celery("faults-test", broker=own_redis.url)
+    with process(worker_command("doomed"), env, first_log) as first:
+        wait_until_ready(first_log, first)
+        sender.send_task("events.import_attendees", args=[attendee_import.pk, attendee_import.run], serializer="json")
+        wait_for(lambda: progress()[1] > 0, timeout=60, what="the first batches", logs=[first_log])
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool, mid-import
+        first.wait()
+    status, done_when_killed = progress()
+    assert (status, done_when_killed < rows) == ("importing", True), "the import finished before the kill"
+    time.sleep(VISIBILITY_TIMEOUT + 1)
+
+    with process(worker_command("rescuer"), env, second_log) as second:
+        wait_until_ready(second_log, second)
+        wait_for(lambda: progress()[0] == "done", timeout=300, what="the rest of the import", logs=[second_log])
+        sender.close()
+
+    attendee_import.refresh_from_db()
+    assert (attendee_import.rows_done, attendee_import.created, attendee_import.updated) == (rows + 1, rows, 0)
+    assert attendee_import.duplicates == [[rows + 2, 9]]
+    assert Attendance.objects.filter(event=event).count() == rows
+    assert Contact.objects.filter(email__endswith="@list.example").count() == rows
+    assert Contact.objects.get(email="p7@list.example").first_name == "P7"

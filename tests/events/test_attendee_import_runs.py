@@ -1,0 +1,247 @@
+"""Attendee imports in the background (events.imports): batches that keep the whole list's rules,
+a run that resumes after its worker died, cancel, a stale task of an earlier run, the sweep.
+
+The tasks' functions are called directly here (run_preview, run_import), as a worker would;
+tests/test_faults.py kills a real worker in the middle of an import.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Contact
+from events import imports
+from events.choices import ImportStatus
+from events.models import Attendance, AttendeeImport, Event
+from events.services import attendee_upsert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def event(db) -> Event:
+    now = timezone.now()
+    return Event.objects.create(name="Hamburg Summit", starts_at=now + timedelta(days=10), ends_at=now + timedelta(days=11))
+
+
+@pytest.fixture
+def small_batches(settings):
+    settings.IMPORT_BATCH_ROWS = 2
+    return settings
+
+
+@pytest.fixture
+def held_tasks(monkeypatch):
+    """Tasks not run when sent (as with a broker and no worker yet): the test runs them."""
+    sent = []
+    monkeypatch.setattr(imports, "_send", lambda attendee_import: sent.append(attendee_import.pk) or True)
+    return sent
+
+
+# Rows 2-9 of the sheet: rows 6 and 8 repeat e-mails of rows in earlier batches; row 7 claims the
+# ticket id of row 3, row 9 has no valid e-mail.
+LIST = (
+    b"email,first_name,ticket_id\n"
+    b"a@x.example,A,T-1\n"
+    b"b@x.example,B,T-2\n"
+    b"c@x.example,C,T-3\n"
+    b"d@x.example,D,T-4\n"
+    b"A@X.example,A again,T-5\n"
+    b"e@x.example,E,T-2\n"
+    b"c@x.example,C again,\n"
+    b"not-an-email,F,T-6\n"
+)
+
+
+def new_import(event: Event, content: bytes = LIST, user=None) -> AttendeeImport:
+    return imports.create_import(event, user, "list.csv", content)
+
+
+def start(attendee_import: AttendeeImport) -> int:
+    assert imports.start_import(attendee_import)
+    return attendee_import.run
+
+
+class TestBatches:
+    def test_the_rules_judge_the_whole_list_across_batches(self, event, small_batches, held_tasks):
+        attendee_import = new_import(event)
+        assert imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+        preview = imports.Preview.from_json(attendee_import.preview)
+
+        assert (attendee_import.status, attendee_import.rows_done, preview.row_count) == (ImportStatus.READY, 8, 8)
+        assert (preview.new_contacts, preview.duplicates, preview.error_count, preview.valid_count) == (4, 2, 2, 4)
+        assert {row.line: row.duplicate_of for row in preview.rows if row.duplicate_of} == {6: 2, 8: 4}
+        assert {row.line: sorted(row.errors) for row in preview.error_rows} == {7: ["external_id"], 9: ["email"]}
+
+        run = start(attendee_import)
+        assert imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert attendee_import.status == ImportStatus.DONE
+        assert (attendee_import.created, attendee_import.updated, attendee_import.unchanged) == (4, 0, 0)
+        assert (attendee_import.error_count, attendee_import.duplicate_count) == (2, 2)
+        assert [line for line, _errors in attendee_import.errors] == [7, 9]
+        assert attendee_import.duplicates == [[6, 2], [8, 4]]
+        assert sorted(Contact.objects.values_list("email", "first_name")) == [
+            ("a@x.example", "A"), ("b@x.example", "B"), ("c@x.example", "C"), ("d@x.example", "D")]
+        assert sorted(Attendance.objects.filter(event=event).values_list("external_id", flat=True)) == [
+            "T-1", "T-2", "T-3", "T-4"]
+        assert bytes(attendee_import.data) == b""  # the file is not kept once imported
+
+    def test_queries_per_batch_are_fixed(self, event, small_batches, held_tasks):
+        def queries(rows: int) -> tuple[int, int]:
+            """(preview, import) queries for a list of new people with organizations and ticket ids."""
+            content = b"email,company,ticket_id\n" + b"".join(
+                f"p{i}-{rows}@x.example,Org {rows}-{i},T-{rows}-{i}\n".encode() for i in range(rows))
+            attendee_import = new_import(event, content)
+            with CaptureQueriesContext(connection) as previewing:
+                imports.run_preview(attendee_import.pk, attendee_import.run)
+            run = start(attendee_import)
+            with CaptureQueriesContext(connection) as importing:
+                imports.run_import(attendee_import.pk, run)
+            return len(previewing), len(importing)
+
+        four, eight, twelve = queries(4), queries(8), queries(12)  # 2, 4 and 6 batches
+        for step in (0, 1):
+            per_two_batches = eight[step] - four[step]
+            assert twelve[step] - eight[step] == per_two_batches  # the same for every batch
+            assert per_two_batches <= 2 * (5 if step == 0 else 20)
+
+    def test_a_file_over_the_row_limit_fails_in_the_preview_and_keeps_nothing(
+        self, event, settings, held_tasks, monkeypatch
+    ):
+        settings.IMPORT_MAX_ROWS = 5
+        monkeypatch.setattr(imports, "FIRST_ROWS", 3)  # the upload reads no further than that
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+
+        assert attendee_import.status == ImportStatus.FAILED
+        assert attendee_import.failure == "The file has more than 5 attendees; split it into smaller lists."
+        assert bytes(attendee_import.data) == b""
+        assert not imports.start_import(attendee_import)
+
+
+class TestResumeAndCancel:
+    def test_an_import_whose_worker_died_resumes_after_the_last_committed_batch(
+        self, event, small_batches, held_tasks, monkeypatch
+    ):
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        run = start(attendee_import)
+        upsert = attendee_upsert.upsert_attendee_rows
+        calls = []
+
+        def dies_in_the_third_batch(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 3:
+                raise SystemExit("worker killed")
+            return upsert(*args, **kwargs)
+
+        monkeypatch.setattr(imports, "upsert_attendee_rows", dies_in_the_third_batch)
+        with pytest.raises(SystemExit):
+            imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+        assert (attendee_import.status, attendee_import.rows_done, attendee_import.created) == (ImportStatus.IMPORTING, 4, 4)
+
+        # The same run, sent again: rows 2-5 are skipped, row 6 (a@ again) is still a repeat of row 2.
+        assert imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert (attendee_import.status, attendee_import.rows_done) == (ImportStatus.DONE, 8)
+        assert (attendee_import.created, attendee_import.updated, attendee_import.unchanged) == (4, 0, 0)
+        assert attendee_import.duplicates == [[6, 2], [8, 4]]
+        assert Contact.objects.get(email="a@x.example").first_name == "A"
+        assert Attendance.objects.filter(event=event).count() == 4
+
+    def test_cancel_stops_at_the_next_batch_and_keeps_what_was_imported(
+        self, event, small_batches, held_tasks, monkeypatch
+    ):
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        run = start(attendee_import)
+        upsert = attendee_upsert.upsert_attendee_rows
+
+        def cancelled_after_the_first_batch(*args, **kwargs):
+            result = upsert(*args, **kwargs)
+            if not AttendeeImport.objects.filter(pk=attendee_import.pk, status=ImportStatus.CANCELLED).exists():
+                imports.cancel_import(AttendeeImport.objects.get(pk=attendee_import.pk))
+            return result
+
+        monkeypatch.setattr(imports, "upsert_attendee_rows", cancelled_after_the_first_batch)
+        assert not imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert attendee_import.status == ImportStatus.CANCELLED
+        assert attendee_import.rows_done == 2
+        assert sorted(Contact.objects.values_list("email", flat=True)) == ["a@x.example", "b@x.example"]
+        assert bytes(attendee_import.data) == b""
+
+    def test_a_task_of_an_earlier_run_stops_without_writing(self, event, held_tasks):
+        attendee_import = new_import(event)
+        first_run = attendee_import.run
+        assert imports.preview_again(attendee_import, "generic", ["email", "ignore", "ignore"])
+
+        assert not imports.run_preview(attendee_import.pk, first_run)
+        attendee_import.refresh_from_db()
+        assert (attendee_import.status, attendee_import.preview) == (ImportStatus.PREVIEWING, None)
+
+        assert imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+        assert imports.Preview.from_json(attendee_import.preview).columns == ["email"]
+
+    def test_the_sweep_sends_a_lost_run_again_and_gives_up_after_the_attempts(self, event, settings, held_tasks):
+        attendee_import = new_import(event)
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
+        assert imports.sweep_imports() == 0  # moving recently: still at work
+        assert held_tasks == [attendee_import.pk]
+
+        for _attempt in range(settings.IMPORT_MAX_ATTEMPTS):
+            AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+            assert imports.sweep_imports() == 1
+        assert held_tasks == [attendee_import.pk] * (1 + settings.IMPORT_MAX_ATTEMPTS)
+
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+        assert imports.sweep_imports() == 0
+        attendee_import.refresh_from_db()
+        assert attendee_import.status == ImportStatus.FAILED
+        assert bytes(attendee_import.data) == b""
+
+
+class TestPages:
+    def test_the_page_shows_the_progress_of_an_import_under_way_and_can_cancel_it(self, admin_client, event, held_tasks):
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+        start(attendee_import)
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(rows_done=3)
+        url = reverse("admin:events_attendeeimport_change", args=[attendee_import.pk])
+
+        page = admin_client.get(url).content.decode()
+
+        assert 'id="ror-import-progress" data-reload-seconds="2"' in page
+        assert '<progress max="8" value="3">' in page
+        assert "Importing… 3 of 8 rows (37 %)." in page
+
+        response = admin_client.post(url, {"cancel": "1"}, follow=True)
+        assert response.context["attendee_import"].status == ImportStatus.CANCELLED
+        assert "Cancelled after 3 of 8 rows" in response.content.decode()
+        assert "ror-import-progress" not in response.content.decode()
+
+    def test_the_list_of_imports(self, admin_client, event, held_tasks):
+        new_import(event)
+        page = admin_client.get(reverse("admin:events_attendeeimport_changelist")).content.decode()
+        assert "list.csv" in page
+        assert "Previewing" in page
+
+    def test_staff_without_the_attendance_permissions_cannot_see_imports(self, client, event, django_user_model):
+        attendee_import = new_import(event)
+        viewer = django_user_model.objects.create_user("viewer", password="pw-123456789", is_staff=True)
+        client.force_login(viewer)
+        assert client.get(reverse("admin:events_attendeeimport_change", args=[attendee_import.pk])).status_code == 403
+        assert client.get(reverse("admin:events_event_import_attendees", args=[event.pk])).status_code == 403
