@@ -12,15 +12,15 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, FollowUp
 from events import imports
 from events.forms import ATTENDEE_ROW_FIELDS
-from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from events.models import Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH
+from tests.attendee_imports import confirm, file_error, result_text, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -267,23 +267,6 @@ def roadshow(db) -> Event:
     return Event.objects.create(name="Berlin Roadshow", starts_at=now - timedelta(hours=8), ends_at=now)
 
 
-def upload(client, event: Event, content: bytes, name: str = "attendees.csv"):
-    url = reverse("admin:events_event_import_attendees", args=[event.pk])
-    return client.post(url, {"file": SimpleUploadedFile(name, content)})
-
-
-def confirm(client, event: Event, preview):
-    url = reverse("admin:events_event_import_attendees", args=[event.pk])
-    return client.post(url, {"payload": preview.context["payload"], "confirm": "1"})
-
-
-def file_error(response) -> str:
-    assert response.status_code == 200
-    errors = response.context["form"].errors["file"]
-    assert errors
-    return errors[0]
-
-
 class TestImportFiles:
     @pytest.mark.parametrize("content", [
         "\ufeffE-Mail;Vorname;Nachname\r\nanna@example.com;Anna;Müller\r\n".encode(),  # Excel's UTF-8 "CSV", ';', CRLF
@@ -294,7 +277,7 @@ class TestImportFiles:
     def test_bom_crlf_semicolons_tabs_and_windows_1252_are_read(self, admin_client, roadshow, content):
         response = confirm(admin_client, roadshow, upload(admin_client, roadshow, content))
 
-        assert response.status_code == 302
+        assert "1 new, 0 updated, 0 unchanged" in result_text(response)
         assert Contact.objects.get().last_name == "Müller"
 
     def test_formula_cells_are_kept_as_text_and_a_formula_e_mail_is_a_row_error(self, admin_client, roadshow):
@@ -329,11 +312,14 @@ class TestImportFiles:
         (b"email\n", "header-only.csv"),
     ])
     def test_unreadable_files_are_a_form_error(self, admin_client, roadshow, content, name):
-        assert file_error(upload(admin_client, roadshow, content, name))
+        response = upload(admin_client, roadshow, content, name)
+
+        assert response.context["form"].errors["file"] == [file_error(response)]
+        assert not AttendeeImport.objects.exists()
         assert Contact.objects.count() == 0
 
-    def test_a_file_over_the_row_limit_is_refused_and_nothing_is_written(self, admin_client, roadshow, monkeypatch):
-        monkeypatch.setattr(imports, "IMPORT_MAX_ROWS", 20)
+    def test_a_file_over_the_row_limit_is_refused_and_nothing_is_written(self, admin_client, roadshow, settings):
+        settings.IMPORT_MAX_ROWS = 20
         content = b"email\n" + b"".join(f"p{i}@example.com\n".encode() for i in range(21))
 
         assert "more than 20 attendees" in file_error(upload(admin_client, roadshow, content))
@@ -354,8 +340,8 @@ def xlsx(rows: int) -> bytes:
 
 
 class TestLargeSpreadsheets:
-    def test_reading_stops_past_the_row_limit(self, monkeypatch):
-        monkeypatch.setattr(imports, "IMPORT_MAX_ROWS", 100)
+    def test_reading_stops_past_the_row_limit(self, monkeypatch, settings):
+        settings.IMPORT_MAX_ROWS = 100
         read = []
         stream = imports._xlsx_rows
 

@@ -7,21 +7,22 @@ ignored) and "Ticket" was read as the ticket id (a false duplicate error).
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.contrib import messages
 from django.contrib.messages import get_messages
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
 from django.utils import timezone, translation
 
 from contacts.models import Contact
 from events import import_mapping
+from events.choices import ImportStatus
 from events.import_mapping import IGNORE, detect_preset, split_full_name, suggest_mapping
 from events.imports import read_attendee_file
 from events.models import Attendance, Event, ImportColumnMapping
+from tests.attendee_imports import confirm, page_url, post_mapping, result_text, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -32,31 +33,16 @@ def event(db) -> Event:
     return Event.objects.create(name="Berlin Roadshow", starts_at=now - timedelta(hours=8), ends_at=now)
 
 
-def import_url(event: Event) -> str:
-    return reverse("admin:events_event_import_attendees", args=[event.pk])
-
-
-def upload(client, event: Event, content: bytes, name: str = "attendees.csv", **extra):
-    return client.post(import_url(event), {"file": SimpleUploadedFile(name, content), **extra})
-
-
-def confirm(client, event: Event, preview):
-    return client.post(import_url(event), {"payload": preview.context["payload"], "confirm": "1"})
-
-
 def mapping_of(preview) -> dict[str, str]:
     """Header → target of the mapping the preview shows."""
     form = preview.context["mapping_form"]
     return {header: form[f"column_{position}"].value() for position, header in enumerate(form.headers)}
 
 
-def post_mapping(client, event: Event, preview, button: str = "remap", preset: str | None = None, **changes: str):
-    """Post the preview's mapping form back, with some columns (by header) changed."""
-    form = preview.context["mapping_form"]
-    data = {"payload": preview.context["payload"], "preset": preset or form["preset"].value(), button: "1"}
-    for position, header in enumerate(form.headers):
-        data[f"column_{position}"] = changes.get(header, form[f"column_{position}"].value())
-    return client.post(import_url(event), data)
+def shows_no_preview(response) -> bool:
+    """The page shows no preview table and offers no import: the mapping has to be fixed first."""
+    body = response.content.decode()
+    return 'id="result_list"' not in body and 'name="confirm"' not in body
 
 
 def messages_of(response) -> list[tuple[int, str]]:
@@ -421,7 +407,7 @@ class TestPresetImports:
 
         response = confirm(admin_client, event, preview)
 
-        assert response.status_code == 302
+        assert "3 new, 0 updated, 0 unchanged" in result_text(response)
         attendances = {a.contact.email: a for a in Attendance.objects.filter(event=event).select_related("contact__organization")}
         anna, ben, carla = (
             attendances[f"{name}@{domain}.example"]
@@ -461,7 +447,7 @@ class TestMappingForm:
         assert mapping_of(preview) == {"E-Mail": "email", "Vorname": "first_name", "Abteilung": IGNORE, "Mitgliedsnummer": IGNORE}
         assert preview.context["columns"] == ["email", "first_name"]
 
-        remapped = post_mapping(admin_client, event, preview, Abteilung="job_title", Mitgliedsnummer="external_id")
+        remapped = post_mapping(admin_client, preview, Abteilung="job_title", Mitgliedsnummer="external_id")
 
         assert remapped.status_code == 200
         assert mapping_of(remapped)["Abteilung"] == "job_title"
@@ -472,19 +458,22 @@ class TestMappingForm:
         ]
         assert not Contact.objects.exists()  # still nothing written
 
-        response = post_mapping(admin_client, event, remapped, button="confirm")
+        response = post_mapping(admin_client, remapped, button="confirm")
 
-        assert response.status_code == 302
+        assert "2 new, 0 updated, 0 unchanged" in result_text(response)
         anna = Attendance.objects.select_related("contact").get(contact__email="anna@client.example")
         assert (anna.contact.job_title, anna.external_id) == ("Einkauf", "M-1")
 
     def test_importing_with_a_changed_but_not_previewed_mapping_previews_first(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
 
-        response = post_mapping(admin_client, event, preview, button="confirm", Abteilung="job_title")
+        response = post_mapping(admin_client, preview, button="confirm", Abteilung="job_title")
 
         assert response.status_code == 200
         assert response.context["preview"] is not None
+        assert response.context["attendee_import"].status == ImportStatus.READY
+        assert mapping_of(response)["Abteilung"] == "job_title"
+        assert response.context["columns"] == ["email", "first_name", "job_title"]
         assert not Attendance.objects.exists()
         assert (messages.WARNING, "The column mapping was changed: check the new preview, then import.") in messages_of(response)
 
@@ -493,7 +482,7 @@ class TestMappingForm:
         preview = upload(admin_client, event, content)
         assert preview.context["mapping_form"]["preset"].value() == "pretix"
 
-        response = post_mapping(admin_client, event, preview, preset="generic")
+        response = post_mapping(admin_client, preview, preset="generic")
 
         assert response.context["mapping_form"]["preset"].value() == "generic"
         assert mapping_of(response) == {"email": "email", "Order code": IGNORE, "Position ID": IGNORE, "Given name": "first_name"}
@@ -501,32 +490,32 @@ class TestMappingForm:
     def test_two_columns_for_one_field_is_a_form_error(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
 
-        response = post_mapping(admin_client, event, preview, button="confirm", Vorname="email")
+        response = post_mapping(admin_client, preview, button="confirm", Vorname="email")
 
         assert response.status_code == 200
         form = response.context["mapping_form"]
         message = "“E-mail” is chosen for more than one column (“E-Mail”, “Vorname”); choose it for one column only."
         assert form.errors["column_0"] == [message]
         assert form.errors["column_1"] == [message]
-        assert response.context["preview"] is None
+        assert shows_no_preview(response)
         assert "Fix the column mapping to see the preview." in response.content.decode()
         assert not Contact.objects.exists()
 
     def test_no_e_mail_column_is_a_form_error(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
 
-        response = post_mapping(admin_client, event, preview, **{"E-Mail": IGNORE})
+        response = post_mapping(admin_client, preview, **{"E-Mail": IGNORE})
 
         assert response.context["mapping_form"].non_field_errors() == [
             "No column is imported as e-mail; choose the column that holds the e-mail addresses."
         ]
-        assert response.context["preview"] is None
+        assert shows_no_preview(response)
         assert not Contact.objects.exists()
 
     def test_a_second_id_part_needs_the_first(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
 
-        response = post_mapping(admin_client, event, preview, Mitgliedsnummer="external_id_part")
+        response = post_mapping(admin_client, preview, Mitgliedsnummer="external_id_part")
 
         assert "column_3" in response.context["mapping_form"].errors
 
@@ -535,14 +524,17 @@ class TestMappingForm:
 
         assert "The file needs an e-mail column" in response.context["form"].errors["file"][0]
 
-    def test_a_changed_payload_is_refused_also_when_remapping(self, admin_client, event):
+    def test_an_import_that_moved_on_is_not_remapped(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
-        data = {"payload": preview.context["payload"] + "x", "preset": "generic", "remap": "1"}
+        confirm(admin_client, event, preview)
 
-        response = admin_client.post(import_url(event), data)
+        response = post_mapping(admin_client, preview, Abteilung="job_title")
 
-        assert response.status_code == 302
-        assert "The preview expired or was changed" in messages_of(response)[0][1]
+        assert response.redirect_chain == [(page_url(preview), 302)]
+        assert (messages.ERROR, "This import has moved on meanwhile; see its state below.") in messages_of(response)
+        attendee_import = response.context["attendee_import"]
+        assert attendee_import.status == ImportStatus.DONE
+        assert attendee_import.mapping == ["email", "first_name", IGNORE, IGNORE]
 
 
 class TestRememberedMapping:
@@ -555,9 +547,9 @@ class TestRememberedMapping:
 
     def test_the_confirmed_mapping_is_suggested_to_the_same_user_for_the_same_headers(self, admin_client, other_admin, event):
         preview = upload(admin_client, event, GENERIC_LIST)
-        remapped = post_mapping(admin_client, event, preview, Abteilung="job_title")
+        remapped = post_mapping(admin_client, preview, Abteilung="job_title")
         assert not ImportColumnMapping.objects.exists()  # remembered on import, not on preview
-        post_mapping(admin_client, event, remapped, button="confirm")
+        post_mapping(admin_client, remapped, button="confirm")
         assert ImportColumnMapping.objects.count() == 1
 
         # The next list with the same headers, spelled a little differently, other rows.
@@ -578,13 +570,13 @@ class TestRememberedMapping:
         confirm(
             admin_client,
             event,
-            post_mapping(admin_client, event, upload(admin_client, event, GENERIC_LIST), Abteilung="job_title"),
+            post_mapping(admin_client, upload(admin_client, event, GENERIC_LIST), Abteilung="job_title"),
         )
         confirm(
             admin_client,
             event,
             post_mapping(
-                admin_client, event, upload(admin_client, event, GENERIC_LIST), Abteilung=IGNORE, Mitgliedsnummer="external_id"
+                admin_client, upload(admin_client, event, GENERIC_LIST), Abteilung=IGNORE, Mitgliedsnummer="external_id"
             ),
         )
 
@@ -627,19 +619,19 @@ class TestStatusLabels:
 
 
 class TestRepeatedEmails:
-    def test_the_repeated_e_mail_notice_is_a_warning_in_the_preview_and_after_the_import(self, admin_client, event):
+    def test_the_repeated_e_mail_notice_is_in_the_preview_summary_and_in_the_result(self, admin_client, event):
         content = b"email,first_name\nivy@client.example,Ivy\nIVY@client.example ,Ivonne\n"
 
         preview = upload(admin_client, event, content)
 
-        assert messages_of(preview) == [
-            (messages.WARNING, "1 repeated e-mail (ignored: only the first row of an e-mail is imported)")
-        ]
+        assert preview.context["preview"].duplicates == 1
+        summary = re.search(r'<ul class="ror-summary">(.*?)</ul>', preview.content.decode(), re.S).group(1)
+        assert "<li>1 repeated e-mail (ignored: only the first row of an e-mail is imported)</li>" in summary
+        assert messages_of(preview) == []  # no longer a message
 
         response = confirm(admin_client, event, preview)
 
-        levels = dict((text, level) for level, text in messages_of(response))
-        assert levels["1 row repeated an earlier e-mail and was ignored: row 3 (same as row 2)."] == messages.WARNING
+        assert "1 row repeated an earlier e-mail and was ignored Row Same e-mail as row 3 2" in result_text(response)
 
 
 class TestCheckInColumns:
