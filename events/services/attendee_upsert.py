@@ -12,7 +12,7 @@ from simple_history.utils import bulk_create_with_history
 from contacts.models import Contact, Organization, normalize_email
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
-from events.forms import AttendeeRowForm
+from events.forms import clean_attendee_row
 from events.models import Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
@@ -119,10 +119,6 @@ STATUS_STAGE = {
 }
 
 
-def _form_errors(form: AttendeeRowForm) -> dict[str, list[str]]:
-    return {name: [str(message) for message in messages] for name, messages in form.errors.items()}
-
-
 def _validated_plans(rows: list[Any], earlier: EarlierRows) -> list[AttendeeRowPlan]:
     plans, first_of_email = [], {}
     for index, row in enumerate(rows, start=earlier.offset):
@@ -131,11 +127,11 @@ def _validated_plans(rows: list[Any], earlier: EarlierRows) -> list[AttendeeRowP
         if not isinstance(row, dict):
             plan.errors = {"non_field_errors": ["Each row must be an object."]}
             continue
-        form = AttendeeRowForm(row)
-        if not form.is_valid():
-            plan.errors = _form_errors(form)
+        cleaned, errors = clean_attendee_row(row)
+        if errors:
+            plan.errors = errors
             continue
-        plan.row = {name: value for name, value in form.cleaned_data.items() if name in row}
+        plan.row = {name: value for name, value in cleaned.items() if name in row}
         plan.row["email"] = normalize_email(plan.row["email"])
         # The first row of an e-mail is the one applied; later ones are left out whole.
         first = earlier.first_of_email.get(plan.row["email"])
