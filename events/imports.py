@@ -70,6 +70,9 @@ logger = logging.getLogger(__name__)
 FIRST_ROWS = 1000  # rows kept for the column mapping's suggestions and the form's examples
 PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors too, up to KEPT_ERROR_ROWS
 KEPT_ERROR_ROWS = 1000  # rows with errors (and repeated e-mails) listed in a preview or result
+# What an import forgets when it ends (imported, cancelled, failed): the file and the people's
+# details of its preview. Its counts, and the line numbers and messages of rows skipped, stay.
+FORGOTTEN = {"data": b"", "first_rows": [], "preview": None}
 # A preview or import whose row has not moved for this long lost its task (a worker died, the
 # broker lost the message): the sweep sends it again. A batch takes about a second.
 IMPORT_STALE_SECONDS = 120
@@ -527,7 +530,7 @@ def cancel_import(attendee_import: AttendeeImport) -> bool:
     before stay. False when there is nothing to cancel."""
     stopped = AttendeeImport.objects.filter(
         pk=attendee_import.pk, status__in=(ImportStatus.PREVIEWING, ImportStatus.READY, ImportStatus.IMPORTING)
-    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, data=b"", updated_at=timezone.now())
+    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=timezone.now(), **FORGOTTEN)
     attendee_import.refresh_from_db()
     return bool(stopped)
 
@@ -553,7 +556,12 @@ def _send(attendee_import: AttendeeImport) -> bool:
 
 def sweep_imports() -> int:
     """Send again the previews and imports whose task was lost (no batch for IMPORT_STALE_SECONDS);
-    one that was sent IMPORT_MAX_ATTEMPTS times without finishing fails, with its file dropped."""
+    one that was sent IMPORT_MAX_ATTEMPTS times without finishing fails, with its file dropped.
+    Previews not imported within IMPORT_KEEP_PREVIEW_HOURS are cancelled."""
+    # A preview nobody imported: its file is not kept for ever (personal data).
+    AttendeeImport.objects.filter(
+        status=ImportStatus.READY, updated_at__lt=timezone.now() - timedelta(hours=settings.IMPORT_KEEP_PREVIEW_HOURS),
+    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=timezone.now(), **FORGOTTEN)
     stale = AttendeeImport.objects.filter(
         status__in=(ImportStatus.PREVIEWING, ImportStatus.IMPORTING),
         updated_at__lt=timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS),
@@ -562,7 +570,7 @@ def sweep_imports() -> int:
     for attendee_import in stale:
         if attendee_import.attempts >= settings.IMPORT_MAX_ATTEMPTS:
             _finish(attendee_import.pk, attendee_import.run, attendee_import.status, status=ImportStatus.FAILED,
-                    data=b"", failure=gettext_lazy("The import stopped again and again; the error is logged."))
+                    **FORGOTTEN, failure=gettext_lazy("The import stopped again and again; the error is logged."))
             continue
         AttendeeImport.objects.filter(pk=attendee_import.pk, run=attendee_import.run).update(
             attempts=F("attempts") + 1, updated_at=timezone.now())
@@ -606,10 +614,10 @@ def run_preview(import_id: int, run: int) -> bool:
                 if not _finish(import_id, run, ImportStatus.PREVIEWING, rows_done=preview.row_count):
                     return False
         except ImportFileError as exc:
-            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, data=b"",
+            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=str(exc))
         if not preview.row_count:
-            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, data=b"",
+            return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=_("The file has a header but no attendees."))
         return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.READY,
                        preview=preview.as_json(), rows_done=preview.row_count)
@@ -644,7 +652,7 @@ def run_import(import_id: int, run: int) -> bool:
                 _count_batch(progress, upserted, lines)
                 AttendeeImport.objects.filter(pk=import_id).update(
                     rows_done=earlier.offset, updated_at=timezone.now(), **progress)
-    return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.DONE, data=b"")
+    return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.DONE, **FORGOTTEN)
 
 
 def _count_batch(progress: dict, upserted, lines: Sequence[int]) -> None:

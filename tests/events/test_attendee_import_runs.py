@@ -245,3 +245,18 @@ class TestPages:
         client.force_login(viewer)
         assert client.get(reverse("admin:events_attendeeimport_change", args=[attendee_import.pk])).status_code == 403
         assert client.get(reverse("admin:events_event_import_attendees", args=[event.pk])).status_code == 403
+
+
+def test_a_preview_nobody_imports_is_cancelled_after_a_day_and_forgets_the_file(event, held_tasks):
+    attendee_import = new_import(event)
+    imports.run_preview(attendee_import.pk, attendee_import.run)
+    AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=23))
+    imports.sweep_imports()
+    attendee_import.refresh_from_db()
+    assert attendee_import.status == ImportStatus.READY
+
+    AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=25))
+    imports.sweep_imports()
+    attendee_import.refresh_from_db()
+    assert attendee_import.status == ImportStatus.CANCELLED
+    assert (bytes(attendee_import.data), attendee_import.first_rows, attendee_import.preview) == (b"", [], None)
