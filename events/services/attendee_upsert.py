@@ -7,7 +7,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from contacts.models import Contact, Organization, normalize_email
 from contacts.referral_links import link_referrals
@@ -16,7 +15,7 @@ from events.forms import clean_attendee_row
 from events.models import Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
-from ror_crm.bulk import bulk_update_rows
+from ror_crm.bulk import bulk_update_rows, insert_history, insert_objects
 
 BULK_MAX_ROWS = 1000
 
@@ -349,10 +348,8 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
             row_plan.contact.updated_at = now
             changed_contacts.append(row_plan.contact)
     if new_contacts:
-        bulk_create_with_history(list(new_contacts.values()), Contact)
-        # Not every backend returns primary keys from bulk inserts: read them back.
-        for contact in Contact.objects.with_emails(new_contacts.keys()).only("pk", "email"):
-            new_contacts[contact.email].pk = contact.pk
+        insert_objects(Contact, list(new_contacts.values()))
+        insert_history(Contact, list(new_contacts.values()))
     if changed_contacts:
         # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
         bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
@@ -382,7 +379,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
                 setattr(attendance, change.field, change.new)
         attendance.updated_at = now
         updated.append(attendance)
-    Attendance.objects.bulk_create(created)
+    insert_objects(Attendance, created)
     bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).

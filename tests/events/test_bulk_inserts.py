@@ -1,0 +1,88 @@
+"""ror_crm.bulk.insert_objects() and insert_history(): the rows bulk_create() and simple-history's
+bulk_history_create() store, without a model instance per row (PostgreSQL: one INSERT … SELECT
+FROM unnest() of array literals; SQLite: bulk_create())."""
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from simple_history.utils import bulk_create_with_history
+
+from contacts.models import Contact, Organization
+from events.models import Attendance, Event
+from ror_crm.bulk import insert_history, insert_objects
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD_TEXTS = ["O'Brien", 'say "hi"', "back\\slash", "Ümlaut ✓", "", "NULL", "{a,b}", "(1, 2)", "%s %(x)s"]
+STORED = ("email", "first_name", "last_name", "job_title", "organization_id", "tags", "marketing_consent",
+          "marketing_consent_at", "cadence_days", "erased_at")
+HISTORY = ("id", "email", "first_name", "organization_id", "tags", "marketing_consent_at", "history_type",
+           "history_change_reason", "history_user_id")
+
+
+def people(prefix: str, organization: Organization) -> list[Contact]:
+    berlin = ZoneInfo("Europe/Berlin")
+    return [
+        Contact(email=f"{prefix}{i}@x.example", first_name=text, last_name=text[::-1], job_title="",
+                organization=organization if i % 2 else None, tags=[text, "vip"] if i % 3 else [],
+                marketing_consent=bool(i % 2),
+                marketing_consent_at=datetime(2025, 10, 26, 2, 30, fold=i % 2, tzinfo=berlin) if i % 2 else None,
+                cadence_days=i or None)
+        for i, text in enumerate(AWKWARD_TEXTS)
+    ]
+
+
+def stored(emails, fields=STORED):
+    return list(Contact.objects.filter(email__in=emails).order_by("email").values_list(*fields))
+
+
+def history(emails, fields=HISTORY):
+    rows = Contact.history.filter(email__in=emails).order_by("email").values_list(*fields)
+    return [tuple(value if name != "id" else None for name, value in zip(fields, row, strict=True)) for row in rows]
+
+
+def test_contacts_and_their_history_are_stored_as_bulk_create_stores_them():
+    organization = Organization.objects.create(name="Hafen AG")
+    ours, django_s = people("ours", organization), people("django", organization)
+
+    with CaptureQueriesContext(connection) as queries:
+        insert_objects(Contact, ours)
+        insert_history(Contact, ours)
+    bulk_create_with_history(django_s, Contact)
+
+    assert all(contact.pk for contact in ours)
+    assert [contact.pk for contact in ours] == [Contact.objects.get(email=c.email).pk for c in ours]
+    if connection.vendor == "postgresql":
+        assert len(queries) == 2  # one INSERT each
+    ours_rows = [row[1:] for row in stored([c.email for c in ours])]
+    django_rows = [row[1:] for row in stored([c.email for c in django_s])]
+    assert ours_rows == django_rows
+    same_history = [row[2:] for row in history([c.email for c in ours])]
+    django_history = [row[2:] for row in history([c.email for c in django_s])]
+    assert same_history == django_history
+    assert set(Contact.history.filter(email__startswith="ours").values_list("id", flat=True)) == {c.pk for c in ours}
+    fresh = Contact.objects.get(pk=ours[0].pk)
+    assert fresh.created_at == ours[0].created_at
+    assert fresh.updated_at == ours[0].updated_at  # auto_now: one moment for the batch, on the objects too
+
+
+def test_a_related_object_saved_after_it_was_assigned_is_written_by_its_key():
+    event = Event(name="Later saved", starts_at=datetime(2026, 1, 1, tzinfo=UTC),
+                  ends_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=3))
+    contact = Contact.objects.create(email="k@x.example")
+    attendance = Attendance(event=event, contact=contact, status="registered")
+    event.save()
+
+    insert_objects(Attendance, [attendance])
+
+    assert Attendance.objects.get(pk=attendance.pk).event_id == event.pk
+
+
+def test_a_constraint_violation_inserts_none_of_the_rows():
+    Contact.objects.create(email="taken@x.example")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_objects(Contact, [Contact(email="free@x.example"), Contact(email="TAKEN@x.example")])
+    assert not Contact.objects.filter(email="free@x.example").exists()
