@@ -13,7 +13,7 @@ class ContactQuerySet(models.QuerySet):
         from contacts.models import normalize_email
 
         keys = {normalize_email(email) for email in emails if email}
-        return self.alias(email_key=Lower(Trim("email"))).filter(email_key__in=keys)
+        return self.alias(email_key=Lower(Trim("email"))).filter(email_key__any_of=sorted(keys))
 
     def not_erased(self) -> "ContactQuerySet":
         return self.filter(erased_at__isnull=True)

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -440,11 +441,23 @@ class Preview:
         return "changes" if row_plan.changed else "same"
 
     def as_json(self) -> dict:
-        return asdict(self)
+        return storable(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict) -> "Preview":
         return cls(**{**data, "rows": [PreviewRow(**row) for row in data["rows"]]})
+
+
+def storable(value: Any) -> Any:
+    """Texts of a file as PostgreSQL stores them (text and jsonb take no NUL character): NUL
+    shown as U+FFFD. The rows themselves are refused with a row error for it (the row form)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list | tuple):
+        return [storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    return value
 
 
 def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[str, str]]:
@@ -524,8 +537,9 @@ def create_import(event: Event, user, filename: str, data: bytes, source: str = 
         raise ImportFileError(no_email_column_message())
     attendee_import = AttendeeImport.objects.create(
         event=event, created_by=user if user is not None and user.is_authenticated else None,
-        filename=filename[:255], source=source, data=data, description=table.description, headers=table.headers,
-        first_rows=table.rows, preset=suggestion.preset, mapping=suggestion.mapping, remembered=suggestion.remembered,
+        filename=storable(filename[:255]), source=source, data=data, description=table.description,
+        headers=storable(table.headers), first_rows=storable(table.rows), preset=suggestion.preset,
+        mapping=suggestion.mapping, remembered=suggestion.remembered,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
     _send(attendee_import)

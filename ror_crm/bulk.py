@@ -294,7 +294,8 @@ def insert_objects(model: type[ModelT], objs: Sequence[ModelT]) -> None:
                 setattr(obj, field.attname, now)
         elif field.is_relation:
             for obj in objs:  # a related object assigned before it was saved: its key now
-                obj._prepare_related_fields_for_save(operation_name="insert_objects", fields=[field])
+                if getattr(obj, field.attname) is None and field.is_cached(obj):
+                    obj._prepare_related_fields_for_save(operation_name="insert_objects", fields=[field])
         columns[field.attname] = [getattr(obj, field.attname) for obj in objs]
     pks = _unnest_insert(model, columns) if columns else None
     if pks is None:  # elsewhere: bulk_create() of the objects themselves

@@ -73,22 +73,25 @@ def id_chunk_sql(ids: Sequence[int]) -> tuple[dict[str, Any], Callable[[str], st
 
 
 class AnyOf(models.Lookup):
-    """`field__any_of=[ids]`: the ORM's id_chunk_sql(). One array (PostgreSQL) or JSON (SQLite)
-    parameter, where `__in` sends a placeholder per id: for a chunk's thousands of ids psycopg's
-    query parsing took longer than the query."""
+    """`field__any_of=[ids]`: the ORM's id_chunk_sql(); on a text field or expression (an e-mail,
+    Lower("name")), `= ANY` of texts. One array (PostgreSQL) or JSON (SQLite) parameter, where
+    `__in` sends a placeholder per value: for a chunk's thousands of ids, or a batch of an
+    attendee list's e-mails, psycopg's query parsing took longer than the query."""
 
     lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = [int(value) for value in self.rhs]
+        text = isinstance(self.lhs.output_field, models.CharField | models.TextField)
+        values = [str(value) for value in self.rhs] if text else [int(value) for value in self.rhs]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, array_literal(values)]
+            return f"{lhs} = ANY(%s::{'text' if text else 'bigint'}[])", [*lhs_params, array_literal(values)]
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
 
 
-for _field in (models.ForeignKey, models.AutoField, models.BigAutoField, models.IntegerField):
+for _field in (models.ForeignKey, models.AutoField, models.BigAutoField, models.IntegerField, models.CharField,
+               models.TextField):
     _field.register_lookup(AnyOf)
 
 

@@ -149,7 +149,7 @@ def _stored_organizations(names: Iterable[str]) -> dict[str, Organization]:
     if not keys:
         return {}
     # Lower() matches the case-insensitive unique index; one IN instead of an OR per name.
-    found = Organization.objects.alias(name_key=Lower("name")).filter(name_key__in=keys)
+    found = Organization.objects.alias(name_key=Lower("name")).filter(name_key__any_of=sorted(keys))
     return {organization.name.lower(): organization for organization in found}
 
 
@@ -223,7 +223,7 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     if contacts:
         attendances = {
             attendance.contact_id: attendance
-            for attendance in Attendance.objects.filter(event=event, contact_id__in=[c.pk for c in contacts.values()])
+            for attendance in Attendance.objects.filter(event=event, contact_id__any_of=[c.pk for c in contacts.values()])
         }
     for plan in applying:
         plan.contact = contacts.get(plan.row["email"])
@@ -234,7 +234,7 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     taken: set[tuple[str, str]] = set()
     if keys:
         taken = set(
-            Attendance.objects.filter(external_id__in={external_id for _, external_id in keys.values()})
+            Attendance.objects.filter(external_id__any_of=sorted({external_id for _, external_id in keys.values()}))
             .values_list("source", "external_id")
         )
     claimed: set[tuple[str, str]] = set()
@@ -353,7 +353,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
     if changed_contacts:
         # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
         bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
-        Contact.history.bulk_history_create(changed_contacts, update=True, default_change_reason=None)
+        insert_history(Contact, changed_contacts, history_type="~")
 
     # Attendances by (event, contact).
     created: list[Attendance] = []
