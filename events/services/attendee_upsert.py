@@ -337,7 +337,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
         row = row_plan.row
         if row_plan.contact is None:
             row_plan.contact = Contact(
-                email=row["email"], organization=organizations.get(_organization_name(row).lower()),
+                email=row["email"], organization=organizations.get(_organization_name(row).lower()), created_at=now,
                 **{name: row.get(name) or "" for name in CONTACT_ROW_FIELDS},
             )
             new_contacts[row["email"]] = row_plan.contact
@@ -370,7 +370,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
                 event=event, contact=row_plan.contact, role=row.get("role") or AttendanceRole.ATTENDEE,
                 status=row.get("status") or AttendanceStatus.REGISTERED,
                 checked_in_at=row.get("checked_in_at"), external_id=row.get("external_id") or None,
-                source=row.get("source") or "", registered_at=now,
+                source=row.get("source") or "", registered_at=now, created_at=now,
             )
             if not row.get("status"):
                 _default_check_in(attendance)
