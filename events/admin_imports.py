@@ -137,8 +137,11 @@ def _preview_or_import(request, attendee_import: AttendeeImport):
 
 
 def _import(request, attendee_import: AttendeeImport, preset: str):
-    remember_mapping(request.user, attendee_import.headers, preset, attendee_import.mapping)
-    imports.start_import(attendee_import)
+    headers, mapping = attendee_import.headers, attendee_import.mapping
+    if imports.start_import(attendee_import):
+        remember_mapping(request.user, headers, preset, mapping)
+    else:
+        messages.error(request, _("This import has moved on meanwhile; see its state below."))
     return HttpResponseRedirect(request.get_full_path())
 
 

@@ -26,16 +26,18 @@ import io
 import itertools
 import logging
 import zipfile
+import zlib
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
+from xml.etree import ElementTree
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.text import capfirst
@@ -74,9 +76,22 @@ KEPT_ERROR_ROWS = 1000  # rows with errors (and repeated e-mails) listed in a pr
 # What an import forgets when it ends (imported, cancelled, failed): the file and the people's
 # details of its preview. Its counts, and the line numbers and messages of rows skipped, stay.
 FORGOTTEN = {"data": b"", "first_rows": [], "preview": None}
-# A preview or import whose row has not moved for this long lost its task (a worker died, the
-# broker lost the message): the sweep sends it again. A batch takes about a second.
-IMPORT_STALE_SECONDS = 120
+
+
+# What reading a damaged file raises: the csv module (a cell past its size limit, an unclosed
+# quote), a truncated or corrupt workbook (zip, XML, a missing part), a chart-only workbook.
+READ_ERRORS = (csv.Error, ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, IndexError,
+               ValueError, OSError)
+SNIFF_CHARACTERS = 65536  # of the first line, to find the separator
+MAX_COLUMNS = 500
+XLSX_UNPACKED_FACTOR = 5  # a workbook may unpack to this many times the largest file taken
+
+
+def stale_seconds() -> int:
+    """A task that has not written a batch (its heartbeat) for this long is taken for dead (its
+    worker was killed, the broker lost the message): the sweep sends its run again, and the next
+    task of the run takes over. A batch takes about a second."""
+    return settings.IMPORT_STALE_SECONDS
 
 
 def import_max_rows() -> int:
@@ -167,7 +182,7 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not supported: save the list as .xlsx or .csv."))
     text = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), errors="replace", newline="")
-    delimiter = _sniff_delimiter(text.readline())
+    delimiter = _sniff_delimiter(text.readline(SNIFF_CHARACTERS))
     text.seek(0)
     description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
     yield _table_stream(csv.reader(text, delimiter=delimiter), description)
@@ -197,11 +212,20 @@ def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
     """The first sheet's rows as text, streamed (openpyxl's read-only mode)."""
     from openpyxl import load_workbook
 
+    unreadable = _("The file could not be read as an Excel workbook (.xlsx).")
     try:
+        # openpyxl reads the shared strings whole when it opens a workbook: refuse a file that
+        # unpacks to far more than it weighs (a zip bomb) before that.
+        unpacked = sum(item.file_size for item in zipfile.ZipFile(io.BytesIO(data)).infolist())
+        if unpacked > XLSX_UNPACKED_FACTOR * import_max_bytes():
+            raise ImportFileError(_("The workbook unpacks to more than %(size)d MB.")
+                                  % {"size": XLSX_UNPACKED_FACTOR * settings.IMPORT_MAX_MB})
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(_("The file could not be read as an Excel workbook (.xlsx).")) from exc
+    except READ_ERRORS as exc:
+        raise ImportFileError(unreadable) from exc
     try:
+        if not workbook.worksheets:
+            raise ImportFileError(unreadable)
         sheet = workbook.worksheets[0]
         # The sheet's declared size is not trusted: "A1:XFD1048576" would pad every row to
         # 16,384 cells and add empty rows up to the millionth.
@@ -227,33 +251,43 @@ def _cell_text(value) -> str:
 def _table_stream(table: Iterable[list[str]], description: str) -> TableStream:
     """The header of a table read row by row, and a stream of the rows after it."""
     table = iter(table)
-    header_index, header_row = next(
-        ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
-    )
+    try:
+        header_index, header_row = next(
+            ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
+        )
+    except READ_ERRORS as exc:
+        raise ImportFileError(_("The file could not be read: it is damaged or not a table.")) from exc
     if header_row is None:
         raise ImportFileError(_("The file is empty."))
     headers = [header.strip() for header in header_row]
     while headers and not headers[-1]:
         headers.pop()  # the empty cells right of the last header
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(_("The file has more than %(max)d columns.") % {"max": MAX_COLUMNS})
     return TableStream(headers=headers, description=description,
                        rows=_table_rows(table, len(headers), header_index + 2))
 
 
 def _table_rows(table: Iterator[list[str]], width: int, first_line: int) -> Iterator[tuple[int, list[str]]]:
     max_rows = import_max_rows()
-    count = 0
-    for line, cells in enumerate(table, start=first_line):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines, e.g. the trailing ones Excel leaves
-        row = [cell.strip() for cell in cells[:width]]
-        while row and not row[-1]:
-            row.pop()  # kept short: the first rows are stored with the import
-        count += 1
-        if count > max_rows:
-            raise ImportFileError(
-                _("The file has more than %(max)d attendees; split it into smaller lists.") % {"max": max_rows}
-            )
-        yield line, row
+    count, line = 0, first_line - 1
+    try:
+        for line, cells in enumerate(table, start=first_line):
+            if not any(cell.strip() for cell in cells):
+                continue  # blank lines, e.g. the trailing ones Excel leaves
+            row = [cell.strip() for cell in cells[:width]]
+            while row and not row[-1]:
+                row.pop()  # kept short: the first rows are stored with the import
+            count += 1
+            if count > max_rows:
+                raise ImportFileError(
+                    _("The file has more than %(max)d attendees; split it into smaller lists.") % {"max": max_rows}
+                )
+            yield line, row
+    except READ_ERRORS as exc:
+        raise ImportFileError(
+            _("The file could not be read after row %(line)d: it is damaged or not a table.") % {"line": line}
+        ) from exc
 
 
 def no_email_column_message() -> str:
@@ -570,7 +604,8 @@ def cancel_import(attendee_import: AttendeeImport) -> bool:
 
 def _restart(attendee_import: AttendeeImport, allowed: tuple[str, ...], status: str, **fields) -> bool:
     started = AttendeeImport.objects.filter(pk=attendee_import.pk, status__in=allowed).update(
-        status=status, run=F("run") + 1, rows_done=0, attempts=0, updated_at=timezone.now(), **fields)
+        status=status, run=F("run") + 1, rows_done=0, attempts=0, heartbeat_at=None, updated_at=timezone.now(),
+        **fields)
     attendee_import.refresh_from_db()
     if started:
         _send(attendee_import)
@@ -588,31 +623,46 @@ def _send(attendee_import: AttendeeImport) -> bool:
 
 
 def sweep_imports() -> int:
-    """Send again the previews and imports whose task was lost (no batch for IMPORT_STALE_SECONDS);
-    one that was sent IMPORT_MAX_ATTEMPTS times without finishing fails, with its file dropped.
-    Previews not imported within IMPORT_KEEP_PREVIEW_HOURS are cancelled."""
+    """Send again the previews and imports whose task was lost: not started, or its heartbeat
+    stopped, for stale_seconds() (a task finding a live one at work leaves it alone). Previews not
+    imported within IMPORT_KEEP_PREVIEW_HOURS are cancelled."""
+    now = timezone.now()
     # A preview nobody imported: its file is not kept for ever (personal data).
     AttendeeImport.objects.filter(
-        status=ImportStatus.READY, updated_at__lt=timezone.now() - timedelta(hours=settings.IMPORT_KEEP_PREVIEW_HOURS),
-    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=timezone.now(), **FORGOTTEN)
+        status=ImportStatus.READY, updated_at__lt=now - timedelta(hours=settings.IMPORT_KEEP_PREVIEW_HOURS),
+    ).update(status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=now, **FORGOTTEN)
     stale = AttendeeImport.objects.filter(
         status__in=(ImportStatus.PREVIEWING, ImportStatus.IMPORTING),
-        updated_at__lt=timezone.now() - timedelta(seconds=IMPORT_STALE_SECONDS),
-    ).only("pk", "status", "run", "attempts")
+        updated_at__lt=now - timedelta(seconds=stale_seconds()),
+    ).only("pk", "status", "run")
     sent = 0
     for attendee_import in stale:
-        if attendee_import.attempts >= settings.IMPORT_MAX_ATTEMPTS:
-            _finish(attendee_import.pk, attendee_import.run, attendee_import.status, status=ImportStatus.FAILED,
-                    **FORGOTTEN, failure=gettext_lazy("The import stopped again and again; the error is logged."))
-            continue
-        AttendeeImport.objects.filter(pk=attendee_import.pk, run=attendee_import.run).update(
-            attempts=F("attempts") + 1, updated_at=timezone.now())
+        AttendeeImport.objects.filter(pk=attendee_import.pk, run=attendee_import.run).update(updated_at=now)
         sent += _send(attendee_import)
     return sent
 
 
+def _claim(import_id: int, run: int, status: str) -> AttendeeImport | None:
+    """The import, for a task that starts the work of its run; None when the import moved on or a
+    live task (a heartbeat within stale_seconds()) is at it. Each start counts: a run that started
+    more than IMPORT_MAX_ATTEMPTS times without finishing (its file kills the worker, say) fails."""
+    now = timezone.now()
+    claimed = AttendeeImport.objects.filter(pk=import_id, run=run, status=status).filter(
+        Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - timedelta(seconds=stale_seconds()))
+    ).update(heartbeat_at=now, attempts=F("attempts") + 1, updated_at=now)
+    attendee_import = _current(import_id, run, status) if claimed else None
+    if attendee_import is not None and attendee_import.attempts > settings.IMPORT_MAX_ATTEMPTS:
+        logger.error("Attendee import %s: run %s started %s times without finishing; given up.",
+                     import_id, run, attendee_import.attempts)
+        _finish(import_id, run, status, status=ImportStatus.FAILED, **FORGOTTEN,
+                failure=gettext_lazy("The import stopped again and again; the error is logged."))
+        return None
+    return attendee_import
+
+
 def _current(import_id: int, run: int, status: str) -> AttendeeImport | None:
-    return AttendeeImport.objects.select_related("event").filter(pk=import_id, run=run, status=status).first()
+    return (AttendeeImport.objects.select_related("event", "created_by")
+            .filter(pk=import_id, run=run, status=status).first())
 
 
 def _finish(import_id: int, run: int, current: str, **fields) -> bool:
@@ -633,7 +683,7 @@ def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[
 def run_preview(import_id: int, run: int) -> bool:
     """The preview task's work: plan every row, batch by batch, and store what importing does.
     False when the import moved on meanwhile."""
-    attendee_import = _current(import_id, run, ImportStatus.PREVIEWING)
+    attendee_import = _claim(import_id, run, ImportStatus.PREVIEWING)
     if attendee_import is None:
         return False
     with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
@@ -644,7 +694,8 @@ def run_preview(import_id: int, run: int) -> bool:
             for batch_lines, rows in _batches(attendee_import):
                 lines.extend(batch_lines)
                 preview.add(attendee_import.event, rows, lines, earlier)
-                if not _finish(import_id, run, ImportStatus.PREVIEWING, rows_done=preview.row_count):
+                if not _finish(import_id, run, ImportStatus.PREVIEWING, rows_done=preview.row_count,
+                               heartbeat_at=timezone.now()):
                     return False
         except ImportFileError as exc:
             return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, **FORGOTTEN,
@@ -660,31 +711,43 @@ def run_import(import_id: int, run: int) -> bool:
     """The import task's work: upsert the rows batch by batch, each batch with the import's
     progress in one transaction; a run sent again skips the batches committed before. False when
     the import moved on meanwhile (cancelled, or another task of the same run went ahead)."""
-    attendee_import = _current(import_id, run, ImportStatus.IMPORTING)
+    attendee_import = _claim(import_id, run, ImportStatus.IMPORTING)
     if attendee_import is None:
         return False
     progress = {name: getattr(attendee_import, name) for name in (
         "created", "updated", "unchanged", "error_count", "duplicate_count", "errors", "duplicates")}
     earlier, lines = EarlierRows(), array("q")
     with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
-        for batch_lines, rows in _batches(attendee_import):
-            lines.extend(batch_lines)
-            done_before = max(0, min(len(rows), attendee_import.rows_done - earlier.offset))
-            if done_before:
-                earlier.skip(rows[:done_before])
-                rows = rows[done_before:]
-            if not rows:
-                continue
-            with transaction.atomic():
-                position = (AttendeeImport.objects.select_for_update()
-                            .filter(pk=import_id, run=run, status=ImportStatus.IMPORTING)
-                            .values_list("rows_done", flat=True).first())
-                if position != earlier.offset:
-                    return False
-                upserted = upsert_attendee_rows(attendee_import.event, rows, earlier)
-                _count_batch(progress, upserted, lines)
-                AttendeeImport.objects.filter(pk=import_id).update(
-                    rows_done=earlier.offset, updated_at=timezone.now(), **progress)
+        try:
+            return _import_batches(attendee_import, run, progress, earlier, lines)
+        except ImportFileError as exc:  # the limits were lowered since the preview, say
+            return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.FAILED, **FORGOTTEN,
+                           failure=str(exc))
+
+
+def _import_batches(attendee_import: AttendeeImport, run: int, progress: dict, earlier: EarlierRows,
+                    lines: array) -> bool:
+    import_id = attendee_import.pk
+    for batch_lines, rows in _batches(attendee_import):
+        lines.extend(batch_lines)
+        done_before = max(0, min(len(rows), attendee_import.rows_done - earlier.offset))
+        if done_before:
+            earlier.skip(rows[:done_before])
+            rows = rows[done_before:]
+        if not rows:
+            continue
+        with transaction.atomic():
+            position = (AttendeeImport.objects.select_for_update()
+                        .filter(pk=import_id, run=run, status=ImportStatus.IMPORTING)
+                        .values_list("rows_done", flat=True).first())
+            if position != earlier.offset:
+                return False
+            upserted = upsert_attendee_rows(attendee_import.event, rows, earlier,
+                                            history_user=attendee_import.created_by)
+            _count_batch(progress, upserted, lines)
+            now = timezone.now()
+            AttendeeImport.objects.filter(pk=import_id).update(
+                rows_done=earlier.offset, heartbeat_at=now, updated_at=now, **progress)
     return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.DONE, **FORGOTTEN)
 
 
@@ -697,7 +760,7 @@ def _count_batch(progress: dict, upserted, lines: Sequence[int]) -> None:
     room = KEPT_ERROR_ROWS - len(progress["errors"])
     if upserted.errors and room > 0:
         progress["errors"] = progress["errors"] + [
-            [lines[error["row"]], _row_errors(error["errors"])] for error in upserted.errors[:room]]
+            [lines[error["row"]], storable(_row_errors(error["errors"]))] for error in upserted.errors[:room]]
     room = KEPT_ERROR_ROWS - len(progress["duplicates"])
     if upserted.duplicates and room > 0:
         progress["duplicates"] = progress["duplicates"] + [

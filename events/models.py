@@ -347,7 +347,9 @@ class AttendeeImport(models.Model):
     status = models.CharField(_("status"), max_length=20, choices=ImportStatus.choices,
                               default=ImportStatus.PREVIEWING)
     run = models.PositiveIntegerField(_("run"), default=1)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)  # sends of the run by the sweep
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)  # starts of the run's task
+    # Written by the task at work, at its start and with every batch: a stale one means it died.
+    heartbeat_at = models.DateTimeField(_("heartbeat"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)  # of the uploader: the preview's texts
     rows_total = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)

@@ -317,6 +317,8 @@ def insert_history(model: type[models.Model], objs: Sequence[models.Model], *, h
         return
     history_model = get_history_manager_for_model(model).model
     when = when or timezone.now()
+    # As bulk_history_create(): the request's user (simple-history's middleware) unless given.
+    user = user if user is not None else history_model.get_default_history_user(objs[0])
     columns: dict[str, list[Any]] = {
         field.attname: [getattr(obj, field.attname) for obj in objs] for field in history_model.tracked_fields
     }

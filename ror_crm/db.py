@@ -83,7 +83,11 @@ class AnyOf(models.Lookup):
 
     def as_sql(self, compiler, connection):
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        text = isinstance(self.lhs.output_field, models.CharField | models.TextField)
+        field = self.lhs.output_field
+        target = field.target_field if field.is_relation else field
+        text = isinstance(target, models.CharField | models.TextField)
+        if any(value is None for value in self.rhs):
+            raise ValueError("any_of takes no None: NULL is never equal to anything.")
         values = [str(value) for value in self.rhs] if text else [int(value) for value in self.rhs]
         if connection.vendor == "postgresql":
             return f"{lhs} = ANY(%s::{'text' if text else 'bigint'}[])", [*lhs_params, array_literal(values)]

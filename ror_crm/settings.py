@@ -256,8 +256,9 @@ CELERY_BEAT_SCHEDULE["nightly-clv-fit"] = {"task": "scoring.fit_clv", "schedule"
 # list taken, the sweep that sends a preview or import again whose task was lost, and how often.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 1_000_000)
 IMPORT_MAX_MB = env_int("IMPORT_MAX_MB", 200)
-IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 5)
+IMPORT_MAX_ATTEMPTS = env_int("IMPORT_MAX_ATTEMPTS", 5)  # starts of one run's task before it fails
 IMPORT_BATCH_ROWS = env_int("IMPORT_BATCH_ROWS", 1000)  # rows per transaction (and per progress step)
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 120)  # a task silent this long is taken for dead
 IMPORT_KEEP_PREVIEW_HOURS = env_int("IMPORT_KEEP_PREVIEW_HOURS", 24)  # then a preview not imported is cancelled
 CELERY_BEAT_SCHEDULE["events-sweep-attendee-imports"] = {
     "task": "events.sweep_attendee_imports", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),

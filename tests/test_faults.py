@@ -384,7 +384,9 @@ def test_a_worker_killed_mid_import_is_resumed_without_duplicates(own_redis, app
     attendee_import = imports.create_import(event, None, "list.csv", content)
     assert imports.run_preview(attendee_import.pk, attendee_import.run)
     assert imports.start_import(attendee_import)
-    env = {**app_env, "IMPORT_BATCH_ROWS": "25", "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
+    # The next worker takes over once the killed one's heartbeat is older than IMPORT_STALE_SECONDS.
+    env = {**app_env, "IMPORT_BATCH_ROWS": "25", "IMPORT_STALE_SECONDS": "5",
+           "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT)}
     first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
 
     def progress() -> tuple[str, int]:

@@ -58,6 +58,7 @@ class AttendeeRowPlan:
     attendance: Attendance | None = None  # the stored attendance at the event; None: the row creates it
     changes: list[FieldChange] = field(default_factory=list)  # against the stored contact and attendance
     claims: tuple[str, str] | None = None  # the (source, external_id) the row sets, when it may
+    releases: tuple[str, str] | None = None  # the one its stored attendance had before
 
     @property
     def applies(self) -> bool:
@@ -85,6 +86,9 @@ class EarlierRows:
     offset: int = 0
     first_of_email: dict[str, int] = field(default_factory=dict)
     claimed: set[tuple[str, str]] = field(default_factory=set)
+    # Ids the list's earlier rows took away from their attendances: in one call they were still
+    # stored, so a later row claiming one is refused as taken.
+    released: set[tuple[str, str]] = field(default_factory=set)
 
     def record(self, plan: AttendeePlan) -> None:
         for row_plan in plan.rows:
@@ -92,6 +96,8 @@ class EarlierRows:
                 self.first_of_email.setdefault(row_plan.row["email"], row_plan.index)
             if row_plan.claims is not None:
                 self.claimed.add(row_plan.claims)
+            if row_plan.releases is not None:
+                self.released.add(row_plan.releases)
         self.offset += len(plan.rows)
 
     def skip(self, rows: list[Any]) -> None:
@@ -244,15 +250,20 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     claimed: set[tuple[str, str]] = set()
     for plan in applying:
         key = keys.get(plan.index)
-        if key is not None and key in taken:
+        if key is not None and key in earlier.claimed:  # (never a stored one: its row was refused then)
+            plan.errors = {"external_id": [EXTERNAL_ID_REPEATED]}
+            continue
+        if key is not None and (key in taken or key in earlier.released):
             plan.errors = {"external_id": [EXTERNAL_ID_TAKEN]}
             continue
-        if key is not None and (key in claimed or key in earlier.claimed):
+        if key is not None and key in claimed:
             plan.errors = {"external_id": [EXTERNAL_ID_REPEATED]}
             continue
         if key is not None:
             claimed.add(key)
             plan.claims = key
+            if plan.attendance is not None and plan.attendance.external_id:
+                plan.releases = (plan.attendance.source, plan.attendance.external_id)
         if plan.contact is not None:
             plan.changes = _contact_changes(plan.contact, plan.row)
         if plan.attendance is not None:
@@ -279,23 +290,27 @@ def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
     return result
 
 
-def upsert_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | None = None) -> BulkUpsertResult:
+def upsert_attendee_rows(
+    event: Event, rows: list[Any], earlier: EarlierRows | None = None, *, history_user=None
+) -> BulkUpsertResult:
     """Apply the rows as plan_attendee_rows() says, in one transaction (also the admin's import).
 
     Rows with errors are reported by their 0-based position (in the whole list, given
     `earlier`, which then moves past these rows) and write nothing. Replaying the same rows
-    changes nothing, also after check-ins. A fixed number of queries per call.
+    changes nothing, also after check-ins. A fixed number of queries per call. `history_user`:
+    whom the contacts' history names (default: the request's user, as simple-history's middleware
+    gives it).
     """
     try:
         with transaction.atomic():
             plan = plan_attendee_rows(event, rows, earlier)
-            result = _apply_attendee_plan(event, plan)
+            result = _apply_attendee_plan(event, plan, history_user)
     except IntegrityError:
         # A concurrent import created some of the same contacts, organizations or external ids;
         # the second plan sees them.
         with transaction.atomic():
             plan = plan_attendee_rows(event, rows, earlier)
-            result = _apply_attendee_plan(event, plan)
+            result = _apply_attendee_plan(event, plan, history_user)
     if earlier is not None:
         earlier.record(plan)
     notify_late_data(event, result.contact_ids)
@@ -312,7 +327,7 @@ def _organizations_for(plan: AttendeePlan, names: set[str]) -> dict[str, Organiz
     return organizations
 
 
-def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
+def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) -> BulkUpsertResult:
     result = BulkUpsertResult()
     applying = []
     for row_plan in plan.rows:
@@ -353,12 +368,12 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan) -> BulkUpsertResult:
             changed_contacts.append(row_plan.contact)
     if new_contacts:
         insert_objects(Contact, list(new_contacts.values()))
-        insert_history(Contact, list(new_contacts.values()))
+        insert_history(Contact, list(new_contacts.values()), user=history_user)
     if changed_contacts:
         # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
         bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
         insert_history(Contact, list(Contact.objects.filter(pk__any_of=[c.pk for c in changed_contacts])),
-                       history_type="~")
+                       history_type="~", user=history_user)
 
     # Attendances by (event, contact).
     created: list[Attendance] = []

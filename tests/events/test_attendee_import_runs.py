@@ -149,7 +149,11 @@ class TestResumeAndCancel:
         attendee_import.refresh_from_db()
         assert (attendee_import.status, attendee_import.rows_done, attendee_import.created) == (ImportStatus.IMPORTING, 4, 4)
 
-        # The same run, sent again: rows 2-5 are skipped, row 6 (a@ again) is still a repeat of row 2.
+        # A task of the same run finds the dead one's heartbeat fresh: it leaves the work to it.
+        assert not imports.run_import(attendee_import.pk, run)
+        # Once the heartbeat is stale, the run sent again goes on: rows 2-5 are skipped, row 6
+        # (a@ again) is still a repeat of row 2.
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
         assert imports.run_import(attendee_import.pk, run)
         attendee_import.refresh_from_db()
 
@@ -195,21 +199,26 @@ class TestResumeAndCancel:
         attendee_import.refresh_from_db()
         assert imports.Preview.from_json(attendee_import.preview).columns == ["email"]
 
-    def test_the_sweep_sends_a_lost_run_again_and_gives_up_after_the_attempts(self, event, settings, held_tasks):
+    def test_the_sweep_sends_a_lost_run_again(self, event, held_tasks):
         attendee_import = new_import(event)
         AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(minutes=1))
-        assert imports.sweep_imports() == 0  # moving recently: still at work
-        assert held_tasks == [attendee_import.pk]
+        assert imports.sweep_imports() == 0  # sent a minute ago: maybe still queued
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(minutes=3))
+        assert imports.sweep_imports() == 1
+        assert imports.sweep_imports() == 0  # not again at the next sweep
+        assert held_tasks == [attendee_import.pk, attendee_import.pk]
 
+    def test_a_run_whose_task_keeps_dying_fails_after_the_attempts(self, event, settings, held_tasks):
+        attendee_import = new_import(event)
         for _attempt in range(settings.IMPORT_MAX_ATTEMPTS):
-            AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-            assert imports.sweep_imports() == 1
-        assert held_tasks == [attendee_import.pk] * (1 + settings.IMPORT_MAX_ATTEMPTS)
+            attendee = imports._claim(attendee_import.pk, attendee_import.run, ImportStatus.PREVIEWING)
+            assert attendee is not None
+            AttendeeImport.objects.filter(pk=attendee_import.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
 
-        AttendeeImport.objects.filter(pk=attendee_import.pk).update(updated_at=timezone.now() - timedelta(hours=1))
-        assert imports.sweep_imports() == 0
+        assert not imports.run_preview(attendee_import.pk, attendee_import.run)
         attendee_import.refresh_from_db()
         assert attendee_import.status == ImportStatus.FAILED
+        assert attendee_import.failure == "The import stopped again and again; the error is logged."
         assert bytes(attendee_import.data) == b""
 
 
@@ -260,3 +269,78 @@ def test_a_preview_nobody_imports_is_cancelled_after_a_day_and_forgets_the_file(
     attendee_import.refresh_from_db()
     assert attendee_import.status == ImportStatus.CANCELLED
     assert (bytes(attendee_import.data), attendee_import.first_rows, attendee_import.preview) == (b"", [], None)
+
+
+class TestAcrossBatches:
+    def test_an_id_a_row_takes_from_its_attendance_stays_taken_for_later_batches(self, event, small_batches, held_tasks):
+        """One call refuses a later row that claims an id an earlier row moves away from; batches too."""
+        anna = Contact.objects.create(email="anna@x.example")
+        Attendance.objects.create(event=event, contact=anna, external_id="T1", source="")
+        content = b"email,ticket_id\nanna@x.example,T9\nfill@x.example,\nben@x.example,T1\n"
+        attendee_import = new_import(event, content)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        run = start(attendee_import)
+        imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert [line for line, _errors in attendee_import.errors] == [4]
+        assert attendee_import.errors[0][1] == {"external_id": ["This external id belongs to another attendance."]}
+        assert Attendance.objects.get(contact=anna).external_id == "T9"
+        assert not Contact.objects.filter(email="ben@x.example").exists()
+
+    def test_a_nul_character_in_a_choice_is_a_row_error_and_the_import_goes_on(self, event, held_tasks):
+        attendee_import = new_import(event, b"email,status\na@x.example,regis\x00tered\nb@x.example,registered\n")
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        run = start(attendee_import)
+        assert imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert attendee_import.status == ImportStatus.DONE
+        assert [line for line, _errors in attendee_import.errors] == [2]
+        assert list(Contact.objects.values_list("email", flat=True)) == ["b@x.example"]
+
+    def test_the_contacts_history_names_who_uploaded_the_list(self, event, held_tasks, django_user_model):
+        uploader = django_user_model.objects.create_user("uploader", password="pw-123456789", is_staff=True)
+        Contact.objects.create(email="known@x.example", first_name="Old")
+        attendee_import = new_import(event, b"email,first_name\nknown@x.example,New\nnew@x.example,N\n", user=uploader)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        run = start(attendee_import)
+        imports.run_import(attendee_import.pk, run)
+
+        rows = Contact.history.order_by("email", "history_id").values_list("email", "history_type", "history_user_id")
+        assert list(rows) == [("known@x.example", "+", None), ("known@x.example", "~", uploader.pk),
+                              ("new@x.example", "+", uploader.pk)]
+
+
+class TestDamagedFiles:
+    def test_a_damaged_file_is_a_form_error_or_a_failed_preview_never_a_crash(self, event, held_tasks, monkeypatch):
+        import io
+        import zipfile
+
+        from openpyxl import Workbook
+
+        workbook, buffer = Workbook(), io.BytesIO()
+        workbook.active.append(["email"])
+        workbook.active.append(["a@x.example"])
+        workbook.save(buffer)
+        truncated = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+        with pytest.raises(imports.ImportFileError, match="could not be read"):
+            new_import(event, truncated)
+
+        chart_only = io.BytesIO()
+        with zipfile.ZipFile(chart_only, "w") as archive:
+            archive.writestr("[Content_Types].xml", "<Types/>")
+        with pytest.raises(imports.ImportFileError, match="could not be read"):
+            imports.create_import(event, None, "list.xlsx", chart_only.getvalue())
+
+        monkeypatch.setattr(imports, "FIRST_ROWS", 2)  # the damage lies past what the upload reads
+        content = b"email\na@x.example\nb@x.example\n\"" + b"x" * 200_000 + b"\n"
+        attendee_import = new_import(event, content)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+        assert attendee_import.status == ImportStatus.FAILED
+        assert attendee_import.failure == "The file could not be read after row 3: it is damaged or not a table."
+
+    def test_too_many_columns(self, event, held_tasks):
+        with pytest.raises(imports.ImportFileError, match="more than 500 columns"):
+            new_import(event, ",".join(["email", *(f"c{i}" for i in range(600))]).encode() + b"\na@x.example\n")
