@@ -52,7 +52,7 @@ def _demo_contacts_q(prefix: str = "") -> Q:
     return condition
 
 
-def _demo_events():
+def demo_events():
     return Event.objects.filter(
         Q(series__name__in=catalog.DEMO_SERIES_NAMES) | Q(series__isnull=True, name__in=catalog.DEMO_ONE_OFF_NAMES)
     )
@@ -65,7 +65,7 @@ def delete_demo_data() -> int:
     The sales users stay: an admin may have given them permissions meanwhile. Returns the number of
     contacts deleted.
     """
-    _demo_events().delete()
+    demo_events().delete()
     EventSeries.objects.filter(name__in=catalog.DEMO_SERIES_NAMES).delete()
     contact_ids = list(Contact.objects.filter(_demo_contacts_q()).values_list("id", flat=True))
     Contact.objects.filter(_demo_contacts_q()).delete()

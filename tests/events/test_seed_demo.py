@@ -215,6 +215,17 @@ class TestDefaultDataset:
         known = set(Contact.objects.values_list("email", flat=True))
         assert not set(referrals.filter(referred=None).values_list("referred_email", flat=True)) & known
 
+    def test_the_attendee_list_of_the_latest_edition_is_imported_again_and_changes_nothing(self, default_demo):
+        from events.models import AttendeeImport
+
+        attendee_import = AttendeeImport.objects.get()
+        attendances = Attendance.objects.filter(event=attendee_import.event).count()
+        assert (attendee_import.status, attendee_import.filename) == ("done", "ticketing-export.csv")
+        assert attendee_import.event.status == EventStatus.COMPLETED
+        assert (attendee_import.rows_done, attendee_import.unchanged) == (attendances, attendances)
+        assert (attendee_import.created, attendee_import.updated, attendee_import.error_count) == (0, 0, 0)
+        assert "Imported the attendee list of" in default_demo
+
     def test_scores_are_computed_when_the_scoring_command_exists(self, default_demo):
         if "recompute_scores" in get_commands():
             assert ContactScore.objects.count() == Contact.objects.count()

@@ -77,12 +77,35 @@ class Command(BaseCommand):
         ))
         if summary.sales_users_created:
             self.stdout.write(f"New sales users (sales.anna, sales.ben, …) log in with the password “{SALES_PASSWORD}”.")
+        self._import_a_list()
         if options["skip_scores"]:
             self.stdout.write("Scores and event metrics were not computed (--skip-scores).")
         else:
             # A chosen reference date is the demo's "now"; score as of then, or old demo data looks churned.
             as_of = Clock(today=today, tz=timezone.get_default_timezone()).now if options["today"] else None
             self._recompute_scores(as_of=as_of)
+
+    def _import_a_list(self) -> None:
+        """The ticketing export of the latest completed edition, imported again through the admin's
+        import (nothing changes: its attendees are registered already), so that *Attendee imports*
+        shows one. With a broker, a worker previews and imports it after this command."""
+        from events import imports
+        from events.choices import EventStatus
+        from events.demo.writer import demo_events
+
+        event = (demo_events().filter(status=EventStatus.COMPLETED, attendances__isnull=False)
+                 .order_by("-starts_at").first())
+        if event is None:
+            return
+        attendances = event.attendances.select_related("contact").order_by("contact__last_name", "contact__email")
+        lines = ["Email;First name;Last name;Status"] + [
+            f"{a.contact.email};{a.contact.first_name};{a.contact.last_name};{a.status}" for a in attendances
+        ]
+        attendee_import = imports.create_import(event, None, "ticketing-export.csv", "\n".join(lines).encode())
+        attendee_import.refresh_from_db()
+        if attendee_import.status == "ready":  # previewed in this process (no broker): import it too
+            imports.start_import(attendee_import)
+        self.stdout.write(f"Imported the attendee list of “{event}” again (Attendee imports).")
 
     def _parse_today(self, value: str | None) -> date:
         if value is None:
