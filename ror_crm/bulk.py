@@ -41,6 +41,9 @@ _INTEGER_FIELDS = frozenset({
     models.PositiveSmallIntegerField,
 })
 
+# Django's own text fields: get_db_prep_save() gives back a str as it is.
+_TEXT_FIELDS = frozenset({models.CharField, models.EmailField, models.TextField, models.SlugField, models.URLField})
+
 
 class _NotAnArrayElement(Exception):
     """A prepared value array_literal() cannot carry (a list for an ArrayField, a range, …)."""
@@ -65,6 +68,8 @@ def _prepared_values(field: models.Field, values: list[Any], connection: BaseDat
     target = field.target_field if field.is_relation else field
     if type(target) in _INTEGER_FIELDS and (not field.is_relation or type(field) in (models.ForeignKey, models.OneToOneField)):
         return [value if type(value) is int else prepare(value, connection) for value in values]
+    if type(field) in _TEXT_FIELDS:  # a str as it is (get_prep_value() is to_python(): the same str)
+        return [value if type(value) is str else prepare(value, connection) for value in values]
     prepared, known = [], {}
     for value in values:
         kind = type(value)
