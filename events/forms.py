@@ -69,13 +69,15 @@ NOT_A_STRING_MESSAGE = _("Must be a string.")
 
 
 def clean_attendee_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """(cleaned values, errors by field) of one row, as AttendeeRowForm(row) judges a row of text
+    """(cleaned values of the row's fields, errors by field) of one row, as AttendeeRowForm(row) judges a row of text
     (a value that is no text is only "Must be a string."), without a form per row: the form's own
     fields clean the values. A list of a hundred thousand
     rows spent most of its validation on the form machinery around them (bound fields, error lists)."""
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for name, form_field in AttendeeRowForm.base_fields.items():
+        if name not in row and not form_field.required:
+            continue  # a column the row does not have: nothing to clean (the upsert only reads the row's)
         value = row.get(name)
         surrogate = LONE_SURROGATE.search(value) if isinstance(value, str) else None
         if surrogate:
