@@ -33,7 +33,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from scoring_dataset import load_scoring_benchmark, write_results_section  # benchmarks/, the running script's folder
+# benchmarks/, the running script's folder
+from scoring_dataset import load_scoring_benchmark, ready_database, write_results_section
 
 scoring_benchmark = load_scoring_benchmark()
 
@@ -170,14 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
 
-    scoring_benchmark.setup_django()
-    scoring_benchmark.require_postgresql()
-    scoring_benchmark.migrate()
-    occupied = scoring_benchmark.existing_rows()
-    if occupied and not args.reset:
-        scoring_benchmark.fail(f"the database already holds data ({', '.join(occupied)}); give --reset to empty it")
-    if occupied:
-        scoring_benchmark.reset_database()
+    ready_database(scoring_benchmark, reset=args.reset)
 
     from scoring.services.recompute import chunk_size_setting
 

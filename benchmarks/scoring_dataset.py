@@ -1,5 +1,5 @@
 """benchmarks/scoring.py as a module for the other benchmarks, which share its dataset and helpers,
-and the writing of a results section into BENCHMARKS.md."""
+the setup of their database, and the writing of a results section into BENCHMARKS.md."""
 
 import importlib.util
 import re
@@ -28,3 +28,16 @@ def write_results_section(path: Path, key: str, section: str) -> None:
     text = pattern.sub(lambda _match: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)
     print(f"Wrote the {key} results into {path.name}.")
+
+
+def ready_database(scoring_benchmark: ModuleType, *, reset: bool) -> None:
+    """Django set up on PostgreSQL, migrated, and the benchmark's tables empty: emptied with
+    `reset`, else a database holding data is refused (benchmarks/scoring.py's rule)."""
+    scoring_benchmark.setup_django()
+    scoring_benchmark.require_postgresql()
+    scoring_benchmark.migrate()
+    occupied = scoring_benchmark.existing_rows()
+    if occupied and not reset:
+        scoring_benchmark.fail(f"the database already holds data ({', '.join(occupied)}); give --reset to empty it")
+    if occupied:
+        scoring_benchmark.reset_database()
