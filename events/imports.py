@@ -660,6 +660,32 @@ def _claim(import_id: int, run: int, status: str) -> AttendeeImport | None:
     return attendee_import
 
 
+def forget_imports_mentioning(mentions) -> int:
+    """GDPR erasure (contacts.erasure.PersonalMentions): previews and imports not finished whose
+    file names the person (e-mail, or first and last name) are cancelled and forget the file; run
+    to the end, they would bring the person back. Finished ones kept no file and no rows. A file
+    that cannot be read any more counts as naming them."""
+    if mentions.pattern is None:
+        return 0
+    unfinished = (ImportStatus.PREVIEWING, ImportStatus.READY, ImportStatus.IMPORTING)
+    cancelled = 0
+    for attendee_import in AttendeeImport.objects.filter(status__in=unfinished).only("pk", "data", "filename"):
+        if _file_mentions(attendee_import, mentions.pattern):
+            cancelled += AttendeeImport.objects.filter(pk=attendee_import.pk, status__in=unfinished).update(
+                status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=timezone.now(), **FORGOTTEN,
+                failure=str(_("Cancelled: a person in this list was erased meanwhile.")))
+    return cancelled
+
+
+def _file_mentions(attendee_import: AttendeeImport, pattern) -> bool:
+    try:
+        with open_attendee_table(bytes(attendee_import.data), attendee_import.filename) as table:
+            return bool(pattern.search("\t".join(table.headers))) or any(
+                pattern.search("\t".join(cells)) for _line, cells in table.rows)
+    except ImportFileError:
+        return True
+
+
 def _current(import_id: int, run: int, status: str) -> AttendeeImport | None:
     return (AttendeeImport.objects.select_related("event", "created_by")
             .filter(pk=import_id, run=run, status=status).first())

@@ -344,3 +344,24 @@ class TestDamagedFiles:
     def test_too_many_columns(self, event, held_tasks):
         with pytest.raises(imports.ImportFileError, match="more than 500 columns"):
             new_import(event, ",".join(["email", *(f"c{i}" for i in range(600))]).encode() + b"\na@x.example\n")
+
+
+def test_an_erased_person_takes_the_lists_not_yet_imported_that_name_them_with_them(event, held_tasks):
+    from contacts.services import erase_contact
+
+    anna = Contact.objects.create(email="anna.berg@x.example", first_name="Anna", last_name="Berg")
+    naming_her = new_import(event, b"email,first_name\nANNA.BERG@x.example,Anna\nb@x.example,B\n")
+    by_name = new_import(event, b"email,first_name,last_name\nother@x.example,Anna,Berg\n")
+    others = new_import(event, b"email\nc@x.example\n")
+    for attendee_import in (naming_her, by_name, others):
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+
+    erase_contact(anna)
+
+    for attendee_import in (naming_her, by_name, others):
+        attendee_import.refresh_from_db()
+    assert [attendee_import.status for attendee_import in (naming_her, by_name, others)] == [
+        ImportStatus.CANCELLED, ImportStatus.CANCELLED, ImportStatus.READY]
+    assert (bytes(naming_her.data), naming_her.first_rows, naming_her.preview) == (b"", [], None)
+    assert naming_her.failure == "Cancelled: a person in this list was erased meanwhile."
+    assert not imports.start_import(naming_her)
