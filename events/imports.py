@@ -560,9 +560,10 @@ def import_attendees(event: Event, rows: list[dict[str, str]], lines: list[int])
 # writing nothing more, as soon as the row says otherwise.
 
 
-def create_import(event: Event, user, filename: str, data: bytes, source: str = "") -> AttendeeImport:
+def create_import(event: Event, user, filename: str, data: bytes, source: str = "", *, send: bool = True) -> AttendeeImport:
     """Keep the uploaded file and preview it by the suggested mapping; ImportFileError when it
-    cannot be read or has no e-mail column (read up to its first FIRST_ROWS rows here)."""
+    cannot be read or has no e-mail column (read up to its first FIRST_ROWS rows here). `send`
+    False: no task is sent, the caller runs run_preview() itself (the demo's loader)."""
     from events.import_mapping import suggest_for_user
 
     table = read_attendee_table(data, filename, max_rows=FIRST_ROWS)
@@ -576,7 +577,8 @@ def create_import(event: Event, user, filename: str, data: bytes, source: str = 
         mapping=suggestion.mapping, remembered=suggestion.remembered,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )
-    _send(attendee_import)
+    if send:
+        _send(attendee_import)
     return attendee_import
 
 
@@ -587,9 +589,10 @@ def preview_again(attendee_import: AttendeeImport, preset: str, mapping: list[st
                     preset=preset, mapping=mapping, remembered=False, preview=None, rows_total=None, failure="")
 
 
-def start_import(attendee_import: AttendeeImport) -> bool:
-    """Import the previewed list; False unless its preview is ready."""
-    return _restart(attendee_import, (ImportStatus.READY,), ImportStatus.IMPORTING, rows_total=F("rows_done"))
+def start_import(attendee_import: AttendeeImport, *, send: bool = True) -> bool:
+    """Import the previewed list; False unless its preview is ready. `send` as in create_import()."""
+    return _restart(attendee_import, (ImportStatus.READY,), ImportStatus.IMPORTING, send=send,
+                    rows_total=F("rows_done"))
 
 
 def cancel_import(attendee_import: AttendeeImport) -> bool:
@@ -602,12 +605,13 @@ def cancel_import(attendee_import: AttendeeImport) -> bool:
     return bool(stopped)
 
 
-def _restart(attendee_import: AttendeeImport, allowed: tuple[str, ...], status: str, **fields) -> bool:
+def _restart(attendee_import: AttendeeImport, allowed: tuple[str, ...], status: str, *, send: bool = True,
+             **fields) -> bool:
     started = AttendeeImport.objects.filter(pk=attendee_import.pk, status__in=allowed).update(
         status=status, run=F("run") + 1, rows_done=0, attempts=0, heartbeat_at=None, updated_at=timezone.now(),
         **fields)
     attendee_import.refresh_from_db()
-    if started:
+    if started and send:
         _send(attendee_import)
     return bool(started)
 

@@ -88,7 +88,7 @@ class Command(BaseCommand):
     def _import_a_list(self) -> None:
         """The ticketing export of the latest completed edition, imported again through the admin's
         import (nothing changes: its attendees are registered already), so that *Attendee imports*
-        shows one. With a broker, a worker previews and imports it after this command."""
+        shows one."""
         from events import imports
         from events.choices import EventStatus
         from events.demo.writer import demo_events
@@ -101,10 +101,12 @@ class Command(BaseCommand):
         lines = ["Email;First name;Last name;Status"] + [
             f"{a.contact.email};{a.contact.first_name};{a.contact.last_name};{a.status}" for a in attendances
         ]
-        attendee_import = imports.create_import(event, None, "ticketing-export.csv", "\n".join(lines).encode())
-        attendee_import.refresh_from_db()
-        if attendee_import.status == "ready":  # previewed in this process (no broker): import it too
-            imports.start_import(attendee_import)
+        # The tasks' work run here, as a worker runs it: the demo is complete when the command ends.
+        attendee_import = imports.create_import(event, None, "ticketing-export.csv", "\n".join(lines).encode(),
+                                                send=False)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        if imports.start_import(attendee_import, send=False):
+            imports.run_import(attendee_import.pk, attendee_import.run)
         self.stdout.write(f"Imported the attendee list of “{event}” again (Attendee imports).")
 
     def _parse_today(self, value: str | None) -> date:
