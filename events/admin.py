@@ -631,7 +631,12 @@ class AttendeeImportAdmin(admin.ModelAdmin):
         return admin_imports.can_import(request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        attendee_import = self.get_object(request, unquote(object_id))
+        # The page shows the preview, first rows and skipped rows (deferred in the list), never the file.
+        try:
+            attendee_import = (AttendeeImport.objects.select_related("event", "created_by").defer("data")
+                               .filter(pk=int(unquote(object_id))).first())
+        except ValueError:  # not an id
+            attendee_import = None
         if attendee_import is None:
             raise Http404(_("No attendee import with id %(id)s.") % {"id": object_id})
         return admin_imports.import_page_view(self, request, attendee_import)

@@ -365,3 +365,8 @@ def test_an_erased_person_takes_the_lists_not_yet_imported_that_name_them_with_t
     assert (bytes(naming_her.data), naming_her.first_rows, naming_her.preview) == (b"", [], None)
     assert naming_her.failure == "Cancelled: a person in this list was erased meanwhile."
     assert not imports.start_import(naming_her)
+
+
+def test_the_page_of_an_import_that_is_not_there_is_404(admin_client):
+    assert admin_client.get("/admin/events/attendeeimport/abc/change/").status_code == 404
+    assert admin_client.get("/admin/events/attendeeimport/999999/change/").status_code == 404
