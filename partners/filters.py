@@ -55,9 +55,31 @@ class MomentFilter(filters.IsoDateTimeFilter):
 
 
 class UpdatedSinceFilterSet(filters.FilterSet):
-    """Incremental sync: every list takes `updated_since` (API.md)."""
+    """Incremental sync: every list takes `updated_since` (API.md). The base of every filter set
+    of the API."""
 
     updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
+
+    def get_form_class(self):
+        # Built once per filter set, not per request (its fields depend on the class alone).
+        cls = type(self)
+        if cls not in FORM_CLASSES:
+            FORM_CLASSES[cls] = super().get_form_class()
+        return FORM_CLASSES[cls]
+
+
+FORM_CLASSES: dict[type[UpdatedSinceFilterSet], type[forms.Form]] = {}
+
+
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, skipped when the request gives none of the filter set's parameters:
+    a form of every filter is built and validated only to filter nothing."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None or request.query_params.keys().isdisjoint(filterset_class.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class PublicOrderingFilter(OrderingFilter):

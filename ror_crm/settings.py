@@ -113,6 +113,9 @@ except ValueError as exc:  # unknown scheme or malformed URL
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABASES["default"]["NAME"]:
     raise ImproperlyConfigured("DATABASE_URL names no database (expected e.g. postgres://user:password@host:5432/ror_crm).")
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with psycopg's compiled timestamp loader (ror_crm/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "ror_crm.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web workers and eager tasks share the file: wait for the lock instead of failing. Write
     # transactions take it when they begin (IMMEDIATE), so none fails on upgrading a read
@@ -377,7 +380,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "partners.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "partners.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "partners.filters.PublicOrderingFilter",
     ],

@@ -118,10 +118,11 @@ class TestProxy:
 
 class TestDatabaseUrl:
     def test_postgres_url_selects_the_postgresql_backend(self):
+        # Django's backend with psycopg's compiled timestamp loader (ror_crm/postgresql).
         db = read_settings(DJANGO_DEBUG="1", DATABASE_URL="postgres://ror:s3cret@db.internal:5433/ror_crm")
 
         assert (db["ENGINE"], db["HOST"], db["PORT"], db["NAME"], db["USER"], db["PASSWORD"]) == (
-            "django.db.backends.postgresql", "db.internal", 5433, "ror_crm", "ror", "s3cret",
+            "ror_crm.postgresql", "db.internal", 5433, "ror_crm", "ror", "s3cret",
         )
 
     def test_default_is_the_sqlite_file_of_the_demo(self):

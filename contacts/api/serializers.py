@@ -17,11 +17,9 @@ from partners.serializers import (
     OptionalEmailField,
     PartnerModelSerializer,
     TextField,
+    moment_text,
 )
 from scoring.choices import ChurnRisk, LifecycleStage
-
-# One field instance renders every row's moments (a field per row costs its construction).
-MOMENT = serializers.DateTimeField()
 
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "job_title", "phone", "tags")
@@ -76,8 +74,8 @@ class ContactSerializer(PartnerModelSerializer):
             return None
         return {
             "value": score.score, "stage": score.stage, "churn_risk": score.churn_risk,
-            "computed_at": MOMENT.to_representation(score.computed_at),
-            "next_touch_due": MOMENT.to_representation(score.next_touch_due) if score.next_touch_due else None,
+            "computed_at": moment_text(score.computed_at, self.zone),
+            "next_touch_due": moment_text(score.next_touch_due, self.zone) if score.next_touch_due else None,
             "next_action": score.next_action, "next_action_reason": score.next_action_reason,
         }
 
@@ -86,7 +84,7 @@ class ContactSerializer(PartnerModelSerializer):
         # The later of the contact's and its score's last write (ContactQuerySet.with_last_change());
         # a contact written by this request has its own, newer updated_at.
         last_change = max(contact.updated_at, getattr(contact, "last_change", None) or contact.updated_at)
-        return MOMENT.to_representation(last_change)
+        return moment_text(last_change, self.zone)
 
     def validate_email(self, value: str) -> str:
         return normalize_email(value)

@@ -468,16 +468,6 @@ def sqlite_days_between(later: str | None, earlier: str | None) -> float | None:
     return days_between(datetime.fromisoformat(later), datetime.fromisoformat(earlier))
 
 
-def compiled_timestamp_loader(cursor: Any) -> None:
-    """Load timestamptz with psycopg's compiled loader on this cursor. Django registers a
-    subclass of the pure-Python one, and a chunk returns several moments per contact:
-    parsing them took a tenth of the chunk's time. Both give aware datetimes in UTC."""
-    import psycopg
-
-    oid = psycopg.adapters.types["timestamptz"].oid
-    cursor.cursor.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, psycopg.pq.Format.TEXT))
-
-
 def load_chunk(
     contact_ids: Sequence[int], as_of: datetime, params: ScoringParameters, *, without_event: int | None = None
 ) -> dict[int, ContactAggregates]:
@@ -496,7 +486,6 @@ def load_chunk(
     if not contact_ids:
         return {}
     lookback = as_of - timedelta(days=params.threshold("churn_drop_lookback_days", 90))
-    postgresql = connection.vendor == "postgresql"
     values, in_chunk = id_chunk_sql(contact_ids)
     values |= {
         "as_of": sql_moment(as_of),
@@ -511,8 +500,6 @@ def load_chunk(
     }
     sql = _vendor_sql(params, values, in_chunk, without_event=without_event is not None)
     with analytic_read(), connection.cursor() as cursor:
-        if postgresql:
-            compiled_timestamp_loader(cursor)
         cursor.execute(sql, values)
         rows = cursor.fetchall()
     chunk = {}

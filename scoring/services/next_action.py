@@ -37,7 +37,7 @@ from events.models import Attendance, Event
 from ror_crm.db import id_chunk_sql, sql_moment
 from scoring.choices import CadenceSegment, CadenceSource, NextAction
 from scoring.models import DEFAULT_STAGE_CADENCE_DAYS, KeepInTouchCadence
-from scoring.services.contact_scores import SECONDS_PER_DAY, ScoreResult, compiled_timestamp_loader, moment
+from scoring.services.contact_scores import SECONDS_PER_DAY, ScoreResult, moment
 
 SCORE_FALL_POINTS = 1.0  # "score fell": at least this much below the score 90 days earlier
 
@@ -322,8 +322,6 @@ def _contact_rows(contact_ids: Sequence[int], as_of: datetime, *, with_tags: boo
     values, in_chunk = id_chunk_sql(contact_ids)
     values |= {"planned": FollowUpStatus.PLANNED.value, "as_of": sql_moment(as_of)}
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            compiled_timestamp_loader(cursor)
         # Tags only when a cadence is set per tag: parsing them is most of this function's time.
         cursor.execute(CONTACTS_SQL.format(in_chunk=in_chunk("c.id"), tags="c.tags" if with_tags else "NULL"), values)
         rows = {

@@ -1,6 +1,7 @@
 """Authentication, scopes, throttling, pagination, idempotency and error shapes (API.md: Basics)."""
 
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -141,6 +142,27 @@ class TestPagination:
         assert datetime.fromisoformat(ben_updated_at) == since - timedelta(days=2)
         patched = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"job_title": "CTO"}, format="json").json()
         assert datetime.fromisoformat(patched["updated_at"]) > score_written_at  # its own write is the latest now
+
+
+class TestFiltering:
+    def test_a_list_without_filter_parameters_builds_no_filter_form(self, read_client, anna):
+        from contacts.api.filtersets import ContactFilterSet
+
+        with mock.patch.object(ContactFilterSet, "get_form_class", side_effect=AssertionError("form built")):
+            response = read_client.get("/api/v1/contacts/", {"page_size": 10, "ordering": "-score", "search": "anna"})
+        assert [row["id"] for row in response.json()["results"]] == [anna.pk]
+
+    def test_the_filter_form_class_is_built_once(self, read_client, anna):
+        from contacts.api.filtersets import ContactFilterSet
+        from partners.filters import FORM_CLASSES
+
+        FORM_CLASSES.pop(ContactFilterSet, None)
+        for email in ("anna@example.com", "nobody@example.com"):
+            read_client.get("/api/v1/contacts/", {"email": email})
+        form_class = FORM_CLASSES[ContactFilterSet]
+        assert read_client.get("/api/v1/contacts/", {"stage": "nonsense"}).status_code == 400
+        assert read_client.get("/api/v1/contacts/", {"email": "ANNA@example.com"}).json()["results"][0]["id"] == anna.pk
+        assert FORM_CLASSES[ContactFilterSet] is form_class
 
 
 class TestErrors:
