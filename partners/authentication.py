@@ -1,10 +1,13 @@
+import time
+
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy
 from rest_framework import authentication, exceptions
 
 from partners.models import PartnerAPIKey
-from partners.throttling import hit
+from partners.throttling import hit, parse_rate, read_shared, window
+from partners.verified_keys import VERSION_KEY, verified_key
 
 KEYWORD = "Api-Key"
 
@@ -19,15 +22,18 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
             return None
         # An address that failed API_AUTH_FAILURE_RATE times in the window gets 429 before its
         # key is even looked at, so guessing cannot go on and tell a right key from a wrong one.
+        # The same round trip reads the keys' version (partners.verified_keys).
         address = request.META.get("REMOTE_ADDR", "")
-        verdict = hit("auth-failure", address, settings.API_AUTH_FAILURE_RATE, count=False)
-        if not verdict.allowed:
-            raise exceptions.Throttled(verdict.retry_after)
+        limit, period = parse_rate(settings.API_AUTH_FAILURE_RATE)
+        failures_key, seconds_left = window("auth-failure", address, period, time.time())
+        shared = read_shared([failures_key, VERSION_KEY])  # None: the cache is unreachable
+        if shared is not None and shared.get(failures_key, 0) >= limit:
+            raise exceptions.Throttled(seconds_left)
         key = key.strip()
         if not key:
             raise self.failed(address, gettext_lazy("No API key given."))
         try:
-            api_key = PartnerAPIKey.objects.get_from_key(key)
+            api_key = verified_key(key, None if shared is None else shared.get(VERSION_KEY, ""))
         except PartnerAPIKey.DoesNotExist:
             raise self.failed(address, gettext_lazy("Invalid or revoked API key.")) from None
         if api_key.has_expired:

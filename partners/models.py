@@ -1,12 +1,25 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from rest_framework_api_key.models import AbstractAPIKey
+from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
+
+from partners.verified_keys import keys_changed
 
 WEBHOOK_EVENT_TYPES = ("event.completed", "event.metrics_updated", "contact.score_changed", "followup.overdue")
 
 
+class PartnerAPIKeyQuerySet(models.QuerySet):
+    def update(self, **fields) -> int:
+        # Processes keep verified keys until the keys' version changes (partners.verified_keys);
+        # saves and deletes change it through signals (partners.receivers), updates here.
+        updated = super().update(**fields)
+        keys_changed()
+        return updated
+
+
 class PartnerAPIKey(AbstractAPIKey):
     """A partner system's key: only its hash is stored; scopes say what it may do."""
+
+    objects = APIKeyManager.from_queryset(PartnerAPIKeyQuerySet)()
 
     can_read = models.BooleanField(_("read scope"), default=True)
     can_write = models.BooleanField(_("write scope"), default=False)

@@ -1,10 +1,12 @@
 """Serializer building blocks shared by the resource APIs."""
 
+import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
@@ -106,13 +108,44 @@ def drf_representation(field: serializers.Field, instance: Any) -> Any:
     return None if check is None else field.to_representation(attribute)
 
 
+# DRF fields whose representation of a value needs nothing but the value (no request, no parent).
+CONTEXT_FREE_REPRESENTATIONS = {
+    cls.to_representation for cls in (
+        serializers.CharField, serializers.IntegerField, serializers.FloatField, serializers.BooleanField,
+        serializers.ChoiceField, serializers.DecimalField, serializers.JSONField, serializers.DateField,
+        serializers.DateTimeField, serializers.UUIDField,
+    )
+}
+
+
+def is_context_free(field: serializers.Field) -> bool:
+    if isinstance(field, serializers.ListField):
+        return type(field).to_representation is serializers.ListField.to_representation and is_context_free(field.child)
+    return type(field).to_representation in CONTEXT_FREE_REPRESENTATIONS
+
+
+@dataclass(frozen=True)
+class FieldRead:
+    """How a serializer class reads one field: `kind` is "method" (a SerializerMethodField),
+    "id" (a related row's id column), "moment" (a date-time column shown as DRF's default),
+    "column" (a column shown by `field`, an unbound copy) or "drf" (DRF's own reading)."""
+
+    name: str
+    kind: str
+    get: Callable[[Any], Any] | None = None
+    field: serializers.Field | None = None
+    method: str = ""
+
+
 class PartnerModelSerializer(serializers.ModelSerializer):
-    """The resource serializers' base. Reads are DRF's output built in one pass: DRF asks every
-    field of every row for its attribute and its representation through several calls and type
-    checks, which was most of a 50-row page's serialization. Here each readable field is
-    resolved once per serializer to a reader: a plain column is read as it is, a related row
-    by its id column, a moment formatted with the zone looked up once; any other field (nested,
-    decimal, list, one with its own representation) goes through DRF as before.
+    """The resource serializers' base. Reads are DRF's output built in one pass: DRF builds every
+    field of the serializer anew for each request (the model's fields introspected) and asks each
+    field of each row for its attribute and its representation through several calls and type
+    checks; that was most of a 50-row page's serialization. Here a serializer class works out once
+    how each readable field is read: a column as it is (shown by its field when that needs no
+    request), a related row by its id column, a moment formatted with the zone looked up once
+    per response, a method field by its method; any other field (nested, hyperlinked, one with a
+    representation of its own) goes through DRF as before. Writes are DRF's.
     tests/partners/test_serializer_reads.py checks the output equals DRF's for every resource."""
 
     serializer_related_field = IdRelatedField
@@ -125,11 +158,12 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         models.BooleanField: BooleanField,
         models.DecimalField: DecimalField,
     }
+    read_plans: ClassVar[dict[type, list[FieldRead]]] = {}
 
     def to_representation(self, instance) -> dict:
         readers = self.__dict__.get("_readers")
         if readers is None:
-            readers = self._readers = [(field.field_name, self._reader(field)) for field in self._readable_fields]
+            readers = self._readers = [(read.name, self._reader(read)) for read in self.read_plan()]
         return {name: read(instance) for name, read in readers}
 
     @property
@@ -139,19 +173,38 @@ class PartnerModelSerializer(serializers.ModelSerializer):
             self._zone = timezone.get_current_timezone()
         return self._zone
 
-    def _reader(self, field: serializers.Field) -> Callable[[Any], Any]:
+    def read_plan(self) -> list[FieldRead]:
+        cls = type(self)
+        if cls not in self.read_plans:
+            self.read_plans[cls] = [self._field_read(field) for field in self._readable_fields]
+        return self.read_plans[cls]
+
+    def _field_read(self, field: serializers.Field) -> FieldRead:
+        name = field.field_name
         if isinstance(field, serializers.SerializerMethodField):
-            return getattr(self, field.method_name)
+            return FieldRead(name, "method", method=field.method_name)
         model_field = self._model_field(field)
         if model_field is None:
-            return partial(drf_representation, field)
-        get = attrgetter(model_field.attname)
+            return FieldRead(name, "drf")
+        get = attrgetter(model_field.attname)  # what DRF's get_attribute() reads for a column
         if model_field.is_relation:
             if isinstance(field, relations.PrimaryKeyRelatedField) and field.use_pk_only_optimization() \
                     and not field.pk_field:
-                return get  # the id column, as DRF's pk-only optimization reads it
-            return partial(drf_representation, field)
-        if is_plain_moment_field(field):
+                return FieldRead(name, "id", get)  # the id column, as DRF's pk-only optimization reads it
+            return FieldRead(name, "drf")
+        if not is_context_free(field):
+            return FieldRead(name, "drf")
+        return FieldRead(name, "moment" if is_plain_moment_field(field) else "column", get, copy.deepcopy(field))
+
+    def _reader(self, read: FieldRead) -> Callable[[Any], Any]:
+        if read.kind == "method":
+            return getattr(self, read.method)
+        if read.kind == "id":
+            return read.get
+        if read.kind == "drf":
+            return partial(drf_representation, self.fields[read.name])
+        get, field = read.get, read.field
+        if read.kind == "moment":
             zone = self.zone
 
             def read_moment(instance):
@@ -163,7 +216,7 @@ class PartnerModelSerializer(serializers.ModelSerializer):
             return read_moment
 
         def read_column(instance):
-            value = get(instance)  # what DRF's get_attribute() reads for a column
+            value = get(instance)
             return None if value is None else field.to_representation(value)
 
         return read_column

@@ -38,15 +38,13 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 def count_hit(key: str, timeout: int, delta: int = 1) -> int:
-    """Add `delta` hits (0: only read) to `key`; the count so far. The limits' only cache access.
+    """Add `delta` hits to `key`; the count so far. The throttle's only cache access.
 
-    Every API request passes here twice (the failed-authentication check reads, the throttle
-    counts), so each is one round trip to Redis: a read is one GET; a count creates the
-    window's counter if it is missing (SET NX with its expiry) and increments it (INCRBY), both
-    in one pipeline. Other caches (local memory without Redis): an INCR, and an `add` for the
-    first hit of a window (atomic: of two first hits, one creates it and the other counts on it)."""
-    if not delta:
-        return cache.get(key, 0)
+    With Redis one round trip: the window's counter is created if it is missing (SET NX with its
+    expiry) and incremented (INCRBY), both in one pipeline. Other caches (local memory without
+    Redis): an INCR, and an `add` for the first hit of a window (atomic: of two first hits, one
+    creates it and the other counts on it). (The failed-authentication count is read together with
+    the keys' version: read_shared().)"""
     backend = caches["default"]  # `cache` is a proxy to it
     if isinstance(backend, RedisCache):
         # Django's RedisCache.incr() asks whether the key exists first: two round trips.
@@ -63,28 +61,35 @@ def count_hit(key: str, timeout: int, delta: int = 1) -> int:
         return cache.incr(key, delta)
 
 
+def read_shared(keys: list[str]) -> dict | None:
+    """The values of `keys` in the shared cache in one round trip (MGET); None when it cannot be
+    reached (then the limits fail open, see hit())."""
+    try:
+        return cache.get_many(keys)
+    except CACHE_ERRORS as error:
+        logger.warning("Cache unreachable (%s): failed authentications not checked, keys read from the database.", error)
+        return None
+
+
 def window(scope: str, ident: str, period: int, now: float) -> tuple[str, int]:
     """The counter key of the window holding `now`, and the seconds left in it."""
     number = int(now // period)
     return f"ratelimit:{scope}:{ident}:{number}", max(1, math.ceil((number + 1) * period - now))
 
 
-def hit(scope: str, ident: str, rate: str, *, count: bool = True) -> Verdict:
-    """Count a request of `ident` (unless `count` is off) and say whether it is within `rate`.
-
-    Without counting, the verdict says whether one more request would still be allowed.
-    """
+def hit(scope: str, ident: str, rate: str) -> Verdict:
+    """Count a request of `ident` and say whether it is within `rate`."""
     limit, period = parse_rate(rate)
     key, seconds_left = window(scope, ident, period, time.time())
     # The counter outlives its window by a little, so it never expires while still counted.
     try:
-        hits = count_hit(key, seconds_left + 1, delta=1 if count else 0)
+        hits = count_hit(key, seconds_left + 1)
     except CACHE_ERRORS as error:
         # Redis down: fail open. Reads and writes need only PostgreSQL; refusing every request
         # for want of a counter would take the whole API down with the cache.
         logger.warning("Rate limit %s not counted (cache unreachable: %s); request let through.", scope, error)
         return Verdict(allowed=True, retry_after=seconds_left)
-    return Verdict(allowed=hits <= limit if count else hits < limit, retry_after=seconds_left)
+    return Verdict(allowed=hits <= limit, retry_after=seconds_left)
 
 
 class APIKeyRateThrottle(BaseThrottle):
