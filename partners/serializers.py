@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import relations, serializers
+from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
 from ror_crm.validators import validate_plausible_moment
@@ -101,9 +102,15 @@ def is_plain_moment_field(field: serializers.Field) -> bool:
     )
 
 
+SKIP = object()  # a field DRF leaves out of this row (SkipField)
+
+
 def drf_representation(field: serializers.Field, instance: Any) -> Any:
     """DRF's own reading of a field (the body of Serializer.to_representation's loop)."""
-    attribute = field.get_attribute(instance)
+    try:
+        attribute = field.get_attribute(instance)
+    except SkipField:
+        return SKIP
     check = attribute.pk if isinstance(attribute, relations.PKOnlyObject) else attribute
     return None if check is None else field.to_representation(attribute)
 
@@ -163,8 +170,13 @@ class PartnerModelSerializer(serializers.ModelSerializer):
     def to_representation(self, instance) -> dict:
         readers = self.__dict__.get("_readers")
         if readers is None:
-            readers = self._readers = [(read.name, self._reader(read)) for read in self.read_plan()]
-        return {name: read(instance) for name, read in readers}
+            plan = self.read_plan()
+            readers = self._readers = [(read.name, self._reader(read)) for read in plan]
+            self._may_skip = any(read.kind == "drf" for read in plan)
+        data = {name: read(instance) for name, read in readers}
+        if self._may_skip and SKIP in data.values():
+            return {name: value for name, value in data.items() if value is not SKIP}
+        return data
 
     @property
     def zone(self) -> tzinfo:
@@ -185,16 +197,28 @@ class PartnerModelSerializer(serializers.ModelSerializer):
             return FieldRead(name, "method", method=field.method_name)
         model_field = self._model_field(field)
         if model_field is None:
-            return FieldRead(name, "drf")
+            return self._drf_read(field)
         get = attrgetter(model_field.attname)  # what DRF's get_attribute() reads for a column
         if model_field.is_relation:
             if isinstance(field, relations.PrimaryKeyRelatedField) and field.use_pk_only_optimization() \
                     and not field.pk_field:
                 return FieldRead(name, "id", get)  # the id column, as DRF's pk-only optimization reads it
-            return FieldRead(name, "drf")
+            return self._drf_read(field)
         if not is_context_free(field):
-            return FieldRead(name, "drf")
+            return self._drf_read(field)
         return FieldRead(name, "moment" if is_plain_moment_field(field) else "column", get, copy.deepcopy(field))
+
+    @staticmethod
+    def _drf_read(field: serializers.Field) -> FieldRead:
+        """DRF's own reading; for a field that needs no request (e.g. a column of a related row,
+        `source="lifetime_value.clv"`) through an unbound copy, so that no response builds the
+        serializer's fields for it."""
+        if not is_context_free(field) or type(field).get_attribute is not serializers.Field.get_attribute \
+                or field.default is not serializers.empty:
+            return FieldRead(field.field_name, "drf")
+        unbound = copy.deepcopy(field)
+        unbound.field_name, unbound.source_attrs = field.field_name, field.source_attrs
+        return FieldRead(field.field_name, "drf", field=unbound)
 
     def _reader(self, read: FieldRead) -> Callable[[Any], Any]:
         if read.kind == "method":
@@ -202,7 +226,7 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         if read.kind == "id":
             return read.get
         if read.kind == "drf":
-            return partial(drf_representation, self.fields[read.name])
+            return partial(drf_representation, read.field or self.fields[read.name])
         get, field = read.get, read.field
         if read.kind == "moment":
             zone = self.zone

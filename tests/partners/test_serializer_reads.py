@@ -111,3 +111,17 @@ def test_instances_fresh_from_the_services_equal_drfs_output(demo, db):
         fast = serializer_class(instance).data
         with mock.patch.object(PartnerModelSerializer, "to_representation", serializers.ModelSerializer.to_representation):
             assert fast == serializer_class(instance).data
+
+
+def test_fields_drf_leaves_out_are_left_out():
+    class WithMissingSource(PartnerModelSerializer):
+        nickname = serializers.CharField(source="profile.nickname", read_only=True)  # no such attribute
+
+        class Meta:
+            model = Organization
+            fields = ["id", "name", "nickname"]
+
+    organization = Organization(pk=7, name="Acme")
+    fast = WithMissingSource(organization).data
+    with mock.patch.object(PartnerModelSerializer, "to_representation", serializers.ModelSerializer.to_representation):
+        assert fast == WithMissingSource(organization).data == {"id": 7, "name": "Acme"}
