@@ -29,7 +29,7 @@ One run:
 5. reports each figure as the median of the rounds: req/s, ÷ floor (req/s ÷ the lower of floor
    a and b), p95 ms, and the DRF path's cost, plain Django req/s ÷ DRF constant req/s − 1;
 6. splits one request of each endpoint and constant view in this process by where its time
-   goes (SQL, Django's timestamp loader, ORM rows, filters, serialization, rendering,
+   goes (SQL with the loading of its rows, ORM rows, filters, serialization, rendering,
    authentication, throttle, cache round trips, the rest); --split-requests 0 skips it.
 
 Targets (the issue): every list endpoint ≥ 0.5 × its floor; the DRF path's authentication and
@@ -542,7 +542,7 @@ def measure(endpoints: list[Endpoint], running: dict[int, Server], key: str, arg
 # --------------------------------------------------------------------------- where one request's time goes
 
 
-SPLIT_PARTS = ["SQL", "timestamps", "ORM rows", "filters", "serialization", "rendering", "authentication", "throttle",
+SPLIT_PARTS = ["SQL", "ORM rows", "filters", "serialization", "rendering", "authentication", "throttle",
                "cache", "rest"]
 
 
@@ -550,7 +550,7 @@ class Split:
     """Time of a request by the innermost part it is in: wrappers around the product's and the
     frameworks' functions mark where a part begins and ends; what no part holds is `rest`
     (middleware, URL resolving, DRF's dispatch, pagination, …). The wrappers cost about a
-    microsecond a call, most of it in the per-value timestamp and per-row ORM parts."""
+    microsecond a call, most of it in the per-row ORM part."""
 
     def __init__(self) -> None:
         self.totals: dict[str, float] = defaultdict(float)
@@ -587,7 +587,6 @@ class Split:
 
     def install(self) -> None:
         from django.core.cache.backends.redis import RedisCache
-        from django.db.backends.postgresql.psycopg_any import BaseTzLoader
         from django.db.backends.utils import CursorWrapper
         from django.db.models import Model
         from django.db.models.query import RelatedPopulator
@@ -596,20 +595,21 @@ class Split:
 
         from partners.authentication import APIKeyAuthentication
         from partners.renderers import JSONRenderer
+        from partners.serializers import PartnerModelSerializer
         from partners.throttling import APIKeyRateThrottle
 
         self.wrap(SQLCompiler, "execute_sql", "SQL")  # the round trip and psycopg's loading of the rows
         self.wrap(CursorWrapper, "execute", "SQL")
-        self.wrap(BaseTzLoader, "load", "timestamps")  # Django's timestamptz loader, per value
         self.wrap(Model, "from_db", "ORM rows")
         self.wrap(RelatedPopulator, "populate", "ORM rows")
         self.wrap(generics.GenericAPIView, "filter_queryset", "filters")
         self.wrap(serializers.Serializer, "to_representation", "serialization")
         self.wrap(serializers.ListSerializer, "to_representation", "serialization")
+        self.wrap(PartnerModelSerializer, "to_representation", "serialization")  # reads in one pass
         self.wrap(JSONRenderer, "render", "rendering")
         self.wrap(APIKeyAuthentication, "authenticate", "authentication")
         self.wrap(APIKeyRateThrottle, "allow_request", "throttle")
-        for name in ("get", "add", "incr"):
+        for name in ("get", "get_many", "add", "incr"):
             self.wrap(RedisCache, name, "cache")
 
     def uninstall(self) -> None:
@@ -752,8 +752,7 @@ def markdown_section(results: Results, splits: dict[str, dict[str, float]] | Non
         lines += [
             "",
             "One request of each endpoint in a single process (Django's test client, no gunicorn), ms by part: "
-            "SQL (round trips and psycopg's loading of the rows), timestamps (Django's timestamptz loader, a "
-            "pure-Python subclass of psycopg's, value by value), ORM rows (model instances), filters (the view's "
+            "SQL (round trips and psycopg's loading of the rows), ORM rows (model instances), filters (the view's "
             "filter backends: filter set, search, ordering), serialization, rendering, authentication and throttle "
             "(their Python), cache (Redis round trips of both), the rest (middleware, routing, DRF's dispatch, "
             "pagination):",
