@@ -7,7 +7,8 @@ every write of a key (created, revoked, re-scoped, expired by hand, deleted: the
 its queryset's update(); partners.receivers, partners.models). Each request reads the version in the
 same round trip as its failed-authentication count, and a kept key is used only while the version
 is the one it was read at, its secret still matches its hash, and it is younger than
-MAX_AGE_SECONDS (a bound for changes that bypass the model, such as SQL by hand).
+API_KEY_CACHE_SECONDS (a bound for changes that bypass the model, such as SQL by hand; 0 turns the
+keeping off).
 
 Only with a cache every process shares: with each process's own memory (the embedded default
 without Redis) a key revoked in one process would stay valid in the others, so keys are then read
@@ -19,6 +20,7 @@ import secrets
 import time
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
     from partners.models import PartnerAPIKey
 
 VERSION_KEY = "api-keys:version"
-MAX_AGE_SECONDS = 60
 
 # prefix -> (keys' version, when read (monotonic), the key's row)
 _verified: dict[str, tuple[str, float, "PartnerAPIKey"]] = {}
@@ -37,6 +38,10 @@ _verified: dict[str, tuple[str, float, "PartnerAPIKey"]] = {}
 
 def shared_cache() -> bool:
     return isinstance(caches["default"], RedisCache)
+
+
+def keeping_keys() -> bool:
+    return settings.API_KEY_CACHE_SECONDS > 0 and shared_cache()
 
 
 def keys_changed() -> None:
@@ -58,16 +63,16 @@ def verified_key(key: str, version: str | None) -> "PartnerAPIKey":
     from partners.models import PartnerAPIKey
 
     prefix = key.partition(".")[0]
-    use_cache = bool(version) and shared_cache()
+    use_cache = bool(version) and keeping_keys()
     if use_cache:
         known = _verified.get(prefix)
-        if known is not None and known[0] == version and time.monotonic() - known[1] < MAX_AGE_SECONDS \
+        if known is not None and known[0] == version and time.monotonic() - known[1] < settings.API_KEY_CACHE_SECONDS \
                 and known[2].is_valid(key):
             return known[2]
     api_key = PartnerAPIKey.objects.get_from_key(key)
     if use_cache:
         _verified[prefix] = (version, time.monotonic(), api_key)
-    elif version == "" and shared_cache():
+    elif version == "" and keeping_keys():
         with contextlib.suppress(*CACHE_ERRORS):
             cache.add(VERSION_KEY, secrets.token_hex(8), timeout=None)  # the first version
     return api_key

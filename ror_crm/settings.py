@@ -371,6 +371,9 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
 # Failed API-key authentications per client address (REMOTE_ADDR) before 429s.
 API_AUTH_FAILURE_RATE = env_str("API_AUTH_FAILURE_RATE", "30/min")
+# With Redis, a web process keeps the API keys it verified until any key is written, at most this
+# long (partners/verified_keys.py); 0: every request reads its key from the database.
+API_KEY_CACHE_SECONDS = env_int("API_KEY_CACHE_SECONDS", 60)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "partners.authentication.APIKeyAuthentication",

@@ -19,3 +19,6 @@ SECURE_SSL_REDIRECT = False
 WHITENOISE_AUTOREFRESH = True  # no collectstatic in tests
 # Tests want a failing eager task to fail the test (the product only logs it).
 CELERY_TASK_EAGER_PROPAGATES = True
+# Requests read their API key from the database, so that a test counts the same queries with Redis and
+# without; tests/partners/test_verified_keys.py turns the keeping of verified keys on.
+API_KEY_CACHE_SECONDS = 0

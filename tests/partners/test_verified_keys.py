@@ -26,6 +26,7 @@ def redis_cache(settings):
         reason = "the shared cache is Redis: REDIS_URL is not set (run `make test`)"
         pytest.fail(reason) if os.environ.get("CI") else pytest.skip(reason)
     settings.CACHES = REDIS
+    settings.API_KEY_CACHE_SECONDS = 60
     cache.clear()
 
 
@@ -88,5 +89,12 @@ def test_without_a_version_keys_are_read_and_a_version_begins(redis_cache, key_c
 
 def test_with_each_process_its_own_cache_every_request_reads_its_key(settings, key_client):
     settings.CACHES = LOCAL  # a key revoked in one process would stay valid in the others
+    settings.API_KEY_CACHE_SECONDS = 60
+
+    assert [key_queries(key_client) for _ in range(3)] == [1, 1, 1]
+
+
+def test_keeping_keys_can_be_turned_off(redis_cache, settings, key_client):
+    settings.API_KEY_CACHE_SECONDS = 0
 
     assert [key_queries(key_client) for _ in range(3)] == [1, 1, 1]
