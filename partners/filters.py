@@ -70,12 +70,15 @@ class UpdatedSinceFilterSet(filters.FilterSet):
         names = frozenset(self.filters) if self.given is None else self.given
         form_class = FORM_CLASSES.get((type(self), names))
         if form_class is None:
+            if len(FORM_CLASSES) >= MAX_FORM_CLASSES:  # a client cycling through combinations
+                FORM_CLASSES.clear()
             fields = {name: filter_.field for name, filter_ in self.filters.items() if name in names}
             form_class = FORM_CLASSES[type(self), names] = type(f"{type(self).__name__}Form", (self._meta.form,), fields)
         return form_class
 
 
 FORM_CLASSES: dict[tuple[type[UpdatedSinceFilterSet], frozenset[str]], type[forms.Form]] = {}
+MAX_FORM_CLASSES = 256
 
 
 class FilterBackend(filters.DjangoFilterBackend):

@@ -144,17 +144,17 @@ class FieldRead:
     method: str = ""
 
 
+# The resource serializers' base. Reads are DRF's output built in one pass: DRF builds every
+# field of the serializer anew for each request (the model's fields introspected) and asks each
+# field of each row for its attribute and its representation through several calls and type
+# checks; that was most of a 50-row page's serialization. Here a serializer class works out once
+# how each readable field is read: a column as it is (shown by its field when that needs no
+# request), a related row by its id column, a moment formatted with the zone looked up once
+# per response, a method field by its method; any other field (nested, hyperlinked, one with a
+# representation of its own) goes through DRF as before. Writes are DRF's.
+# tests/partners/test_serializer_reads.py checks the output equals DRF's for every resource.
+# (A comment, not a docstring: drf-spectacular would show it on every resource's schema.)
 class PartnerModelSerializer(serializers.ModelSerializer):
-    """The resource serializers' base. Reads are DRF's output built in one pass: DRF builds every
-    field of the serializer anew for each request (the model's fields introspected) and asks each
-    field of each row for its attribute and its representation through several calls and type
-    checks; that was most of a 50-row page's serialization. Here a serializer class works out once
-    how each readable field is read: a column as it is (shown by its field when that needs no
-    request), a related row by its id column, a moment formatted with the zone looked up once
-    per response, a method field by its method; any other field (nested, hyperlinked, one with a
-    representation of its own) goes through DRF as before. Writes are DRF's.
-    tests/partners/test_serializer_reads.py checks the output equals DRF's for every resource."""
-
     serializer_related_field = IdRelatedField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
@@ -168,6 +168,8 @@ class PartnerModelSerializer(serializers.ModelSerializer):
     read_plans: ClassVar[dict[type, list[FieldRead]]] = {}
 
     def to_representation(self, instance) -> dict:
+        if not isinstance(instance, models.Model):  # e.g. validated data: DRF's reading
+            return super().to_representation(instance)
         readers = self.__dict__.get("_readers")
         if readers is None:
             plan = self.read_plan()
@@ -201,7 +203,8 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         get = attrgetter(model_field.attname)  # what DRF's get_attribute() reads for a column
         if model_field.is_relation:
             if isinstance(field, relations.PrimaryKeyRelatedField) and field.use_pk_only_optimization() \
-                    and not field.pk_field:
+                    and not field.pk_field \
+                    and type(field).to_representation is relations.PrimaryKeyRelatedField.to_representation:
                 return FieldRead(name, "id", get)  # the id column, as DRF's pk-only optimization reads it
             return self._drf_read(field)
         if not is_context_free(field):

@@ -7,8 +7,11 @@ every write of a key (created, revoked, re-scoped, expired by hand, deleted: the
 its queryset's update(); partners.receivers, partners.models). Each request reads the version in the
 same round trip as its failed-authentication count, and a kept key is used only while the version
 is the one it was read at, its secret still matches its hash, and it is younger than
-API_KEY_CACHE_SECONDS (a bound for changes that bypass the model, such as SQL by hand; 0 turns the
-keeping off).
+API_KEY_CACHE_SECONDS (0 turns the keeping off). A request that reads another version than the
+process's last one (newer; older, as when Redis comes back from an older snapshot; none) drops every
+kept key. What API_KEY_CACHE_SECONDS bounds: changes that bypass the model (SQL by hand, a process
+writing keys without this Redis) and a version change Redis lost (down at that moment, or restored
+from before it, without this process having seen the newer version).
 
 Only with a cache every process shares: with each process's own memory (the embedded default
 without Redis) a key revoked in one process would stay valid in the others, so keys are then read
@@ -16,6 +19,7 @@ from the database every time, as they are when Redis cannot be reached.
 """
 
 import contextlib
+import logging
 import secrets
 import time
 from typing import TYPE_CHECKING
@@ -30,10 +34,15 @@ from ror_crm.queue import CACHE_ERRORS
 if TYPE_CHECKING:
     from partners.models import PartnerAPIKey
 
+logger = logging.getLogger(__name__)
+
 VERSION_KEY = "api-keys:version"
 
 # prefix -> (keys' version, when read (monotonic), the key's row)
 _verified: dict[str, tuple[str, float, "PartnerAPIKey"]] = {}
+# The version the last request of this process read: any other one (a newer one, an older one
+# Redis came back with, none) drops every kept key.
+_last_version: list[str | None] = [None]
 
 
 def shared_cache() -> bool:
@@ -52,8 +61,13 @@ def keys_changed() -> None:
 
 
 def _new_version() -> None:
-    with contextlib.suppress(*CACHE_ERRORS):
+    try:
         cache.set(VERSION_KEY, secrets.token_hex(8), timeout=None)
+    except CACHE_ERRORS as error:
+        logger.error(
+            "An API key was written, but its version in Redis could not be changed (%s): web processes may accept "
+            "the key as it was for up to API_KEY_CACHE_SECONDS.", error,
+        )
 
 
 def verified_key(key: str, version: str | None) -> "PartnerAPIKey":
@@ -63,6 +77,9 @@ def verified_key(key: str, version: str | None) -> "PartnerAPIKey":
     from partners.models import PartnerAPIKey
 
     prefix = key.partition(".")[0]
+    if version != _last_version[0]:
+        _verified.clear()
+        _last_version[0] = version
     use_cache = bool(version) and keeping_keys()
     if use_cache:
         known = _verified.get(prefix)

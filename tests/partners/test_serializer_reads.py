@@ -125,3 +125,19 @@ def test_fields_drf_leaves_out_are_left_out():
     fast = WithMissingSource(organization).data
     with mock.patch.object(PartnerModelSerializer, "to_representation", serializers.ModelSerializer.to_representation):
         assert fast == WithMissingSource(organization).data == {"id": 7, "name": "Acme"}
+
+
+def test_the_base_serializer_describes_no_resource_in_the_schema(client):
+    schema = client.get("/api/schema/", {"format": "json"}).json()
+
+    described = {name: part.get("description", "") for name, part in schema["components"]["schemas"].items()}
+    assert not [name for name, text in described.items() if "DRF" in text or "tests/" in text]
+
+
+def test_validated_data_reads_as_drf_reads_it():
+    from events.api.serializers import SeriesSerializer
+
+    serializer = SeriesSerializer(data={"name": "Summit"})
+    assert serializer.is_valid(), serializer.errors
+
+    assert serializer.data["name"] == "Summit"

@@ -98,3 +98,28 @@ def test_keeping_keys_can_be_turned_off(redis_cache, settings, key_client):
     settings.API_KEY_CACHE_SECONDS = 0
 
     assert [key_queries(key_client) for _ in range(3)] == [1, 1, 1]
+
+
+def test_a_version_redis_comes_back_with_drops_the_keys_read_since(redis_cache, key_client):
+    key_queries(key_client)
+    before = cache.get(VERSION_KEY)
+    api_key = PartnerAPIKey.objects.get(pk=key_client.api_key.pk)
+    api_key.revoked = True
+    api_key.save()
+    assert key_client.get("/api/v1/series/").status_code == 401  # this process saw the new version
+
+    cache.set(VERSION_KEY, before, timeout=None)  # Redis restored from a snapshot older than the revocation
+
+    assert key_client.get("/api/v1/series/").status_code == 401
+
+
+def test_a_version_change_redis_refuses_is_logged(redis_cache, key_client, caplog, monkeypatch):
+    from partners import verified_keys
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(verified_keys.cache, "set", unreachable)
+    PartnerAPIKey.objects.filter(pk=key_client.api_key.pk).update(revoked=True)
+
+    assert "its version in Redis could not be changed" in caplog.text
