@@ -114,12 +114,12 @@ def test_a_version_redis_comes_back_with_drops_the_keys_read_since(redis_cache, 
 
 
 def test_a_version_change_redis_refuses_is_logged(redis_cache, key_client, caplog, monkeypatch):
-    from partners import verified_keys
+    from django.core.cache.backends.redis import RedisCache
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(verified_keys.cache, "set", unreachable)
+    monkeypatch.setattr(RedisCache, "set", unreachable)  # the class: nothing is left on the shared cache object
     PartnerAPIKey.objects.filter(pk=key_client.api_key.pk).update(revoked=True)
 
     assert "its version in Redis could not be changed" in caplog.text
