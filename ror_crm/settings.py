@@ -101,7 +101,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "ror_crm.wsgi.application"
 
 # Database: DATABASE_URL, default a SQLite file in the project directory.
-# postgres://… uses Django's PostgreSQL backend, which picks psycopg 3.
+# postgres://… uses Django's PostgreSQL backend (psycopg 3), with compiled timestamp parsing (below).
 DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 try:
     # Health checks: a kept connection that died with a database restart is replaced before

@@ -170,6 +170,14 @@ class TestFiltering:
         assert all(filterset is ContactFilterSet for filterset, _ in FORM_CLASSES)
 
 
+    def test_the_browsable_apis_filter_form_shows_every_filter(self, staff_client, anna):
+        page = staff_client.get("/api/v1/contacts/", {"stage": "growth"}, HTTP_ACCEPT="text/html")
+
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert all(f'name="{name}"' in html for name in ("stage", "score_min", "email", "losing_touch"))
+
+
 class TestErrors:
     def test_an_overlong_idempotency_key_is_a_400_of_the_documented_shape(self, write_client):
         response = write_client.post("/api/v1/series/", {"name": "S"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
