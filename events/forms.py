@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceRole, AttendanceStatus
-from ror_crm.validators import LONE_SURROGATE, validate_not_future, validate_plausible_moment
+from ror_crm.validators import LONE_SURROGATE, validate_email, validate_not_future, validate_plausible_moment
 
 # The columns of an attendee list row (API.md: attendances/bulk/), shared by the bulk API and
 # the admin's CSV/XLSX import.
@@ -24,10 +24,14 @@ class SharedFields(dict):
         return self
 
 
+class EmailField(forms.EmailField):
+    default_validators = [validate_email]  # Django's verdicts, faster (ror_crm.validators)
+
+
 class AttendeeRowForm(forms.Form):
     """Validates one attendee row; blank optional values mean "leave as it is"."""
 
-    email = forms.EmailField(max_length=254)
+    email = EmailField(max_length=254)
     first_name = forms.CharField(max_length=100, required=False)
     last_name = forms.CharField(max_length=100, required=False)
     organization = forms.CharField(max_length=200, required=False)

@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -332,3 +333,39 @@ def insert_history(model: type[models.Model], objs: Sequence[models.Model], *, h
         "history_change_reason": [None] * len(objs), "history_user_id": [getattr(user, "pk", None)] * len(objs),
     })
     insert_columns(history_model, columns)
+
+
+def insert_history_of(queryset: models.QuerySet, *, history_type: str = "~", user=None, when=None) -> int:
+    """simple-history's rows of the objects `queryset` selects, as insert_history() writes them
+    for those objects, by one `INSERT INTO history (…) SELECT …`: the rows never come to Python
+    (reading 1,000 changed contacts back as model instances for their history was a third of a
+    bulk upsert). The number of rows written."""
+    from django.db.models import CharField, DateTimeField, IntegerField, TextField, Value
+    from django.utils import timezone
+    from simple_history.utils import get_history_manager_for_model
+
+    model = queryset.model
+    history_model = get_history_manager_for_model(model).model
+    when = when or timezone.now()
+    # As insert_history(): the request's user (simple-history's middleware) unless given; no
+    # object has a user of its own here.
+    user = user if user is not None else history_model.get_default_history_user(model())
+    history_opts = history_model._meta
+    names = [field.attname for field in history_model.tracked_fields]
+    constants = {
+        "history_date": Value(when, output_field=DateTimeField()),
+        "history_type": Value(history_type, output_field=CharField()),
+        "history_change_reason": Value(None, output_field=TextField()),
+        "history_user_id": Value(getattr(user, "pk", None), output_field=IntegerField()),
+    }
+    select = queryset.order_by().values_list(*names, *constants.values())
+    db = router.db_for_write(history_model)
+    try:
+        sql, params = select.query.get_compiler(db).as_sql()
+    except EmptyResultSet:  # Contact.objects.none(), an empty `pk__in`: nothing to write
+        return 0
+    quote = connections[db].ops.quote_name
+    columns = ", ".join(quote(history_opts.get_field(name).column) for name in [*names, *constants])
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(history_opts.db_table)} ({columns}) {sql}", params)
+        return cursor.rowcount

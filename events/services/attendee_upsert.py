@@ -15,7 +15,7 @@ from events.forms import clean_attendee_row
 from events.models import Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
-from ror_crm.bulk import bulk_update_rows, insert_history, insert_objects
+from ror_crm.bulk import bulk_update_rows, insert_history, insert_history_of, insert_objects
 
 BULK_MAX_ROWS = 1000
 
@@ -372,8 +372,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
     if changed_contacts:
         # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
         bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
-        insert_history(Contact, list(Contact.objects.filter(pk__any_of=[c.pk for c in changed_contacts])),
-                       history_type="~", user=history_user)
+        insert_history_of(Contact.objects.filter(pk__any_of=[c.pk for c in changed_contacts]), user=history_user)
 
     # Attendances by (event, contact).
     created: list[Attendance] = []

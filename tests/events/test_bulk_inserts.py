@@ -1,18 +1,20 @@
-"""ror_crm.bulk.insert_objects() and insert_history(): the rows bulk_create() and simple-history's
-bulk_history_create() store, without a model instance per row (PostgreSQL: one INSERT … SELECT
-FROM unnest() of array literals; SQLite: bulk_create())."""
+"""ror_crm.bulk.insert_objects(), insert_history() and insert_history_of(): the rows bulk_create() and
+simple-history's bulk_history_create() store, without a model instance per row (PostgreSQL: one
+INSERT … SELECT FROM unnest() of array literals; SQLite: bulk_create(); insert_history_of(): one
+INSERT … SELECT from the objects' table on both)."""
 
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from simple_history.utils import bulk_create_with_history
 
 from contacts.models import Contact, Organization
 from events.models import Attendance, Event
-from ror_crm.bulk import insert_history, insert_objects
+from ror_crm.bulk import insert_history, insert_history_of, insert_objects
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +88,33 @@ def test_a_constraint_violation_inserts_none_of_the_rows():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_objects(Contact, [Contact(email="free@x.example"), Contact(email="TAKEN@x.example")])
     assert not Contact.objects.filter(email="free@x.example").exists()
+
+
+def test_history_of_a_queryset_is_the_history_of_its_objects():
+    organization = Organization.objects.create(name="Hafen AG")
+    ours, theirs = people("ours", organization), people("theirs", organization)
+    insert_objects(Contact, ours + theirs)
+    staff = get_user_model().objects.create_user("history-writer")
+    when = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+
+    with CaptureQueriesContext(connection) as queries:
+        written = insert_history_of(Contact.objects.filter(email__startswith="ours"), user=staff, when=when)
+    insert_history(Contact, theirs, history_type="~", user=staff, when=when)
+
+    assert written == len(ours) and len(queries) == 1
+    fields = (*HISTORY, "history_date", "last_name", "job_title", "cadence_days")
+    assert [row[2:] for row in history([c.email for c in ours], fields)] == \
+        [row[2:] for row in history([c.email for c in theirs], fields)]
+    assert {row[0] for row in history([c.email for c in ours], ("history_user_id",))} == {staff.pk}
+    assert set(Contact.history.filter(email__startswith="ours").values_list("id", "created_at")) == \
+        {(c.pk, c.created_at) for c in ours}
+
+
+def test_history_of_a_queryset_names_nobody_without_a_user_or_a_request():
+    Contact.objects.create(email="alone@x.example")
+
+    assert insert_history_of(Contact.objects.filter(email="alone@x.example")) == 1
+    assert insert_history_of(Contact.objects.none()) == 0
+    row = Contact.history.filter(email="alone@x.example", history_type="~").values_list(
+        "history_user_id", "history_change_reason").get()
+    assert row == (None, None)
