@@ -18,13 +18,12 @@ ADDRESSES = [
 ]
 
 
-def verdict(validator, value: str) -> bool:
+def verdict(validator, value: str) -> str:
     try:
         validator(value)
     except ValidationError as error:
-        assert error.code == "invalid"
-        return False
-    return True
+        return error.code
+    return "valid"
 
 
 @pytest.mark.parametrize("value", ADDRESSES)
@@ -39,4 +38,5 @@ def test_the_same_verdict_on_any_text(value):
 
 def test_the_attendee_row_form_uses_it():
     validators = AttendeeRowForm.base_fields["email"].validators
-    assert validate_email in validators and django_validate_email not in validators
+    # (identity: an EmailValidator equals another of the same message, code and allowlist)
+    assert any(v is validate_email for v in validators) and not any(v is django_validate_email for v in validators)

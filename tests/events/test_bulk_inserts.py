@@ -101,7 +101,8 @@ def test_history_of_a_queryset_is_the_history_of_its_objects():
         written = insert_history_of(Contact.objects.filter(email__startswith="ours"), user=staff, when=when)
     insert_history(Contact, theirs, history_type="~", user=staff, when=when)
 
-    assert written == len(ours) and len(queries) == 1
+    assert written == len(ours)
+    assert len(queries) == 1
     fields = (*HISTORY, "history_date", "last_name", "job_title", "cadence_days")
     assert [row[2:] for row in history([c.email for c in ours], fields)] == \
         [row[2:] for row in history([c.email for c in theirs], fields)]
