@@ -39,4 +39,5 @@ def test_the_same_verdict_on_any_text(value):
 def test_the_attendee_row_form_uses_it():
     validators = AttendeeRowForm.base_fields["email"].validators
     # (identity: an EmailValidator equals another of the same message, code and allowlist)
-    assert any(v is validate_email for v in validators) and not any(v is django_validate_email for v in validators)
+    assert any(v is validate_email for v in validators)
+    assert not any(v is django_validate_email for v in validators)
