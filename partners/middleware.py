@@ -1,6 +1,7 @@
 """HTTP edges of the partner API: JSON errors, body size, and Idempotency-Key replay."""
 
 import hashlib
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -54,6 +55,17 @@ def _credential(request) -> str | None:
     return None
 
 
+def _body_meaning(request) -> bytes:
+    """A JSON body as the value it parses to (other spacing or key order is the same request: a
+    client that serialises its retry anew must get the first answer), anything else as its bytes."""
+    if request.content_type == "application/json":
+        try:
+            return json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, RecursionError):  # not JSON after all: the view answers 400
+            pass
+    return request.body
+
+
 class IdempotencyMiddleware:
     """Unsafe API requests with an `Idempotency-Key` header run once per key for 24 h (API.md).
 
@@ -76,7 +88,7 @@ class IdempotencyMiddleware:
             return self.get_response(request)  # unauthenticated: the view answers 401
 
         request_hash = hashlib.sha256(
-            request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + request.body
+            request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + _body_meaning(request)
         ).hexdigest()
         record, replay = self._reserve(credential, key, request, request_hash)
         if replay is not None:

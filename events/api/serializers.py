@@ -148,7 +148,8 @@ class AttendeeRowSerializer(serializers.Serializer):
 
 
 class BulkAttendancesSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.JSONField(), allow_empty=True)
+    # Any JSON value per row (null too): what is no row object is reported by its position.
+    rows = serializers.ListField(child=serializers.JSONField(allow_null=True), allow_empty=True)
 
 
 class BulkRowErrorSerializer(serializers.Serializer):

@@ -39,3 +39,12 @@ class TestBulkReplay:
         assert reply.status_code == 200
         assert reply.json()["errors"] == [
             {"row": 0, "errors": {"external_id": ["This external id belongs to another attendance."]}}]
+
+    def test_rows_that_are_no_objects_null_too_are_reported_and_the_others_applied(self, write_client, event):
+        reply = bulk(write_client, event, [{"email": "a@x.de"}, None, "b@x.de", 7, [], {"email": "c@x.de"}])
+
+        assert reply.status_code == 200
+        not_an_object = {"non_field_errors": ["Each row must be an object."]}
+        assert reply.json() == {"created": 2, "updated": 0, "unchanged": 0, "errors": [
+            {"row": row, "errors": not_an_object} for row in (1, 2, 3, 4)]}
+        assert set(Attendance.objects.values_list("contact__email", flat=True)) == {"a@x.de", "c@x.de"}

@@ -300,6 +300,18 @@ class TestIdempotency:
         assert again["Idempotent-Replayed"] == "true"
         assert Contact.objects.count() == 1
 
+    def test_the_same_json_written_otherwise_is_the_same_request(self, write_client):
+        first = write_client.post("/api/v1/contacts/", '{"email": "i@x.de", "tags": ["a"]}',
+                                  content_type="application/json", HTTP_IDEMPOTENCY_KEY="abc")
+        again = write_client.post("/api/v1/contacts/", '{\n  "tags": [ "a" ],\n  "email":"i@x.de"\n}',
+                                  content_type="application/json", HTTP_IDEMPOTENCY_KEY="abc")
+        other = write_client.post("/api/v1/contacts/", '{"email": "i@x.de", "tags": ["b"]}',
+                                  content_type="application/json", HTTP_IDEMPOTENCY_KEY="abc")
+        assert first.status_code == again.status_code == 201
+        assert again["Idempotent-Replayed"] == "true"
+        assert other.status_code == 422
+        assert Contact.objects.count() == 1
+
     def test_the_same_key_with_another_body_is_refused(self, write_client):
         write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
         other = write_client.post("/api/v1/contacts/", {"email": "j@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
