@@ -12,6 +12,12 @@ from partners.verified_keys import VERSION_KEY, verified_key
 KEYWORD = "Api-Key"
 
 
+class AuthenticationError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
 class APIKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`; only the key's hash is stored (API.md: Authentication)."""
 
@@ -20,24 +26,31 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         keyword, _, key = header.partition(" ")
         if keyword.lower() != KEYWORD.lower():
             return None
-        # An address that failed API_AUTH_FAILURE_RATE times in the window gets 429 before its
-        # key is even looked at, so guessing cannot go on and tell a right key from a wrong one.
-        # The same round trip reads the keys' version (partners.verified_keys).
+        # An address that failed API_AUTH_FAILURE_RATE times in the window gets 429 for every key
+        # that does not verify, so a client guessing keys is slowed down. A key that verifies is
+        # still served: partners behind one address (a NAT, a shared integration host) must not be
+        # locked out by another client's stale or wrong key. (A key's secret is far too long to
+        # guess, so telling a right one from a wrong one helps nobody.) The same round trip reads
+        # the keys' version (partners.verified_keys).
         address = request.META.get("REMOTE_ADDR", "")
         limit, period = parse_rate(settings.API_AUTH_FAILURE_RATE)
         failures_key, seconds_left = window("auth-failure", address, period, time.time())
         shared = read_shared([failures_key, VERSION_KEY])  # None: the cache is unreachable
-        if shared is not None and shared.get(failures_key, 0) >= limit:
-            raise exceptions.Throttled(seconds_left)
+        blocked = shared is not None and shared.get(failures_key, 0) >= limit
         key = key.strip()
-        if not key:
-            raise self.failed(address, gettext_lazy("No API key given."))
         try:
-            api_key = verified_key(key, None if shared is None else shared.get(VERSION_KEY, ""))
-        except PartnerAPIKey.DoesNotExist:
-            raise self.failed(address, gettext_lazy("Invalid or revoked API key.")) from None
-        if api_key.has_expired:
-            raise self.failed(address, gettext_lazy("This API key has expired."))
+            if not key:
+                raise AuthenticationError(gettext_lazy("No API key given."))
+            try:
+                api_key = verified_key(key, None if shared is None else shared.get(VERSION_KEY, ""))
+            except PartnerAPIKey.DoesNotExist:
+                raise AuthenticationError(gettext_lazy("Invalid or revoked API key.")) from None
+            if api_key.has_expired:
+                raise AuthenticationError(gettext_lazy("This API key has expired."))
+        except AuthenticationError as error:
+            if blocked:
+                raise exceptions.Throttled(seconds_left) from None
+            raise self.failed(address, error.message) from None
         return AnonymousUser(), api_key
 
     @staticmethod

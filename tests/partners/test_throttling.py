@@ -126,9 +126,12 @@ class TestThroughTheAPI:
         statuses = [key_client(f"bogus.{n}", address).get("/api/v1/series/").status_code for n in range(5)]
 
         assert statuses == [401, 401, 401, 429, 429]
-        refused = key_client(good_key, address).get("/api/v1/series/")  # guessing right no longer tells
+        refused = key_client("bogus.y", address).get("/api/v1/series/")
         assert refused.status_code == 429
         assert 1 <= int(refused["Retry-After"]) <= 60
+        # A key that verifies is served: another client's wrong keys do not lock a partner out.
+        assert key_client(good_key, address).get("/api/v1/series/").status_code == 200
+        assert key_client("", address).get("/api/v1/series/").status_code == 429
         other_address = unique_address()
         assert key_client(good_key, other_address).get("/api/v1/series/").status_code == 200
         assert key_client("bogus.x", other_address).get("/api/v1/series/").status_code == 401
