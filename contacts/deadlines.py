@@ -140,6 +140,18 @@ def missed_deadline_queue(
     return queue
 
 
+def changed_since(queue: QuerySet[Attendance], moment: datetime) -> QuerySet[Attendance]:
+    """The rows of missed_deadline_queue() new or changed since `moment` (a partner's incremental
+    sync): the deadline passed since then, or the attendance, its contact or a follow-up of the
+    contact for the event changed since then."""
+    follow_up_changed = FollowUp.objects.filter(
+        contact_id=OuterRef("contact_id"), event_id=OuterRef("event_id"), updated_at__gte=moment)
+    return queue.filter(
+        Q(deadline_at__gte=moment) | Q(updated_at__gte=moment) | Q(contact__updated_at__gte=moment)
+        | Exists(follow_up_changed)
+    )
+
+
 # Performance per rep and event ---------------------------------------------------------------
 
 

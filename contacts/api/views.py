@@ -24,9 +24,15 @@ from contacts.api.serializers import (
     ReferralSerializer,
     TimelineItemSerializer,
 )
-from contacts.deadlines import default_follow_up_deadline_minutes, follow_up_performance, missed_deadline_queue
+from contacts.deadlines import (
+    changed_since,
+    default_follow_up_deadline_minutes,
+    follow_up_performance,
+    missed_deadline_queue,
+)
 from contacts.models import Contact, FollowUp, Organization, Referral
 from events.models import Event
+from partners.filters import UPDATED_SINCE_HELP, updated_since
 from partners.pagination import CursorPagination, KeysetCursorPagination, NullableSortKey
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
@@ -260,7 +266,9 @@ class FollowUpViewSet(ServiceModelViewSet):
     delete_service = staticmethod(services.delete_follow_up)
 
     @extend_schema(
-        parameters=[MissedDeadlineQuerySerializer],
+        parameters=[MissedDeadlineQuerySerializer, OpenApiParameter(
+            "updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP + " Here: the deadline "
+            "passed, or the attendance, its contact or a follow-up of it for the event changed, since then.")],
         responses={200: MissedDeadlineSerializer(many=True)},
         examples=[MISSED_EXAMPLE],
     )
@@ -276,7 +284,9 @@ class FollowUpViewSet(ServiceModelViewSet):
         and not do-not-contact, and has no done follow-up whose `event` is this event. A follow-up
         merely planned for it does not take the attendee off the list: `planned_follow_up` names it.
 
-        Filters: `owner` (user id), `event` (id); an invalid value is a 400 naming the parameter.
+        Filters: `owner` (user id), `event` (id), `updated_since` (rows whose deadline passed, or whose
+        attendance, contact or follow-up for the event changed, since then); an invalid value is a 400
+        naming the parameter.
 
         Example: `GET /api/v1/follow-ups/missed/?owner=7&page_size=100`
         """
@@ -286,6 +296,9 @@ class FollowUpViewSet(ServiceModelViewSet):
         queue = missed_deadline_queue(
             owner=query.validated_data.get("owner"), event_id=query.validated_data.get("event"), now=now
         )
+        since = updated_since(request)
+        if since is not None:
+            queue = changed_since(queue, since)
         page = self.paginate_queryset(queue)
         return self.get_paginated_response(MissedDeadlineSerializer(page, many=True, context={"now": now}).data)
 

@@ -43,6 +43,7 @@ from events.api.serializers import (
 )
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
+from partners.filters import UPDATED_SINCE_HELP, updated_since
 from partners.pagination import CursorPagination
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
@@ -128,6 +129,7 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(
         parameters=[
             OpenApiParameter("owner", OpenApiTypes.INT, description="Only contacts this user (id) owns."),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
             OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
         ],
@@ -142,11 +144,15 @@ class EventViewSet(ServiceModelViewSet):
         event's series (the latest completed event of the series that starts before this one) and
         did not attend this one, with their score, stage, owner and last touch; highest score
         first (contacts without a score last), cursor-paginated. Empty for an event without a
-        previous edition. Filter `owner` (a user id)."""
+        previous edition. Filters `owner` (a user id) and `updated_since` (contacts whose data or
+        score changed since then, as on `contacts/`)."""
         event = self.get_object()
         contacts = selectors.lapsed_attendees(event).select_related("score").with_last_change().annotate(
             score_sort=Coalesce("score__score", Value(-1.0))
         )
+        since = updated_since(request)
+        if since is not None:  # the contact or its score changed (as contacts/?updated_since=)
+            contacts = contacts.filter(last_change__gte=since)
         owner = request.query_params.get("owner")
         if owner is not None:
             if not owner.isdigit() or int(owner) > 2**63 - 1:

@@ -100,6 +100,26 @@ class TestMissedDeadlines:
         assert [row["contact"] for row in both] == [scene["never"].pk]
         assert len(read_client.get(MISSED, {"owner": ""}).json()["results"]) == 5  # empty: no filter
 
+    def test_updated_since_keeps_the_rows_new_or_changed_since_then(self, read_client, scene):
+        event, never = scene["event"], scene["never"]
+        long_ago = timezone.now() - timedelta(days=3)
+        Attendance.objects.filter(event=event).update(updated_at=long_ago)
+        Contact.objects.filter(attendances__event=event).update(updated_at=long_ago)
+        FollowUp.objects.filter(event=event).update(updated_at=long_ago)
+        since = {"updated_since": (timezone.now() - timedelta(hours=1)).isoformat()}
+        # The deadline passed two hours ago: nothing is new within the last hour.
+        assert read_client.get(MISSED, since).json()["results"] == []
+
+        Contact.objects.filter(pk=never.pk).update(updated_at=timezone.now())
+        FollowUp.objects.filter(pk=scene["planned"].pk).update(updated_at=timezone.now())
+        rows = read_client.get(MISSED, since).json()["results"]
+        assert {row["contact"] for row in rows} == {never.pk, scene["sam_contacts"][1].pk}
+        earlier = {"updated_since": (timezone.now() - timedelta(hours=3)).isoformat()}  # before the deadline
+        assert len(read_client.get(MISSED, earlier).json()["results"]) == 3
+        refused = read_client.get(MISSED, {"updated_since": "2026-13-01"})
+        assert refused.status_code == 400
+        assert list(refused.json()) == ["updated_since"]
+
     def test_oldest_deadline_first_across_cursor_pages(self, read_client, scene):
         older = hot_leads_event("Older", ended_ago=timedelta(days=3))
         attendees(older, scene["sam"], 4, prefix="o")
