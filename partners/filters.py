@@ -142,15 +142,14 @@ class PublicOrderingFilter(OrderingFilter):
         return list(getattr(view, "ordering", None) or ["-pk"])
 
     def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
         names = sorted(getattr(view, "ordering_map", {}))
+        if not names:
+            return []  # a list in its one order (newest first) takes no `ordering`
+        parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            if parameter["name"] == self.ordering_param and names:
+            if parameter["name"] == self.ordering_param:
                 parameter["schema"] = {"type": "string", "enum": [*names, *(f"-{name}" for name in names)]}
         return parameters
-
-
-
 
 
 class IdFilter(filters.NumberFilter):

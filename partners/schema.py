@@ -19,6 +19,10 @@ ValidationErrors = inline_serializer(
 )
 
 
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until requests are let through again."}}
+
+
 class APIKeyScheme(OpenApiAuthenticationExtension):
     target_class = "partners.authentication.APIKeyAuthentication"
     name = "ApiKeyAuth"
@@ -153,13 +157,19 @@ class PartnerAutoSchema(AutoSchema):
             "404": OpenApiResponse(ErrorDetail, description="Not found."),
             "429": OpenApiResponse(ErrorDetail, description="Throttled; see Retry-After."),
         }
-        if self.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if self.method in UNSAFE_METHODS:
             extra["409"] = OpenApiResponse(Conflict, description="Conflicts with existing data; `id` names the existing row.")
             extra["413"] = OpenApiResponse(ErrorDetail, description="Request too large.")
-            extra["422"] = OpenApiResponse(ErrorDetail, description="Idempotency-Key reused for another request.")
+            extra["422"] = OpenApiResponse(ErrorDetail, description=(
+                "Idempotency-Key reused for another request. (Unsafe requests take an optional `Idempotency-Key` "
+                "header of 1-255 characters: for 24 h the same key, per credential, with the same method, URL and "
+                "body returns the first response again, header `Idempotent-Replayed: true`, and changes nothing; "
+                "a 409 while the first still runs.)"))
         for code, response in extra.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)
+        if "429" in responses:
+            responses["429"] = {**responses["429"], "headers": RETRY_AFTER}
         return responses
 
 

@@ -409,7 +409,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Return on Relationship CRM for event agencies: contacts, events, attendances, networking, "
         "follow-ups, feedback, referrals, relationship scores and event metrics. "
-        "Authenticate with `Authorization: Api-Key <key>`."
+        "Authenticate with `Authorization: Api-Key <key>`. Unsafe requests (POST, PUT, PATCH, DELETE) take "
+        "an optional `Idempotency-Key` header (1-255 characters): for 24 h the same key, per credential, with "
+        "the same method, URL and body (JSON compared by value) returns the first response again (header "
+        "`Idempotent-Replayed: true`) and changes nothing; the same key with another request is a 422, a 409 "
+        "while the first still runs. A 429 says in `Retry-After` how many seconds to wait."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -53,3 +53,17 @@ def test_the_api_root_lists_the_resources(read_client, api_client):
     for report in ("score-validity", "cohorts", "follow-up-performance"):
         assert response.json()[f"reports/{report}"].endswith(f"/api/v1/reports/{report}/")
     assert api_client.get("/api/v1/").status_code == 401
+
+
+def test_no_ordering_parameter_where_a_list_has_one_order_and_429_names_retry_after():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    with_ordering = {
+        path for path, operations in schema["paths"].items()
+        if any(parameter["name"] == "ordering" for parameter in operations.get("get", {}).get("parameters", []))
+    }
+    assert with_ordering == {"/api/v1/contacts/", "/api/v1/scores/"}
+    throttled = schema["paths"]["/api/v1/events/"]["get"]["responses"]["429"]
+    assert "Retry-After" in throttled["headers"]
+    assert "Idempotency-Key" in schema["info"]["description"]
