@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
 from django.views.generic import RedirectView
 
@@ -15,7 +16,17 @@ admin.site.site_header = admin.site.site_title = "RoR CRM"
 # "View site" and the site's root lead to the RoR dashboard: the product has no public pages.
 admin.site.site_url = reverse_lazy("ror-dashboard")
 
+
+
+class FaviconView(RedirectView):
+    """Browsers ask for /favicon.ico on any page without an icon link (the API's, a 404's)."""
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("admin-ror/favicon.svg")
+
+
 urlpatterns = [
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("", RedirectView.as_view(pattern_name="ror-dashboard"), name="home"),
     path("health/", health.health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
