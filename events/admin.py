@@ -42,9 +42,10 @@ from ror_crm.admin_tools import (
 from scoring.formatting import localized
 from scoring.pages import matched_lift as matched_lift_page
 
-# An event page with more rows than this would be slow and exceed Django's limit of 1,000
-# POST fields; such events manage their rows in the attendance / interaction lists.
-INLINE_MAX_ROWS = 60
+# An event page with more rows than this gets long (tens of thousands of pixels) and slow to
+# save (and with a few hundred exceeds Django's limit of 1,000 POST fields); such events
+# manage their rows in the attendance / interaction lists, linked from the page.
+INLINE_MAX_ROWS = 30
 
 # The field the completion confirmation page posts back: "yes, complete it although it has not ended".
 CONFIRM_COMPLETION = "confirm_completion"
@@ -147,8 +148,9 @@ class EventAttendanceInline(ServiceInlineMixin, admin.TabularInline):
 class EventInteractionInline(ServiceInlineMixin, admin.TabularInline):
     model = Interaction
     fk_name = "event"
-    fields = ("contact", "counterpart", "kind", "occurred_at", "duration_minutes", "quality", "staff_user")
-    autocomplete_fields = ("contact", "counterpart", "staff_user")
+    # The staff member is on the interaction's own page (change link): the row fits 1,366 px.
+    fields = ("contact", "counterpart", "kind", "occurred_at", "duration_minutes", "quality")
+    autocomplete_fields = ("contact", "counterpart")
     list_select_related = ("contact", "counterpart", "staff_user", "event")
     extra = 0
     show_change_link = True
