@@ -135,6 +135,9 @@ def erase_contact(contact: Contact, *, by=None) -> Contact:
                                 last_name=contact.last_name)
     _scrub_admin_log(contact, replacement=f"Erased contact #{contact.pk}")
     Contact.objects.filter(pk=contact.pk).update(**ERASED_CONTACT_VALUES, erased_at=timezone.now(), updated_at=timezone.now())
+    # Nobody is to contact them again: planned follow-ups are cancelled (they would stay on a
+    # rep's worklist as "Erased contact #…").
+    contact.followups.filter(status=FollowUpStatus.PLANNED).update(status=FollowUpStatus.CANCELLED)
     contact.followups.update(summary="", next_step="", updated_at=timezone.now())
     contact.interactions.update(notes="", updated_at=timezone.now())
     contact.counterpart_interactions.update(notes="", updated_at=timezone.now())
@@ -188,6 +191,7 @@ def export_contact(contact: Contact) -> dict[str, Any]:
             "marketing_consent_at": contact.marketing_consent_at,
             "marketing_consent_source": contact.marketing_consent_source,
             "do_not_contact": contact.do_not_contact,
+            "cadence_days": contact.cadence_days,
             "erased_at": contact.erased_at,
             "created_at": contact.created_at,
             "updated_at": contact.updated_at,
@@ -217,16 +221,25 @@ def export_contact(contact: Contact) -> dict[str, Any]:
         "referrals_made": list(contact.referrals_made.values("id", "referred_id", "referred_email", "event_id", "created_at")),
         "referrals_received": list(contact.referrals_received.values("id", "referrer_id", "event_id", "created_at")),
         "score": None,
+        "score_history": list(contact.score_snapshots.order_by("computed_at", "pk").values(
+            "score", "previous_score", "components", "stage", "computed_at", "trigger", "trigger_event_id",
+        )),
+        "lifetime_value": None,
     }
     score = getattr(contact, "score", None) if hasattr(contact, "score") else None
     if score is not None:
+        # Every figure stored about the contact: the score, its components and the inputs it
+        # keeps, the cadence and the next best action with its reason.
         data["score"] = {
-            "score": score.score,
-            "components": score.components,
-            "stage": score.stage,
-            "churn_risk": score.churn_risk,
-            "computed_at": score.computed_at,
+            field.name: getattr(score, field.attname) for field in type(score)._meta.concrete_fields
+            if field.name not in ("contact", "profile_version", "updated_at")
         }
+        lifetime_value = getattr(score, "lifetime_value", None) if hasattr(score, "lifetime_value") else None
+        if lifetime_value is not None:
+            data["lifetime_value"] = {
+                "clv": lifetime_value.clv, "clv_currency": lifetime_value.clv_currency,
+                "expected_attendances": lifetime_value.expected_attendances, "as_of": lifetime_value.as_of,
+            }
     return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
 
 

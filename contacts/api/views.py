@@ -182,7 +182,8 @@ class ContactViewSet(ServiceModelViewSet):
     @action(detail=True, methods=["get"])
     def export(self, request, pk=None):
         """Everything held about the contact, as JSON (GDPR access): its fields, attendances, interactions,
-        follow-ups, feedback, referrals and scores."""
+        follow-ups, feedback, referrals, its score with every stored figure (components, stage, churn risk,
+        cadence, next best action and reason), the score's history and the lifetime value."""
         return Response(services.export_contact(self.get_object()))
 
 

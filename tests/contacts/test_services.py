@@ -79,6 +79,16 @@ class TestErasure:
         assert erased.followups.get().summary == ""
         assert not erased.history.exists()
 
+    def test_erasure_cancels_the_planned_follow_ups_and_keeps_the_done_ones(self, anna):
+        planned = services.create_follow_up(contact=anna, due_at=timezone.now() + timedelta(days=3))
+        done = services.create_follow_up(contact=anna, status=FollowUpStatus.DONE, outcome="positive")
+
+        services.erase_contact(anna)
+
+        planned.refresh_from_db()
+        done.refresh_from_db()
+        assert (planned.status, done.status) == (FollowUpStatus.CANCELLED, FollowUpStatus.DONE)
+
     def test_erased_contacts_refuse_writes_and_free_their_email(self, anna):
         services.erase_contact(anna)
         with pytest.raises(ContactErased):
@@ -106,6 +116,26 @@ class TestExport:
         assert data["attendances"][0]["event__name"] == "Summit"
         assert data["follow_ups"][0]["outcome"] == "positive"
         assert isinstance(data["follow_ups"][0]["completed_at"], str)
+
+    def test_export_holds_the_score_its_history_and_the_next_action(self, anna):
+        from scoring.services import recompute_contacts
+
+        now = timezone.now()
+        event = create_event(name="Summit", starts_at=now - timedelta(hours=2), ends_at=now)
+        create_attendance(event=event, contact=anna, status="attended")
+        recompute_contacts([anna.pk])
+
+        data = services.export_contact(anna)
+
+        score = anna.score
+        assert data["score"]["score"] == score.score
+        assert data["score"]["events_attended"] == 1
+        assert {"components", "stage", "churn_risk", "last_touch_at", "next_action", "next_action_reason",
+                "next_touch_due", "cadence_days", "computed_at"} <= set(data["score"])
+        assert [row["score"] for row in data["score_history"]] == list(
+            anna.score_snapshots.order_by("computed_at", "pk").values_list("score", flat=True))
+        assert data["score_history"]
+        assert "lifetime_value" in data
 
 
 class TestFollowUps:
