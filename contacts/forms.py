@@ -36,6 +36,12 @@ class TagsField(forms.CharField):
         return list(initial or []) != self.to_python(data)
 
 
+FOLLOW_UP_GONE = _(
+    "This planned follow-up is no longer yours to complete: it was done, cancelled or handed over meanwhile. "
+    "Save again to log this conversation as a new follow-up."
+)
+
+
 class FollowUpLogForm(forms.Form):
     """A conversation that happened (a done follow-up), optionally planning the next one.
 
@@ -81,6 +87,16 @@ class FollowUpLogForm(forms.Form):
         self._limit_event_choices(contact)
         if self.is_bound and self.fields["plan_anyway"].clean(self.data.get("plan_anyway")):
             self.offer_plan_anyway()
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and "follow_up" in self._errors:
+            # The planned follow-up was completed, cancelled or handed over meanwhile (another tab,
+            # a colleague): say so where it shows, and let the next save log a new follow-up.
+            del self._errors["follow_up"]
+            self.add_error(None, FOLLOW_UP_GONE)
+            self.data = self.data.copy()
+            self.data["follow_up"] = ""
 
     def offer_plan_anyway(self) -> None:
         """Show "Plan anyway": planning the next follow-up was refused for contact fatigue."""

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactFatigue
-from contacts.forms import FOLLOW_UP_DUE_TIME, FollowUpDoneForm, FollowUpLogForm
+from contacts.forms import FOLLOW_UP_DUE_TIME, FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
 from contacts.worklist import ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED, TEAM, VIEWS, worklist_for, worklist_owners
 from ror_crm.exceptions import DomainError
@@ -116,12 +116,18 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         if _id_param(request, "follow_up"):
             planned = get_object_or_404(
-                FollowUp.objects.select_related("contact", "event"),
-                pk=_id_param(request, "follow_up"), owner=request.user, status=FollowUpStatus.PLANNED,
+                FollowUp.objects.select_related("contact", "event"), pk=_id_param(request, "follow_up"),
+                owner=request.user,
             )
-            contact = planned.contact
-            initial = {"follow_up": planned, "event": planned.event, "channel": planned.channel,
-                       "summary": planned.summary, "next_step": planned.next_step}
+            if planned.status != FollowUpStatus.PLANNED or planned.contact.erased_at is not None:
+                # A link from before it was done or cancelled (another tab, the browser's history).
+                messages.warning(request, FOLLOW_UP_GONE)
+                contact = planned.contact if planned.contact.erased_at is None else None
+                planned = None
+            else:
+                contact = planned.contact
+                initial = {"follow_up": planned, "event": planned.event, "channel": planned.channel,
+                           "summary": planned.summary, "next_step": planned.next_step}
         elif _id_param(request, "contact"):
             contact = get_object_or_404(Contact.objects.not_erased(), pk=_id_param(request, "contact"))
         if contact is not None:

@@ -222,6 +222,34 @@ class TestLogFollowUp:
         assert (planned.status, planned.channel, planned.deal_status) == (FollowUpStatus.DONE, "video", "won")
         assert FollowUp.objects.filter(contact=planned.contact, owner=planned.owner).count() == 2  # no new row
 
+    def test_a_follow_up_done_meanwhile_is_said_and_the_next_save_logs_a_new_one(self, sales_client, worklist_data):
+        planned = worklist_data["overdue"]
+        payload = {"follow_up": planned.pk, "contact": planned.contact_id, "channel": "phone", "outcome": "positive",
+                   "deal_status": "none", "summary": "typed text stays"}
+        FollowUp.objects.filter(pk=planned.pk).update(status=FollowUpStatus.DONE, completed_at=timezone.now())  # another tab
+
+        response = sales_client.post(LOG, payload)
+
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "no longer yours to complete" in page
+        assert "typed text stays" in page
+        assert 'name="follow_up" value=""' in page or 'name="follow_up" id="id_follow_up"' in page
+        again = sales_client.post(LOG, {**payload, "follow_up": ""})
+        assert again.status_code == 302
+        assert FollowUp.objects.filter(contact=planned.contact, summary="typed text stays", status="done").exists()
+
+    def test_a_link_to_a_follow_up_no_longer_planned_opens_the_form_with_a_note(self, sales_client, worklist_data):
+        planned = worklist_data["overdue"]
+        FollowUp.objects.filter(pk=planned.pk).update(status=FollowUpStatus.CANCELLED)
+
+        response = sales_client.get(LOG, {"follow_up": planned.pk}, follow=True)
+
+        assert response.status_code == 200
+        assert "no longer yours to complete" in response.content.decode()
+        assert response.context["form"].initial["contact"] == planned.contact
+        assert response.context["planned"] is None
+
     @pytest.mark.parametrize(
         ("data", "field", "message"),
         [
