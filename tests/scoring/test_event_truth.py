@@ -131,3 +131,26 @@ def test_the_event_page_lists_who_did_not_come_back(client, django_user_model):
     assert "Greta Gone" in page
     panel = page.split('id="ror-event-lapsed"')[1].split("</fieldset>")[0]
     assert "stayed@example.com" not in panel
+
+
+@pytest.mark.django_db
+def test_before_an_event_its_page_lists_who_is_not_registered_yet(client, django_user_model):
+    series = EventSeries.objects.create(name="Dinner")
+    first = edition(series, 1, 300)
+    Event.objects.filter(pk=first.pk).update(status="completed", completed_at=timezone.now())
+    upcoming = Event.objects.create(name="Dinner 2", series=series, starts_at=timezone.now() + timedelta(days=20),
+                                    ends_at=timezone.now() + timedelta(days=20, hours=3))
+    coming = Contact.objects.create(email="coming@example.com", first_name="Carla", last_name="Coming")
+    invited = Contact.objects.create(email="invited@example.com", first_name="Ines", last_name="Invited")
+    for person in (coming, invited):
+        Attendance.objects.create(event=first, contact=person, status="attended")
+    Attendance.objects.create(event=upcoming, contact=coming, status="registered")
+    Attendance.objects.create(event=upcoming, contact=invited, status="invited")
+    client.force_login(django_user_model.objects.create_superuser("root", "root@example.com", "pw-root-123"))
+
+    page = client.get(f"/admin/events/event/{upcoming.pk}/change/").content.decode()
+
+    panel = page.split('id="ror-event-lapsed"')[1].split("</fieldset>")[0]
+    assert "Not registered yet: 1 attendee of" in panel
+    assert "Ines Invited" in panel
+    assert "Carla Coming" not in panel
