@@ -104,6 +104,58 @@ class ContactScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("stage", "churn_risk", "is_returning", "profile_version")
     search_fields = ("contact__email", "contact__first_name", "contact__last_name")
     ordering = ("-score",)
+    # The detail page: the figures people read, formatted; the stored inputs of the arithmetic
+    # nightly update (raw sums, churn reference) stay out of it. The contact's page explains them.
+    fieldsets = (
+        (None, {"fields": ("contact", "score_value", "stage_badge", "churn_badge", "computed", "profile_version")}),
+        (gettext_lazy("Attendance"), {"fields": (
+            ("events_invited", "events_registered", "events_attended", "no_shows"), "show_rate_pct",
+            ("series_attended", "is_returning"), ("first_attended", "last_attended"),
+            ("current_streak", "longest_streak"), "average_gap", "last_touch",
+        )}),
+        (gettext_lazy("Next best action"), {"fields": ("cadence", "next_touch", "next_action", "reason")}),
+    )
+    readonly_fields = (
+        "score_value", "stage_badge", "churn_badge", "computed", "show_rate_pct", "first_attended", "last_attended",
+        "average_gap", "last_touch", "cadence", "next_touch", "reason",
+    )
+
+    @admin.display(description=gettext_lazy("score"))
+    def score_value(self, score):
+        return localized(score.score, 1)
+
+    @admin.display(description=gettext_lazy("show rate"))
+    def show_rate_pct(self, score):
+        return "—" if score.show_rate is None else f"{localized(score.show_rate * 100)} %"
+
+    @admin.display(description=gettext_lazy("first attended"))
+    def first_attended(self, score):
+        return short_date(score.first_attended_at)
+
+    @admin.display(description=gettext_lazy("last attended"))
+    def last_attended(self, score):
+        return short_date(score.last_attended_at)
+
+    @admin.display(description=gettext_lazy("average days between attendances"))
+    def average_gap(self, score):
+        return _number(score.avg_days_between_attendances, 0)
+
+    @admin.display(description=gettext_lazy("keep-in-touch cadence (days)"))
+    def cadence(self, score):
+        if score.cadence_days is None:
+            return "—"
+        return f"{localized(score.cadence_days)} ({score.get_cadence_source_display()})" if score.cadence_source \
+            else localized(score.cadence_days)
+
+    @admin.display(description=gettext_lazy("next touch due"))
+    def next_touch(self, score):
+        return short_date(score.next_touch_due)
+
+    @admin.display(description=gettext_lazy("why"))
+    def reason(self, score):
+        from scoring.services.next_action import reason_text
+
+        return reason_text(score.next_action, score.next_action_figures or {}) if score.next_action else "—"
 
     @admin.display(description=gettext_lazy("stage"), ordering="stage")
     def stage_badge(self, score):

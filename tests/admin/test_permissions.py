@@ -110,6 +110,20 @@ class TestSalesInTheAdmin:
         assert staff_client.post(url, {"score": "99"}).status_code == 403
         assert staff_client.get(reverse("admin:scoring_contactscore_add")).status_code == 403
 
+    def test_a_score_page_shows_its_figures_formatted_not_its_raw_inputs(self, staff_client, agency):
+        from scoring.models import ContactScore
+
+        score = agency.contacts[0].score
+        ContactScore.objects.filter(pk=score.pk).update(show_rate=14 / 15, avg_days_between_attendances=89.7275641)
+
+        page = staff_client.get(reverse("admin:scoring_contactscore_change", args=[score.pk])).content.decode()
+
+        assert "93 %" in page
+        assert ">90<" in page.replace(" ", "").replace("\n", "")  # 89.73 days, rounded
+        assert "0.9333" not in page
+        assert "89.727" not in page
+        assert "Care hits" not in page
+
 
 class TestAgencyStaffInTheAdmin:
     def test_deletes_a_scored_contact_and_a_completed_event_with_their_computed_rows(self, staff_client, agency):
