@@ -30,6 +30,7 @@ def contact_timeline(
     *,
     limit: int,
     before: tuple[datetime] | tuple[datetime, str, int] | None = None,
+    after: tuple[datetime, str, int] | None = None,
     updated_since: datetime | None = None,
     referrals_received: bool = False,
 ) -> list[TimelineEntry]:
@@ -39,14 +40,25 @@ def contact_timeline(
     Entries sort by (time, type, id), descending. An attendance is at its event's start, a
     follow-up at its completion, else its due time, else its creation. `before` is a time,
     optionally with the (type, id) of the last entry seen: then entries at exactly that time
-    that sort after it come too, so paging never skips or repeats one. Five queries, each
-    capped at `limit`, merged in Python: a fixed cost per page. The API and the admin's
-    contact page both read the timeline here, each showing the rows in its own words.
+    that sort after it come too, so paging never skips or repeats one. `after` (a time, type
+    and id) gives the `limit` entries just newer than that one instead (a page back), still
+    newest first. Five queries, each capped at `limit`, merged in Python: a fixed cost per
+    page. The API and the admin's contact page both read the timeline here, each showing the
+    rows in its own words.
     """
 
     def newest(queryset, kind: str, time_field: str):
         if updated_since is not None:
             queryset = queryset.filter(updated_at__gte=updated_since)
+        if after is not None:
+            moment, last_kind, last_id = after
+            newer = Q(**{f"{time_field}__gt": moment})
+            same_time = Q(**{time_field: moment})
+            if kind > last_kind:
+                newer |= same_time
+            elif kind == last_kind:
+                newer |= same_time & Q(pk__gt=last_id)
+            return queryset.filter(newer).order_by(time_field, "id")[:limit]
         if before is not None:
             older = Q(**{f"{time_field}__lt": before[0]})
             if len(before) == 3:
@@ -77,5 +89,6 @@ def contact_timeline(
         *(TimelineEntry("feedback", row.submitted_at, row) for row in newest(feedback, "feedback", "submitted_at")),
         *(TimelineEntry("referral", row.created_at, row) for row in newest(referrals, "referral", "created_at")),
     ]
-    entries.sort(key=lambda entry: (entry.at, entry.type, entry.id), reverse=True)
-    return entries[:limit]
+    entries.sort(key=lambda entry: (entry.at, entry.type, entry.id), reverse=after is None)
+    entries = entries[:limit]
+    return entries[::-1] if after is not None else entries

@@ -171,7 +171,9 @@ class TimelineItemSerializer(serializers.Serializer):
                 summary = f"NPS {row.nps}" if row.nps is not None else "Feedback"
                 details = {"nps": row.nps, "satisfaction": row.satisfaction}
             case _:
-                summary, details = "Referral", {"referred": row.referred_id}
+                received = row.referred_id == self.context["contact"].pk
+                summary = "Referred by a contact" if received else "Referral"
+                details = {"referrer": row.referrer_id, "referred": row.referred_id}
         return super().to_representation({
             "type": instance.type, "at": instance.at, "id": instance.id, "event": row.event_id,
             "summary": summary, "details": details,

@@ -1,5 +1,9 @@
+import binascii
+import json
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import UTC, datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -36,6 +40,7 @@ from partners.filters import UPDATED_SINCE_HELP, updated_since
 from partners.pagination import CursorPagination, KeysetCursorPagination, NullableSortKey
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
+from ror_crm.validators import validate_plausible_moment
 from scoring.api.filtersets import NEXT_ACTION_PARAMETERS
 from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
 from scoring.models import ContactScore, ScoreSnapshot
@@ -136,12 +141,13 @@ class ContactViewSet(ServiceModelViewSet):
 
     @extend_schema(
         parameters=[
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
             OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
             OpenApiParameter("before", OpenApiTypes.DATETIME, description="Only items older than this time."),
             OpenApiParameter(
                 "before_item", OpenApiTypes.STR,
                 description="With `before`: also the items at exactly that time that sort after this one "
-                "(`type:id`, as `next` sets it), so no item is skipped or repeated.",
+                "(`type:id`), so no item is skipped or repeated.",
             ),
             UPDATED_SINCE,
         ],
@@ -152,23 +158,33 @@ class ContactViewSet(ServiceModelViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def timeline(self, request, pk=None):
-        """Everything that happened with the contact, newest first; `next` pages on with `before`."""
+        """Everything that happened with the contact, newest first: attendances, interactions (either
+        side), follow-ups, feedback, the referrals it made and those naming it. Cursor pages: follow
+        `next` (older items) or `previous` (newer ones); an invalid `cursor` is a 400. `before` (with
+        `before_item`) starts a page at a time of your choosing."""
         contact = self.get_object()
         limit = CursorPagination().get_page_size(request)
-        before = None
-        if request.query_params.get("before"):
-            before = (_datetime_param(request, "before"), *_timeline_item_param(request))
         updated_since = _datetime_param(request, "updated_since") if request.query_params.get("updated_since") else None
-        items = selectors.contact_timeline(contact, limit=limit + 1, before=before, updated_since=updated_since)
-        next_url = None
-        if len(items) > limit:
-            items = items[:limit]
-            last = items[-1]
-            next_url = request.build_absolute_uri(request.path) + "?" + _query(
-                request, before=last.at.isoformat(), before_item=f"{last.type}:{last.id}", page_size=limit
-            )
+        backwards, position = _timeline_cursor(request)
+        if position is None and request.query_params.get("before"):
+            position = (_datetime_param(request, "before"), *_timeline_item_param(request))
+        items = selectors.contact_timeline(
+            contact, limit=limit + 1, updated_since=updated_since, referrals_received=True,
+            **({"after": position} if backwards else {"before": position}),
+        )
+        more = len(items) > limit
+        if more:
+            items = items[1:] if backwards else items[:limit]  # the extra one is the farthest from the position
+        first, last = (items[0], items[-1]) if items else (None, None)
+        next_url = previous_url = None
+        if (more and not backwards) or (backwards and position is not None):
+            next_url = _timeline_link(request, last, backwards=False) if last else _timeline_link(
+                request, position, backwards=False)
+        if (more and backwards) or (not backwards and position is not None):
+            previous_url = _timeline_link(request, first, backwards=True) if first else _timeline_link(
+                request, position, backwards=True)
         results = TimelineItemSerializer(items, many=True, context={"contact": contact}).data
-        return Response({"next": next_url, "previous": None, "results": results})
+        return Response({"next": next_url, "previous": previous_url, "results": results})
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])
@@ -195,6 +211,36 @@ def _datetime_param(request, name: str) -> datetime:
         raise ValidationError({name: error.detail}) from None
 
 
+def _timeline_cursor(request) -> tuple[bool, tuple[datetime, str, int] | None]:
+    """(backwards, the position) of the timeline's `cursor`: the item a page starts after."""
+    raw = request.query_params.get("cursor")
+    if raw is None:
+        return False, None
+    try:
+        data = json.loads(urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
+        moment = datetime.fromisoformat(data["t"])
+        kind, item_id, backwards = data["k"], data["i"], data["r"]
+        if moment.tzinfo is None or kind not in selectors.TIMELINE_TYPES or type(item_id) is not int \
+                or not 0 < item_id < 2**63 or type(backwards) is not bool:
+            raise ValueError("cursor out of range")
+        validate_plausible_moment(moment)
+    except (ValueError, TypeError, KeyError, UnicodeError, DjangoValidationError, binascii.Error):
+        raise ValidationError({"cursor": [gettext("Invalid cursor.")]}) from None
+    return backwards, (moment, kind, item_id)
+
+
+def _timeline_link(request, item, *, backwards: bool) -> str:
+    """The link to the page after (or, backwards, before) `item`: an entry, or a position."""
+    moment, kind, item_id = (item.at, item.type, item.id) if isinstance(item, selectors.TimelineEntry) else item
+    token = json.dumps({"t": moment.isoformat(), "k": kind, "i": item_id, "r": backwards}, separators=(",", ":"))
+    cursor = urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    params = request.query_params.copy()
+    for name in ("before", "before_item"):
+        params.pop(name, None)
+    params["cursor"] = cursor
+    return request.build_absolute_uri(request.path) + "?" + params.urlencode()
+
+
 def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
     raw = request.query_params.get("before_item")
     if not raw:
@@ -209,13 +255,6 @@ def _updated_since(request, queryset):
     if not request.query_params.get("updated_since"):
         return queryset
     return queryset.filter(updated_at__gte=_datetime_param(request, "updated_since"))
-
-
-def _query(request, **overrides) -> str:
-    params = request.query_params.copy()
-    for name, value in overrides.items():
-        params[name] = value
-    return params.urlencode()
 
 
 class MissedDeadlinePagination(CursorPagination):

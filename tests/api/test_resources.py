@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Contact, FollowUp, Organization
+from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.services import create_contact, create_follow_up
 from events.models import Attendance, Event, EventSeries
 from events.services import create_attendance, create_event, record_interaction
@@ -278,6 +278,45 @@ class TestContactReads:
         assert len(seen) == len(set(seen)) == 6
         assert read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/?before_item=nonsense:1&before=2026-01-01T00:00:00Z"
                                ).status_code == 400
+
+    def test_timeline_pages_by_cursor_both_ways_and_refuses_a_bad_cursor(self, read_client, event, anna):
+        moment = timezone.now() - timedelta(days=1)
+        for minutes in range(4):
+            record_interaction(event=event, contact=anna, occurred_at=moment)
+            create_follow_up(contact=anna, status="done", completed_at=moment - timedelta(minutes=minutes))
+        url = f"/api/v1/contacts/{anna.pk}/timeline/"
+        everything = [(item["type"], item["id"]) for item in read_client.get(url).json()["results"]]
+
+        forward, pages, link = [], [], f"{url}?page_size=3"
+        while link:
+            page = read_client.get(link).json()
+            assert "cursor=" in (page["next"] or "cursor=")
+            assert "before=" not in (page["next"] or "")
+            pages.append(page)
+            forward += [(item["type"], item["id"]) for item in page["results"]]
+            link = page["next"]
+        assert forward == everything
+        assert pages[0]["previous"] is None
+        assert pages[1]["previous"] is not None
+        backward, link = [], pages[-1]["previous"]
+        while link:
+            page = read_client.get(link).json()
+            backward = [(item["type"], item["id"]) for item in page["results"]] + backward
+            link = page["previous"]
+        assert backward == everything[: len(everything) - len(pages[-1]["results"])]
+        for cursor in ("garbage", "eyJ0IjoxfQ", "eyJ0IjoiMjAyNi0wMS0wMVQwMDowMDowMCIsImsiOiJmZWVkYmFjayIsImkiOjEsInIiOmZhbHNlfQ"):
+            refused = read_client.get(url, {"cursor": cursor})
+            assert refused.status_code == 400
+            assert refused.json() == {"cursor": ["Invalid cursor."]}
+
+    def test_timeline_shows_the_referrals_naming_the_contact(self, read_client, anna):
+        ben = create_contact(email="ben@example.com")
+        Referral.objects.create(referrer=ben, referred=anna)
+
+        items = read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/").json()["results"]
+
+        assert [(item["type"], item["summary"], item["details"]) for item in items] == [
+            ("referral", "Referred by a contact", {"referrer": ben.pk, "referred": anna.pk})]
 
     def test_timeline_and_score_history_take_updated_since(
         self, read_client, write_client, event, anna, django_capture_on_commit_callbacks
