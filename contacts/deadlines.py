@@ -105,26 +105,30 @@ def missed_deadline_queue(
     event_id: int | None = None,
     now: datetime,
 ) -> QuerySet[Attendance]:
-    """Assigned attendees whose follow-up deadline has passed and who still have no done
-    follow-up for that event at all: the action is still open. Oldest deadline first.
+    """Assigned attendees whose follow-up deadline has passed without a done follow-up for that
+    event by then (API.md: "no follow-up within the event's deadline"), oldest deadline first.
+    One followed up late stays missed, with `followed_up_at` saying when it happened.
 
     Only events over whose deadline passed within the last MISSED_DEADLINE_WINDOW_DAYS days;
     contacts not erased and not do-not-contact (DOMAIN.md: too much contact is intrusive).
     `owner` None or "team": everyone's; a user (or a user id): the contacts they own.
-    Annotated: `deadline_at`; `planned_follow_up` (a planned follow-up of the contact for
-    this event exists) and `planned_follow_up_id` (the first due of them, or None).
+    Annotated: `deadline_at`; `followed_up_at` (the first done follow-up for the event, after
+    the deadline, or None: the action is still open); `planned_follow_up` (a planned follow-up
+    of the contact for this event exists) and `planned_follow_up_id` (the first due of them).
     One query for a page, whatever its length: contact, its owner and organization, and the
     event come with it.
     """
     window_start = now - timedelta(days=settings.MISSED_DEADLINE_WINDOW_DAYS)
     planned = _follow_ups_for_attendance(FollowUpStatus.PLANNED)
+    done = _follow_ups_for_attendance(FollowUpStatus.DONE)
     queue = (
         assigned_attendances(now=now)
         .filter(contact__do_not_contact=False)
         .annotate(deadline_at=deadline_at_expression())
         .filter(deadline_at__lte=now, deadline_at__gt=window_start)
-        .filter(~Exists(_follow_ups_for_attendance(FollowUpStatus.DONE)))
+        .filter(~Exists(done.filter(completed_at__lte=OuterRef("deadline_at"))))
         .annotate(
+            followed_up_at=Subquery(done.order_by("completed_at", "pk").values("completed_at")[:1]),
             planned_follow_up=Exists(planned),
             planned_follow_up_id=Subquery(
                 planned.order_by(F("due_at").asc(nulls_last=True), "pk").values("pk")[:1]

@@ -100,7 +100,7 @@ class EventTimeFilter(admin.SimpleListFilter):
 
 class FollowUpDeadlineFilter(admin.SimpleListFilter):
     """The "Missed deadline" queue (contacts.deadlines.missed_deadline_queue): attendees whose
-    follow-up deadline passed lately and who still have no done follow-up for the event."""
+    follow-up deadline passed lately without a done follow-up for the event by then."""
 
     title = gettext_lazy("follow-up deadline")
     parameter_name = "deadline"

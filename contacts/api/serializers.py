@@ -204,6 +204,10 @@ class MissedDeadlineSerializer(serializers.Serializer):
     ends_at = serializers.DateTimeField(source="event.ends_at")
     deadline_at = serializers.DateTimeField(help_text="`ends_at` + the event's follow-up deadline.")
     hours_overdue = serializers.SerializerMethodField(help_text="Hours since `deadline_at`, to one decimal.")
+    followed_up_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the contact was followed up for this event after all (late), or null: "
+        "the action is still open.",
+    )
     planned_follow_up = serializers.IntegerField(
         source="planned_follow_up_id", allow_null=True,
         help_text="A planned follow-up of the contact for this event (the first due), or null when none is planned.",

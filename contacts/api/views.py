@@ -266,7 +266,7 @@ MISSED_EXAMPLE = OpenApiExample(
     value={
         "id": 812, "event": 42, "event_name": "Hamburg Summit 2026", "contact": 1337, "contact_name": "Anna Müller",
         "owner": 7, "ends_at": "2026-05-20T18:00:00+02:00", "deadline_at": "2026-05-20T19:00:00+02:00",
-        "hours_overdue": 26.5, "planned_follow_up": None,
+        "hours_overdue": 26.5, "followed_up_at": None, "planned_follow_up": None,
     },
 )
 
@@ -314,15 +314,17 @@ class FollowUpViewSet(ServiceModelViewSet):
     )
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=MissedDeadlinePagination)
     def missed(self, request):
-        """The "Missed deadline" queue: attendees with an owner whose event's follow-up deadline has
-        passed and who still have no done follow-up for that event; oldest deadline first, in pages.
+        """The "Missed deadline" queue: attendees with an owner who had no done follow-up for the event
+        within its follow-up deadline; oldest deadline first, in pages.
 
         An event's deadline is its `follow_up_deadline_minutes` after `ends_at` (the site's default,
         48 h, when null); `deadline_at` = `ends_at` + deadline. Listed: attendances with status
         `attended` of events that are over (completed, or ended and not cancelled) whose deadline
         passed within the last 30 days (configurable), whose contact has an owner, is not erased
-        and not do-not-contact, and has no done follow-up whose `event` is this event. A follow-up
-        merely planned for it does not take the attendee off the list: `planned_follow_up` names it.
+        and not do-not-contact, and has no done follow-up whose `event` is this event completed by
+        `deadline_at`. One followed up late stays listed with `followed_up_at` (when; null while the action
+        is open). A follow-up merely planned for it does not take the attendee off the list:
+        `planned_follow_up` names it.
 
         Filters: `owner` (user id), `event` (id), `updated_since` (rows whose deadline passed, or whose
         attendance, contact or follow-up for the event changed, since then); an invalid value is a 400

@@ -97,17 +97,17 @@ class TestEventPanel:
 
 
 class TestMissedFilter:
-    def test_the_attendance_list_shows_who_still_waits_after_the_deadline(self, admin_client, dinner):
+    def test_the_attendance_list_shows_who_was_not_followed_up_within_the_deadline(self, admin_client, dinner):
         url = reverse("admin:events_attendance_changelist")
 
         response = admin_client.get(url, {"deadline": "missed"})
 
         assert response.status_code == 200
         assert {attendance.contact.email for attendance in response.context["cl"].result_list} == {
-            "never@client.example", "waiting@client.example"}
+            "late@client.example", "never@client.example", "waiting@client.example"}
         assert "follow-up deadline" in response.content.decode()
         by_event = admin_client.get(url, {"deadline": "missed", "event": dinner.pk})
-        assert by_event.context["cl"].result_count == 2
+        assert by_event.context["cl"].result_count == 3
 
 
 class TestDashboard:

@@ -54,7 +54,7 @@ def follow_up(contact: Contact, event: Event, *, after: timedelta | None = None)
 
 @pytest.fixture
 def scene():
-    """Rita: 3 attendees, one called in time, one late, one never (missed and still open).
+    """Rita: 3 attendees, one called in time, one late (missed, followed up since), one never (missed, open).
     Sam: 2 attendees, neither called; one has a follow-up planned."""
     rita, sam = rep("rita"), rep("sam")
     event = hot_leads_event()
@@ -63,8 +63,8 @@ def scene():
     follow_up(late, event, after=timedelta(minutes=90))
     sam_first, sam_second = attendees(event, sam, 2)
     planned = follow_up(sam_second, event)
-    return {"rita": rita, "sam": sam, "event": event, "never": never, "sam_contacts": [sam_first, sam_second],
-            "planned": planned}
+    return {"rita": rita, "sam": sam, "event": event, "never": never, "late": late,
+            "sam_contacts": [sam_first, sam_second], "planned": planned}
 
 
 class TestMissedDeadlines:
@@ -75,11 +75,15 @@ class TestMissedDeadlines:
         body = response.json()
         assert set(body) == {"next", "previous", "results"}
         rows = {row["contact"]: row for row in body["results"]}
-        assert set(rows) == {scene["never"].pk, *(contact.pk for contact in scene["sam_contacts"])}
+        assert set(rows) == {scene["never"].pk, scene["late"].pk, *(contact.pk for contact in scene["sam_contacts"])}
         row = rows[scene["never"].pk]
         event = scene["event"]
         assert set(row) == {"id", "event", "event_name", "contact", "contact_name", "owner", "ends_at", "deadline_at",
-                            "hours_overdue", "planned_follow_up"}
+                            "hours_overdue", "followed_up_at", "planned_follow_up"}
+        assert row["followed_up_at"] is None
+        late = rows[scene["late"].pk]
+        assert late["followed_up_at"] == (event.ends_at + timedelta(minutes=90)).astimezone(
+            timezone.get_current_timezone()).isoformat()
         assert row["id"] == Attendance.objects.get(event=event, contact=scene["never"]).pk
         assert (row["event"], row["event_name"], row["owner"]) == (event.pk, "Hot leads dinner", scene["rita"].pk)
         assert row["contact_name"] == scene["never"].full_name
@@ -97,8 +101,8 @@ class TestMissedDeadlines:
 
         assert [row["owner"] for row in by_sam] == [scene["sam"].pk] * 2
         assert [row["event"] for row in by_event] == [other.pk] * 2
-        assert [row["contact"] for row in both] == [scene["never"].pk]
-        assert len(read_client.get(MISSED, {"owner": ""}).json()["results"]) == 5  # empty: no filter
+        assert {row["contact"] for row in both} == {scene["never"].pk, scene["late"].pk}
+        assert len(read_client.get(MISSED, {"owner": ""}).json()["results"]) == 6  # empty: no filter
 
     def test_updated_since_keeps_the_rows_new_or_changed_since_then(self, read_client, scene):
         event, never = scene["event"], scene["never"]
@@ -115,7 +119,7 @@ class TestMissedDeadlines:
         rows = read_client.get(MISSED, since).json()["results"]
         assert {row["contact"] for row in rows} == {never.pk, scene["sam_contacts"][1].pk}
         earlier = {"updated_since": (timezone.now() - timedelta(hours=3)).isoformat()}  # before the deadline
-        assert len(read_client.get(MISSED, earlier).json()["results"]) == 3
+        assert len(read_client.get(MISSED, earlier).json()["results"]) == 4
         refused = read_client.get(MISSED, {"updated_since": "2026-13-01"})
         assert refused.status_code == 400
         assert list(refused.json()) == ["updated_since"]
@@ -131,8 +135,8 @@ class TestMissedDeadlines:
             seen += page["results"]
             url = page["next"]
 
-        assert len(seen) == 7
-        assert len({row["id"] for row in seen}) == 7
+        assert len(seen) == 8
+        assert len({row["id"] for row in seen}) == 8
         assert [row["event_name"] for row in seen[:4]] == ["Older"] * 4
         assert [row["deadline_at"] for row in seen] == sorted(row["deadline_at"] for row in seen)
 
@@ -149,10 +153,10 @@ class TestMissedDeadlines:
         # The API key, then one query for the page: attendances with contact, owner, organization
         # and event, the planned follow-up's id in a subquery.
         with django_assert_num_queries(2):
-            assert len(read_client.get(MISSED, {"page_size": 500}).json()["results"]) == 3
+            assert len(read_client.get(MISSED, {"page_size": 500}).json()["results"]) == 4
         attendees(hot_leads_event("Big fair", ended_ago=timedelta(days=1)), scene["sam"], 60, prefix="b")
         with django_assert_num_queries(2):
-            assert len(read_client.get(MISSED, {"page_size": 500}).json()["results"]) == 63
+            assert len(read_client.get(MISSED, {"page_size": 500}).json()["results"]) == 64
 
     def test_needs_a_key(self, api_client):
         assert api_client.get(MISSED).status_code == 401

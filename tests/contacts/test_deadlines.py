@@ -203,9 +203,14 @@ class TestMissedDeadlineQueue:
 
         queue = list(missed_deadline_queue(now=NOW))
 
-        # Rita's late follow-up closed the action; Tom's do-not-contact and erased attendees are not queued.
+        # Rita's r90 was followed up late: missed all the same, with when; Tom's do-not-contact and
+        # erased attendees are not queued.
         assert {attendance.contact_id for attendance in queue} == {
-            people["s_none"].pk, people["s_other"].pk, people["s_planned"].pk}
+            people["r90"].pk, people["s_none"].pk, people["s_other"].pk, people["s_planned"].pk}
+        followed_up = {attendance.contact_id: attendance.followed_up_at for attendance in queue}
+        assert followed_up[people["r90"].pk] == event.ends_at + timedelta(minutes=90)
+        assert followed_up[people["s_none"].pk] is None
+        assert followed_up[people["s_other"].pk] is None  # a follow-up for another event does not count
         first = queue[0]
         assert first.deadline_at == event.ends_at + timedelta(minutes=60)
         planned_ids = {attendance.contact_id: attendance.planned_follow_up_id for attendance in queue}
@@ -215,12 +220,12 @@ class TestMissedDeadlineQueue:
 
     def test_by_owner_and_event(self, dinner, reps):
         event, other, people = dinner
-        assert missed_deadline_queue(owner=reps["rita"], now=NOW).count() == 0
+        assert missed_deadline_queue(owner=reps["rita"], now=NOW).count() == 1  # followed up late
         assert missed_deadline_queue(owner=reps["sam"], now=NOW).count() == 3
         assert missed_deadline_queue(owner=reps["sam"].pk, now=NOW).count() == 3
-        assert missed_deadline_queue(owner=TEAM, now=NOW).count() == 3
+        assert missed_deadline_queue(owner=TEAM, now=NOW).count() == 4
         assert missed_deadline_queue(event_id=other.pk, now=NOW).count() == 0
-        assert missed_deadline_queue(event_id=event.pk, now=NOW).count() == 3
+        assert missed_deadline_queue(event_id=event.pk, now=NOW).count() == 4
 
     def test_oldest_deadline_first_and_only_within_the_window(self, reps, settings):
         settings.MISSED_DEADLINE_WINDOW_DAYS = 30
@@ -248,4 +253,4 @@ class TestMissedDeadlineQueue:
             page = list(missed_deadline_queue(now=NOW)[:50])
             shown = [(a.contact.full_name, a.contact.owner.username, a.contact.organization, a.event.name)
                      for a in page]
-        assert len(shown) == 23
+        assert len(shown) == 24
