@@ -549,7 +549,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
                 "%(count)d was already checked in.", "%(count)d were already checked in.", result.already_checked_in
             ) % {"count": result.already_checked_in}, messages.INFO)
         if result.unknown:
-            self.message_user(request, _("Not checked in (contact erased): %(rows)s") % {
+            self.message_user(request, _("Not checked in (contact erased, or the event has not started yet): %(rows)s") % {
                 "rows": ", ".join(result.unknown)}, messages.WARNING)
 
 

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -117,6 +119,17 @@ class Event(TimeStampedModel):
     def is_completed(self) -> bool:
         return self.status == EventStatus.COMPLETED
 
+    def too_early_to_attend(self, now=None) -> bool:
+        """Whether it is too early for anyone to have attended (or missed) the event: it starts
+        more than CHECK_IN_LEAD from now. (Check-in desks open early, badges are picked up the
+        day before; a week ahead nobody has come yet.)"""
+        return self.starts_at is not None and self.starts_at > (now or timezone.now()) + CHECK_IN_LEAD
+
+
+CHECK_IN_LEAD = timedelta(days=1)
+NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")
+HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
+
 
 class Attendance(TimeStampedModel):
     event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="attendances")
@@ -168,6 +181,8 @@ class Attendance(TimeStampedModel):
         if self.external_id == "":
             self.external_id = None
         validate_happened(self, "checked_in_at")
+        if self.status in HAPPENED_STATUSES and self.event_id is not None and self.event.too_early_to_attend():
+            raise ValidationError({"status": NOT_STARTED_MESSAGE})
 
 
 class Interaction(TimeStampedModel):

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Value
 from django.db.models.functions import Coalesce
@@ -13,7 +14,7 @@ from django.utils import timezone
 from contacts.models import Contact, ensure_writable, normalize_email
 from events.choices import AttendanceStatus
 from events.exceptions import DuplicateAttendance
-from events.models import Attendance, Event
+from events.models import CHECK_IN_LEAD, NOT_STARTED_MESSAGE, Attendance, Event
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -87,8 +88,11 @@ def check_in(
     """Mark attendances of this event `attended`; unknown people are reported, never created.
 
     Erased contacts count as unknown: their rows take no more writes. A fixed number of
-    queries, whatever the number of people.
+    queries, whatever the number of people. Refused (ValidationError) for an event that has
+    not started yet (Event.too_early_to_attend()).
     """
+    if event.too_early_to_attend():
+        raise ValidationError(NOT_STARTED_MESSAGE)
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
         rows = Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
@@ -139,8 +143,12 @@ def _mark_attended(
 def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | None = None) -> CheckInResult:
     """Check in these attendance rows (the admin's "check in selected"), like check_in() does.
 
-    Rows of erased contacts are left alone and reported in `unknown` (as "#id"); a fixed
+    Rows of erased contacts and of events that have not started yet are left alone and
+    reported in `unknown` (as "#id"); a fixed
     number of queries, whatever the number of rows.
     """
+    attendances = list(attendances)
     wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
-    return _mark_attended(Attendance.objects.filter(pk__in=wanted), wanted, key="pk", at=at)
+    # Rows of events that have not started yet are left alone and reported like unknown ones.
+    rows = Attendance.objects.filter(pk__in=wanted).exclude(event__starts_at__gt=timezone.now() + CHECK_IN_LEAD)
+    return _mark_attended(rows, wanted, key="pk", at=at)

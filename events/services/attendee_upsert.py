@@ -13,7 +13,7 @@ from contacts.models import Contact, Organization, normalize_email
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import clean_attendee_row
-from events.models import Attendance, Event
+from events.models import HAPPENED_STATUSES, NOT_STARTED_MESSAGE, Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history, insert_history_of, insert_objects
@@ -249,6 +249,11 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     """
     earlier = earlier or EarlierRows()
     plans = _validated_plans(rows, earlier)
+    if event.too_early_to_attend():
+        for plan in plans:  # attended or missed (a check-in time: attended) before the event: refused
+            status = plan.row.get("status")
+            if plan.applies and (status in HAPPENED_STATUSES or (not status and plan.row.get("checked_in_at"))):
+                plan.errors = {"status": [str(NOT_STARTED_MESSAGE)]}
     applying = [plan for plan in plans if plan.applies]
     # Only the columns the rules compare (a batch's thousand stored rows spent most of their
     # reading on loading timestamps no rule looks at), as plain rows.

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def event(db) -> Event:
     now = timezone.now()
-    return Event.objects.create(name="Berlin Roadshow", starts_at=now + timedelta(days=10),
-                                ends_at=now + timedelta(days=10, hours=6))
+    # Under way: its list may say who attended (before an event a row saying so is refused).
+    return Event.objects.create(name="Berlin Roadshow", starts_at=now - timedelta(hours=2),
+                                ends_at=now + timedelta(hours=4))
 
 
 def messages_of(response) -> list[str]:
@@ -48,6 +49,17 @@ GOOD_CSV = (
 
 
 class TestImportFlow:
+    def test_a_row_saying_someone_attended_an_event_a_week_ahead_is_refused(self, admin_client):
+        ahead = Event.objects.create(name="Next week", starts_at=timezone.now() + timedelta(days=7),
+                                     ends_at=timezone.now() + timedelta(days=7, hours=4))
+
+        preview = upload(admin_client, ahead, GOOD_CSV)
+
+        errors = preview.context["preview"].error_rows
+        assert [(row.line, row.errors) for row in errors] == [
+            (4, {"status": ["This event has not started yet: nobody can have attended or missed it."]})]
+        assert preview.context["preview"].new_contacts == 2
+
     def test_good_csv_previews_without_writing_then_imports_on_confirm(self, admin_client, event):
         preview = upload(admin_client, event, GOOD_CSV, source="ticketing-export")
 
@@ -268,8 +280,8 @@ class TestFormulaEscaping:
 
     def test_attendance_export_reimports_into_another_event(self, admin_client, event, evil_contact):
         Attendance.objects.create(event=event, contact=evil_contact, role="speaker", status="attended")
-        other = Event.objects.create(name="Next Roadshow", starts_at=event.starts_at + timedelta(days=30),
-                                     ends_at=event.ends_at + timedelta(days=30))
+        other = Event.objects.create(name="Earlier Roadshow", starts_at=event.starts_at - timedelta(days=30),
+                                     ends_at=event.ends_at - timedelta(days=30))
 
         exported = self.export(admin_client, "events_attendance", AttendanceResource, "csv")
         assert "'=HYPERLINK" in exported.content.decode("utf-8-sig")

@@ -1,7 +1,15 @@
 """POST events/{id}/attendances/bulk/ after the event: a replay changes nothing (API.md), also
 once attendees were checked in; refused rows are reported, never a 500."""
 
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
 from events.models import Attendance
+from events.services import create_event
+
+NOT_STARTED = "This event has not started yet: nobody can have attended or missed it."
 
 
 def bulk(client, event, rows):
@@ -48,3 +56,46 @@ class TestBulkReplay:
         assert reply.json() == {"created": 2, "updated": 0, "unchanged": 0, "errors": [
             {"row": row, "errors": not_an_object} for row in (1, 2, 3, 4)]}
         assert set(Attendance.objects.values_list("contact__email", flat=True)) == {"a@x.de", "c@x.de"}
+
+
+class TestBeforeTheEvent:
+    """Nobody can have attended (or missed) an event a week ahead: refused on every path."""
+
+    @pytest.fixture
+    def next_week(self, db):
+        now = timezone.now()
+        return create_event(name="Next week", starts_at=now + timedelta(days=7), ends_at=now + timedelta(days=7, hours=3))
+
+    def test_bulk_rows_saying_so_are_row_errors_the_others_applied(self, write_client, next_week):
+        reply = bulk(write_client, next_week, [
+            {"email": "a@x.de", "status": "registered"}, {"email": "b@x.de", "status": "attended"},
+            {"email": "c@x.de", "status": "no_show"}, {"email": "d@x.de", "checked_in_at": "2026-01-01T10:00:00Z"},
+        ])
+
+        assert reply.status_code == 200
+        assert reply.json()["created"] == 1
+        assert [error["row"] for error in reply.json()["errors"]] == [1, 2, 3]
+        assert reply.json()["errors"][0]["errors"] == {"status": [NOT_STARTED]}
+
+    def test_an_attended_row_and_a_check_in_are_refused(self, write_client, next_week, anna):
+        created = write_client.post("/api/v1/attendances/", {"event": next_week.pk, "contact": anna.pk,
+                                                             "status": "attended"}, format="json")
+        assert created.status_code == 400
+        assert created.json() == {"status": [NOT_STARTED]}
+        registered = write_client.post("/api/v1/attendances/", {"event": next_week.pk, "contact": anna.pk},
+                                       format="json")
+        assert registered.status_code == 201
+        checked_in = write_client.post(f"/api/v1/events/{next_week.pk}/check-ins/", {"emails": [anna.email]},
+                                       format="json")
+        assert checked_in.status_code == 400
+        assert Attendance.objects.get(event=next_week).status == "registered"
+
+    def test_the_day_before_check_in_opens(self, write_client, anna):
+        tomorrow = create_event(name="Tomorrow", starts_at=timezone.now() + timedelta(hours=20),
+                                ends_at=timezone.now() + timedelta(hours=26))
+        write_client.post("/api/v1/attendances/", {"event": tomorrow.pk, "contact": anna.pk}, format="json")
+
+        reply = write_client.post(f"/api/v1/events/{tomorrow.pk}/check-ins/", {"emails": [anna.email]}, format="json")
+
+        assert reply.status_code == 200
+        assert reply.json()["checked_in"] == 1
