@@ -71,13 +71,13 @@ def known_contacts(rows: int) -> None:
         batch_size=5000)
 
 
-def upcoming_event(name: str):
+def upcoming_event(name: str, *, starts_in: timedelta = timedelta(days=30)):
     from django.utils import timezone
 
     from events.models import Event
 
     now = timezone.now()
-    return Event.objects.create(name=name, starts_at=now + timedelta(days=30), ends_at=now + timedelta(days=31))
+    return Event.objects.create(name=name, starts_at=now + starts_in, ends_at=now + starts_in + timedelta(days=1))
 
 
 def timed(function, *args):
@@ -145,7 +145,7 @@ def measure_bulk_writes(repeat: int) -> dict:
     from events import services
     from events.models import Attendance
 
-    event = upcoming_event("Bulk write benchmark")
+    event = upcoming_event("Bulk write benchmark", starts_in=-timedelta(hours=1))  # under way: check-ins open
     people = list(Contact.objects.filter(email__startswith="known").order_by("pk")[:5000])
     if len(people) != 5000:
         scoring_benchmark.fail("the file import runs first and leaves 5,000 known contacts")

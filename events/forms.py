@@ -1,3 +1,4 @@
+from functools import lru_cache
 from typing import Any
 
 from django import forms
@@ -91,7 +92,17 @@ def clean_attendee_row(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, l
             errors[name] = [str(NOT_A_STRING_MESSAGE)]  # (the form's date field would raise on a number)
             continue
         try:
-            cleaned[name] = form_field.clean(value)
+            cleaned[name] = _clean_choice(name, value) if name in CHOICE_FIELDS else form_field.clean(value)
         except ValidationError as error:
             errors[name] = list(error.messages)
     return cleaned, errors
+
+
+CHOICE_FIELDS = frozenset({"role", "status"})
+
+
+@lru_cache(maxsize=64)
+def _clean_choice(name: str, value: str | None) -> str:
+    """A choice column's cleaned value: a list repeats a handful of them ("registered" a
+    thousand times), each cleaned once. Refusals raise and are not kept."""
+    return AttendeeRowForm.base_fields[name].clean(value)
