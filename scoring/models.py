@@ -6,6 +6,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
@@ -299,7 +301,8 @@ class ContactScore(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact_id}: {self.score}"
+        # By id, not the contact's name: deleting many contacts lists their scores by str().
+        return _("Score of contact #%(contact)s: %(score)s") % {"contact": self.contact_id, "score": self.score}
 
 
 # Out of the box every stage has a cadence, so the "losing touch" list works on day one.
@@ -479,7 +482,7 @@ class EventMetrics(models.Model):
         verbose_name_plural = _("event metrics")
 
     def __str__(self) -> str:
-        return f"Metrics of event {self.event_id}"
+        return _("Metrics of %(event)s") % {"event": self.event}
 
 
 class PendingRecompute(models.Model):
@@ -566,7 +569,8 @@ class ClvModel(models.Model):
         verbose_name_plural = _("CLV models")
 
     def __str__(self) -> str:
-        return f"CLV model as of {self.as_of:%Y-%m-%d %H:%M}"
+        moment = date_format(timezone.localtime(self.as_of), "SHORT_DATETIME_FORMAT")
+        return _("CLV model as of %(moment)s") % {"moment": moment}
 
 
 class ContactLifetimeValue(models.Model):
