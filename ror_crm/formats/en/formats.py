@@ -1,10 +1,10 @@
-"""English dates as the agency writes them: short dates in ISO form, like the date fields of
-every form (YYYY-MM-DD), long ones day first, a 24-hour clock, weeks from Monday. Django's
-default English mixes US dates (12/02/2026) with the ISO dates its own forms expect.
-Numbers keep Django's English formats."""
+"""English dates as the agency writes them: ISO dates everywhere, like the date fields of every
+form (YYYY-MM-DD), a 24-hour clock, weeks from Monday. Django's default English mixes US dates
+(12/02/2026) with the ISO dates its own forms expect; long and short forms are the same here, so
+a page never shows "2 Dec 2026" beside "2026-12-07". Numbers keep Django's English formats."""
 
-DATE_FORMAT = "j M Y"  # 2 Dec 2026
-DATETIME_FORMAT = "j M Y, H:i"  # 2 Dec 2026, 14:30
+DATE_FORMAT = "Y-m-d"  # 2026-12-02
+DATETIME_FORMAT = "Y-m-d H:i"  # 2026-12-02 14:30
 TIME_FORMAT = "H:i"
 YEAR_MONTH_FORMAT = "F Y"
 MONTH_DAY_FORMAT = "j F"
