@@ -74,13 +74,13 @@ class KeepInTouchCadenceAdmin(ServiceAdminMixin, admin.ModelAdmin):
     create_service = staticmethod(cadence_services.create_cadence)
     update_service = staticmethod(cadence_services.update_cadence)
     delete_service = staticmethod(cadence_services.delete_cadence)
-    list_display = ("segment_display", "segment", "days")
+    list_display = ("segment", "segment_display", "days")
     list_filter = ("segment",)
     search_fields = ("tag", "organization__name")
     autocomplete_fields = ("organization",)
     fields = ("segment", "stage", "tag", "organization", "days")
 
-    @admin.display(description=gettext_lazy("applies to"))
+    @admin.display(description=gettext_lazy("stage, tag or organization"))
     def segment_display(self, cadence):
         if cadence.segment == "stage":
             return cadence.get_stage_display()
