@@ -5,6 +5,13 @@ class DuplicateAttendance(DomainError):
     code = "attendance_exists"
 
 
+class DuplicateExternalId(DomainError):
+    """Another attendance holds this (source, external_id): a scanner or ticketing system
+    sending its row again learns which one."""
+
+    code = "external_id_exists"
+
+
 class DuplicateFeedback(DomainError):
     code = "feedback_exists"
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, ensure_writable, normalize_email
 from events.choices import AttendanceStatus
-from events.exceptions import DuplicateAttendance
+from events.exceptions import DuplicateAttendance, DuplicateExternalId
 from events.models import CHECK_IN_LEAD, NOT_STARTED_MESSAGE, Attendance, Event
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
@@ -30,6 +30,20 @@ def _raise_if_attended_twice(event_id: int | None, contact_id: int | None, *, ex
         raise DuplicateAttendance("This contact already has an attendance for this event.", existing_id=existing)
 
 
+def _raise_if_taken(attendance: Attendance, *, exclude_pk: int | None = None) -> None:
+    """The conflicts of an attendance with stored ones, as 409s naming the existing row: the
+    same (event, contact), or the same (source, external_id)."""
+    _raise_if_attended_twice(attendance.event_id, attendance.contact_id, exclude_pk=exclude_pk)
+    if attendance.external_id:
+        existing = (
+            Attendance.objects.filter(source=attendance.source, external_id=attendance.external_id)
+            .exclude(pk=exclude_pk).values_list("pk", flat=True).first()
+        )
+        if existing is not None:
+            raise DuplicateExternalId(
+                "This external id is already used by another attendance from this source.", existing_id=existing)
+
+
 def _default_check_in(attendance: Attendance) -> None:
     if attendance.checked_in_at is not None and attendance.status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
         attendance.status = AttendanceStatus.ATTENDED
@@ -42,7 +56,7 @@ def create_attendance(**fields: Any) -> Attendance:
         attendance.external_id = None
     if "status" not in fields:
         _default_check_in(attendance)
-    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(attendance.event_id, attendance.contact_id))
+    save_unique(attendance, recheck=lambda: _raise_if_taken(attendance))
     notify_late_data(attendance.event, [attendance.contact_id])
     return attendance
 
@@ -56,8 +70,7 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
         setattr(attendance, name, value)
     if attendance.external_id == "":
         attendance.external_id = None
-    save_unique(attendance, recheck=lambda: _raise_if_attended_twice(
-        attendance.event_id, attendance.contact_id, exclude_pk=attendance.pk))
+    save_unique(attendance, recheck=lambda: _raise_if_taken(attendance, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:
         notify_late_data(old_event, [old_contact_id])

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from contacts.models import Contact
 from events.models import Attendance
 from events.services import create_event
 
@@ -99,3 +100,21 @@ class TestBeforeTheEvent:
 
         assert reply.status_code == 200
         assert reply.json()["checked_in"] == 1
+
+
+def test_a_taken_external_id_is_a_409_naming_the_attendance_that_has_it(write_client, event, anna):
+    ben = Contact.objects.create(email="ben@x.de")
+    first = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "source": "tix",
+                                                       "external_id": "T-9"}, format="json")
+
+    again = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": ben.pk, "source": "tix",
+                                                       "external_id": "T-9"}, format="json")
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "external_id_exists"
+    assert again.json()["id"] == first.json()["id"]
+    other_source = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": ben.pk, "source": "badge",
+                                                              "external_id": "T-9"}, format="json")
+    assert other_source.status_code == 201
+    moved = write_client.patch(f"/api/v1/attendances/{other_source.json()['id']}/", {"source": "tix"}, format="json")
+    assert moved.status_code == 409
