@@ -13,7 +13,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Max
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -373,9 +373,10 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return admin_meeting_suggestions.meeting_suggestions_view(self, request, event, as_csv=True)
 
     def complete_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         event = self._event_or_404(request, object_id)
+        if request.method != "POST":
+            # A button's address opened by hand, or after a login redirect: the event's page.
+            return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
         if not self.has_change_permission(request, event):
             raise PermissionDenied
         change_url = reverse("admin:events_event_change", args=[event.pk])
@@ -385,9 +386,10 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return HttpResponseRedirect(change_url)
 
     def recompute_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
         event = self._event_or_404(request, object_id)
+        if request.method != "POST":
+            # A button's address opened by hand, or after a login redirect: the event's page.
+            return HttpResponseRedirect(reverse("admin:events_event_change", args=[event.pk]))
         if not self.has_change_permission(request, event):
             raise PermissionDenied
         self._recompute(request, [event])

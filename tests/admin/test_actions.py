@@ -167,7 +167,10 @@ class TestEventActions:
         change_url = reverse("admin:events_event_change", args=[planned_event.pk])
         assert reverse("admin:events_event_complete", args=[planned_event.pk]) in admin_client.get(change_url).content.decode()
 
-        assert admin_client.get(reverse("admin:events_event_complete", args=[planned_event.pk])).status_code == 405
+        opened = admin_client.get(reverse("admin:events_event_complete", args=[planned_event.pk]))
+        assert (opened.status_code, opened["Location"]) == (302, change_url)  # a GET changes nothing
+        planned_event.refresh_from_db()
+        assert planned_event.status == "planned"
         response = admin_client.post(reverse("admin:events_event_complete", args=[planned_event.pk]))
 
         assert response.status_code == 302
