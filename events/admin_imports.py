@@ -166,7 +166,12 @@ def _page(model_admin, request, attendee_import: AttendeeImport, mapping_form: C
         "filename": attendee_import.filename,
         "description": attendee_import.description,
         "preview": preview,
-        "columns": preview.columns if preview else [],
+        # Columns and row errors by their labels ("First name", "Vorname"), not their field names.
+        "columns": [imports.field_label(name) for name in preview.columns] if preview else [],
+        "shown_rows": [
+            (row, {imports.field_label(name): errors for name, errors in row.errors.items()})
+            for row in (preview.rows if preview else [])
+        ],
         "preview_max_rows": imports.PREVIEW_MAX_ROWS,
         "kept_error_rows": imports.KEPT_ERROR_ROWS,
         "remembered": attendee_import.remembered,

@@ -36,6 +36,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone, translation
@@ -509,9 +510,14 @@ def _row_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:
             for name, messages_ in errors.items()}
 
 
-def _field_label(name: str) -> str:
+def field_label(name: str) -> str:
+    """A row column's name as people read it ("First name", "Vorname"); other keys (the
+    errors' "non_field_errors") as "Row"."""
     model = Attendance if name in ATTENDANCE_ROW_FIELDS else Contact
-    return capfirst(str(model._meta.get_field(name).verbose_name))
+    try:
+        return capfirst(str(model._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return str(_("Row"))
 
 
 def _display(name: str, value) -> str:
@@ -527,7 +533,7 @@ def _display(name: str, value) -> str:
 
 
 def describe_change(change: FieldChange) -> str:
-    values = {"field": _field_label(change.field), "old": _display(change.field, change.old),
+    values = {"field": field_label(change.field), "old": _display(change.field, change.old),
               "new": _display(change.field, change.new)}
     if change.applied:
         return _("%(field)s: %(old)s → %(new)s") % values

@@ -96,6 +96,8 @@ class TestImportFlow:
         body = preview.content.decode()
         assert "3 rows with errors will be skipped" in body
         assert "Import 1 row" in body
+        assert "<li>E-mail: Enter a valid email address.</li>" in body  # labels, not field names
+        assert "<th>Checked in at</th>" in body
         assert not Contact.objects.exists()
 
         response = confirm(admin_client, event, preview)

@@ -445,13 +445,14 @@ class TestMappingForm:
     def test_a_changed_mapping_previews_again_and_the_import_uses_it(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
         assert mapping_of(preview) == {"E-Mail": "email", "Vorname": "first_name", "Abteilung": IGNORE, "Mitgliedsnummer": IGNORE}
-        assert preview.context["columns"] == ["email", "first_name"]
+        assert preview.context["preview"].columns == ["email", "first_name"]
+        assert preview.context["columns"] == ["E-mail", "First name"]  # as people read them
 
         remapped = post_mapping(admin_client, preview, Abteilung="job_title", Mitgliedsnummer="external_id")
 
         assert remapped.status_code == 200
         assert mapping_of(remapped)["Abteilung"] == "job_title"
-        assert remapped.context["columns"] == ["email", "first_name", "job_title", "external_id"]
+        assert remapped.context["preview"].columns == ["email", "first_name", "job_title", "external_id"]
         assert [row.cells for row in remapped.context["preview"].rows] == [
             ["anna@client.example", "Anna", "Einkauf", "M-1"],
             ["ben@client.example", "Ben", "Vertrieb", "M-2"],
@@ -473,7 +474,7 @@ class TestMappingForm:
         assert response.context["preview"] is not None
         assert response.context["attendee_import"].status == ImportStatus.READY
         assert mapping_of(response)["Abteilung"] == "job_title"
-        assert response.context["columns"] == ["email", "first_name", "job_title"]
+        assert response.context["preview"].columns == ["email", "first_name", "job_title"]
         assert not Attendance.objects.exists()
         assert (messages.WARNING, "The column mapping was changed: check the new preview, then import.") in messages_of(response)
 
