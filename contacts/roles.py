@@ -4,7 +4,7 @@ Agency staff run events: every permission of contacts, events, scoring (computed
 view-only), partners (API keys, webhooks), the periodic-task schedule, and the admin login
 lockouts of django-axes (view, and delete to unlock; the access log view-only). Sales log
 follow-ups: they view, add and change contacts, organizations, follow-ups and referrals,
-view events and scores, and see nothing of partners (no API keys).
+view events and scores (not scoring's work queues), and see nothing of partners (no API keys).
 Both may view users, which the owner autocompletes need.
 """
 
@@ -22,6 +22,8 @@ COMPUTED_MODELS = (
 )
 SALES_EDITABLE_MODELS = ("contact", "organization", "followup", "referral")
 SALES_VIEW_APPS = ("contacts", "events", "scoring")
+# Scoring's work queues: machinery, nothing a sales rep acts on.
+QUEUE_MODELS = ("pendingrecompute", "recomputerequest")
 # Deleting an access attempt unlocks that login.
 LOCKOUT_PERMISSIONS = ("view_accessattempt", "delete_accessattempt", "view_accesslog", "view_accessfailurelog")
 
@@ -35,7 +37,8 @@ def role_permission_filters() -> dict[str, Q]:
         & ~Q(content_type__model__startswith="historical", codename__regex=r"^(add|change|delete)_")
     ) | view_users | Q(content_type__app_label="axes", codename__in=LOCKOUT_PERMISSIONS)
     sales = (
-        Q(content_type__app_label__in=SALES_VIEW_APPS, codename__startswith="view_")
+        (Q(content_type__app_label__in=SALES_VIEW_APPS, codename__startswith="view_")
+         & ~Q(content_type__app_label="scoring", content_type__model__in=QUEUE_MODELS))
         | Q(content_type__app_label="contacts", content_type__model__in=SALES_EDITABLE_MODELS,
             codename__regex=r"^(add|change)_")
         | view_users

@@ -41,6 +41,7 @@ class TestGroups:
         assert {"events.view_event", "events.view_attendance", "scoring.view_contactscore"} <= perms
         assert not {p for p in perms if p.startswith(("events.", "scoring.")) and not p.split(".")[1].startswith("view_")}
         assert not {p for p in perms if p.startswith(("partners.", "rest_framework_api_key."))}
+        assert not {"scoring.view_pendingrecompute", "scoring.view_recomputerequest"} & perms  # machinery
 
     def test_group_setup_is_idempotent(self):
         before = {name: permission_names(name) for name in (AGENCY_STAFF, SALES)}
