@@ -117,9 +117,9 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
         if _id_param(request, "follow_up"):
             planned = get_object_or_404(
                 FollowUp.objects.select_related("contact", "event"), pk=_id_param(request, "follow_up"),
-                owner=request.user,
             )
-            if planned.status != FollowUpStatus.PLANNED or planned.contact.erased_at is not None:
+            if planned.status != FollowUpStatus.PLANNED or planned.owner_id != request.user.pk \
+                    or planned.contact.erased_at is not None:
                 # A link from before it was done or cancelled (another tab, the browser's history).
                 messages.warning(request, FOLLOW_UP_GONE)
                 contact = planned.contact if planned.contact.erased_at is None else None

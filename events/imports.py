@@ -58,10 +58,11 @@ from events.import_mapping import (
     mapped_fields,
     suggest_mapping,
 )
-from events.models import Attendance, AttendeeImport, Event
+from events.models import NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
     EXTERNAL_ID_TAKEN,
+    NOT_STARTED_MESSAGE_EN,
     EarlierRows,
     FieldChange,
     plan_attendee_rows,
@@ -502,7 +503,10 @@ def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[st
 
 
 # The service's own messages are the API's (English); the admin shows them translated.
-SERVICE_MESSAGES = {EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance.")}
+SERVICE_MESSAGES = {
+    EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance."),
+    NOT_STARTED_MESSAGE_EN: NOT_STARTED_MESSAGE,
+}
 
 
 def _row_errors(errors: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -181,8 +181,9 @@ class Attendance(TimeStampedModel):
         if self.external_id == "":
             self.external_id = None
         validate_happened(self, "checked_in_at")
-        if self.status in HAPPENED_STATUSES and self.event_id is not None and self.event.too_early_to_attend():
-            raise ValidationError({"status": NOT_STARTED_MESSAGE})
+        if (self.status in HAPPENED_STATUSES or self.checked_in_at is not None) and self.event_id is not None \
+                and self.event.too_early_to_attend():
+            raise ValidationError({"checked_in_at" if self.checked_in_at is not None else "status": NOT_STARTED_MESSAGE})
 
 
 class Interaction(TimeStampedModel):

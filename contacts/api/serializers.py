@@ -190,6 +190,11 @@ class MissedDeadlineQuerySerializer(serializers.Serializer):
     event = serializers.IntegerField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of this event (id).",
     )
+    open = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="`true`: only those still without a done follow-up for the event (the action is open); "
+                  "`false`: only those followed up late since.",
+    )
 
 
 class MissedDeadlineSerializer(serializers.Serializer):

@@ -175,14 +175,17 @@ class ContactViewSet(ServiceModelViewSet):
         more = len(items) > limit
         if more:
             items = items[1:] if backwards else items[:limit]  # the extra one is the farthest from the position
-        first, last = (items[0], items[-1]) if items else (None, None)
         next_url = previous_url = None
-        if (more and not backwards) or (backwards and position is not None):
-            next_url = _timeline_link(request, last, backwards=False) if last else _timeline_link(
-                request, position, backwards=False)
-        if (more and backwards) or (not backwards and position is not None):
-            previous_url = _timeline_link(request, first, backwards=True) if first else _timeline_link(
-                request, position, backwards=True)
+        if backwards:
+            # Older items follow the page; with none newer than the position, the position itself
+            # is on the first page.
+            next_url = _timeline_link(request, items[-1], backwards=False) if items else _timeline_link(request, None)
+            previous_url = _timeline_link(request, items[0], backwards=True) if more else None
+        else:
+            next_url = _timeline_link(request, items[-1], backwards=False) if more else None
+            if position is not None:  # newer items precede the page (from the first page when it is empty)
+                previous_url = _timeline_link(request, items[0], backwards=True) if items else _timeline_link(
+                    request, None)
         results = TimelineItemSerializer(items, many=True, context={"contact": contact}).data
         return Response({"next": next_url, "previous": previous_url, "results": results})
 
@@ -229,16 +232,17 @@ def _timeline_cursor(request) -> tuple[bool, tuple[datetime, str, int] | None]:
     return backwards, (moment, kind, item_id)
 
 
-def _timeline_link(request, item, *, backwards: bool) -> str:
-    """The link to the page after (or, backwards, before) `item`: an entry, or a position."""
-    moment, kind, item_id = (item.at, item.type, item.id) if isinstance(item, selectors.TimelineEntry) else item
-    token = json.dumps({"t": moment.isoformat(), "k": kind, "i": item_id, "r": backwards}, separators=(",", ":"))
-    cursor = urlsafe_b64encode(token.encode()).decode().rstrip("=")
+def _timeline_link(request, item: "selectors.TimelineEntry | None", *, backwards: bool = False) -> str:
+    """The link to the page after (or, backwards, before) the entry `item`; None: the first page."""
     params = request.query_params.copy()
-    for name in ("before", "before_item"):
+    for name in ("before", "before_item", "cursor"):
         params.pop(name, None)
-    params["cursor"] = cursor
-    return request.build_absolute_uri(request.path) + "?" + params.urlencode()
+    if item is not None:
+        token = json.dumps({"t": item.at.isoformat(), "k": item.type, "i": item.id, "r": backwards},
+                           separators=(",", ":"))
+        params["cursor"] = urlsafe_b64encode(token.encode()).decode().rstrip("=")
+    query = params.urlencode()
+    return request.build_absolute_uri(request.path) + (f"?{query}" if query else "")
 
 
 def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
@@ -326,7 +330,8 @@ class FollowUpViewSet(ServiceModelViewSet):
         is open). A follow-up merely planned for it does not take the attendee off the list:
         `planned_follow_up` names it.
 
-        Filters: `owner` (user id), `event` (id), `updated_since` (rows whose deadline passed, or whose
+        Filters: `owner` (user id), `event` (id), `open` (`true`: the actions still open, without a done
+        follow-up; `false`: those followed up late), `updated_since` (rows whose deadline passed, or whose
         attendance, contact or follow-up for the event changed, since then); an invalid value is a 400
         naming the parameter.
 
@@ -338,6 +343,8 @@ class FollowUpViewSet(ServiceModelViewSet):
         queue = missed_deadline_queue(
             owner=query.validated_data.get("owner"), event_id=query.validated_data.get("event"), now=now
         )
+        if query.validated_data.get("open") is not None:
+            queue = queue.filter(followed_up_at__isnull=query.validated_data["open"])
         since = updated_since(request)
         if since is not None:
             queue = changed_since(queue, since)

@@ -13,7 +13,7 @@ from contacts.models import Contact, Organization, normalize_email
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import clean_attendee_row
-from events.models import HAPPENED_STATUSES, NOT_STARTED_MESSAGE, Attendance, Event
+from events.models import HAPPENED_STATUSES, Attendance, Event
 from events.services.attendances import _default_check_in
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history, insert_history_of, insert_objects
@@ -138,6 +138,8 @@ class EarlierRows:
 CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
 ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "source")
 EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
+# In English like the other row messages of the service; the admin translates them (SERVICE_MESSAGES).
+NOT_STARTED_MESSAGE_EN = "This event has not started yet: nobody can have attended or missed it."
 EXTERNAL_ID_REPEATED = "An earlier row of this list has the same external id."
 
 # How far an attendance has got. A row never moves it back: re-importing the registration list
@@ -250,10 +252,13 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     earlier = earlier or EarlierRows()
     plans = _validated_plans(rows, earlier)
     if event.too_early_to_attend():
-        for plan in plans:  # attended or missed (a check-in time: attended) before the event: refused
-            status = plan.row.get("status")
-            if plan.applies and (status in HAPPENED_STATUSES or (not status and plan.row.get("checked_in_at"))):
-                plan.errors = {"status": [str(NOT_STARTED_MESSAGE)]}
+        for plan in plans:  # attended or missed, or checked in, before the event: refused
+            if not plan.applies:
+                continue
+            if plan.row.get("status") in HAPPENED_STATUSES:
+                plan.errors = {"status": [NOT_STARTED_MESSAGE_EN]}
+            elif plan.row.get("checked_in_at"):
+                plan.errors = {"checked_in_at": [NOT_STARTED_MESSAGE_EN]}
     applying = [plan for plan in plans if plan.applies]
     # Only the columns the rules compare (a batch's thousand stored rows spent most of their
     # reading on loading timestamps no rule looks at), as plain rows.

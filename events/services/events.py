@@ -94,7 +94,8 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
         event.status = EventStatus.COMPLETED
         event.completed_at = now
         event.save(update_fields=["status", "completed_at", "updated_at"])
-        _mark_no_shows(event, at=now)
+        if not event.too_early_to_attend(now):  # (forced a day or more ahead: nobody missed it yet)
+            _mark_no_shows(event, at=now)
 
         request_event_recompute(event)
         event_id = event.pk

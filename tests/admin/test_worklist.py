@@ -239,9 +239,12 @@ class TestLogFollowUp:
         assert again.status_code == 302
         assert FollowUp.objects.filter(contact=planned.contact, summary="typed text stays", status="done").exists()
 
-    def test_a_link_to_a_follow_up_no_longer_planned_opens_the_form_with_a_note(self, sales_client, worklist_data):
+    @pytest.mark.parametrize("change", [{"status": FollowUpStatus.CANCELLED}, {"owner": None}])
+    def test_a_link_to_a_follow_up_no_longer_planned_or_handed_over_opens_the_form_with_a_note(
+        self, sales_client, worklist_data, change
+    ):
         planned = worklist_data["overdue"]
-        FollowUp.objects.filter(pk=planned.pk).update(status=FollowUpStatus.CANCELLED)
+        FollowUp.objects.filter(pk=planned.pk).update(**change)
 
         response = sales_client.get(LOG, {"follow_up": planned.pk}, follow=True)
 

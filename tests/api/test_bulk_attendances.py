@@ -77,15 +77,27 @@ class TestBeforeTheEvent:
         assert reply.json()["created"] == 1
         assert [error["row"] for error in reply.json()["errors"]] == [1, 2, 3]
         assert reply.json()["errors"][0]["errors"] == {"status": [NOT_STARTED]}
+        assert reply.json()["errors"][2]["errors"] == {"checked_in_at": [NOT_STARTED]}
+        registered_but_checked_in = bulk(write_client, next_week, [
+            {"email": "e@x.de", "status": "registered", "checked_in_at": "2026-01-01T10:00:00Z"}])
+        assert registered_but_checked_in.json()["errors"] == [{"row": 0, "errors": {"checked_in_at": [NOT_STARTED]}}]
+        assert not Attendance.objects.filter(checked_in_at__isnull=False).exists()
 
     def test_an_attended_row_and_a_check_in_are_refused(self, write_client, next_week, anna):
         created = write_client.post("/api/v1/attendances/", {"event": next_week.pk, "contact": anna.pk,
                                                              "status": "attended"}, format="json")
         assert created.status_code == 400
         assert created.json() == {"status": [NOT_STARTED]}
+        with_check_in = write_client.post("/api/v1/attendances/", {
+            "event": next_week.pk, "contact": anna.pk, "checked_in_at": "2026-01-01T10:00:00Z"}, format="json")
+        assert with_check_in.status_code == 400
+        assert list(with_check_in.json()) == ["checked_in_at"]
         registered = write_client.post("/api/v1/attendances/", {"event": next_week.pk, "contact": anna.pk},
                                        format="json")
         assert registered.status_code == 201
+        forced = write_client.post(f"/api/v1/events/{next_week.pk}/complete/", {"force": True}, format="json")
+        assert forced.status_code == 200
+        assert Attendance.objects.get(event=next_week).status == "registered"  # nobody missed it yet
         checked_in = write_client.post(f"/api/v1/events/{next_week.pk}/check-ins/", {"emails": [anna.email]},
                                        format="json")
         assert checked_in.status_code == 400

@@ -104,6 +104,15 @@ class TestMissedDeadlines:
         assert {row["contact"] for row in both} == {scene["never"].pk, scene["late"].pk}
         assert len(read_client.get(MISSED, {"owner": ""}).json()["results"]) == 6  # empty: no filter
 
+    def test_open_keeps_the_actions_still_open_or_those_followed_up_late(self, read_client, scene):
+        still_open = read_client.get(MISSED, {"open": "true"}).json()["results"]
+        late = read_client.get(MISSED, {"open": "false"}).json()["results"]
+
+        assert {row["contact"] for row in still_open} == {scene["never"].pk, *(c.pk for c in scene["sam_contacts"])}
+        assert [row["contact"] for row in late] == [scene["late"].pk]
+        assert len(read_client.get(MISSED, {"open": ""}).json()["results"]) == 4
+        assert read_client.get(MISSED, {"open": "maybe"}).status_code == 400
+
     def test_updated_since_keeps_the_rows_new_or_changed_since_then(self, read_client, scene):
         event, never = scene["event"], scene["never"]
         long_ago = timezone.now() - timedelta(days=3)

@@ -309,6 +309,30 @@ class TestContactReads:
             assert refused.status_code == 400
             assert refused.json() == {"cursor": ["Invalid cursor."]}
 
+    def test_timeline_pages_from_a_time_lose_nothing_at_either_end(self, read_client, event, anna):
+        for minutes in (10, 20, 30):
+            record_interaction(event=event, contact=anna, occurred_at=timezone.now() - timedelta(minutes=minutes))
+        url = f"/api/v1/contacts/{anna.pk}/timeline/"
+        everything = [item["id"] for item in read_client.get(url).json()["results"]]
+
+        nothing_older = read_client.get(url, {"before": "2020-01-01T00:00:00Z"})
+        assert nothing_older.status_code == 200
+        assert nothing_older.json()["results"] == []
+        assert [item["id"] for item in read_client.get(nothing_older.json()["previous"]).json()["results"]] == everything
+
+        future = (timezone.now() + timedelta(days=1)).isoformat()
+        page = read_client.get(url, {"before": future, "page_size": 2}).json()
+        assert [item["id"] for item in page["results"]] == everything[:2]
+        newer = read_client.get(page["previous"]).json()  # nothing is newer than the first item
+        assert newer["results"] == []
+        assert newer["previous"] is None
+        seen, link = [], newer["next"]
+        while link:
+            following = read_client.get(link).json()
+            seen += [item["id"] for item in following["results"]]
+            link = following["next"]
+        assert seen == everything
+
     def test_timeline_shows_the_referrals_naming_the_contact(self, read_client, anna):
         ben = create_contact(email="ben@example.com")
         Referral.objects.create(referrer=ben, referred=anna)

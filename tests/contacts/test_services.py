@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -118,6 +118,7 @@ class TestExport:
         assert isinstance(data["follow_ups"][0]["completed_at"], str)
 
     def test_export_holds_the_score_its_history_and_the_next_action(self, anna):
+        from scoring.models import ContactLifetimeValue
         from scoring.services import recompute_contacts
 
         now = timezone.now()
@@ -135,7 +136,14 @@ class TestExport:
         assert [row["score"] for row in data["score_history"]] == list(
             anna.score_snapshots.order_by("computed_at", "pk").values_list("score", flat=True))
         assert data["score_history"]
-        assert "lifetime_value" in data
+        assert data["lifetime_value"] is None  # no CLV fitted yet
+        ContactLifetimeValue.objects.create(score=score, clv="1234.50", clv_currency="EUR", expected_attendances=2.5,
+                                            as_of=now)
+        lifetime_value = services.export_contact(anna)["lifetime_value"]
+        assert lifetime_value == {"clv": "1234.50", "clv_currency": "EUR", "expected_attendances": 2.5,
+                                  "as_of": lifetime_value["as_of"]}
+        assert datetime.fromisoformat(lifetime_value["as_of"].replace("Z", "+00:00")) == now.replace(
+            microsecond=now.microsecond // 1000 * 1000)  # DjangoJSONEncoder keeps milliseconds
 
 
 class TestFollowUps:
