@@ -3,13 +3,15 @@
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists
+from django.db.models import Exists, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceStatus, EventStatus
 from events.exceptions import EventCancelled, EventCompleted, EventNotEnded
-from events.models import Attendance, Event, EventSeries
+from events.models import HAPPENED_STATUSES, Attendance, Event, EventSeries
 from events.signals import event_completed
 from ror_crm.db import locked
 
@@ -31,6 +33,11 @@ def create_event(*, force_completion: bool = False, **fields: Any) -> Event:
     if completing:
         event = complete_event(event, force=force_completion)
     return event
+
+
+MOVED_AHEAD_MESSAGE = _(
+    "People attended or were checked in at this event: it cannot start more than a day from now."
+)
 
 
 @transaction.atomic
@@ -58,6 +65,11 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
     if event.status != EventStatus.COMPLETED:
         event.completed_at = None
     event.full_clean()
+    if "starts_at" in fields and event.too_early_to_attend() and Attendance.objects.filter(
+        Q(status__in=HAPPENED_STATUSES) | Q(checked_in_at__isnull=False), event=event
+    ).exists():
+        # Moved a day or more ahead, it would keep attendees who cannot have come yet.
+        raise ValidationError({"starts_at": MOVED_AHEAD_MESSAGE})
     event.save()
     if completing:
         event = complete_event(event, force=force_completion)

@@ -130,3 +130,17 @@ def test_a_taken_external_id_is_a_409_naming_the_attendance_that_has_it(write_cl
     assert other_source.status_code == 201
     moved = write_client.patch(f"/api/v1/attendances/{other_source.json()['id']}/", {"source": "tix"}, format="json")
     assert moved.status_code == 409
+
+
+def test_an_event_with_attendees_cannot_move_a_week_ahead(write_client, event, anna):
+    write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "status": "attended"},
+                      format="json")
+    ahead = (timezone.now() + timedelta(days=7)).isoformat()
+
+    moved = write_client.patch(f"/api/v1/events/{event.pk}/", {"starts_at": ahead, "ends_at": ahead}, format="json")
+
+    assert moved.status_code == 400
+    assert list(moved.json()) == ["starts_at"]
+    soon = (timezone.now() + timedelta(hours=2)).isoformat()  # within the day: check-in may have begun
+    assert write_client.patch(f"/api/v1/events/{event.pk}/", {"starts_at": soon, "ends_at": ahead},
+                              format="json").status_code == 200
