@@ -451,6 +451,7 @@ class TestArguments:
             (["--today", "2025-02-30"], r"--today must be a date as YYYY-MM-DD"),
             (["--today", "31.03.2025"], r"--today must be a date as YYYY-MM-DD"),
             (["--today", "20250331"], r"--today must be a date as YYYY-MM-DD"),
+            (["--today", "2199-01-01"], r"--today cannot be later than today \(got 2199-01-01\)"),
         ],
     )
     def test_bad_arguments_raise_a_clear_error(self, args, message):

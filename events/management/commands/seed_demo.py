@@ -115,9 +115,13 @@ class Command(BaseCommand):
         try:
             if not ISO_DATE.match(value):
                 raise ValueError
-            return date.fromisoformat(value)
+            today = date.fromisoformat(value)
         except ValueError:
             raise CommandError(f"--today must be a date as YYYY-MM-DD, e.g. 2025-03-31 (got “{value}”).") from None
+        if today > timezone.localdate():
+            # Its past editions would lie in the real future, where nobody can have attended yet.
+            raise CommandError(f"--today cannot be later than today (got {value}).")
+        return today
 
     def _recompute_scores(self, *, as_of: datetime | None) -> None:
         # The data was written past the services (no triggers fire), so scores are computed once here.
