@@ -134,7 +134,10 @@ class ContactViewSet(ServiceModelViewSet):
         """The contact's score history, newest first, in pages: a snapshot per change of substance (data,
         scoring profile, stage or churn risk), with the trigger and the score it replaced."""
         contact = self.get_object()
-        snapshots = _updated_since(request, ScoreSnapshot.objects.filter(contact=contact))
+        snapshots = ScoreSnapshot.objects.filter(contact=contact)
+        since = updated_since(request)
+        if since is not None:
+            snapshots = snapshots.filter(updated_at__gte=since)
         paginator = SnapshotPagination()
         page = paginator.paginate_queryset(snapshots, request, view=None)
         return paginator.get_paginated_response(ScoreSnapshotSerializer(page, many=True).data)
@@ -164,12 +167,12 @@ class ContactViewSet(ServiceModelViewSet):
         `before_item`) starts a page at a time of your choosing."""
         contact = self.get_object()
         limit = CursorPagination().get_page_size(request)
-        updated_since = _datetime_param(request, "updated_since") if request.query_params.get("updated_since") else None
+        since = updated_since(request)
         backwards, position = _timeline_cursor(request)
         if position is None and request.query_params.get("before"):
             position = (_datetime_param(request, "before"), *_timeline_item_param(request))
         items = selectors.contact_timeline(
-            contact, limit=limit + 1, updated_since=updated_since, referrals_received=True,
+            contact, limit=limit + 1, updated_since=since, referrals_received=True,
             **({"after": position} if backwards else {"before": position}),
         )
         more = len(items) > limit
@@ -253,12 +256,6 @@ def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
     if kind not in selectors.TIMELINE_TYPES or not item_id.isdigit() or int(item_id) > 2**63 - 1:
         raise ValidationError({"before_item": ["Expected `type:id`, as the `next` link gives it."]})
     return kind, int(item_id)
-
-
-def _updated_since(request, queryset):
-    if not request.query_params.get("updated_since"):
-        return queryset
-    return queryset.filter(updated_at__gte=_datetime_param(request, "updated_since"))
 
 
 class MissedDeadlinePagination(CursorPagination):
