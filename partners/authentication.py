@@ -12,12 +12,6 @@ from partners.verified_keys import VERSION_KEY, verified_key
 KEYWORD = "Api-Key"
 
 
-class AuthenticationError(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-
 class APIKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`; only the key's hash is stored (API.md: Authentication)."""
 
@@ -37,21 +31,23 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         failures_key, seconds_left = window("auth-failure", address, period, time.time())
         shared = read_shared([failures_key, VERSION_KEY])  # None: the cache is unreachable
         blocked = shared is not None and shared.get(failures_key, 0) >= limit
-        key = key.strip()
-        try:
-            if not key:
-                raise AuthenticationError(gettext_lazy("No API key given."))
-            try:
-                api_key = verified_key(key, None if shared is None else shared.get(VERSION_KEY, ""))
-            except PartnerAPIKey.DoesNotExist:
-                raise AuthenticationError(gettext_lazy("Invalid or revoked API key.")) from None
-            if api_key.has_expired:
-                raise AuthenticationError(gettext_lazy("This API key has expired."))
-        except AuthenticationError as error:
-            if blocked:
-                raise exceptions.Throttled(seconds_left) from None
-            raise self.failed(address, error.message) from None
+        api_key, refusal = self._verify(key.strip(), None if shared is None else shared.get(VERSION_KEY, ""))
+        if refusal is not None:
+            raise exceptions.Throttled(seconds_left) if blocked else self.failed(address, refusal)
         return AnonymousUser(), api_key
+
+    @staticmethod
+    def _verify(key: str, version: str | None) -> tuple[PartnerAPIKey | None, str | None]:
+        """(the usable key, None), or (None, why it is refused)."""
+        if not key:
+            return None, gettext_lazy("No API key given.")
+        try:
+            api_key = verified_key(key, version)
+        except PartnerAPIKey.DoesNotExist:
+            return None, gettext_lazy("Invalid or revoked API key.")
+        if api_key.has_expired:
+            return None, gettext_lazy("This API key has expired.")
+        return api_key, None
 
     @staticmethod
     def failed(address: str, message) -> exceptions.APIException:
