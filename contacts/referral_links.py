@@ -31,7 +31,7 @@ def link_referrals(contact_ids: Iterable[int]) -> list[int]:
     ids = sorted({int(contact_id) for contact_id in contact_ids if contact_id is not None})
     if not ids:
         return []
-    emails = Contact.objects.filter(pk__in=ids, erased_at__isnull=True).annotate(key=Lower(Trim("email"))).values("key")
+    emails = Contact.objects.filter(pk__any_of=ids, erased_at__isnull=True).annotate(key=Lower(Trim("email"))).values("key")
     # The contact of a referral's e-mail (e-mails are unique among contacts: the functional unique index).
     target = (
         Contact.objects.filter(erased_at__isnull=True)

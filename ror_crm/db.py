@@ -2,12 +2,13 @@
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 ModelT = TypeVar("ModelT", bound=models.Model)
@@ -74,9 +75,9 @@ def id_chunk_sql(ids: Sequence[int]) -> tuple[dict[str, Any], Callable[[str], st
 
 class AnyOf(models.Lookup):
     """`field__any_of=[ids]`: the ORM's id_chunk_sql(); on a text field or expression (an e-mail,
-    Lower("name")), `= ANY` of texts. One array (PostgreSQL) or JSON (SQLite) parameter, where
-    `__in` sends a placeholder per value: for a chunk's thousands of ids, or a batch of an
-    attendee list's e-mails, psycopg's query parsing took longer than the query."""
+    Lower("name")), `IN (SELECT unnest(…))` of texts. One array (PostgreSQL) or JSON (SQLite)
+    parameter, where `__in` sends a placeholder per value: for a chunk's thousands of ids, or a
+    batch of an attendee list's e-mails, psycopg's query parsing took longer than the query."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -89,14 +90,37 @@ class AnyOf(models.Lookup):
         if any(value is None for value in self.rhs):
             raise ValueError("any_of takes no None: NULL is never equal to anything.")
         values = [str(value) for value in self.rhs] if text else [int(value) for value in self.rhs]
+        if connection.vendor == "postgresql" and text:
+            # A semi-join, not `= ANY`: for an expression's index (LOWER(TRIM(email))) the planner
+            # costs `= ANY` of a batch's thousand e-mails as a scan of the whole table evaluating
+            # the expression per row (56 ms at 100,000 contacts, against 5 ms by the index).
+            return f"{lhs} IN (SELECT unnest(%s::text[]))", [*lhs_params, array_literal(values)]
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::{'text' if text else 'bigint'}[])", [*lhs_params, array_literal(values)]
+            return f"{lhs} = ANY(%s::bigint[])", [*lhs_params, array_literal(values)]
         return f"{lhs} IN (SELECT value FROM json_each(%s))", [*lhs_params, json.dumps(values)]
 
 
 for _field in (models.ForeignKey, models.AutoField, models.BigAutoField, models.IntegerField, models.CharField,
                models.TextField):
     _field.register_lookup(AnyOf)
+
+
+def text_pairs_in(model: type[models.Model], columns: tuple[str, str], pairs: Iterable[tuple[str, str]]) -> RawSQL:
+    """A condition for filter(): the row's (first, second) column texts are one of these pairs.
+    One parameter per column (PostgreSQL: arrays, read as a semi-join that a unique index on the
+    two columns answers row by row) or one JSON parameter (SQLite). Asking by the second column
+    alone (`external_id = ANY(…)`) scanned every attendance: 16 ms per 1,000 ids at 100,000."""
+    pairs = sorted(set(pairs))
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    first, second = (f"{table}.{quote(model._meta.get_field(name).column)}" for name in columns)
+    if connection.vendor == "postgresql":
+        sql = f"({first}, {second}) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        params = [array_literal([a for a, _ in pairs]), array_literal([b for _, b in pairs])]
+    else:
+        sql = f"({first}, {second}) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(%s))"
+        params = [json.dumps(pairs)]
+    return RawSQL(sql, params, output_field=models.BooleanField())
 
 
 def sql_moment(value: datetime) -> Any:

@@ -44,10 +44,11 @@ def _raise_if_taken(attendance: Attendance, *, exclude_pk: int | None = None) ->
                 "This external id is already used by another attendance from this source.", existing_id=existing)
 
 
-def _default_check_in(attendance: Attendance) -> None:
-    if attendance.checked_in_at is not None and attendance.status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
-        attendance.status = AttendanceStatus.ATTENDED
-
+def checked_in_status(status: str, checked_in_at: datetime | None) -> str:
+    """The status of an attendance written without one: a check-in time says the person came."""
+    if checked_in_at is not None and status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
+        return AttendanceStatus.ATTENDED
+    return status
 
 def create_attendance(**fields: Any) -> Attendance:
     ensure_writable(fields.get("contact"))
@@ -55,7 +56,7 @@ def create_attendance(**fields: Any) -> Attendance:
     if attendance.external_id == "":
         attendance.external_id = None
     if "status" not in fields:
-        _default_check_in(attendance)
+        attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance))
     notify_late_data(attendance.event, [attendance.contact_id])
     return attendance
@@ -108,7 +109,11 @@ def check_in(
         raise ValidationError(NOT_STARTED_MESSAGE)
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
-        rows = Attendance.objects.filter(event=event, contact__in=Contact.objects.with_emails(wanted.keys()))
+        # The contacts first, by the e-mail index: as a subquery of the attendances' query the
+        # planner, on a table it had not analysed since a list came in, matched each attendance
+        # against every e-mail (1.3 s for 1,000 check-ins).
+        contact_ids = list(Contact.objects.with_emails(wanted.keys()).order_by().values_list("pk", flat=True))
+        rows = Attendance.objects.filter(event=event, contact_id__any_of=contact_ids)
         return _mark_attended(rows, wanted, key="contact__email", at=at)
     wanted = {external_id: external_id for external_id in (external_ids or [])}
     rows = Attendance.objects.filter(event=event, external_id__in=wanted.keys())

@@ -14,9 +14,10 @@ from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import clean_attendee_row
 from events.models import HAPPENED_STATUSES, Attendance, Event
-from events.services.attendances import _default_check_in
+from events.services.attendances import checked_in_status
 from events.services.late_data import notify_late_data
-from ror_crm.bulk import bulk_update_rows, insert_history, insert_history_of, insert_objects
+from ror_crm.bulk import bulk_update_rows, insert_history_of, insert_rows
+from ror_crm.db import text_pairs_in
 
 BULK_MAX_ROWS = 1000
 
@@ -101,7 +102,6 @@ class AttendeeRowPlan:
 @dataclass
 class AttendeePlan:
     rows: list[AttendeeRowPlan]
-    organizations: dict[str, Organization]  # stored ones the rows name, by lower-cased name
 
 
 @dataclass
@@ -132,7 +132,7 @@ class EarlierRows:
     def skip(self, rows: list[Any]) -> None:
         """Move past rows applied before (a resumed import): their e-mails count again; their
         external ids are stored by now, which refuses them to later rows just the same."""
-        self.record(AttendeePlan(rows=_validated_plans(rows, self), organizations={}))
+        self.record(AttendeePlan(rows=_validated_plans(rows, self)))
 
 
 CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
@@ -181,13 +181,14 @@ def _organization_name(row: dict[str, Any]) -> str:
     return (row.get("organization") or "").strip()
 
 
-def _stored_organizations(names: Iterable[str]) -> dict[str, Organization]:
+def _stored_organizations(names: Iterable[str]) -> dict[str, int]:
+    """The ids of the stored organizations of these names, by lower-cased name."""
     keys = {name.lower() for name in names if name}
     if not keys:
         return {}
     # Lower() matches the case-insensitive unique index; one IN instead of an OR per name.
     found = Organization.objects.alias(name_key=Lower("name")).filter(name_key__any_of=sorted(keys))
-    return {organization.name.lower(): organization for organization in found}
+    return {name.lower(): pk for name, pk in found.values_list("name", "pk")}
 
 
 def _contact_changes(contact: StoredContact, row: dict[str, Any]) -> list[FieldChange]:
@@ -219,11 +220,9 @@ def _attendance_changes(attendance: StoredAttendance, row: dict[str, Any]) -> li
         else:
             applied = True
         changes.append(FieldChange(name, stored, value, applied))
-    checked_in_at = attendance.checked_in_at or row.get("checked_in_at")
-    if not row.get("status") and checked_in_at is not None and attendance.status in (
-        AttendanceStatus.REGISTERED, AttendanceStatus.INVITED
-    ):
-        changes.append(FieldChange("status", attendance.status, AttendanceStatus.ATTENDED))  # as _default_check_in
+    status = checked_in_status(attendance.status, attendance.checked_in_at or row.get("checked_in_at"))
+    if not row.get("status") and status != attendance.status:
+        changes.append(FieldChange("status", attendance.status, status))
     return changes
 
 
@@ -265,14 +264,14 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     contacts = {
         email: StoredContact(*values)
         for email, *values in Contact.objects.with_emails(plan.row["email"] for plan in applying)
-        .values_list("email", *StoredContact.COLUMNS)
+        .order_by().values_list("email", *StoredContact.COLUMNS)
     }
     attendances = {}
     if contacts:
         attendances = {
             values[1]: StoredAttendance(*values)
             for values in Attendance.objects.filter(event=event, contact_id__any_of=[c.pk for c in contacts.values()])
-            .values_list(*StoredAttendance.COLUMNS)
+            .order_by().values_list(*StoredAttendance.COLUMNS)
         }
     for plan in applying:
         plan.contact = contacts.get(plan.row["email"])
@@ -283,8 +282,9 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     taken: set[tuple[str, str]] = set()
     if keys:
         taken = set(
-            Attendance.objects.filter(external_id__any_of=sorted({external_id for _, external_id in keys.values()}))
-            .values_list("source", "external_id")
+            Attendance.objects.filter(text_pairs_in(Attendance, ("source", "external_id"), keys.values()),
+                                      external_id__isnull=False)  # the unique index's condition
+            .order_by().values_list("source", "external_id")
         )
     claimed: set[tuple[str, str]] = set()
     for plan in applying:
@@ -307,9 +307,7 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
             plan.changes = _contact_changes(plan.contact, plan.row)
         if plan.attendance is not None:
             plan.changes += _attendance_changes(plan.attendance, plan.row)
-
-    wanted_organizations = {_organization_name(plan.row) for plan in plans if plan.applies}
-    return AttendeePlan(rows=plans, organizations=_stored_organizations(wanted_organizations))
+    return AttendeePlan(rows=plans)
 
 
 def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
@@ -356,9 +354,9 @@ def upsert_attendee_rows(
     return result
 
 
-def _organizations_for(plan: AttendeePlan, names: set[str]) -> dict[str, Organization]:
-    """The stored organizations of these names, creating the missing ones."""
-    organizations = dict(plan.organizations)
+def _organizations_for(names: set[str]) -> dict[str, int]:
+    """The ids of the organizations of these names by lower-cased name, creating the missing ones."""
+    organizations = _stored_organizations(names)
     missing = {name.lower(): name for name in names if name and name.lower() not in organizations}
     if missing:
         Organization.objects.bulk_create([Organization(name=name) for name in missing.values()], ignore_conflicts=True)
@@ -378,22 +376,19 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
             applying.append(row_plan)
     if not applying:
         return result
-    organizations = _organizations_for(plan, {
+    organizations = _organizations_for({
         _organization_name(row_plan.row) for row_plan in applying
         if row_plan.contact is None or any(c.field == "organization" and c.applied for c in row_plan.changes)
     })
 
-    # Contacts: create the new ones, apply the changes planned for the stored ones.
-    new_contacts: dict[str, Contact] = {}
+    # Contacts: create the new ones (as columns: no instance per row), apply the changes planned
+    # for the stored ones.
+    new_rows = [row_plan.row for row_plan in applying if row_plan.contact is None]
     changed_contacts: list[Contact] = []
     now = timezone.now()
     for row_plan in applying:
-        row, stored = row_plan.row, row_plan.contact
+        stored = row_plan.contact
         if stored is None:
-            new_contacts[row["email"]] = Contact(
-                email=row["email"], organization=organizations.get(_organization_name(row).lower()), created_at=now,
-                **{name: row.get(name) or "" for name in CONTACT_ROW_FIELDS},
-            )
             continue
         contact_changes = [c for c in row_plan.changes if c.applied and c.field in (*CONTACT_ROW_FIELDS, "organization")]
         if not contact_changes:
@@ -402,35 +397,31 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
                           job_title=stored.job_title, organization_id=stored.organization_id, updated_at=now)
         for change in contact_changes:
             if change.field == "organization":
-                organization = organizations.get(change.new.lower())
-                contact.organization_id = organization.pk if organization else None
+                contact.organization_id = organizations.get(change.new.lower())
             else:
                 setattr(contact, change.field, change.new)
         changed_contacts.append(contact)
-    if new_contacts:
-        insert_objects(Contact, list(new_contacts.values()))
-        insert_history(Contact, list(new_contacts.values()), user=history_user)
+    new_contact_ids: dict[str, int] = {}
+    if new_rows:
+        pks = insert_rows(Contact, {
+            "email": [row["email"] for row in new_rows],
+            "organization_id": [organizations.get(_organization_name(row).lower()) for row in new_rows],
+            **{name: [row.get(name) or "" for row in new_rows] for name in CONTACT_ROW_FIELDS},
+        })
+        new_contact_ids = {row["email"]: pk for row, pk in zip(new_rows, pks, strict=True)}
+        insert_history_of(Contact.objects.filter(pk__any_of=pks), history_type="+", user=history_user)
     if changed_contacts:
         # The history rows bulk_update_with_history() writes, after an UPDATE without its CASE.
         bulk_update_rows(Contact, changed_contacts, [*CONTACT_ROW_FIELDS, "organization", "updated_at"])
         insert_history_of(Contact.objects.filter(pk__any_of=[c.pk for c in changed_contacts]), user=history_user)
 
     # Attendances by (event, contact).
-    created: list[Attendance] = []
+    created: list[tuple[int, dict[str, Any]]] = []  # the new ones' (contact id, row)
     updated: list[Attendance] = []
     for row_plan in applying:
         row, stored = row_plan.row, row_plan.attendance
         if stored is None:
-            contact_id = row_plan.contact.pk if row_plan.contact else new_contacts[row["email"]].pk
-            attendance = Attendance(
-                event=event, contact_id=contact_id, role=row.get("role") or AttendanceRole.ATTENDEE,
-                status=row.get("status") or AttendanceStatus.REGISTERED,
-                checked_in_at=row.get("checked_in_at"), external_id=row.get("external_id") or None,
-                source=row.get("source") or "", registered_at=now, created_at=now,
-            )
-            if not row.get("status"):
-                _default_check_in(attendance)
-            created.append(attendance)
+            created.append((row_plan.contact.pk if row_plan.contact else new_contact_ids[row["email"]], row))
             continue
         if not row_plan.changed:
             result.unchanged += 1
@@ -444,12 +435,24 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
                 setattr(attendance, change.field, change.new)
         attendance.updated_at = now
         updated.append(attendance)
-    insert_objects(Attendance, created)
+    created_contact_ids = [contact_id for contact_id, _row in created]
+    created_rows = [row for _contact_id, row in created]
+    insert_rows(Attendance, {
+        "event_id": [event.pk] * len(created),
+        "contact_id": created_contact_ids,
+        "role": [row.get("role") or AttendanceRole.ATTENDEE for row in created_rows],
+        "status": [row.get("status") or checked_in_status(AttendanceStatus.REGISTERED, row.get("checked_in_at"))
+                   for row in created_rows],
+        "checked_in_at": [row.get("checked_in_at") for row in created_rows],
+        "external_id": [row.get("external_id") or None for row in created_rows],
+        "source": [row.get("source") or "" for row in created_rows],
+        "registered_at": [now] * len(created),
+    })
     bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).
-    link_referrals(contact.pk for contact in new_contacts.values())
+    link_referrals(new_contact_ids.values())
     result.created, result.updated = len(created), len(updated)
     result.errors.sort(key=lambda error: error["row"])
-    result.contact_ids = sorted(attendance.contact_id for attendance in (*created, *updated))
+    result.contact_ids = sorted([*created_contact_ids, *(attendance.contact_id for attendance in updated)])
     return result
