@@ -251,83 +251,83 @@ def _update_from_values(cursor, update: str, row_sql: str, target: str, values: 
     return updated
 
 
-def insert_columns(model: type[models.Model], columns: dict[str, list[Any]]) -> list[Any]:
-    """Insert rows given column by column ({attname: values}, all of one length) in one statement;
-    their primary keys, in order. No save(), signals or model instances: the values as they are
-    (defaults and auto_now are the caller's). What bulk_create() spends per object (an instance,
-    get_db_prep_save() of every field, psycopg adapting its UNNEST arrays item by item) was four
-    fifths of inserting an attendee list's new contacts and their history.
+def insert_rows(model: type[models.Model], columns: dict[str, list[Any]], constants: dict[str, Any] | None = None
+                ) -> list[Any]:
+    """Insert new rows given column by column ({attname: values}, all of one length), in one
+    statement; their primary keys, in order. `constants`: {attname: value} every row has, sent
+    once. Every other concrete field at its default (a callable one called per row; the others
+    sent once) and auto_now/auto_now_add at the time of the call. No save(), signals or model
+    instances: what bulk_create() spends per object (an instance, get_db_prep_save() of every
+    field, psycopg adapting its arrays item by item) was four fifths of inserting an attendee
+    list's new contacts.
 
-    PostgreSQL: `INSERT INTO table (col, …) SELECT * FROM unnest(%s::type[], …) RETURNING pk`,
-    each column one array literal, as bulk_update_rows() sends them (PostgreSQL returns the rows
-    in the order unnest() gives them, which Django's own bulk_create() relies on too). Values no
-    array literal carries, and other databases: bulk_create() of instances made of the columns.
+    PostgreSQL: `INSERT INTO table (col, …) SELECT *, %s::type, … FROM unnest(%s::type[], …)
+    RETURNING pk`, each column one array literal, as bulk_update_rows() sends them (PostgreSQL
+    returns the rows in the order unnest() gives them, which Django's own bulk_create() relies on
+    too). Values no array literal carries, and other databases: bulk_create() of instances.
     """
-    names = list(columns)
-    count = len(columns[names[0]]) if names else 0
-    if not count:
-        return []
-    pks = _unnest_insert(model, columns)
-    if pks is not None:
-        return pks
-    objs = [model(**{name: columns[name][index] for name in names}) for index in range(count)]
-    model._default_manager.using(router.db_for_write(model)).bulk_create(objs)
-    return [obj.pk for obj in objs]
-
-
-def _unnest_insert(model: type[models.Model], columns: dict[str, list[Any]]) -> list[Any] | None:
-    """insert_columns() on PostgreSQL; None where it does not apply (another database, a value
-    no array literal carries, a field with SQL of its own around its placeholder)."""
-    from django.db.backends.postgresql.psycopg_any import is_psycopg3
-
-    connection = connections[router.db_for_write(model)]
-    opts = model._meta
-    fields = [opts.get_field(name) for name in columns]
-    if connection.vendor != "postgresql" or not is_psycopg3 or any(_own_placeholder(f, connection) for f in fields):
-        return None
-    try:
-        params = [_array_param(_prepared_values(field, values, connection))
-                  for field, values in zip(fields, columns.values(), strict=True)]
-    except _NotAnArrayElement:
-        return None
-    quote = connection.ops.quote_name
-    types = ", ".join(f"%s::{_cast_type(field, connection)}[]" for field in fields)
-    sql = (f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-           f"SELECT * FROM unnest({types}) RETURNING {quote(opts.pk.column)}")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
-
-
-def insert_rows(model: type[models.Model], columns: dict[str, list[Any]]) -> list[Any]:
-    """Insert new rows given column by column ({attname: values}, all of one length) by
-    insert_columns(), every other concrete field at its default (a callable default called per
-    row) and auto_now/auto_now_add at the time of the call; their primary keys, in order. What
-    bulk_create() stores, without a model instance per row: building them was a third of
-    writing an attendee list's new contacts and attendances."""
     from django.utils import timezone
 
     count = len(next(iter(columns.values()))) if columns else 0
     if not count:
         return []
     now = timezone.now()
-    full: dict[str, list[Any]] = {}
+    constants = dict(constants or {})
+    varying: dict[str, list[Any]] = {}
     for field in model._meta.concrete_fields:
-        if field.attname in columns:
-            full[field.attname] = columns[field.attname]
-        elif field.primary_key and isinstance(field, models.AutoField):
+        name = field.attname
+        if name in columns:
+            varying[name] = columns[name]
+        elif name in constants or (field.primary_key and isinstance(field, models.AutoField)):
             continue
         elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            full[field.attname] = [now] * count
+            constants[name] = now
         elif field.has_default() and callable(field.default):
-            full[field.attname] = [field.get_default() for _ in range(count)]
+            varying[name] = [field.get_default() for _ in range(count)]
         else:
-            full[field.attname] = [field.get_default()] * count
-    return insert_columns(model, full)
+            constants[name] = field.get_default()
+    pks = _unnest_insert(model, varying, constants)
+    if pks is not None:
+        return pks
+    objs = [model(**{name: values[index] for name, values in varying.items()}, **constants) for index in range(count)]
+    model._default_manager.using(router.db_for_write(model)).bulk_create(objs)
+    return [obj.pk for obj in objs]
+
+
+def _unnest_insert(model: type[models.Model], columns: dict[str, list[Any]], constants: dict[str, Any]
+                   ) -> list[Any] | None:
+    """insert_rows() on PostgreSQL; None where it does not apply (another database, a value
+    no array literal carries, a field with SQL of its own around its placeholder)."""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    connection = connections[router.db_for_write(model)]
+    opts = model._meta
+    fields = [opts.get_field(name) for name in columns]
+    constant_fields = [opts.get_field(name) for name in constants]
+    if connection.vendor != "postgresql" or not is_psycopg3 or any(
+        _own_placeholder(field, connection) for field in [*fields, *constant_fields]
+    ):
+        return None
+    try:
+        params = [_array_param(_prepared_values(field, values, connection))
+                  for field, values in zip(fields, columns.values(), strict=True)]
+    except _NotAnArrayElement:
+        return None
+    # The constants' placeholders come first in the statement's text.
+    params = [field.get_db_prep_save(value, connection)
+              for field, value in zip(constant_fields, constants.values(), strict=True)] + params
+    quote = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{_cast_type(field, connection)}[]" for field in fields)
+    scalars = "".join(f", %s::{_cast_type(field, connection)}" for field in constant_fields)
+    sql = (f"INSERT INTO {quote(opts.db_table)} ({', '.join(quote(field.column) for field in [*fields, *constant_fields])}) "
+           f"SELECT *{scalars} FROM unnest({arrays}) RETURNING {quote(opts.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def insert_history_of(queryset: models.QuerySet, *, history_type: str = "~", user=None, when=None) -> int:
-    """simple-history's rows of the objects `queryset` selects, as insert_history() writes them
+    """simple-history's rows of the objects `queryset` selects, as bulk_history_create() writes them
     for those objects, by one `INSERT INTO history (…) SELECT …`: the rows never come to Python
     (reading 1,000 changed contacts back as model instances for their history was a third of a
     bulk upsert). The number of rows written."""
@@ -338,7 +338,7 @@ def insert_history_of(queryset: models.QuerySet, *, history_type: str = "~", use
     model = queryset.model
     history_model = get_history_manager_for_model(model).model
     when = when or timezone.now()
-    # As insert_history(): the request's user (simple-history's middleware) unless given; no
+    # As bulk_history_create(): the request's user (simple-history's middleware) unless given; no
     # object has a user of its own here.
     user = user if user is not None else history_model.get_default_history_user(model())
     history_opts = history_model._meta

@@ -407,7 +407,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
             "email": [row["email"] for row in new_rows],
             "organization_id": [organizations.get(_organization_name(row).lower()) for row in new_rows],
             **{name: [row.get(name) or "" for row in new_rows] for name in CONTACT_ROW_FIELDS},
-        })
+        }, constants={"created_at": now})
         new_contact_ids = {row["email"]: pk for row, pk in zip(new_rows, pks, strict=True)}
         insert_history_of(Contact.objects.filter(pk__any_of=pks), history_type="+", user=history_user)
     if changed_contacts:
@@ -438,7 +438,6 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
     created_contact_ids = [contact_id for contact_id, _row in created]
     created_rows = [row for _contact_id, row in created]
     insert_rows(Attendance, {
-        "event_id": [event.pk] * len(created),
         "contact_id": created_contact_ids,
         "role": [row.get("role") or AttendanceRole.ATTENDEE for row in created_rows],
         "status": [row.get("status") or checked_in_status(AttendanceStatus.REGISTERED, row.get("checked_in_at"))
@@ -446,8 +445,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
         "checked_in_at": [row.get("checked_in_at") for row in created_rows],
         "external_id": [row.get("external_id") or None for row in created_rows],
         "source": [row.get("source") or "" for row in created_rows],
-        "registered_at": [now] * len(created),
-    })
+    }, constants={"event_id": event.pk, "registered_at": now, "created_at": now})
     bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).

@@ -83,6 +83,25 @@ def test_the_columns_left_out_are_stored_at_their_defaults():
     assert insert_rows(Contact, {"email": []}) == []
 
 
+def test_constants_are_stored_in_every_row_as_columns_of_their_value_are():
+    organization = Organization.objects.create(name="Hafen AG")
+    moment = datetime(2025, 10, 26, 2, 30, fold=1, tzinfo=ZoneInfo("Europe/Berlin"))
+    shared = {"first_name": "O'Brien {a,b}", "organization_id": organization.pk, "tags": ["vip", "NULL"],
+              "marketing_consent": True, "marketing_consent_at": moment, "cadence_days": 30}
+    emails = ["c1@x.example", "c2@x.example"]
+
+    with CaptureQueriesContext(connection) as queries:
+        pks = insert_rows(Contact, {"email": emails}, constants=shared)
+    insert_rows(Contact, {"email": ["d1@x.example", "d2@x.example"], **{name: [value] * 2 for name, value in shared.items()}})
+
+    assert len(pks) == 2
+    if connection.vendor == "postgresql":
+        assert len(queries) == 1
+    assert [row[1:] for row in stored(emails)] == [row[1:] for row in stored(["d1@x.example", "d2@x.example"])]
+    first_name, tags, consent_at = stored(emails, ("first_name", "tags", "marketing_consent_at"))[0]
+    assert (first_name, tags, consent_at.timestamp()) == (shared["first_name"], shared["tags"], moment.timestamp())
+
+
 def test_a_constraint_violation_inserts_none_of_the_rows():
     Contact.objects.create(email="taken@x.example")
     with pytest.raises(IntegrityError), transaction.atomic():
