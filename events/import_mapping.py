@@ -19,7 +19,6 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django import forms
 from django.utils.text import capfirst
@@ -70,7 +69,6 @@ HEADER_ALIASES = {
 }  # fmt: skip
 
 
-@lru_cache(maxsize=1024)  # also a list's status of every row, which repeats a handful of texts
 def header_key(header: str) -> str:
     """ "E-Mail", "e mail", "Attendee name: Given name", "Order #" → e_mail, attendee_name_given_name, order_no."""
     text = header.strip().lower().replace("#", " no ")

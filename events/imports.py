@@ -299,7 +299,16 @@ def no_email_column_message() -> str:
 
 def attendee_rows(rows: Iterable[list[str]], mapping: Sequence[str]) -> list[dict[str, str]]:
     """Rows of cells as attendee rows by the mapping, normalised for the row form."""
-    return [_normalise_row(row) for row in apply_mapping((_unquote(cells) for cells in rows), mapping)]
+    keys = _HeaderKeys()  # for this batch only: its texts are the file's
+    return [_normalise_row(row, keys) for row in apply_mapping((_unquote(cells) for cells in rows), mapping)]
+
+
+class _HeaderKeys(dict):
+    """header_key() of texts, each computed once: a list's statuses and roles repeat a handful."""
+
+    def __missing__(self, text: str) -> str:
+        self[text] = key = header_key(text)
+        return key
 
 
 def attendee_file(table: AttendeeTable, mapping: Sequence[str]) -> AttendeeFile:
@@ -345,13 +354,13 @@ def _choice_lookup(choices) -> dict[str, str]:
     return lookup
 
 
-def _normalise_row(row: dict[str, str]) -> dict[str, str]:
+def _normalise_row(row: dict[str, str], keys: _HeaderKeys) -> dict[str, str]:
     """Accept "Speaker", "Teilgenommen", "paid", "20.11.2026 10:00": what people and ticketing tools
     write; the form checks the rest."""
-    order_state = header_key(row.get("status", "")) in ORDER_STATES
+    order_state = keys[row.get("status", "")] in ORDER_STATES
     for name, choices in (("role", AttendanceRole), ("status", AttendanceStatus)):
         if row.get(name):
-            row[name] = _choice_lookup(choices).get(header_key(row[name]), row[name])
+            row[name] = _choice_lookup(choices).get(keys[row[name]], row[name])
     checked_in = row.get("checked_in_at", "").lower()
     if checked_in in CHECKED_IN_YES:
         row["checked_in_at"] = ""
@@ -427,7 +436,7 @@ class Preview:
         return self.row_count > len(self.rows)
 
     def add(self, event: Event, rows: list[dict[str, str]], lines: Sequence[int], earlier: EarlierRows) -> None:
-        """Plan a batch of rows (4 queries, nothing written) and count what importing them does;
+        """Plan a batch of rows (3 queries, nothing written) and count what importing them does;
         `lines`: the spreadsheet line of every row of the list so far, by position. Only the
         rows shown are described (a hundred thousand descriptions took a fifth of a preview)."""
         plan = plan_attendee_rows(event, rows, earlier)

@@ -264,15 +264,23 @@ def insert_rows(model: type[models.Model], columns: dict[str, list[Any]], consta
     PostgreSQL: `INSERT INTO table (col, …) SELECT *, %s::type, … FROM unnest(%s::type[], …)
     RETURNING pk`, each column one array literal, as bulk_update_rows() sends them (PostgreSQL
     returns the rows in the order unnest() gives them, which Django's own bulk_create() relies on
-    too). Values no array literal carries, and other databases: bulk_create() of instances.
+    too). Values no array literal carries, expressions and database defaults, and other
+    databases: bulk_create() of instances. A name that is no concrete field's attname, or columns
+    of different lengths, raise ValueError.
     """
     from django.utils import timezone
 
+    constants = dict(constants or {})
+    attnames = {field.attname for field in model._meta.concrete_fields}
+    unknown = sorted((set(columns) | set(constants)) - attnames)
+    if unknown:
+        raise ValueError(f"insert_rows(): {model.__name__} has no concrete field of attname {', '.join(unknown)}.")
+    if len({len(values) for values in columns.values()}) > 1:
+        raise ValueError("insert_rows(): the columns differ in length.")
     count = len(next(iter(columns.values()))) if columns else 0
     if not count:
         return []
     now = timezone.now()
-    constants = dict(constants or {})
     varying: dict[str, list[Any]] = {}
     for field in model._meta.concrete_fields:
         name = field.attname
@@ -306,8 +314,8 @@ def _unnest_insert(model: type[models.Model], columns: dict[str, list[Any]], con
     constant_fields = [opts.get_field(name) for name in constants]
     if connection.vendor != "postgresql" or not is_psycopg3 or any(
         _own_placeholder(field, connection) for field in [*fields, *constant_fields]
-    ):
-        return None
+    ) or any(hasattr(value, "resolve_expression") for value in constants.values()):
+        return None  # (a database default, DatabaseDefault, is an expression too)
     try:
         params = [_array_param(_prepared_values(field, values, connection))
                   for field, values in zip(fields, columns.values(), strict=True)]

@@ -50,6 +50,7 @@ def checked_in_status(status: str, checked_in_at: datetime | None) -> str:
         return AttendanceStatus.ATTENDED
     return status
 
+
 def create_attendance(**fields: Any) -> Attendance:
     ensure_writable(fields.get("contact"))
     attendance = Attendance(**fields)

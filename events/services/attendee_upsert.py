@@ -245,7 +245,7 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     contact); blank values keep what is stored; the first row of an e-mail wins, later ones are
     left out; an external id another attendance holds (anywhere: (source, external_id) is unique)
     or an earlier row claims is a row error; a status never moves back (STATUS_STAGE); a stored
-    check-in time stays. At most four queries, whatever the row count. `earlier`: what the rows
+    check-in time stays. At most three queries, whatever the row count. `earlier`: what the rows
     before these claimed, when a list comes in batches (not changed here: see EarlierRows.record).
     """
     earlier = earlier or EarlierRows()

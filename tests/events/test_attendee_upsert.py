@@ -218,8 +218,8 @@ class TestKnownContacts:
         Contact.objects.create(email="nina@x.de")
         rows = [{"email": "nina@x.de", "organization": "Neu AG", "external_id": "T-1"}, {"email": "x@x.de"}]
 
-        # contacts by e-mail, their attendances here, organizations by name, external ids
-        with django_assert_max_num_queries(4):
+        # contacts by e-mail, their attendances here, external ids (organizations only when writing)
+        with django_assert_max_num_queries(3):
             services.plan_attendee_rows(event, rows)
 
         assert not Organization.objects.exists()

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 from simple_history.utils import bulk_create_with_history
 
@@ -100,6 +101,24 @@ def test_constants_are_stored_in_every_row_as_columns_of_their_value_are():
     assert [row[1:] for row in stored(emails)] == [row[1:] for row in stored(["d1@x.example", "d2@x.example"])]
     first_name, tags, consent_at = stored(emails, ("first_name", "tags", "marketing_consent_at"))[0]
     assert (first_name, tags, consent_at.timestamp()) == (shared["first_name"], shared["tags"], moment.timestamp())
+
+
+def test_an_expression_as_a_constant_is_inserted_by_bulk_create():
+    [pk] = insert_rows(Contact, {"email": ["now@x.example"]}, constants={"marketing_consent_at": Now()})
+
+    assert Contact.objects.get(pk=pk).marketing_consent_at is not None
+
+
+@pytest.mark.parametrize(("columns", "constants"), [
+    ({"email": ["a@x.example"], "frist_name": ["Typo"]}, {}),
+    ({"email": ["a@x.example"], "organization": [None]}, {}),  # the relation's name, not its attname
+    ({"email": ["a@x.example"]}, {"owner": None}),
+    ({"email": ["a@x.example", "b@x.example"], "first_name": ["Only one"]}, {}),
+])
+def test_unknown_columns_and_columns_of_different_lengths_are_refused(columns, constants):
+    with pytest.raises(ValueError, match="insert_rows"):
+        insert_rows(Contact, columns, constants=constants)
+    assert not Contact.objects.exists()
 
 
 def test_a_constraint_violation_inserts_none_of_the_rows():
