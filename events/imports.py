@@ -12,11 +12,13 @@ from the headers, the user's last mapping for the same headers), shown above the
 changeable there.
 
 An upload is kept as an AttendeeImport row (the file in the database: web and worker share no
-disk). The preview and the import are Celery tasks that stream the file in batches of
-settings.IMPORT_BATCH_ROWS rows (one plan, or one upsert, per batch; the rules still judge the whole list:
+disk). The preview and the import are Celery tasks that work in batches of settings.IMPORT_BATCH_ROWS
+rows (one plan, or one upsert, per batch; the rules still judge the whole list:
 events.services.EarlierRows), so the request returns at once and a list of a million rows never
-sits in memory whole. Each imported batch and the import's progress commit together: a task that
-dies resumes after the last batch, and the row's `run` lets a cancel or a newer start stop it.
+sits in memory whole. The preview streams the file and keeps what each row says on its own
+(CheckedRowsWriter); the import streams that instead of the file. Each imported batch and the
+import's progress commit together: a task that dies resumes after the last batch, and the row's
+`run` lets a cancel or a newer start stop it.
 """
 
 import codecs
@@ -24,6 +26,7 @@ import contextlib
 import csv
 import io
 import itertools
+import json
 import logging
 import zipfile
 import zlib
@@ -63,8 +66,10 @@ from events.services import (
     ATTENDANCE_ROW_FIELDS,
     EXTERNAL_ID_TAKEN,
     NOT_STARTED_MESSAGE_EN,
+    CheckedRow,
     EarlierRows,
     FieldChange,
+    check_attendee_rows,
     plan_attendee_rows,
     upsert_attendee_rows,
 )
@@ -77,7 +82,7 @@ PREVIEW_MAX_ROWS = 200  # rows shown in the preview table; rows with errors too,
 KEPT_ERROR_ROWS = 1000  # rows with errors (and repeated e-mails) listed in a preview or result
 # What an import forgets when it ends (imported, cancelled, failed): the file and the people's
 # details of its preview. Its counts, and the line numbers and messages of rows skipped, stay.
-FORGOTTEN = {"data": b"", "first_rows": [], "preview": None}
+FORGOTTEN = {"data": b"", "checked_rows": b"", "first_rows": [], "preview": None}
 
 
 # What reading a damaged file raises: the csv module (a cell past its size limit, an unclosed
@@ -435,11 +440,13 @@ class Preview:
     def more_than_shown(self) -> bool:
         return self.row_count > len(self.rows)
 
-    def add(self, event: Event, rows: list[dict[str, str]], lines: Sequence[int], earlier: EarlierRows) -> None:
+    def add(self, event: Event, rows: list[dict[str, str]], lines: Sequence[int], earlier: EarlierRows,
+            checked: list[CheckedRow] | None = None) -> None:
         """Plan a batch of rows (3 queries, nothing written) and count what importing them does;
-        `lines`: the spreadsheet line of every row of the list so far, by position. Only the
-        rows shown are described (a hundred thousand descriptions took a fifth of a preview)."""
-        plan = plan_attendee_rows(event, rows, earlier)
+        `lines`: the spreadsheet line of every row of the list so far, by position; `checked`:
+        check_attendee_rows() of the rows, when made. Only the rows shown are described (a
+        hundred thousand descriptions took a fifth of a preview)."""
+        plan = plan_attendee_rows(event, rows, earlier, checked=checked)
         earlier.record(plan)
         for row_plan, row in zip(plan.rows, rows, strict=True):
             self.row_count += 1
@@ -605,7 +612,8 @@ def preview_again(attendee_import: AttendeeImport, preset: str, mapping: list[st
     """Preview by another mapping (which must have no mapping_errors); False when the import has
     moved on (started, cancelled) meanwhile."""
     return _restart(attendee_import, (ImportStatus.PREVIEWING, ImportStatus.READY), ImportStatus.PREVIEWING,
-                    preset=preset, mapping=mapping, remembered=False, preview=None, rows_total=None, failure="")
+                    preset=preset, mapping=mapping, remembered=False, preview=None, checked_rows=b"", rows_total=None,
+                    failure="")
 
 
 def start_import(attendee_import: AttendeeImport, *, send: bool = True) -> bool:
@@ -729,6 +737,62 @@ def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[
             yield [line for line, _cells in batch], with_default_source(rows, attendee_import.source)
 
 
+class CheckedRowsWriter:
+    """What a preview's rows say on their own (check_attendee_rows()), batch by batch, for the
+    import to read instead of reading and cleaning the file again (a third of its work): one JSON
+    line per batch, its lines and rows, compressed as it comes (a tenth of the file's size)."""
+
+    def __init__(self) -> None:
+        self._compressor = zlib.compressobj(1)
+        self._parts: list[bytes] = []
+
+    def add(self, lines: Sequence[int], checked: list[CheckedRow]) -> None:
+        text = json.dumps({"lines": list(lines), "rows": checked}, default=_json_moment, separators=(",", ":"))
+        self._parts.append(self._compressor.compress(text.encode() + b"\n"))
+
+    def finish(self) -> bytes:
+        self._parts.append(self._compressor.flush())
+        return b"".join(self._parts)
+
+
+def _json_moment(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not kept with a preview")
+
+
+def _stored_batches(data: bytes) -> Iterator[tuple[list[int], list[CheckedRow]]]:
+    """CheckedRowsWriter's batches back, one at a time (the check-in times as datetimes again)."""
+    decompressor, pending = zlib.decompressobj(), b""
+    for start in range(0, len(data), 1 << 20):
+        pending += decompressor.decompress(data[start : start + (1 << 20)])
+        *complete, pending = pending.split(b"\n")
+        yield from map(_stored_batch, complete)
+    pending += decompressor.flush()
+    if pending.strip():
+        yield _stored_batch(pending)
+
+
+def _stored_batch(line: bytes) -> tuple[list[int], list[CheckedRow]]:
+    batch = json.loads(line)
+    rows = []
+    for values, errors in batch["rows"]:
+        if values.get("checked_in_at"):
+            values["checked_in_at"] = datetime.fromisoformat(values["checked_in_at"])
+        rows.append((values, errors))
+    return batch["lines"], rows
+
+
+def _checked_batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[CheckedRow]]]:
+    """The import's batches as its preview found them; read from the file again when the preview
+    kept none (one made before previews kept them)."""
+    if attendee_import.checked_rows:
+        yield from _stored_batches(bytes(attendee_import.checked_rows))
+        return
+    for lines, rows in _batches(attendee_import):
+        yield lines, check_attendee_rows(rows)
+
+
 def run_preview(import_id: int, run: int) -> bool:
     """The preview task's work: plan every row, batch by batch, and store what importing does.
     False when the import moved on meanwhile."""
@@ -738,11 +802,13 @@ def run_preview(import_id: int, run: int) -> bool:
     with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
         columns = mapped_fields(attendee_import.mapping)
         preview = Preview(columns=columns + (["source"] if attendee_import.source and "source" not in columns else []))
-        earlier, lines = EarlierRows(), array("q")
+        earlier, lines, checked_rows = EarlierRows(), array("q"), CheckedRowsWriter()
         try:
             for batch_lines, rows in _batches(attendee_import):
                 lines.extend(batch_lines)
-                preview.add(attendee_import.event, rows, lines, earlier)
+                checked = check_attendee_rows(rows)
+                checked_rows.add(batch_lines, checked)
+                preview.add(attendee_import.event, rows, lines, earlier, checked)
                 if not _finish(import_id, run, ImportStatus.PREVIEWING, rows_done=preview.row_count,
                                heartbeat_at=timezone.now()):
                     return False
@@ -753,7 +819,7 @@ def run_preview(import_id: int, run: int) -> bool:
             return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=_("The file has a header but no attendees."))
         return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.READY,
-                       preview=preview.as_json(), rows_done=preview.row_count)
+                       preview=preview.as_json(), checked_rows=checked_rows.finish(), rows_done=preview.row_count)
 
 
 def run_import(import_id: int, run: int) -> bool:
@@ -777,13 +843,13 @@ def run_import(import_id: int, run: int) -> bool:
 def _import_batches(attendee_import: AttendeeImport, run: int, progress: dict, earlier: EarlierRows,
                     lines: array) -> bool:
     import_id = attendee_import.pk
-    for batch_lines, rows in _batches(attendee_import):
+    for batch_lines, checked in _checked_batches(attendee_import):
         lines.extend(batch_lines)
-        done_before = max(0, min(len(rows), attendee_import.rows_done - earlier.offset))
+        done_before = max(0, min(len(checked), attendee_import.rows_done - earlier.offset))
         if done_before:
-            earlier.skip(rows[:done_before])
-            rows = rows[done_before:]
-        if not rows:
+            earlier.skip(checked[:done_before])
+            checked = checked[done_before:]
+        if not checked:
             continue
         with transaction.atomic():
             position = (AttendeeImport.objects.select_for_update()
@@ -791,8 +857,8 @@ def _import_batches(attendee_import: AttendeeImport, run: int, progress: dict, e
                         .values_list("rows_done", flat=True).first())
             if position != earlier.offset:
                 return False
-            upserted = upsert_attendee_rows(attendee_import.event, rows, earlier,
-                                            history_user=attendee_import.created_by)
+            upserted = upsert_attendee_rows(attendee_import.event, None, earlier,
+                                            history_user=attendee_import.created_by, checked=checked)
             _count_batch(progress, upserted, lines)
             now = timezone.now()
             AttendeeImport.objects.filter(pk=import_id).update(

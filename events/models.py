@@ -336,7 +336,7 @@ class AttendeeImport(models.Model):
     """An attendee list uploaded in the admin, previewed and imported by Celery tasks (events.imports).
 
     The file is kept here, not on a disk, because the web process and the worker share none;
-    it is emptied once the import has run or was cancelled. `run` counts the starts of a
+    it (and what the preview made of its rows) is emptied once the import has run or was cancelled. `run` counts the starts of a
     preview or an import: a task carries the number of its start and stops as soon as the row
     says another one began (a changed mapping, a cancel). `rows_done` moves in the transaction
     of each batch of rows, so an import whose worker died resumes after the last committed batch.
@@ -371,6 +371,9 @@ class AttendeeImport(models.Model):
     rows_done = models.PositiveIntegerField(_("rows done"), default=0)
     # The preview's counts and the rows it shows (events.imports.Preview as JSON).
     preview = models.JSONField(_("preview"), null=True, blank=True)
+    # What the preview found each row says (events.imports.CheckedRowsWriter): the import reads it
+    # instead of reading and cleaning the file again. Emptied with the file.
+    checked_rows = models.BinaryField(_("checked rows"), default=bytes, editable=False)
     created = models.PositiveIntegerField(_("created"), default=0)
     updated = models.PositiveIntegerField(_("updated"), default=0)
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)

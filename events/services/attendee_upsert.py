@@ -129,10 +129,11 @@ class EarlierRows:
                 self.released.add(row_plan.releases)
         self.offset += len(plan.rows)
 
-    def skip(self, rows: list[Any]) -> None:
-        """Move past rows applied before (a resumed import): their e-mails count again; their
-        external ids are stored by now, which refuses them to later rows just the same."""
-        self.record(AttendeePlan(rows=_validated_plans(rows, self)))
+    def skip(self, checked: "list[CheckedRow]") -> None:
+        """Move past rows applied before (a resumed import), given what they say
+        (check_attendee_rows()): their e-mails count again; their external ids are stored by now,
+        which refuses them to later rows just the same."""
+        self.record(AttendeePlan(rows=_validated_plans(checked, self)))
 
 
 CONTACT_ROW_FIELDS = ("first_name", "last_name", "job_title")
@@ -155,20 +156,39 @@ STATUS_STAGE = {
 }
 
 
-def _validated_plans(rows: list[Any], earlier: EarlierRows) -> list[AttendeeRowPlan]:
-    plans, first_of_email = [], {}
-    for index, row in enumerate(rows, start=earlier.offset):
-        plan = AttendeeRowPlan(index=index)
-        plans.append(plan)
+# What a row says on its own: its cleaned values of the columns it has (the e-mail normalised), or
+# its errors by field (then no values).
+CheckedRow = tuple[dict[str, Any], dict[str, list[str]]]
+
+
+def check_attendee_rows(rows: list[Any]) -> list[CheckedRow]:
+    """What each row says on its own, before any stored data or other row is looked at: the
+    admin import's preview keeps it for the import (events.imports), which then need not read and
+    clean the file again."""
+    checked: list[CheckedRow] = []
+    for row in rows:
         if not isinstance(row, dict):
-            plan.errors = {"non_field_errors": ["Each row must be an object."]}
+            checked.append(({}, {"non_field_errors": ["Each row must be an object."]}))
             continue
         cleaned, errors = clean_attendee_row(row)
         if errors:
+            checked.append(({}, errors))
+            continue
+        values = {name: value for name, value in cleaned.items() if name in row}
+        values["email"] = normalize_email(values["email"])
+        checked.append((values, {}))
+    return checked
+
+
+def _validated_plans(checked: list[CheckedRow], earlier: EarlierRows) -> list[AttendeeRowPlan]:
+    plans, first_of_email = [], {}
+    for index, (values, errors) in enumerate(checked, start=earlier.offset):
+        plan = AttendeeRowPlan(index=index)
+        plans.append(plan)
+        if errors:
             plan.errors = errors
             continue
-        plan.row = {name: value for name, value in cleaned.items() if name in row}
-        plan.row["email"] = normalize_email(plan.row["email"])
+        plan.row = values
         # The first row of an e-mail is the one applied; later ones are left out whole.
         first = earlier.first_of_email.get(plan.row["email"])
         if first is None:
@@ -238,7 +258,9 @@ def _external_key(plan: AttendeeRowPlan) -> tuple[str, str] | None:
     return source, external_id
 
 
-def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | None = None) -> AttendeePlan:
+def plan_attendee_rows(
+    event: Event, rows: list[Any] | None, earlier: EarlierRows | None = None, *, checked: list[CheckedRow] | None = None
+) -> AttendeePlan:
     """Validate attendee rows and work out what upserting them into the event does; writes nothing.
 
     Rules (API.md attendances/bulk/, README import): contacts by e-mail, attendances by (event,
@@ -247,9 +269,10 @@ def plan_attendee_rows(event: Event, rows: list[Any], earlier: EarlierRows | Non
     or an earlier row claims is a row error; a status never moves back (STATUS_STAGE); a stored
     check-in time stays. At most three queries, whatever the row count. `earlier`: what the rows
     before these claimed, when a list comes in batches (not changed here: see EarlierRows.record).
+    `checked`: what the rows say (check_attendee_rows()), when known; `rows` may be None then.
     """
     earlier = earlier or EarlierRows()
-    plans = _validated_plans(rows, earlier)
+    plans = _validated_plans(check_attendee_rows(rows) if checked is None else checked, earlier)
     if event.too_early_to_attend():
         for plan in plans:  # attended or missed, or checked in, before the event: refused
             if not plan.applies:
@@ -328,7 +351,8 @@ def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
 
 
 def upsert_attendee_rows(
-    event: Event, rows: list[Any], earlier: EarlierRows | None = None, *, history_user=None
+    event: Event, rows: list[Any] | None, earlier: EarlierRows | None = None, *, history_user=None,
+    checked: list[CheckedRow] | None = None,
 ) -> BulkUpsertResult:
     """Apply the rows as plan_attendee_rows() says, in one transaction (also the admin's import).
 
@@ -336,17 +360,18 @@ def upsert_attendee_rows(
     `earlier`, which then moves past these rows) and write nothing. Replaying the same rows
     changes nothing, also after check-ins. A fixed number of queries per call. `history_user`:
     whom the contacts' history names (default: the request's user, as simple-history's middleware
-    gives it).
+    gives it). `checked` as for plan_attendee_rows().
     """
+    checked = check_attendee_rows(rows) if checked is None else checked
     try:
         with transaction.atomic():
-            plan = plan_attendee_rows(event, rows, earlier)
+            plan = plan_attendee_rows(event, None, earlier, checked=checked)
             result = _apply_attendee_plan(event, plan, history_user)
     except IntegrityError:
         # A concurrent import created some of the same contacts, organizations or external ids;
         # the second plan sees them.
         with transaction.atomic():
-            plan = plan_attendee_rows(event, rows, earlier)
+            plan = plan_attendee_rows(event, None, earlier, checked=checked)
             result = _apply_attendee_plan(event, plan, history_user)
     if earlier is not None:
         earlier.record(plan)

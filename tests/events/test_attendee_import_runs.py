@@ -77,6 +77,7 @@ class TestBatches:
         assert (preview.new_contacts, preview.duplicates, preview.error_count, preview.valid_count) == (4, 2, 2, 4)
         assert {row.line: row.duplicate_of for row in preview.rows if row.duplicate_of} == {6: 2, 8: 4}
         assert {row.line: sorted(row.errors) for row in preview.error_rows} == {7: ["external_id"], 9: ["email"]}
+        assert bytes(attendee_import.checked_rows)  # what each row says, kept for the import
 
         run = start(attendee_import)
         assert imports.run_import(attendee_import.pk, run)
@@ -92,6 +93,42 @@ class TestBatches:
         assert sorted(Attendance.objects.filter(event=event).values_list("external_id", flat=True)) == [
             "T-1", "T-2", "T-3", "T-4"]
         assert bytes(attendee_import.data) == b""  # the file is not kept once imported
+        assert bytes(attendee_import.checked_rows) == b""  # nor what the preview made of it
+
+    def test_the_import_does_what_the_preview_found_without_reading_the_file_again(self, small_batches, held_tasks):
+        now = timezone.now()
+        started = Event.objects.create(name="Under way", starts_at=now - timedelta(hours=2), ends_at=now + timedelta(hours=6))
+        checked_in = (now - timedelta(minutes=30)).replace(microsecond=0)
+        content = (b"email,first_name,status,checked_in_at\n"
+                   b"a@x.example,\xc3\x9cmlaut \\ \"quoted\",registered,\n"
+                   b"b@x.example,B,," + checked_in.isoformat().encode() + b"\n"
+                   b"not-an-email,C,,\n")
+        attendee_import = new_import(started, content)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        # The file is no longer what was previewed (it never changes; this shows what is read).
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(data=b"email\nsomeone-else@x.example\n")
+        run = start(attendee_import)
+        assert imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert (attendee_import.created, attendee_import.error_count) == (2, 1)
+        assert attendee_import.errors[0][0] == 4  # the spreadsheet line, kept with the rows
+        assert sorted(Attendance.objects.filter(event=started).values_list(
+            "contact__email", "contact__first_name", "status", "checked_in_at")) == [
+            ("a@x.example", 'Ümlaut \\ "quoted"', "registered", None),
+            ("b@x.example", "B", "attended", checked_in),  # a check-in time says the person came
+        ]
+
+    def test_a_preview_that_kept_no_rows_is_imported_from_the_file(self, event, small_batches, held_tasks):
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(checked_rows=b"")  # previewed before they were kept
+        run = start(attendee_import)
+        assert imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert (attendee_import.created, attendee_import.error_count, attendee_import.duplicate_count) == (4, 2, 2)
+        assert attendee_import.duplicates == [[6, 2], [8, 4]]
 
     def test_queries_per_batch_are_fixed(self, event, small_batches, held_tasks):
         def queries(rows: int) -> tuple[int, int]:
@@ -184,12 +221,14 @@ class TestResumeAndCancel:
         assert attendee_import.status == ImportStatus.CANCELLED
         assert attendee_import.rows_done == 2
         assert sorted(Contact.objects.values_list("email", flat=True)) == ["a@x.example", "b@x.example"]
-        assert bytes(attendee_import.data) == b""
+        assert bytes(attendee_import.data) == bytes(attendee_import.checked_rows) == b""
 
     def test_a_task_of_an_earlier_run_stops_without_writing(self, event, held_tasks):
         attendee_import = new_import(event)
         first_run = attendee_import.run
+        assert imports.run_preview(attendee_import.pk, first_run)
         assert imports.preview_again(attendee_import, "generic", ["email", "ignore", "ignore"])
+        assert bytes(attendee_import.checked_rows) == b""  # the rows as the earlier mapping read them
 
         assert not imports.run_preview(attendee_import.pk, first_run)
         attendee_import.refresh_from_db()
