@@ -606,8 +606,9 @@ class AttendeeImportAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     def get_queryset(self, request):
-        # The file and the preview can be megabytes each: the list shows neither.
-        return super().get_queryset(request).defer("data", "first_rows", "preview", "errors", "duplicates")
+        # The file, the preview and its rows can be megabytes each: the list shows none of them.
+        return super().get_queryset(request).defer("data", "checked_rows", "first_rows", "preview", "errors",
+                                                   "duplicates")
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, attendee_import):
@@ -635,9 +636,10 @@ class AttendeeImportAdmin(admin.ModelAdmin):
         return admin_imports.can_import(request.user)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        # The page shows the preview, first rows and skipped rows (deferred in the list), never the file.
+        # The page shows the preview, first rows and skipped rows (deferred in the list), never the
+        # file nor the preview's rows.
         try:
-            attendee_import = (AttendeeImport.objects.select_related("event", "created_by").defer("data")
+            attendee_import = (AttendeeImport.objects.select_related("event", "created_by").defer("data", "checked_rows")
                                .filter(pk=int(unquote(object_id))).first())
         except ValueError:  # not an id
             attendee_import = None

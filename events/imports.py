@@ -718,7 +718,9 @@ def _file_mentions(attendee_import: AttendeeImport, pattern) -> bool:
 
 
 def _current(import_id: int, run: int, status: str) -> AttendeeImport | None:
-    return (AttendeeImport.objects.select_related("event", "created_by")
+    # The file and the preview's rows, megabytes each, are read when asked for: a preview needs
+    # the file, an import the rows (the file only when its preview kept none).
+    return (AttendeeImport.objects.select_related("event", "created_by").defer("data", "checked_rows")
             .filter(pk=import_id, run=run, status=status).first())
 
 
@@ -761,16 +763,28 @@ def _json_moment(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not kept with a preview")
 
 
-def _stored_batches(data: bytes) -> Iterator[tuple[list[int], list[CheckedRow]]]:
-    """CheckedRowsWriter's batches back, one at a time (the check-in times as datetimes again)."""
-    decompressor, pending = zlib.decompressobj(), b""
-    for start in range(0, len(data), 1 << 20):
-        pending += decompressor.decompress(data[start : start + (1 << 20)])
-        *complete, pending = pending.split(b"\n")
-        yield from map(_stored_batch, complete)
-    pending += decompressor.flush()
+def _stored_batches(data: bytes | memoryview) -> Iterator[tuple[list[int], list[CheckedRow]]]:
+    """CheckedRowsWriter's batches back, one at a time (the check-in times as datetimes again),
+    never more than a megabyte of text unpacked ahead of the batch at hand."""
+    decompressor, pending, data = zlib.decompressobj(), b"", memoryview(data)
+    try:
+        for start in range(0, len(data), 1 << 16):
+            chunk = data[start : start + (1 << 16)]
+            while chunk:
+                pending += decompressor.decompress(chunk, 1 << 20)
+                chunk = decompressor.unconsumed_tail
+                *complete, pending = pending.split(b"\n")
+                yield from map(_stored_batch, complete)
+        pending += decompressor.flush()
+    except zlib.error as exc:
+        raise ImportFileError(STORED_ROWS_DAMAGED) from exc
+    if not decompressor.eof:  # cut short: the rows after the cut would be left out unseen
+        raise ImportFileError(STORED_ROWS_DAMAGED)
     if pending.strip():
         yield _stored_batch(pending)
+
+
+STORED_ROWS_DAMAGED = gettext_lazy("The preview's rows could not be read back; upload the file again.")
 
 
 def _stored_batch(line: bytes) -> tuple[list[int], list[CheckedRow]]:
@@ -787,7 +801,7 @@ def _checked_batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int
     """The import's batches as its preview found them; read from the file again when the preview
     kept none (one made before previews kept them)."""
     if attendee_import.checked_rows:
-        yield from _stored_batches(bytes(attendee_import.checked_rows))
+        yield from _stored_batches(attendee_import.checked_rows)
         return
     for lines, rows in _batches(attendee_import):
         yield lines, check_attendee_rows(rows)
@@ -835,7 +849,7 @@ def run_import(import_id: int, run: int) -> bool:
     with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
         try:
             return _import_batches(attendee_import, run, progress, earlier, lines)
-        except ImportFileError as exc:  # the limits were lowered since the preview, say
+        except ImportFileError as exc:  # the preview's rows damaged; read from the file: the limits lowered since
             return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=str(exc))
 

@@ -119,6 +119,20 @@ class TestBatches:
             ("b@x.example", "B", "attended", checked_in),  # a check-in time says the person came
         ]
 
+    def test_preview_rows_cut_short_fail_the_import_instead_of_leaving_rows_out(self, event, small_batches, held_tasks):
+        attendee_import = new_import(event)
+        imports.run_preview(attendee_import.pk, attendee_import.run)
+        attendee_import.refresh_from_db()
+        kept = bytes(attendee_import.checked_rows)
+        AttendeeImport.objects.filter(pk=attendee_import.pk).update(checked_rows=kept[: len(kept) - 4])
+        run = start(attendee_import)
+        imports.run_import(attendee_import.pk, run)
+        attendee_import.refresh_from_db()
+
+        assert attendee_import.status == ImportStatus.FAILED
+        assert attendee_import.failure == "The preview's rows could not be read back; upload the file again."
+        assert bytes(attendee_import.checked_rows) == bytes(attendee_import.data) == b""
+
     def test_a_preview_that_kept_no_rows_is_imported_from_the_file(self, event, small_batches, held_tasks):
         attendee_import = new_import(event)
         imports.run_preview(attendee_import.pk, attendee_import.run)
@@ -270,7 +284,12 @@ class TestPages:
         AttendeeImport.objects.filter(pk=attendee_import.pk).update(rows_done=3)
         url = reverse("admin:events_attendeeimport_change", args=[attendee_import.pk])
 
-        page = admin_client.get(url).content.decode()
+        with CaptureQueriesContext(connection) as queries:
+            page = admin_client.get(url).content.decode()
+            admin_client.get(reverse("admin:events_attendeeimport_changelist"))
+
+        # The page reloads every 2 s while the import runs: never with the file or the preview's rows.
+        assert not [query["sql"] for query in queries if '"data"' in query["sql"] or '"checked_rows"' in query["sql"]]
 
         assert 'id="ror-import-progress" data-reload-seconds="2"' in page
         assert '<progress max="8" value="3">' in page
