@@ -74,6 +74,7 @@ from events.services import (
     upsert_attendee_rows,
 )
 from ror_crm import queue
+from ror_crm.db import read_bytes, write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -596,13 +597,16 @@ def create_import(event: Event, user, filename: str, data: bytes, source: str = 
     suggestion = suggest_for_user(user, table.headers, table.rows)
     if "email" not in suggestion.mapping:
         raise ImportFileError(no_email_column_message())
-    attendee_import = AttendeeImport.objects.create(
-        event=event, created_by=user if user is not None and user.is_authenticated else None,
-        filename=storable(filename[:255]), source=source, data=data, description=table.description,
-        headers=storable(table.headers), first_rows=storable(table.rows), preset=suggestion.preset,
-        mapping=suggestion.mapping, remembered=suggestion.remembered,
-        language=translation.get_language() or settings.LANGUAGE_CODE,
-    )
+    with transaction.atomic():
+        attendee_import = AttendeeImport.objects.create(
+            event=event, created_by=user if user is not None and user.is_authenticated else None,
+            filename=storable(filename[:255]), source=source, description=table.description,
+            headers=storable(table.headers), first_rows=storable(table.rows), preset=suggestion.preset,
+            mapping=suggestion.mapping, remembered=suggestion.remembered,
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        write_bytes(AttendeeImport, attendee_import.pk, "data", data)
+    attendee_import.data = data
     if send:
         _send(attendee_import)
     return attendee_import
@@ -700,17 +704,17 @@ def forget_imports_mentioning(mentions) -> int:
         return 0
     unfinished = (ImportStatus.PREVIEWING, ImportStatus.READY, ImportStatus.IMPORTING)
     cancelled = 0
-    for attendee_import in AttendeeImport.objects.filter(status__in=unfinished).only("pk", "data", "filename"):
-        if _file_mentions(attendee_import, mentions.pattern):
-            cancelled += AttendeeImport.objects.filter(pk=attendee_import.pk, status__in=unfinished).update(
+    for pk, filename in AttendeeImport.objects.filter(status__in=unfinished).values_list("pk", "filename"):
+        if _file_mentions(pk, filename, mentions.pattern):  # one file in memory at a time
+            cancelled += AttendeeImport.objects.filter(pk=pk, status__in=unfinished).update(
                 status=ImportStatus.CANCELLED, run=F("run") + 1, updated_at=timezone.now(), **FORGOTTEN,
                 failure=str(_("Cancelled: a person in this list was erased meanwhile.")))
     return cancelled
 
 
-def _file_mentions(attendee_import: AttendeeImport, pattern) -> bool:
+def _file_mentions(pk: int, filename: str, pattern) -> bool:
     try:
-        with open_attendee_table(bytes(attendee_import.data), attendee_import.filename) as table:
+        with open_attendee_table(read_bytes(AttendeeImport, pk, "data"), filename) as table:
             return bool(pattern.search("\t".join(table.headers))) or any(
                 pattern.search("\t".join(cells)) for _line, cells in table.rows)
     except ImportFileError:
@@ -733,7 +737,7 @@ def _finish(import_id: int, run: int, current: str, **fields) -> bool:
 
 def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[dict[str, str]]]]:
     """The file's rows by the import's mapping, IMPORT_BATCH_ROWS at a time, with their lines."""
-    with open_attendee_table(bytes(attendee_import.data), attendee_import.filename) as table:
+    with open_attendee_table(read_bytes(AttendeeImport, attendee_import.pk, "data"), attendee_import.filename) as table:
         while batch := list(itertools.islice(table.rows, settings.IMPORT_BATCH_ROWS)):
             rows = attendee_rows((cells for _line, cells in batch), attendee_import.mapping)
             yield [line for line, _cells in batch], with_default_source(rows, attendee_import.source)
@@ -800,8 +804,9 @@ def _stored_batch(line: bytes) -> tuple[list[int], list[CheckedRow]]:
 def _checked_batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[CheckedRow]]]:
     """The import's batches as its preview found them; read from the file again when the preview
     kept none (one made before previews kept them)."""
-    if attendee_import.checked_rows:
-        yield from _stored_batches(attendee_import.checked_rows)
+    checked_rows = read_bytes(AttendeeImport, attendee_import.pk, "checked_rows")
+    if checked_rows:
+        yield from _stored_batches(checked_rows)
         return
     for lines, rows in _batches(attendee_import):
         yield lines, check_attendee_rows(rows)
@@ -832,8 +837,12 @@ def run_preview(import_id: int, run: int) -> bool:
         if not preview.row_count:
             return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=_("The file has a header but no attendees."))
-        return _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.READY,
-                       preview=preview.as_json(), checked_rows=checked_rows.finish(), rows_done=preview.row_count)
+        with transaction.atomic():  # the rows only with the run's end (its row locked till then)
+            if not _finish(import_id, run, ImportStatus.PREVIEWING, status=ImportStatus.READY,
+                           preview=preview.as_json(), rows_done=preview.row_count):
+                return False
+            write_bytes(AttendeeImport, import_id, "checked_rows", checked_rows.finish())
+        return True
 
 
 def run_import(import_id: int, run: int) -> bool:

@@ -1,6 +1,7 @@
-"""ror_crm.db's set lookups: `any_of` (ids, texts) and text_pairs_in(), on both databases, and on
-PostgreSQL the plans an attendee list's batch gets from them: its thousand e-mails and external
-ids found through the unique indexes, not by scanning every contact or attendance."""
+"""ror_crm.db's set lookups (`any_of` on ids and texts, text_pairs_in()) and its binary reads and
+writes, on both databases; on PostgreSQL the plans an attendee list's batch gets from the lookups:
+its thousand e-mails and external ids found through the unique indexes, not by scanning every
+contact or attendance."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -81,3 +82,19 @@ def test_on_postgresql_a_batch_finds_its_contacts_and_external_ids_by_the_unique
     assert "attendance_source_external_id_unique" in explained, explained
     assert "Seq Scan on contacts_contact" not in explained, explained
     assert "Seq Scan on events_attendance" not in explained, explained
+
+
+def test_bytes_written_and_read_back_as_they_are(event):
+    from events.models import AttendeeImport
+    from ror_crm.db import read_bytes, write_bytes
+
+    attendee_import = AttendeeImport.objects.create(event=event, filename="list.csv")
+    data = bytes(range(256)) * 1000 + b"\x00\\x'\""
+
+    write_bytes(AttendeeImport, attendee_import.pk, "data", data)
+
+    assert read_bytes(AttendeeImport, attendee_import.pk, "data") == data
+    assert bytes(AttendeeImport.objects.get(pk=attendee_import.pk).data) == data  # as the ORM reads it too
+    write_bytes(AttendeeImport, attendee_import.pk, "data", b"")
+    assert read_bytes(AttendeeImport, attendee_import.pk, "data") == b""
+    assert read_bytes(AttendeeImport, attendee_import.pk + 1, "data") == b""  # no such row
