@@ -746,7 +746,7 @@ def _batches(attendee_import: AttendeeImport) -> Iterator[tuple[list[int], list[
 class CheckedRowsWriter:
     """What a preview's rows say on their own (check_attendee_rows()), batch by batch, for the
     import to read instead of reading and cleaning the file again (a third of its work): one JSON
-    line per batch, its lines and rows, compressed as it comes (a tenth of the file's size)."""
+    line per batch, its lines and rows, compressed as it comes (about a quarter of a CSV file's size)."""
 
     def __init__(self) -> None:
         self._compressor = zlib.compressobj(1)
@@ -858,7 +858,9 @@ def run_import(import_id: int, run: int) -> bool:
     with translation.override(attendee_import.language or settings.LANGUAGE_CODE):
         try:
             return _import_batches(attendee_import, run, progress, earlier, lines)
-        except ImportFileError as exc:  # the preview's rows damaged; read from the file: the limits lowered since
+        # The preview's rows damaged, or (a preview that kept none) the file read again and the
+        # limits lowered since.
+        except ImportFileError as exc:
             return _finish(import_id, run, ImportStatus.IMPORTING, status=ImportStatus.FAILED, **FORGOTTEN,
                            failure=str(exc))
 
