@@ -15,7 +15,9 @@ oldest stored score:
 - rows written since their score (every touchpoint table and the contact itself, by `updated_at`,
   plus the clock skew touchpoint times may have): data the stored sums do not hold;
 - the contacts of events that ended, started, were completed or edited since (attendance becomes
-  known when an event ends), and for planned editions everyone who attended their series (invite);
+  known when an event ends; the neighbouring editions' attendees only for a completed or edited
+  one: streaks count completed editions), the contacts whose invite points at one of them, and for
+  planned editions created or edited since everyone who attended their series (invite);
 - planned follow-ups falling due, or entering the contact-fatigue window ahead, since;
 - scoring work still waiting in the outbox (late data, recompute requests);
 - and, decided in the UPDATE itself, rows whose stage would change (the stage's cadence moves the
@@ -42,7 +44,7 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
 from ror_crm.validators import CLOCK_SKEW
 from scoring.choices import NextAction, RecomputeKind, ScoreTrigger
-from scoring.models import COMPONENTS, KeepInTouchCadence, PendingRecompute, RecomputeRequest
+from scoring.models import COMPONENTS, ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest
 from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
 from scoring.services.next_action import REASONS, SCORE_FALL_POINTS
 from scoring.services.profile import ScoringParameters, active_parameters
@@ -122,15 +124,27 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
         plan.changed = {contact_id: changed_at + CLOCK_SKEW for contact_id, changed_at in cursor.fetchall()}
     events = Event.objects.filter(updated_at__gt=since) | Event.objects.filter(
         ends_at__gt=since, ends_at__lte=as_of) | Event.objects.filter(starts_at__gt=since, starts_at__lte=as_of)
-    upcoming_series = set()
-    for event_id, series_id, status in events.values_list("pk", "series_id", "status"):
-        always.update(event_contact_ids(event_id))
-        if series_id is not None and status in (EventStatus.PLANNED, EventStatus.LIVE):
+    moved, upcoming_series = [], set()
+    for event_id, series_id, status, updated_at, completed_at in events.values_list(
+        "pk", "series_id", "status", "updated_at", "completed_at",
+    ):
+        moved.append(event_id)
+        edited = updated_at > since or (completed_at is not None and completed_at > since)
+        # One that only started or ended by the clock completed nothing: no neighbour's streak moves.
+        always.update(event_contact_ids(event_id, neighbours=edited))
+        if series_id is not None and status in (EventStatus.PLANNED, EventStatus.LIVE) and edited:
             upcoming_series.add(series_id)
-    if upcoming_series:  # the invite rule of everyone who attended the series
+    if upcoming_series:  # a new or edited edition: the invite rule of everyone who attended the series
         always.update(Attendance.objects.filter(
             event__series_id__in=upcoming_series, status=AttendanceStatus.ATTENDED,
         ).order_by().values_list("contact_id", flat=True).distinct())
+    if moved:
+        # An edition that started (or ended, or changed) is no longer the one an invite points at. Who
+        # else attended its series keeps their action: without an invite to it, none to the next
+        # edition either, unless they are on its list (the event's own contacts, above).
+        always.update(ContactScore.objects.filter(
+            next_action=NextAction.INVITE, next_action_figures__next_edition__id__in=moved,
+        ).values_list("contact_id", flat=True))
     # Planned follow-ups falling due since (call now), or entering a contact-fatigue window ahead
     # (a window of d days counts those due up to T + d).
     due = Q(due_at__gt=since, due_at__lte=as_of)
@@ -154,11 +168,13 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
 # nothing, call now or invite (their facts did not change), anything else moves between
 # re-engage, nurture (kept if it held), check in and wait as the next touch falls due and the
 # score falls. Moments are differenced exactly (EXTRACT gives a numeric), as Python does. Each
-# step is MATERIALIZED: inlined, PostgreSQL would repeat the decay factor and the score's
-# expression in every expression that reads them (five times slower).
+# step ends in OFFSET 0, which keeps PostgreSQL from merging it into the next: merged, it would
+# repeat the decay factor and the score's expression in every expression that reads them (five
+# times slower). Not MATERIALIZED either: the rows flow through the steps without being stored
+# between them (a sixth of the statement).
 
 DECAY_SQL = """
-WITH stored AS MATERIALIZED (
+WITH stored AS (
     SELECT s.contact_id, s.score AS old_score, s.stage AS old_stage, s.churn_risk AS old_churn,
            s.computed_at AS old_computed_at, s.events_attended, s.last_touch_at, s.latest_nps,
            s.next_touch_due, s.cadence_days, s.next_action AS old_action, s.next_action_figures AS old_figures,
@@ -187,7 +203,8 @@ WITH stored AS MATERIALIZED (
     WHERE s.contact_id BETWEEN %(first_id)s AND %(last_id)s AND s.profile_version = %(version)s
       AND s.computed_at < %(as_of)s AND (changed.at IS NULL OR changed.at <= s.computed_at)
       AND s.next_action NOT IN ('', %(rest)s)
-), components AS MATERIALIZED (
+    OFFSET 0
+), components AS (
     SELECT stored.*,
            1 - EXP(-GREATEST(0, attended_raw - %(no_show_penalty)s * no_show_raw) / %(k_attendance)s) AS c_attendance,
            1 - EXP(-networking_raw / %(k_networking)s) AS c_networking,
@@ -199,11 +216,13 @@ WITH stored AS MATERIALIZED (
                 ELSE POWER(CAST(0.5 AS DOUBLE PRECISION),
                            LEAST(GREATEST(0, days_since_touch) / %(half_life)s, {max_half_lives})) END AS c_recency
     FROM stored
-), scored AS MATERIALIZED (
+    OFFSET 0
+), scored AS (
     SELECT components.*,
            LEAST(100, GREATEST(0, ROUND(CAST(100 * ({weighted_sum}) * 10 AS DOUBLE PRECISION)) / 10)) AS new_score
     FROM components
-), staged AS MATERIALIZED (
+    OFFSET 0
+), staged AS (
     SELECT scored.*,
            CASE WHEN events_attended = 0 THEN %(initiation)s
                 WHEN days_since_touch > %(at_risk_days)s THEN %(at_risk)s
@@ -218,7 +237,8 @@ WITH stored AS MATERIALIZED (
            NULLIF(GREATEST(0, days_past_due), 0) AS days_overdue,
            ROUND(CAST((reference - new_score) * 10 AS DOUBLE PRECISION)) / 10 AS fall
     FROM scored
-), decided AS MATERIALIZED (
+    OFFSET 0
+), decided AS (
     SELECT staged.*,
            CASE WHEN old_action IN (%(do_nothing)s, %(call_now)s, %(invite)s) THEN old_action
                 WHEN losing AND fall >= %(fall_points)s THEN %(re_engage)s
@@ -227,7 +247,8 @@ WITH stored AS MATERIALIZED (
                 WHEN losing THEN %(check_in)s
                 ELSE %(wait)s END AS new_action
     FROM staged
-), worded AS MATERIALIZED (
+    OFFSET 0
+), worded AS (
     SELECT decided.*,
            CASE new_action
                 WHEN %(re_engage)s THEN jsonb_build_object('cadence_days', cadence_days, 'days_overdue', days_overdue,
@@ -243,6 +264,7 @@ WITH stored AS MATERIALIZED (
                 ELSE old_reason
            END AS new_reason
     FROM decided
+    OFFSET 0
 ), updated AS (
     UPDATE scoring_contactscore target
     SET score = w.new_score,

@@ -37,13 +37,15 @@ def chunked(ids: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def event_contact_ids(event_id: int) -> list[int]:
+def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     """Contacts whose figures an event changes: everyone with an attendance, both sides of its
     interactions, and, in a series, the attendees of the neighbouring completed editions: the
     previous one's (who did not come back loses the current streak: the people the product
     exists to find) and any later one's (an edition completed out of order renumbers theirs).
     The referrers of its attendees too (referrals made before it started): a referral converts
-    when the referred contact attends (docs/referrals.md). A fixed number of queries."""
+    when the referred contact attends (docs/referrals.md). A fixed number of queries.
+    `neighbours=False` leaves out the neighbouring editions' attendees: an event that only started
+    or ended, not completed, changes no streak."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return []
@@ -51,7 +53,7 @@ def event_contact_ids(event_id: int) -> list[int]:
     sides = Interaction.objects.filter(event_id=event_id).values_list("contact_id", "counterpart_id")
     touched = attendees | {contact_id for pair in sides for contact_id in pair if contact_id is not None}
     touched |= referrers_of_attendees(event_id, event.starts_at)
-    if event.series_id is not None:
+    if neighbours and event.series_id is not None:
         previous = previous_edition(event)
         neighbours = Q(event__starts_at__gt=event.starts_at)
         if previous is not None:

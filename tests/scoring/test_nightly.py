@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from contacts.models import Contact, FollowUp, Referral
 from events.models import Attendance, Event, Feedback, Interaction
 from scoring.choices import ScoreTrigger
-from scoring.models import ContactScore, KeepInTouchCadence, ScoreSnapshot
+from scoring.models import ContactScore, KeepInTouchCadence, PendingRecompute, ScoreSnapshot
 from scoring.services import nightly, recompute_contacts
 from scoring.services.contact_scores import DECAYING_SUMS
 from scoring.services.nightly import decay_range, nightly_recompute, plan_nightly
@@ -49,10 +49,12 @@ def as_written_then(seed: int) -> None:
     for event in Event.objects.all():
         written = event.completed_at or event.starts_at - timedelta(days=30)
         Event.objects.filter(pk=event.pk).update(updated_at=written)
+        # created when last written (an invitation counts as an agency touch at its created_at)
+        attended_at = event.completed_at or event.ends_at
         Attendance.objects.filter(event=event, status__in=["attended", "no_show"]).update(
-            updated_at=event.completed_at or event.ends_at)
+            created_at=attended_at, updated_at=attended_at)
         Attendance.objects.filter(event=event).exclude(status__in=["attended", "no_show"]).update(
-            updated_at=event.starts_at - timedelta(days=10))
+            created_at=event.starts_at - timedelta(days=10), updated_at=event.starts_at - timedelta(days=10))
     Interaction.objects.update(updated_at=F("occurred_at"))
     Feedback.objects.update(updated_at=F("submitted_at"))
     Referral.objects.update(updated_at=F("created_at"))
@@ -223,3 +225,52 @@ def test_a_range_rolled_back_by_a_deadlock_is_retried_like_locked_contacts(monke
     monkeypatch.setattr(nightly, "_decay_sql", statement)
     with pytest.raises(ContactsLocked):
         decay_range(range(1, 10), START, PARAMS, {})
+
+
+@pytest.mark.django_db
+def test_an_edition_that_starts_sends_only_its_list_and_its_invitees_the_full_path():
+    from contacts.models import Contact
+    from events.models import EventSeries
+    from scoring.choices import NextAction
+
+    scored_at = timezone.now() - timedelta(days=10)
+    tonight = scored_at + timedelta(days=1)
+    series = EventSeries.objects.create(name="Forum")
+
+    def edition(name, starts_at, status):
+        return Event.objects.create(name=name, series=series, starts_at=starts_at, ends_at=starts_at + timedelta(hours=6),
+                                    status=status, completed_at=starts_at + timedelta(hours=6) if status == "completed" else None)
+
+    past = [edition(f"Forum {n}", scored_at - timedelta(days=days), "completed") for n, days in ((1, 400), (2, 200))]
+    starting = edition("Forum 3", scored_at + timedelta(hours=12), "planned")  # starts between the two runs
+    following = edition("Forum 4", scored_at + timedelta(days=60), "planned")
+    invited, registered, no_consent = (
+        Contact.objects.create(email=f"{name}@example.com", marketing_consent=name != "no-consent")
+        for name in ("invited", "registered", "no-consent"))
+    for contact in (invited, registered, no_consent):
+        for event in past:
+            Attendance.objects.create(event=event, contact=contact, status="attended")
+    Attendance.objects.create(event=starting, contact=registered, status="registered")
+    long_ago = scored_at - timedelta(days=30)  # nothing written since the scores
+    for model in (Contact, Event, Attendance, KeepInTouchCadence):
+        model.objects.update(updated_at=long_ago)
+    everyone = [invited.pk, registered.pk, no_consent.pk]
+    recompute_contacts(everyone, as_of=scored_at, params=PARAMS)
+    PendingRecompute.objects.all().delete()  # the outbox drained by that recompute
+    assert ContactScore.objects.get(contact=invited).next_action_figures["next_edition"]["id"] == starting.pk
+    assert ContactScore.objects.get(contact=registered).next_action != NextAction.INVITE  # on its list
+
+    plan = plan_nightly(tonight, PARAMS)
+    assert {invited.pk, registered.pk} <= plan.changed.keys()
+    assert no_consent.pk not in plan.changed  # attended the series, but nothing of it moves
+    with transaction.atomic():
+        savepoint = transaction.savepoint()
+        nightly_recompute(tonight, params=PARAMS)
+        arithmetic = stored_state()[0]
+        transaction.savepoint_rollback(savepoint)
+        recompute_contacts(everyone, as_of=tonight, params=PARAMS, trigger=ScoreTrigger.NIGHTLY)
+        assert_same_rows(arithmetic, stored_state()[0])
+        transaction.set_rollback(True)
+    for contact in (invited, registered):
+        assert arithmetic[contact.pk]["next_action"] == NextAction.INVITE
+        assert arithmetic[contact.pk]["next_action_figures"]["next_edition"]["id"] == following.pk
