@@ -89,10 +89,16 @@ class Contact(TimeStampedModel):
         help_text=_("Days between touches for this contact; empty: the cadence of their stage, tags or organization."),
     )
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True, editable=False)
+    # True until the contact's first score is stored (scoring.services.writes; a score row goes
+    # only with its contact). The contacts without a score, which the API's `ordering=score`
+    # lists first, are then read from a partial index of the few never scored instead of an
+    # anti-join over every contact. A contact scored by other means stays True: harmless, as the
+    # list also checks for the score row. A database default too, for rows loaded in bulk.
+    never_scored = models.BooleanField(default=True, db_default=True, editable=False)
 
     objects = ContactQuerySet.as_manager()
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(excluded_fields=["updated_at", "never_scored"])
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
@@ -113,7 +119,10 @@ class Contact(TimeStampedModel):
                 violation_error_message=_("An e-mail address is required."),
             ),
         ]
-        indexes = [models.Index(fields=["owner", "last_name"], name="contact_owner_idx")]
+        indexes = [
+            models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
+            models.Index(fields=["id"], condition=Q(never_scored=True), name="contact_never_scored_idx"),
+        ]
 
     def __str__(self) -> str:
         if self.is_erased:

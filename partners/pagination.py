@@ -7,7 +7,7 @@ from urllib import parse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, models
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.sql.constants import INNER
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +76,9 @@ class NullableSortKey:
     column: str
     nulls_lowest: bool = True
     tiebreak: str = "pk"  # the id of the column's own row, so that one index on (column, id) serves
+    # A condition every row without a value meets, which a small (partial) index serves: without
+    # it, proving that no row lacks a value reads every row.
+    nulls_within: Q | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,8 @@ class KeysetCursorPagination(CursorPagination):
             rows = rows.order_by(f"{sign}{column}", f"{sign}{self.sort_key.tiebreak}")
         else:
             rows = queryset.filter(**{f"{column}__isnull": True})
+            if self.sort_key.nulls_within is not None:
+                rows = rows.filter(self.sort_key.nulls_within)
             if after is not None:
                 rows = rows.filter(**{"pk__lt" if descending else "pk__gt": after.pk})
             rows = rows.order_by(f"{sign}pk")

@@ -4,7 +4,7 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Value
+from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -95,7 +95,8 @@ class ContactViewSet(ServiceModelViewSet):
     # The keys live on the score row: its indexes on (column, contact) serve the pages.
     pagination_class = KeysetCursorPagination
     nullable_sort_keys = {
-        "score_sort": NullableSortKey("score__score", tiebreak="score__contact_id"),
+        # a contact without a score row was never scored (Contact.never_scored)
+        "score_sort": NullableSortKey("score__score", tiebreak="score__contact_id", nulls_within=Q(never_scored=True)),
         "last_attended_sort": NullableSortKey("score__last_attended_at", tiebreak="score__contact_id"),
         "touch_due_sort": NullableSortKey("score__next_touch_due", nulls_lowest=False, tiebreak="score__contact_id"),
     }

@@ -141,3 +141,28 @@ def test_on_postgresql_a_deep_page_is_read_from_an_index_without_sorting(read_cl
     assert "Index Scan" in plan, plan
     assert "contact_score_" in plan, plan
     assert "Sort" not in plan, plan  # no sort of the whole matching set, not even an incremental one
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
+def test_on_postgresql_the_contacts_without_a_score_come_from_the_never_scored_index(read_client, contacts):
+    more = Contact.objects.bulk_create([Contact(email=f"scored{index}@example.com") for index in range(3000)])
+    ContactScore.objects.bulk_create([
+        ContactScore(contact=person, score=index % 100, components={}, stage="growth", churn_risk="low",
+                     computed_at=NOW, profile_version=1)
+        for index, person in enumerate(more)
+    ])
+    Contact.objects.filter(pk__in=[person.pk for person in more]).update(never_scored=False)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact; ANALYZE scoring_contactscore")
+    with CaptureQueriesContext(connection) as captured:
+        first = read_client.get("/api/v1/contacts/?ordering=score&page_size=5").json()["results"]
+    # the three without a score first (the fixture's scores, written directly, left their flag set)
+    assert [row["id"] for row in first] == expected("score")[:5]
+    assert [row["score"] for row in first[:3]] == [None] * 3
+    unscored_query = next(query["sql"] for query in captured.captured_queries
+                          if "LIMIT" in query["sql"] and "never_scored" in query["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + unscored_query)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_never_scored_idx" in plan, plan
+    assert "Seq Scan" not in plan, plan  # no anti-join over every contact

@@ -73,3 +73,17 @@ def test_new_data_moves_updated_at_and_writes_a_snapshot():
     assert after.networking_raw > before.networking_raw
     assert ScoreSnapshot.objects.filter(contact=person, computed_at=T + timedelta(days=1)).exists()
 
+
+
+@pytest.mark.django_db
+def test_a_first_stored_score_clears_never_scored_and_leaves_the_contact_as_it_was():
+    contact_ids = build_agency(seed=13, contacts=5)
+    updated = dict(Contact.objects.values_list("pk", "updated_at"))
+    assert not ContactScore.objects.exists()
+    assert set(Contact.objects.values_list("never_scored", flat=True)) == {True}
+
+    recompute_contacts(contact_ids[:3], as_of=T, params=PARAMS)
+    recompute_contacts(contact_ids[:3], as_of=T + timedelta(days=1), params=PARAMS)  # scored again: stays cleared
+
+    assert set(Contact.objects.filter(never_scored=True).values_list("pk", flat=True)) == set(contact_ids[3:])
+    assert dict(Contact.objects.values_list("pk", "updated_at")) == updated  # bookkeeping, not an edit
