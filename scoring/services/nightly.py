@@ -88,9 +88,10 @@ SELECT contact_id, MAX(changed_at) FROM (
 ) changes GROUP BY contact_id
 """
 
+# From the partial index of the contacts never scored (Contact.never_scored), not every contact.
 UNSCORED_SQL = """
 SELECT c.id FROM contacts_contact c
-WHERE NOT EXISTS (SELECT 1 FROM scoring_contactscore s WHERE s.contact_id = c.id)
+WHERE c.never_scored AND NOT EXISTS (SELECT 1 FROM scoring_contactscore s WHERE s.contact_id = c.id)
 """
 
 

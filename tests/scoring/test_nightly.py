@@ -158,10 +158,12 @@ def test_new_data_takes_the_full_path():
         person = contact_ids[0]
         Interaction.objects.create(event=Event.objects.first(), contact_id=person, kind="meeting", quality=5,
                                    occurred_at=as_of + timedelta(hours=2))  # written now: after the score
+        newcomer = Contact.objects.create(email="newcomer@example.com")  # never scored
         tonight = timezone.now()
 
         plan = plan_nightly(tonight, PARAMS)
         assert person in plan.changed
+        assert newcomer.pk in plan.changed
         outcome = nightly_recompute(tonight, params=PARAMS)
 
         assert outcome["rescored"] >= 1
