@@ -730,6 +730,8 @@ def measure_workers_recompute(chunk_size: int, workers: int) -> float:
     from scoring.services import all_contact_id_chunks
 
     clear_scores()
+    with connections["default"].cursor() as cursor:  # never scored again, as on a first run
+        cursor.execute("UPDATE contacts_contact SET never_scored = true WHERE NOT never_scored")
     connections.close_all()  # a forked process must not share the parent's connection
     started = time.perf_counter()
     bounds = [(ids[0], ids[-1]) for ids in all_contact_id_chunks(chunk_size)]

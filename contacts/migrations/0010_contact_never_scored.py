@@ -4,26 +4,12 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def mark_scored(apps, schema_editor):
-    """Contacts with a stored score were scored."""
-    Contact = apps.get_model("contacts", "Contact")
-    ContactScore = apps.get_model("scoring", "ContactScore")
-    Contact.objects.filter(pk__in=ContactScore.objects.values("contact_id")).update(never_scored=False)
-
-
-def analyze(apps, schema_editor):
-    """PostgreSQL: statistics that know how few were never scored, or the planner keeps reading
-    every contact for them until autovacuum analyzes the table."""
-    if schema_editor.connection.vendor == "postgresql":
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute("ANALYZE contacts_contact")
-
-
 class Migration(migrations.Migration):
+    """The column alone: with a constant default PostgreSQL adds it without rewriting the table,
+    so the lock this transaction takes on the contacts is short. 0011 fills it in."""
 
     dependencies = [
         ('contacts', '0009_followup_contact_planned_index'),
-        ('scoring', '0012_keyset_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -33,10 +19,4 @@ class Migration(migrations.Migration):
             name='never_scored',
             field=models.BooleanField(db_default=True, default=True, editable=False),
         ),
-        migrations.RunPython(mark_scored, migrations.RunPython.noop, elidable=True),
-        migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(condition=models.Q(('never_scored', True)), fields=['id'], name='contact_never_scored_idx'),
-        ),
-        migrations.RunPython(analyze, migrations.RunPython.noop, elidable=True),
     ]

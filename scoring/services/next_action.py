@@ -378,6 +378,18 @@ def _next_editions(contact_ids: list[int], as_of: datetime) -> dict[int, dict[st
     return editions
 
 
+def invited_to(event_ids: Sequence[int]) -> set[int]:
+    """The contacts whose stored next action is an invitation to one of these events: an edition
+    that started, ended, changed or went away is no longer what it invites to. One query."""
+    from scoring.models import ContactScore
+
+    if not event_ids:
+        return set()
+    return set(ContactScore.objects.filter(
+        next_action=NextAction.INVITE, next_action_figures__next_edition__id__in=list(event_ids),
+    ).values_list("contact_id", flat=True))
+
+
 def _fatigue(contact_ids: Sequence[int], as_of: datetime) -> dict[int, dict[str, Any]]:
     """Per fatigued contact, the first window at or over its cap (contacts.fatigue)."""
     from contacts import fatigue

@@ -44,9 +44,9 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
 from ror_crm.validators import CLOCK_SKEW
 from scoring.choices import NextAction, RecomputeKind, ScoreTrigger
-from scoring.models import COMPONENTS, ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest
+from scoring.models import COMPONENTS, KeepInTouchCadence, PendingRecompute, RecomputeRequest
 from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
-from scoring.services.next_action import REASONS, SCORE_FALL_POINTS
+from scoring.services.next_action import REASONS, SCORE_FALL_POINTS, invited_to
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import all_contact_id_chunks, event_contact_ids, recompute_contacts
 from scoring.services.writes import ContactsLocked
@@ -139,13 +139,10 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
         always.update(Attendance.objects.filter(
             event__series_id__in=upcoming_series, status=AttendanceStatus.ATTENDED,
         ).order_by().values_list("contact_id", flat=True).distinct())
-    if moved:
-        # An edition that started (or ended, or changed) is no longer the one an invite points at. Who
-        # else attended its series keeps their action: without an invite to it, none to the next
-        # edition either, unless they are on its list (the event's own contacts, above).
-        always.update(ContactScore.objects.filter(
-            next_action=NextAction.INVITE, next_action_figures__next_edition__id__in=moved,
-        ).values_list("contact_id", flat=True))
+    # An edition that started (or ended, or changed) is no longer the one an invite points at. Who
+    # else attended its series keeps their action: without an invite to it, none to the next
+    # edition either, unless they are on its list (the event's own contacts, above).
+    always.update(invited_to(moved))
     # Planned follow-ups falling due since (call now), or entering a contact-fatigue window ahead
     # (a window of d days counts those due up to T + d).
     due = Q(due_at__gt=since, due_at__lte=as_of)

@@ -55,12 +55,12 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     touched |= referrers_of_attendees(event_id, event.starts_at)
     if neighbours and event.series_id is not None:
         previous = previous_edition(event)
-        neighbours = Q(event__starts_at__gt=event.starts_at)
+        editions = Q(event__starts_at__gt=event.starts_at)
         if previous is not None:
-            neighbours |= Q(event=previous)
+            editions |= Q(event=previous)
         touched |= set(
             Attendance.objects.filter(
-                neighbours, event__series_id=event.series_id, event__status=EventStatus.COMPLETED,
+                editions, event__series_id=event.series_id, event__status=EventStatus.COMPLETED,
                 status=AttendanceStatus.ATTENDED,
             ).exclude(event_id=event_id).values_list("contact_id", flat=True)
         )

@@ -263,8 +263,8 @@ def _save_scores(
                 # this snapshot is the first after the churn lookback if there was none yet
                 result.churn_reference_until = result.churn_reference_until or result.computed_at
         written = _upsert_scores(results, updated_at)
-        if first_scores := [contact_id for contact_id in written if contact_id not in stored]:
-            Contact.objects.filter(pk__any_of=first_scores, never_scored=True).update(never_scored=False)
+        if written:  # every contact written, not only the first scores: a flag left set heals too
+            Contact.objects.filter(pk__any_of=list(written), never_scored=True).update(never_scored=False)
         changes, snapshots = [], []
         for result in results:
             if result.contact_id not in written or result.contact_id not in snapshot:

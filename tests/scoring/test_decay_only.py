@@ -87,3 +87,21 @@ def test_a_first_stored_score_clears_never_scored_and_leaves_the_contact_as_it_w
 
     assert set(Contact.objects.filter(never_scored=True).values_list("pk", flat=True)) == set(contact_ids[3:])
     assert dict(Contact.objects.values_list("pk", "updated_at")) == updated  # bookkeeping, not an edit
+
+
+@pytest.mark.django_db
+def test_the_migration_clears_never_scored_of_the_contacts_with_a_score(monkeypatch):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    backfill = import_module("contacts.migrations.0011_contact_never_scored_backfill")
+    monkeypatch.setattr(backfill, "BATCH", 2)  # several batches
+    contact_ids = build_agency(seed=14, contacts=5)
+    recompute_contacts(contact_ids[1:4], as_of=T, params=PARAMS)
+    Contact.objects.update(never_scored=True)  # as the column comes in
+
+    backfill.mark_scored(apps, None)
+
+    assert set(Contact.objects.filter(never_scored=True).values_list("pk", flat=True)) == {
+        contact_ids[0], contact_ids[4]}

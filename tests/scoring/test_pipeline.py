@@ -658,3 +658,23 @@ def test_late_data_also_recomputes_the_events_whose_figures_read_it(django_captu
     after = EventMetrics.objects.get(event=second)
     assert (after.series_retention_rate, after.new_attendees) == (pytest.approx(200 / 3), 0)  # (3 - 1) / 3
     assert EventMetrics.objects.get(event=first).attended == 3
+
+
+@pytest.mark.django_db
+def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    series, first, second = two_completed_editions(now)
+    planned = make_event("Summit 3", series=series, ends_at=now + timedelta(days=60), status="planned")
+    loyal = Contact.objects.create(email="loyal@example.com", marketing_consent=True)
+    # the first edition and another event: not an attendee of the edition before the planned one
+    for event in (first, make_event("Dinner", ends_at=now - timedelta(days=100), status="completed",
+                                    completed_at=now - timedelta(days=100))):
+        Attendance.objects.create(event=event, contact=loyal, status="attended")
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_contacts([loyal.pk])
+    assert ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]["id"] == planned.pk
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.delete_event(planned)  # not one of its contacts: only invited to it
+
+    assert ContactScore.objects.get(contact=loyal).next_action != "invite"
