@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contacts.models import Contact
@@ -20,6 +20,7 @@ from tests.scoring.test_properties import PARAMS, T, build_agency
 @pytest.mark.django_db
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10**6), contacts=st.integers(1, 15), days=st.floats(0, 2000))
+@example(seed=173, contacts=5, days=30.0)  # feedback a day after an event that ended hours before T
 def test_decaying_the_stored_sums_equals_a_full_computation_on_unchanged_data(seed, contacts, days):
     later = T + timedelta(days=days)
     with transaction.atomic():

@@ -44,7 +44,7 @@ def as_written_then(seed: int) -> None:
     """Every row's updated_at when it would have been written in real life (not today): the
     nightly run reads what changed since a score by updated_at."""
     rng = random.Random(seed)
-    Contact.objects.update(updated_at=START - timedelta(days=30))
+    Contact.objects.update(created_at=START - timedelta(days=30), updated_at=START - timedelta(days=30))
     KeepInTouchCadence.objects.update(updated_at=START - timedelta(days=30))
     for event in Event.objects.all():
         written = event.completed_at or event.starts_at - timedelta(days=30)

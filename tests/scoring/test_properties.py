@@ -77,7 +77,7 @@ def build_agency(seed: int, contacts: int) -> list[int]:
             attendances.append(Attendance(event=event, contact=person, role=rng.choice(ROLES), status=rng.choice(STATUSES)))
             if rng.random() < 0.3:
                 feedback.append(Feedback(event=event, contact=person, nps=rng.choice([None, *range(11)]),
-                                         submitted_at=event.ends_at + timedelta(days=1)))
+                                         submitted_at=min(event.ends_at + timedelta(days=1), T)))  # every row by T
         for _ in range(rng.randint(0, 4)):
             interactions.append(Interaction(
                 event=rng.choice(events), contact=person, kind="meeting",
