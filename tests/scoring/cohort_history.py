@@ -53,7 +53,7 @@ def roadshow(name: str = "CX Roadshow") -> CohortHistory:
     cancelled_start = second.ends_at + timedelta(days=50)
     cancelled = Event.objects.create(name=f"{name} (cancelled)", series=series, starts_at=cancelled_start,
                                      ends_at=cancelled_start + timedelta(hours=9), status="cancelled")
-    planned_start = third.ends_at + timedelta(days=3650)
+    planned_start = max(third.ends_at, datetime.now(UTC)) + timedelta(days=3650)  # not started on any test day
     planned = Event.objects.create(name=f"{name} 4", series=series, starts_at=planned_start,
                                    ends_at=planned_start + timedelta(hours=9))
     dinner = completed_event("Partner dinner", FIRST_START - timedelta(days=30), hours=4)
