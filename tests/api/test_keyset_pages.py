@@ -116,6 +116,15 @@ def test_a_made_up_cursor_is_a_400(read_client, contacts, ordering, cursor):
     assert "cursor" in answer.json()
 
 
+def plan_of(captured: CaptureQueriesContext, marker: str) -> str:
+    """PostgreSQL's plan of the captured page query (a LIMIT) whose SQL holds `marker`."""
+    page_query = next(query["sql"] for query in captured.captured_queries
+                      if "LIMIT" in query["sql"] and marker in query["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + page_query)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
 @pytest.mark.parametrize("ordering", ["-score", "score", "-last_attended_at", "-days_overdue"])
 def test_on_postgresql_a_deep_page_is_read_from_an_index_without_sorting(read_client, contacts, ordering):
@@ -133,11 +142,7 @@ def test_on_postgresql_a_deep_page_is_read_from_an_index_without_sorting(read_cl
         deep = read_client.get(deep.json()["next"])
     with CaptureQueriesContext(connection) as captured:
         assert read_client.get(deep.json()["next"]).status_code == 200
-    page_query = next(query["sql"] for query in captured.captured_queries
-                      if "LIMIT" in query["sql"] and "FROM \"contacts_contact\"" in query["sql"])
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + page_query)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(captured, 'FROM "contacts_contact"')
     assert "Index Scan" in plan, plan
     assert "contact_score_" in plan, plan
     assert "Sort" not in plan, plan  # no sort of the whole matching set, not even an incremental one
@@ -159,10 +164,6 @@ def test_on_postgresql_the_contacts_without_a_score_come_from_the_never_scored_i
     # the three without a score first (the fixture's scores, written directly, left their flag set)
     assert [row["id"] for row in first] == expected("score")[:5]
     assert [row["score"] for row in first[:3]] == [None] * 3
-    unscored_query = next(query["sql"] for query in captured.captured_queries
-                          if "LIMIT" in query["sql"] and "never_scored" in query["sql"])
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + unscored_query)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = plan_of(captured, "never_scored")
     assert "contact_never_scored_idx" in plan, plan
     assert "Seq Scan" not in plan, plan  # no anti-join over every contact
