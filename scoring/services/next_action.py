@@ -36,7 +36,7 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
 from ror_crm.db import id_chunk_sql, sql_moment
 from scoring.choices import CadenceSegment, CadenceSource, NextAction
-from scoring.models import DEFAULT_STAGE_CADENCE_DAYS, KeepInTouchCadence
+from scoring.models import DEFAULT_STAGE_CADENCE_DAYS, ContactScore, KeepInTouchCadence
 from scoring.services.contact_scores import SECONDS_PER_DAY, ScoreResult, moment
 
 SCORE_FALL_POINTS = 1.0  # "score fell": at least this much below the score 90 days earlier
@@ -381,8 +381,6 @@ def _next_editions(contact_ids: list[int], as_of: datetime) -> dict[int, dict[st
 def invited_to(event_ids: Sequence[int]) -> set[int]:
     """The contacts whose stored next action is an invitation to one of these events: an edition
     that started, ended, changed or went away is no longer what it invites to. One query."""
-    from scoring.models import ContactScore
-
     if not event_ids:
         return set()
     return set(ContactScore.objects.filter(
