@@ -190,12 +190,14 @@ class Interaction(TimeStampedModel):
     """A networking touch at an event; it counts for both contact and counterpart."""
 
     event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="interactions")
+    # No index of their own: interaction_contact_idx and interaction_counterpart_idx lead with them.
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="interactions"
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="interactions",
+        db_index=False,
     )
     counterpart = models.ForeignKey(
         "contacts.Contact", verbose_name=_("counterpart"), null=True, blank=True,
-        on_delete=SET_NULL_TOUCHED, related_name="counterpart_interactions",
+        on_delete=SET_NULL_TOUCHED, related_name="counterpart_interactions", db_index=False,
     )
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("staff member"), null=True, blank=True,
@@ -238,10 +240,11 @@ class Interaction(TimeStampedModel):
             ),
         ]
         indexes = [
-            # INCLUDE: the scoring aggregation reads both sides from the indexes alone.
-            models.Index(fields=["contact", "occurred_at"], include=["quality", "duration_minutes"],
+            # INCLUDE: the scoring aggregation reads both sides from the indexes alone, the
+            # relationship lift's counterfactual (without one event's rows) too.
+            models.Index(fields=["contact", "occurred_at"], include=["quality", "duration_minutes", "event"],
                          name="interaction_contact_idx"),
-            models.Index(fields=["counterpart", "occurred_at"], include=["quality", "duration_minutes"],
+            models.Index(fields=["counterpart", "occurred_at"], include=["quality", "duration_minutes", "event"],
                          name="interaction_counterpart_idx"),
             models.Index(fields=["event", "occurred_at"], name="interaction_event_idx"),
             # Contact fatigue (contacts.fatigue) counts the agency's staff interactions per side.
@@ -266,8 +269,9 @@ class Interaction(TimeStampedModel):
 
 class Feedback(TimeStampedModel):
     event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="feedback")
+    # No index of its own: feedback_contact_latest_idx leads with it.
     contact = models.ForeignKey(
-        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="feedback"
+        "contacts.Contact", verbose_name=_("contact"), on_delete=models.CASCADE, related_name="feedback", db_index=False,
     )
     nps = models.PositiveSmallIntegerField(_("NPS (0–10)"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction (1–10)"), null=True, blank=True)
@@ -291,8 +295,10 @@ class Feedback(TimeStampedModel):
         ]
         indexes = [
             # INCLUDE: the scoring aggregation reads a contact's latest NPS (newest first, the
-            # higher id first among equal moments) from the index alone, in index order.
-            models.Index(fields=["contact", "-submitted_at", "-id"], include=["nps"], name="feedback_contact_latest_idx"),
+            # higher id first among equal moments) from the index alone, in index order; the
+            # event for the relationship lift's counterfactual (without one event's rows).
+            models.Index(fields=["contact", "-submitted_at", "-id"], include=["nps", "event"],
+                         name="feedback_contact_latest_idx"),
         ]
 
     def __str__(self) -> str:

@@ -35,7 +35,7 @@ from scoring.services import (
 )
 from scoring.services.clv import ClvFitError, refit_clv
 from scoring.services.profile import active_parameters
-from scoring.services.recompute import chunk_size_setting, chunked, late_data_referrers
+from scoring.services.recompute import chunk_size_setting, even_chunks, late_data_referrers
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
 from scoring.triggers import enqueue_late_data, refresh_event_metrics
@@ -89,7 +89,7 @@ def recompute_event_task(
     CLV figures (docs/clv.md): the fit reads every history of the base, seconds at a million
     contacts, so the metrics do not fit a model of their own."""
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
-    chunks = list(chunked(event_contact_ids(event_id), chunk_size_setting()))
+    chunks = even_chunks(event_contact_ids(event_id), chunk_size_setting())
     metrics = compute_event_metrics_task.si(event_id, as_of, request_id, clv=False) | fit_clv_task.si(as_of, [event_id])
     if not chunks:
         metrics.apply_async()

@@ -27,6 +27,7 @@ from scoring.services import (
     recompute_contacts,
     writes,
 )
+from scoring.services.recompute import even_chunks
 from scoring.services.writes import ContactsLocked, save_scores
 from scoring.signals import event_metrics_updated
 from scoring.tasks import compute_event_metrics_task, nightly_recompute_task, recompute_late_data_task
@@ -213,6 +214,17 @@ class TestAllContacts:
 
     def test_no_contacts_no_chunks(self):
         assert list(all_contact_id_chunks(100)) == []
+
+    def test_an_events_contacts_fan_out_in_chunks_of_equal_length(self):
+        """5,401 contacts in chunks of at most 5,000: two of 2,701 and 2,700, not 5,000 and 401,
+        so that two workers finish together; in order, each id once."""
+        ids = list(range(1, 5402))
+        chunks = even_chunks(ids, 5000)
+        assert [len(chunk) for chunk in chunks] == [2701, 2700]
+        assert [contact_id for chunk in chunks for contact_id in chunk] == ids
+        assert [len(chunk) for chunk in even_chunks(ids[:10], 3)] == [3, 3, 2, 2]
+        assert even_chunks(ids[:5000], 5000) == [ids[:5000]]
+        assert even_chunks([], 5000) == []
 
     def test_a_range_of_sparse_ids_is_split_by_contacts_not_by_ids(self, monkeypatch):
         """A nightly chunk's range holds the chunk size of contacts, but may span many more ids
