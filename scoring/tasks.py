@@ -34,6 +34,7 @@ from scoring.services import (
     recompute_contacts,
 )
 from scoring.services.clv import ClvFitError, refit_clv
+from scoring.services.event_metrics import chunk_lift_deltas
 from scoring.services.profile import active_parameters
 from scoring.services.recompute import chunk_size_setting, even_chunks, late_data_referrers
 from scoring.services.writes import ContactsLocked
@@ -70,11 +71,35 @@ def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigge
     return recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
 
 
+@shared_task(name="scoring.recompute_event_chunk", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+def recompute_event_chunk_task(contact_ids: list[int], as_of: str, trigger: str, event_id: int) -> list[list]:
+    """One chunk of an event's recompute: its contacts' scores, and the relationship lift of the
+    attendees among them, for the metrics that follow every chunk: [[contact id, lift], …]."""
+    recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)
+    return [[contact_id, delta] for contact_id, delta in chunk_lift_deltas(event_id, contact_ids).items()]
+
+
 @shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST)
 def compute_event_metrics_task(
     event_id: int, as_of: str | None = None, request_id: int | None = None, clv: bool = True
 ) -> None:
-    if compute_event_metrics(event_id, as_of=_as_of(as_of), clv=clv) is not None:  # None: the event is gone or not completed
+    _event_metrics(event_id, as_of, request_id, clv=clv)
+
+
+@shared_task(name="scoring.event_metrics_after_chunks", **REDELIVER_WHEN_LOST)
+def event_metrics_after_chunks_task(
+    chunk_lifts: list[list[list]], event_id: int, as_of: str, request_id: int | None = None
+) -> None:
+    """The metrics after every chunk of an event's recompute, with the lift the chunks computed."""
+    lift = {contact_id: delta for chunk in chunk_lifts for contact_id, delta in chunk}
+    _event_metrics(event_id, as_of, request_id, clv=False, lift_deltas=lift)
+
+
+def _event_metrics(
+    event_id: int, as_of: str | None, request_id: int | None, *, clv: bool, lift_deltas: dict[int, float] | None = None
+) -> None:
+    metrics = compute_event_metrics(event_id, as_of=_as_of(as_of), clv=clv, lift_deltas=lift_deltas)
+    if metrics is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
     outbox.done(request_id)
 
@@ -83,18 +108,19 @@ def compute_event_metrics_task(
 def recompute_event_task(
     event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT, request_id: int | None = None
 ) -> None:
-    """After an event: its touched contacts in chunks across workers, then its metrics. The
-    metrics come last, after every chunk, so they finish the outbox request `request_id`; then
+    """After an event: its touched contacts in chunks of equal length across workers, each
+    chunk with the relationship lift of its attendees, then its metrics. The metrics come
+    last, after every chunk, so they finish the outbox request `request_id`; then
     the CLV model is fitted again with the event in its history, and that fit gives the event's
     CLV figures (docs/clv.md): the fit reads every history of the base, seconds at a million
     contacts, so the metrics do not fit a model of their own."""
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
     chunks = even_chunks(event_contact_ids(event_id), chunk_size_setting())
-    metrics = compute_event_metrics_task.si(event_id, as_of, request_id, clv=False) | fit_clv_task.si(as_of, [event_id])
     if not chunks:
-        metrics.apply_async()
+        (compute_event_metrics_task.si(event_id, as_of, request_id, clv=False) | fit_clv_task.si(as_of, [event_id])).apply_async()
         return
-    chord(group(recompute_contacts_task.si(chunk, as_of, trigger, event_id) for chunk in chunks), metrics).apply_async()
+    metrics = event_metrics_after_chunks_task.s(event_id, as_of, request_id) | fit_clv_task.si(as_of, [event_id])
+    chord(group(recompute_event_chunk_task.si(chunk, as_of, trigger, event_id) for chunk in chunks), metrics).apply_async()
 
 
 @shared_task(name="scoring.fit_clv", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)

@@ -3,7 +3,7 @@
 import math
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -93,7 +93,9 @@ def share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
-def compute_event_metrics(event_id: int, *, as_of: datetime | None = None, clv: bool = True) -> EventMetrics | None:
+def compute_event_metrics(
+    event_id: int, *, as_of: datetime | None = None, clv: bool = True, lift_deltas: Mapping[int, float] | None = None
+) -> EventMetrics | None:
     """Compute and store the event's metrics exactly as of `as_of` (default now), which is their
     `computed_at`. None when the event no longer exists (deleted after the data that queued this
     computation) or was not completed by then: metrics describe what an event did, so an event
@@ -104,12 +106,15 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None, clv: 
     As of T the figures read what was known by T: interactions that occurred, feedback
     submitted and referrals made by T; follow-ups created or done by T (done ones count as
     done only when done by T); attendances of events ended or completed by T; the previous
-    edition among the editions completed by T."""
+    edition among the editions completed by T.
+
+    `lift_deltas`: the relationship lift per attendee (lift_deltas()) computed already, by the
+    event recompute's chunks in parallel; used when it holds every attendee, else computed here."""
     as_of = as_of or timezone.now()
     attempt = 1
     while True:
         try:
-            return _compute_in_one_snapshot(event_id, as_of, clv)
+            return _compute_in_one_snapshot(event_id, as_of, clv, lift_deltas)
         except OperationalError as error:
             # Under REPEATABLE READ, locking an event row another transaction changed since the
             # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
@@ -119,7 +124,9 @@ def compute_event_metrics(event_id: int, *, as_of: datetime | None = None, clv: 
             attempt += 1
 
 
-def _compute_in_one_snapshot(event_id: int, as_of: datetime, clv: bool) -> EventMetrics | None:
+def _compute_in_one_snapshot(
+    event_id: int, as_of: datetime, clv: bool, lift_deltas: Mapping[int, float] | None
+) -> EventMetrics | None:
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
@@ -131,10 +138,12 @@ def _compute_in_one_snapshot(event_id: int, as_of: datetime, clv: bool) -> Event
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.COMPLETED or event.completed_at > as_of:
             return None
-        return _compute_event_metrics(event, as_of, clv)
+        return _compute_event_metrics(event, as_of, clv, lift_deltas)
 
 
-def _compute_event_metrics(event: Event, as_of: datetime, clv: bool) -> EventMetrics:
+def _compute_event_metrics(
+    event: Event, as_of: datetime, clv: bool, lift_deltas: Mapping[int, float] | None = None
+) -> EventMetrics:
     attendances = Attendance.objects.filter(event=event)  # all known: the event was completed by T
 
     status_counts = dict(attendances.values_list("status").annotate(count=Count("id")).order_by())
@@ -192,7 +201,10 @@ def _compute_event_metrics(event: Event, as_of: datetime, clv: bool) -> EventMet
 
     referrals = Referral.objects.filter(event=event, created_at__lte=as_of).count()
     won_value = followup_figures["won"] or Decimal("0")
-    lift = relationship_lift(event, attendee_ids)
+    if lift_deltas is not None and attendee_ids <= lift_deltas.keys():
+        lift = summarize_lift([lift_deltas[contact_id] for contact_id in attendee_ids])
+    else:
+        lift = relationship_lift(event, attendee_ids)
     retained_count = None if retained is None else len(retained)
     if clv:
         clv_return = event_clv_return(event, previous, retained_count, as_of)
@@ -252,16 +264,38 @@ def relationship_lift(event: Event, attendee_ids: Iterable[int], params: Scoring
     per attendee, the score as of the event's completion with all data minus the score as of
     the same moment without this event's rows (its attendance, interactions, follow-ups and
     feedback); the mean, median and share of attendees above 0. Deterministic: it reads
-    neither the time the recompute ran nor the scores stored. Two queries per chunk.
-    """
+    neither the time the recompute ran nor the scores stored."""
+    return summarize_lift(list(lift_deltas(event, attendee_ids, params).values()))
+
+
+def lift_deltas(event: Event, attendee_ids: Iterable[int], params: ScoringParameters | None = None) -> dict[int, float]:
+    """Per attendee, the score with the event minus the score without it, as of its
+    completion (relationship_lift()). Two queries per chunk."""
     from scoring.services.recompute import chunk_size_setting, chunked  # recompute imports this module
 
     params = params or active_parameters()
-    deltas = []
+    deltas = {}
     for chunk in chunked(sorted(attendee_ids), chunk_size_setting()):
         with_event = {result.contact_id: result.score for result in compute_scores(chunk, event.completed_at, params)}
         without = compute_scores(chunk, event.completed_at, params, without_event=event.pk)
-        deltas += [with_event[result.contact_id] - result.score for result in without if result.contact_id in with_event]
+        deltas |= {result.contact_id: with_event[result.contact_id] - result.score
+                   for result in without if result.contact_id in with_event}
+    return deltas
+
+
+def chunk_lift_deltas(event_id: int, contact_ids: Sequence[int]) -> dict[int, float]:
+    """lift_deltas() of those of these contacts who attended the event, for one chunk of its
+    recompute: {} while the event is not completed (or gone). Fanned out with the chunks, the
+    lift costs the metrics that follow them nothing."""
+    event = Event.objects.filter(pk=event_id, status=EventStatus.COMPLETED).first()
+    if event is None:
+        return {}
+    attendees = Attendance.objects.filter(event=event, status=AttendanceStatus.ATTENDED, contact_id__any_of=contact_ids)
+    return lift_deltas(event, attendees.values_list("contact_id", flat=True))
+
+
+def summarize_lift(deltas: Sequence[float]) -> RelationshipLift:
+    """The mean and median of the attendees' lifts and the share of them above 0."""
     if not deltas:
         return RelationshipLift()
     return RelationshipLift(

@@ -70,6 +70,43 @@ def test_relationship_lift_is_with_the_event_minus_without_it_as_of_completion()
     assert later.relationship_lift == metrics.relationship_lift
 
 
+@pytest.mark.django_db
+def test_the_event_recompute_takes_the_lift_its_chunks_computed(monkeypatch, settings):
+    """The chunks (in parallel on the workers) compute the lift of their attendees; the metrics
+    after them use it as it is, and compute it themselves only for an attendee it lacks."""
+    from scoring.services import event_metrics
+    from scoring.tasks import recompute_event_task
+
+    settings.SCORING_CHUNK_SIZE = 2  # five contacts: three chunks
+    event = Event.objects.create(name="Summit", starts_at=ENDS - timedelta(hours=8), ends_at=ENDS,
+                                 status="completed", completed_at=COMPLETED)
+    people = [Contact.objects.create(email=f"p{n}@example.com") for n in range(5)]
+    for person in people[:4]:
+        Attendance.objects.create(event=event, contact=person, status="attended")
+    Attendance.objects.create(event=event, contact=people[4], status="no_show")
+    Interaction.objects.create(event=event, contact=people[0], counterpart=people[1], occurred_at=ENDS - timedelta(hours=1),
+                               quality=5)
+    expected = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=1))
+    EventMetrics.objects.all().delete()
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the metrics computed the lift again")
+
+    monkeypatch.setattr(event_metrics, "relationship_lift", not_again)
+    recompute_event_task.delay(event.pk, (COMPLETED + timedelta(days=1)).isoformat())  # eager: chunks, then the metrics
+    metrics = EventMetrics.objects.get(event=event)
+    assert (metrics.relationship_lift, metrics.relationship_lift_median, metrics.relationship_lift_positive_share) == (
+        expected.relationship_lift, expected.relationship_lift_median, expected.relationship_lift_positive_share)
+    assert metrics.relationship_lift > 0
+
+    monkeypatch.undo()
+    partial = event_metrics.chunk_lift_deltas(event.pk, [person.pk for person in people[:3]])
+    assert sorted(partial) == [person.pk for person in people[:3]]  # attendees only, of these contacts
+    assert event_metrics.chunk_lift_deltas(event.pk, [people[4].pk]) == {}  # a no-show has no lift
+    again = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=2), lift_deltas=partial)
+    assert again.relationship_lift == expected.relationship_lift  # the fourth attendee's lift computed here
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
 @pytest.mark.django_db
 def test_on_postgresql_the_lift_counterfactual_reads_interactions_and_feedback_from_their_indexes_alone():

@@ -614,11 +614,11 @@ class TestEventMetricsInOneSnapshot:
         seen = []
         original = event_metrics._compute_event_metrics
 
-        def compute(event, as_of, clv):
+        def compute(*args):
             with connection.cursor() as cursor:
                 cursor.execute("SHOW transaction_isolation")
                 seen.append(cursor.fetchone()[0])
-            return original(event, as_of, clv)
+            return original(*args)
 
         monkeypatch.setattr(event_metrics, "_compute_event_metrics", compute)
         assert compute_event_metrics(event.pk).attended == 2
