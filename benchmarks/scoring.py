@@ -820,14 +820,14 @@ def measure_event_workers(event_id: int, chunk_size: int, workers: int) -> float
 
     as_of = AS_OF + timedelta(days=1)
     connections.close_all()  # a forked process must not share the parent's connection
-    started = time.perf_counter()
-    chunks = even_chunks(event_contact_ids(event_id), chunk_size)
-    connections.close_all()
+    # The processes are started before the clock, as a Celery worker's pool is running already.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
+        started = time.perf_counter()
+        chunks = even_chunks(event_contact_ids(event_id), chunk_size)
         chunk_lifts = pool.starmap(run_event_chunk, [(chunk, as_of.isoformat(), event_id) for chunk in chunks], chunksize=1)
-    lift = {contact_id: delta for chunk_lift in chunk_lifts for contact_id, delta in chunk_lift}
-    compute_event_metrics(event_id, as_of=as_of, clv=False, lift_deltas=lift)
-    seconds = time.perf_counter() - started
+        lift = {contact_id: delta for chunk_lift in chunk_lifts for contact_id, delta in chunk_lift}
+        compute_event_metrics(event_id, as_of=as_of, clv=False, lift_deltas=lift)
+        seconds = time.perf_counter() - started
     print(f"  event recompute on {workers} worker processes: {seconds:.2f} s "
           f"({len(chunks)} chunks of {', '.join(f'{len(chunk):,}' for chunk in chunks)} contacts with their lift, "
           "then the metrics)")
