@@ -32,6 +32,7 @@ class RecomputeKind(models.TextChoices):
     CONTACTS = "contacts", _("Contacts' scores")
     METRICS = "metrics", _("Event metrics")
     ALL = "all", _("Every contact's score")
+    RANGE = "range", _("A range of contacts' scores")
 
 
 class NoShowRateReason(models.TextChoices):

@@ -522,8 +522,12 @@ class RecomputeRequest(models.Model):
     event = models.ForeignKey(
         "events.Event", verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    # contacts: their ids; a range: its first and last id
     contact_ids = models.JSONField(_("contacts"), default=list, blank=True)
     trigger = models.CharField(_("trigger"), max_length=20, choices=ScoreTrigger.choices, default=ScoreTrigger.MANUAL)
+    # The moment to score at (a range of the nightly run, sent again: the same as-of as the rest
+    # of the run); empty: when the work runs.
+    as_of = models.DateTimeField(_("as of"), null=True, blank=True)
     created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
     send_count = models.PositiveIntegerField(_("times sent"), default=0)
@@ -535,7 +539,10 @@ class RecomputeRequest(models.Model):
         indexes = [models.Index(fields=["sent_at", "created_at"], name="recompute_request_due")]
 
     def __str__(self) -> str:
-        target = f"event {self.event_id}" if self.event_id else f"{len(self.contact_ids)} contacts"
+        if self.kind == RecomputeKind.RANGE:
+            target = f"contacts {self.contact_ids[0]}–{self.contact_ids[-1]}"
+        else:
+            target = f"event {self.event_id}" if self.event_id else f"{len(self.contact_ids)} contacts"
         return f"{self.get_kind_display()}: {target}"
 
 

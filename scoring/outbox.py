@@ -1,7 +1,8 @@
 """The outbox of scoring: recomputes asked for are rows first, Celery messages second.
 
 A request (RecomputeRequest; PendingRecompute for late data) is written in the transaction
-of the data that asks for it, and sent after commit. The broker may be down then, or lose the
+of the data that asks for it, and sent after commit. A run over every contact (nightly, or
+by hand) writes a request per range of contacts it fans out. The broker may be down then, or lose the
 message later (a Redis restart), or a worker may die midway: the row stays until the task
 that does the work deletes it, and the sweeper (`sweep()`, every minute from beat and once
 when a worker starts) sends again whatever is due and not done. Every scoring task is
@@ -9,8 +10,9 @@ idempotent, so a request sent twice costs time, never correctness.
 """
 
 import logging
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -56,6 +58,17 @@ def request_recompute(
     return row
 
 
+def request_ranges(ranges: Iterable[range], *, as_of: datetime, trigger: str) -> list[RecomputeRequest]:
+    """A request per range of contacts to score as of `as_of`: the ranges of a run over every
+    contact, written before their tasks are sent (send()). A range whose task is lost with its
+    message (a worker killed after taking it from Redis and before recording it as taken) stays
+    and is sent again by the sweeper: its contacts by the full path, as of the same moment."""
+    return RecomputeRequest.objects.bulk_create(
+        RecomputeRequest(kind=RecomputeKind.RANGE, contact_ids=[ids[0], ids[-1]], as_of=as_of, trigger=trigger)
+        for ids in ranges
+    )
+
+
 def signature(row: RecomputeRequest):
     """The Celery task that does the work of `row` and deletes it when done."""
     from scoring import tasks
@@ -66,14 +79,19 @@ def signature(row: RecomputeRequest):
         return tasks.recompute_contacts_task.si(row.contact_ids, None, row.trigger, request_id=row.pk)
     if row.kind == RecomputeKind.ALL:
         return tasks.recompute_all_task.si(row.trigger, request_id=row.pk)
+    if row.kind == RecomputeKind.RANGE:
+        first_id, last_id = row.contact_ids
+        as_of = row.as_of.isoformat() if row.as_of else None
+        return tasks.recompute_contact_range_task.si(first_id, last_id, as_of, row.trigger, request_id=row.pk)
     return tasks.compute_event_metrics_task.si(row.event_id, request_id=row.pk)
 
 
-def send(rows: Iterable[RecomputeRequest]) -> int:
-    """Send the rows' tasks; the number sent. A row the broker did not take stays unsent."""
+def send(rows: Iterable[RecomputeRequest], task_of: Callable[[RecomputeRequest], Any] = signature) -> int:
+    """Send the rows' tasks (`task_of` a row: its signature()); the number sent. A row the
+    broker did not take stays unsent."""
     sent = 0
     for row in rows:
-        if queue.publish(signature(row).apply_async, what=f"recompute request {row.pk} ({row})"):
+        if queue.publish(task_of(row).apply_async, what=f"recompute request {row.pk} ({row})"):
             # Eager Celery (the demo) has done the work and deleted the row already: no-op then.
             RecomputeRequest.objects.filter(pk=row.pk).update(sent_at=timezone.now(), send_count=F("send_count") + 1)
             sent += 1

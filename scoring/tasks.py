@@ -66,9 +66,13 @@ def recompute_contacts_task(
 
 
 @shared_task(name="scoring.recompute_contact_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
-def recompute_contact_range_task(first_id: int, last_id: int, as_of: str, trigger: str) -> int:
-    """Every contact with an id from first_id to last_id (one chunk of the all-contacts run)."""
-    return recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
+def recompute_contact_range_task(
+    first_id: int, last_id: int, as_of: str | None, trigger: str, request_id: int | None = None
+) -> int:
+    """Every contact with an id from first_id to last_id (one range of the all-contacts run)."""
+    changed = recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
+    outbox.done(request_id)
+    return changed
 
 
 @shared_task(name="scoring.recompute_event_chunk", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
@@ -188,23 +192,26 @@ def nightly_recompute_task() -> int:
     plan = nightly.plan_nightly(as_of, active_parameters()) if connection.vendor == "postgresql" else None
     if plan is None:
         return _fan_out_all_contacts(ScoreTrigger.NIGHTLY)
-    ranges = [
-        nightly_range_task.si(ids[0], ids[-1], as_of.isoformat(),
-                              [[contact_id, at.isoformat()] for contact_id, at in plan.within(ids).items()])
-        for ids in nightly.nightly_ranges()
-    ]
-    if ranges:
-        group(ranges).apply_async()
-    return len(ranges)
+    rows = outbox.request_ranges(nightly.nightly_ranges(), as_of=as_of, trigger=ScoreTrigger.NIGHTLY)
+
+    def range_task(row):
+        ids = range(row.contact_ids[0], row.contact_ids[-1] + 1)
+        changed = [[contact_id, at.isoformat()] for contact_id, at in plan.within(ids).items()]
+        return nightly_range_task.si(ids[0], ids[-1], as_of.isoformat(), changed, request_id=row.pk)
+
+    outbox.send(rows, range_task)
+    return len(rows)
 
 
 @shared_task(name="scoring.nightly_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
-def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[list]) -> int:
-    """One range of the nightly run: decayed by arithmetic, changed contacts by the full path."""
+def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[list], request_id: int | None = None) -> int:
+    """One range of the nightly run: decayed by arithmetic, changed contacts by the full path.
+    Its outbox request, sent again if this task is lost, scores the range by the full path."""
     outcome = nightly.nightly_range(
         range(first_id, last_id + 1), _as_of(as_of), active_parameters(),
         {contact_id: datetime.fromisoformat(at) for contact_id, at in changed},
     )
+    outbox.done(request_id)
     return len(outcome["changes"])
 
 
@@ -217,14 +224,10 @@ def recompute_all_task(trigger: str, request_id: int | None = None) -> int:
 
 
 def _fan_out_all_contacts(trigger: str) -> int:
-    as_of = timezone.now().isoformat()
-    chunks = [
-        recompute_contact_range_task.si(ids[0], ids[-1], as_of, trigger)
-        for ids in all_contact_id_chunks(chunk_size_setting())
-    ]
-    if chunks:
-        group(chunks).apply_async()
-    return len(chunks)
+    """Every contact in ranges, one outbox request each (their tasks sent now, again if lost)."""
+    rows = outbox.request_ranges(all_contact_id_chunks(chunk_size_setting()), as_of=timezone.now(), trigger=trigger)
+    outbox.send(rows)
+    return len(rows)
 
 
 @shared_task(name="scoring.sweep_outbox")

@@ -28,7 +28,7 @@ from ror_crm import queue
 from scoring import outbox
 from scoring.choices import RecomputeKind
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest
-from scoring.tasks import recompute_late_data_task, sweep_outbox_task
+from scoring.tasks import nightly_recompute_task, recompute_late_data_task, sweep_outbox_task
 
 QUEUE_DOWN = "Saved; scoring will run when the queue is back."
 
@@ -319,6 +319,46 @@ class TestSweep:
         assert b"2 contacts" in response.content
         assert admin_client.get(reverse("admin:scoring_recomputerequest_add")).status_code == 403
         assert admin_client.get(reverse("admin:scoring_pendingrecompute_changelist")).status_code == 200
+
+
+@pytest.mark.django_db
+class TestRangesOfAnAllContactsRun:
+    def test_the_nightly_run_writes_a_request_per_range_that_its_task_deletes(self, settings):
+        settings.SCORING_CHUNK_SIZE = 2
+        people = attendees(ended_event(), 5)
+
+        assert nightly_recompute_task.delay().get() == 3  # eager: each range's task runs as it is sent
+
+        assert RecomputeRequest.objects.count() == 0
+        assert ContactScore.objects.filter(contact__in=people).count() == 5
+
+    def test_a_range_lost_with_its_message_is_scored_by_the_sweep_as_of_the_run(self, settings, monkeypatch):
+        settings.SCORING_OUTBOX_RESEND_SECONDS = 600
+        people = attendees(ended_event(), 3)
+        as_of = timezone.now() - timedelta(hours=2)
+        with redis_down(monkeypatch):  # the message never arrives
+            [row] = outbox.request_ranges([range(people[0].pk, people[-1].pk + 1)], as_of=as_of, trigger="nightly")
+            assert outbox.send([row]) == 0
+        RecomputeRequest.objects.filter(pk=row.pk).update(created_at=as_of, sent_at=as_of)  # sent, and lost
+        assert str(RecomputeRequest.objects.get()) == f"A range of contacts' scores: contacts {people[0].pk}–{people[-1].pk}"
+
+        assert sweep_outbox_task.delay().get()["sent"] == 1
+
+        assert RecomputeRequest.objects.count() == 0
+        assert set(ContactScore.objects.values_list("contact_id", "computed_at")) == {
+            (person.pk, as_of) for person in people}  # the full path, as of the run's moment
+
+    def test_recomputing_everyone_by_hand_leaves_a_request_per_range_until_done(self, settings, monkeypatch):
+        settings.SCORING_CHUNK_SIZE = 2
+        attendees(ended_event(), 3)
+        with redis_down(monkeypatch):
+            outbox.request_recompute(RecomputeKind.ALL)
+        assert list(RecomputeRequest.objects.values_list("kind", flat=True)) == [RecomputeKind.ALL]
+
+        sweep_outbox_task.delay()  # the fan-out runs: its ranges are requests of their own, each done
+
+        assert RecomputeRequest.objects.count() == 0
+        assert ContactScore.objects.count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
