@@ -600,11 +600,15 @@ def measure_floor(params: Any) -> float:
 
 def naive_result(contact_id: int, params: Any) -> Any:
     """Score one contact the naive way: a query per relation through the ORM and DOMAIN.md's
-    sums in Python row by row (the test suite's reference, tests/scoring/naive.py)."""
+    sums in Python row by row (the test suite's reference, tests/scoring/naive.py); then its
+    cadence and next best action, as the recompute decides them, for this one contact."""
     from scoring.services import score_contact
+    from scoring.services.next_action import apply_next_actions
     from tests.scoring.naive import naive_aggregates
 
-    return score_contact(contact_id, naive_aggregates(contact_id, AS_OF, params), params, AS_OF)
+    result = score_contact(contact_id, naive_aggregates(contact_id, AS_OF, params), params, AS_OF)
+    apply_next_actions([result], [contact_id], AS_OF)
+    return result
 
 
 def naive_save(result: Any) -> None:
