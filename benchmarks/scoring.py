@@ -737,22 +737,28 @@ def measure_workers_recompute(chunk_size: int, workers: int) -> float:
     with connections["default"].cursor() as cursor:  # never scored again, as on a first run
         cursor.execute("UPDATE contacts_contact SET never_scored = true WHERE NOT never_scored")
     connections.close_all()  # a forked process must not share the parent's connection
-    started = time.perf_counter()
-    bounds = [(ids[0], ids[-1]) for ids in all_contact_id_chunks(chunk_size)]
-    connections.close_all()
+    # The processes are started before the clock, as a Celery worker's pool is running already.
     with multiprocessing.get_context("fork").Pool(workers) as pool:
+        started = time.perf_counter()
+        bounds = [(ids[0], ids[-1]) for ids in all_contact_id_chunks(chunk_size)]
         changed = sum(pool.starmap(run_range_task, bounds, chunksize=1))
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
     print(f"  recompute on {workers} worker processes: {seconds:.2f} s, {changed:,} contacts scored")
     return seconds
 
 
 def check_naive_agrees(naive: dict[int, Any]) -> bool:
-    """The naive loop did the same work: its scores equal the ones the recompute stored."""
+    """The naive loop did the same work: its scores, cadences and next actions equal the ones
+    the recompute stored."""
     from scoring.models import ContactScore
 
-    stored = dict(ContactScore.objects.filter(contact_id__in=list(naive)).values_list("contact_id", "score"))
-    return all(stored.get(contact_id) == result.score for contact_id, result in naive.items())
+    columns = ("score", "cadence_days", "next_touch_due", "next_action")
+    stored = {row[0]: row[1:] for row in ContactScore.objects.filter(contact_id__in=list(naive)).values_list(
+        "contact_id", *columns)}
+    return all(
+        stored.get(contact_id) == tuple(getattr(result, column) for column in columns)
+        for contact_id, result in naive.items()
+    )
 
 
 def measure_event(event_id: int, chunk_size: int, params: Any, *, clv_fit: bool = True
@@ -767,18 +773,18 @@ def measure_event(event_id: int, chunk_size: int, params: Any, *, clv_fit: bool 
     from scoring.services import event_metrics as event_metrics_module
     from scoring.services.recompute import chunked
 
-    relationship_lift = event_metrics_module.relationship_lift
+    attendee_lifts = event_metrics_module.attendee_lifts
     parts = {"contact_ids": 0.0, "chunks": 0.0, "metrics": 0.0, "lift": 0.0}
 
     def timed_lift(*args, **kwargs):
         started = time.perf_counter()
         try:
-            return relationship_lift(*args, **kwargs)
+            return attendee_lifts(*args, **kwargs)
         finally:
             parts["lift"] += time.perf_counter() - started
 
     as_of = AS_OF + timedelta(days=1)
-    event_metrics_module.relationship_lift = timed_lift
+    event_metrics_module.attendee_lifts = timed_lift
     try:
         started = time.perf_counter()
         contact_ids = event_contact_ids(event_id)
@@ -789,7 +795,7 @@ def measure_event(event_id: int, chunk_size: int, params: Any, *, clv_fit: bool 
         compute_event_metrics(event_id, as_of=as_of, clv=False)
         seconds = time.perf_counter() - started
     finally:
-        event_metrics_module.relationship_lift = relationship_lift
+        event_metrics_module.attendee_lifts = attendee_lifts
     parts["metrics"] = seconds - parts["contact_ids"] - parts["chunks"] - parts["lift"]
     if clv_fit:
         from scoring.services.clv import refit_clv
@@ -830,7 +836,7 @@ def measure_event_workers(event_id: int, chunk_size: int, workers: int) -> float
         chunks = even_chunks(event_contact_ids(event_id), chunk_size)
         chunk_lifts = pool.starmap(run_event_chunk, [(chunk, as_of.isoformat(), event_id) for chunk in chunks], chunksize=1)
         lift = {contact_id: delta for chunk_lift in chunk_lifts for contact_id, delta in chunk_lift}
-        compute_event_metrics(event_id, as_of=as_of, clv=False, lift_deltas=lift)
+        compute_event_metrics(event_id, as_of=as_of, clv=False, lifts=lift)
         seconds = time.perf_counter() - started
     print(f"  event recompute on {workers} worker processes: {seconds:.2f} s "
           f"({len(chunks)} chunks of {', '.join(f'{len(chunk):,}' for chunk in chunks)} contacts with their lift, "

@@ -34,9 +34,9 @@ from scoring.services import (
     recompute_contacts,
 )
 from scoring.services.clv import ClvFitError, refit_clv
-from scoring.services.event_metrics import chunk_lift_deltas
+from scoring.services.event_metrics import chunk_attendee_lifts
 from scoring.services.profile import active_parameters
-from scoring.services.recompute import chunk_size_setting, even_chunks, late_data_referrers
+from scoring.services.recompute import chunk_size_setting, even_chunks, late_data_referrers, not_scored_since
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
 from scoring.triggers import enqueue_late_data, refresh_event_metrics
@@ -69,8 +69,10 @@ def recompute_contacts_task(
 def recompute_contact_range_task(
     first_id: int, last_id: int, as_of: str | None, trigger: str, request_id: int | None = None
 ) -> int:
-    """Every contact with an id from first_id to last_id (one range of the all-contacts run)."""
-    changed = recompute_contacts(range(first_id, last_id + 1), as_of=_as_of(as_of), trigger=trigger)["changed"]
+    """Every contact with an id from first_id to last_id (one range of the all-contacts run),
+    but those scored as of this moment or later already (the range sent twice)."""
+    moment = _as_of(as_of)
+    changed = recompute_contacts(not_scored_since(range(first_id, last_id + 1), moment), as_of=moment, trigger=trigger)["changed"]
     outbox.done(request_id)
     return changed
 
@@ -80,7 +82,7 @@ def recompute_event_chunk_task(contact_ids: list[int], as_of: str, trigger: str,
     """One chunk of an event's recompute: its contacts' scores, and the relationship lift of the
     attendees among them, for the metrics that follow every chunk: [[contact id, lift], …]."""
     recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)
-    return [[contact_id, delta] for contact_id, delta in chunk_lift_deltas(event_id, contact_ids).items()]
+    return [[contact_id, delta] for contact_id, delta in chunk_attendee_lifts(event_id, contact_ids).items()]
 
 
 @shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST)
@@ -96,13 +98,13 @@ def event_metrics_after_chunks_task(
 ) -> None:
     """The metrics after every chunk of an event's recompute, with the lift the chunks computed."""
     lift = {contact_id: delta for chunk in chunk_lifts for contact_id, delta in chunk}
-    _event_metrics(event_id, as_of, request_id, clv=False, lift_deltas=lift)
+    _event_metrics(event_id, as_of, request_id, clv=False, lifts=lift)
 
 
 def _event_metrics(
-    event_id: int, as_of: str | None, request_id: int | None, *, clv: bool, lift_deltas: dict[int, float] | None = None
+    event_id: int, as_of: str | None, request_id: int | None, *, clv: bool, lifts: dict[int, float] | None = None
 ) -> None:
-    metrics = compute_event_metrics(event_id, as_of=_as_of(as_of), clv=clv, lift_deltas=lift_deltas)
+    metrics = compute_event_metrics(event_id, as_of=_as_of(as_of), clv=clv, lifts=lifts)
     if metrics is not None:  # None: the event is gone or not completed
         transaction.on_commit(lambda: event_metrics_updated.send(sender=compute_event_metrics_task, event_id=event_id))
     outbox.done(request_id)

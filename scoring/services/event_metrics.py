@@ -94,10 +94,11 @@ def share(part: int, whole: int) -> float | None:
 
 
 def compute_event_metrics(
-    event_id: int, *, as_of: datetime | None = None, clv: bool = True, lift_deltas: Mapping[int, float] | None = None
+    event_id: int, *, as_of: datetime | None = None, clv: bool = True, lifts: Mapping[int, float] | None = None
 ) -> EventMetrics | None:
     """Compute and store the event's metrics exactly as of `as_of` (default now), which is their
-    `computed_at`. None when the event no longer exists (deleted after the data that queued this
+    `computed_at`, unless they were stored as of a later time already (then those are returned
+    and stay). None when the event no longer exists (deleted after the data that queued this
     computation) or was not completed by then: metrics describe what an event did, so an event
     that has not happened yet (a recompute asked for by hand) gets none. With `clv=False` the
     CLV figures stay null for the CLV fit to fill (store_event_clv_return): the event recompute
@@ -108,13 +109,13 @@ def compute_event_metrics(
     done only when done by T); attendances of events ended or completed by T; the previous
     edition among the editions completed by T.
 
-    `lift_deltas`: the relationship lift per attendee (lift_deltas()) computed already, by the
-    event recompute's chunks in parallel; used when it holds every attendee, else computed here."""
+    `lifts`: the relationship lift of attendees (attendee_lifts()) computed already, by the
+    event recompute's chunks in parallel; the lift of an attendee it lacks is computed here."""
     as_of = as_of or timezone.now()
     attempt = 1
     while True:
         try:
-            return _compute_in_one_snapshot(event_id, as_of, clv, lift_deltas)
+            return _compute_in_one_snapshot(event_id, as_of, clv, lifts)
         except OperationalError as error:
             # Under REPEATABLE READ, locking an event row another transaction changed since the
             # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
@@ -125,7 +126,7 @@ def compute_event_metrics(
 
 
 def _compute_in_one_snapshot(
-    event_id: int, as_of: datetime, clv: bool, lift_deltas: Mapping[int, float] | None
+    event_id: int, as_of: datetime, clv: bool, lifts: Mapping[int, float] | None
 ) -> EventMetrics | None:
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -138,11 +139,14 @@ def _compute_in_one_snapshot(
         event = Event.objects.select_for_update(no_key=True).filter(pk=event_id).first()
         if event is None or event.status != EventStatus.COMPLETED or event.completed_at > as_of:
             return None
-        return _compute_event_metrics(event, as_of, clv, lift_deltas)
+        newer = EventMetrics.objects.filter(event=event, computed_at__gt=as_of).first()
+        if newer is not None:  # computed meanwhile as of a later time (late data): an older as-of never overwrites it
+            return newer
+        return _compute_event_metrics(event, as_of, clv, lifts)
 
 
 def _compute_event_metrics(
-    event: Event, as_of: datetime, clv: bool, lift_deltas: Mapping[int, float] | None = None
+    event: Event, as_of: datetime, clv: bool, lifts: Mapping[int, float] | None = None
 ) -> EventMetrics:
     attendances = Attendance.objects.filter(event=event)  # all known: the event was completed by T
 
@@ -201,10 +205,9 @@ def _compute_event_metrics(
 
     referrals = Referral.objects.filter(event=event, created_at__lte=as_of).count()
     won_value = followup_figures["won"] or Decimal("0")
-    if lift_deltas is not None and attendee_ids <= lift_deltas.keys():
-        lift = summarize_lift([lift_deltas[contact_id] for contact_id in attendee_ids])
-    else:
-        lift = relationship_lift(event, attendee_ids)
+    given = lifts or {}
+    known = {contact_id: given[contact_id] for contact_id in attendee_ids if contact_id in given}
+    lift = summarize_lift(list((known | attendee_lifts(event, attendee_ids - known.keys())).values()))
     retained_count = None if retained is None else len(retained)
     if clv:
         clv_return = event_clv_return(event, previous, retained_count, as_of)
@@ -259,18 +262,12 @@ class RelationshipLift:
     positive_share: float | None = None
 
 
-def relationship_lift(event: Event, attendee_ids: Iterable[int], params: ScoringParameters | None = None) -> RelationshipLift:
-    """What the event did to its attendees' relationships, as a counterfactual (DOMAIN.md):
-    per attendee, the score as of the event's completion with all data minus the score as of
-    the same moment without this event's rows (its attendance, interactions, follow-ups and
-    feedback); the mean, median and share of attendees above 0. Deterministic: it reads
-    neither the time the recompute ran nor the scores stored."""
-    return summarize_lift(list(lift_deltas(event, attendee_ids, params).values()))
-
-
-def lift_deltas(event: Event, attendee_ids: Iterable[int], params: ScoringParameters | None = None) -> dict[int, float]:
-    """Per attendee, the score with the event minus the score without it, as of its
-    completion (relationship_lift()). Two queries per chunk."""
+def attendee_lifts(event: Event, attendee_ids: Iterable[int], params: ScoringParameters | None = None) -> dict[int, float]:
+    """The relationship lift of each attendee, what the event did to their relationship, as a
+    counterfactual (DOMAIN.md): the score as of the event's completion with all data minus the
+    score as of the same moment without this event's rows (its attendance, interactions,
+    follow-ups and feedback). Deterministic: it reads neither the time the recompute ran nor
+    the scores stored. Two queries per chunk."""
     from scoring.services.recompute import chunk_size_setting, chunked  # recompute imports this module
 
     params = params or active_parameters()
@@ -283,19 +280,20 @@ def lift_deltas(event: Event, attendee_ids: Iterable[int], params: ScoringParame
     return deltas
 
 
-def chunk_lift_deltas(event_id: int, contact_ids: Sequence[int]) -> dict[int, float]:
-    """lift_deltas() of those of these contacts who attended the event, for one chunk of its
+def chunk_attendee_lifts(event_id: int, contact_ids: Sequence[int]) -> dict[int, float]:
+    """attendee_lifts() of those of these contacts who attended the event, for one chunk of its
     recompute: {} while the event is not completed (or gone). Fanned out with the chunks, the
     lift costs the metrics that follow them nothing."""
     event = Event.objects.filter(pk=event_id, status=EventStatus.COMPLETED).first()
     if event is None:
         return {}
     attendees = Attendance.objects.filter(event=event, status=AttendanceStatus.ATTENDED, contact_id__any_of=contact_ids)
-    return lift_deltas(event, attendees.values_list("contact_id", flat=True))
+    return attendee_lifts(event, attendees.values_list("contact_id", flat=True))
 
 
 def summarize_lift(deltas: Sequence[float]) -> RelationshipLift:
-    """The mean and median of the attendees' lifts and the share of them above 0."""
+    """The event's relationship lift: the mean and median of its attendees' lifts and the share
+    of them above 0."""
     if not deltas:
         return RelationshipLift()
     return RelationshipLift(

@@ -14,6 +14,7 @@ from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, Interaction
 from events.selectors import previous_edition
 from scoring.choices import ScoreTrigger
+from scoring.models import ContactScore
 from scoring.services.contact_scores import compute_scores
 from scoring.services.event_metrics import compute_event_metrics
 from scoring.services.next_action import apply_next_actions
@@ -108,6 +109,21 @@ def all_contact_id_chunks(size: int, *, within: range | None = None) -> Iterator
             return
         yield range(last_id + 1, end_id + 1)
         last_id = end_id
+
+
+def not_scored_since(ids: range, as_of: datetime) -> Sequence[int]:
+    """The contacts of a range without a score as of `as_of` or later: the range itself when no
+    contact of it has one (the usual case, read by range scans), else a list of those left. A
+    range sent twice (its outbox request sent again while its first message still waited in the
+    queue) scores only what the first did not. One query, two when some are scored already."""
+    scored = set(
+        ContactScore.objects.filter(contact_id__gte=ids[0], contact_id__lte=ids[-1], computed_at__gte=as_of)
+        .values_list("contact_id", flat=True)
+    )
+    if not scored:
+        return ids
+    within = Contact.objects.filter(pk__range=(ids[0], ids[-1])).order_by("pk").values_list("pk", flat=True)
+    return [contact_id for contact_id in within if contact_id not in scored]
 
 
 def id_chunks(contact_ids: Iterable[int], size: int) -> Iterator[Sequence[int]]:

@@ -88,27 +88,67 @@ def test_the_event_recompute_takes_the_lift_its_chunks_computed(monkeypatch, set
                                quality=5)
     expected = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=1))
     EventMetrics.objects.all().delete()
+    computed_by_the_metrics = []
+    attendee_lifts = event_metrics.attendee_lifts
 
-    def not_again(*args, **kwargs):
-        raise AssertionError("the metrics computed the lift again")
+    def spy(event, attendee_ids, params=None):
+        attendee_ids = set(attendee_ids)
+        if attendee_ids:
+            computed_by_the_metrics.append(attendee_ids)
+        return attendee_lifts(event, attendee_ids, params)
 
-    monkeypatch.setattr(event_metrics, "relationship_lift", not_again)
-    recompute_event_task.delay(event.pk, (COMPLETED + timedelta(days=1)).isoformat())  # eager: chunks, then the metrics
+    with monkeypatch.context() as patch:
+        patch.setattr(event_metrics, "_compute_event_metrics", spying_on_the_metrics(event_metrics, spy))
+        recompute_event_task.delay(event.pk, (COMPLETED + timedelta(days=1)).isoformat())  # eager: chunks, then the metrics
     metrics = EventMetrics.objects.get(event=event)
+    assert computed_by_the_metrics == []  # every attendee's lift came from the chunks
     assert (metrics.relationship_lift, metrics.relationship_lift_median, metrics.relationship_lift_positive_share) == (
         expected.relationship_lift, expected.relationship_lift_median, expected.relationship_lift_positive_share)
     assert metrics.relationship_lift > 0
 
-    monkeypatch.undo()
-    partial = event_metrics.chunk_lift_deltas(event.pk, [person.pk for person in people[:3]])
+    partial = event_metrics.chunk_attendee_lifts(event.pk, [person.pk for person in people[:3]])
     assert sorted(partial) == [person.pk for person in people[:3]]  # attendees only, of these contacts
-    assert event_metrics.chunk_lift_deltas(event.pk, [people[4].pk]) == {}  # a no-show has no lift
-    again = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=2), lift_deltas=partial)
-    assert again.relationship_lift == expected.relationship_lift  # the fourth attendee's lift computed here
+    assert event_metrics.chunk_attendee_lifts(event.pk, [people[4].pk]) == {}  # a no-show has no lift
+    monkeypatch.setattr(event_metrics, "attendee_lifts", spy)
+    again = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=2), lifts=partial)
+    assert computed_by_the_metrics == [{people[3].pk}]  # only the attendee the chunks' lift lacked
+    assert again.relationship_lift == expected.relationship_lift
+
+
+@pytest.mark.django_db
+def test_metrics_as_of_an_earlier_time_never_overwrite_later_ones():
+    """A chord's metrics finishing after the late-data run's (computed as of a later time) leave
+    the later figures, as a score's older result never overwrites a newer one."""
+    event = Event.objects.create(name="Summit", starts_at=ENDS - timedelta(hours=8), ends_at=ENDS,
+                                 status="completed", completed_at=COMPLETED)
+    Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@example.com"), status="attended")
+    later = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=2))
+    Attendance.objects.create(event=event, contact=Contact.objects.create(email="b@example.com"), status="attended")
+
+    earlier = compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=1))
+
+    assert (earlier.pk, earlier.computed_at, earlier.attended) == (later.pk, COMPLETED + timedelta(days=2), 1)
+    assert EventMetrics.objects.get(event=event).attended == 1
+    assert compute_event_metrics(event.pk, as_of=COMPLETED + timedelta(days=3)).attended == 2
+
+
+def spying_on_the_metrics(module, spy):
+    """_compute_event_metrics with `spy` as the module's attendee_lifts while it runs (the chunks,
+    which run before, use the real one)."""
+    original = module._compute_event_metrics
+
+    def compute(*args):
+        real, module.attendee_lifts = module.attendee_lifts, spy
+        try:
+            return original(*args)
+        finally:
+            module.attendee_lifts = real
+
+    return compute
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction
 def test_on_postgresql_the_lift_counterfactual_reads_interactions_and_feedback_from_their_indexes_alone():
     """Without one event's rows, every other row is still read from the scoring's covering
     indexes: they hold the event (reading each row's table page took four times as long at 1M)."""
@@ -118,6 +158,9 @@ def test_on_postgresql_the_lift_counterfactual_reads_interactions_and_feedback_f
     Attendance.objects.create(event=event, contact=anna, status="attended")
     Interaction.objects.create(event=event, contact=anna, counterpart=ben, occurred_at=ENDS - timedelta(hours=1))
     Feedback.objects.create(event=event, contact=anna, nps=9, submitted_at=ENDS)
+    with connection.cursor() as cursor:  # the pages all visible, as in a table long written: the index alone answers
+        cursor.execute("VACUUM ANALYZE events_interaction")
+        cursor.execute("VACUUM ANALYZE events_feedback")
     with CaptureQueriesContext(connection) as captured:
         compute_scores([anna.pk, ben.pk], COMPLETED, active_parameters(), without_event=event.pk)
     [statement] = [query["sql"] for query in captured.captured_queries if "events_interaction" in query["sql"]]

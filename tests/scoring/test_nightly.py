@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 
 from contacts.models import Contact, FollowUp, Referral
 from events.models import Attendance, Event, Feedback, Interaction
+from scoring import outbox
 from scoring.choices import ScoreTrigger
-from scoring.models import ContactScore, KeepInTouchCadence, PendingRecompute, ScoreSnapshot
+from scoring.models import ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest, ScoreSnapshot
 from scoring.services import nightly, recompute_contacts
 from scoring.services.contact_scores import DECAYING_SUMS
 from scoring.services.nightly import decay_range, nightly_recompute, plan_nightly
@@ -203,8 +204,16 @@ def test_the_nightly_task_decays_the_stored_scores_range_by_range(settings, monk
     recompute = nightly.recompute_contacts
     monkeypatch.setattr(nightly, "recompute_contacts", lambda ids, **kwargs: full_path.extend(ids) or recompute(ids, **kwargs))
 
+    requested = []
+    request_ranges = outbox.request_ranges
+    monkeypatch.setattr(outbox, "request_ranges", lambda *args, **kwargs: requested.extend(request_ranges(*args, **kwargs))
+                        or requested)
+
     assert nightly_recompute_task.delay().get() == 3  # ranges of four contacts each
 
+    # an outbox request per range, as of tonight, each deleted by its range's task
+    assert [(row.kind, row.as_of) for row in requested] == [("range", tonight)] * 3
+    assert not RecomputeRequest.objects.exists()
     assert set(ContactScore.objects.values_list("computed_at", flat=True)) == {tonight}
     churn_moved = ScoreSnapshot.objects.filter(computed_at=tonight).count()
     assert ScoreSnapshot.objects.count() - snapshots == churn_moved < len(contact_ids)  # decay wrote no history

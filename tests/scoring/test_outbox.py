@@ -28,7 +28,12 @@ from ror_crm import queue
 from scoring import outbox
 from scoring.choices import RecomputeKind
 from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest
-from scoring.tasks import nightly_recompute_task, recompute_late_data_task, sweep_outbox_task
+from scoring.tasks import (
+    nightly_recompute_task,
+    recompute_contact_range_task,
+    recompute_late_data_task,
+    sweep_outbox_task,
+)
 
 QUEUE_DOWN = "Saved; scoring will run when the queue is back."
 
@@ -323,13 +328,18 @@ class TestSweep:
 
 @pytest.mark.django_db
 class TestRangesOfAnAllContactsRun:
-    def test_the_nightly_run_writes_a_request_per_range_that_its_task_deletes(self, settings):
+    def test_the_nightly_run_writes_a_request_per_range_that_its_task_deletes(self, settings, monkeypatch):
         settings.SCORING_CHUNK_SIZE = 2
         people = attendees(ended_event(), 5)
+        requested = []
+        request_ranges = outbox.request_ranges
+        monkeypatch.setattr(outbox, "request_ranges", lambda *args, **kwargs: requested.extend(
+            request_ranges(*args, **kwargs)) or requested)
 
         assert nightly_recompute_task.delay().get() == 3  # eager: each range's task runs as it is sent
 
-        assert RecomputeRequest.objects.count() == 0
+        assert [row.kind for row in requested] == [RecomputeKind.RANGE] * 3
+        assert RecomputeRequest.objects.count() == 0  # each deleted by its task
         assert ContactScore.objects.filter(contact__in=people).count() == 5
 
     def test_a_range_lost_with_its_message_is_scored_by_the_sweep_as_of_the_run(self, settings, monkeypatch):
@@ -347,6 +357,20 @@ class TestRangesOfAnAllContactsRun:
         assert RecomputeRequest.objects.count() == 0
         assert set(ContactScore.objects.values_list("contact_id", "computed_at")) == {
             (person.pk, as_of) for person in people}  # the full path, as of the run's moment
+
+    def test_a_range_sent_twice_scores_only_what_the_first_did_not(self):
+        from scoring.services.recompute import not_scored_since
+
+        people = attendees(ended_event(), 3)
+        ids = range(people[0].pk, people[-1].pk + 1)
+        as_of = timezone.now() - timedelta(hours=1)
+        assert not_scored_since(ids, as_of) is ids  # none scored yet: the range as it is
+
+        recompute_contact_range_task.delay(ids[0], ids[-1], as_of.isoformat(), "nightly")
+        assert not_scored_since(ids, as_of) == []
+        assert list(not_scored_since(ids, as_of + timedelta(seconds=1))) == [person.pk for person in people]
+        ContactScore.objects.filter(contact=people[1]).update(computed_at=as_of - timedelta(days=1))
+        assert not_scored_since(ids, as_of) == [people[1].pk]
 
     def test_recomputing_everyone_by_hand_leaves_a_request_per_range_until_done(self, settings, monkeypatch):
         settings.SCORING_CHUNK_SIZE = 2
