@@ -158,6 +158,13 @@ def test_on_postgresql_the_lift_counterfactual_reads_interactions_and_feedback_f
     Attendance.objects.create(event=event, contact=anna, status="attended")
     Interaction.objects.create(event=event, contact=anna, counterpart=ben, occurred_at=ENDS - timedelta(hours=1))
     Feedback.objects.create(event=event, contact=anna, nps=9, submitted_at=ENDS)
+    # others' rows, so that reading the table's pages costs the planner something to weigh
+    others = Contact.objects.bulk_create(Contact(email=f"other{n}@example.com") for n in range(200))
+    Interaction.objects.bulk_create(
+        Interaction(event=event, contact=others[n], counterpart=others[(n + 1) % 200], occurred_at=ENDS - timedelta(hours=2))
+        for n in range(200) for _ in range(3)
+    )
+    Feedback.objects.bulk_create(Feedback(event=event, contact=person, nps=7, submitted_at=ENDS) for person in others)
     with connection.cursor() as cursor:  # the pages all visible, as in a table long written: the index alone answers
         cursor.execute("VACUUM ANALYZE events_interaction")
         cursor.execute("VACUUM ANALYZE events_feedback")
