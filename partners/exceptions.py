@@ -11,6 +11,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from partners.renderers import JSONRenderer
 from ror_crm.exceptions import DomainError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,17 @@ def validation_error_body(error: DjangoValidationError) -> dict | list:
 
 
 def api_exception_handler(exc, context):
+    """The error's answer, always JSON (API.md: "JSON in and out"), also to a client asking for
+    HTML, which the browsable API would otherwise give an HTML page."""
+    response = _error_response(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None and not isinstance(
+            getattr(request, "accepted_renderer", None), JSONRenderer):
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+    return response
+
+
+def _error_response(exc, context):
     if isinstance(exc, DomainError):
         body = {"detail": exc.message, "code": exc.code}
         if exc.existing_id is not None:

@@ -179,6 +179,18 @@ class TestFiltering:
 
 
 class TestErrors:
+    def test_errors_are_json_also_to_a_client_asking_for_html(self, staff_client, client):
+        """API.md: JSON in and out. The browsable API answers a page, but never an error page."""
+        assert staff_client.get("/api/v1/contacts/", HTTP_ACCEPT="text/html")["Content-Type"].startswith("text/html")
+        for response in (
+            staff_client.get("/api/v1/contacts/999999/", HTTP_ACCEPT="text/html"),
+            staff_client.get("/api/v1/contacts/", {"score_min": "lots"}, HTTP_ACCEPT="text/html"),
+            client.get("/api/v1/contacts/", HTTP_ACCEPT="text/html"),
+        ):
+            assert response["Content-Type"] == "application/json", response.status_code
+            assert response.status_code in (400, 401, 403, 404)
+            assert response.json()
+
     def test_an_overlong_idempotency_key_is_a_400_of_the_documented_shape(self, write_client):
         response = write_client.post("/api/v1/series/", {"name": "S"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
         assert response.status_code == 400
