@@ -164,11 +164,22 @@ def create_series(**fields: Any) -> EventSeries:
 
 @transaction.atomic
 def update_series(series: EventSeries, **fields: Any) -> EventSeries:
+    """Change the series. Renamed, the contacts whose next best action invites them to one of its
+    upcoming editions are scored again: the stored invitation names the series."""
+    from scoring import triggers
+    from scoring.choices import ScoreTrigger
+    from scoring.services.next_action import invited_to
+
     series = locked(series)
+    old_name = series.name
     for name, value in fields.items():
         setattr(series, name, value)
     series.full_clean()
     series.save()
+    if series.name != old_name:
+        upcoming = Event.objects.filter(series=series, status__in=[EventStatus.PLANNED, EventStatus.LIVE])
+        triggers.schedule_contacts_recompute(invited_to(list(upcoming.values_list("pk", flat=True))),
+                                             trigger=ScoreTrigger.LATE_DATA)
     return series
 
 

@@ -18,7 +18,7 @@ from contacts import services as contact_services
 from contacts.models import Contact
 from events import services as event_services
 from events.models import Attendance, Event, EventSeries, Interaction
-from scoring.models import ContactScore, EventMetrics, PendingRecompute, ScoreSnapshot
+from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest, ScoreSnapshot
 from scoring.services import (
     active_parameters,
     all_contact_id_chunks,
@@ -690,3 +690,26 @@ def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_c
         event_services.delete_event(planned)  # not one of its contacts: only invited to it
 
     assert ContactScore.objects.get(contact=loyal).next_action != "invite"
+
+
+@pytest.mark.django_db
+def test_renaming_a_series_rescores_the_contacts_invited_to_its_next_edition(django_capture_on_commit_callbacks):
+    now = timezone.now()
+    series, first, second = two_completed_editions(now)
+    planned = make_event("Summit 3", series=series, ends_at=now + timedelta(days=60), status="planned")
+    loyal = Contact.objects.create(email="loyal@example.com", marketing_consent=True)
+    for event in (first, make_event("Dinner", ends_at=now - timedelta(days=100), status="completed",
+                                    completed_at=now - timedelta(days=100))):
+        Attendance.objects.create(event=event, contact=loyal, status="attended")
+    with django_capture_on_commit_callbacks(execute=True):
+        recompute_contacts([loyal.pk])
+    invitation = ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]
+    assert (invitation["id"], invitation["series"]) == (planned.pk, series.name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.update_series(series, name="Summit Europe")
+
+    assert ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]["series"] == "Summit Europe"
+    with django_capture_on_commit_callbacks(execute=True):  # the same name again: nothing to re-score
+        event_services.update_series(series, name="Summit Europe")
+    assert not RecomputeRequest.objects.exists()
