@@ -672,19 +672,27 @@ def test_late_data_also_recomputes_the_events_whose_figures_read_it(django_captu
     assert EventMetrics.objects.get(event=first).attended == 3
 
 
-@pytest.mark.django_db
-def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_capture_on_commit_callbacks):
+def invited_to_the_next_edition(capture) -> tuple[EventSeries, Event, Contact]:
+    """A series with two completed editions and a planned one, and a returning contact with consent
+    whose stored next action invites them to it: the first edition and another event attended,
+    so not an attendee of the edition before the planned one."""
     now = timezone.now()
-    series, first, second = two_completed_editions(now)
+    series, first, _second = two_completed_editions(now)
     planned = make_event("Summit 3", series=series, ends_at=now + timedelta(days=60), status="planned")
     loyal = Contact.objects.create(email="loyal@example.com", marketing_consent=True)
-    # the first edition and another event: not an attendee of the edition before the planned one
     for event in (first, make_event("Dinner", ends_at=now - timedelta(days=100), status="completed",
                                     completed_at=now - timedelta(days=100))):
         Attendance.objects.create(event=event, contact=loyal, status="attended")
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         recompute_contacts([loyal.pk])
-    assert ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]["id"] == planned.pk
+    invitation = ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]
+    assert (invitation["id"], invitation["series"]) == (planned.pk, series.name)
+    return series, planned, loyal
+
+
+@pytest.mark.django_db
+def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_capture_on_commit_callbacks):
+    _series, planned, loyal = invited_to_the_next_edition(django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
         event_services.delete_event(planned)  # not one of its contacts: only invited to it
@@ -694,17 +702,7 @@ def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_c
 
 @pytest.mark.django_db
 def test_renaming_a_series_rescores_the_contacts_invited_to_its_next_edition(django_capture_on_commit_callbacks):
-    now = timezone.now()
-    series, first, second = two_completed_editions(now)
-    planned = make_event("Summit 3", series=series, ends_at=now + timedelta(days=60), status="planned")
-    loyal = Contact.objects.create(email="loyal@example.com", marketing_consent=True)
-    for event in (first, make_event("Dinner", ends_at=now - timedelta(days=100), status="completed",
-                                    completed_at=now - timedelta(days=100))):
-        Attendance.objects.create(event=event, contact=loyal, status="attended")
-    with django_capture_on_commit_callbacks(execute=True):
-        recompute_contacts([loyal.pk])
-    invitation = ContactScore.objects.get(contact=loyal).next_action_figures["next_edition"]
-    assert (invitation["id"], invitation["series"]) == (planned.pk, series.name)
+    series, _planned, loyal = invited_to_the_next_edition(django_capture_on_commit_callbacks)
 
     with django_capture_on_commit_callbacks(execute=True):
         event_services.update_series(series, name="Summit Europe")
