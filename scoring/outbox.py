@@ -1,12 +1,12 @@
 """The outbox of scoring: recomputes asked for are rows first, Celery messages second.
 
 A request (RecomputeRequest; PendingRecompute for late data) is written in the transaction
-of the data that asks for it, and sent after commit. A run over every contact (nightly, or
-by hand) writes a request per range of contacts it fans out. The broker may be down then, or lose the
+of the data that asks for it, and sent after commit. The broker may be down then, or lose the
 message later (a Redis restart), or a worker may die midway: the row stays until the task
 that does the work deletes it, and the sweeper (`sweep()`, every minute from beat and once
 when a worker starts) sends again whatever is due and not done. Every scoring task is
-idempotent, so a request sent twice costs time, never correctness.
+idempotent, so a request sent twice costs time, never correctness. A run over every contact
+(nightly, or by hand) writes a request per range of contacts it fans out.
 """
 
 import logging
