@@ -8,3 +8,10 @@ access log is written stays on the command line (`--access-logfile -`).
 
 # remote address, time, "METHOD /path PROTOCOL", status, bytes, duration (µs), user agent
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)s "%(a)s"'
+
+
+def post_worker_init(worker):
+    """Each web worker, once it has loaded the app, keeps it out of full collections."""
+    from ror_crm.processes import freeze_loaded_objects
+
+    freeze_loaded_objects()

@@ -2,12 +2,21 @@ import os
 import threading
 
 from celery import Celery, bootsteps
+from celery.signals import worker_process_init
+
+from ror_crm.processes import freeze_loaded_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ror_crm.settings")
 
 app = Celery("ror_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def freeze_after_fork(**kwargs) -> None:
+    """Each worker process, forked with the app loaded, keeps what it loaded out of full collections."""
+    freeze_loaded_objects()
 
 
 @app.task(name="ror_crm.health")
