@@ -15,7 +15,8 @@ changes. RSS: this process's peak (ru_maxrss), which includes generating the fil
 The bulk writes beside their floors, each the fastest of --repeat runs, each rolled back:
 - the upsert of 1,000 rows of known attendees whose name and status change (the bulk API's
   attendances/bulk/) and its floor: the rows COPYed into a temporary table and one
-  `UPDATE … FROM` it per table (contacts, attendances);
+  `UPDATE … FROM` it per table (contacts, attendances), and the changed contacts' history rows
+  by one `INSERT … SELECT`;
 - the replay of the same 1,000 rows, unchanged (target 50 ms);
 - check-in of 1,000 and 5,000 attendees by e-mail and its floor: the e-mails COPYed into a
   temporary table and one `UPDATE … FROM` it.
@@ -99,21 +100,34 @@ def defaults(model, given: set[str]) -> tuple[list[str], list]:
     return columns, values
 
 
+def contact_history_sql(joined: str, history_type: str) -> str:
+    """The plain-SQL history rows of the contacts `joined` (a join to the contacts table `c`)
+    selects, as the import writes them (ror_crm.bulk.insert_history_of())."""
+    from django.db import connection
+    from simple_history.utils import get_history_manager_for_model
+
+    from contacts.models import Contact
+
+    quote = connection.ops.quote_name
+    history = get_history_manager_for_model(Contact).model
+    tracked = [quote(field.column) for field in history.tracked_fields]
+    return (f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked)}, history_date, history_type, "
+            f"history_change_reason, history_user_id) SELECT {', '.join('c.' + column for column in tracked)}, now(), "
+            f"'{history_type}', NULL, NULL FROM {quote(Contact._meta.db_table)} c {joined}")
+
+
 def file_floor(data: bytes, event_id: int) -> float:
     """The first import's writes in plain SQL, rolled back: the file COPYed into a temporary table,
     then one statement each for the organizations, the known contacts' job titles, the new
     contacts, every contact's history row and the attendances, and the deferred foreign-key
     checks that a commit would run."""
     from django.db import connection
-    from simple_history.utils import get_history_manager_for_model
 
     from contacts.models import Contact, Organization
     from events.models import Attendance
 
     quote = connection.ops.quote_name
-    history = get_history_manager_for_model(Contact).model
     contacts, organizations = quote(Contact._meta.db_table), quote(Organization._meta.db_table)
-    tracked = [quote(field.column) for field in history.tracked_fields]
 
     def run(cursor):
         cursor.execute("CREATE TEMP TABLE bench_file (email text, first_name text, last_name text, company text, "
@@ -134,10 +148,7 @@ def file_floor(data: bytes, event_id: int) -> float:
             f"{', '.join(['%s'] * len(values))} FROM bench_file f "
             f"LEFT JOIN {organizations} o ON lower(o.name) = lower(f.company) "
             f"WHERE NOT EXISTS (SELECT FROM {contacts} c WHERE lower(trim(c.email)) = lower(f.email))", values)
-        cursor.execute(
-            f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(tracked)}, history_date, history_type, "
-            f"history_change_reason, history_user_id) SELECT {', '.join('c.' + column for column in tracked)}, now(), "
-            f"'+', NULL, NULL FROM {contacts} c JOIN bench_file f ON lower(trim(c.email)) = lower(f.email)")
+        cursor.execute(contact_history_sql("JOIN bench_file f ON lower(trim(c.email)) = lower(f.email)", "+"))
         given = {"event_id", "contact_id", "status", "external_id", "registered_at", "created_at", "updated_at"}
         extra, values = defaults(Attendance, given)
         cursor.execute(
@@ -231,6 +242,7 @@ def measure_bulk_writes(repeat: int) -> dict:
                   [(row["email"], row["first_name"], row["status"]) for row in changed])
         cursor.execute(f"UPDATE {contacts_table} c SET first_name = r.first_name, updated_at = now() "
                        f"FROM bench_rows r WHERE c.email = r.email")
+        cursor.execute(contact_history_sql("JOIN bench_rows r ON c.email = r.email", "~"))
         cursor.execute(f"UPDATE {attendances_table} a SET status = r.status, updated_at = now() "
                        f"FROM bench_rows r JOIN {contacts_table} c ON c.email = r.email "
                        f"WHERE a.contact_id = c.id AND a.event_id = %s", [event.pk])

@@ -44,7 +44,8 @@ class EventSerializer(PartnerModelSerializer):
     cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False,
+    # Not trimmed: the schema's pattern and maxLength hold for the text as sent.
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False, trim_whitespace=False,
                                       error_messages={"invalid": _("A three-letter currency code, e.g. EUR.")})
     capacity = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
     follow_up_deadline_minutes = serializers.IntegerField(

@@ -201,6 +201,26 @@ class TestFreeTextLength:
         assert counts() == before
         assert post_json(write_client, path, {**valid, field: "x" * FREE_TEXT_MAX_LENGTH}).status_code == 201
 
+    @pytest.mark.parametrize("padding", [" ", "\x1c"])  # \x1c: str.strip() takes it for whitespace too
+    def test_the_schemas_max_length_counts_the_text_as_sent(self, write_client, anna, padding):
+        url = f"/api/v1/contacts/{anna.pk}/"
+
+        too_long = patch_json(write_client, url, {"job_title": padding + "x" * 200})
+
+        assert list(assert_error_shape(too_long)) == ["job_title"]
+        anna.refresh_from_db()
+        assert anna.job_title == ""
+        at_the_cap = patch_json(write_client, url, {"job_title": padding + "x" * 199})
+        assert at_the_cap.status_code == 200, at_the_cap.content
+        assert at_the_cap.json()["job_title"] == "x" * 199  # trimmed
+
+    @pytest.mark.parametrize("currency", [" EUR", "EUR ", "EU"])
+    def test_a_currency_is_three_letters_as_sent(self, write_client, event, currency):
+        response = patch_json(write_client, f"/api/v1/events/{event.pk}/", {"currency": currency})
+
+        assert list(assert_error_shape(response)) == ["currency"]
+        assert patch_json(write_client, f"/api/v1/events/{event.pk}/", {"currency": "usd"}).json()["currency"] == "USD"
+
     def test_a_megabyte_note_is_refused(self, write_client, anna, event):
         response = post_json(write_client, "/api/v1/interactions/",
                              {"event": event.pk, "contact": anna.pk, "notes": "x" * 1_000_000})
