@@ -2,6 +2,7 @@
 team worklist: values asked on a page of their own, applied in a fixed number of queries, with
 history, and erased or do-not-contact contacts left out with a message saying so."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -211,6 +212,20 @@ class TestTeamWorklist:
         response = staff_client.get(WORKLIST, {"owner": sales_user.pk, "view": "follow_ups"})
         assert [f.contact.email for f in response.context["worklist"].overdue] == ["dirk@client.example"]
         assert "sven" in response.context["title"]
+
+    @pytest.mark.parametrize(("query", "selected"), [({}, "mine"), ({"owner": "team"}, "team"), ({"owner": "sales"}, "sales")])
+    def test_the_owner_choice_shows_whose_list_it_is(self, staff_client, staff_user, sales_user, team, query, selected):
+        # staff_user owns no contact: their own list must not read as "All owners".
+        Contact.objects.filter(owner=staff_user).update(owner=None)
+        FollowUp.objects.filter(owner=staff_user).update(owner=sales_user)
+        values = {"mine": str(staff_user.pk), "team": "team", "sales": str(sales_user.pk)}
+        owner = {"owner": values[query["owner"]]} if query else {}
+
+        page = staff_client.get(WORKLIST, owner).content.decode()
+
+        choice = re.search(r'<select id="worklist-owner".*?</select>', page, re.DOTALL).group()
+        assert re.findall(r'<option value="([^"]+)" selected>', choice) == [values[selected]]
+        assert choice.count(f'<option value="{staff_user.pk}"') == 1
 
     def test_sales_see_only_their_own(self, sales_client, team):
         assert sales_client.get(WORKLIST, {"owner": "team"}).status_code == 403
