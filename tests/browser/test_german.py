@@ -95,6 +95,9 @@ def test_the_daily_pages_are_german_throughout(page, login, django_user_model, t
     page.click("#ror-language-form button")
     page.wait_for_selector("html[lang=de]")
     data = user_data()  # after the login: its access log entry (the browser's user agent) is data too
+    page.goto(page.base_url + reverse("admin:index"))
+    # The index's RoR links keep to one line beside their longer German descriptions.
+    assert page.eval_on_selector_all("#ror-index-links th a", "links => links.map(a => a.getClientRects().length)") == [1, 1, 1]
 
     urls = [
         reverse("admin:index"), reverse("ror-dashboard"), reverse("ror-worklist"), f"{reverse('ror-worklist')}?owner=team",
