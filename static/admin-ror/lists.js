@@ -8,3 +8,12 @@ if (localStorage.getItem('django.admin.navSidebarIsOpen') === null) {
         localStorage.removeItem('django.admin.navSidebarIsOpen');
     });
 }
+
+// A cell cut with an ellipsis (lists.css) shows its full text on hover.
+document.addEventListener('DOMContentLoaded', function() {
+    document.querySelectorAll('#result_list td, #result_list tbody th').forEach(function(cell) {
+        if (cell.scrollWidth > cell.clientWidth && !cell.title) {
+            cell.title = cell.innerText.trim();
+        }
+    });
+});

@@ -17,6 +17,9 @@ OVERFLOW = """() => {
     return {page: page, table: table ? table.scrollWidth - box.clientWidth : 0, rows: table ? table.rows.length : 0};
 }"""
 
+CUT_CELLS = """() => Array.from(document.querySelectorAll('#result_list td, #result_list tbody th'))
+    .filter(cell => cell.scrollWidth > cell.clientWidth).map(cell => [cell.innerText.trim(), cell.title])"""
+
 
 def test_every_changelist_fits_a_laptop_screen(page, login, django_user_model, tmp_path):
     superuser = django_user_model.objects.create_superuser("root", "root@agency.example", PERSONA_PASSWORD)
@@ -25,16 +28,23 @@ def test_every_changelist_fits_a_laptop_screen(page, login, django_user_model, t
     login(superuser)
 
     overflowing, with_rows = [], 0
+    cut, cut_without_title = 0, []
     for model in admin.site._registry:
         url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         page.goto(page.base_url + url)
         result = page.evaluate(OVERFLOW)
+        cells = page.evaluate(CUT_CELLS)
+        cut += len(cells)
+        cut_without_title += [f"{url}: {text!r}" for text, title in cells if title != text]
         with_rows += result["rows"] > 1
         if result["page"] > 0 or result["table"] > 1:
             overflowing.append(f"{url}: page +{result['page']} px, table +{result['table']} px")
 
     assert with_rows >= 10  # the demo fills the lists that matter
     assert overflowing == []
+    # A text cut with an ellipsis is shown whole on hover.
+    assert cut > 0
+    assert cut_without_title == []
     # Lists start with the navigation sidebar collapsed; the user's choice is kept.
     assert not page.locator("#main").evaluate("element => element.classList.contains('shifted')")
 
