@@ -172,6 +172,10 @@ def _page(model_admin, request, attendee_import: AttendeeImport, mapping_form: C
             (row, {imports.field_label(name): errors for name, errors in row.errors.items()})
             for row in (preview.rows if preview else [])
         ],
+        "error_rows": [
+            (line, {imports.field_label(name): messages for name, messages in errors.items()})
+            for line, errors in attendee_import.errors
+        ],
         "preview_max_rows": imports.PREVIEW_MAX_ROWS,
         "kept_error_rows": imports.KEPT_ERROR_ROWS,
         "remembered": attendee_import.remembered,

@@ -83,7 +83,7 @@ class TestRefusedRows:
 
         response = confirm(admin_client, event, preview)
 
-        skipped = ("1 row was skipped because of errors Row Errors 4 external_id: "
+        skipped = ("1 row was skipped because of errors Row Errors 4 External id: "
                    "An earlier row of this list has the same external id.")
         assert skipped in result_text(response)
         assert not Contact.objects.filter(email="carl@client.example").exists()
