@@ -542,17 +542,21 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Check in selected attendances"), permissions=["change"])
     def check_in_selected(self, request, queryset):
-        result = services.check_in_attendances(queryset.select_related("contact"))
-        self.message_user(request, ngettext(
-            "Checked in %(count)d attendance.", "Checked in %(count)d attendances.", result.checked_in
-        ) % {"count": result.checked_in}, messages.SUCCESS)
+        selected = list(queryset.select_related("contact", "event"))
+        result = services.check_in_attendances(selected)
+        if result.checked_in:
+            self.message_user(request, ngettext(
+                "Checked in %(count)d attendance.", "Checked in %(count)d attendances.", result.checked_in
+            ) % {"count": result.checked_in}, messages.SUCCESS)
         if result.already_checked_in:
             self.message_user(request, ngettext(
                 "%(count)d was already checked in.", "%(count)d were already checked in.", result.already_checked_in
             ) % {"count": result.already_checked_in}, messages.INFO)
         if result.unknown:
+            # The service names the rows "#id"; people read who and where.
+            names = {f"#{attendance.pk}": f"{attendance.contact} @ {attendance.event}" for attendance in selected}
             self.message_user(request, _("Not checked in (contact erased, or the event has not started yet): %(rows)s") % {
-                "rows": ", ".join(result.unknown)}, messages.WARNING)
+                "rows": "; ".join(names.get(row, row) for row in result.unknown)}, messages.WARNING)
 
 
 @admin.register(Interaction)

@@ -360,6 +360,20 @@ class TestAttendanceAndFollowUpActions:
         assert "Checked in 2 attendances." in messages_of(response)
         assert "1 was already checked in." in messages_of(response)
 
+    def test_check_in_before_the_event_names_who_was_left_out(self, admin_client, agency):
+        soon = Event.objects.create(name="Far Ahead Forum", starts_at=timezone.now() + timedelta(days=30),
+                                    ends_at=timezone.now() + timedelta(days=31))
+        attendance = Attendance.objects.create(event=soon, contact=agency.contacts[0], status=AttendanceStatus.REGISTERED)
+
+        response = run_action(admin_client, "events_attendance", "check_in_selected", [attendance.pk])
+
+        shown = messages_of(response)
+        assert not any(message.startswith("Checked in") for message in shown)
+        assert [message for message in shown if message.startswith("Not checked in")] == [
+            f"Not checked in (contact erased, or the event has not started yet): {agency.contacts[0]} @ {soon}"]
+        attendance.refresh_from_db()
+        assert attendance.status == AttendanceStatus.REGISTERED
+
     def test_mark_follow_ups_done(self, admin_client, agency):
         planned = list(FollowUp.objects.filter(status=FollowUpStatus.PLANNED))
         response = run_action(admin_client, "contacts_followup", "mark_done", [f.pk for f in planned])
