@@ -6,6 +6,7 @@ contacts.services. Writes are POST with CSRF and end in a redirect with a messag
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
@@ -99,6 +100,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "team_owners": worklist_owners() if can_see_team else [],
         "shown_owner": owner if owner not in (TEAM, request.user) else None,
         "show_owner": owner == TEAM,
+        "missed_window_days": settings.MISSED_DEADLINE_WINDOW_DAYS,
         "done_form": FollowUpDoneForm(),
         "can_add": request.user.has_perm(ADD_PERMISSION),
         "can_change": request.user.has_perm(CHANGE_PERMISSION),

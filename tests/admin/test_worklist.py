@@ -360,6 +360,11 @@ class TestNextActionsAndLosingTouch:
             scored_contact(f"more{index}@client.example", sales_user, action="check_in", score=index, overdue_days=index + 1)
         assert count() == few
 
+    def test_the_missed_view_says_how_far_back_it_looks(self, sales_client, settings):
+        settings.MISSED_DEADLINE_WINDOW_DAYS = 45
+        page = sales_client.get(WORKLIST, {"view": "missed"}).content.decode()
+        assert "for deadlines of the last 45 days" in page
+
     def test_an_unknown_view_opens_the_default(self, sales_client, action_data):
         assert sales_client.get(WORKLIST, {"view": "nonsense"}).context["view"] == "actions"
 
