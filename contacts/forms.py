@@ -16,7 +16,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.models import Contact, FollowUp
 from events.choices import EventStatus
 from events.models import Event
-from ror_crm.validators import FREE_TEXT_MAX_LENGTH
+from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_not_future
 
 FOLLOW_UP_DUE_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
@@ -57,7 +57,7 @@ class FollowUpLogForm(forms.Form):
     )
     channel = forms.ChoiceField(label=_("channel"), choices=FollowUpChannel.choices, initial=FollowUpChannel.PHONE)
     completed_at = forms.DateTimeField(
-        label=_("happened at"), required=False,
+        label=_("happened at"), required=False, validators=[validate_not_future],
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
         help_text=_("When the conversation took place, if not just now: it counts for the 48-hour follow-up figures."),
     )
@@ -135,7 +135,8 @@ class FollowUpLogForm(forms.Form):
         follow_up, contact = cleaned.get("follow_up"), cleaned.get("contact")
         if follow_up is not None and contact is not None and follow_up.contact_id != contact.pk:
             self.add_error("contact", _("This is not the contact of the planned follow-up."))
-        if cleaned.get("deal_status") in (DealStatus.OPEN, DealStatus.WON) and cleaned.get("deal_value") is None:
+        if cleaned.get("deal_status") in (DealStatus.OPEN, DealStatus.WON) and cleaned.get("deal_value") is None \
+                and "deal_value" not in self.errors:  # a value given, and refused: that error says it
             self.add_error("deal_value", _("Give the value of an open or won deal."))
         next_due_on = cleaned.get("next_due_on")
         if next_due_on is not None and next_due_on < timezone.localdate():

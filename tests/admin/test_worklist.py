@@ -283,6 +283,18 @@ class TestLogFollowUp:
         assert response.status_code == 400
         assert "contact" in response.context["form"].errors
 
+    def test_every_mistake_is_said_at_once_and_only_once(self, sales_client, worklist_data):
+        contact = worklist_data["at_risk"]
+        tomorrow = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+
+        response = sales_client.post(LOG, {"contact": contact.pk, "channel": "phone", "outcome": "positive",
+                                           "completed_at": tomorrow, "deal_value": "-5", "deal_status": "open"})
+
+        errors = response.context["form"].errors
+        assert set(errors) == {"completed_at", "deal_value"}  # the future date with the rest, not after it
+        assert len(errors["deal_value"]) == 1  # the value was given: only why it is refused
+        assert not FollowUp.objects.filter(contact=contact).exists()
+
     def test_the_contact_is_prefilled_from_the_link(self, sales_client, worklist_data):
         contact = worklist_data["at_risk"]
         response = sales_client.get(LOG, {"contact": contact.pk})
