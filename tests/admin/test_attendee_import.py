@@ -7,6 +7,7 @@ in test_import_export.py), and details of known contacts the file would change.
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
@@ -116,3 +117,9 @@ class TestKnownContacts:
 
         nina = Contact.objects.get(email="nina@client.example")
         assert (nina.first_name, nina.organization.name) == ("Nina", "Nordlicht Logistik")
+
+
+def test_the_list_of_imports_offers_to_start_one(admin_client):
+    page = admin_client.get(reverse("admin:events_attendeeimport_changelist")).content.decode()
+
+    assert f'href="{reverse("admin:events_attendance_import")}" class="addlink ror-import-link"' in page
