@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from import_export.admin import ExportMixin
@@ -201,7 +202,7 @@ class DueFilter(admin.SimpleListFilter):
 
 
 class ContactAdminForm(forms.ModelForm):
-    tags = TagsField(label=gettext_lazy("tags"), required=False, help_text=gettext_lazy("Comma-separated."))
+    tags = TagsField(label=capfirst(gettext_lazy("tags")), required=False, help_text=gettext_lazy("Comma-separated."))
 
     class Meta:
         model = Contact
