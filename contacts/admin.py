@@ -465,10 +465,13 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     @admin.action(description=gettext_lazy("Assign an owner to selected contacts"), permissions=["change"])
     def assign_owner(self, request, queryset):
+        removed = not request.POST.get("owner")  # the form says: leave empty to remove
         return self._bulk_action(
             request, queryset, AssignOwnerForm, title=_("Assign an owner"), submit_label=_("Assign owner"),
             apply=lambda form: services.assign_owner(queryset, form.cleaned_data["owner"], by=request.user),
-            done=lambda count: ngettext("Owner set for %(count)d contact.", "Owner set for %(count)d contacts.", count),
+            done=lambda count: ngettext(
+                "Owner removed from %(count)d contact.", "Owner removed from %(count)d contacts.", count,
+            ) if removed else ngettext("Owner set for %(count)d contact.", "Owner set for %(count)d contacts.", count),
         )
 
     @admin.action(description=gettext_lazy("Plan a follow-up with selected contacts"), permissions=["plan_follow_up"])

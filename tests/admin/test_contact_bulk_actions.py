@@ -64,8 +64,9 @@ class TestAssignOwner:
         assert "1 erased contact was left out." in text
 
     def test_empty_owner_removes_it(self, staff_client, people):
-        post_action(staff_client, "assign_owner", [people["dirk"]], apply="yes", owner="")
+        response = post_action(staff_client, "assign_owner", [people["dirk"]], apply="yes", owner="")
         assert Contact.objects.get(pk=people["dirk"].pk).owner is None
+        assert ("success", "Owner removed from 1 contact.") in messages_of(response)
 
     def test_an_unknown_owner_is_a_field_error(self, staff_client, people):
         response = post_action(staff_client, "assign_owner", [people["carla"]], apply="yes", owner="999999")
