@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
+from django.utils.translation import gettext as _
 from django.views.generic import RedirectView
 
 from contacts import views as contact_views
@@ -24,6 +26,15 @@ class FaviconView(RedirectView):
     def get_redirect_url(self, *args, **kwargs) -> str:
         return static("admin-ror/favicon.svg")
 
+
+def permission_denied(request, exception=None):
+    """A refused page in the admin's frame with a way back, not Django's bare "403 Forbidden".
+    (The API's refusals are DRF's JSON.)"""
+    context = {**admin.site.each_context(request), "title": _("No access")}
+    return render(request, "403.html", context, status=403)
+
+
+handler403 = permission_denied
 
 urlpatterns = [
     path("favicon.ico", FaviconView.as_view(), name="favicon"),

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
+from django.urls import reverse
 from django.utils import timezone
 
 from contacts import services
@@ -227,6 +228,15 @@ class TestTeamWorklist:
         choice = re.search(r'<select id="worklist-owner".*?</select>', page, re.DOTALL).group()
         assert re.findall(r'<option value="([^"]+)" selected>', choice) == [values[selected]]
         assert choice.count(f'<option value="{staff_user.pk}"') == 1
+
+    def test_a_refused_page_says_so_in_the_admin_with_a_way_back(self, sales_client, team):
+        response = sales_client.get(WORKLIST, {"owner": "team"})
+
+        assert response.status_code == 403
+        page = response.content.decode()
+        assert "<title>No access | RoR CRM</title>" in page
+        assert "Your account may not open this page." in page
+        assert f'<a href="{reverse("admin:index")}">Back to the start page</a>' in page
 
     def test_sales_see_only_their_own(self, sales_client, team):
         assert sales_client.get(WORKLIST, {"owner": "team"}).status_code == 403

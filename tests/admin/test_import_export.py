@@ -105,9 +105,9 @@ class TestImportFlow:
         assert list(Attendance.objects.values_list("contact__email", flat=True)) == ["ok@client.example"]
         assert (
             "3 rows were skipped because of errors Row Errors "
-            "3 email: Enter a valid email address. "
-            "4 role: Select a valid choice. king is not one of the available choices. "
-            "5 checked_in_at: Enter a valid date/time."
+            "3 E-mail: Enter a valid email address. "  # labels, as the preview shows them
+            "4 Role: Select a valid choice. king is not one of the available choices. "
+            "5 Checked in at: Enter a valid date/time."
         ) in result_text(response)
 
     def test_reimporting_the_same_list_changes_nothing(self, admin_client, event):
