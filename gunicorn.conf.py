@@ -12,6 +12,9 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D
 
 def post_worker_init(worker):
     """Each web worker, once it has loaded the app, keeps it out of full collections."""
+    from django.urls import get_resolver
+
     from ror_crm.processes import freeze_loaded_objects
 
+    get_resolver().url_patterns  # the URLconf and its views, else loaded by the first request  # noqa: B018
     freeze_loaded_objects()

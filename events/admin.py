@@ -554,7 +554,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
             ) % {"count": result.already_checked_in}, messages.INFO)
         if result.unknown:
             # The service names the rows "#id"; people read who and where.
-            names = {f"#{attendance.pk}": f"{attendance.contact} @ {attendance.event}" for attendance in selected}
+            names = {f"#{attendance.pk}": f"{self.contact_name(attendance)} @ {attendance.event}" for attendance in selected}
             self.message_user(request, _("Not checked in (contact erased, or the event has not started yet): %(rows)s") % {
                 "rows": "; ".join(names.get(row, row) for row in result.unknown)}, messages.WARNING)
 

@@ -215,12 +215,18 @@ class TestTeamWorklist:
         assert [f.contact.email for f in response.context["worklist"].overdue] == ["dirk@client.example"]
         assert "sven" in response.context["title"]
 
-    @pytest.mark.parametrize(("query", "selected"), [({}, "mine"), ({"owner": "team"}, "team"), ({"owner": "sales"}, "sales")])
-    def test_the_owner_choice_shows_whose_list_it_is(self, staff_client, staff_user, sales_user, team, query, selected):
-        # staff_user owns no contact: their own list must not read as "All owners".
-        Contact.objects.filter(owner=staff_user).update(owner=None)
-        FollowUp.objects.filter(owner=staff_user).update(owner=sales_user)
-        values = {"mine": str(staff_user.pk), "team": "team", "sales": str(sales_user.pk)}
+    @pytest.mark.parametrize("staff_owns", [False, True])
+    @pytest.mark.parametrize(("query", "selected"), [({}, "mine"), ({"owner": "team"}, "team"), ({"owner": "sales"}, "sales"),
+                                                     ({"owner": "idle"}, "idle")])
+    def test_the_owner_choice_shows_whose_list_it_is(self, staff_client, staff_user, sales_user, django_user_model, team,
+                                                     staff_owns, query, selected):
+        # Owning nothing, staff_user's own list must not read as "All owners"; owning something, they
+        # are in the team's list and still offered once.
+        if not staff_owns:
+            Contact.objects.filter(owner=staff_user).update(owner=None)
+            FollowUp.objects.filter(owner=staff_user).update(owner=sales_user)
+        idle = django_user_model.objects.create_user("idle", "idle@agency.example", "pw-12345-x", is_staff=True)
+        values = {"mine": str(staff_user.pk), "team": "team", "sales": str(sales_user.pk), "idle": str(idle.pk)}
         owner = {"owner": values[query["owner"]]} if query else {}
 
         page = staff_client.get(WORKLIST, owner).content.decode()
@@ -228,6 +234,7 @@ class TestTeamWorklist:
         choice = re.search(r'<select id="worklist-owner".*?</select>', page, re.DOTALL).group()
         assert re.findall(r'<option value="([^"]+)" selected>', choice) == [values[selected]]
         assert choice.count(f'<option value="{staff_user.pk}"') == 1
+        assert f'<option value="{staff_user.pk}"{" selected" if selected == "mine" else ""}>Only mine</option>' in choice
 
     def test_a_refused_page_says_so_in_the_admin_with_a_way_back(self, sales_client, team):
         response = sales_client.get(WORKLIST, {"owner": "team"})

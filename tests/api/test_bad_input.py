@@ -214,6 +214,12 @@ class TestFreeTextLength:
         assert at_the_cap.status_code == 200, at_the_cap.content
         assert at_the_cap.json()["job_title"] == "x" * 199  # trimmed
 
+    def test_whitespace_alone_past_the_max_length_is_refused_too(self, write_client, anna):
+        # DRF takes whitespace alone for blank before it measures anything.
+        response = patch_json(write_client, f"/api/v1/contacts/{anna.pk}/", {"job_title": " " * 201})
+
+        assert list(assert_error_shape(response)) == ["job_title"]
+
     @pytest.mark.parametrize("currency", [" EUR", "EUR ", "EU"])
     def test_a_currency_is_three_letters_as_sent(self, write_client, event, currency):
         response = patch_json(write_client, f"/api/v1/events/{event.pk}/", {"currency": currency})
