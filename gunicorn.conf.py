@@ -16,5 +16,6 @@ def post_worker_init(worker):
 
     from ror_crm.processes import freeze_loaded_objects
 
-    get_resolver().url_patterns  # the URLconf and its views, else loaded by the first request  # noqa: B018
+    # The URLconf and the views it imports, which the first request would load otherwise.
+    get_resolver().url_patterns  # noqa: B018
     freeze_loaded_objects()
