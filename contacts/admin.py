@@ -41,11 +41,19 @@ from ror_crm.admin_tools import (
     SERVICE_ERRORS,
     ServiceAdminMixin,
     badge,
+    person_name,
     related_or_none,
     short_date,
 )
 from scoring.choices import ChurnRisk, LifecycleStage, NextAction
 from scoring.formatting import localized
+
+
+@admin.display(description=gettext_lazy("owner"), ordering="owner__first_name")
+def owner_name(obj) -> str:
+    """A contact's or follow-up's owner as the worklist names them (list_select_related: no query)."""
+    return person_name(obj.owner) if obj.owner else "—"
+
 
 # Filters ------------------------------------------------------------------------------------
 
@@ -136,8 +144,8 @@ class OwnerFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         owner_ids = model_admin.model._default_manager.exclude(owner=None).values("owner")
-        users = get_user_model()._default_manager.filter(pk__in=owner_ids).order_by("username")
-        return [("me", _("Mine")), ("none", _("Unassigned")), *((str(user.pk), str(user)) for user in users)]
+        users = get_user_model()._default_manager.filter(pk__in=owner_ids).order_by("first_name", "last_name", "username")
+        return [("me", _("Mine")), ("none", _("Unassigned")), *((str(user.pk), person_name(user)) for user in users)]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -315,7 +323,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
     export_formats = [CSV, XLSX]
 
     list_display = (
-        "display_name", "email", "organization", "owner", "score_value", "stage", "churn_risk", "last_touch",
+        "display_name", "email", "organization", owner_name, "score_value", "stage", "churn_risk", "last_touch",
         "next_action",
     )
     list_select_related = ("organization", "owner", "score")
@@ -557,7 +565,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     delete_service = staticmethod(services.delete_follow_up)
     contact_fields = ("contact",)
 
-    list_display = ("contact_name", "event", "owner", "channel", "status_badge", "due", "outcome", "deal")
+    list_display = ("contact_name", "event", owner_name, "channel", "status_badge", "due", "outcome", "deal")
     list_select_related = ("contact", "event", "owner")
     list_filter = (DueFilter, "status", OwnerFilter, "channel", "outcome", "deal_status", "event__series")
     date_hierarchy = "due_at"

@@ -26,6 +26,7 @@ from contacts.exceptions import ContactFatigue
 from contacts.forms import FOLLOW_UP_DUE_TIME, FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
 from contacts.worklist import ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED, TEAM, VIEWS, worklist_for, worklist_owners
+from ror_crm.admin_tools import person_name
 from ror_crm.exceptions import DomainError
 
 # The worklist is for anyone who works follow-ups: staff who may see, add and change them
@@ -85,7 +86,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
         owner, title = TEAM, _("Team worklist")
     elif scope.isdigit() and int(scope) != request.user.pk:
         owner = get_object_or_404(get_user_model(), pk=int(scope))
-        title = _("Worklist of %(owner)s") % {"owner": owner.get_full_name() or owner.get_username()}
+        title = _("Worklist of %(owner)s") % {"owner": person_name(owner)}
     scope_query = f"owner={TEAM if owner == TEAM else owner.pk}&" if owner != request.user else ""
     context = {
         **admin.site.each_context(request),

@@ -18,14 +18,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 
-from contacts.deadlines import missed_deadline_queue
+from contacts.deadlines import default_follow_up_deadline_minutes, missed_deadline_queue
 from events import admin_imports, admin_meeting_suggestions, services
-from events.admin_panels import follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
+from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import EventStatus, ImportStatus
 from events.exceptions import EventNotEnded
 from events.models import Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
@@ -75,7 +76,9 @@ class EventFilter(admin.SimpleListFilter):
         selected = self.value()
         if (selected or "").isdigit() and int(selected) not in {event.pk for event in events}:
             events += list(Event.objects.filter(pk=int(selected)))
-        return [(str(event.pk), str(event)) for event in events]
+        # The date stays on one line (a narrow sidebar broke "2026-05-" from "20").
+        return [(str(event.pk), format_html('{} <span class="ror-nowrap">({})</span>', event.name, short_date(event.starts_at)))
+                for event in events]
 
     def queryset(self, request, queryset):
         if (self.value() or "").isdigit():
@@ -186,6 +189,14 @@ class EventAdminForm(forms.ModelForm):
     class Meta:
         model = Event
         fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose what is shown
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "follow_up_deadline_minutes" in self.fields:  # the site's default as configured, in words
+            self.fields["follow_up_deadline_minutes"].help_text = _(
+                "Minutes after the end of the event by which each attendee with an owner should have been followed "
+                "up. Empty: the site's default, %(default)s. For hot leads: 60."
+            ) % {"default": deadline_text(default_follow_up_deadline_minutes())}
 
     def clean(self):
         cleaned_data = super().clean()

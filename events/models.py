@@ -64,8 +64,8 @@ class Event(TimeStampedModel):
         _("follow-up deadline (minutes)"), null=True, blank=True,
         validators=[MinValueValidator(1, message=_("A follow-up deadline is at least one minute."))],
         help_text=_("Minutes after the end of the event by which each attendee with an owner should have been "
-                    "followed up. Empty: the site's default (setting FOLLOW_UP_DEADLINE_MINUTES, 2,880 = 48 h). "
-                    "For hot leads: 60."),
+                    "followed up. Empty: the site's default (48 hours unless the site sets another). For hot leads: "
+                    "60."),
     )
 
     class Meta:

@@ -80,6 +80,11 @@ def short_date(moment) -> str:
     return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT") if moment else "—"
 
 
+def person_name(user) -> str:
+    """A user as the pages name people: the full name, or the user name without one."""
+    return user.get_full_name() or user.get_username()
+
+
 def related_or_none(obj: models.Model, name: str):
     """A reverse one-to-one (e.g. contact.score) that may not exist; no query when select_related."""
     try:

@@ -17,6 +17,8 @@ from scoring.pages import whatif as whatif_page
 admin.site.site_header = admin.site.site_title = "RoR CRM"
 # "View site" and the site's root lead to the RoR dashboard: the product has no public pages.
 admin.site.site_url = reverse_lazy("ror-dashboard")
+# Empty cells read "—" everywhere, as the product's own columns and pages write them (Django: "-").
+admin.site.empty_value_display = "—"
 
 
 

@@ -120,6 +120,9 @@ class ContactScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "average_gap", "last_touch", "cadence", "next_touch", "reason",
     )
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("contact")  # the page's title names the contact
+
     @admin.display(description=gettext_lazy("score"))
     def score_value(self, score):
         return localized(score.score, 1)

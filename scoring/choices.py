@@ -67,5 +67,5 @@ class NextAction(models.TextChoices):
     NURTURE = "nurture", _("Nurture")
     CHECK_IN = "check_in", _("Check in")
     REST = "rest", _("Rest")
-    WAIT = "wait", _("Nothing due")
+    WAIT = "wait", _("Not due yet")
     DO_NOTHING = "do_nothing", _("Do nothing")

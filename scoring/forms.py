@@ -26,8 +26,10 @@ class ScoringProfileForm(forms.ModelForm):
                 "Exactly one profile is active: activating this one deactivates the other. Changing the "
                 "parameters of a profile that is active or has scores saves them as a new version."
             ),
-            "saturation": format_lazy(_("k of sat(x, k) = 1 − exp(−x / k), above 0, for {keys}."),
-                                      keys=_keys(SATURATION_KEYS)),
+            "saturation": format_lazy(_(
+                "How fast each part fills its share of the score: for each of {keys}, the raw value k (above 0) at "
+                "which it reaches about two thirds of its points (1 − e^(−x/k)). Larger: slower."
+            ), keys=_keys(SATURATION_KEYS)),
             "role_weights": format_lazy(_("A weight for each of {keys}."), keys=_keys(ROLE_KEYS)),
             "outcome_weights": format_lazy(_("A weight for each of {keys} (“”: no outcome given)."),
                                            keys=_keys(OUTCOME_KEYS)),

@@ -34,7 +34,10 @@ class ScoringProfile(models.Model):
     weights = models.JSONField(_("component weights"), help_text=_("One weight per component, summing to 1."))
     half_life_days = models.FloatField(_("half-life (days)"), default=180)
     saturation = models.JSONField(
-        _("saturation constants"), help_text=_("k of sat(x, k) for attendance, networking, dialogue, referrals.")
+        _("saturation constants"), help_text=_(
+            "How fast attendance, networking, dialogue and referrals fill their share of the score: the raw "
+            "value k at which a component reaches about two thirds of its points (1 − e^(−x/k)). Larger: slower."
+        ),
     )
     role_weights = models.JSONField(_("role weights"))
     outcome_weights = models.JSONField(_("follow-up outcome weights"))
@@ -42,7 +45,7 @@ class ScoringProfile(models.Model):
     converted_referral_weight = models.FloatField(
         _("converted referral weight"), default=1.0,
         help_text=_("How much a converted referral counts in advocacy, against 1 for any other referral: the "
-                    "referred contact attended an event that started after the referral (docs/referrals.md)."),
+                    "referred contact attended an event that started after the referral."),
     )
     is_active = models.BooleanField(_("active"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -301,7 +304,10 @@ class ContactScore(models.Model):
         ]
 
     def __str__(self) -> str:
-        # By id, not the contact's name: deleting many contacts lists their scores by str().
+        # The contact's name when it was loaded with the score; by id otherwise, without a query
+        # per score (deleting many contacts lists their scores by str()).
+        if ContactScore.contact.is_cached(self):
+            return _("Score of %(contact)s: %(score)s") % {"contact": self.contact, "score": self.score}
         return _("Score of contact #%(contact)s: %(score)s") % {"contact": self.contact_id, "score": self.score}
 
 
