@@ -1,4 +1,5 @@
-"""Request-wide plumbing: a request id in every log line, and 503 (not 500) when Redis is down."""
+"""Request-wide plumbing: a request id in every log line, and 503 (not 500) when Redis or
+PostgreSQL is unreachable."""
 
 import contextvars
 import logging
@@ -49,11 +50,31 @@ class RequestIDLogFilter(logging.Filter):
         return True
 
 
-class ServiceUnavailableMiddleware:
-    """What truly needs Redis (and found it down) answers 503 with Retry-After, never 500.
+def service_unavailable(error: BaseException | None) -> bool:
+    """Redis or PostgreSQL could not be reached (down, restarting): the request may simply be
+    tried again."""
+    return isinstance(error, BROKER_ERRORS) or (error is not None and queue.database_unreachable(error))
 
-    Writes never need it (scoring waits in the outbox, the API throttle lets requests through);
-    this catches the rest, e.g. a page reading the cache directly.
+
+def service_unavailable_response(request, error: BaseException) -> HttpResponse:
+    """503 with Retry-After: JSON under /api/ (API.md: errors are JSON), plain text elsewhere."""
+    logger.warning("A service was unreachable while serving %s %s: %r", request.method, request.path, error)
+    message = "A service this request needs is unavailable; try again shortly."
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+class ServiceUnavailableMiddleware:
+    """A view that found Redis or PostgreSQL down answers 503 with Retry-After, never 500.
+
+    Writes never need Redis (scoring waits in the outbox, the API throttle lets requests
+    through); this catches the rest, e.g. a page reading the cache directly, and every request
+    while the database is unreachable. (What a middleware raises reaches ror_crm.urls.server_error,
+    which answers the same.)
     """
 
     def __init__(self, get_response):
@@ -63,16 +84,7 @@ class ServiceUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, BROKER_ERRORS):
-            return None
-        logger.warning("Redis unreachable while serving %s %s: %s", request.method, request.path, exception)
-        message = "A service this request needs is unavailable; try again shortly."
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"detail": message}, status=503)
-        else:
-            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return service_unavailable_response(request, exception) if service_unavailable(exception) else None
 
 
 class QueueDownAdminMessageMiddleware:

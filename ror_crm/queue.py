@@ -15,6 +15,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import django.db
+import psycopg
 import redis.exceptions
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -30,6 +32,25 @@ CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OS
 # For idempotent tasks: acked after the work, requeued when the worker process dies (killed, out
 # of memory), so a task lost with its worker runs again on another.
 REDELIVER_WHEN_LOST = {"acks_late": True, "reject_on_worker_lost": True}
+
+# What PostgreSQL being unreachable raises: a refused or lost connection (OperationalError), a
+# connection closed under Django (InterfaceError). Idempotent tasks retry on them (with backoff,
+# a quarter of an hour in all) rather than wait for their outbox's next send.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (django.db.OperationalError, django.db.InterfaceError)
+DATABASE_RETRY = {"retry_backoff": 5, "retry_backoff_max": 300, "max_retries": 8}
+# PostgreSQL's connection_exception class, and its shutting down, crashed and starting up states.
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """PostgreSQL could not be reached or dropped the connection (down, restarting, failed over),
+    as opposed to an error of the statement itself: worth a 503 and a retry, not a 500."""
+    if isinstance(error, django.db.InterfaceError):
+        return True
+    cause = error.__cause__ if isinstance(error, django.db.OperationalError) else None
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    return cause.sqlstate is None or cause.sqlstate.startswith(UNREACHABLE_SQLSTATES)
 
 _local = threading.local()
 

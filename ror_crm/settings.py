@@ -415,7 +415,8 @@ SPECTACULAR_SETTINGS = {
         "an optional `Idempotency-Key` header (1-255 characters): for 24 h the same key, per credential, with "
         "the same method, URL and body (JSON compared by value) returns the first response again (header "
         "`Idempotent-Replayed: true`) and changes nothing; the same key with another request is a 422, a 409 "
-        "while the first still runs. A 429 says in `Retry-After` how many seconds to wait. Text is stored "
+        "while the first still runs. A 429 says in `Retry-After` how many seconds to wait, and so does a 503 "
+        "(the database or Redis unreachable for a moment: nothing was written, retry). Text is stored "
         "without the whitespace around it; a field's `maxLength` counts the text as sent."
     ),
     "VERSION": "1.0.0",

@@ -1,12 +1,16 @@
+import sys
+
 from django.contrib import admin
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.generic import RedirectView
 
 from contacts import views as contact_views
 from ror_crm import health
+from ror_crm.middleware import service_unavailable, service_unavailable_response
 from scoring import views as scoring_views
 from scoring.pages import cohorts as cohorts_page
 from scoring.pages import matched_lift as matched_lift_page
@@ -37,6 +41,18 @@ def permission_denied(request, exception=None):
 
 
 handler403 = permission_denied
+
+
+def server_error(request):
+    """Django's 500 page; 503 with Retry-After when Redis or PostgreSQL was unreachable (raised
+    in a middleware, e.g. the session or idempotency lookups, before any view could say so)."""
+    error = sys.exc_info()[1]
+    if service_unavailable(error):
+        return service_unavailable_response(request, error)
+    return defaults.server_error(request)
+
+
+handler500 = server_error
 
 urlpatterns = [
     path("favicon.ico", FaviconView.as_view(), name="favicon"),

@@ -43,8 +43,10 @@ from scoring.triggers import enqueue_late_data, refresh_event_metrics
 
 logger = logging.getLogger(__name__)
 
-# Retried with exponential backoff (Celery's, with jitter) when its contacts stay locked.
-RETRY_WHEN_LOCKED = {"autoretry_for": (ContactsLocked,), "retry_backoff": 5, "max_retries": 5}
+# Retried with exponential backoff (Celery's, with jitter) while the database is unreachable
+# (restarting, failed over), and while its contacts stay locked by other writers.
+RETRY_WHEN_DOWN = {"autoretry_for": queue.DATABASE_ERRORS, **queue.DATABASE_RETRY}
+RETRY_WHEN_LOCKED = {**RETRY_WHEN_DOWN, "autoretry_for": (ContactsLocked, *queue.DATABASE_ERRORS)}
 REDELIVER_WHEN_LOST = queue.REDELIVER_WHEN_LOST
 
 
@@ -85,14 +87,14 @@ def recompute_event_chunk_task(contact_ids: list[int], as_of: str, trigger: str,
     return [[contact_id, delta] for contact_id, delta in chunk_attendee_lifts(event_id, contact_ids).items()]
 
 
-@shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def compute_event_metrics_task(
     event_id: int, as_of: str | None = None, request_id: int | None = None, clv: bool = True
 ) -> None:
     _event_metrics(event_id, as_of, request_id, clv=clv)
 
 
-@shared_task(name="scoring.event_metrics_after_chunks", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.event_metrics_after_chunks", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def event_metrics_after_chunks_task(
     chunk_lifts: list[list[list]], event_id: int, as_of: str, request_id: int | None = None
 ) -> None:
@@ -110,7 +112,7 @@ def _event_metrics(
     outbox.done(request_id)
 
 
-@shared_task(name="scoring.recompute_event", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.recompute_event", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_event_task(
     event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT, request_id: int | None = None
 ) -> None:
@@ -146,7 +148,7 @@ def fit_clv_task(as_of: str | None = None, event_ids: list[int] | None = None) -
     return model.pk if model is not None else None
 
 
-@shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_late_data_task(event_id: int) -> int:
     """Late data of a completed event, debounced: the contacts waiting for it, then the metrics.
 
@@ -181,7 +183,7 @@ def recompute_late_data_task(event_id: int) -> int:
     return changed
 
 
-@shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def nightly_recompute_task() -> int:
     """Decay moves every score without new data: on PostgreSQL one arithmetic UPDATE per range
     of contacts, the full path for those whose data changed (scoring.services.nightly), the
@@ -217,7 +219,7 @@ def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[li
     return len(outcome["changes"])
 
 
-@shared_task(name="scoring.recompute_all", **REDELIVER_WHEN_LOST)
+@shared_task(name="scoring.recompute_all", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_all_task(trigger: str, request_id: int | None = None) -> int:
     """Every contact again, now (keep-in-touch cadences changed, say): the nightly run's fan-out."""
     count = _fan_out_all_contacts(trigger)

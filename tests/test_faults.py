@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -420,3 +421,126 @@ def test_a_worker_killed_mid_import_is_resumed_without_duplicates(own_redis, app
     assert Attendance.objects.filter(event=event).count() == rows
     assert Contact.objects.filter(email__endswith="@list.example").count() == rows
     assert Contact.objects.get(email="p7@list.example").first_name == "P7"
+
+
+class CuttableProxy:
+    """A TCP relay between the app's processes and PostgreSQL that the test can cut (every
+    connection dropped, new ones refused, as when the server is down or restarting) and restore."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream, self.port, self.server = upstream, free_port(), None
+        self.lock, self.sockets = threading.Lock(), []
+
+    def restore(self) -> None:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", self.port))
+        server.listen(64)
+        self.server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+        self.server.close()
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+                upstream = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                if server.fileno() == -1:
+                    return
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.sockets += [client, upstream]
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        for sock in (source, target):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def test_postgresql_unreachable_then_back(own_redis, app_env, tmp_path, django_user_model):
+    """PostgreSQL cut off from the web and the worker processes (connections dropped, new ones
+    refused): the API and the admin answer 503 with Retry-After, never 500; a recompute that met
+    the outage retries with backoff and finishes once the database is back, instead of waiting
+    for its outbox request's resend an hour later."""
+    import requests
+    from celery import Celery
+
+    database = urlsplit(app_env["DATABASE_URL"])
+    if not database.hostname or database.hostname.startswith("/"):
+        pytest.skip("the test database is not reached over TCP")
+    event, came, late = ended_event("Outage summit", attended=3, registered=1)
+    Event.objects.filter(pk=event.pk).update(status="completed", completed_at=timezone.now())
+    admin = django_user_model.objects.create_superuser("outage-admin", "outage@agency.example")
+    hasher = PBKDF2PasswordHasher()
+    admin.password = hasher.encode(PASSWORD, hasher.salt())
+    admin.save(update_fields=["password"])
+    key = PartnerAPIKey.objects.create_key(name="Ticketing", can_read=True, can_write=True)[1]
+    api = {"Authorization": f"Api-Key {key}"}
+    request = RecomputeRequest.objects.create(kind="event", event_id=event.pk, trigger="event")
+
+    proxy = CuttableProxy((database.hostname, database.port or 5432))
+    proxy.restore()
+    credentials = database.netloc.rpartition("@")[0]
+    through_proxy = database._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}" if credentials
+                                      else f"127.0.0.1:{proxy.port}")
+    env = {**app_env, "SCORING_CHUNK_SIZE": "2", "DATABASE_URL": through_proxy.geturl()}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web_log, worker_log = tmp_path / "gunicorn.log", tmp_path / "worker.log"
+    logs = [web_log, worker_log]
+    sender = Celery("faults-test", broker=own_redis.url)
+    with (
+        process([sys.executable, "-m", "gunicorn", "ror_crm.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+                env, web_log),
+        process(worker_command("outage"), env, worker_log) as worker,
+    ):
+        wait_until_ready(worker_log, worker)
+        wait_for(lambda: _serving(f"{base}/health/?check=database"), what="gunicorn", logs=logs)
+        browser = AdminSession(base)
+        browser.login("outage-admin")
+
+        proxy.cut()
+        listed = requests.get(f"{base}/api/v1/contacts/", headers=api, timeout=30)
+        created = requests.post(f"{base}/api/v1/contacts/", headers={**api, "Idempotency-Key": "outage-1"},
+                                json={"email": "new@outage.example"}, timeout=30)
+        completed = browser.post(f"/admin/events/event/{event.pk}/complete/", {})
+        for response in (listed, created):
+            assert (response.status_code, response.headers.get("Retry-After")) == (503, "30"), response.text[:500]
+            assert response.json() == {"detail": "A service this request needs is unavailable; try again shortly."}
+        assert (completed.status_code, completed.headers.get("Retry-After")) == (503, "30"), completed.text[:500]
+
+        sender.send_task("scoring.recompute_event", args=[event.pk], kwargs={"request_id": request.pk},
+                         serializer="json")
+        wait_for(lambda: "retry: Retry in" in worker_log.read_text(errors="replace"), timeout=30,
+                 what="the recompute to meet the outage", logs=logs)
+        proxy.restore()
+
+        def caught_up() -> bool:
+            return (not RecomputeRequest.objects.filter(pk=request.pk).exists()
+                    and EventMetrics.objects.filter(event=event).exists()
+                    and ContactScore.objects.filter(contact__in=[*came, *late]).count() == 4)
+
+        wait_for(caught_up, timeout=RECOVERY_TIMEOUT, what="the recompute's retries to finish", logs=logs)
+        assert requests.get(f"{base}/api/v1/contacts/", headers=api, timeout=30).status_code == 200
+        sender.close()
+    proxy.cut()
+    assert not Contact.objects.filter(email="new@outage.example").exists()
+    assert_equals_a_clean_run([person.pk for person in [*came, *late]], [event.pk])
