@@ -25,7 +25,10 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "event_type", "subscription", "status", "attempts", "last_status_code", "created_at", "delivered_at"]
+    list_display = [
+        "id", "event_type", "subscription", "status", "attempts", "last_attempt_at", "last_status_code", "created_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "event_type"]
     list_select_related = ["subscription"]
     readonly_fields = [field.name for field in WebhookDelivery._meta.fields]

@@ -104,12 +104,17 @@ class WebhookDelivery(models.Model):
     last_status_code = models.PositiveSmallIntegerField(_("last HTTP status"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("webhook delivery")
         verbose_name_plural = _("webhook deliveries")
+        indexes = [
+            # The sweep's every-minute look for deliveries whose send was lost (partners.tasks).
+            models.Index(fields=["created_at"], condition=models.Q(status="pending"), name="webhook_delivery_pending_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.subscription} ({self.status})"

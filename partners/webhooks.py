@@ -75,6 +75,7 @@ def attempt_delivery(delivery: WebhookDelivery) -> bool:
         "X-RoR-Signature": "sha256=" + sign(delivery.subscription.secret, timestamp, body),
     }
     delivery.attempts += 1
+    delivery.last_attempt_at = timezone.now()
     try:
         status = post(delivery.subscription.url, body, headers, timeout=TIMEOUT_SECONDS)
     except UnsafeURL as refusal:
@@ -87,5 +88,5 @@ def attempt_delivery(delivery: WebhookDelivery) -> bool:
     succeeded = delivery.last_status_code is not None and 200 <= delivery.last_status_code < 300
     if succeeded:
         delivery.status, delivery.delivered_at = WebhookDelivery.Status.SUCCEEDED, timezone.now()
-    delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at"])
+    delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_error", "status", "delivered_at"])
     return succeeded

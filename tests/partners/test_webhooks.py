@@ -169,3 +169,45 @@ def test_deliveries_emitted_while_the_broker_was_down_are_sent_by_the_sweep(rece
     assert [headers["X-RoR-Delivery"] for headers, _ in receiver.requests] == [str(old.pk)]
     states = dict(WebhookDelivery.objects.values_list("pk", "status"))
     assert states == {old.pk: "succeeded", fresh.pk: "pending", tried.pk: "pending"}  # the fresh one's send may come
+
+
+@pytest.mark.django_db
+def test_a_retry_lost_with_its_worker_or_redis_is_sent_by_the_sweep(receiver):
+    """A retry's message lives in Redis and in the worker that holds it till its time: lost with
+    either, the delivery would stay pending. The sweep sends it once it is a minute overdue, and
+    fails a delivery whose last attempt was made by a run that died before saying so."""
+    from partners.tasks import UNSENT_AFTER, retry_delay, send_unsent_deliveries_task
+
+    subscription = subscribe(receiver.url, "event.completed")
+    long_ago = timezone.now() - timedelta(hours=1)
+    lost, waiting, exhausted = (WebhookDelivery.objects.create(subscription=subscription, event_type="event.completed",
+                                                               payload={"event": n}) for n in range(3))
+    WebhookDelivery.objects.update(created_at=long_ago)
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=lost.pk).update(
+        attempts=2, last_attempt_at=now - retry_delay(2) - UNSENT_AFTER - timedelta(seconds=5))
+    WebhookDelivery.objects.filter(pk=waiting.pk).update(attempts=2, last_attempt_at=now - retry_delay(2))
+    WebhookDelivery.objects.filter(pk=exhausted.pk).update(attempts=MAX_ATTEMPTS, last_attempt_at=long_ago)
+
+    assert send_unsent_deliveries_task() == 2
+
+    assert [headers["X-RoR-Delivery"] for headers, _ in receiver.requests] == [str(lost.pk)]
+    states = {pk: (status, attempts) for pk, status, attempts in WebhookDelivery.objects.values_list(
+        "pk", "status", "attempts")}
+    assert states == {lost.pk: ("succeeded", 3), waiting.pk: ("pending", 2), exhausted.pk: ("failed", MAX_ATTEMPTS)}
+
+
+@pytest.mark.django_db
+def test_a_run_queued_before_another_attempt_does_nothing(receiver):
+    """A retry late on a busy worker and the sweep's resend of it: the second finds the attempt
+    made and sends nothing, so one delivery never runs two retry chains."""
+    from partners.tasks import deliver_webhook_task
+
+    subscription = subscribe(receiver.url, "event.completed")
+    delivery = WebhookDelivery.objects.create(subscription=subscription, event_type="event.completed",
+                                              payload={"event": 1}, attempts=2, last_attempt_at=timezone.now())
+
+    assert deliver_webhook_task.apply(args=[delivery.pk], kwargs={"attempts": 1}).get() == "skipped"
+    assert receiver.requests == []
+    assert deliver_webhook_task.apply(args=[delivery.pk], kwargs={"attempts": 2}).get() == "succeeded"
+    assert len(receiver.requests) == 1
