@@ -22,7 +22,7 @@ from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -377,17 +377,17 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         score = related_or_none(contact, "score")
         return badge(score.stage, score.get_stage_display()) if score else "—"
 
-    @admin.display(description=gettext_lazy("next best action"), ordering="score__next_action")
+    @admin.display(description=pgettext_lazy("list column", "next best action"), ordering="score__next_action")
     def next_action(self, contact):
         score = related_or_none(contact, "score")
         return badge(score.next_action, score.get_next_action_display()) if score and score.next_action else "—"
 
-    @admin.display(description=gettext_lazy("churn risk"), ordering="score__churn_risk")
+    @admin.display(description=pgettext_lazy("list column", "churn risk"), ordering="score__churn_risk")
     def churn_risk(self, contact):
         score = related_or_none(contact, "score")
         return badge(score.churn_risk, score.get_churn_risk_display()) if score else "—"
 
-    @admin.display(description=gettext_lazy("last touch"), ordering="score__last_touch_at")
+    @admin.display(description=pgettext_lazy("list column", "last touch"), ordering="score__last_touch_at")
     def last_touch(self, contact):
         score = related_or_none(contact, "score")
         return short_date(score.last_touch_at if score else None)

@@ -225,7 +225,8 @@ class FollowUp(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} follow-up with {self.contact} ({self.get_status_display()})"
+        return _("%(channel)s follow-up with %(contact)s (%(status)s)") % {
+            "channel": self.get_channel_display(), "contact": self.contact, "status": self.get_status_display()}
 
     def clean(self) -> None:
         validate_happened(self, "completed_at")

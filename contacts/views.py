@@ -25,7 +25,17 @@ from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactFatigue
 from contacts.forms import FOLLOW_UP_DUE_TIME, FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
-from contacts.worklist import ACTIONS, FOLLOW_UPS, LOSING_TOUCH, MISSED, TEAM, VIEWS, worklist_for, worklist_owners
+from contacts.worklist import (
+    ACTIONS,
+    FOLLOW_UPS,
+    LOSING_TOUCH,
+    MISSED,
+    TEAM,
+    VIEWS,
+    owns_work,
+    worklist_for,
+    worklist_owners,
+)
 from ror_crm.admin_tools import person_name
 from ror_crm.exceptions import DomainError
 
@@ -82,6 +92,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
         view = ACTIONS
     if scope and not can_see_team:
         raise PermissionDenied
+    if not scope and can_see_team and not owns_work(request.user):
+        scope = TEAM  # someone who owns nothing (agency staff) opens on the team's list, not an empty one
     if scope == TEAM:
         owner, title = TEAM, _("Team worklist")
     elif scope.isdigit() and int(scope) != request.user.pk:

@@ -200,8 +200,18 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS) -> 
     return worklist
 
 
+def _owns_work() -> Q:
+    """Users who own contacts or planned follow-ups."""
+    return Q(Exists(Contact.objects.filter(owner=OuterRef("pk")))) | Q(
+        Exists(FollowUp.objects.filter(owner=OuterRef("pk"), status=FollowUpStatus.PLANNED)))
+
+
 def worklist_owners() -> QuerySet:
     """The people a manager can open the worklist of: active staff who own contacts or follow-ups."""
-    owns = Q(Exists(Contact.objects.filter(owner=OuterRef("pk")))) | Q(
-        Exists(FollowUp.objects.filter(owner=OuterRef("pk"), status=FollowUpStatus.PLANNED)))
-    return get_user_model().objects.filter(owns, is_active=True, is_staff=True).order_by("first_name", "last_name", "username")
+    return get_user_model().objects.filter(_owns_work(), is_active=True, is_staff=True).order_by(
+        "first_name", "last_name", "username")
+
+
+def owns_work(user) -> bool:
+    """Whether `user` owns any contact or planned follow-up (one query)."""
+    return get_user_model().objects.filter(_owns_work(), pk=user.pk).exists()

@@ -37,6 +37,7 @@ from ror_crm.admin_tools import (
     ServiceAdminMixin,
     ServiceInlineMixin,
     badge,
+    person_name,
     related_or_none,
     short_date,
 )
@@ -614,7 +615,7 @@ class AttendeeImportAdmin(admin.ModelAdmin):
     """The attendee lists uploaded: each one's page follows it from the preview to the result
     (events.admin_imports). Made by the upload form, never edited; deleting one keeps what it imported."""
 
-    list_display = ("filename", "event", "status_badge", "rows", "created_by", "created_at")
+    list_display = ("filename", "event", "status_badge", "rows", "uploaded_by", "created_at")
     list_filter = ("status",)
     search_fields = ("filename", "event__name")
     list_select_related = ("event", "created_by")
@@ -628,6 +629,10 @@ class AttendeeImportAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, attendee_import):
         return badge(attendee_import.status, attendee_import.get_status_display())
+
+    @admin.display(description=gettext_lazy("uploaded by"), ordering="created_by__first_name")
+    def uploaded_by(self, attendee_import):
+        return person_name(attendee_import.created_by) if attendee_import.created_by else "—"
 
     @admin.display(description=gettext_lazy("rows"))
     def rows(self, attendee_import):

@@ -302,7 +302,7 @@ class Feedback(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Feedback of {self.contact} on {self.event}"
+        return _("Feedback of %(contact)s on %(event)s") % {"contact": self.contact, "event": self.event}
 
     def clean(self) -> None:
         validate_happened(self, "submitted_at")

@@ -21,6 +21,14 @@ class PartnerAPIKey(AbstractAPIKey):
 
     objects = APIKeyManager.from_queryset(PartnerAPIKeyQuerySet)()
 
+    # The library's fields again, with labels and help of the product's (translated) words.
+    created = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    name = models.CharField(_("name"), max_length=50, blank=False, default=None,
+                            help_text=_("What the key is for, e.g. the partner system; need not be unique."))
+    revoked = models.BooleanField(_("revoked"), blank=True, default=False,
+                                  help_text=_("A revoked key is refused from the next request on. This cannot be undone."))
+    expiry_date = models.DateTimeField(_("expires"), blank=True, null=True,
+                                       help_text=_("From then on the key is refused."))
     can_read = models.BooleanField(_("read scope"), default=True)
     can_write = models.BooleanField(_("write scope"), default=False)
 
@@ -44,7 +52,7 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True)
     response_body = models.BinaryField(null=True)
     content_type = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -61,8 +69,8 @@ class WebhookSubscription(models.Model):
     secret = models.CharField(_("signing secret"), max_length=200)
     event_types = models.JSONField(_("event types"), default=list, help_text=", ".join(WEBHOOK_EVENT_TYPES))
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("webhook subscription")
@@ -105,7 +113,7 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 ModelT = TypeVar("ModelT", bound=models.Model)
 
@@ -17,8 +18,8 @@ ModelT = TypeVar("ModelT", bound=models.Model)
 class TimeStampedModel(models.Model):
     """`created_at` may be set explicitly (imports, backfills); `updated_at` drives sync."""
 
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         abstract = True

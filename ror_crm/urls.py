@@ -21,6 +21,9 @@ from scoring.pages import whatif as whatif_page
 admin.site.site_header = admin.site.site_title = "RoR CRM"
 # "View site" and the site's root lead to the RoR dashboard: the product has no public pages.
 admin.site.site_url = reverse_lazy("ror-dashboard")
+# No navigation sidebar: at 1,366 px it took the width the lists and the worklist need (their
+# last columns were cut); the index, the breadcrumbs and the header's links lead everywhere.
+admin.site.enable_nav_sidebar = False
 # Empty cells read "—" everywhere, as the product's own columns and pages write them (Django: "-").
 admin.site.empty_value_display = "—"
 

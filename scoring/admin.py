@@ -1,6 +1,7 @@
 """Admin for scoring: profiles are edited; scores, snapshots and event metrics are computed, read-only."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -196,6 +197,14 @@ class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("event__series",)
     search_fields = ("event__name",)
     ordering = ("-event__starts_at",)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The figures are read on their event's page, formatted and explained (the metrics panel):
+        # this row's own page would show them raw.
+        metrics = self.get_object(request, unquote(object_id))
+        if metrics is None or not self.has_view_or_change_permission(request, metrics):
+            return super().change_view(request, object_id, form_url, extra_context)  # its 404 or 403
+        return HttpResponseRedirect(reverse("admin:events_event_change", args=[metrics.event_id]) + "#ror-event-metrics")
 
     @admin.display(description=gettext_lazy("returning share"), ordering="returning_share")
     def returning_share_pct(self, metrics):

@@ -48,8 +48,8 @@ class ScoringProfile(models.Model):
                     "referred contact attended an event that started after the referral."),
     )
     is_active = models.BooleanField(_("active"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["-version"]
@@ -270,7 +270,7 @@ class ContactScore(models.Model):
     next_action_figures = models.JSONField(_("figures the action used"), default=dict, blank=True)
     # Scoring's writes move it only when something other than decay changed: data, the profile,
     # stage, churn risk, cadence or next action (scoring.services.writes).
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("contact score")
@@ -339,8 +339,8 @@ class KeepInTouchCadence(models.Model):
     days = models.PositiveIntegerField(
         _("days between touches"), validators=[MinValueValidator(1), MaxValueValidator(3650)]
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["segment", "stage", "tag", "organization__name"]
@@ -401,8 +401,8 @@ class ScoreSnapshot(models.Model):
         on_delete=models.SET_NULL, related_name="+",
     )
     profile_version = models.PositiveIntegerField(_("profile version"))
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-computed_at", "-id"]
@@ -420,7 +420,10 @@ class ScoreSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact_id}: {self.score} @ {self.computed_at:%Y-%m-%d %H:%M}"
+        # By id (no query per row: deleting a contact lists its snapshots).
+        return _("Score of contact #%(contact)s: %(score)s as of %(moment)s") % {
+            "contact": self.contact_id, "score": self.score,
+            "moment": date_format(timezone.localtime(self.computed_at), "SHORT_DATETIME_FORMAT")}
 
 
 class EventMetrics(models.Model):
@@ -481,7 +484,7 @@ class EventMetrics(models.Model):
         _("share of attendees with a positive lift"), null=True, blank=True
     )
     computed_at = models.DateTimeField(_("computed at"))
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("event metrics")
@@ -502,7 +505,7 @@ class PendingRecompute(models.Model):
 
     event = models.ForeignKey("events.Event", on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
 
     class Meta:
@@ -606,4 +609,7 @@ class ContactLifetimeValue(models.Model):
         verbose_name_plural = _("contact lifetime values")
 
     def __str__(self) -> str:
-        return f"{self.score_id}: {self.clv} {self.clv_currency}"
+        if self.clv is None:
+            return _("CLV of contact #%(contact)s: none") % {"contact": self.score_id}
+        return _("CLV of contact #%(contact)s: %(clv)s %(currency)s") % {
+            "contact": self.score_id, "clv": self.clv, "currency": self.clv_currency}

@@ -43,7 +43,7 @@ def test_changelist_and_change_page_open(admin_client, agency, model):
     assert response.status_code == 200
     obj = model._default_manager.order_by("pk").first()
     assert obj is not None, f"the test agency has no {model.__name__}"
-    response = admin_client.get(change_url(obj))
+    response = admin_client.get(change_url(obj), follow=True)  # event metrics: read on their event's page
     assert response.status_code == 200
 
 

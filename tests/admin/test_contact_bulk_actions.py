@@ -220,8 +220,11 @@ class TestTeamWorklist:
                                                      ({"owner": "idle"}, "idle")])
     def test_the_owner_choice_shows_whose_list_it_is(self, staff_client, staff_user, sales_user, django_user_model, team,
                                                      staff_owns, query, selected):
-        # Owning nothing, staff_user's own list must not read as "All owners"; owning something, they
-        # are in the team's list and still offered once.
+        # Owning nothing, staff_user opens on the team's list (their own would be empty) and may still
+        # choose "Only mine", which must not read as "All owners"; owning something, they are in the
+        # team's list and still offered once.
+        if not query and not staff_owns:
+            selected = "team"
         if not staff_owns:
             Contact.objects.filter(owner=staff_user).update(owner=None)
             FollowUp.objects.filter(owner=staff_user).update(owner=sales_user)

@@ -1,14 +1,18 @@
 """The admin speaks the staff's words: people by name, defaults as configured, no setting names."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
-from contacts.models import Contact
+from contacts.models import Contact, FollowUp
+from contacts.roles import AGENCY_STAFF
+from events import imports
 from events.models import Event
 from scoring.choices import NextAction
-from scoring.models import ContactScore, ScoringProfile
+from scoring.models import ContactScore, EventMetrics, ScoringProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +87,63 @@ def test_event_filter_keeps_dates_on_one_line(admin_client, agency):
 def test_waiting_is_not_confused_with_doing_nothing():
     assert NextAction.WAIT.label == "Not due yet"
     assert NextAction.DO_NOTHING.label == "Do nothing"
+
+
+def german(client):
+    client.post(reverse("set_language"), {"language": "de", "next": "/admin/"})
+    return client
+
+
+def test_pages_have_the_width_of_the_screen(admin_client, agency):
+    # The navigation sidebar took the width of the lists' last columns at 1,366 px.
+    for url in (reverse("admin:contacts_contact_changelist"), reverse("ror-worklist"), reverse("admin:index")):
+        assert 'id="nav-sidebar"' not in admin_client.get(url).content.decode(), url
+
+
+def test_german_list_columns_are_short(admin_client, agency):
+    page = german(admin_client).get(reverse("admin:contacts_contact_changelist")).content.decode()
+    for header in ("Risiko", "Nächste Aktion", "Letzter Kontakt"):
+        assert f">{header}</a>" in page, header
+    assert "Abwanderungsrisiko</a>" not in page
+
+
+def test_record_times_and_object_names_are_german(admin_client, owned_agency):
+    client = german(admin_client)
+    contact = owned_agency.contacts[0]
+    page = client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert "Angelegt am" in page
+    assert "Created at" not in page
+    follow_up = FollowUp.objects.select_related("contact").filter(contact=contact).first()
+    with translation.override("de"):
+        assert str(follow_up).startswith("Telefon-Follow-up mit ")
+
+
+def test_people_are_named_by_full_name_on_pages_and_in_the_import_list(admin_client, owned_agency):
+    contact = owned_agency.contacts[0]
+    page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert "Owner: <strong>Sven Sales</strong>" in page
+    imports.create_import(owned_agency.next_event, contact.owner, "list.csv", b"email\nnew@list.example\n", send=False)
+    page = admin_client.get(reverse("admin:events_attendeeimport_changelist")).content.decode()
+    assert '<td class="field-uploaded_by">Sven Sales</td>' in page
+
+
+def test_event_metrics_are_read_on_their_event_page(admin_client, agency):
+    metrics = EventMetrics.objects.get(event=agency.past_event)
+    response = admin_client.get(reverse("admin:scoring_eventmetrics_change", args=[metrics.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:events_event_change", args=[agency.past_event.pk]) + "#ror-event-metrics"
+
+
+def test_staff_who_own_nothing_open_the_team_worklist(staff_client, owned_agency, staff_user):
+    page = staff_client.get(reverse("ror-worklist")).content.decode()
+    assert '<option value="team" selected>' in page
+    mine = staff_client.get(reverse("ror-worklist"), {"owner": staff_user.pk}).content.decode()
+    assert f'<option value="{staff_user.pk}" selected>' in mine  # "Only mine" stays a choice
+
+
+def test_an_owner_opens_their_own_worklist(client, owned_agency):
+    owner = Contact.objects.exclude(owner=None).first().owner
+    owner.groups.add(Group.objects.get(name=AGENCY_STAFF))
+    client.force_login(owner)
+    page = client.get(reverse("ror-worklist")).content.decode()
+    assert f'<option value="{owner.pk}" selected>' in page
