@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from statistics import median
 
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -87,6 +87,10 @@ def net_promoter_score(answers: list[int]) -> float | None:
 # a fresh snapshot after a serialization failure, after a short, growing, jittered pause.
 SNAPSHOT_ATTEMPTS = 8
 FIRST_SNAPSHOT_PAUSE_SECONDS = 0.05
+# serialization_failure, deadlock_detected (with a deletion of the event), and unique_violation:
+# another computation inserted the event's first metrics row while this one waited for the event's
+# lock, after its snapshot began, so this one could not see the row it then tried to insert too.
+RETRIED_SQLSTATES = {"40001", "40P01", "23505"}
 
 
 def share(part: int, whole: int) -> float | None:
@@ -116,10 +120,10 @@ def compute_event_metrics(
     while True:
         try:
             return _compute_in_one_snapshot(event_id, as_of, clv, lifts)
-        except OperationalError as error:
+        except (OperationalError, IntegrityError) as error:
             # Under REPEATABLE READ, locking an event row another transaction changed since the
             # snapshot began fails (serialization_failure): a fresh snapshot sees the change.
-            if getattr(error.__cause__, "sqlstate", None) != "40001" or attempt == SNAPSHOT_ATTEMPTS:
+            if getattr(error.__cause__, "sqlstate", None) not in RETRIED_SQLSTATES or attempt == SNAPSHOT_ATTEMPTS:
                 raise
             time.sleep(FIRST_SNAPSHOT_PAUSE_SECONDS * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
             attempt += 1

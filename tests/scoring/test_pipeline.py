@@ -650,6 +650,46 @@ class TestEventMetricsInOneSnapshot:
         assert Event.objects.get(pk=event.pk).venue == "Hall B"
 
 
+    def test_two_computations_at_once_both_finish_and_the_later_as_of_stays(self, monkeypatch):
+        """The second waits for the event's lock while the first inserts the event's first
+        metrics row: once the first commits, the second's snapshot (begun before) cannot see
+        that row and its insert collides; it starts again in a fresh snapshot and updates it."""
+        from scoring.services import event_metrics
+
+        active_parameters()  # made again if a transactional test before flushed it, not by both threads
+        event = make_event(status="completed", completed_at=timezone.now() - timedelta(minutes=5))
+        make_attendees(event, 2)
+        computed, release = threading.Event(), threading.Event()
+        original = event_metrics._compute_event_metrics
+
+        def compute(*args):
+            metrics = original(*args)
+            if threading.current_thread().name == "first":
+                computed.set()
+                release.wait(10)  # the first's transaction stays open, the event locked
+            return metrics
+
+        monkeypatch.setattr(event_metrics, "_compute_event_metrics", compute)
+        earlier, later = timezone.now() - timedelta(minutes=1), timezone.now()
+
+        def first_computation():
+            try:
+                compute_event_metrics(event.pk, as_of=earlier)
+            finally:
+                connection.close()
+
+        first = threading.Thread(target=first_computation, name="first")
+        first.start()
+        assert computed.wait(10)
+        threading.Timer(0.5, release.set).start()  # while the second waits for the lock
+
+        metrics = compute_event_metrics(event.pk, as_of=later)
+
+        first.join(10)
+        assert (metrics.computed_at, metrics.attended) == (later, 2)
+        assert EventMetrics.objects.get(event=event).computed_at == later
+
+
 @pytest.mark.django_db
 def test_late_data_also_recomputes_the_events_whose_figures_read_it(django_capture_on_commit_callbacks):
     """A late attendee of edition 1 who also came to edition 2: edition 2's retention and new attendees change."""
