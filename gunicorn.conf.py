@@ -6,8 +6,29 @@ would otherwise stay in every log long after the person was erased. Whether and 
 access log is written stays on the command line (`--access-logfile -`).
 """
 
+import json
+
+from gunicorn import util
+
 # remote address, time, "METHOD /path PROTOCOL", status, bytes, duration (µs), user agent
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)s "%(a)s"'
+
+# A request line of up to 8 KB (gunicorn's most; its default 4 KB): a list filtered by many ids
+# (`?contact=…&contact=…`) is a legitimate partner request.
+limit_request_line = 8190
+
+
+def write_json_error(sock, status_int, reason, mesg):
+    """What gunicorn refuses before the app sees it (a request line or header too large, a
+    malformed Content-Length) is answered as JSON like every other API error (README "Errors"),
+    not with gunicorn's HTML page."""
+    body = json.dumps({"detail": f"{reason}: {mesg}" if mesg else reason}).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = write_json_error  # the workers' error path looks it up on the module
 
 
 def post_worker_init(worker):

@@ -134,10 +134,10 @@ def file_floor(data: bytes, event_id: int) -> float:
                        "job_title text, status text, ticket_id text) ON COMMIT DROP")
         with cursor.copy("COPY bench_file FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
             copy.write(data)
-        extra, values = defaults(Organization, {"name", "created_at", "updated_at"})
-        cursor.execute(f"INSERT INTO {organizations} (name, created_at, updated_at, {', '.join(extra)}) "
-                       f"SELECT DISTINCT company, now(), now(), {', '.join(['%s'] * len(values))} FROM bench_file "
-                       "ON CONFLICT DO NOTHING", values)
+        extra, values = defaults(Organization, {"name", "name_key", "created_at", "updated_at"})
+        cursor.execute(f"INSERT INTO {organizations} (name, name_key, created_at, updated_at, {', '.join(extra)}) "
+                       f"SELECT DISTINCT ON (lower(company)) company, lower(company), now(), now(), "
+                       f"{', '.join(['%s'] * len(values))} FROM bench_file ON CONFLICT DO NOTHING", values)
         cursor.execute(f"UPDATE {contacts} c SET job_title = f.job_title, updated_at = now() FROM bench_file f "
                        "WHERE lower(trim(c.email)) = lower(f.email) AND c.job_title <> f.job_title")
         given = {"email", "first_name", "last_name", "job_title", "organization_id", "created_at", "updated_at"}

@@ -250,7 +250,7 @@ def event_people(dataset: Dataset, event: EventPlan) -> People:
 def organization_lines(count: int) -> Iterator[str]:
     created = ts(AS_OF - timedelta(days=HISTORY_DAYS + 30))
     for org_id in range(1, count + 1):
-        yield f"{org_id}\t{created}\t{created}\tOrganization {org_id}\torg{org_id}.example\t\t\n"
+        yield f"{org_id}\t{created}\t{created}\tOrganization {org_id}\torganization {org_id}\torg{org_id}.example\t\t\n"
 
 
 def contact_lines(dataset: Dataset, rng: random.Random) -> Iterator[str]:
@@ -368,7 +368,7 @@ def referral_lines(dataset: Dataset, rng: random.Random) -> Iterator[str]:
 
 
 TABLE_COLUMNS = {
-    "contacts_organization": "id, created_at, updated_at, name, domain, industry, country",
+    "contacts_organization": "id, created_at, updated_at, name, name_key, domain, industry, country",
     "contacts_contact": (
         "id, created_at, updated_at, email, first_name, last_name, organization_id, job_title, phone, owner_id, tags,"
         " marketing_consent, marketing_consent_at, marketing_consent_source, do_not_contact, erased_at"

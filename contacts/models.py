@@ -37,8 +37,30 @@ def ensure_writable(*contacts: "Contact | int | None") -> None:
         raise ContactErased("This contact was erased and cannot be written to.", existing_id=erased[0])
 
 
+def organization_key(name: str | None) -> str:
+    """Organization names are unique compared trimmed and lower-cased (DOMAIN.md). Lower-cased
+    here, not by the database: SQLite's lower() and PostgreSQL's under the C locale fold only
+    ASCII letters ("Äpfel" and "äpfel" would be two organizations)."""
+    return (name or "").strip().lower()
+
+
+class OrganizationKeyField(models.TextField):
+    """organization_key() of the row's name, set whenever the row is written: by save() and by
+    bulk_create() alike (both ask each field for its value through pre_save)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["editable"] = False
+        super().__init__(*args, **kwargs)
+
+    def pre_save(self, model_instance, add):
+        key = organization_key(model_instance.name)
+        setattr(model_instance, self.attname, key)
+        return key
+
+
 class Organization(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200)
+    name_key = OrganizationKeyField()  # what the names' uniqueness compares
     domain = models.CharField(_("domain"), max_length=253, blank=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
@@ -48,7 +70,7 @@ class Organization(TimeStampedModel):
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="organization_name_ci_unique",
+            models.UniqueConstraint(fields=["name_key"], name="organization_name_key_unique",
                 violation_error_message=_("An organization with this name already exists.")),
             models.CheckConstraint(condition=~Q(name=""), name="organization_name_not_blank",
                 violation_error_message=_("The organization needs a name.")),
@@ -56,6 +78,9 @@ class Organization(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        self.name_key = organization_key(self.name)  # for the unique constraint's check that follows
 
     def save(self, *args, **kwargs):
         self.name = self.name.strip()

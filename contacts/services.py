@@ -28,6 +28,7 @@ from contacts.models import (
     Referral,
     ensure_writable,
     normalize_email,
+    organization_key,
 )
 from contacts.referral_links import link_referral, link_referrals
 from events.choices import EventStatus
@@ -58,14 +59,14 @@ def get_or_create_organization(name: str | None) -> Organization | None:
     name = (name or "").strip()
     if not name:
         return None
-    existing = Organization.objects.filter(name__iexact=name).first()
+    existing = Organization.objects.filter(name_key=organization_key(name)).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
             return Organization.objects.create(name=name)
     except IntegrityError:  # created concurrently
-        return Organization.objects.get(name__iexact=name)
+        return Organization.objects.get(name_key=organization_key(name))
 
 
 def _raise_if_email_taken(email: str | None, *, exclude_pk: int | None = None) -> None:
@@ -391,7 +392,8 @@ def delete_contact(contact: Contact) -> None:
 
 
 def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = None) -> None:
-    existing = Organization.objects.filter(name__iexact=name.strip()).exclude(pk=exclude_pk).values_list("pk", flat=True).first()
+    existing = (Organization.objects.filter(name_key=organization_key(name)).exclude(pk=exclude_pk)
+                .values_list("pk", flat=True).first())
     if existing is not None:
         raise DuplicateOrganization("An organization with this name already exists.", existing_id=existing)
 

@@ -219,3 +219,21 @@ def bulk_rows_are_checked_one_by_one(result: dict[str, Any], generator, request,
                 "is skipped and reported in `errors`, the valid ones are applied."
             )
     return result
+
+
+def emails_may_have_international_domains(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """E-mail addresses are taken as Django checks them: the domain may be international
+    (`anna@müller.example`), which JSON Schema calls `idn-email`, not `email`."""
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("format") == "email":
+                node["format"] = "idn-email"
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(result)
+    return result

@@ -42,3 +42,64 @@ def test_the_development_server_log_masks_query_strings():
         handler.emit = original
 
     assert [record.getMessage() for record in records] == ['"GET /api/v1/contacts/?… HTTP/1.1" 200 512']
+
+
+def test_requests_gunicorn_refuses_itself_are_answered_as_json(tmp_path):
+    """A request line or a header too large, a malformed Content-Length: gunicorn answers them
+    before the app, as JSON (README "Errors") with the project's gunicorn.conf.py."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "ror_crm.settings", "DJANGO_SECRET_KEY": "gunicorn-" + "x" * 50,
+            "DJANGO_ALLOWED_HOSTS": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "ror_crm.wsgi"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def ask(raw: bytes) -> tuple[str, dict[str, str], bytes]:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with sock:
+            sock.sendall(raw)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status, *lines = head.decode("latin-1").split("\r\n")
+        return status, dict(line.split(": ", 1) for line in lines), body
+
+    try:
+        long_query = "&".join(f"contact={n}" for n in range(900))  # 8.8 KB
+        allowed = "&".join(f"contact={n}" for n in range(600))  # 5.8 KB: over gunicorn's default, under ours
+        refused = [
+            f"GET /api/v1/interactions/?{long_query} HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+            b"GET /api/v1/contacts/ HTTP/1.1\r\nHost: x\r\nAuthorization: Api-Key " + b"a" * 10_000 + b"\r\n\r\n",
+            b"POST /api/v1/contacts/ HTTP/1.1\r\nHost: x\r\nContent-Length: twelve\r\n\r\n",
+        ]
+        for raw in refused:
+            status, headers, body = ask(raw)
+            assert status.split()[1] in {"400", "431"}, status
+            assert headers["Content-Type"] == "application/json"
+            assert set(json.loads(body)) == {"detail"}
+        status, _, body = ask(f"GET /api/v1/interactions/?{allowed} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        assert status.split()[1] == "401", body  # reached the app, which asks for a key: the line was not refused
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -5,7 +5,7 @@ from django.db.models.functions import Lower, Trim
 from django_filters import rest_framework as filters
 
 from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
-from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
+from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email, organization_key
 from events.choices import AttendanceStatus
 from events.models import Attendance
 from partners.filters import BooleanFilter, BoundedNumberFilter, IdFilter, MomentFilter, UpdatedSinceFilterSet
@@ -14,12 +14,16 @@ from scoring.choices import ChurnRisk, LifecycleStage, NextAction
 
 
 class OrganizationFilterSet(UpdatedSinceFilterSet):
-    name = filters.CharFilter(lookup_expr="iexact")
+    name = filters.CharFilter(method="filter_name", help_text="The organization of this name, compared trimmed and "
+                              "case-insensitively (as names are unique).")
     domain = filters.CharFilter(lookup_expr="iexact")
 
     class Meta:
         model = Organization
         fields = ["name", "domain"]
+
+    def filter_name(self, queryset, name, value):
+        return queryset.filter(name_key=organization_key(value))
 
 
 class ContactFilterSet(UpdatedSinceFilterSet):

@@ -12,9 +12,8 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.functions import Lower
 
-from contacts.models import Contact, FollowUp, Organization, Referral
+from contacts.models import Contact, FollowUp, Organization, Referral, organization_key
 from events.demo import catalog
 from events.demo.plan import DEFAULT_SEED, DemoPlan, build_plan
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
@@ -119,16 +118,14 @@ def seed_demo_data(*, contact_count: int, today: date, seed: int = DEFAULT_SEED)
 
 def _write(plan: DemoPlan) -> None:
     # Organizations are matched by name (unique case-insensitively): reuse any that already exist.
-    existing = {
-        row.lname: row.pk
-        for row in Organization.objects.annotate(lname=Lower("name")).filter(
-            lname__in=[organization.name.lower() for organization in plan.organizations]
-        )
-    }
+    for organization in plan.organizations:
+        organization.name_key = organization_key(organization.name)
+    existing = dict(Organization.objects.filter(
+        name_key__in=[organization.name_key for organization in plan.organizations]).values_list("name_key", "pk"))
     new_organizations = []
     for organization in plan.organizations:
-        if organization.name.lower() in existing:
-            organization.pk = existing[organization.name.lower()]
+        if organization.name_key in existing:
+            organization.pk = existing[organization.name_key]
         else:
             new_organizations.append(organization)
     Organization.objects.bulk_create(new_organizations, batch_size=BATCH_SIZE)

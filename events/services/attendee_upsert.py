@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from contacts.models import Contact, Organization, normalize_email
+from contacts.models import Contact, Organization, normalize_email, organization_key
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus
 from events.forms import clean_attendee_row
@@ -202,13 +201,12 @@ def _organization_name(row: dict[str, Any]) -> str:
 
 
 def _stored_organizations(names: Iterable[str]) -> dict[str, int]:
-    """The ids of the stored organizations of these names, by lower-cased name."""
-    keys = {name.lower() for name in names if name}
+    """The ids of the stored organizations of these names, by organization_key()."""
+    keys = {organization_key(name) for name in names if name}
     if not keys:
         return {}
-    # Lower() matches the case-insensitive unique index; one IN instead of an OR per name.
-    found = Organization.objects.alias(name_key=Lower("name")).filter(name_key__any_of=sorted(keys))
-    return {name.lower(): pk for name, pk in found.values_list("name", "pk")}
+    found = Organization.objects.filter(name_key__any_of=sorted(keys))  # one IN instead of an OR per name
+    return dict(found.values_list("name_key", "pk"))
 
 
 def _contact_changes(contact: StoredContact, row: dict[str, Any]) -> list[FieldChange]:
@@ -220,7 +218,7 @@ def _contact_changes(contact: StoredContact, row: dict[str, Any]) -> list[FieldC
     organization = _organization_name(row)
     if organization and contact.organization_name is None:
         changes.append(FieldChange("organization", None, organization))
-    elif organization and contact.organization_name.lower() != organization.lower():
+    elif organization and organization_key(contact.organization_name) != organization_key(organization):
         # An upsert takes the row's organization (API.md); the preview names the move, since lists
         # spell companies freely ("Nordlicht Logistik" for "… GmbH").
         changes.append(FieldChange("organization", contact.organization_name, organization))
@@ -380,9 +378,9 @@ def upsert_attendee_rows(
 
 
 def _organizations_for(names: set[str]) -> dict[str, int]:
-    """The ids of the organizations of these names by lower-cased name, creating the missing ones."""
+    """The ids of the organizations of these names by organization_key(), creating the missing ones."""
     organizations = _stored_organizations(names)
-    missing = {name.lower(): name for name in names if name and name.lower() not in organizations}
+    missing = {organization_key(name): name for name in names if name and organization_key(name) not in organizations}
     if missing:
         Organization.objects.bulk_create([Organization(name=name) for name in missing.values()], ignore_conflicts=True)
         organizations.update(_stored_organizations(missing))
@@ -422,7 +420,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
                           job_title=stored.job_title, organization_id=stored.organization_id, updated_at=now)
         for change in contact_changes:
             if change.field == "organization":
-                contact.organization_id = organizations.get(change.new.lower())
+                contact.organization_id = organizations.get(organization_key(change.new))
             else:
                 setattr(contact, change.field, change.new)
         changed_contacts.append(contact)
@@ -430,7 +428,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
     if new_rows:
         pks = insert_rows(Contact, {
             "email": [row["email"] for row in new_rows],
-            "organization_id": [organizations.get(_organization_name(row).lower()) for row in new_rows],
+            "organization_id": [organizations.get(organization_key(_organization_name(row))) for row in new_rows],
             **{name: [row.get(name) or "" for row in new_rows] for name in CONTACT_ROW_FIELDS},
         }, constants={"created_at": now})
         new_contact_ids = {row["email"]: pk for row, pk in zip(new_rows, pks, strict=True)}

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact, FollowUp, Organization, Referral
-from contacts.services import create_contact, create_follow_up
+from contacts.services import create_contact, create_follow_up, get_or_create_organization
 from events.models import Attendance, Event, EventSeries
 from events.services import create_attendance, create_event, record_interaction
 
@@ -70,6 +70,18 @@ class TestContractRules:
         assert response.status_code == 409
         assert response.json()["id"] == anna.pk
         assert "detail" in response.json()
+
+    def test_organization_names_are_unique_case_insensitively_beyond_ascii(self, write_client):
+        # The database's lower() folds only ASCII letters on SQLite and under PostgreSQL's C locale.
+        first = write_client.post("/api/v1/organizations/", {"name": "Äpfel & Söhne"}, format="json")
+        again = write_client.post("/api/v1/organizations/", {"name": " äPFEL & sÖHNE "}, format="json")
+        assert first.status_code == 201
+        assert (again.status_code, again.json()["code"], again.json()["id"]) == (409, "organization_exists", first.json()["id"])
+        found = write_client.get("/api/v1/organizations/", {"name": "ÄPFEL & SÖHNE"}).json()["results"]
+        assert [organization["id"] for organization in found] == [first.json()["id"]]
+        # Lists and imports match organizations by name the same way.
+        assert get_or_create_organization("äpfel & söhne").pk == first.json()["id"]
+        assert Organization.objects.count() == 1
 
     def test_duplicate_attendance_and_feedback_are_409_with_the_existing_id(self, write_client, event, anna):
         first = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json").json()

@@ -19,8 +19,9 @@ def a_contact(email: str = "anna@example.com") -> Contact:
 
 
 def duplicate_organization() -> Organization:
-    Organization.objects.create(name="Acme GmbH")
-    return Organization(name="ACME gmbh")
+    # Compared lower-cased beyond ASCII, whatever the database's own lower() does.
+    Organization.objects.create(name="Äpfel & Söhne GmbH")
+    return Organization(name="ÄPFEL & SÖHNE gmbh")
 
 
 def duplicate_contact() -> Contact:
@@ -35,7 +36,7 @@ def follow_up(**fields) -> FollowUp:
 
 
 RULES = [
-    Rule("organization_name_ci_unique", duplicate_organization, "An organization with this name already exists."),
+    Rule("organization_name_key_unique", duplicate_organization, "An organization with this name already exists."),
     Rule("organization_name_not_blank", lambda: Organization(name=""), "This field cannot be blank."),
     Rule("contact_email_normalized_unique", duplicate_contact, "A contact with this e-mail already exists"),
     Rule("contact_email_required_unless_erased", lambda: Contact(email="", first_name="Nobody"),
@@ -105,12 +106,18 @@ class TestOrganizationName:
     def test_names_differing_only_in_case_collide(self):
         Organization.objects.create(name="Acme GmbH")
 
-        assert_db_rejects(lambda: Organization.objects.create(name="acme gmbh"), "organization_name_ci_unique")
+        assert_db_rejects(lambda: Organization.objects.create(name="acme gmbh"), "organization_name_key_unique")
+
+    def test_a_bulk_created_row_gets_its_key_too(self):
+        Organization.objects.create(name="Öl & Gas AG")
+
+        assert_db_rejects(lambda: Organization.objects.bulk_create([Organization(name="öL & gAS ag")]),
+                          "organization_name_key_unique")
 
     def test_save_trims_the_name_so_padding_does_not_make_a_new_organization(self):
         Organization.objects.create(name="Acme GmbH")
 
-        assert_db_rejects(lambda: Organization.objects.create(name="  ACME GMBH "), "organization_name_ci_unique")
+        assert_db_rejects(lambda: Organization.objects.create(name="  ACME GMBH "), "organization_name_key_unique")
 
 
 class TestFollowUpDoneMeansCompleted:
