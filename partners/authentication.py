@@ -12,13 +12,19 @@ from partners.verified_keys import VERSION_KEY, verified_key
 KEYWORD = "Api-Key"
 
 
+def presented_key(authorization: str) -> str | None:
+    """The key of an `Authorization: Api-Key <key>` header as it is verified (the keyword in
+    any case, the key without the spaces around it); None for another scheme."""
+    keyword, _, key = authorization.partition(" ")
+    return key.strip() if keyword.lower() == KEYWORD.lower() else None
+
+
 class APIKeyAuthentication(authentication.BaseAuthentication):
     """`Authorization: Api-Key <key>`; only the key's hash is stored (API.md: Authentication)."""
 
     def authenticate(self, request):
-        header = authentication.get_authorization_header(request).decode("latin-1")
-        keyword, _, key = header.partition(" ")
-        if keyword.lower() != KEYWORD.lower():
+        key = presented_key(authentication.get_authorization_header(request).decode("latin-1"))
+        if key is None:
             return None
         # An address that failed API_AUTH_FAILURE_RATE times in the window gets 429 for every key
         # that does not verify, so a client guessing keys is slowed down. A key that verifies is
@@ -31,7 +37,7 @@ class APIKeyAuthentication(authentication.BaseAuthentication):
         failures_key, seconds_left = window("auth-failure", address, period, time.time())
         shared = read_shared([failures_key, VERSION_KEY])  # None: the cache is unreachable
         blocked = shared is not None and shared.get(failures_key, 0) >= limit
-        api_key, refusal = self._verify(key.strip(), None if shared is None else shared.get(VERSION_KEY, ""))
+        api_key, refusal = self._verify(key, None if shared is None else shared.get(VERSION_KEY, ""))
         if refusal is not None:
             raise exceptions.Throttled(seconds_left) if blocked else self.failed(address, refusal)
         return AnonymousUser(), api_key

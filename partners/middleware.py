@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.http import JsonResponse
 from django.utils import timezone
 
+from partners.authentication import KEYWORD, presented_key
 from partners.models import IdempotencyRecord
 
 API_PREFIX = "/api/"
@@ -34,6 +35,12 @@ class APIErrorMiddleware:
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return JsonResponse({"detail": "The request body is too large."}, status=413)
         response = self.get_response(request)
+        if response.status_code == 301 and request.method in UNSAFE_METHODS:
+            # APPEND_SLASH's redirect of `POST contacts` to `contacts/`: a client following a 301
+            # would send a GET there (and list instead of create); 308 keeps the method and body.
+            redirect = JsonResponse({"detail": "The path ends with a slash: send the request there."}, status=308)
+            redirect["Location"] = response["Location"]
+            return redirect
         content_type = response.get("Content-Type", "")
         if response.status_code >= 400 and not content_type.startswith("application/json"):
             if response.status_code == 404:
@@ -48,7 +55,10 @@ class APIErrorMiddleware:
 def _credential(request) -> str | None:
     authorization = request.META.get("HTTP_AUTHORIZATION", "")
     if authorization:
-        return "auth:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()
+        # One key is one credential however its header is spelled ("api-key", extra spaces).
+        key = presented_key(authorization)
+        credential = authorization if key is None else f"{KEYWORD} {key}"
+        return "auth:" + hashlib.sha256(credential.encode("utf-8", "replace")).hexdigest()
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

@@ -356,3 +356,19 @@ def test_a_link_cleared_by_a_deletion_moves_updated_at(read_client, write_client
     [synced] = read_client.get("/api/v1/contacts/", {"updated_since": since.isoformat()}).json()["results"]
     assert (synced["id"], synced["organization"]) == (anna.pk, None)
     assert datetime.fromisoformat(synced["updated_at"]) >= since
+
+
+def test_an_unsafe_request_without_the_trailing_slash_is_redirected_keeping_its_method(write_client):
+    response = write_client.post("/api/v1/contacts", {"email": "slash@example.com"}, format="json")
+    assert (response.status_code, response["Location"]) == (308, "/api/v1/contacts/")
+    assert response.json() == {"detail": "The path ends with a slash: send the request there."}
+    assert write_client.get("/api/v1/contacts").status_code == 301  # reads may follow as they like
+
+
+def test_one_key_is_one_idempotency_credential_however_its_header_is_spelled(write_client, write_key):
+    body = {"name": "Spelled GmbH"}
+    first = write_client.post("/api/v1/organizations/", body, format="json", HTTP_IDEMPOTENCY_KEY="spelling-1")
+    write_client.credentials(HTTP_AUTHORIZATION=f"api-key   {write_key} ")
+    again = write_client.post("/api/v1/organizations/", body, format="json", HTTP_IDEMPOTENCY_KEY="spelling-1")
+    assert first.status_code == 201
+    assert (again.status_code, again["Idempotent-Replayed"], again.json()) == (201, "true", first.json())
