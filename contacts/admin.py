@@ -89,7 +89,7 @@ class ChurnRiskFilter(admin.SimpleListFilter):
 class LosingTouchFilter(admin.SimpleListFilter):
     """Past their keep-in-touch cadence now (scoring.services.next_action)."""
 
-    title = gettext_lazy("keep in touch")
+    title = pgettext_lazy("filter title", "keep in touch")
     parameter_name = "losing_touch"
 
     def lookups(self, request, model_admin):
@@ -104,7 +104,7 @@ class LosingTouchFilter(admin.SimpleListFilter):
 
 
 class NextActionFilter(admin.SimpleListFilter):
-    title = gettext_lazy("next best action")
+    title = pgettext_lazy("filter title", "next best action")
     parameter_name = "next_action"
 
     def lookups(self, request, model_admin):
@@ -176,7 +176,7 @@ class ErasedFilter(admin.SimpleListFilter):
 class DueFilter(admin.SimpleListFilter):
     """The sales worklist's question: what is due, what is late."""
 
-    title = gettext_lazy("due")
+    title = pgettext_lazy("filter title", "due")
     parameter_name = "due"
 
     def lookups(self, request, model_admin):

@@ -8,7 +8,14 @@ class ContactsConfig(AppConfig):
     verbose_name = _("Contacts")
 
     def ready(self):
+        from django.contrib.auth import get_user_model
+
         from contacts.roles import sync_role_groups_after_migrate
+        from ror_crm.admin_tools import person_name
+
+        # A user is shown as the person (an owner, a rep) wherever one is shown: choices, lists,
+        # history. The user name stays the login (get_username()).
+        get_user_model().__str__ = person_name
 
         # Apps migrated after 0003_user_groups (e.g. partners) get their permissions into the groups.
         post_migrate.connect(sync_role_groups_after_migrate, sender=self, dispatch_uid="contacts.sync_role_groups")

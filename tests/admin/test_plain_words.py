@@ -147,3 +147,12 @@ def test_an_owner_opens_their_own_worklist(client, owned_agency):
     client.force_login(owner)
     page = client.get(reverse("ror-worklist")).content.decode()
     assert f'<option value="{owner.pk}" selected>' in page
+
+
+def test_owner_choices_name_people(admin_client, owned_agency):
+    contact = owned_agency.contacts[0]
+    page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+    assert f'<option value="{contact.owner_id}" selected>Sven Sales</option>' in page
+    found = admin_client.get(reverse("admin:autocomplete"), {
+        "term": "sven", "app_label": "contacts", "model_name": "contact", "field_name": "owner"}).json()
+    assert [result["text"] for result in found["results"]] == ["Sven Sales"]

@@ -78,3 +78,37 @@ def test_the_busiest_contact_page_reads_at_a_glance(page, login, django_user_mod
     tops = page.evaluate("['#ror-relationship', '#ror-timeline', '#contact_form fieldset.module:not(.ror-panel)']"
                          ".map(selector => document.querySelector(selector).getBoundingClientRect().top)")
     assert tops == sorted(tops)
+
+
+def test_an_events_rows_fit_a_laptop_screen_in_both_languages(page, login, django_user_model, tmp_path):
+    """The attendance and interaction rows on an event's page: no sideways scrolling, a check-in
+    time on one line (a row about as tall as its widgets, not four lines)."""
+    from django.db.models import Count
+
+    from events.admin import INLINE_MAX_ROWS
+    from events.models import Event, Interaction
+
+    superuser = django_user_model.objects.create_superuser("root", "root@agency.example", PERSONA_PASSWORD)
+    call_command("seed_demo", "--contacts", "40", "--today", "2026-03-31", stdout=open(tmp_path / "seed.log", "w"))
+    event = (Event.objects.annotate(rows=Count("attendances", distinct=True))
+             .filter(rows__gt=3, rows__lte=INLINE_MAX_ROWS, interactions__isnull=False).order_by("-rows").first())
+    extra = Interaction.objects.filter(event=event).order_by("pk").values_list("pk", flat=True)[INLINE_MAX_ROWS:]
+    Interaction.objects.filter(pk__in=list(extra)).delete()  # both lists shown as rows
+    page.set_viewport_size({"width": 1366, "height": 800})
+    login(superuser)
+
+    for language in ("en", "de"):
+        page.goto(page.base_url + reverse("admin:index"))
+        page.select_option("#ror-language-form select", language)
+        page.click("#ror-language-form button")
+        page.goto(page.base_url + reverse("admin:events_event_change", args=[event.pk]))
+        groups = page.evaluate("""() => [...document.querySelectorAll('.inline-group')].map(group => {
+            const row = group.querySelector('tr.has_original');
+            const [date, time] = ['.vDateField', '.vTimeField'].map(s => row.querySelector(s).getBoundingClientRect());
+            return {id: group.id, over: group.scrollWidth - group.clientWidth, dateTimeRise: time.top - date.top,
+                    contactWidth: row.querySelector('td.field-contact .select2-container').getBoundingClientRect().width};
+        })""")
+        assert [group["id"] for group in groups] == ["attendances-group", "interactions-group"], language
+        assert [group["over"] for group in groups] == [0, 0], (language, groups)
+        assert [group["dateTimeRise"] for group in groups] == [0, 0], (language, groups)  # one line
+        assert all(group["contactWidth"] >= 190 for group in groups), (language, groups)  # a name and more
