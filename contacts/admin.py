@@ -13,7 +13,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Case, Count, Exists, F, OuterRef, When
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -567,6 +567,9 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
 
     list_display = ("contact_name", "event", owner_name, "channel", "status_badge", "due", "outcome", "deal")
     list_select_related = ("contact", "event", "owner")
+    # The planned ones first, the most overdue on top; then the rest, the latest first.
+    ordering = (Case(When(status=FollowUpStatus.PLANNED, then=F("due_at"))).asc(nulls_last=True),
+                F("due_at").desc(nulls_last=True), "-pk")
     list_filter = (DueFilter, "status", OwnerFilter, "channel", "outcome", "deal_status", "event__series")
     date_hierarchy = "due_at"
     search_fields = ("contact__email", "contact__first_name", "contact__last_name", "summary", "next_step")

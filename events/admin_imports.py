@@ -22,6 +22,7 @@ from events import imports
 from events.choices import ImportStatus
 from events.import_mapping import ColumnMappingForm, Suggestion, column_samples, mapping_errors, remember_mapping
 from events.models import Attendance, AttendeeImport, Event
+from scoring.formatting import localized
 
 IMPORT_PERMISSIONS = ("events.add_attendance", "events.change_attendance")
 RELOAD_SECONDS = 2
@@ -87,7 +88,7 @@ def import_attendees_view(model_admin, request, event: Event | None = None):
         "event_opts": Event._meta,
         "fixed_event": event,
         "title": _("Import attendees") + (f": {event}" if event else ""),
-        "max_rows": imports.import_max_rows(),
+        "max_rows": localized(imports.import_max_rows()),
         "max_mb": settings.IMPORT_MAX_MB,
         "form": form,
         "media": model_admin.media + form.media,
@@ -176,7 +177,7 @@ def _page(model_admin, request, attendee_import: AttendeeImport, mapping_form: C
             (line, {imports.field_label(name): messages for name, messages in errors.items()})
             for line, errors in attendee_import.errors
         ],
-        "preview_max_rows": imports.PREVIEW_MAX_ROWS,
+        "preview_max_rows": localized(imports.PREVIEW_MAX_ROWS),
         "kept_error_rows": imports.KEPT_ERROR_ROWS,
         "remembered": attendee_import.remembered,
         "mapping_form": (mapping_form or _mapping_form(attendee_import)) if status == ImportStatus.READY else None,

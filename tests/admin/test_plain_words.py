@@ -1,11 +1,13 @@
 """The admin speaks the staff's words: people by name, defaults as configured, no setting names."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from contacts.models import Contact, FollowUp
 from contacts.roles import AGENCY_STAFF
@@ -156,3 +158,18 @@ def test_owner_choices_name_people(admin_client, owned_agency):
     found = admin_client.get(reverse("admin:autocomplete"), {
         "term": "sven", "app_label": "contacts", "model_name": "contact", "field_name": "owner"}).json()
     assert [result["text"] for result in found["results"]] == ["Sven Sales"]
+
+
+def test_follow_ups_list_the_most_overdue_planned_first(admin_client, agency):
+    now = timezone.now()
+    contact = agency.contacts[0]
+    FollowUp.objects.all().delete()
+    rows = {name: FollowUp.objects.create(contact=contact, channel="phone", **fields) for name, fields in {
+        "later": {"due_at": now + timedelta(days=30)},
+        "overdue": {"due_at": now - timedelta(days=3)},
+        "done": {"due_at": now - timedelta(days=1), "status": "done", "completed_at": now},
+        "very overdue": {"due_at": now - timedelta(days=20)},
+    }.items()}
+    page = admin_client.get(reverse("admin:contacts_followup_changelist")).content.decode()
+    order = sorted(rows, key=lambda name: page.index(f'/admin/contacts/followup/{rows[name].pk}/change/'))
+    assert order == ["very overdue", "overdue", "later", "done"]
