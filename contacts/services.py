@@ -241,7 +241,17 @@ def export_contact(contact: Contact) -> dict[str, Any]:
                 "clv": lifetime_value.clv, "clv_currency": lifetime_value.clv_currency,
                 "expected_attendances": lifetime_value.expected_attendances, "as_of": lifetime_value.as_of,
             }
-    return json.loads(json.dumps(data, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(data, cls=LocalMomentEncoder))
+
+
+class LocalMomentEncoder(DjangoJSONEncoder):
+    """Moments as the API writes them: in the site's time zone with its offset, to the microsecond
+    (DjangoJSONEncoder writes UTC to the millisecond)."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return timezone.localtime(o).isoformat()
+        return super().default(o)
 
 
 def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None:

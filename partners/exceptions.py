@@ -75,4 +75,14 @@ def _error_response(exc, context):
             response.data = {"non_field_errors": response.data}
         elif set(response.data) == {"detail"}:
             response.data = {"non_field_errors": [response.data["detail"]]}
+        response.data = {field: _item_messages(errors) for field, errors in response.data.items()}
     return response
+
+
+def _item_messages(errors):
+    """A list field's errors by item index (`{"2": ["Enter a valid email address."]}`) as the
+    field's messages, each naming its item: `["[2]: Enter a valid email address."]`."""
+    if not isinstance(errors, dict) or not errors or not all(str(key).isdigit() for key in errors):
+        return errors
+    return [f"[{index}]: {message}" for index, messages in errors.items()
+            for message in (messages if isinstance(messages, list) else [messages])]

@@ -1,7 +1,8 @@
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -174,6 +175,8 @@ class TimelineItemSerializer(serializers.Serializer):
                 received = row.referred_id == self.context["contact"].pk
                 summary = "Referred by a contact" if received else "Referral"
                 details = {"referrer": row.referrer_id, "referred": row.referred_id}
+        zone = timezone.get_current_timezone()  # moments in details written as every API time is
+        details = {name: moment_text(value, zone) if isinstance(value, datetime) else value for name, value in details.items()}
         return super().to_representation({
             "type": instance.type, "at": instance.at, "id": instance.id, "event": row.event_id,
             "summary": summary, "details": details,

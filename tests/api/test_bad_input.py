@@ -397,3 +397,10 @@ class TestLargeSpreadsheets:
         parsed = imports.read_attendee_file(patched.getvalue(), "declared.xlsx")
 
         assert [row["email"] for row in parsed.rows] == ["p0@example.com", "p1@example.com", "p2@example.com"]
+
+
+def test_errors_of_list_items_are_the_fields_messages_naming_the_item(write_client, anna):
+    """API.md: a 400 is field → messages, also for a list whose items are refused."""
+    response = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"tags": ["ok", ""]}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"tags": ["[1]: This field may not be blank."]}

@@ -277,6 +277,13 @@ class TestContactReads:
         rest = read_client.get(page["next"]).json()
         assert [item["type"] for item in page["results"] + rest["results"]] == ["follow_up", "interaction", "attendance"]
 
+    def test_timeline_details_write_moments_as_every_api_time(self, read_client, anna):
+        due = timezone.now() + timedelta(days=2)
+        create_follow_up(contact=anna, due_at=due)
+        item = read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/").json()["results"][0]
+        assert item["details"]["due_at"] == timezone.localtime(due).isoformat()  # site offset, microseconds
+        assert item["at"].endswith(item["details"]["due_at"][-6:])  # the same offset as the item's own time
+
     def test_timeline_pages_through_items_at_one_moment_without_gaps_or_repeats(self, read_client, event, anna):
         moment = timezone.now() - timedelta(days=1)
         for _ in range(3):
