@@ -52,6 +52,7 @@ def database_unreachable(error: BaseException) -> bool:
         return False
     return cause.sqlstate is None or cause.sqlstate.startswith(UNREACHABLE_SQLSTATES)
 
+
 _local = threading.local()
 
 
