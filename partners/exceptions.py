@@ -81,8 +81,14 @@ def _error_response(exc, context):
 
 def _item_messages(errors):
     """A list field's errors by item index (`{"2": ["Enter a valid email address."]}`) as the
-    field's messages, each naming its item: `["[2]: Enter a valid email address."]`."""
+    field's messages, each naming its item: `["[2]: Enter a valid email address."]`; an item
+    that is an object names its field too: `["[2] email: Enter a valid email address."]`."""
     if not isinstance(errors, dict) or not errors or not all(str(key).isdigit() for key in errors):
         return errors
-    return [f"[{index}]: {message}" for index, messages in errors.items()
-            for message in (messages if isinstance(messages, list) else [messages])]
+    flat = []
+    for index, item_errors in errors.items():
+        by_field = item_errors if isinstance(item_errors, dict) else {"": item_errors}
+        for field, messages in by_field.items():
+            for message in messages if isinstance(messages, list) else [messages]:
+                flat.append(f"[{index}] {field}: {message}" if field else f"[{index}]: {message}")
+    return flat

@@ -417,7 +417,9 @@ SPECTACULAR_SETTINGS = {
         "the same method, URL and body (JSON compared by value) returns the first response again (header "
         "`Idempotent-Replayed: true`) and changes nothing; the same key with another request is a 422, a 409 "
         "while the first still runs. A 429 says in `Retry-After` how many seconds to wait, and so does a 503 "
-        "(the database or Redis unreachable for a moment: nothing was written, retry). Text is stored "
+        "(the database or Redis unreachable for a moment: nothing was written, retry). Paths end with a slash "
+        "(a write sent without it gets 308 to the path with it). A 400 maps fields to messages; a list field's "
+        "messages name their item, counted from 0 (`[1]: …`). Text is stored "
         "without the whitespace around it; a field's `maxLength` counts the text as sent."
     ),
     "VERSION": "1.0.0",

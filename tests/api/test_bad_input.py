@@ -404,3 +404,11 @@ def test_errors_of_list_items_are_the_fields_messages_naming_the_item(write_clie
     response = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"tags": ["ok", ""]}, format="json")
     assert response.status_code == 400
     assert response.json() == {"tags": ["[1]: This field may not be blank."]}
+
+
+def test_item_errors_of_objects_name_the_item_and_its_field():
+    from partners.exceptions import _item_messages
+
+    assert _item_messages({"3": {"email": ["Enter a valid email address."]}, "5": ["Not a valid string."]}) == [
+        "[3] email: Enter a valid email address.", "[5]: Not a valid string."]
+    assert _item_messages({"email": ["Enter a valid email address."]}) == {"email": ["Enter a valid email address."]}
