@@ -865,6 +865,13 @@ class NightlyFigures:
     snapshots: int
     sample: int
     agrees: bool
+    parts: dict[str, float] = field(default_factory=dict)  # plan, arithmetic, full_path
+    score_rows: int = 0
+
+    @property
+    def arithmetic_ratio_to_floor(self) -> float:
+        """The arithmetic UPDATEs against the floor's time for as many rows as they wrote."""
+        return self.parts["arithmetic"] / (self.floor_s * self.decayed / self.score_rows)
 
 
 def measure_nightly(params: Any, sample_size: int) -> NightlyFigures:
@@ -878,9 +885,9 @@ def measure_nightly(params: Any, sample_size: int) -> NightlyFigures:
 
     from scoring.choices import ScoreTrigger
     from scoring.models import ContactScore, ScoreSnapshot
+    from scoring.services import nightly as nightly_module
     from scoring.services.contact_scores import compute_scores
     from scoring.services.next_action import apply_next_actions
-    from scoring.services.nightly import nightly_recompute
 
     as_of = AS_OF + timedelta(days=2)  # a day after the event recompute
     with connection.cursor() as cursor:
@@ -888,12 +895,31 @@ def measure_nightly(params: Any, sample_size: int) -> NightlyFigures:
         # never_scored cleared by its first score
         cursor.execute("VACUUM ANALYZE scoring_contactscore, contacts_contact")
     snapshots = ScoreSnapshot.objects.count()
-    started = time.perf_counter()
-    outcome = nightly_recompute(as_of, params=params, trigger=ScoreTrigger.NIGHTLY)
-    seconds = time.perf_counter() - started
+    parts = {"plan": 0.0, "arithmetic": 0.0, "full_path": 0.0}
+
+    def timed_part(part: str, function: Callable) -> Callable:
+        def timed_function(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                parts[part] += time.perf_counter() - started
+        return timed_function
+
+    originals = {name: getattr(nightly_module, name) for name in ("plan_nightly", "decay_range", "recompute_contacts")}
+    for name, part in (("plan_nightly", "plan"), ("decay_range", "arithmetic"), ("recompute_contacts", "full_path")):
+        setattr(nightly_module, name, timed_part(part, originals[name]))
+    try:
+        started = time.perf_counter()
+        outcome = nightly_module.nightly_recompute(as_of, params=params, trigger=ScoreTrigger.NIGHTLY)
+        seconds = time.perf_counter() - started
+    finally:
+        for name, function in originals.items():
+            setattr(nightly_module, name, function)
     written = ScoreSnapshot.objects.count() - snapshots
     print(f"  nightly: {seconds:.2f} s, {outcome['decayed']:,} contacts by arithmetic, {outcome['rescored']:,} by "
-          f"the full path, {written:,} snapshots")
+          f"the full path, {written:,} snapshots ("
+          + ", ".join(f"{name} {value:.2f} s" for name, value in parts.items()) + ")")
 
     sample = sample_ids(ContactScore.objects.count(), sample_size)
     results = compute_scores(sample, as_of, params)
@@ -927,7 +953,8 @@ def measure_nightly(params: Any, sample_size: int) -> NightlyFigures:
             transaction.set_rollback(True)
         cursor.execute("VACUUM ANALYZE scoring_contactscore")
     print(f"  nightly floor: {floor_s:.2f} s (one plain UPDATE of the same rows and columns)")
-    return NightlyFigures(seconds, floor_s, outcome["decayed"], outcome["rescored"], written, len(results), agrees)
+    return NightlyFigures(seconds, floor_s, outcome["decayed"], outcome["rescored"], written, len(results), agrees,
+                          parts=parts, score_rows=ContactScore.objects.count())
 
 
 # --------------------------------------------------------------------------- report
@@ -1005,6 +1032,8 @@ class Report:
                 ("nightly_floor_s", f"{self.nightly.floor_s:.2f}", ""),
                 ("nightly_ratio_to_floor", f"{self.nightly.nightly_s / self.nightly.floor_s:.2f}",
                  target("nightly_ratio_to_floor", "≤")),
+                *[(f"nightly_{name}_s", f"{value:.2f}", "") for name, value in self.nightly.parts.items()],
+                ("nightly_arithmetic_ratio_to_floor", f"{self.nightly.arithmetic_ratio_to_floor:.2f}", ""),
                 ("nightly_decayed", f"{self.nightly.decayed:,}", ""),
                 ("nightly_full_path", f"{self.nightly.rescored:,}", ""),
                 ("nightly_snapshots", f"{self.nightly.snapshots:,}", ""),

@@ -14,15 +14,18 @@ oldest stored score:
 - contacts without a score, or scored with another profile (a profile change re-scores all);
 - rows written since their score (every touchpoint table and the contact itself, by `updated_at`,
   plus the clock skew touchpoint times may have): data the stored sums do not hold;
-- the contacts of events that ended, started, were completed or edited since (attendance becomes
-  known when an event ends; the neighbouring editions' attendees only for a completed or edited
-  one: streaks count completed editions), the contacts whose invite points at one of them, and for
-  planned editions created or edited since everyone who attended their series (invite);
-- planned follow-ups falling due, or entering the contact-fatigue window ahead, since;
+- the contacts of events that ended, were completed or edited since (attendance becomes known
+  when an event ends; the neighbouring editions' attendees only for a completed or edited one:
+  streaks count completed editions), unless scored after that moment; the contacts of an edition
+  that only started only when a later edition of its series is planned (invite); the contacts
+  whose invite points at one of them; for planned editions created or edited since everyone who
+  attended their series (invite);
+- planned follow-ups falling due since where the latest dialogue was positive (call now), or
+  entering a contact-fatigue window ahead where that reaches the cap (rest); resting contacts
+  whose fatigue window is not the one their action names any more;
 - scoring work still waiting in the outbox (late data, recompute requests);
 - and, decided in the UPDATE itself, rows whose stage would change (the stage's cadence moves the
-  next touch due), contacts resting (fatigue windows roll), and a re-engage that no longer holds
-  (what follows it reads follow-ups).
+  next touch due) and a re-engage that no longer holds (what follows it reads follow-ups).
 A pending "every contact" request, or a keep-in-touch cadence edited since, sends everyone the
 full path. PostgreSQL only: on SQLite (the embedded default) the nightly run is the full path.
 """
@@ -35,16 +38,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Max, Min, Q
+from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from contacts.choices import FollowUpStatus
+from contacts.choices import FollowUpOutcome, FollowUpStatus
+from contacts.fatigue import agency_touch_counts, fatigue_caps, fatigued_contact_ids, first_window_at_cap
 from contacts.models import Contact, FollowUp
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
 from ror_crm.validators import CLOCK_SKEW
 from scoring.choices import NextAction, RecomputeKind, ScoreTrigger
-from scoring.models import COMPONENTS, KeepInTouchCadence, PendingRecompute, RecomputeRequest
+from scoring.models import COMPONENTS, ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest
 from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
 from scoring.services.next_action import REASONS, SCORE_FALL_POINTS, invited_to
 from scoring.services.profile import ScoringParameters, active_parameters
@@ -96,9 +100,55 @@ WHERE c.never_scored AND NOT EXISTS (SELECT 1 FROM scoring_contactscore s WHERE 
 
 
 def _fatigue_windows() -> list[int]:
-    from contacts.fatigue import fatigue_caps
-
     return [days for days, _cap in fatigue_caps()]
+
+
+def _later_edition_planned(series_id: int | None, event_id: int, as_of: datetime) -> bool:
+    """Whether the series of an edition has another one planned, not started by `as_of`."""
+    return series_id is not None and Event.objects.filter(
+        series_id=series_id, status__in=[EventStatus.PLANNED, EventStatus.LIVE], starts_at__gt=as_of,
+    ).exclude(pk=event_id).exists()
+
+
+def _call_now_falling_due(since: datetime, as_of: datetime) -> set[int]:
+    """Contacts with a planned follow-up falling due since `since`, for whom that makes "call now":
+    their latest done follow-up was positive (next_action._call_now()). For anyone else an overdue
+    follow-up changes no action (the oldest overdue one is what "call now" names). One query."""
+    latest_outcome = FollowUp.objects.filter(
+        contact_id=OuterRef("contact_id"), status=FollowUpStatus.DONE, completed_at__lte=as_of,
+    ).order_by("-completed_at", "-id").values("outcome")[:1]
+    return set(
+        FollowUp.objects.filter(status=FollowUpStatus.PLANNED, due_at__gt=since, due_at__lte=as_of)
+        .annotate(latest_outcome=Subquery(latest_outcome)).filter(latest_outcome=FollowUpOutcome.POSITIVE)
+        .order_by().values_list("contact_id", flat=True).distinct()
+    )
+
+
+def _fatigued_by_planned_follow_ups(since: datetime, as_of: datetime) -> set[int]:
+    """Contacts with a planned follow-up entering a contact-fatigue window ahead since `since` (a
+    window of d days counts those due up to T + d) who are fatigued now: for the others it moved
+    no cap, so no action. Two queries."""
+    entering = Q()
+    for days in _fatigue_windows():
+        entering |= Q(due_at__gt=since + timedelta(days=days), due_at__lte=as_of + timedelta(days=days))
+    if not entering:
+        return set()
+    contact_ids = list(FollowUp.objects.filter(entering, status=FollowUpStatus.PLANNED)
+                       .order_by().values_list("contact_id", flat=True).distinct())
+    return fatigued_contact_ids(contact_ids, as_of)
+
+
+def _rest_moved(as_of: datetime) -> set[int]:
+    """The resting contacts whose fatigue window is not the one their stored action names any more
+    (touches rolled out of it, or a shorter window filled up): the others keep resting, as the
+    UPDATE leaves them. Two queries."""
+    resting = dict(ContactScore.objects.filter(next_action=NextAction.REST).values_list(
+        "contact_id", "next_action_figures"))
+    counts = agency_touch_counts(list(resting), as_of)
+    return {
+        contact_id for contact_id, figures in resting.items()
+        if first_window_at_cap(counts.get(contact_id, {})) != (figures.get("days"), figures.get("touches"), figures.get("cap"))
+    }
 
 
 def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | None:
@@ -123,33 +173,45 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
         cursor.execute(CHANGED_ROWS_SQL, {"since": since})
         # A touchpoint's time can be up to CLOCK_SKEW after the moment it was written.
         plan.changed = {contact_id: changed_at + CLOCK_SKEW for contact_id, changed_at in cursor.fetchall()}
+    def changed_at(contact_ids: Iterable[int], at: datetime) -> None:
+        # A score computed at or after `at` holds the change already: the UPDATE decays it.
+        for contact_id in contact_ids:
+            if plan.changed.get(contact_id, at) <= at:
+                plan.changed[contact_id] = at
+
     events = Event.objects.filter(updated_at__gt=since) | Event.objects.filter(
         ends_at__gt=since, ends_at__lte=as_of) | Event.objects.filter(starts_at__gt=since, starts_at__lte=as_of)
-    moved, upcoming_series = [], set()
-    for event_id, series_id, status, updated_at, completed_at in events.values_list(
-        "pk", "series_id", "status", "updated_at", "completed_at",
+    moved = []
+    for event_id, series_id, status, updated_at, completed_at, starts_at, ends_at in events.values_list(
+        "pk", "series_id", "status", "updated_at", "completed_at", "starts_at", "ends_at",
     ):
         moved.append(event_id)
         edited = updated_at > since or (completed_at is not None and completed_at > since)
+        ended = since < ends_at <= as_of
+        if not edited and not ended and not _later_edition_planned(series_id, event_id, as_of):
+            # It only started: it is no longer its series' next edition. That moves nobody's action
+            # but an invitation to it (invited_to() below), or, when a later edition is planned, one
+            # for those on its list; attendance counts once it ends.
+            continue
+        # When it changed: edits as written (with the clock skew of a commit), the clock's moments exact.
+        at = max(moment for moment in (
+            updated_at + CLOCK_SKEW, completed_at and completed_at + CLOCK_SKEW,
+            starts_at if starts_at <= as_of else None, ends_at if ends_at <= as_of else None,
+        ) if moment is not None)
         # One that only started or ended by the clock completed nothing: no neighbour's streak moves.
-        always.update(event_contact_ids(event_id, neighbours=edited))
+        changed_at(event_contact_ids(event_id, neighbours=edited), at)
         if series_id is not None and status in (EventStatus.PLANNED, EventStatus.LIVE) and edited:
-            upcoming_series.add(series_id)
-    if upcoming_series:  # a new or edited edition: the invite rule of everyone who attended the series
-        always.update(Attendance.objects.filter(
-            event__series_id__in=upcoming_series, status=AttendanceStatus.ATTENDED,
-        ).order_by().values_list("contact_id", flat=True).distinct())
+            # a new or edited edition: the invite rule of everyone who attended the series
+            changed_at(Attendance.objects.filter(
+                event__series_id=series_id, status=AttendanceStatus.ATTENDED,
+            ).order_by().values_list("contact_id", flat=True).distinct(), at)
     # An edition that started (or ended, or changed) is no longer the one an invite points at. Who
     # else attended its series keeps their action: without an invite to it, none to the next
     # edition either, unless they are on its list (the event's own contacts, above).
     always.update(invited_to(moved))
-    # Planned follow-ups falling due since (call now), or entering a contact-fatigue window ahead
-    # (a window of d days counts those due up to T + d).
-    due = Q(due_at__gt=since, due_at__lte=as_of)
-    for days in _fatigue_windows():
-        due |= Q(due_at__gt=since + timedelta(days=days), due_at__lte=as_of + timedelta(days=days))
-    always.update(FollowUp.objects.filter(due, status=FollowUpStatus.PLANNED)
-                  .order_by().values_list("contact_id", flat=True).distinct())
+    always.update(_call_now_falling_due(since, as_of))
+    always.update(_fatigued_by_planned_follow_ups(since, as_of))
+    always.update(_rest_moved(as_of))
     always.update(PendingRecompute.objects.values_list("contact_id", flat=True))
     for kind, event_id, contact_ids in RecomputeRequest.objects.filter(
         kind__in=[RecomputeKind.EVENT, RecomputeKind.CONTACTS]
@@ -176,7 +238,7 @@ WITH stored AS (
     SELECT s.contact_id, s.score AS old_score, s.stage AS old_stage, s.churn_risk AS old_churn,
            s.computed_at AS old_computed_at, s.events_attended, s.last_touch_at, s.latest_nps,
            s.next_touch_due, s.cadence_days, s.next_action AS old_action, s.next_action_figures AS old_figures,
-           s.next_action_reason AS old_reason, s.updated_at AS old_updated_at,
+           s.next_action_reason AS old_reason, s.updated_at AS old_updated_at, s.ctid AS tid,
            s.attended_raw * f AS attended_raw, s.no_show_raw * f AS no_show_raw, s.care_weight * f AS care_weight,
            s.care_hits * f AS care_hits, s.networking_raw * f AS networking_raw, s.dialogue_raw * f AS dialogue_raw,
            s.referral_raw * f AS referral_raw,
@@ -200,7 +262,7 @@ WITH stored AS (
            ON changed.contact_id = s.contact_id
     WHERE s.contact_id BETWEEN %(first_id)s AND %(last_id)s AND s.profile_version = %(version)s
       AND s.computed_at < %(as_of)s AND (changed.at IS NULL OR changed.at <= s.computed_at)
-      AND s.next_action NOT IN ('', %(rest)s)
+      AND s.next_action <> ''
     OFFSET 0
 ), components AS (
     SELECT stored.*,
@@ -238,7 +300,7 @@ WITH stored AS (
     OFFSET 0
 ), decided AS (
     SELECT staged.*,
-           CASE WHEN old_action IN (%(do_nothing)s, %(call_now)s, %(invite)s) THEN old_action
+           CASE WHEN old_action IN (%(do_nothing)s, %(rest)s, %(call_now)s, %(invite)s) THEN old_action
                 WHEN losing AND fall >= %(fall_points)s THEN %(re_engage)s
                 WHEN old_action = %(re_engage)s THEN NULL  -- nurture or check in: left to the full path
                 WHEN old_action = %(nurture)s THEN old_action
@@ -279,7 +341,7 @@ WITH stored AS (
         updated_at = CASE WHEN w.new_churn <> w.old_churn OR w.new_action <> w.old_action THEN %(now)s
                           ELSE w.old_updated_at END
     FROM worded w
-    WHERE target.contact_id = w.contact_id AND w.new_stage = w.old_stage AND w.new_action IS NOT NULL
+    WHERE target.ctid = w.tid AND w.new_stage = w.old_stage AND w.new_action IS NOT NULL
       -- written by another writer since it was read: that write stands
       AND target.computed_at = w.old_computed_at AND target.profile_version = %(version)s
     RETURNING target.contact_id, target.score, w.old_score, target.components, target.stage,

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 from django.db.models import F
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from contacts.models import Contact, FollowUp, Referral
 from events.models import Attendance, Event, Feedback, Interaction
 from scoring import outbox
-from scoring.choices import ScoreTrigger
+from scoring.choices import NextAction, ScoreTrigger
 from scoring.models import ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest, ScoreSnapshot
 from scoring.services import nightly, recompute_contacts
 from scoring.services.contact_scores import DECAYING_SUMS
@@ -105,11 +106,13 @@ def assert_same_rows(arithmetic: dict, full: dict) -> None:
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), contacts=st.integers(1, 12), day=st.floats(LAST_HISTORY_SCORE, SPAN_DAYS + 300),
-       nights=st.lists(st.floats(0.01, 120), min_size=1, max_size=3))
-def test_the_nightly_arithmetic_writes_what_the_full_recompute_writes(seed, contacts, day, nights):
+       nights=st.lists(st.floats(0.01, 120), min_size=1, max_size=3),
+       # the default caps, and ones low enough that many contacts rest (and stop resting) between nights
+       fatigue_caps=st.sampled_from([[(7, 3), (30, 6)], [(30, 1), (365, 2)]]))
+def test_the_nightly_arithmetic_writes_what_the_full_recompute_writes(seed, contacts, day, nights, fatigue_caps):
     first = START + timedelta(days=day)
     times = [first + timedelta(days=sum(nights[: index + 1])) for index in range(len(nights))]
-    with transaction.atomic():
+    with override_settings(CONTACT_FATIGUE_CAPS=fatigue_caps), transaction.atomic():
         contact_ids = build_history(seed, contacts)
         as_written_then(seed)
         recompute_contacts(contact_ids, as_of=first, params=PARAMS)
@@ -242,7 +245,6 @@ def test_a_range_rolled_back_by_a_deadlock_is_retried_like_locked_contacts(monke
 def test_an_edition_that_starts_sends_only_its_list_and_its_invitees_the_full_path():
     from contacts.models import Contact
     from events.models import EventSeries
-    from scoring.choices import NextAction
 
     scored_at = timezone.now() - timedelta(days=10)
     tonight = scored_at + timedelta(days=1)
@@ -285,3 +287,148 @@ def test_an_edition_that_starts_sends_only_its_list_and_its_invitees_the_full_pa
     for contact in (invited, registered):
         assert arithmetic[contact.pk]["next_action"] == NextAction.INVITE
         assert arithmetic[contact.pk]["next_action_figures"]["next_edition"]["id"] == following.pk
+
+
+def nightly_as_the_full_path(everyone: list[int], tonight) -> dict:
+    """The nightly run as of `tonight`, asserted equal to the full path at the same time; its rows."""
+    with transaction.atomic():
+        savepoint = transaction.savepoint()
+        nightly_recompute(tonight, params=PARAMS)
+        arithmetic = stored_state()[0]
+        transaction.savepoint_rollback(savepoint)
+        recompute_contacts(everyone, as_of=tonight, params=PARAMS, trigger=ScoreTrigger.NIGHTLY)
+        assert_same_rows(arithmetic, stored_state()[0])
+        transaction.set_rollback(True)
+    return arithmetic
+
+
+def planned_and_run(everyone: list[int], tonight, *, full_path: list[Contact], by_arithmetic: list[Contact]) -> dict:
+    """The plan sends `full_path` the full path and leaves `by_arithmetic` to the UPDATE; the nightly
+    run then writes what the full path writes (its rows returned)."""
+    plan = plan_nightly(tonight, PARAMS)
+    assert {contact.pk for contact in full_path} <= plan.changed.keys()
+    assert not {contact.pk for contact in by_arithmetic} & plan.changed.keys()
+    return nightly_as_the_full_path(everyone, tonight)
+
+
+def two_nights():
+    """A night ten days ago when every score was computed, and the next one."""
+    scored_at = timezone.now() - timedelta(days=10)
+    return scored_at, scored_at + timedelta(days=1)
+
+
+def new_contacts(*names: str, **fields) -> list[Contact]:
+    return [Contact.objects.create(email=f"{name}@example.com", **fields) for name in names]
+
+
+def written_long_ago(scored_at) -> None:
+    """Nothing written since the scores: the nightly run learns of changes by updated_at."""
+    long_ago = scored_at - timedelta(days=60)
+    for model in (Contact, Event, Attendance, FollowUp, Interaction, KeepInTouchCadence):
+        model.objects.update(updated_at=long_ago)
+
+
+def scored(contacts, scored_at) -> list[int]:
+    everyone = [contact.pk for contact in contacts]
+    written_long_ago(scored_at)
+    recompute_contacts(everyone, as_of=scored_at, params=PARAMS)
+    PendingRecompute.objects.all().delete()  # the outbox drained by that recompute
+    return everyone
+
+
+@pytest.mark.django_db
+def test_a_follow_up_falling_due_sends_only_a_positive_dialogue_the_full_path():
+    scored_at, tonight = two_nights()
+    positive, neutral = new_contacts("positive", "neutral")
+    for contact, outcome in ((positive, "positive"), (neutral, "neutral")):
+        FollowUp.objects.create(contact=contact, status="done", outcome=outcome,
+                                completed_at=scored_at - timedelta(days=40))
+        FollowUp.objects.create(contact=contact, status="planned", due_at=scored_at + timedelta(hours=12))
+    everyone = scored((positive, neutral), scored_at)
+    assert ContactScore.objects.get(contact=positive).next_action != NextAction.CALL_NOW
+
+    # an overdue follow-up moves no action of the neutral one's
+    arithmetic = planned_and_run(everyone, tonight, full_path=[positive], by_arithmetic=[neutral])
+    assert arithmetic[positive.pk]["next_action"] == NextAction.CALL_NOW
+
+
+@pytest.mark.django_db
+def test_a_planned_follow_up_entering_a_fatigue_window_sends_only_the_fatigued_the_full_path(settings):
+    settings.CONTACT_FATIGUE_CAPS = [(7, 3), (30, 6)]
+    scored_at, tonight = two_nights()
+    busy, quiet = new_contacts("busy", "quiet")
+    for days in (2, 3):
+        FollowUp.objects.create(contact=busy, status="done", outcome="neutral", completed_at=scored_at - timedelta(days=days))
+    for contact in (busy, quiet):  # enters the 7-day window ahead between the two runs
+        FollowUp.objects.create(contact=contact, status="planned", due_at=tonight + timedelta(days=7, hours=-1))
+    everyone = scored((busy, quiet), scored_at)
+    assert ContactScore.objects.get(contact=busy).next_action != NextAction.REST
+
+    # busy: three touches in seven days, the cap
+    arithmetic = planned_and_run(everyone, tonight, full_path=[busy], by_arithmetic=[quiet])
+    assert arithmetic[busy.pk]["next_action"] == NextAction.REST
+
+
+@pytest.mark.django_db
+def test_a_rest_that_holds_is_decayed_and_one_whose_touches_rolled_out_takes_the_full_path(settings):
+    settings.CONTACT_FATIGUE_CAPS = [(7, 3), (30, 6)]
+    scored_at, tonight = two_nights()
+    resting, rested = new_contacts("resting", "rested")
+    for contact, days in ((resting, 1), (rested, 6.5)):  # rested's touches leave the window by tonight
+        for hours in (0, 1, 2):
+            FollowUp.objects.create(contact=contact, status="done", outcome="neutral",
+                                    completed_at=scored_at - timedelta(days=days, hours=hours))
+    everyone = scored((resting, rested), scored_at)
+    assert set(ContactScore.objects.values_list("next_action", flat=True)) == {NextAction.REST}
+
+    arithmetic = planned_and_run(everyone, tonight, full_path=[rested], by_arithmetic=[resting])
+    assert arithmetic[resting.pk]["next_action"] == NextAction.REST
+    assert arithmetic[resting.pk]["computed_at"] == tonight
+    assert arithmetic[rested.pk]["next_action"] != NextAction.REST
+
+
+@pytest.mark.django_db
+def test_an_edition_that_starts_without_a_later_one_planned_moves_only_its_invitees():
+    from events.models import EventSeries
+
+    scored_at, tonight = two_nights()
+    series = EventSeries.objects.create(name="Summit")
+    past = [Event.objects.create(name=f"Summit {n}", series=series, starts_at=scored_at - timedelta(days=days),
+                                 ends_at=scored_at - timedelta(days=days, hours=-6), status="completed",
+                                 completed_at=scored_at - timedelta(days=days, hours=-6)) for n, days in ((1, 400), (2, 200))]
+    starting = Event.objects.create(name="Summit 3", series=series, starts_at=scored_at + timedelta(hours=12),
+                                    ends_at=scored_at + timedelta(days=3), status="planned")
+    invited, registered = new_contacts("invited", "registered", marketing_consent=True)
+    for contact in (invited, registered):
+        for event in past:
+            Attendance.objects.create(event=event, contact=contact, status="attended")
+    Attendance.objects.create(event=starting, contact=registered, status="registered")
+    everyone = scored((invited, registered), scored_at)
+
+    # invited: its invitation pointed at the edition that started; registered: no later edition to
+    # invite to, and attendance counts at the end
+    planned_and_run(everyone, tonight, full_path=[invited], by_arithmetic=[registered])
+
+
+@pytest.mark.django_db
+def test_an_event_that_ended_sends_only_contacts_scored_before_its_end_the_full_path(monkeypatch):
+    scored_at = timezone.now() - timedelta(days=10)
+    ended = Event.objects.create(name="Gala", starts_at=scored_at + timedelta(hours=2),
+                                 ends_at=scored_at + timedelta(hours=8), status="planned")
+    before, after = new_contacts("before", "after")
+    for contact in (before, after):
+        Attendance.objects.create(event=ended, contact=contact, status="attended")
+    everyone = scored((before, after), scored_at)
+    recompute_contacts([after.pk], as_of=ended.ends_at + timedelta(hours=1), params=PARAMS)  # after its end
+    PendingRecompute.objects.all().delete()
+    tonight = scored_at + timedelta(days=1)
+
+    plan = plan_nightly(tonight, PARAMS)
+    assert plan.changed[before.pk] == plan.changed[after.pk] == ended.ends_at
+    full_path = []
+    recompute = nightly.recompute_contacts
+    monkeypatch.setattr(nightly, "recompute_contacts", lambda ids, **kwargs: full_path.extend(ids) or recompute(ids, **kwargs))
+    arithmetic = nightly_as_the_full_path(everyone, tonight)
+    assert before.pk in full_path
+    assert after.pk not in full_path  # its score holds the attendance: decayed by arithmetic
+    assert arithmetic[after.pk]["events_attended"] == arithmetic[before.pk]["events_attended"] == 1
