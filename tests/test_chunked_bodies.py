@@ -1,0 +1,98 @@
+"""A request body sent chunked (Transfer-Encoding: chunked, no Content-Length) reaches the app:
+WSGI servers pass it on as a stream of unknown length, which Django alone reads as empty
+(ror_crm.wsgi.ChunkedBodies)."""
+
+import io
+import json
+import sys
+
+import pytest
+from django.core.signals import request_started
+from django.db import close_old_connections
+from django.test import override_settings
+
+from contacts.models import Contact
+from partners.models import PartnerAPIKey
+from ror_crm.wsgi import application
+from tests.test_faults import app_env, free_port, own_redis, process, wait_for  # noqa: F401 (fixtures)
+
+
+class UnknownLength(io.RawIOBase):
+    """A server's reader of a chunked body: read(n) until it returns b"", no length known."""
+
+    def __init__(self, body: bytes):
+        self.stream = io.BytesIO(body)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(min(size, 1000) if size and size > 0 else -1)  # short reads, as sockets give
+
+
+def call(body: bytes, key: str, path: str = "/api/v1/contacts/") -> tuple[str, dict]:
+    environ = {
+        "REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": UnknownLength(body),
+        "wsgi.errors": sys.stderr, "CONTENT_TYPE": "application/json", "HTTP_TRANSFER_ENCODING": "chunked",
+        "HTTP_AUTHORIZATION": f"Api-Key {key}", "HTTP_HOST": "testserver",
+    }
+    answer = {}
+
+    def start_response(status, headers, exc_info=None):
+        answer["status"] = status
+
+    # As Django's test client: the handler would close the test's connection at the request's start.
+    request_started.disconnect(close_old_connections)
+    try:
+        content = b"".join(application(environ, start_response))
+    finally:
+        request_started.connect(close_old_connections)
+    return answer["status"], json.loads(content) if content else {}
+
+
+@pytest.mark.django_db
+def test_a_chunked_body_is_read_whole():
+    key = PartnerAPIKey.objects.create_key(name="Ticketing", can_read=True, can_write=True)[1]
+    tags = [f"tag-{n:03}" for n in range(40)]  # a body of several reads
+    status, body = call(json.dumps({"email": "chunked@example.com", "job_title": "x" * 200, "tags": tags}).encode(), key)
+    assert status.startswith("201"), body
+    assert Contact.objects.get(email="chunked@example.com").tags == tags
+
+
+@pytest.mark.django_db
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=100, IMPORT_MAX_MB=0)
+def test_a_chunked_body_over_the_limits_is_refused_with_413():
+    key = PartnerAPIKey.objects.create_key(name="Ticketing", can_read=True, can_write=True)[1]
+    over_the_api_limit = json.dumps({"email": "big@example.com", "last_name": "x" * 200}).encode()
+    assert call(over_the_api_limit, key) == ("413 Request Entity Too Large", {"detail": "The request body is too large."})
+    over_any_limit = b"x" * (1024 * 1024 + 200)  # nothing the app takes is this large: refused before Django
+    assert call(over_any_limit, key) == ("413 Request Entity Too Large", {"detail": "The request body is too large."})
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_passes_a_chunked_body_to_the_app(app_env, tmp_path):  # noqa: F811 (the fixture)
+    import requests
+
+    key = PartnerAPIKey.objects.create_key(name="Ticketing", can_read=True, can_write=True)[1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    def health() -> bool:
+        try:
+            return requests.get(f"{base}/health/?check=database", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    log = tmp_path / "gunicorn.log"
+    with process([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "ror_crm.wsgi", "--bind",
+                  f"127.0.0.1:{port}", "--workers", "1"], app_env, log):
+        wait_for(health, what="gunicorn", logs=[log])
+        body = json.dumps({"email": "streamed@example.com", "first_name": "Grace"}).encode()
+        response = requests.post(f"{base}/api/v1/contacts/", data=iter([body[:10], body[10:]]), timeout=30,
+                                 headers={"Authorization": f"Api-Key {key}", "Content-Type": "application/json"})
+    assert response.request.headers["Transfer-Encoding"] == "chunked"
+    assert response.status_code == 201, response.text
+    assert Contact.objects.get(email="streamed@example.com").first_name == "Grace"
