@@ -126,3 +126,19 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.subscription} ({self.status})"
+
+
+class EmittedUntil(models.Model):
+    """How far a periodic webhook emitter got: `followup.overdue` has been emitted for every
+    follow-up that fell due before `until`. The next run starts there, however late it runs, and
+    runs at once wait for each other on this row: none is missed or sent twice."""
+
+    event_type = models.CharField(_("event type"), max_length=50, primary_key=True)
+    until = models.DateTimeField(_("until"))
+
+    class Meta:
+        verbose_name = _("webhook emitter position")
+        verbose_name_plural = _("webhook emitter positions")
+
+    def __str__(self) -> str:
+        return f"{self.event_type} until {self.until:%Y-%m-%d %H:%M}"

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from partners.models import IdempotencyRecord, WebhookDelivery
+from partners.models import EmittedUntil, IdempotencyRecord, WebhookDelivery
 from partners.webhooks import attempt_delivery
 from ror_crm import queue
 
@@ -49,19 +49,24 @@ def deliver_webhook_task(self, delivery_id: int, attempts: int | None = None) ->
 
 @shared_task(name="partners.emit_overdue_followups")
 def emit_overdue_followups_task() -> int:
-    """followup.overdue once per follow-up: those that fell due since the previous hourly run."""
+    """followup.overdue once per follow-up that fell due: those due since the previous run (an
+    hour on the first), however late this run is (Celery beat, hourly). One transaction: a run
+    that fails emits nothing and moves nothing."""
     from contacts.models import FollowUp
-    from partners.webhooks import emit
+    from partners.webhooks import emit_many
 
-    now = timezone.now()
-    since = now - timedelta(hours=1)
-    count = 0
-    for follow_up in FollowUp.objects.overdue(now).filter(due_at__gte=since).values(
-        "id", "contact_id", "event_id", "owner_id", "due_at", "channel"
-    ):
-        emit("followup.overdue", follow_up)
-        count += 1
-    return count
+    with transaction.atomic():
+        now = timezone.now()
+        position, _ = EmittedUntil.objects.select_for_update().get_or_create(
+            event_type="followup.overdue", defaults={"until": now - timedelta(hours=1)})
+        if position.until >= now:
+            return 0
+        follow_ups = list(FollowUp.objects.overdue(now).filter(due_at__gte=position.until).order_by("due_at", "pk").values(
+            "id", "contact_id", "event_id", "owner_id", "due_at", "channel"))
+        emit_many("followup.overdue", follow_ups)
+        position.until = now
+        position.save(update_fields=["until"])
+    return len(follow_ups)
 
 
 @shared_task(name="partners.purge_idempotency_records")

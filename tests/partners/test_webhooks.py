@@ -211,3 +211,36 @@ def test_a_run_queued_before_another_attempt_does_nothing(receiver):
     assert receiver.requests == []
     assert deliver_webhook_task.apply(args=[delivery.pk], kwargs={"attempts": 2}).get() == "succeeded"
     assert len(receiver.requests) == 1
+
+
+def test_followup_overdue_is_emitted_once_per_follow_up_however_late_the_hourly_runs_are(monkeypatch):
+    """Beat runs the emitter hourly; a run an hour late (the broker was down) or one twice in a row
+    must neither miss a follow-up that fell due nor send one twice."""
+    from contacts.models import Contact, FollowUp
+    from partners.tasks import emit_overdue_followups_task
+
+    subscribe("https://partner.example/hooks", "followup.overdue")
+    start = timezone.now() - timedelta(days=1)
+    clock = {"now": start}
+    monkeypatch.setattr("partners.tasks.timezone.now", lambda: clock["now"])
+    contact = Contact.objects.create(email="due@example.com")
+    due = {name: FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=minutes))
+           for name, minutes in (("before the first run", -30), ("in the first hour", 30), ("in the gap", 100),
+                                 ("just before the late run", 179), ("later", 300))}
+    FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=50), status="cancelled")
+
+    def run_at(minutes: int) -> set[str]:
+        clock["now"] = start + timedelta(minutes=minutes)
+        before = set(WebhookDelivery.objects.values_list("pk", flat=True))
+        emit_overdue_followups_task()
+        emitted = [row.payload["id"] for row in WebhookDelivery.objects.exclude(pk__in=before)]
+        assert len(emitted) == len(set(emitted))
+        return {name for name, follow_up in due.items() if follow_up.pk in emitted}
+
+    assert run_at(0) == {"before the first run"}  # the first run looks an hour back
+    assert run_at(60) == {"in the first hour"}
+    assert run_at(60) == set()  # the same hour twice: nothing again
+    assert run_at(180) == {"in the gap", "just before the late run"}  # the 2:00 run did not happen
+    assert run_at(240) == set()
+    assert run_at(301) == {"later"}
+    assert WebhookDelivery.objects.filter(event_type="followup.overdue").count() == len(due)
