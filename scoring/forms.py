@@ -1,14 +1,60 @@
-"""The scoring profile form of the admin."""
+"""The scoring profile form of the admin: each parameter a number field of its own."""
 
 from django import forms
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from scoring.models import OUTCOME_KEYS, ROLE_KEYS, SATURATION_KEYS, STAGE_THRESHOLDS, ScoringProfile
+from contacts.choices import FollowUpOutcome
+from events.choices import AttendanceRole
+from scoring.models import COMPONENTS, OUTCOME_KEYS, ROLE_KEYS, SATURATION_KEYS, STAGE_THRESHOLDS, ScoringProfile
+from scoring.views import component_labels
+
+THRESHOLD_LABELS = {
+    "at_risk_days": _("At risk after (days without a touch)"),
+    "maturity_min_events": _("Maturity from (events attended)"),
+    "maturity_min_score": _("Maturity from (score)"),
+    "churn_high_days": _("High churn risk after (days without a touch)"),
+    "churn_medium_days": _("Medium churn risk after (days without a touch)"),
+    "churn_drop_points": _("Medium churn risk for a score fall of (points)"),
+    "churn_drop_lookback_days": _("Score fall against the score of (days before)"),
+    "care_full_hours": _("Follow-up counts fully within (hours after the event)"),
+    "care_half_days": _("Follow-up counts half within (days after the event)"),
+    "no_show_penalty": _("No-show penalty (against 1 for an attendance)"),
+}
 
 
-def _keys(names) -> str:
-    return ", ".join(f"“{name}”" for name in names)
+class NumbersByKeyWidget(forms.MultiWidget):
+    """One labelled number input per key of a JSON object of numbers."""
+
+    template_name = "scoring/widgets/numbers_by_key.html"
+
+    class Media:
+        css = {"all": ["admin-ror/admin.css"]}
+
+    def __init__(self, labels: dict, attrs=None):
+        self.keys, self.labels = list(labels), list(labels.values())
+        super().__init__([forms.NumberInput(attrs={"step": "any"}) for _ in self.keys], attrs)
+
+    def decompress(self, value):
+        value = value if isinstance(value, dict) else {}
+        return [value.get(key) for key in self.keys]
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["labelled"] = list(zip(self.labels, context["widget"]["subwidgets"], strict=True))
+        return context
+
+
+class NumbersByKeyField(forms.MultiValueField):
+    """A JSON object of numbers, typed as one number per key (ScoringProfile.clean() checks the ranges)."""
+
+    def __init__(self, labels: dict, **kwargs):
+        self.keys = list(labels)
+        fields = [forms.FloatField(label=label) for label in labels.values()]
+        super().__init__(fields, widget=NumbersByKeyWidget(labels), require_all_fields=True, **kwargs)
+
+    def compress(self, values):
+        # 90, not 90.0: the stored JSON reads as it was typed
+        return {key: int(value) if value.is_integer() else value for key, value in zip(self.keys, values, strict=True)}
 
 
 class ScoringProfileForm(forms.ModelForm):
@@ -26,15 +72,30 @@ class ScoringProfileForm(forms.ModelForm):
                 "Exactly one profile is active: activating this one deactivates the other. Changing the "
                 "parameters of a profile that is active or has scores saves them as a new version."
             ),
-            "saturation": format_lazy(_(
-                "How fast each part fills its share of the score: for each of {keys}, the raw value k (above 0) at "
-                "which it reaches about two thirds of its points (1 − e^(−x/k)). Larger: slower."
-            ), keys=_keys(SATURATION_KEYS)),
-            "role_weights": format_lazy(_("A weight for each of {keys}."), keys=_keys(ROLE_KEYS)),
-            "outcome_weights": format_lazy(_("A weight for each of {keys} (“”: no outcome given)."),
-                                           keys=_keys(OUTCOME_KEYS)),
-            "stage_thresholds": format_lazy(_("A number for each of {keys}."), keys=_keys(STAGE_THRESHOLDS)),
+            "weights": _("Each part's share of the score, from 0 to 1; together 1."),
+            "saturation": _(
+                "How fast each part fills its share of the score: the raw value (above 0) at which it reaches "
+                "about two thirds of its points. Larger: slower."
+            ),
+            "role_weights": _("How much an attendance in each role counts, from 0 to 10."),
+            "outcome_weights": _("How much a follow-up conversation with each outcome counts, from 0 to 10."),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        components = component_labels()
+        roles, outcomes = dict(AttendanceRole.choices), {**dict(FollowUpOutcome.choices), "": _("No outcome given")}
+        keyed = {
+            "weights": {key: components[key] for key in COMPONENTS},
+            "saturation": {key: components.get(key, _("Referrals")) for key in SATURATION_KEYS},
+            "role_weights": {key: roles[key] for key in ROLE_KEYS},
+            "outcome_weights": {key: outcomes[key] for key in OUTCOME_KEYS},
+            "stage_thresholds": {key: THRESHOLD_LABELS[key] for key in STAGE_THRESHOLDS},
+        }
+        for name, labels in keyed.items():
+            model_field = self.fields[name]
+            self.fields[name] = NumbersByKeyField(labels, label=model_field.label, help_text=model_field.help_text,
+                                                  disabled=model_field.disabled)
 
     def _get_validation_exclusions(self):
         # The one-active-profile constraint would refuse activating this profile while another

@@ -1,7 +1,6 @@
 """Scoring profiles in the admin, as Agency staff: a profile that would break scoring is a form
 error and nothing is saved; one profile stays active; new parameters are a new version."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from events.models import Attendance, Event
+from scoring.forms import ScoringProfileForm
 from scoring.models import ContactScore, ScoringProfile
 from scoring.services.profile import PARAMETER_FIELDS, default_profile_values
 
@@ -22,13 +22,20 @@ def change_url(profile: ScoringProfile) -> str:
 
 
 def form_data(profile: ScoringProfile | None = None, **changes) -> dict:
-    """The change form as the browser posts it: JSON fields as text, a ticked box as "on"."""
+    """The change form as the browser posts it: a number input per key of each parameter
+    ("weights_0", …; an empty one as ""), a ticked box as "on"."""
     values = {"name": "Default", **default_profile_values()}
     if profile is not None:
         values |= {name: getattr(profile, name) for name in ("name", "is_active", *PARAMETER_FIELDS)}
     values |= changes
-    data = {name: json.dumps(values[name]) for name in PARAMETER_FIELDS if name != "half_life_days"}
-    data |= {"name": values["name"], "half_life_days": str(values["half_life_days"]), "_save": "Save"}
+    form = ScoringProfileForm()
+    data = {
+        f"{name}_{index}": str(values[name].get(key, ""))
+        for name in PARAMETER_FIELDS if name not in ("half_life_days", "converted_referral_weight")
+        for index, key in enumerate(form.fields[name].keys)
+    }
+    data |= {"name": values["name"], "half_life_days": str(values["half_life_days"]), "_save": "Save",
+             "converted_referral_weight": str(values["converted_referral_weight"])}
     if values["is_active"]:
         data["is_active"] = "on"
     return data
@@ -65,13 +72,14 @@ def completed_event(db) -> Event:
 
 class TestInvalidParameters:
     @pytest.mark.parametrize(("field", "value", "error"), [
-        ("stage_thresholds", {"at_risk_days": "abc"}, "“at_risk_days” must be a number from 0 to 3650"),
-        ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": "abc"},
-         "“at_risk_days” must be a number"),
+        ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": 4000},
+         "“at_risk_days” must be a number from 0 to 3650"),
+        ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": "abc"}, "Enter a number."),
         ("saturation", {"attendance": 2.0, "networking": 0, "dialogue": 3.0, "referrals": 1.0},
          "“networking” must be a number above 0"),
-        ("role_weights", {"attendee": 1.0}, "Missing: “speaker”, “vip”, “sponsor”, “exhibitor”."),
-        ("outcome_weights", "1.0", "Give an object with the keys"),
+        ("role_weights", {"attendee": 1.0}, "This field is required."),
+        ("outcome_weights", {**default_profile_values()["outcome_weights"], "positive": -1},
+         "“positive” must be a number from 0 to 10"),
         ("half_life_days", 0, "The half-life must be positive."),
         ("half_life_days", "nan", "Enter a number."),
         ("weights", {**default_profile_values()["weights"], "recency": 0.2}, "The weights must sum to 1"),
@@ -169,3 +177,18 @@ class TestVersions:
 
         assert response.status_code == 302
         assert list(ScoringProfile.objects.values_list("version", "is_active")) == [(2, True), (1, False)]
+
+
+def test_each_parameter_is_a_labelled_number_per_key_and_saved_as_typed(staff_client):
+    page = staff_client.get(change_url(v1())).content.decode()
+    assert '<label for="id_stage_thresholds_0">At risk after (days without a touch)</label>' in page
+    assert page.count('type="number"') >= 6 + 4 + 5 + 5 + 10  # weights, saturation, roles, outcomes, thresholds
+    assert "{&quot;" not in page  # no JSON to type
+
+    thresholds = {**v1().stage_thresholds, "at_risk_days": 300}
+    response = staff_client.post(change_url(v1()), {**form_data(v1(), stage_thresholds=thresholds), "_continue": "1"})
+
+    assert response.status_code == 302
+    saved = ScoringProfile.objects.order_by("-version").first().stage_thresholds
+    assert saved["at_risk_days"] == 300 and isinstance(saved["at_risk_days"], int)  # 300, not 300.0
+    assert saved == thresholds
