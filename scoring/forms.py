@@ -48,9 +48,16 @@ class NumbersByKeyField(forms.MultiValueField):
     """A JSON object of numbers, typed as one number per key (ScoringProfile.clean() checks the ranges)."""
 
     def __init__(self, labels: dict, **kwargs):
-        self.keys = list(labels)
+        self.keys, self.labels = list(labels), list(labels.values())
         fields = [forms.FloatField(label=label) for label in labels.values()]
         super().__init__(fields, widget=NumbersByKeyWidget(labels), require_all_fields=True, **kwargs)
+
+    def in_words(self, message: str) -> str:
+        """A message of ScoringProfile.clean(), which names keys (“at_risk_days”), naming the inputs' labels."""
+        for key, label in zip(self.keys, self.labels, strict=True):
+            for opening, closing in (("“", "”"), ("„", "“")):  # English and German quotes
+                message = message.replace(f"{opening}{key}{closing}", f"{opening}{label}{closing}")
+        return message
 
     def compress(self, values):
         # 90, not 90.0: the stored JSON reads as it was typed
@@ -96,6 +103,12 @@ class ScoringProfileForm(forms.ModelForm):
             model_field = self.fields[name]
             self.fields[name] = NumbersByKeyField(labels, label=model_field.label, help_text=model_field.help_text,
                                                   disabled=model_field.disabled)
+
+    def _post_clean(self):
+        super()._post_clean()  # the model's clean(): its messages name the keys
+        for name, field in self.fields.items():
+            if isinstance(field, NumbersByKeyField) and name in self._errors:
+                self._errors[name] = self.error_class([field.in_words(message) for message in self._errors[name]])
 
     def _get_validation_exclusions(self):
         # The one-active-profile constraint would refuse activating this profile while another

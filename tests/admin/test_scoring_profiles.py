@@ -73,13 +73,13 @@ def completed_event(db) -> Event:
 class TestInvalidParameters:
     @pytest.mark.parametrize(("field", "value", "error"), [
         ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": 4000},
-         "“at_risk_days” must be a number from 0 to 3650"),
+         "“At risk after (days without a touch)” must be a number from 0 to 3650"),
         ("stage_thresholds", {**default_profile_values()["stage_thresholds"], "at_risk_days": "abc"}, "Enter a number."),
         ("saturation", {"attendance": 2.0, "networking": 0, "dialogue": 3.0, "referrals": 1.0},
-         "“networking” must be a number above 0"),
+         "“Networking” must be a number above 0"),
         ("role_weights", {"attendee": 1.0}, "This field is required."),
         ("outcome_weights", {**default_profile_values()["outcome_weights"], "positive": -1},
-         "“positive” must be a number from 0 to 10"),
+         "“Positive” must be a number from 0 to 10"),
         ("half_life_days", 0, "The half-life must be positive."),
         ("half_life_days", "nan", "Enter a number."),
         ("weights", {**default_profile_values()["weights"], "recency": 0.2}, "The weights must sum to 1"),
@@ -190,5 +190,6 @@ def test_each_parameter_is_a_labelled_number_per_key_and_saved_as_typed(staff_cl
 
     assert response.status_code == 302
     saved = ScoringProfile.objects.order_by("-version").first().stage_thresholds
-    assert saved["at_risk_days"] == 300 and isinstance(saved["at_risk_days"], int)  # 300, not 300.0
+    assert saved["at_risk_days"] == 300
+    assert isinstance(saved["at_risk_days"], int)  # 300, not 300.0
     assert saved == thresholds
