@@ -11,8 +11,15 @@ from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.sql.constants import INNER
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, pagination
 from rest_framework.utils.urls import replace_query_param
+
+# Larger values are clamped to 500, not refused: no maximum in the contract.
+PAGE_SIZE_SCHEMA = {"type": "integer", "minimum": 1}
+PAGE_SIZE_DESCRIPTION = "Results per page: default 50; values above 500 count as 500."
+# For views that paginate by hand (their schema names the parameters itself).
+PAGE_SIZE_PARAMETER = OpenApiParameter("page_size", PAGE_SIZE_SCHEMA, description=PAGE_SIZE_DESCRIPTION)
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -44,9 +51,7 @@ class CursorPagination(pagination.CursorPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
-                # Larger values are clamped to 500, not refused: no maximum in the contract.
-                parameter["schema"] = {"type": "integer", "minimum": 1}
-                parameter["description"] = "Results per page: default 50; values above 500 count as 500."
+                parameter["schema"], parameter["description"] = PAGE_SIZE_SCHEMA, PAGE_SIZE_DESCRIPTION
         return parameters
 
     def decode_cursor(self, request):

@@ -44,7 +44,7 @@ from events.api.serializers import (
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
 from partners.filters import UPDATED_SINCE_HELP, updated_since
-from partners.pagination import CursorPagination
+from partners.pagination import PAGE_SIZE_PARAMETER, CursorPagination
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import EventMetricsSerializer
@@ -130,7 +130,7 @@ class EventViewSet(ServiceModelViewSet):
         parameters=[
             OpenApiParameter("owner", OpenApiTypes.INT, description="Only contacts this user (id) owns."),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="Items per page (default 50, max 500)."),
+            PAGE_SIZE_PARAMETER,
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
         ],
         responses={200: inline_serializer("LapsedContactPage", {

@@ -36,6 +36,15 @@ def test_lists_name_their_filters_and_every_standard_operation_an_example(operat
             assert "Example: `" + method in operation["description"], (method, path)
 
 
+def test_every_page_size_is_documented_as_the_server_takes_it(operations):
+    """1 at least (0 or less is a 400); larger than 500 is read as 500, so no maximum."""
+    sizes = [(path, parameter) for _, path, operation in operations for parameter in operation.get("parameters", [])
+             if parameter["name"] == "page_size"]
+    assert len(sizes) > 10
+    for path, parameter in sizes:
+        assert parameter["schema"] == {"type": "integer", "minimum": 1}, path
+
+
 def test_operations_are_tagged_by_resource(operations):
     tags = {operation["tags"][0] for _, path, operation in operations if path != "/api/v1/"}
     assert {"contacts", "events", "attendances", "follow-ups", "scores", "reports"} <= tags
