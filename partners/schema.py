@@ -237,3 +237,12 @@ def emails_may_have_international_domains(result: dict[str, Any], generator, req
 
     walk(result)
     return result
+
+
+def check_ins_name_people_one_way(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """A check-in names its people by `emails` or by `external_ids`, exactly one of them
+    (CheckInSerializer.validate()), which the fields alone, each optional, cannot say."""
+    check_in = result.get("components", {}).get("schemas", {}).get("CheckInRequest")
+    if check_in is not None:
+        check_in["oneOf"] = [{"required": ["emails"]}, {"required": ["external_ids"]}]
+    return result

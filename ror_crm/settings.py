@@ -407,6 +407,7 @@ SPECTACULAR_SETTINGS = {
         "partners.schema.erased_contacts_have_null_personal_data",
         "partners.schema.bulk_rows_are_checked_one_by_one",
         "partners.schema.emails_may_have_international_domains",
+        "partners.schema.check_ins_name_people_one_way",
     ],
     "TITLE": "RoR CRM partner API",
     "DESCRIPTION": (

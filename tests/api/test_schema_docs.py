@@ -87,3 +87,17 @@ def test_an_international_e_mail_domain_is_taken_and_documented_so(write_client)
     schema = SchemaGenerator().get_schema(request=None, public=True)
     assert schema["components"]["schemas"]["Contact"]["properties"]["email"]["format"] == "idn-email"
     assert '"format": "email"' not in str(schema).replace("'", '"')
+
+
+def test_a_check_in_is_documented_to_name_its_people_one_way(write_client):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from events.models import Event
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["CheckInRequest"]
+    assert schema["oneOf"] == [{"required": ["emails"]}, {"required": ["external_ids"]}]
+    event = Event.objects.create(name="Summit", starts_at="2025-01-01T10:00:00Z", ends_at="2025-01-01T18:00:00Z")
+    for body in ({}, {"emails": ["a@example.com"], "external_ids": ["T-1"]}):  # neither and both: what oneOf refuses
+        assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", body, format="json").status_code == 400
+    assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": ["a@example.com"]},
+                             format="json").status_code == 200
