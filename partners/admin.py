@@ -1,8 +1,10 @@
+from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from partners.models import PartnerAPIKey, WebhookDelivery, WebhookSubscription
+from partners.models import WEBHOOK_EVENT_TYPES, PartnerAPIKey, WebhookDelivery, WebhookSubscription
 
 # The library registers its own key model ("API Key Permissions", untranslated); partners use
 # PartnerAPIKey only, so the unused one is not offered to staff.
@@ -16,8 +18,31 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
     list_filter = [*APIKeyModelAdmin.list_filter, "can_read", "can_write"]
 
 
+EVENT_TYPE_LABELS = {
+    "event.completed": _("an event was completed"),
+    "event.metrics_updated": _("an event's metrics were computed again"),
+    "contact.score_changed": _("a contact's score or stage changed"),
+    "followup.overdue": _("a planned follow-up fell due"),
+}
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The event types ticked, not typed as a JSON list."""
+
+    event_types = forms.MultipleChoiceField(
+        label=_("event types"), widget=forms.CheckboxSelectMultiple,
+        choices=[(event_type, f"{event_type}: {EVENT_TYPE_LABELS[event_type]}") for event_type in WEBHOOK_EVENT_TYPES],
+        help_text=_("What the partner's URL is told of; each delivery is signed with the secret."),
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "url", "secret", "event_types", "is_active"]
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    form = WebhookSubscriptionForm
     list_display = ["name", "url", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "url"]

@@ -109,12 +109,29 @@ class TestAtSave:
 
         response = client.post(reverse("admin:partners_webhooksubscription_add"), {
             "name": "Metadata", "url": "https://169.254.169.254/latest/", "secret": "s3cret",
-            "event_types": '["event.completed"]', "is_active": "on",
+            "event_types": ["event.completed"], "is_active": "on",
         })
 
         assert response.status_code == 200
         assert "not public" in str(response.context["adminform"].form.errors["url"])
         assert not WebhookSubscription.objects.exists()
+
+    def test_the_admin_ticks_event_types(self, client, staff_user, dns):
+        dns["hooks.partner.example"] = [PUBLIC_ADDRESS]
+        client.force_login(staff_user)
+        add = reverse("admin:partners_webhooksubscription_add")
+        page = client.get(add).content.decode()
+        assert page.count('type="checkbox" name="event_types"') == 4
+
+        response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "s3cret",
+                                     "event_types": ["event.completed", "followup.overdue"], "is_active": "on"})
+
+        assert response.status_code == 302
+        assert WebhookSubscription.objects.get().event_types == ["event.completed", "followup.overdue"]
+        refused = client.post(add, {"name": "Typo", "url": "https://hooks.partner.example/", "secret": "s3cret",
+                                    "event_types": ["event.done"], "is_active": "on"})
+        assert "event_types" in refused.context["adminform"].form.errors
+        assert WebhookSubscription.objects.count() == 1
 
 
 class Receiver:
