@@ -35,6 +35,9 @@ class WebhookSubscriptionForm(forms.ModelForm):
         help_text=_("What the partner's URL is told of; each delivery is signed with the secret."),
     )
 
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
+                         help_text=_("The partner's https address the deliveries are sent to."))
+
     class Meta:
         model = WebhookSubscription
         fields = ["name", "url", "secret", "event_types", "is_active"]

@@ -129,9 +129,11 @@ class WebhookDelivery(models.Model):
 
 
 class EmittedUntil(models.Model):
-    """How far a periodic webhook emitter got: `followup.overdue` has been emitted for every
-    follow-up that fell due before `until`. The next run starts there, however late it runs, and
-    runs at once wait for each other on this row: none is missed or sent twice."""
+    """How far a periodic webhook emitter got: `followup.overdue` has been emitted for the planned
+    follow-ups whose due time passed before `until`. The next run starts there, however late it
+    runs, and runs at once wait for each other on this row: a late or missed run drops none of
+    them, a repeated one sends none twice. (One planned afterwards with a due time already before
+    `until`, logged late, is not announced.)"""
 
     event_type = models.CharField(_("event type"), max_length=50, primary_key=True)
     until = models.DateTimeField(_("until"))

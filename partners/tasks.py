@@ -49,9 +49,10 @@ def deliver_webhook_task(self, delivery_id: int, attempts: int | None = None) ->
 
 @shared_task(name="partners.emit_overdue_followups")
 def emit_overdue_followups_task() -> int:
-    """followup.overdue once per follow-up that fell due: those due since the previous run (an
-    hour on the first), however late this run is (Celery beat, hourly). One transaction: a run
-    that fails emits nothing and moves nothing."""
+    """followup.overdue once per follow-up that fell due: the planned ones whose due time passed
+    since the previous run (an hour back on the first), however late this run is (Celery beat,
+    hourly; partners.models.EmittedUntil). One transaction: a run that fails emits nothing and
+    moves nothing."""
     from contacts.models import FollowUp
     from partners.webhooks import emit_many
 

@@ -12,18 +12,26 @@ class ChunkedBodies:
     """Gives Django the length of a chunked request body (`Transfer-Encoding: chunked`, no
     Content-Length), which WSGI servers pass on as a stream of unknown length: Django reads such a
     body as empty, so a partner's POST would arrive without its data. The body is read here, to
-    memory and past 2.5 MB to a temporary file, up to the largest body the app takes (an attendee
-    import's file); one larger is refused with 413 before Django sees it. The API's own limit
-    then applies as for any body (413, partners.middleware)."""
+    memory and past 2.5 MB to a temporary file, up to the limit of its path: an attendee file's
+    (IMPORT_MAX_MB) on the admin's import pages, DATA_UPLOAD_MAX_MEMORY_SIZE (the API's 413)
+    everywhere else. A larger one is refused with 413 before Django sees it."""
 
     def __init__(self, application):
         self.application = application
+
+    @staticmethod
+    def limit(path: str) -> int:
+        from django.conf import settings
+
+        if path.startswith("/admin/") and "import" in path.rstrip("/").rsplit("/", 1)[-1]:
+            return (settings.IMPORT_MAX_MB + 1) * 1024 * 1024  # the file and the form around it
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
     def __call__(self, environ, start_response):
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() and not environ.get("CONTENT_LENGTH"):
             from django.conf import settings
 
-            limit = max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.IMPORT_MAX_MB * 1024 * 1024) + 1024 * 1024
+            limit = self.limit(environ.get("PATH_INFO", ""))
             body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
             size = 0
             while block := environ["wsgi.input"].read(BLOCK):

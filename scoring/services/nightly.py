@@ -118,7 +118,8 @@ def _call_now_falling_due(since: datetime, as_of: datetime) -> set[int]:
         contact_id=OuterRef("contact_id"), status=FollowUpStatus.DONE, completed_at__lte=as_of,
     ).order_by("-completed_at", "-id").values("outcome")[:1]
     return set(
-        FollowUp.objects.filter(status=FollowUpStatus.PLANNED, due_at__gt=since, due_at__lte=as_of)
+        # overdue as of T is due before T (contacts' oldest overdue follow-up): due in [since, as_of)
+        FollowUp.objects.filter(status=FollowUpStatus.PLANNED, due_at__gte=since, due_at__lt=as_of)
         .annotate(latest_outcome=Subquery(latest_outcome)).filter(latest_outcome=FollowUpOutcome.POSITIVE)
         .order_by().values_list("contact_id", flat=True).distinct()
     )
@@ -179,8 +180,12 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
             if plan.changed.get(contact_id, at) <= at:
                 plan.changed[contact_id] = at
 
+    # Events that changed since, and those completed before their end that have not ended by as_of:
+    # their attendances count from the completion with the weight of their end, which does not
+    # decay until the end is past (scoring.services.contact_scores), unlike the stored sums.
     events = Event.objects.filter(updated_at__gt=since) | Event.objects.filter(
-        ends_at__gt=since, ends_at__lte=as_of) | Event.objects.filter(starts_at__gt=since, starts_at__lte=as_of)
+        ends_at__gt=since, ends_at__lte=as_of) | Event.objects.filter(starts_at__gt=since, starts_at__lte=as_of) | (
+        Event.objects.filter(status=EventStatus.COMPLETED, completed_at__lte=as_of, ends_at__gt=as_of))
     moved = []
     for event_id, series_id, status, updated_at, completed_at, starts_at, ends_at in events.values_list(
         "pk", "series_id", "status", "updated_at", "completed_at", "starts_at", "ends_at",
@@ -188,13 +193,15 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
         moved.append(event_id)
         edited = updated_at > since or (completed_at is not None and completed_at > since)
         ended = since < ends_at <= as_of
-        if not edited and not ended and not _later_edition_planned(series_id, event_id, as_of):
+        counting_before_its_end = status == EventStatus.COMPLETED and completed_at <= as_of < ends_at
+        if not (edited or ended or counting_before_its_end or _later_edition_planned(series_id, event_id, as_of)):
             # It only started: it is no longer its series' next edition. That moves nobody's action
             # but an invitation to it (invited_to() below), or, when a later edition is planned, one
             # for those on its list; attendance counts once it ends.
             continue
-        # When it changed: edits as written (with the clock skew of a commit), the clock's moments exact.
-        at = max(moment for moment in (
+        # When it changed: edits as written (with the clock skew of a commit), the clock's moments exact;
+        # one counting before its end changes every night until then.
+        at = as_of if counting_before_its_end else max(moment for moment in (
             updated_at + CLOCK_SKEW, completed_at and completed_at + CLOCK_SKEW,
             starts_at if starts_at <= as_of else None, ends_at if ends_at <= as_of else None,
         ) if moment is not None)

@@ -432,3 +432,40 @@ def test_an_event_that_ended_sends_only_contacts_scored_before_its_end_the_full_
     assert before.pk in full_path
     assert after.pk not in full_path  # its score holds the attendance: decayed by arithmetic
     assert arithmetic[after.pk]["events_attended"] == arithmetic[before.pk]["events_attended"] == 1
+
+
+@pytest.mark.django_db
+def test_a_follow_up_due_exactly_when_the_oldest_score_was_computed_falls_due_after_it():
+    scored_at, tonight = two_nights()
+    (positive,) = new_contacts("positive")
+    FollowUp.objects.create(contact=positive, status="done", outcome="positive", completed_at=scored_at - timedelta(days=40))
+    FollowUp.objects.create(contact=positive, status="planned", due_at=scored_at)  # not overdue yet then: due now
+    everyone = scored((positive,), scored_at)
+    assert ContactScore.objects.get(contact=positive).next_action != NextAction.CALL_NOW
+
+    arithmetic = planned_and_run(everyone, tonight, full_path=[positive], by_arithmetic=[])
+    assert arithmetic[positive.pk]["next_action"] == NextAction.CALL_NOW
+
+
+@pytest.mark.django_db
+def test_an_event_completed_before_its_end_sends_its_attendees_the_full_path_every_night_until_it_ends():
+    """Completed early (forced), its attendances count at once with the weight of its end, which
+    does not decay before the end: the stored sums' arithmetic would decay it."""
+    scored_at, tonight = two_nights()
+    event = Event.objects.create(name="Conference", starts_at=scored_at + timedelta(hours=1),
+                                 ends_at=scored_at + timedelta(days=5), status="planned")
+    early, late = new_contacts("early", "late")
+    for contact in (early, late):
+        Attendance.objects.create(event=event, contact=contact, status="attended")
+    everyone = scored((early, late), scored_at)
+    completed = scored_at + timedelta(hours=2)
+    Event.objects.filter(pk=event.pk).update(status="completed", completed_at=completed, updated_at=completed)
+    recompute_contacts([late.pk], as_of=completed + timedelta(hours=1), params=PARAMS)  # scored after the completion
+    PendingRecompute.objects.all().delete()
+
+    planned_and_run(everyone, tonight, full_path=[early, late], by_arithmetic=[])
+    with transaction.atomic():  # the next night, the event still running: still the full path
+        recompute_contacts(everyone, as_of=tonight, params=PARAMS, trigger=ScoreTrigger.NIGHTLY)
+        arithmetic = planned_and_run(everyone, tonight + timedelta(days=1), full_path=[early, late], by_arithmetic=[])
+        transaction.set_rollback(True)
+    assert arithmetic[early.pk]["attended_raw"] == 1.0  # the end's weight, undecayed before the end
