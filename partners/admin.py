@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
@@ -31,7 +32,8 @@ class WebhookSubscriptionForm(forms.ModelForm):
 
     event_types = forms.MultipleChoiceField(
         label=_("event types"), widget=forms.CheckboxSelectMultiple,
-        choices=[(event_type, f"{event_type}: {EVENT_TYPE_LABELS[event_type]}") for event_type in WEBHOOK_EVENT_TYPES],
+        choices=[(event_type, format_lazy("{}: {}", event_type, EVENT_TYPE_LABELS[event_type]))
+                 for event_type in WEBHOOK_EVENT_TYPES],
         help_text=_("What the partner's URL is told of; each delivery is signed with the secret."),
     )
 
@@ -41,6 +43,9 @@ class WebhookSubscriptionForm(forms.ModelForm):
     class Meta:
         model = WebhookSubscription
         fields = ["name", "url", "secret", "event_types", "is_active"]
+
+    class Media:
+        css = {"all": ["admin-ror/admin.css"]}  # the event types one per line, not in the label column's width
 
 
 @admin.register(WebhookSubscription)

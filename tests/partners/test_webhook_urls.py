@@ -122,6 +122,9 @@ class TestAtSave:
         add = reverse("admin:partners_webhooksubscription_add")
         page = client.get(add).content.decode()
         assert page.count('type="checkbox" name="event_types"') == 4
+        assert "event.completed: an event was completed" in page
+        german = client.get(add, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+        assert "event.completed: eine Veranstaltung wurde abgeschlossen" in german  # each request's language
 
         response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "s3cret",
                                      "event_types": ["event.completed", "followup.overdue"], "is_active": "on"})
