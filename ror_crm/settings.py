@@ -227,6 +227,8 @@ CELERY_BEAT_SCHEDULE: dict = {
 SCORING_OUTBOX_SWEEP_SECONDS = env_int("SCORING_OUTBOX_SWEEP_SECONDS", 60)
 SCORING_OUTBOX_GRACE_SECONDS = env_int("SCORING_OUTBOX_GRACE_SECONDS", 30)
 SCORING_OUTBOX_RESEND_SECONDS = env_int("SCORING_OUTBOX_RESEND_SECONDS", 2 * CELERY_TASK_TIME_LIMIT)
+# A request whose work keeps failing is left after this many sends (logged; scoring_outbox shows it).
+SCORING_OUTBOX_MAX_SENDS = env_int("SCORING_OUTBOX_MAX_SENDS", 10)
 CELERY_BEAT_SCHEDULE["scoring-outbox-sweep"] = {
     "task": "scoring.sweep_outbox", "schedule": float(SCORING_OUTBOX_SWEEP_SECONDS),
 }

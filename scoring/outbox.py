@@ -40,6 +40,13 @@ def resend_seconds() -> int:
     return int(getattr(settings, "SCORING_OUTBOX_RESEND_SECONDS", 2 * settings.CELERY_TASK_TIME_LIMIT))
 
 
+def max_sends() -> int:
+    """How often the sweep sends a request whose work keeps failing before it leaves it (logged,
+    counted in the backlog): ten sends, about ten hours apart from the first by default.
+    `manage.py scoring_outbox --resend-all` sends it again."""
+    return int(settings.SCORING_OUTBOX_MAX_SENDS)
+
+
 def request_recompute(
     kind: str, *, event_id: int | None = None, contact_ids: Iterable[int] = (), trigger: str = ScoreTrigger.MANUAL
 ) -> RecomputeRequest | None:
@@ -110,7 +117,7 @@ def due_requests(now=None) -> QuerySet[RecomputeRequest]:
     return RecomputeRequest.objects.filter(
         Q(sent_at__isnull=True, created_at__lte=now - timedelta(seconds=grace_seconds()))
         | Q(sent_at__lte=now - timedelta(seconds=resend_seconds()))
-    )
+    ).filter(send_count__lt=max_sends())
 
 
 def waiting_late_data_events(now=None) -> list[int]:
@@ -131,6 +138,9 @@ def sweep() -> dict[str, int]:
         # Concurrent sweeps take different rows (PostgreSQL); the sent_at stamp commits with them.
         rows = list(due_requests().select_for_update(skip_locked=True)[:SWEEP_BATCH])
         sent = send(rows)
+    for row in RecomputeRequest.objects.filter(pk__in=[row.pk for row in rows], send_count__gte=max_sends()):
+        logger.error("Outbox: %s was sent %d times and is still not done; the sweep leaves it "
+                     "(manage.py scoring_outbox --resend-all sends it again).", row, row.send_count)
     late = waiting_late_data_events()
     late_sent = sum(enqueue_late_data(event_id, countdown=0) for event_id in late)
     if rows or late:
@@ -145,6 +155,7 @@ def backlog() -> dict[str, int]:
         "requests": requests.count(),
         "unsent": requests.filter(sent_at__isnull=True).count(),
         "due": due_requests().count(),
+        "left": requests.filter(send_count__gte=max_sends()).count(),
         "late_data_rows": PendingRecompute.objects.count(),
         "late_data_events": PendingRecompute.objects.values("event_id").distinct().count(),
     }

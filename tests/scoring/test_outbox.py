@@ -283,6 +283,26 @@ class TestSweep:
         assert sorted(outbox.due_requests().values_list("pk", flat=True)) == [unsent.pk, lost.pk]
         assert fresh.pk not in outbox.due_requests().values_list("pk", flat=True)
 
+    def test_a_request_whose_work_keeps_failing_is_left_after_its_last_send(self, settings, monkeypatch, caplog):
+        settings.SCORING_OUTBOX_MAX_SENDS = 3
+        settings.SCORING_OUTBOX_RESEND_SECONDS = 600
+        event = ended_event()
+        poison = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=event, send_count=1)
+        # The broker takes every message; the work fails on the worker each time (the row stays).
+        monkeypatch.setattr(outbox.queue, "publish", lambda send, what: True)
+        for sends in (2, 3):
+            RecomputeRequest.objects.filter(pk=poison.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+            assert outbox.sweep()["sent"] == 1
+            assert RecomputeRequest.objects.get(pk=poison.pk).send_count == sends
+        assert "was sent 3 times and is still not done" in caplog.text
+
+        RecomputeRequest.objects.filter(pk=poison.pk).update(sent_at=timezone.now() - timedelta(hours=1))
+        assert outbox.sweep()["requests"] == 0  # left: no fourth send
+        assert outbox.backlog()["left"] == 1
+        out = StringIO()
+        call_command("scoring_outbox", stdout=out)
+        assert "1 left by it after 3 sends" in out.getvalue()
+
     def test_the_sweep_runs_every_minute_and_when_a_worker_starts(self, settings, monkeypatch):
         from celery.signals import worker_ready
 

@@ -39,6 +39,7 @@ class Command(BaseCommand):
         oldest = RecomputeRequest.objects.order_by("created_at").values_list("created_at", flat=True).first()
         self.stdout.write(
             f"Recompute requests waiting: {backlog['requests']} ({backlog['unsent']} never sent, {backlog['due']} due "
-            f"for the sweep){f', oldest from {oldest.isoformat()}' if oldest else ''}.\n"
+            f"for the sweep, {backlog['left']} left by it after {outbox.max_sends()} sends)"
+            f"{f', oldest from {oldest.isoformat()}' if oldest else ''}.\n"
             f"Late data waiting: {backlog['late_data_rows']} contacts of {backlog['late_data_events']} events."
         )
