@@ -220,7 +220,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-idempotency-records": {"task": "partners.purge_idempotency_records", "schedule": crontab(hour=4, minute=30)},
     # Decay moves every score without new data (DOMAIN.md): recompute all contacts nightly.
     "nightly-score-recompute": {"task": "scoring.nightly_recompute", "schedule": crontab(hour=3, minute=15)},
+    # Beat moves on when it cannot send (Redis down at 03:15): the next three hours look whether the
+    # night's run happened and send it if not (scoring.services.nightly.missed_tonight()).
+    "nightly-score-recompute-catch-up": {"task": "scoring.nightly_recompute", "schedule": crontab(hour="4-6", minute=15),
+                                         "kwargs": {"only_if_missed": True}},
 }
+NIGHTLY_RECOMPUTE_AT = (3, 15)  # the local time of the "nightly-score-recompute" entry above
 # The scoring outbox (scoring.outbox): rows of work asked for and not done are sent again.
 # A row unsent for SCORING_OUTBOX_GRACE_SECONDS (Redis was down at commit), or sent and still
 # not done after SCORING_OUTBOX_RESEND_SECONDS (its message was lost), is sent by the sweep.

@@ -184,15 +184,19 @@ def recompute_late_data_task(event_id: int) -> int:
 
 
 @shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
-def nightly_recompute_task() -> int:
+def nightly_recompute_task(only_if_missed: bool = False) -> int:
     """Decay moves every score without new data: on PostgreSQL one arithmetic UPDATE per range
     of contacts, the full path for those whose data changed (scoring.services.nightly), the
     ranges fanned out over the workers; elsewhere every contact by the full path, in chunks.
+    `only_if_missed`: beat's catch-up entries, which run it only when the night's run did not
+    happen (nightly.missed_tonight()).
 
     Safe to redeliver (acks_late): it only queues range tasks, which are idempotent; a second
     delivery queues them again with a later as-of, and the later result wins.
     """
     as_of = timezone.now()
+    if only_if_missed and not nightly.missed_tonight(as_of):
+        return 0
     plan = nightly.plan_nightly(as_of, active_parameters()) if connection.vendor == "postgresql" else None
     if plan is None:
         return _fan_out_all_contacts(ScoreTrigger.NIGHTLY)

@@ -448,6 +448,20 @@ def decay_range(
     return RangeResult(decayed=decayed, rescore=sorted(rescore), changes=changes)
 
 
+def missed_tonight(now: datetime) -> bool:
+    """Whether the night's run did not happen: a score is older than its start (beat's entry at
+    settings.NIGHTLY_RECOMPUTE_AT, local time) and no range of a run over every contact waits in the
+    outbox (one under way, or lost and resent by the sweep). Every run writes every score as of its
+    start, so one score older than that start is enough. Before the start: last night's run."""
+    hour, minute = settings.NIGHTLY_RECOMPUTE_AT
+    start = timezone.localtime(now).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if start > now:
+        start -= timedelta(days=1)
+    if RecomputeRequest.objects.filter(kind=RecomputeKind.RANGE).exists():
+        return False
+    return ContactScore.objects.filter(computed_at__lt=start).exists()
+
+
 def nightly_ranges(size: int | None = None) -> Iterable[range]:
     return all_contact_id_chunks(size or range_size_setting())
 

@@ -303,6 +303,30 @@ class TestSweep:
         call_command("scoring_outbox", stdout=out)
         assert "1 left by it after 3 sends" in out.getvalue()
 
+    def test_a_nightly_run_beat_could_not_send_is_sent_by_a_catch_up_hour(self, settings, monkeypatch):
+        from scoring.services import recompute_contacts
+
+        entry = settings.CELERY_BEAT_SCHEDULE["nightly-score-recompute-catch-up"]
+        assert (entry["task"], entry["kwargs"]) == ("scoring.nightly_recompute", {"only_if_missed": True})
+        people = [person.pk for person in attendees(ended_event(), 2)]
+        today = timezone.localtime(timezone.now() - timedelta(days=2))
+        last_night = today.replace(hour=3, minute=15, second=0, microsecond=0) - timedelta(days=1)
+        recompute_contacts(people, as_of=last_night + timedelta(minutes=1))  # last night's run; tonight's never came
+
+        def nightly_at(moment) -> int:
+            monkeypatch.setattr("scoring.tasks.timezone.now", lambda: moment)
+            return nightly_recompute_task(only_if_missed=True)
+
+        assert nightly_at(today.replace(hour=2, minute=15)) == 0  # before tonight's start: last night's ran
+        RecomputeRequest.objects.create(kind=RecomputeKind.RANGE, contact_ids=[1, 1])  # a run under way
+        assert nightly_at(today.replace(hour=4, minute=15)) == 0
+        RecomputeRequest.objects.all().delete()
+
+        catch_up = today.replace(hour=4, minute=15)
+        assert nightly_at(catch_up) > 0
+        assert set(ContactScore.objects.values_list("computed_at", flat=True)) == {catch_up}
+        assert nightly_at(today.replace(hour=5, minute=15)) == 0  # done: the next hour sends nothing
+
     def test_the_sweep_runs_every_minute_and_when_a_worker_starts(self, settings, monkeypatch):
         from celery.signals import worker_ready
 
