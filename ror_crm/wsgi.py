@@ -1,3 +1,4 @@
+import io
 import os
 import tempfile
 
@@ -6,6 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ror_crm.settings")
 
 BLOCK = 64 * 1024
+MALFORMED = b'{"non_field_errors": ["The chunked request body is malformed."]}'
 
 
 class ChunkedBodies:
@@ -14,7 +16,8 @@ class ChunkedBodies:
     body as empty, so a partner's POST would arrive without its data. The body is read here, to
     memory and past 2.5 MB to a temporary file, up to the limit of its path: an attendee file's
     (IMPORT_MAX_MB) on the admin's import pages, DATA_UPLOAD_MAX_MEMORY_SIZE (the API's 413)
-    everywhere else. A larger one is refused with 413 before Django sees it."""
+    everywhere else. Reading stops past the limit, and Django refuses the body by its length;
+    broken chunk framing is a 400."""
 
     def __init__(self, application):
         self.application = application
@@ -34,14 +37,22 @@ class ChunkedBodies:
             limit = self.limit(environ.get("PATH_INFO", ""))
             body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE)
             size = 0
-            while block := environ["wsgi.input"].read(BLOCK):
-                size += len(block)
-                if size > limit:
-                    body.close()
-                    start_response("413 Request Entity Too Large", [("Content-Type", "application/json")])
-                    return [b'{"detail": "The request body is too large."}']
-                body.write(block)
-            body.seek(0)
+            try:
+                while size <= limit and (block := environ["wsgi.input"].read(BLOCK)):
+                    size += len(block)
+                    body.write(block)
+            except OSError:  # broken chunk framing (gunicorn's InvalidChunkSize, …) or the client went away
+                body.close()
+                start_response("400 Bad Request", [("Content-Type", "application/json"),
+                                                   ("Content-Length", str(len(MALFORMED)))])
+                return [MALFORMED]
+            if size > limit:
+                # Not read further; Django answers by the length, as for any body that large: 413
+                # under /api/ (partners.middleware), its own 400 elsewhere.
+                body.close()
+                body = io.BytesIO()
+            else:
+                body.seek(0)
             environ["wsgi.input"], environ["CONTENT_LENGTH"] = body, str(size)
         return self.application(environ, start_response)
 
