@@ -6,13 +6,14 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 
 from events.models import EventSeries
+from partners.serializers import MomentField
 from scoring.models import EventMetrics
 from scoring.services.cohorts import cohort_matrix
 
 
 class CohortQuerySerializer(serializers.Serializer):
     series = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The series (its id). Required.")
-    as_of = serializers.DateTimeField(
+    as_of = MomentField(
         required=False,
         help_text="Compute the matrix as of this moment (ISO 8601; without an offset, the site's time zone). "
         "Default: now.",
@@ -90,7 +91,7 @@ one edition came back to each later edition, with the series' retention rate (CR
   the event's stored metrics (`GET /api/v1/events/{id}/metrics/`) computed as of the same moment.
 
 Errors: 400 with `series` when it is missing, not a number or no series' id; 400 with `as_of`
-when it is not a date-time.
+when it is not a date-time or lies outside 1900–2199.
 
 Example: `GET /api/v1/reports/cohorts/?series=3&as_of=2026-06-01T00:00:00Z`
 """

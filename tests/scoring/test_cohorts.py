@@ -220,7 +220,8 @@ def test_an_unknown_series_says_so(read_client):
     assert read_client.get(URL, {"series": 987654}).json() == {"series": ["No series with id 987654."]}
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", "0001-01-01T00:00:00+14:00"])
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", "0001-01-01T00:00:00+14:00",
+                                   "1849-06-21T14:54:47+09:28"])  # answered with an offset in seconds before
 def test_a_bad_as_of_is_a_400(read_client, value):
     series = EventSeries.objects.create(name="Any")
     response = read_client.get(URL, {"series": series.pk, "as_of": value})
