@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 from django_filters.fields import IsoDateTimeField
 from django_filters.utils import translate_validation
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
@@ -152,6 +153,7 @@ class PublicOrderingFilter(OrderingFilter):
         return parameters
 
 
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1})
 class IdFilter(filters.NumberFilter):
     """A foreign-key id in a query string; out-of-range numbers are a 400, not a database error."""
 
@@ -162,6 +164,7 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+@extend_schema_field({"type": "number", "minimum": -1_000_000, "maximum": 1_000_000})
 class BoundedNumberFilter(filters.NumberFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", -1_000_000)

@@ -128,7 +128,8 @@ class EventViewSet(ServiceModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("owner", OpenApiTypes.INT, description="Only contacts this user (id) owns."),
+            OpenApiParameter("owner", {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
+                             description="Only contacts this user (id) owns."),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
             PAGE_SIZE_PARAMETER,
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
@@ -154,7 +155,7 @@ class EventViewSet(ServiceModelViewSet):
         if since is not None:  # the contact or its score changed (as contacts/?updated_since=)
             contacts = contacts.filter(last_change__gte=since)
         owner = request.query_params.get("owner")
-        if owner is not None:
+        if owner:  # empty: no filter, as the contact list's `owner`
             if not owner.isdigit() or int(owner) > 2**63 - 1:
                 raise ValidationError({"owner": ["A user id (a whole number)."]})
             contacts = contacts.filter(owner_id=int(owner))

@@ -62,6 +62,8 @@ def test_pages_by_cursor_and_refuses_a_bad_owner(read_client):
     assert read_client.get(f"/api/v1/events/{second.pk}/lapsed/?owner=abc").json() == {
         "owner": ["A user id (a whole number)."]
     }
+    # empty: no filter, as on the contact list
+    assert len(read_client.get(f"/api/v1/events/{second.pk}/lapsed/?owner=&page_size=500").json()["results"]) == 5
 
 
 def test_empty_without_a_previous_edition(read_client):

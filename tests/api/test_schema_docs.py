@@ -36,6 +36,16 @@ def test_lists_name_their_filters_and_every_standard_operation_an_example(operat
             assert "Example: `" + method in operation["description"], (method, path)
 
 
+def test_id_filters_are_documented_as_whole_numbers_in_range(operations):
+    ids = [(path, parameter) for _, path, operation in operations for parameter in operation.get("parameters", [])
+           if parameter["in"] == "query" and parameter["name"] in ("contact", "event", "owner", "series", "organization")]
+    assert len(ids) > 10
+    for path, parameter in ids:
+        schema = parameter["schema"]
+        assert (schema["type"], schema["maximum"]) == ("integer", 2**63 - 1), path
+        assert schema["minimum"] in (0, 1), path  # 0 where a filter takes it (nothing matches), 1 where refused
+
+
 def test_every_page_size_is_documented_as_the_server_takes_it(operations):
     """1 at least (0 or less is a 400); larger than 500 is read as 500, so no maximum."""
     sizes = [(path, parameter) for _, path, operation in operations for parameter in operation.get("parameters", [])
@@ -94,8 +104,10 @@ def test_a_check_in_is_documented_to_name_its_people_one_way(write_client):
 
     from events.models import Event
 
-    schema = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]["CheckInRequest"]
+    full = SchemaGenerator().get_schema(request=None, public=True)
+    schema = full["components"]["schemas"]["CheckInRequest"]
     assert schema["oneOf"] == [{"required": ["emails"]}, {"required": ["external_ids"]}]
+    assert full["paths"]["/api/v1/events/{id}/check-ins/"]["post"]["requestBody"]["required"] is True
     event = Event.objects.create(name="Summit", starts_at="2025-01-01T10:00:00Z", ends_at="2025-01-01T18:00:00Z")
     for body in ({}, {"emails": ["a@example.com"], "external_ids": ["T-1"]}):  # neither and both: what oneOf refuses
         assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", body, format="json").status_code == 400
