@@ -6,8 +6,8 @@ class DuplicateAttendance(DomainError):
 
 
 class DuplicateExternalId(DomainError):
-    """Another attendance holds this (source, external_id): a scanner or ticketing system
-    sending its row again learns which one."""
+    """Another attendance (or interaction) holds this (source, external_id): a scanner or
+    ticketing system sending its row again learns which one."""
 
     code = "external_id_exists"
 

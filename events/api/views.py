@@ -266,7 +266,8 @@ class AttendanceViewSet(ServiceModelViewSet):
 class InteractionViewSet(ServiceModelViewSet):
     """Networking at events (meetings, booth visits, lead scans, introductions, …); an interaction
     counts for the contact and the counterpart. `quality` 1–5, `duration_minutes` ≥ 0, `occurred_at`
-    not in the future."""
+    not in the future. `(source, external_id)` is unique when `external_id` is set: another
+    interaction's is a 409 `external_id_exists` with its `id`."""
 
     queryset = Interaction.objects.all()
     serializer_class = InteractionSerializer

@@ -91,6 +91,19 @@ class TestContractRules:
         repeated = write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 9}, format="json")
         assert (repeated.status_code, repeated.json()["id"]) == (409, feedback.json()["id"])
 
+    def test_an_interactions_external_id_taken_is_409_with_the_existing_id_as_an_attendances(
+        self, write_client, event, anna,
+    ):
+        row = {"event": event.pk, "contact": anna.pk, "kind": "meeting", "source": "badge-scanner", "external_id": "S-9"}
+        first = write_client.post("/api/v1/interactions/", row, format="json").json()
+        again = write_client.post("/api/v1/interactions/", row, format="json")
+        assert (again.status_code, again.json()["code"], again.json()["id"]) == (409, "external_id_exists", first["id"])
+        other = write_client.post("/api/v1/interactions/", {**row, "external_id": "S-10"}, format="json").json()
+        moved = write_client.patch(f"/api/v1/interactions/{other['id']}/", {"external_id": "S-9"}, format="json")
+        assert (moved.status_code, moved.json()["id"]) == (409, first["id"])
+        assert write_client.patch(f"/api/v1/interactions/{first['id']}/", {"external_id": "S-9"},
+                                  format="json").status_code == 200  # its own id again
+
     @pytest.mark.parametrize(("path", "body", "field"), [
         ("feedback", {"nps": 11}, "nps"),
         ("feedback", {"nps": -1}, "nps"),
