@@ -14,7 +14,7 @@ from django.utils import timezone
 from contacts.models import Contact, ensure_writable, normalize_email
 from events.choices import AttendanceStatus
 from events.exceptions import DuplicateAttendance, DuplicateExternalId
-from events.models import CHECK_IN_LEAD, NOT_STARTED_MESSAGE, Attendance, Event
+from events.models import CHECK_IN_LEAD, NOT_STARTED_MESSAGE, Attendance, Event, Interaction
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -34,14 +34,22 @@ def _raise_if_taken(attendance: Attendance, *, exclude_pk: int | None = None) ->
     """The conflicts of an attendance with stored ones, as 409s naming the existing row: the
     same (event, contact), or the same (source, external_id)."""
     _raise_if_attended_twice(attendance.event_id, attendance.contact_id, exclude_pk=exclude_pk)
-    if attendance.external_id:
-        existing = (
-            Attendance.objects.filter(source=attendance.source, external_id=attendance.external_id)
-            .exclude(pk=exclude_pk).values_list("pk", flat=True).first()
-        )
-        if existing is not None:
-            raise DuplicateExternalId(
-                "This external id is already used by another attendance from this source.", existing_id=existing)
+    raise_if_external_id_taken(attendance, exclude_pk=exclude_pk)
+
+
+def raise_if_external_id_taken(row: Attendance | Interaction, *, exclude_pk: int | None = None) -> None:
+    """Another row of the same kind from the same source holds this external id: a 409 naming it
+    (a scanner or ticketing system sending its row again learns which one)."""
+    if not row.external_id:
+        return
+    existing = (
+        type(row).objects.filter(source=row.source, external_id=row.external_id)
+        .exclude(pk=exclude_pk).values_list("pk", flat=True).first()
+    )
+    if existing is not None:
+        raise DuplicateExternalId(  # model_name: "attendance", "interaction", in any language
+            f"This external id is already used by another {row._meta.model_name} from this source.",
+            existing_id=existing)
 
 
 def checked_in_status(status: str, checked_in_at: datetime | None) -> str:

@@ -5,23 +5,11 @@ from typing import Any
 from django.db import transaction
 
 from contacts.models import ensure_writable
-from events.exceptions import DuplicateExternalId, DuplicateFeedback
+from events.exceptions import DuplicateFeedback
 from events.models import Feedback, Interaction
+from events.services.attendances import raise_if_external_id_taken
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
-
-
-def _raise_if_external_id_taken(interaction: Interaction, *, exclude_pk: int | None = None) -> None:
-    """Another interaction from the same source holds this external id: a 409 naming it, as for
-    attendances (a system sending its row again learns which one)."""
-    if interaction.external_id:
-        existing = (
-            Interaction.objects.filter(source=interaction.source, external_id=interaction.external_id)
-            .exclude(pk=exclude_pk).values_list("pk", flat=True).first()
-        )
-        if existing is not None:
-            raise DuplicateExternalId(
-                "This external id is already used by another interaction from this source.", existing_id=existing)
 
 
 def record_interaction(**fields: Any) -> Interaction:
@@ -29,7 +17,7 @@ def record_interaction(**fields: Any) -> Interaction:
     interaction = Interaction(**fields)
     if interaction.external_id == "":
         interaction.external_id = None
-    save_unique(interaction, recheck=lambda: _raise_if_external_id_taken(interaction))
+    save_unique(interaction, recheck=lambda: raise_if_external_id_taken(interaction))
     notify_late_data(interaction.event, [interaction.contact_id, interaction.counterpart_id])
     return interaction
 
@@ -43,7 +31,7 @@ def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
         setattr(interaction, name, value)
     if interaction.external_id == "":
         interaction.external_id = None
-    save_unique(interaction, recheck=lambda: _raise_if_external_id_taken(interaction, exclude_pk=interaction.pk))
+    save_unique(interaction, recheck=lambda: raise_if_external_id_taken(interaction, exclude_pk=interaction.pk))
     notify_late_data(interaction.event, [interaction.contact_id, interaction.counterpart_id])
     if touched_before[0] != interaction.event:
         notify_late_data(*touched_before)
