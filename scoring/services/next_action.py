@@ -388,8 +388,9 @@ def invited_to(event_ids: Sequence[int]) -> set[int]:
     ).values_list("contact_id", flat=True))
 
 
-def _fatigue(contact_ids: Sequence[int], as_of: datetime) -> dict[int, dict[str, Any]]:
-    """Per fatigued contact, the first window at or over its cap (contacts.fatigue)."""
+def fatigue_figures(contact_ids: Sequence[int], as_of: datetime) -> dict[int, dict[str, Any]]:
+    """Per fatigued contact, the first window at or over its cap (contacts.fatigue): the figures
+    of its *rest* action."""
     from contacts import fatigue
 
     over = {}
@@ -406,7 +407,7 @@ def apply_next_actions(results: list[ScoreResult], contact_ids: Sequence[int], a
         return
     cadences = Cadences.load()
     contacts = _contact_rows(contact_ids, as_of, with_tags=bool(cadences.by_tag))
-    fatigued = _fatigue(contact_ids, as_of)
+    fatigued = fatigue_figures(contact_ids, as_of)
     decided = []
     for result in results:
         contact = contacts.get(result.contact_id)

@@ -42,7 +42,7 @@ from django.db.models import Max, Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from contacts.choices import FollowUpOutcome, FollowUpStatus
-from contacts.fatigue import agency_touch_counts, fatigue_caps, fatigued_contact_ids, first_window_at_cap
+from contacts.fatigue import fatigue_caps, fatigued_contact_ids
 from contacts.models import Contact, FollowUp
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
@@ -50,7 +50,7 @@ from ror_crm.validators import CLOCK_SKEW
 from scoring.choices import NextAction, RecomputeKind, ScoreTrigger
 from scoring.models import COMPONENTS, ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest
 from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
-from scoring.services.next_action import REASONS, SCORE_FALL_POINTS, invited_to
+from scoring.services.next_action import REASONS, SCORE_FALL_POINTS, fatigue_figures, invited_to
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import all_contact_id_chunks, event_contact_ids, recompute_contacts
 from scoring.services.writes import ContactsLocked
@@ -145,10 +145,10 @@ def _rest_moved(as_of: datetime) -> set[int]:
     UPDATE leaves them. Two queries."""
     resting = dict(ContactScore.objects.filter(next_action=NextAction.REST).values_list(
         "contact_id", "next_action_figures"))
-    counts = agency_touch_counts(list(resting), as_of)
+    now = fatigue_figures(list(resting), as_of)
     return {
         contact_id for contact_id, figures in resting.items()
-        if first_window_at_cap(counts.get(contact_id, {})) != (figures.get("days"), figures.get("touches"), figures.get("cap"))
+        if now.get(contact_id) != {name: figures.get(name) for name in ("days", "touches", "cap")}
     }
 
 
