@@ -132,8 +132,8 @@ class EmittedUntil(models.Model):
     """How far a periodic webhook emitter got: `followup.overdue` has been emitted for the planned
     follow-ups whose due time passed before `until`. The next run starts there, however late it
     runs, and runs at once wait for each other on this row: a late or missed run drops none of
-    them, a repeated one sends none twice. (One planned afterwards with a due time already before
-    `until`, logged late, is not announced.)"""
+    them, a repeated one sends none twice. Follow-ups logged after `until` with a due time already
+    before it are announced by the next run (by their creation time)."""
 
     event_type = models.CharField(_("event type"), max_length=50, primary_key=True)
     until = models.DateTimeField(_("until"))

@@ -51,7 +51,8 @@ def deliver_webhook_task(self, delivery_id: int, attempts: int | None = None) ->
 def emit_overdue_followups_task() -> int:
     """followup.overdue once per follow-up that fell due: the planned ones whose due time passed
     since the previous run (an hour back on the first), however late this run is (Celery beat,
-    hourly; partners.models.EmittedUntil). One transaction: a run that fails emits nothing and
+    hourly; partners.models.EmittedUntil), and those logged since then with a due time already
+    before it (a call entered after the fact). One transaction: a run that fails emits nothing and
     moves nothing."""
     from contacts.models import FollowUp
     from partners.webhooks import emit_many
@@ -62,7 +63,11 @@ def emit_overdue_followups_task() -> int:
             event_type="followup.overdue", defaults={"until": now - timedelta(hours=1)})
         if position.until >= now:
             return 0
-        follow_ups = list(FollowUp.objects.overdue(now).filter(due_at__gte=position.until).order_by("due_at", "pk").values(
+        fell_due = Q(due_at__gte=position.until)
+        # created_at can only be set by hand in imports and backfills; updated_at (indexed, never
+        # before created_at) keeps the scan to the rows written since the previous run.
+        logged_overdue = Q(due_at__lt=position.until, created_at__gte=position.until, updated_at__gte=position.until)
+        follow_ups = list(FollowUp.objects.overdue(now).filter(fell_due | logged_overdue).order_by("due_at", "pk").values(
             "id", "contact_id", "event_id", "owner_id", "due_at", "channel"))
         emit_many("followup.overdue", follow_ups)
         position.until = now

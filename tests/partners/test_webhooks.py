@@ -228,6 +228,13 @@ def test_followup_overdue_is_emitted_once_per_follow_up_however_late_the_hourly_
            for name, minutes in (("before the first run", -30), ("in the first hour", 30), ("in the gap", 100),
                                  ("just before the late run", 179), ("later", 300))}
     FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=50), status="cancelled")
+    FollowUp.objects.update(created_at=start - timedelta(hours=2), updated_at=start - timedelta(hours=2))
+
+    def log_at(minutes: int, name: str, due_minutes: int) -> None:
+        """A follow-up entered at `minutes` with its due time then (possibly already past)."""
+        at = start + timedelta(minutes=minutes)
+        due[name] = FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=due_minutes))
+        FollowUp.objects.filter(pk=due[name].pk).update(created_at=at, updated_at=at)
 
     def run_at(minutes: int) -> set[str]:
         clock["now"] = start + timedelta(minutes=minutes)
@@ -240,7 +247,15 @@ def test_followup_overdue_is_emitted_once_per_follow_up_however_late_the_hourly_
     assert run_at(0) == {"before the first run"}  # the first run looks an hour back
     assert run_at(60) == {"in the first hour"}
     assert run_at(60) == set()  # the same hour twice: nothing again
-    assert run_at(180) == {"in the gap", "just before the late run"}  # the 2:00 run did not happen
+    log_at(150, "logged in the gap, due in the first hour", 20)  # a call entered after the fact
+    log_at(150, "logged in the gap, due before the first run", -90)
+    assert run_at(180) == {"in the gap", "just before the late run", "logged in the gap, due in the first hour",
+                           "logged in the gap, due before the first run"}  # the 2:00 run did not happen
     assert run_at(240) == set()
-    assert run_at(301) == {"later"}
+    # An announced one edited later is not announced again; one logged due later waits for its time.
+    FollowUp.objects.filter(pk=due["logged in the gap, due in the first hour"].pk).update(
+        summary="Left a voicemail", updated_at=start + timedelta(minutes=250))
+    log_at(250, "logged due ahead", 290)
+    assert run_at(270) == set()
+    assert run_at(301) == {"later", "logged due ahead"}
     assert WebhookDelivery.objects.filter(event_type="followup.overdue").count() == len(due)
