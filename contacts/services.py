@@ -338,6 +338,13 @@ def mark_follow_up_done(
     return update_follow_up(follow_up, **fields)
 
 
+def reopen_follow_up(follow_up: FollowUp, *, outcome: str = "") -> FollowUp:
+    """Undo a "done": planned again with the outcome it had before. It was planned a moment
+    ago, so contact fatigue does not refuse it."""
+    return update_follow_up(follow_up, status=FollowUpStatus.PLANNED, completed_at=None, outcome=outcome,
+                            override=True)
+
+
 def delete_follow_up(follow_up: FollowUp) -> None:
     ensure_writable(follow_up.contact_id)
     event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id

@@ -13,9 +13,11 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -213,17 +215,52 @@ def mark_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = get_object_or_404(FollowUp.objects.select_related("contact", "event"), pk=pk, owner=request.user)
     form = FollowUpDoneForm(request.POST)
     if follow_up.status != FollowUpStatus.PLANNED:
-        messages.warning(request, _("This follow-up was already %(status)s.") % {"status": follow_up.get_status_display()})
+        messages.warning(request, _("This follow-up was already %(status)s.") % {
+            "status": follow_up.get_status_display().lower()})
     elif not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, error)
     else:
+        outcome_before = follow_up.outcome
         try:
             services.mark_follow_up_done(follow_up, outcome=form.cleaned_data["outcome"] or None)
         except (DomainError, ValidationError) as exc:
             for message in exc.messages if isinstance(exc, ValidationError) else [str(exc)]:
                 messages.error(request, message)
         else:
-            messages.success(request, _("Follow-up with %(contact)s marked as done.") % {"contact": follow_up.contact})
+            messages.success(request, format_html(
+                '{} <form method="post" action="{}" class="ror-undo"><input type="hidden" name="csrfmiddlewaretoken"'
+                ' value="{}"><input type="hidden" name="outcome" value="{}"><input type="hidden" name="next" value="{}">'
+                '<button type="submit" class="ror-link-button">{}</button></form>',
+                _("Follow-up with %(contact)s marked as done.") % {"contact": follow_up.contact},
+                reverse("ror-follow-up-undo-done", args=[follow_up.pk]), get_token(request), outcome_before,
+                _next_url(request), _("Undo"),
+            ))
+    return HttpResponseRedirect(_next_url(request))
+
+
+@require_POST
+@staff_member_required
+def undo_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    """The "Undo" of the worklist's "done" message: the user's own follow-up planned again, with
+    the outcome it had before."""
+    _require(request, VIEW_PERMISSION, CHANGE_PERMISSION)
+    follow_up = get_object_or_404(FollowUp.objects.select_related("contact"), pk=pk, owner=request.user)
+    form = FollowUpDoneForm(request.POST)
+    if follow_up.status != FollowUpStatus.DONE:
+        messages.warning(request, _("Nothing to undo: this follow-up is %(status)s.") % {
+            "status": follow_up.get_status_display().lower()})
+    elif not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        try:
+            services.reopen_follow_up(follow_up, outcome=form.cleaned_data["outcome"])
+        except (DomainError, ValidationError) as exc:
+            for message in exc.messages if isinstance(exc, ValidationError) else [str(exc)]:
+                messages.error(request, message)
+        else:
+            messages.success(request, _("Follow-up with %(contact)s is planned again.") % {"contact": follow_up.contact})
     return HttpResponseRedirect(_next_url(request))

@@ -71,6 +71,7 @@ urlpatterns = [
     path("admin/ror/worklist/", contact_views.worklist, name="ror-worklist"),
     path("admin/ror/worklist/log/", contact_views.log_follow_up, name="ror-log-follow-up"),
     path("admin/ror/worklist/<int:pk>/done/", contact_views.mark_follow_up_done, name="ror-follow-up-done"),
+    path("admin/ror/worklist/<int:pk>/undo-done/", contact_views.undo_follow_up_done, name="ror-follow-up-undo-done"),
     path("admin/ror/profiles/fit/", profile_fit_page.profile_fit, name="ror-profile-fit"),
     path("admin/ror/profiles/<int:pk>/whatif/", whatif_page.profile_whatif, name="ror-profile-whatif"),
     path("admin/ror/events/<int:pk>/lift/", matched_lift_page.event_lift, name="ror-event-lift"),

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp
@@ -128,7 +129,38 @@ class TestDone:
         assert follow_up.status == FollowUpStatus.DONE
         assert follow_up.completed_at is not None
         assert follow_up.outcome == FollowUpOutcome.POSITIVE
-        assert [str(m) for m in get_messages(response.wsgi_request)] == [f"Follow-up with {follow_up.contact} marked as done."]
+        [message] = [str(m) for m in get_messages(response.wsgi_request)]
+        assert message.startswith(f"Follow-up with {escape(str(follow_up.contact))} marked as done. <form")
+
+    def test_the_message_undoes_the_done(self, sales_client, worklist_data, django_capture_on_commit_callbacks):
+        follow_up = worklist_data["overdue"]
+        FollowUp.objects.filter(pk=follow_up.pk).update(outcome=FollowUpOutcome.NO_RESPONSE)  # tried before
+        page = sales_client.post(done_url(follow_up), {"outcome": FollowUpOutcome.POSITIVE, "next": FOLLOW_UPS_PAGE},
+                                 follow=True).content.decode()
+        assert f'action="/admin/ror/worklist/{follow_up.pk}/undo-done/"' in page
+        assert 'name="outcome" value="no_response"' in page
+        assert f'data-follow-up="{follow_up.pk}"' not in page  # done: off the list
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = sales_client.post(f"/admin/ror/worklist/{follow_up.pk}/undo-done/",
+                                         {"outcome": "no_response", "next": FOLLOW_UPS_PAGE}, follow=True)
+        follow_up.refresh_from_db()
+        assert (follow_up.status, follow_up.completed_at, follow_up.outcome) == (
+            FollowUpStatus.PLANNED, None, FollowUpOutcome.NO_RESPONSE)
+        assert f"Follow-up with {escape(str(follow_up.contact))} is planned again." in response.content.decode()
+        assert f'data-follow-up="{follow_up.pk}"' in response.content.decode()  # back on the list
+
+        again = sales_client.post(f"/admin/ror/worklist/{follow_up.pk}/undo-done/", {"next": FOLLOW_UPS_PAGE}, follow=True)
+        assert "Nothing to undo: this follow-up is planned." in again.content.decode()
+
+    def test_undo_is_for_the_owner_only_and_by_post(self, client, sales_client, staff_user, worklist_data):
+        follow_up = worklist_data["overdue"]
+        FollowUp.objects.filter(pk=follow_up.pk).update(status=FollowUpStatus.DONE, completed_at=timezone.now())
+        assert sales_client.get(f"/admin/ror/worklist/{follow_up.pk}/undo-done/").status_code == 405
+        client.force_login(staff_user)
+        assert client.post(f"/admin/ror/worklist/{follow_up.pk}/undo-done/").status_code == 404
+        follow_up.refresh_from_db()
+        assert follow_up.status == FollowUpStatus.DONE
 
     def test_a_follow_up_of_someone_else_is_not_found(self, client, staff_user, worklist_data):
         client.force_login(staff_user)
