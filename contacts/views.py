@@ -232,7 +232,7 @@ def mark_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, format_html(
                 '{} <form method="post" action="{}" class="ror-undo"><input type="hidden" name="csrfmiddlewaretoken"'
                 ' value="{}"><input type="hidden" name="outcome" value="{}"><input type="hidden" name="next" value="{}">'
-                '<button type="submit" class="ror-link-button">{}</button></form>',
+                '<button type="submit">{}</button></form>',
                 _("Follow-up with %(contact)s marked as done.") % {"contact": follow_up.contact},
                 reverse("ror-follow-up-undo-done", args=[follow_up.pk]), get_token(request), outcome_before,
                 _next_url(request), _("Undo"),
