@@ -110,9 +110,19 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
             _mark_no_shows(event, at=now)
 
         request_event_recompute(event)
+        # A later edition completed before this one compares its retention with this one now.
+        _refresh_next_edition_metrics(event)
         event_id = event.pk
         transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
     return event
+
+
+def _refresh_next_edition_metrics(event: Event) -> None:
+    from scoring import triggers  # scoring depends on events, not the other way round
+    from scoring.services import events_depending_on
+
+    if event.series_id is not None:
+        triggers.refresh_event_metrics(events_depending_on([event.pk], []))
 
 
 def _mark_no_shows(event: Event, *, at: datetime) -> int:

@@ -513,7 +513,8 @@ def load_chunk(
             attended_raw=attended_raw or 0.0, no_show_raw=no_show_raw or 0.0,
             care_weight=care_weight or 0.0, care_hits=care_hits or 0.0,
             networking_raw=networking_raw or 0.0, dialogue_raw=dialogue_raw or 0.0, referral_raw=referral_raw or 0.0,
-            latest_nps=nps, last_touch_at=max(touches) if touches else None,
+            # An event completed early (forced) counts before its end: its touch is T until then.
+            latest_nps=nps, last_touch_at=min(max(touches), as_of) if touches else None,
             events_invited=invited or 0, events_registered=registered or 0, events_attended=attended or 0,
             no_shows=no_shows or 0, series_attended=series_attended or 0,
             first_attended_at=moment(first_attended_at), last_attended_at=moment(last_attended_at),

@@ -201,7 +201,8 @@ def _compute_event_metrics(
     ):
         if contact_id not in first_done or completed_at < first_done[contact_id]:
             first_done[contact_id] = completed_at
-    hours_to_first = sorted((done - event.ends_at).total_seconds() / 3600 for done in first_done.values())
+    # One done before the end counts as 0 hours, as in the follow-up report (contacts.deadlines).
+    hours_to_first = sorted(max(0.0, (done - event.ends_at).total_seconds() / 3600) for done in first_done.values())
     within_48h = sum(1 for done in first_done.values() if done <= event.ends_at + timedelta(hours=48))
 
     feedback = list(Feedback.objects.filter(event=event, submitted_at__lte=as_of).values_list("nps", "satisfaction"))

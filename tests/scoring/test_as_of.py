@@ -151,6 +151,8 @@ def test_as_of_t_on_the_whole_data_equals_on_the_data_cut_at_t(seed, contacts, d
 
         assert cut[0] == whole[0]
         assert cut[1] == whole[1]
+        # An event completed early (forced) counts before its end, but its touch is not in the future.
+        assert all(score["last_touch_at"] is None or score["last_touch_at"] <= as_of for score in whole[0].values())
         transaction.set_rollback(True)
 
 
@@ -180,3 +182,23 @@ def test_the_property_holds_on_sqlite_too(tmp_path):
     )
     assert finished.returncode == 0, finished.stdout[-4000:] + finished.stderr[-2000:]
     assert "1 passed" in finished.stdout
+
+
+@pytest.mark.django_db
+def test_an_event_completed_before_its_end_counts_with_its_touch_at_t_not_in_the_future():
+    """Forced completion: the attendance counts from the completion, undecayed, and the contact's
+    last touch is T until the event ends (not its end in the future: the next touch due and the
+    stage's days since the last touch count from it)."""
+    as_of = START + timedelta(days=10)
+    event = Event.objects.create(name="Early", starts_at=as_of - timedelta(hours=2), ends_at=as_of + timedelta(hours=6),
+                                 status="completed", completed_at=as_of - timedelta(hours=1))
+    person = Contact.objects.create(email="early@example.com")
+    Attendance.objects.create(event=event, contact=person, status="attended")
+
+    [during] = compute_scores([person.pk], as_of, PARAMS)
+    [after] = compute_scores([person.pk], event.ends_at + timedelta(days=1), PARAMS)
+
+    assert (during.events_attended, during.last_touch_at) == (1, as_of)
+    assert during.components["recency"] == 1.0
+    assert during.score > 0
+    assert after.last_touch_at == event.ends_at

@@ -63,6 +63,42 @@ class TestInProcess:
         assert (metrics.attended, metrics.no_shows, metrics.new_attendees) == (3, 1, 3)
         assert metrics.relationship_lift == pytest.approx(21.8, abs=0.2)  # from no score to a fresh single attendance
 
+    def test_completing_an_earlier_edition_after_a_later_one_gives_the_later_its_retention(
+        self, django_capture_on_commit_callbacks
+    ):
+        series = EventSeries.objects.create(name="Forum")
+        first = make_event("Forum 1", series=series, ends_at=timezone.now() - timedelta(days=60))
+        second = make_event("Forum 2", series=series)
+        kim, lea = make_attendees(first, 2)
+        Attendance.objects.create(event=second, contact=lea, status="attended")
+        make_attendees(second, 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(second)
+        assert EventMetrics.objects.get(event=second).series_retention_rate is None  # no completed edition before
+
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(first)
+
+        metrics = EventMetrics.objects.get(event=second)
+        # S = 2 came to the first, E = 2 to the second, N = 1 of them new to the series: ((2 − 1) / 2) × 100
+        assert (metrics.previous_edition_id, metrics.retained_attendees, metrics.series_retention_rate) == (
+            first.pk, 1, 50.0)
+
+    def test_the_median_hours_to_the_first_follow_up_count_one_done_before_the_end_as_0(
+        self, django_capture_on_commit_callbacks
+    ):
+        event = make_event(ends_at=timezone.now() - timedelta(days=3))
+        early, late, none = make_attendees(event, 3)
+        for person, hours in ((early, -2), (late, 10)):
+            contact_services.create_follow_up(contact=person, event=event, status="done",
+                                              completed_at=event.ends_at + timedelta(hours=hours))
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+
+        metrics = EventMetrics.objects.get(event=event)
+        assert metrics.median_first_followup_hours == 5.0  # median of 0 and 10, not of −2 and 10
+        assert (metrics.followup_coverage, metrics.followed_up_within_48h_share) == (2 / 3, 2 / 3)
+
     def test_late_data_recomputes_the_affected_contact_once(self, django_capture_on_commit_callbacks):
         event = make_event()
         anna, ben = make_attendees(event, 2)
