@@ -7,6 +7,47 @@ from scoring.services.contact_scores import decayed_score
 from scoring.services.next_action import days_overdue
 from scoring.services.profile import active_parameters
 
+# What each figure means (docs/scoring.md, default profile): the schema's descriptions.
+SCORE_HELP = {
+    "contact": "The contact.",
+    "score": "Relationship score 0–100 as of `computed_at`: round(100 × Σ weight × component, 1) with the weights "
+             "attendance 0.30, networking 0.20, dialogue 0.20, care 0.10, advocacy 0.10, recency 0.10 (default "
+             "profile).",
+    "components": "Each component 0–1 (`attendance`, `networking`, `dialogue`, `care`, `advocacy`, `recency`). "
+                  "decay(t) = 0.5 ** (days from t to T / 180); sat(x, k) = 1 − exp(−x / k). attendance = "
+                  "sat(Σ decay × role weight over attended events (speaker 1.5; vip, sponsor, exhibitor 1.25; "
+                  "attendee 1) − 0.5 × Σ decay over no-shows, floored at 0; 2); networking = sat(Σ decay × quality/3 "
+                  "× min(minutes, 60)/30 (each 1 if unset) over interactions on either side; 4); "
+                  "dialogue = sat(Σ decay × outcome weight over done follow-ups (positive 1.5, neutral 1, "
+                  "negative 0.5, no_response 0.25, unset 1); 3); care = "
+                  "decay-weighted share of attended events followed up within 48 h (1) or 7 days (0.5); advocacy = "
+                  "0.5 × p (latest NPS ≥ 9: 1, 7–8: 0.5, else 0) + 0.5 × sat(Σ decay over referrals made; 1); "
+                  "recency = decay(last_touch_at).",
+    "stage": "Lifecycle stage, the first rule that holds: no attended event → initiation; more than 270 days since "
+             "last_touch_at → at_risk; one attended event → socialization; 3+ attended events and score ≥ 60 → "
+             "maturity; otherwise growth.",
+    "churn_risk": "high: more than 365 days since the last touch; medium: more than 180 days, or the score fell by "
+                  "10+ points against the latest snapshot at least 90 days older; else low.",
+    "events_invited": "Attendance rows of the contact known as of T (any status).",
+    "events_registered": "Attendances registered, attended or no_show.",
+    "events_attended": "Attendances attended.",
+    "no_shows": "Attendances no_show.",
+    "show_rate": "attended / (attended + no_shows) (0–1); null when both are 0.",
+    "series_attended": "Distinct series of the events attended.",
+    "is_returning": "Attended 2 or more events.",
+    "first_attended_at": "Start of the first event attended; null without one.",
+    "last_attended_at": "Start of the latest event attended; null without one.",
+    "current_streak": "Per series, the consecutive completed editions attended counted back from the series' "
+                      "latest completed edition (0 if the contact missed that one); the maximum over series.",
+    "longest_streak": "The longest run of consecutive completed editions attended in any series.",
+    "avg_days_between_attendances": "Mean days between consecutive attended events (by start); null with fewer "
+                                    "than two.",
+    "last_touch_at": "The latest touchpoint: attended event (its end), interaction on either side, done follow-up, "
+                     "feedback, referral made; never later than `computed_at`. Null without any.",
+    "computed_at": "The moment T every figure is computed as of (data known by then).",
+    "profile_version": "Version of the scoring profile the score was computed with.",
+}
+
 
 class ContactScoreSerializer(PartnerModelSerializer):
     """A contact's relationship score and repeat-attendance figures, as of `computed_at`."""
@@ -36,7 +77,8 @@ class ContactScoreSerializer(PartnerModelSerializer):
         read_only=True, allow_null=True,
         help_text="The last touch (any touchpoint: attended event, interaction, done follow-up, feedback, referral; "
                   "with none, when the contact was created) plus the cadence. Null for do-not-contact and erased "
-                  "contacts. Every touch moves it at once.",
+                  "contacts. Every touch moves it at once (touches at an event that has ended but is not completed yet: at its "
+                  "completion).",
     )
     days_overdue = serializers.SerializerMethodField(
         help_text="Whole days since `next_touch_due`, as of this response; 0 while not yet due, null without one. "
@@ -78,6 +120,7 @@ class ContactScoreSerializer(PartnerModelSerializer):
 
     class Meta:
         model = ContactScore
+        extra_kwargs = {name: {"help_text": text} for name, text in SCORE_HELP.items()}
         fields = [
             "contact", "score", "score_now", "components", "stage", "churn_risk", "events_invited", "events_registered",
             "events_attended", "no_shows", "show_rate", "series_attended", "is_returning", "first_attended_at",
@@ -110,6 +153,45 @@ class ScoreSnapshotSerializer(PartnerModelSerializer):
         read_only_fields = fields
 
 
+# What each figure means (docs/scoring.md "Event metrics"): the schema's descriptions.
+EVENT_METRICS_HELP = {
+    "event": "The event, completed. Every figure is as of `computed_at`.",
+    "registered": "Attendances registered, attended or no_show.",
+    "attended": "Attendances with status attended.",
+    "no_shows": "Attendances with status no_show (registrations without check-in become no_show on completion "
+                "when the event used check-in).",
+    "new_attendees": "Attendees who had attended no earlier event of the agency (by start) before this one.",
+    "returning_attendees": "attended − new_attendees: attendees who came to an earlier event before.",
+    "returning_share": "returning_attendees / attended (0–1); null without attendees.",
+    "previous_edition": "The latest event of the same series completed by `computed_at` that starts before this "
+                        "one; null without one (then the retention figures are null).",
+    "series_retention_rate": "Series retention rate (CRR, %) = ((E − N) / S) × 100: S attended the previous "
+                             "edition, E this one, N this one but not the previous one. Worked check: S = 120, "
+                             "E = 150, N = 60 → 75. Null without a previous edition or without its attendees.",
+    "interactions_total": "Networking interactions at this event that occurred by `computed_at`.",
+    "interactions_per_attendee": "interactions_total / attended; null without attendees.",
+    "avg_interaction_quality": "Mean quality (1–5) of the interactions that have one; null without any.",
+    "followups_total": "Follow-ups of this event (its origin) known by `computed_at`: planned, done and "
+                       "cancelled.",
+    "followup_coverage": "Share of attendees (0–1) with a done follow-up for this event; null without attendees.",
+    "followed_up_within_48h_share": "Share of attendees (0–1) whose first done follow-up for this event was "
+                                    "done at most 48 hours after the event's end; null without attendees.",
+    "median_first_followup_hours": "Median, over the attendees with a done follow-up for this event, of the "
+                                   "hours from the event's end to the first one (one done before the end counts "
+                                   "as 0); null when none has one.",
+    "nps": "Net promoter score = % promoters (9–10) − % detractors (0–6) among the feedback answers with an NPS "
+           "(−100 to 100); null without any.",
+    "feedback_count": "Feedback answers submitted for this event by `computed_at`.",
+    "avg_satisfaction": "Mean satisfaction (1–10) of the feedback answers that have one; null without any.",
+    "ror_percent": "Return on relationship, % = (won_value − cost) / cost × 100; null without a cost (or a cost "
+                   "of 0).",
+    "referrals": "Referrals made at this event by `computed_at`.",
+    "advocacy_index": "referrals / attended; null without attendees.",
+    "computed_at": "The moment every figure is as of (T).",
+    "updated_at": "When these figures were last written.",
+}
+
+
 class EventMetricsSerializer(PartnerModelSerializer):
     """The RoR figures of a completed event, exactly as of `computed_at` (README "Event metrics")."""
 
@@ -136,9 +218,18 @@ class EventMetricsSerializer(PartnerModelSerializer):
     relationship_lift_positive_share = serializers.FloatField(
         read_only=True, allow_null=True, help_text="The share of attendees (0–1) whose lift is above 0."
     )
-    pipeline_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
-    won_value = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True)
-    cost = serializers.DecimalField(max_digits=14, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True)
+    pipeline_value = serializers.DecimalField(
+        max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True,
+        help_text="Sum of the deal values of this event's follow-ups whose deal is open, in the event's currency.",
+    )
+    won_value = serializers.DecimalField(
+        max_digits=16, decimal_places=2, coerce_to_string=False, read_only=True,
+        help_text="Sum of the deal values of this event's follow-ups whose deal is won, in the event's currency.",
+    )
+    cost = serializers.DecimalField(
+        max_digits=14, decimal_places=2, coerce_to_string=False, read_only=True, allow_null=True,
+        help_text="The event's cost, in its currency (as stored on the event); null without one.",
+    )
     retained_attendees = serializers.IntegerField(
         read_only=True, allow_null=True,
         help_text="Attendees who also attended the previous edition (E − N of `series_retention_rate`); null "
@@ -162,6 +253,7 @@ class EventMetricsSerializer(PartnerModelSerializer):
 
     class Meta:
         model = EventMetrics
+        extra_kwargs = {name: {"help_text": text} for name, text in EVENT_METRICS_HELP.items()}
         fields = [
             "event", "registered", "attended", "no_shows", "no_show_rate", "no_show_rate_reason", "new_attendees",
             "returning_attendees",
