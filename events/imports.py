@@ -61,9 +61,10 @@ from events.import_mapping import (
     mapped_fields,
     suggest_mapping,
 )
-from events.models import NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
+from events.models import CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
+    CHECKED_IN_BEFORE_MESSAGE_EN,
     EXTERNAL_ID_TAKEN,
     NOT_STARTED_MESSAGE_EN,
     CheckedRow,
@@ -523,6 +524,7 @@ def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[st
 SERVICE_MESSAGES = {
     EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance."),
     NOT_STARTED_MESSAGE_EN: NOT_STARTED_MESSAGE,
+    CHECKED_IN_BEFORE_MESSAGE_EN: CHECKED_IN_BEFORE_MESSAGE,
 }
 
 

@@ -128,6 +128,7 @@ class Event(TimeStampedModel):
 
 CHECK_IN_LEAD = timedelta(days=1)
 NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")
+CHECKED_IN_BEFORE_MESSAGE = _("This check-in time is more than a day before the event starts.")
 HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 
 
@@ -184,6 +185,8 @@ class Attendance(TimeStampedModel):
         if (self.status in HAPPENED_STATUSES or self.checked_in_at is not None) and self.event_id is not None \
                 and self.event.too_early_to_attend():
             raise ValidationError({"checked_in_at" if self.checked_in_at is not None else "status": NOT_STARTED_MESSAGE})
+        if self.checked_in_at is not None and self.event_id is not None and self.event.too_early_to_attend(self.checked_in_at):
+            raise ValidationError({"checked_in_at": CHECKED_IN_BEFORE_MESSAGE})
 
 
 class Interaction(TimeStampedModel):

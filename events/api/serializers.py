@@ -168,7 +168,11 @@ class BulkResultSerializer(serializers.Serializer):
 class CheckInSerializer(serializers.Serializer):
     emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
     external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
-    checked_in_at = MomentField(required=False, validators=[validate_not_future])
+    checked_in_at = MomentField(
+        required=False, validators=[validate_not_future],
+        help_text="The check-in time of every attendance checked in now (default: now); not in the future, nor more "
+                  "than a day before the event's start (a 400 on `checked_in_at`). A stored check-in time stays.",
+    )
 
     def validate(self, attrs: dict) -> dict:
         if ("emails" in attrs) == ("external_ids" in attrs):

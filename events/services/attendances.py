@@ -14,7 +14,7 @@ from django.utils import timezone
 from contacts.models import Contact, ensure_writable, normalize_email
 from events.choices import AttendanceStatus
 from events.exceptions import DuplicateAttendance, DuplicateExternalId
-from events.models import CHECK_IN_LEAD, NOT_STARTED_MESSAGE, Attendance, Event, Interaction
+from events.models import CHECK_IN_LEAD, CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, Event, Interaction
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
@@ -116,6 +116,8 @@ def check_in(
     """
     if event.too_early_to_attend():
         raise ValidationError(NOT_STARTED_MESSAGE)
+    if at is not None and event.too_early_to_attend(at):
+        raise ValidationError({"checked_in_at": CHECKED_IN_BEFORE_MESSAGE})
     if emails is not None:
         wanted = {normalize_email(email): email for email in emails}
         # The contacts first, by the e-mail index: as a subquery of the attendances' query the

@@ -140,6 +140,7 @@ ATTENDANCE_ROW_FIELDS = ("role", "status", "checked_in_at", "external_id", "sour
 EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
 # In English like the other row messages of the service; the admin translates them (SERVICE_MESSAGES).
 NOT_STARTED_MESSAGE_EN = "This event has not started yet: nobody can have attended or missed it."
+CHECKED_IN_BEFORE_MESSAGE_EN = "This check-in time is more than a day before the event starts."
 EXTERNAL_ID_REPEATED = "An earlier row of this list has the same external id."
 
 # How far an attendance has got. A row never moves it back: re-importing the registration list
@@ -279,6 +280,9 @@ def plan_attendee_rows(
                 plan.errors = {"status": [NOT_STARTED_MESSAGE_EN]}
             elif plan.row.get("checked_in_at"):
                 plan.errors = {"checked_in_at": [NOT_STARTED_MESSAGE_EN]}
+    for plan in plans:  # a check-in time before the desks opened (Event.too_early_to_attend as of it)
+        if plan.applies and plan.row.get("checked_in_at") and event.too_early_to_attend(plan.row["checked_in_at"]):
+            plan.errors = {"checked_in_at": [CHECKED_IN_BEFORE_MESSAGE_EN]}
     applying = [plan for plan in plans if plan.applies]
     # Only the columns the rules compare (a batch's thousand stored rows spent most of their
     # reading on loading timestamps no rule looks at), as plain rows.

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceStatus, EventStatus
 from events.exceptions import EventCancelled, EventCompleted, EventNotEnded
-from events.models import HAPPENED_STATUSES, Attendance, Event, EventSeries
+from events.models import CHECK_IN_LEAD, HAPPENED_STATUSES, Attendance, Event, EventSeries
 from events.signals import event_completed
 from ror_crm.db import locked
 
@@ -37,6 +37,9 @@ def create_event(*, force_completion: bool = False, **fields: Any) -> Event:
 
 MOVED_AHEAD_MESSAGE = _(
     "People attended or were checked in at this event: it cannot start more than a day from now."
+)
+MOVED_AFTER_CHECK_INS_MESSAGE = _(
+    "People were checked in at this event more than a day before this start: it cannot start that late."
 )
 
 
@@ -70,6 +73,10 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
     ).exists():
         # Moved a day or more ahead, it would keep attendees who cannot have come yet.
         raise ValidationError({"starts_at": MOVED_AHEAD_MESSAGE})
+    if "starts_at" in fields and Attendance.objects.filter(
+        event=event, checked_in_at__lt=event.starts_at - CHECK_IN_LEAD
+    ).exists():
+        raise ValidationError({"starts_at": MOVED_AFTER_CHECK_INS_MESSAGE})
     event.save()
     if completing:
         event = complete_event(event, force=force_completion)

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.messages import get_messages
@@ -124,9 +124,10 @@ class TestImportFlow:
         assert list(Contact.objects.order_by("pk").values_list("pk", "updated_at")) == contacts_before
 
     def test_excel_csv_with_bom_semicolons_crlf_and_german_headers(self, admin_client, event):
+        checked_in = timezone.localtime(event.starts_at + timedelta(minutes=15))
         content = (
             "\ufeffE-Mail;Vorname;Nachname;Firma;Status;Checked in at\r\n"
-            "dora@client.example;Dora;Müller;Hafen AG;Attended;20.11.2026 10:15\r\n"
+            f"dora@client.example;Dora;Müller;Hafen AG;Attended;{checked_in:%d.%m.%Y %H:%M}\r\n"
             "\r\n"
             "emil@client.example;Emil;Groß;\"Nord; Süd GmbH\";No-show;\r\n"
         ).encode()
@@ -140,7 +141,7 @@ class TestImportFlow:
         dora = Attendance.objects.select_related("contact").get(contact__email="dora@client.example")
         assert dora.contact.last_name == "Müller"
         assert dora.status == "attended"
-        assert timezone.localtime(dora.checked_in_at).strftime("%Y-%m-%d %H:%M") == "2026-11-20 10:15"
+        assert timezone.localtime(dora.checked_in_at).strftime("%Y-%m-%d %H:%M") == f"{checked_in:%Y-%m-%d %H:%M}"
         emil = Attendance.objects.select_related("contact__organization").get(contact__email="emil@client.example")
         assert emil.status == "no_show"
         assert emil.contact.organization.name == "Nord; Süd GmbH"
@@ -154,7 +155,8 @@ class TestImportFlow:
         workbook = Workbook()
         sheet = workbook.active
         sheet.append(["Email", "First name", "Last name", "Ticket ID", "Checked in at", "Shoe size"])
-        sheet.append(["gina@client.example", "Gina", "Lang", 10042, datetime(2026, 11, 20, 9, 30), 38])
+        checked_in = timezone.localtime(event.starts_at + timedelta(minutes=30)).replace(tzinfo=None, microsecond=0)
+        sheet.append(["gina@client.example", "Gina", "Lang", 10042, checked_in, 38])
         sheet.append([None, None, None, None, None, None])
         sheet.append(["hans@client.example", "Hans", "Kurz", 10043, None, 44])
         buffer = io.BytesIO()

@@ -114,6 +114,55 @@ class TestBeforeTheEvent:
         assert reply.json()["checked_in"] == 1
 
 
+class TestCheckInTimes:
+    """A check-in time more than a day before the event starts (the desks were not open yet) is
+    refused on every path, as a check-in now is for an event that far ahead."""
+
+    BEFORE = "This check-in time is more than a day before the event starts."
+
+    def test_check_ins_attendances_and_bulk_rows(self, write_client, event, anna):
+        too_early = (event.starts_at - timedelta(days=1, minutes=1)).isoformat()
+        early_desk = (event.starts_at - timedelta(hours=20)).isoformat()
+        write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
+
+        refused = write_client.post(f"/api/v1/events/{event.pk}/check-ins/",
+                                    {"emails": [anna.email], "checked_in_at": too_early}, format="json")
+        assert refused.status_code == 400
+        assert refused.json() == {"checked_in_at": [self.BEFORE]}
+        assert Attendance.objects.get().checked_in_at is None
+
+        attendance = Attendance.objects.get()
+        patched = write_client.patch(f"/api/v1/attendances/{attendance.pk}/", {"checked_in_at": too_early},
+                                     format="json")
+        assert patched.status_code == 400
+        assert patched.json() == {"checked_in_at": [self.BEFORE]}
+
+        reply = bulk(write_client, event, [{"email": "b@x.de", "checked_in_at": too_early},
+                                           {"email": "c@x.de", "checked_in_at": early_desk}])
+        assert reply.json()["errors"] == [{"row": 0, "errors": {"checked_in_at": [self.BEFORE]}}]
+        assert reply.json()["created"] == 1
+
+        taken = write_client.post(f"/api/v1/events/{event.pk}/check-ins/",
+                                  {"emails": [anna.email], "checked_in_at": early_desk}, format="json")
+        assert taken.json()["checked_in"] == 1
+
+    def test_an_event_with_check_ins_cannot_start_more_than_a_day_after_them(self, write_client, anna):
+        now = timezone.now()
+        event = create_event(name="Last month", starts_at=now - timedelta(days=30), ends_at=now - timedelta(days=29))
+        write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk,
+                                                   "checked_in_at": event.starts_at.isoformat()}, format="json")
+        later = write_client.patch(f"/api/v1/events/{event.pk}/", {
+            "starts_at": (event.starts_at + timedelta(days=2)).isoformat(),
+            "ends_at": (event.ends_at + timedelta(days=2)).isoformat()}, format="json")
+        assert later.status_code == 400
+        assert later.json() == {"starts_at": [
+            "People were checked in at this event more than a day before this start: it cannot start that late."]}
+        event.refresh_from_db()
+        a_little_later = write_client.patch(f"/api/v1/events/{event.pk}/", {
+            "starts_at": (event.starts_at + timedelta(hours=3)).isoformat()}, format="json")
+        assert a_little_later.status_code == 200
+
+
 def test_a_taken_external_id_is_a_409_naming_the_attendance_that_has_it(write_client, event, anna):
     ben = Contact.objects.create(email="ben@x.de")
     first = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "source": "tix",

@@ -70,7 +70,7 @@ class TestBulkUpsertAttendances:
         rows = attendee_rows(3)
         rows[0]["role"] = "speaker"
         rows[1]["first_name"] = ""  # blank: keep
-        rows[2]["checked_in_at"] = "2026-11-20T10:00:00+01:00"
+        rows[2]["checked_in_at"] = (event.starts_at + timedelta(hours=1)).isoformat()
 
         result = services.bulk_upsert_attendances(event, rows)
 
