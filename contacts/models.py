@@ -147,6 +147,7 @@ class Contact(TimeStampedModel):
         indexes = [
             models.Index(fields=["owner", "last_name"], name="contact_owner_idx"),
             models.Index(fields=["id"], condition=Q(never_scored=True), name="contact_never_scored_idx"),
+            models.Index(fields=["created_at", "id"], name="contact_created_idx"),  # the API's ordering=created_at
         ]
 
     def __str__(self) -> str:

@@ -103,6 +103,10 @@ class KeysetCursorPagination(CursorPagination):
     on those columns with a row comparison (`(column, id) < (value, id)`) as the cursor; and the
     rows without, by id. A page takes from the next segment when the first runs out. The order is
     the COALESCE order exactly. Other orderings are paged as by CursorPagination.
+
+    A key that is not unique needs this too, nullable or not: DRF's cursor holds the first key's
+    value and an offset into the rows that share it, and past `offset_cutoff` (1,000) equal values
+    its `next` link points at the page itself, for ever.
     """
 
     def paginate_queryset(self, queryset, request, view=None):
@@ -139,10 +143,12 @@ class KeysetCursorPagination(CursorPagination):
         return [row for _, row in rows]
 
     def _nulls_impossible(self, queryset) -> bool:
-        """The column is NOT NULL and the filters already join its table (inner join): no row
-        lacks a value, and the null segment need not be read."""
+        """The column is NOT NULL and is the listed model's own, or the filters already join its
+        table (inner join): no row lacks a value, and the null segment need not be read."""
         if self.column_field.null:
             return False
+        if "__" not in self.sort_key.column:
+            return True
         table = self.column_field.model._meta.db_table
         return any(join.table_name == table and join.join_type == INNER for join in queryset.query.alias_map.values())
 

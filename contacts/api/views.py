@@ -99,6 +99,7 @@ class ContactViewSet(ServiceModelViewSet):
         "score_sort": NullableSortKey("score__score", tiebreak="score__contact_id", nulls_within=Q(never_scored=True)),
         "last_attended_sort": NullableSortKey("score__last_attended_at", tiebreak="score__contact_id"),
         "touch_due_sort": NullableSortKey("score__next_touch_due", nulls_lowest=False, tiebreak="score__contact_id"),
+        "created_at": NullableSortKey("created_at"),  # not null, but equal for a list imported at once
     }
     create_service = staticmethod(services.create_contact)
     update_service = staticmethod(services.update_contact)

@@ -35,6 +35,7 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_map = {"score": "score", "last_touch_at": "last_touch_sort", "days_overdue": "-touch_due_sort"}
     pagination_class = KeysetCursorPagination  # nullable keys paged from their (column, contact) indexes
     nullable_sort_keys = {
+        "score": NullableSortKey("score"),  # not null, but many equal (0 for every no-show)
         "last_touch_sort": NullableSortKey("last_touch_at"),
         "touch_due_sort": NullableSortKey("next_touch_due", nulls_lowest=False),
     }

@@ -52,6 +52,7 @@ def walk(client, url: str, key: str = "id") -> tuple[list[int], list[str]]:
     """Every page forwards; returns the ids and the pages' `previous` links."""
     ids, previous = [], []
     while url:
+        assert len(previous) < 100, f"still paging at {url}"
         page = client.get(url).json()
         ids += [row[key] for row in page["results"]]
         previous.append(page["previous"])
@@ -84,6 +85,27 @@ def test_filters_and_the_scores_list_page_the_same_way(read_client, contacts):
     assert ids == expected("-score", score__stage="maturity")
     scores, _ = walk(read_client, "/api/v1/scores/?ordering=-days_overdue&page_size=3", key="contact")
     assert scores == [pk for pk in expected("-days_overdue") if ContactScore.objects.filter(pk=pk).exists()]
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/scores/?ordering=score", "/api/v1/scores/?ordering=-score", "/api/v1/scores/?losing_touch=true",
+    "/api/v1/contacts/?ordering=created_at", "/api/v1/contacts/?ordering=-created_at",
+])
+def test_more_than_a_thousand_equal_keys_are_paged_through_once_each(read_client, url):
+    """DRF's cursor pages ties by an offset that stops at 1,000: its `next` then pointed at the page
+    itself (every no-show scores 0; a list imported at once shares its creation time)."""
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    people = Contact.objects.bulk_create(Contact(email=f"tie{index}@example.com", created_at=at) for index in range(1250))
+    ContactScore.objects.bulk_create(
+        ContactScore(contact=person, score=0.0, components=dict.fromkeys(COMPONENTS, 0.0), stage="at_risk",
+                     churn_risk="high", computed_at=NOW, profile_version=1, next_touch_due=NOW - timedelta(days=1))
+        for person in people)
+    key = "contact" if "/scores/" in url else "id"
+
+    ids, _ = walk(read_client, f"{url}&page_size=100", key=key)
+
+    assert sorted(ids) == sorted(person.pk for person in people)
+    assert ids == sorted(ids, reverse="-" in url or "losing_touch" in url)  # ties by id, in the key's direction
 
 
 def test_a_page_is_a_fixed_number_of_queries(read_client, contacts):
