@@ -34,6 +34,11 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = "-pk"
+    # DRF pages the rows that share the first key's value by an offset into them, capped here:
+    # past the cap `next` pointed at the page itself, for ever (DRF's default is 1,000; the
+    # attendees of one event share its follow-up deadline). Lists whose keys are often equal
+    # at scale page by (key, id) instead (KeysetCursorPagination).
+    offset_cutoff = 1_000_000
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

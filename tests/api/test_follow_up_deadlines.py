@@ -149,6 +149,19 @@ class TestMissedDeadlines:
         assert [row["event_name"] for row in seen[:4]] == ["Older"] * 4
         assert [row["deadline_at"] for row in seen] == sorted(row["deadline_at"] for row in seen)
 
+    def test_more_than_a_thousand_attendees_of_one_deadline_are_paged_through_once_each(self, read_client):
+        event = hot_leads_event("Big one")
+        waiting = attendees(event, rep("max"), 1250, prefix="b")
+
+        seen, url = [], f"{MISSED}?page_size=100"
+        while url:
+            assert len(seen) <= len(waiting), "paging past the end"
+            page = read_client.get(url).json()
+            seen += [row["id"] for row in page["results"]]
+            url = page["next"]
+
+        assert sorted(seen) == sorted(Attendance.objects.filter(event=event).values_list("pk", flat=True))
+
     @pytest.mark.parametrize(("query", "field"), [
         ({"owner": "abc"}, "owner"), ({"owner": "0"}, "owner"), ({"event": "1.5"}, "event"),
         ({"event": "99999999999999999999999"}, "event"), ({"page_size": "x"}, "page_size"), ({"cursor": "nope"}, "cursor"),
