@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import JsonResponse
+from django.urls import is_valid_path
 from django.utils import timezone
 
 from partners.authentication import KEYWORD, presented_key
@@ -34,13 +35,14 @@ class APIErrorMiddleware:
             return JsonResponse({"non_field_errors": ["Invalid Content-Length header."]}, status=400)
         if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
             return JsonResponse({"detail": "The request body is too large."}, status=413)
-        response = self.get_response(request)
-        if response.status_code == 301 and request.method in UNSAFE_METHODS:
-            # APPEND_SLASH's redirect of `POST contacts` to `contacts/`: a client following a 301
-            # would send a GET there (and list instead of create); 308 keeps the method and body.
+        if request.method in UNSAFE_METHODS and _slash_missing(request):
+            # `POST contacts` for `contacts/`: APPEND_SLASH would answer 301, which a client follows
+            # with a GET (listing instead of creating), or, with DEBUG on, fail with a 500;
+            # 308 keeps the method and body.
             redirect = JsonResponse({"detail": "The path ends with a slash: send the request there."}, status=308)
-            redirect["Location"] = response["Location"]
+            redirect["Location"] = request.get_full_path(force_append_slash=True)
             return redirect
+        response = self.get_response(request)
         content_type = response.get("Content-Type", "")
         if response.status_code >= 400 and not content_type.startswith("application/json"):
             if response.status_code == 404:
@@ -50,6 +52,12 @@ class APIErrorMiddleware:
             if response.status_code == 400 and "html" in content_type:
                 return JsonResponse({"non_field_errors": ["Bad request."]}, status=400)
         return response
+
+
+def _slash_missing(request) -> bool:
+    urlconf = getattr(request, "urlconf", None)
+    return (settings.APPEND_SLASH and not request.path_info.endswith("/")
+            and not is_valid_path(request.path_info, urlconf) and is_valid_path(f"{request.path_info}/", urlconf))
 
 
 def _credential(request) -> str | None:

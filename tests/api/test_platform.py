@@ -358,10 +358,17 @@ def test_a_link_cleared_by_a_deletion_moves_updated_at(read_client, write_client
     assert datetime.fromisoformat(synced["updated_at"]) >= since
 
 
-def test_an_unsafe_request_without_the_trailing_slash_is_redirected_keeping_its_method(write_client):
-    response = write_client.post("/api/v1/contacts", {"email": "slash@example.com"}, format="json")
-    assert (response.status_code, response["Location"]) == (308, "/api/v1/contacts/")
+@pytest.mark.parametrize("debug", [False, True])  # with DEBUG on (the demo) Django's own redirect fails
+def test_an_unsafe_request_without_the_trailing_slash_is_redirected_keeping_its_method(write_client, anna, settings,
+                                                                                      debug):
+    settings.DEBUG = debug
+    response = write_client.post("/api/v1/contacts?x=1", {"email": "slash@example.com"}, format="json")
+    assert (response.status_code, response["Location"]) == (308, "/api/v1/contacts/?x=1")
     assert response.json() == {"detail": "The path ends with a slash: send the request there."}
+    patched = write_client.patch(f"/api/v1/contacts/{anna.pk}", {"first_name": "A"}, format="json")
+    assert (patched.status_code, patched["Location"]) == (308, f"/api/v1/contacts/{anna.pk}/")
+    assert write_client.delete(f"/api/v1/contacts/{anna.pk}").status_code == 308
+    assert write_client.post("/api/v1/nothing-here", {}, format="json").status_code == 404
     assert write_client.get("/api/v1/contacts").status_code == 301  # reads may follow as they like
 
 
