@@ -57,7 +57,12 @@ class MomentFilter(filters.IsoDateTimeFilter):
     field_class = MomentFormField
 
 
-UPDATED_SINCE_HELP = "Only rows changed since this time (ISO 8601 with offset): incremental sync."
+UPDATED_SINCE_HELP = (
+    "Only rows changed at or after this time (ISO 8601 with offset): incremental sync. For the next sync pass the "
+    "time this one started minus a few minutes, not the latest `updated_at` you saw: a row's `updated_at` is when "
+    "it was written, and a write is seen when its transaction commits (a bulk of 1,000 rows: a few seconds later). "
+    "Rows read twice are harmless: match them by `id`."
+)
 
 
 def updated_since(request) -> datetime | None:

@@ -192,6 +192,19 @@ def allow_empty_query_values(result: dict[str, Any], generator, request, public)
     return result
 
 
+def describe_updated_since(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """Every list's `updated_since` says how to sync with it (the filter sets' parameter comes
+    without the description the filter carries)."""
+    from partners.filters import UPDATED_SINCE_HELP
+
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter["name"] == "updated_since" and not parameter.get("description"):
+                    parameter["description"] = UPDATED_SINCE_HELP
+    return result
+
+
 def erased_contacts_have_null_personal_data(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
     """An erased contact reads with its personal fields null (API.md), which its serializer
     cannot say by itself: those fields are not nullable on input."""

@@ -411,6 +411,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "partners.schema.allow_empty_query_values",
+        "partners.schema.describe_updated_since",
         "partners.schema.erased_contacts_have_null_personal_data",
         "partners.schema.bulk_rows_are_checked_one_by_one",
         "partners.schema.emails_may_have_international_domains",

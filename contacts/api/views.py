@@ -46,7 +46,7 @@ from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSeriali
 from scoring.models import ContactScore, ScoreSnapshot
 
 UPDATED_SINCE = OpenApiParameter(
-    "updated_since", OpenApiTypes.DATETIME, description="Only rows changed at or after this time."
+    "updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP
 )
 
 

@@ -113,3 +113,10 @@ def test_a_check_in_is_documented_to_name_its_people_one_way(write_client):
         assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", body, format="json").status_code == 400
     assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": ["a@example.com"]},
                              format="json").status_code == 200
+
+
+def test_every_updated_since_says_how_to_sync_with_it(operations):
+    described = [parameter.get("description", "") for _, _, operation in operations
+                 for parameter in operation.get("parameters", []) if parameter["name"] == "updated_since"]
+    assert len(described) >= 10
+    assert all("the time this one started minus a few minutes" in text for text in described), described
