@@ -567,7 +567,8 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
         if result.unknown:
             # The service names the rows "#id"; people read who and where.
             names = {f"#{attendance.pk}": f"{self.contact_name(attendance)} @ {attendance.event}" for attendance in selected}
-            self.message_user(request, _("Not checked in (contact erased, or the event has not started yet): %(rows)s") % {
+            left_out = _("Not checked in (contact erased, or the event has not started yet or was cancelled): %(rows)s")
+            self.message_user(request, left_out % {
                 "rows": "; ".join(names.get(row, row) for row in result.unknown)}, messages.WARNING)
 
 

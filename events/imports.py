@@ -61,9 +61,10 @@ from events.import_mapping import (
     mapped_fields,
     suggest_mapping,
 )
-from events.models import CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
+from events.models import CANCELLED_MESSAGE, CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
+    CANCELLED_MESSAGE_EN,
     CHECKED_IN_BEFORE_MESSAGE_EN,
     EXTERNAL_ID_TAKEN,
     NOT_STARTED_MESSAGE_EN,
@@ -525,6 +526,7 @@ SERVICE_MESSAGES = {
     EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance."),
     NOT_STARTED_MESSAGE_EN: NOT_STARTED_MESSAGE,
     CHECKED_IN_BEFORE_MESSAGE_EN: CHECKED_IN_BEFORE_MESSAGE,
+    CANCELLED_MESSAGE_EN: CANCELLED_MESSAGE,
 }
 
 

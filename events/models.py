@@ -129,6 +129,7 @@ class Event(TimeStampedModel):
 CHECK_IN_LEAD = timedelta(days=1)
 NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")
 CHECKED_IN_BEFORE_MESSAGE = _("This check-in time is more than a day before the event starts.")
+CANCELLED_MESSAGE = _("This event was cancelled: nobody can have attended or missed it.")
 HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 
 
@@ -182,11 +183,27 @@ class Attendance(TimeStampedModel):
         if self.external_id == "":
             self.external_id = None
         validate_happened(self, "checked_in_at")
-        if (self.status in HAPPENED_STATUSES or self.checked_in_at is not None) and self.event_id is not None \
-                and self.event.too_early_to_attend():
-            raise ValidationError({"checked_in_at" if self.checked_in_at is not None else "status": NOT_STARTED_MESSAGE})
+        happened = self.status in HAPPENED_STATUSES or self.checked_in_at is not None
+        field = "checked_in_at" if self.checked_in_at is not None else "status"
+        if happened and self.event_id is not None and self.event.too_early_to_attend():
+            raise ValidationError({field: NOT_STARTED_MESSAGE})
+        if happened and self.event_id is not None and self.event.status == EventStatus.CANCELLED \
+                and self._changes_what_happened():
+            raise ValidationError({field: CANCELLED_MESSAGE})
         if self.checked_in_at is not None and self.event_id is not None and self.event.too_early_to_attend(self.checked_in_at):
             raise ValidationError({"checked_in_at": CHECKED_IN_BEFORE_MESSAGE})
+
+    def _changes_what_happened(self) -> bool:
+        """Whether this write makes the row say more happened than it stored (a new row that says
+        so, a status moved to attended or no_show, a check-in time set): rows that said so before
+        their event was cancelled keep taking other changes."""
+        if self.pk is None:
+            return True
+        stored = Attendance.objects.filter(pk=self.pk).values("status", "checked_in_at").first()
+        if stored is None:
+            return True
+        return (self.status in HAPPENED_STATUSES and stored["status"] not in HAPPENED_STATUSES) or (
+            self.checked_in_at is not None and stored["checked_in_at"] is None)
 
 
 class Interaction(TimeStampedModel):

@@ -227,10 +227,14 @@ class EventViewSet(ServiceModelViewSet):
         result = services.bulk_upsert_attendances(event, rows)
         return Response(BulkResultSerializer(result).data)
 
-    @extend_schema(request=CheckInSerializer, responses={200: CheckInResultSerializer})
+    @extend_schema(request=CheckInSerializer, responses={
+        200: CheckInResultSerializer,
+        409: OpenApiResponse(Conflict, description="`event_cancelled`: a cancelled event takes no check-ins."),
+    })
     @action(detail=True, methods=["post"], url_path="check-ins")
     def check_ins(self, request, pk=None):
-        """Mark attendees `attended`, by e-mail or external id; unknown ones are reported, not created."""
+        """Mark attendees `attended`, by e-mail or external id; unknown ones are reported, not created.
+        Refused for an event more than a day ahead (400) and for a cancelled one (409 `event_cancelled`)."""
         event = self.get_object()
         payload = CheckInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

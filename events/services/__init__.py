@@ -16,6 +16,7 @@ from events.services.attendances import (
 from events.services.attendee_upsert import (
     ATTENDANCE_ROW_FIELDS,
     BULK_MAX_ROWS,
+    CANCELLED_MESSAGE_EN,
     CHECKED_IN_BEFORE_MESSAGE_EN,
     CONTACT_ROW_FIELDS,
     EXTERNAL_ID_REPEATED,
@@ -59,6 +60,7 @@ __all__ = [
     "CONTACT_ROW_FIELDS",
     "EXTERNAL_ID_REPEATED",
     "EXTERNAL_ID_TAKEN",
+    "CANCELLED_MESSAGE_EN",
     "CHECKED_IN_BEFORE_MESSAGE_EN",
     "NOT_STARTED_MESSAGE_EN",
     "STATUS_STAGE",

@@ -12,8 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact, ensure_writable, normalize_email
-from events.choices import AttendanceStatus
-from events.exceptions import DuplicateAttendance, DuplicateExternalId
+from events.choices import AttendanceStatus, EventStatus
+from events.exceptions import DuplicateAttendance, DuplicateExternalId, EventCancelled
 from events.models import CHECK_IN_LEAD, CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, Event, Interaction
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
@@ -114,6 +114,8 @@ def check_in(
     queries, whatever the number of people. Refused (ValidationError) for an event that has
     not started yet (Event.too_early_to_attend()).
     """
+    if event.status == EventStatus.CANCELLED:
+        raise EventCancelled("This event was cancelled: it takes no check-ins.", existing_id=event.pk)
     if event.too_early_to_attend():
         raise ValidationError(NOT_STARTED_MESSAGE)
     if at is not None and event.too_early_to_attend(at):
@@ -172,12 +174,13 @@ def _mark_attended(
 def check_in_attendances(attendances: Iterable[Attendance], *, at: datetime | None = None) -> CheckInResult:
     """Check in these attendance rows (the admin's "check in selected"), like check_in() does.
 
-    Rows of erased contacts and of events that have not started yet are left alone and
+    Rows of erased contacts and of events that have not started yet or were cancelled are left alone and
     reported in `unknown` (as "#id"); a fixed
     number of queries, whatever the number of rows.
     """
     attendances = list(attendances)
     wanted = {attendance.pk: f"#{attendance.pk}" for attendance in attendances}
     # Rows of events that have not started yet are left alone and reported like unknown ones.
-    rows = Attendance.objects.filter(pk__in=wanted).exclude(event__starts_at__gt=timezone.now() + CHECK_IN_LEAD)
+    rows = Attendance.objects.filter(pk__in=wanted).exclude(event__starts_at__gt=timezone.now() + CHECK_IN_LEAD).exclude(
+        event__status=EventStatus.CANCELLED)
     return _mark_attended(rows, wanted, key="pk", at=at)

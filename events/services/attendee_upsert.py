@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Organization, normalize_email, organization_key
 from contacts.referral_links import link_referrals
-from events.choices import AttendanceRole, AttendanceStatus
+from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.forms import clean_attendee_row
 from events.models import HAPPENED_STATUSES, Attendance, Event
 from events.services.attendances import checked_in_status
@@ -141,6 +141,7 @@ EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
 # In English like the other row messages of the service; the admin translates them (SERVICE_MESSAGES).
 NOT_STARTED_MESSAGE_EN = "This event has not started yet: nobody can have attended or missed it."
 CHECKED_IN_BEFORE_MESSAGE_EN = "This check-in time is more than a day before the event starts."
+CANCELLED_MESSAGE_EN = "This event was cancelled: nobody can have attended or missed it."
 EXTERNAL_ID_REPEATED = "An earlier row of this list has the same external id."
 
 # How far an attendance has got. A row never moves it back: re-importing the registration list
@@ -301,6 +302,14 @@ def plan_attendee_rows(
     for plan in applying:
         plan.contact = contacts.get(plan.row["email"])
         plan.attendance = attendances.get(plan.contact.pk) if plan.contact else None
+    if event.status == EventStatus.CANCELLED:  # nobody attended or missed it: a row saying so anew is refused
+        for plan in applying:
+            stored = plan.attendance
+            if plan.row.get("checked_in_at") and (stored is None or stored.checked_in_at is None):
+                plan.errors = {"checked_in_at": [CANCELLED_MESSAGE_EN]}
+            elif plan.row.get("status") in HAPPENED_STATUSES and (stored is None or stored.status not in HAPPENED_STATUSES):
+                plan.errors = {"status": [CANCELLED_MESSAGE_EN]}
+        applying = [plan for plan in applying if plan.applies]
 
     # External ids: refused before anything is written, so a refused row leaves no contact behind.
     keys = {plan.index: key for plan in applying if (key := _external_key(plan))}

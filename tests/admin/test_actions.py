@@ -370,7 +370,8 @@ class TestAttendanceAndFollowUpActions:
         shown = messages_of(response)
         assert not any(message.startswith("Checked in") for message in shown)
         assert [message for message in shown if message.startswith("Not checked in")] == [
-            f"Not checked in (contact erased, or the event has not started yet): {agency.contacts[0].full_name} @ {soon}"]
+            f"Not checked in (contact erased, or the event has not started yet or was cancelled): "
+            f"{agency.contacts[0].full_name} @ {soon}"]
         attendance.refresh_from_db()
         assert attendance.status == AttendanceStatus.REGISTERED
 

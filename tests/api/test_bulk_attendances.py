@@ -193,3 +193,34 @@ def test_an_event_with_attendees_cannot_move_a_week_ahead(write_client, event, a
     soon = (timezone.now() + timedelta(hours=2)).isoformat()  # within the day: check-in may have begun
     assert write_client.patch(f"/api/v1/events/{event.pk}/", {"starts_at": soon, "ends_at": ahead},
                               format="json").status_code == 200
+
+
+class TestCancelledEvents:
+    """Nobody attended or missed a cancelled event: check-ins and rows saying so anew are refused;
+    what its rows said before the cancellation stays and takes other changes."""
+
+    CANCELLED = "This event was cancelled: nobody can have attended or missed it."
+
+    def test_check_ins_attendances_and_bulk_rows(self, write_client, event, anna):
+        ben = Contact.objects.create(email="ben@x.de")
+        came = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": ben.pk, "status": "attended"},
+                                 format="json").json()
+        write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"status": "cancelled"},
+                                  format="json").status_code == 200
+
+        check_in = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": [anna.email]}, format="json")
+        assert check_in.status_code == 409
+        assert check_in.json()["code"] == "event_cancelled"
+        registered = Attendance.objects.get(contact=anna)
+        marked = write_client.patch(f"/api/v1/attendances/{registered.pk}/", {"status": "no_show"}, format="json")
+        assert (marked.status_code, marked.json()) == (400, {"status": [self.CANCELLED]})
+        assert write_client.patch(f"/api/v1/attendances/{came['id']}/", {"role": "speaker"},
+                                  format="json").status_code == 200  # said so before: other changes are fine
+
+        reply = bulk(write_client, event, [
+            {"email": anna.email, "status": "attended"}, {"email": "new@x.de", "checked_in_at": event.starts_at.isoformat()},
+            {"email": ben.email, "status": "attended"}, {"email": "late@x.de", "status": "cancelled"}])
+        assert reply.json() == {"created": 1, "updated": 0, "unchanged": 1, "errors": [
+            {"row": 0, "errors": {"status": [self.CANCELLED]}}, {"row": 1, "errors": {"checked_in_at": [self.CANCELLED]}}]}
+        assert Attendance.objects.get(contact=anna).status == "registered"
