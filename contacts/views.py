@@ -102,10 +102,13 @@ def worklist(request: HttpRequest) -> HttpResponse:
         owner = get_object_or_404(get_user_model(), pk=int(scope))
         title = _("Worklist of %(owner)s") % {"owner": person_name(owner)}
     scope_query = f"owner={TEAM if owner == TEAM else owner.pk}&" if owner != request.user else ""
+    page = request.GET.get("page", "")
+    page = min(int(page), 10**6) if page.isdigit() and int(page) > 0 else 1
     context = {
         **admin.site.each_context(request),
         "title": title,
-        "worklist": worklist_for(owner, now=timezone.now(), view=view),
+        "worklist": worklist_for(owner, now=timezone.now(), view=view, page=page),
+        "page_links": {"previous": _page_url(request, page - 1), "next": _page_url(request, page + 1)},
         "view": view,
         "views": [(name, label, f"?{scope_query}view={name}") for name, label in (
             (ACTIONS, _("Next best actions")), (FOLLOW_UPS, _("My follow-ups") if owner == request.user else _("Follow-ups")),
@@ -121,6 +124,12 @@ def worklist(request: HttpRequest) -> HttpResponse:
         "can_change": request.user.has_perm(CHANGE_PERMISSION),
     }
     return render(request, "ror/worklist.html", context)
+
+
+def _page_url(request: HttpRequest, page: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(page)
+    return f"?{query.urlencode()}"
 
 
 @staff_member_required

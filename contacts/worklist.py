@@ -47,6 +47,33 @@ class OwnerLoad:
     at_risk: int = 0
 
 
+@dataclass(frozen=True)
+class ListPage:
+    """Which rows of a worklist list a page shows: `first`–`last` (1-based) of `total`."""
+
+    number: int = 1
+    first: int = 0
+    last: int = 0
+    total: int = 0
+    size: int = LIST_LIMIT
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.last < self.total
+
+    @property
+    def is_partial(self) -> bool:
+        return self.total > self.last - self.first + 1 if self.total else False
+
+
 @dataclass
 class Worklist:
     now: datetime
@@ -55,12 +82,12 @@ class Worklist:
     overdue: list[FollowUp] = field(default_factory=list)
     due_this_week: list[FollowUp] = field(default_factory=list)
     at_risk: list[Contact] = field(default_factory=list)
-    at_risk_total: int = 0
+    at_risk_page: ListPage = field(default_factory=ListPage)
     team: list[OwnerLoad] = field(default_factory=list)  # the team worklist's table of owners
     contacts: list[Contact] = field(default_factory=list)  # next best actions, or losing touch
-    contacts_total: int = 0
+    contacts_page: ListPage = field(default_factory=ListPage)
     missed: list = field(default_factory=list)  # attendances past their follow-up deadline
-    missed_total: int = 0
+    missed_page: ListPage = field(default_factory=ListPage)
 
     @property
     def last_day_of_week(self) -> date:
@@ -166,21 +193,26 @@ def losing_touch_contacts(owner, *, now: datetime) -> QuerySet[Contact]:
     return _owned_contacts(owner).filter(score__next_touch_due__lt=now).order_by("-score__score", "score__next_touch_due", "pk")
 
 
-def _page(queryset: QuerySet, limit: int = LIST_LIMIT) -> tuple[list, int]:
-    """The first `limit` rows and the total (a count query only when there are more)."""
-    rows = list(queryset[:limit])
-    return rows, len(rows) if len(rows) < limit else queryset.count()
+def _page(queryset: QuerySet, number: int = 1, limit: int = LIST_LIMIT) -> tuple[list, ListPage]:
+    """Page `number` of `limit` rows, and where it lies in the list (a count query only when
+    the page does not show the list's end)."""
+    offset = (max(number, 1) - 1) * limit
+    rows = list(queryset[offset:offset + limit])
+    total = offset + len(rows) if 0 < len(rows) < limit or (offset == 0 and not rows) else queryset.count()
+    return rows, ListPage(number=max(number, 1), first=offset + 1 if rows else 0, last=offset + len(rows), total=total,
+                          size=limit)
 
 
-def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS) -> Worklist:
-    """One view of a user's worklist (owner=TEAM: everyone's). My follow-ups: 3 queries, a 4th
+def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, page: int = 1) -> Worklist:
+    """One view of a user's worklist (owner=TEAM: everyone's), its long list (at-risk contacts,
+    next best actions, losing touch, missed deadlines) at `page`. My follow-ups: 3 queries, a 4th
     counts a long at-risk list, 3 more for the team table; the other views 1 or 2 queries."""
     from scoring.services.next_action import days_overdue, reason_text
 
     now = now or timezone.now()
     worklist = Worklist(now=now, week_ends_at=end_of_week(now), view=view)
     if view == FOLLOW_UPS:
-        worklist.at_risk, worklist.at_risk_total = _page(at_risk_contacts(owner), AT_RISK_LIMIT)
+        worklist.at_risk, worklist.at_risk_page = _page(at_risk_contacts(owner), page, AT_RISK_LIMIT)
         worklist.overdue = list(overdue_follow_ups(owner, now=now))
         for follow_up in worklist.overdue:
             follow_up.days_overdue = (now - follow_up.due_at).days
@@ -188,15 +220,15 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS) -> 
         worklist.team = team_load(now=now) if owner == TEAM else []
     elif view in (ACTIONS, LOSING_TOUCH):
         contacts = next_action_contacts(owner) if view == ACTIONS else losing_touch_contacts(owner, now=now)
-        worklist.contacts, worklist.contacts_total = _page(contacts)
+        worklist.contacts, worklist.contacts_page = _page(contacts, page)
         for contact in worklist.contacts:
             contact.days_overdue = days_overdue(contact.score.next_touch_due, now)
             contact.next_action_reason = reason_text(contact.score.next_action, contact.score.next_action_figures or {})
     elif view == MISSED:
         from contacts.deadlines import missed_deadline_queue
 
-        worklist.missed, worklist.missed_total = _page(
-            missed_deadline_queue(owner=None if owner == TEAM else owner, now=now))
+        worklist.missed, worklist.missed_page = _page(
+            missed_deadline_queue(owner=None if owner == TEAM else owner, now=now), page)
     return worklist
 
 

@@ -242,6 +242,11 @@ REASONS = {
     NextAction.CHECK_IN: gettext_noop("%(days)s days past their keep-in-touch cadence."),
     NextAction.WAIT: gettext_noop("Nothing due; next touch due %(day)s."),
 }
+# One day past: the same reasons in the singular.
+ONE_DAY_REASONS = {
+    NextAction.RE_ENGAGE: gettext_noop("1 day past their cadence; the score fell by %(fall)s points in 90 days."),
+    NextAction.CHECK_IN: gettext_noop("1 day past their keep-in-touch cadence."),
+}
 ERASED_REASON = gettext_noop("Erased: no more contact.")
 
 
@@ -281,6 +286,8 @@ def reason_text(action: str, figures: Figures, *, translate: bool = True) -> str
         values = {"day": _day(figures.get("next_touch_due"), language)}
     else:
         values = figures
+    if action in ONE_DAY_REASONS and values.get("days") == 1:
+        template = ONE_DAY_REASONS[action]
     return (_(template) if translate else template) % values if template else ""
 
 

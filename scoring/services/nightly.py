@@ -50,7 +50,7 @@ from ror_crm.validators import CLOCK_SKEW
 from scoring.choices import NextAction, RecomputeKind, ScoreTrigger
 from scoring.models import COMPONENTS, ContactScore, KeepInTouchCadence, PendingRecompute, RecomputeRequest
 from scoring.services.contact_scores import DECAY_MAX_HALF_LIVES
-from scoring.services.next_action import REASONS, SCORE_FALL_POINTS, fatigue_figures, invited_to
+from scoring.services.next_action import ONE_DAY_REASONS, REASONS, SCORE_FALL_POINTS, fatigue_figures, invited_to
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.recompute import all_contact_id_chunks, event_contact_ids, recompute_contacts
 from scoring.services.writes import ContactsLocked
@@ -324,10 +324,12 @@ WITH stored AS (
                 ELSE jsonb_set(old_figures, '{{days_overdue}}', COALESCE(to_jsonb(days_overdue), 'null'::jsonb))
            END AS new_figures,
            CASE new_action
-                WHEN %(re_engage)s THEN LEFT(REPLACE(REPLACE(%(re_engage_reason)s, %(days_marker)s,
-                     COALESCE(days_overdue, 0)::text), %(fall_marker)s, TO_CHAR(fall, 'FM9999990.0')), 300)
-                WHEN %(check_in)s THEN LEFT(REPLACE(%(check_in_reason)s, %(days_marker)s,
-                     COALESCE(days_overdue, 0)::text), 300)
+                WHEN %(re_engage)s THEN LEFT(REPLACE(REPLACE(
+                     CASE WHEN days_overdue = 1 THEN %(re_engage_reason_one_day)s ELSE %(re_engage_reason)s END,
+                     %(days_marker)s, COALESCE(days_overdue, 0)::text), %(fall_marker)s, TO_CHAR(fall, 'FM9999990.0')), 300)
+                WHEN %(check_in)s THEN LEFT(REPLACE(
+                     CASE WHEN days_overdue = 1 THEN %(check_in_reason_one_day)s ELSE %(check_in_reason)s END,
+                     %(days_marker)s, COALESCE(days_overdue, 0)::text), 300)
                 ELSE old_reason
            END AS new_reason
     FROM decided
@@ -404,6 +406,8 @@ def _decay_values(params: ScoringParameters, as_of: datetime, trigger: str) -> d
         **{action.value: action.value for action in NextAction},
         "fall_points": SCORE_FALL_POINTS,
         "re_engage_reason": REASONS[NextAction.RE_ENGAGE], "check_in_reason": REASONS[NextAction.CHECK_IN],
+        "re_engage_reason_one_day": ONE_DAY_REASONS[NextAction.RE_ENGAGE],
+        "check_in_reason_one_day": ONE_DAY_REASONS[NextAction.CHECK_IN],
         "days_marker": "%(days)s", "fall_marker": "%(fall)s",
     }
 

@@ -404,6 +404,27 @@ class TestNextActionsAndLosingTouch:
             scored_contact(f"more{index}@client.example", sales_user, action="check_in", score=index, overdue_days=index + 1)
         assert count() == few
 
+    def test_a_long_list_is_paged(self, sales_client, sales_user):
+        for index in range(55):
+            scored_contact(f"page{index:02}@client.example", sales_user, action="check_in", score=index, overdue_days=3)
+
+        first = sales_client.get(WORKLIST, {"view": "losing_touch"})
+        second = sales_client.get(WORKLIST, {"view": "losing_touch", "page": "2"})
+        beyond = sales_client.get(WORKLIST, {"view": "losing_touch", "page": "9"})
+
+        shown = [contact.email for contact in first.context["worklist"].contacts]
+        rest = [contact.email for contact in second.context["worklist"].contacts]
+        assert (len(shown), len(rest)) == (50, 5)
+        assert sorted(shown + rest) == [f"page{index:02}@client.example" for index in range(55)]
+        assert "(1–50 of 55)" in first.content.decode()
+        assert 'href="?view=losing_touch&amp;page=2"' in first.content.decode()
+        assert "(51–55 of 55)" in second.content.decode()
+        assert "Page 2 of 2" in second.content.decode()
+        assert 'href="?view=losing_touch&amp;page=1"' in second.content.decode()
+        assert beyond.status_code == 200
+        assert beyond.context["worklist"].contacts == []
+        assert sales_client.get(WORKLIST, {"view": "losing_touch", "page": "x"}).context["worklist"].contacts_page.number == 1
+
     def test_the_missed_view_says_how_far_back_it_looks(self, sales_client, settings):
         settings.MISSED_DEADLINE_WINDOW_DAYS = 45
         page = sales_client.get(WORKLIST, {"view": "missed"}).content.decode()

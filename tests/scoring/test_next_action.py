@@ -110,6 +110,10 @@ class TestRules:
         assert "2026-07-01" in texts[NextAction.INVITE]
         assert texts[NextAction.RE_ENGAGE] == "12 days past their cadence; the score fell by 8.5 points in 90 days."
         assert all(texts.values())
+        one_day = {"days_overdue": 1, "score_fell_by": 8.5}
+        assert reason_text(NextAction.RE_ENGAGE, one_day) == (
+            "1 day past their cadence; the score fell by 8.5 points in 90 days.")
+        assert reason_text(NextAction.CHECK_IN, one_day, translate=False) == "1 day past their keep-in-touch cadence."
 
 
 @pytest.mark.django_db
