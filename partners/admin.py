@@ -1,3 +1,5 @@
+import secrets
+
 from django import forms
 from django.contrib import admin
 from django.utils.text import format_lazy
@@ -19,6 +21,13 @@ class PartnerAPIKeyAdmin(APIKeyModelAdmin):
     list_filter = [*APIKeyModelAdmin.list_filter, "can_read", "can_write"]
 
 
+SECRET_MIN_LENGTH = 16
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
 EVENT_TYPE_LABELS = {
     "event.completed": _("an event was completed"),
     "event.metrics_updated": _("an event's metrics were computed again"),
@@ -31,14 +40,22 @@ class WebhookSubscriptionForm(forms.ModelForm):
     """The event types ticked, not typed as a JSON list."""
 
     event_types = forms.MultipleChoiceField(
-        label=_("event types"), widget=forms.CheckboxSelectMultiple,
+        label=_("Event types"), widget=forms.CheckboxSelectMultiple,
         choices=[(event_type, format_lazy("{}: {}", event_type, EVENT_TYPE_LABELS[event_type]))
                  for event_type in WEBHOOK_EVENT_TYPES],
         help_text=_("What the partner's URL is told of; each delivery is signed with the secret."),
     )
 
     url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https",
+                         widget=forms.URLInput(attrs={"class": "vURLField", "size": 60}),
                          help_text=_("The partner's https address the deliveries are sent to."))
+    # A new subscription gets a strong random secret to pass on to the partner; a typed one is
+    # held to the length below (HMAC keys shorter than that are guessable).
+    secret = forms.CharField(
+        label=_("Signing secret"), min_length=SECRET_MIN_LENGTH, max_length=200, initial=new_secret,
+        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("Shared with the partner, who checks each delivery's signature with it; at least 16 characters."),
+    )
 
     class Meta:
         model = WebhookSubscription

@@ -108,7 +108,7 @@ class TestAtSave:
         client.force_login(staff_user)
 
         response = client.post(reverse("admin:partners_webhooksubscription_add"), {
-            "name": "Metadata", "url": "https://169.254.169.254/latest/", "secret": "s3cret",
+            "name": "Metadata", "url": "https://169.254.169.254/latest/", "secret": "s3cret-s3cret-s3cret",
             "event_types": ["event.completed"], "is_active": "on",
         })
 
@@ -126,15 +126,28 @@ class TestAtSave:
         german = client.get(add, HTTP_ACCEPT_LANGUAGE="de").content.decode()
         assert "event.completed: eine Veranstaltung wurde abgeschlossen" in german  # each request's language
 
-        response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "s3cret",
+        response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "s3cret-s3cret-s3cret",
                                      "event_types": ["event.completed", "followup.overdue"], "is_active": "on"})
 
         assert response.status_code == 302
         assert WebhookSubscription.objects.get().event_types == ["event.completed", "followup.overdue"]
-        refused = client.post(add, {"name": "Typo", "url": "https://hooks.partner.example/", "secret": "s3cret",
+        refused = client.post(add, {"name": "Typo", "url": "https://hooks.partner.example/", "secret": "s3cret-s3cret-s3cret",
                                     "event_types": ["event.done"], "is_active": "on"})
         assert "event_types" in refused.context["adminform"].form.errors
         assert WebhookSubscription.objects.count() == 1
+
+    def test_the_admin_offers_a_strong_secret_and_refuses_a_short_one(self, client, staff_user, dns):
+        dns["hooks.partner.example"] = [PUBLIC_ADDRESS]
+        client.force_login(staff_user)
+        add = reverse("admin:partners_webhooksubscription_add")
+        offered = client.get(add).context["adminform"].form["secret"].value()
+        assert len(offered) >= 40
+        assert offered != client.get(add).context["adminform"].form["secret"].value()  # one of its own each time
+
+        short = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "x",
+                                  "event_types": ["event.completed"], "is_active": "on"})
+        assert "at least 16 characters" in str(short.context["adminform"].form.errors["secret"])
+        assert not WebhookSubscription.objects.exists()
 
 
 class Receiver:
