@@ -17,6 +17,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -171,9 +172,13 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
                 if isinstance(exc, ContactFatigue):
                     form.offer_plan_anyway()
             else:
-                messages.success(
-                    request, _("Follow-up with %(contact)s logged.") % {"contact": follow_up.contact}
-                )
+                next_due_on = form.cleaned_data["next_due_on"]
+                if next_due_on is None:
+                    message = _("Follow-up with %(contact)s logged.") % {"contact": follow_up.contact}
+                else:
+                    message = _("Follow-up with %(contact)s logged; the next one is planned for %(day)s.") % {
+                        "contact": follow_up.contact, "day": date_format(next_due_on, "SHORT_DATE_FORMAT")}
+                messages.success(request, message)
                 return HttpResponseRedirect(_next_url(request))
         contact = form.cleaned_data.get("contact") if hasattr(form, "cleaned_data") else None
         planned = form.cleaned_data.get("follow_up") if hasattr(form, "cleaned_data") else None

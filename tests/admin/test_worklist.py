@@ -236,9 +236,11 @@ class TestLogFollowUp:
                                                                                   worklist_data):
         contact = worklist_data["at_risk"]
         next_day = timezone.localdate() + timedelta(days=3)
-        sales_client.post(LOG, {"contact": contact.pk, "channel": "email", "outcome": "neutral",
-                                "deal_status": "none", "next_step": "Invite to the summit",
-                                "next_due_on": next_day.isoformat()})
+        response = sales_client.post(LOG, {"contact": contact.pk, "channel": "email", "outcome": "neutral",
+                                           "deal_status": "none", "next_step": "Invite to the summit",
+                                           "next_due_on": next_day.isoformat()})
+        assert [str(message) for message in get_messages(response.wsgi_request)] == [
+            f"Follow-up with {contact} logged; the next one is planned for {next_day.isoformat()}."]
         planned = FollowUp.objects.get(contact=contact, status=FollowUpStatus.PLANNED)
         assert timezone.localtime(planned.due_at).date() == next_day
         assert planned.summary == "Invite to the summit"

@@ -126,7 +126,8 @@ class TestAtSave:
         german = client.get(add, HTTP_ACCEPT_LANGUAGE="de").content.decode()
         assert "event.completed: eine Veranstaltung wurde abgeschlossen" in german  # each request's language
 
-        response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "s3cret-s3cret-s3cret",
+        response = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/",
+                                     "secret": "s3cret-s3cret-s3cret",
                                      "event_types": ["event.completed", "followup.overdue"], "is_active": "on"})
 
         assert response.status_code == 302
