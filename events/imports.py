@@ -195,7 +195,7 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
     delimiter = _sniff_delimiter(text.readline(SNIFF_CHARACTERS))
     text.seek(0)
     description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
-    yield _table_stream(csv.reader(text, delimiter=delimiter), description)
+    yield _table_stream(csv.reader(text, delimiter=delimiter, strict=True), description)
 
 
 def _encoding(data: bytes) -> str:

@@ -399,6 +399,11 @@ class TestDamagedFiles:
         assert attendee_import.status == ImportStatus.FAILED
         assert attendee_import.failure == "The file could not be read after row 3: it is damaged or not a table."
 
+    def test_an_unclosed_quote_fails_with_the_row_it_broke_at(self, event, held_tasks):
+        content = b'email,first_name\na@x.example,Anna\nb@x.example,"Ben\nc@x.example,Carla\n'
+        with pytest.raises(imports.ImportFileError, match="after row 2"):
+            new_import(event, content)  # (a file this short is read whole by the upload)
+
     def test_too_many_columns(self, event, held_tasks):
         with pytest.raises(imports.ImportFileError, match="more than 500 columns"):
             new_import(event, ",".join(["email", *(f"c{i}" for i in range(600))]).encode() + b"\na@x.example\n")
