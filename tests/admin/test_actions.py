@@ -331,6 +331,20 @@ class TestAdminSavesGoThroughServices:
         assert follow_up.completed_at is not None  # done now, by the service's rule
         assert follow_up.history.count() == 1
 
+    def test_no_follow_up_is_planned_with_a_do_not_contact_contact(self, admin_client, superuser):
+        contact = Contact.objects.create(email="quiet@client.example", first_name="Quiet", do_not_contact=True)
+        page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
+        assert "ror-add-follow-up" not in page
+        add_url = reverse("admin:contacts_followup_add")
+        planned = admin_client.post(add_url, {"contact": contact.pk, "owner": superuser.pk, "channel": "phone",
+                                              "status": "planned", "deal_status": "none"})
+        assert planned.status_code == 200
+        assert "asked not to be contacted" in str(planned.context["adminform"].form.errors["contact"])
+        logged = admin_client.post(add_url, {"contact": contact.pk, "owner": superuser.pk, "channel": "phone",
+                                             "status": "done", "outcome": "neutral", "deal_status": "none"})
+        assert logged.status_code == 302  # a conversation that happened is recorded
+        assert list(contact.followups.values_list("status", flat=True)) == ["done"]
+
     def test_history_can_be_read_but_not_reverted(self, admin_client):
         contact = Contact.objects.create(email="old@client.example", marketing_consent=True)
         version = contact.history.get()

@@ -246,6 +246,15 @@ class TestLogFollowUp:
         assert planned.summary == "Invite to the summit"
         assert contact not in worklist_for(sales_user, view=FOLLOW_UPS).at_risk
 
+    def test_no_next_follow_up_is_planned_with_a_do_not_contact_contact(self, sales_client, sales_user):
+        quiet = make_contact("quiet@client.example", sales_user, do_not_contact=True)
+        next_day = timezone.localdate() + timedelta(days=3)
+        response = sales_client.post(LOG, {"contact": quiet.pk, "channel": "phone", "outcome": "neutral",
+                                           "deal_status": "none", "next_due_on": next_day.isoformat()})
+        assert response.status_code == 400
+        assert "asked not to be contacted" in str(response.context["form"].errors["next_due_on"])
+        assert not FollowUp.objects.filter(contact=quiet).exists()
+
     def test_logging_from_a_planned_follow_up_completes_it(self, sales_client, worklist_data):
         planned = worklist_data["overdue"]
         page = sales_client.get(LOG, {"follow_up": planned.pk}).content.decode()
