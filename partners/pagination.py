@@ -3,6 +3,7 @@ import math
 from base64 import b64decode, b64encode
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 from urllib import parse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,11 +35,6 @@ class CursorPagination(pagination.CursorPagination):
     max_page_size = 500
     page_size_query_param = "page_size"
     ordering = "-pk"
-    # DRF pages the rows that share the first key's value by an offset into them, capped here:
-    # past the cap `next` pointed at the page itself, for ever (DRF's default is 1,000; the
-    # attendees of one event share its follow-up deadline). Lists whose keys are often equal
-    # at scale page by (key, id) instead (KeysetCursorPagination).
-    offset_cutoff = 1_000_000
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
@@ -110,13 +106,18 @@ class KeysetCursorPagination(CursorPagination):
     the COALESCE order exactly. Other orderings are paged as by CursorPagination.
 
     A key that is not unique needs this too, nullable or not: DRF's cursor holds the first key's
-    value and an offset into the rows that share it, and past `offset_cutoff` (1,000) equal values
-    its `next` link points at the page itself, for ever.
+    value and an offset into the rows that share it; past `offset_cutoff` (1,000) equal values
+    its `next` link points at the page itself, for ever, and its `previous` links skip rows of a
+    tie. The keys come from the view (`nullable_sort_keys`) or the paginator (`sort_keys`, for
+    lists a view's action pages by hand); a key may be an annotation of the queryset.
     """
+
+    sort_keys: ClassVar[dict[str, NullableSortKey]] = {}
 
     def paginate_queryset(self, queryset, request, view=None):
         ordering = self.get_ordering(request, queryset, view)
-        self.sort_key = getattr(view, "nullable_sort_keys", {}).get(ordering[0].lstrip("-"))
+        keys = {**self.sort_keys, **getattr(view, "nullable_sort_keys", {})}
+        self.sort_key = keys.get(ordering[0].lstrip("-"))
         if self.sort_key is None:
             return super().paginate_queryset(queryset, request, view)
         self.request = request
@@ -124,7 +125,9 @@ class KeysetCursorPagination(CursorPagination):
         self.base_url = request.build_absolute_uri()
         self.ordering = ordering
         self.descending = ordering[0].startswith("-")
-        self.column_field = self._field(queryset.model, self.sort_key.column)
+        annotation = queryset.query.annotations.get(self.sort_key.column)
+        self.column_field = annotation.output_field if annotation is not None else self._field(
+            queryset.model, self.sort_key.column)
         # Descending with nulls as the lowest (or ascending with nulls as the highest): values first.
         values_first = self.descending == self.sort_key.nulls_lowest
         self.segments = ("values", "nulls") if values_first else ("nulls", "values")

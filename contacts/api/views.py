@@ -74,8 +74,9 @@ class OrganizationViewSet(ServiceModelViewSet):
     delete_service = staticmethod(services.delete_organization)
 
 
-class SnapshotPagination(CursorPagination):
+class SnapshotPagination(KeysetCursorPagination):
     ordering = ("-computed_at", "-id")
+    sort_keys = {"computed_at": NullableSortKey("computed_at")}  # one recompute writes many at one moment
 
 
 @extend_schema_view(list=extend_schema(parameters=NEXT_ACTION_PARAMETERS))
@@ -260,8 +261,9 @@ def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
     return kind, int(item_id)
 
 
-class MissedDeadlinePagination(CursorPagination):
+class MissedDeadlinePagination(KeysetCursorPagination):
     ordering = ("deadline_at", "pk")
+    sort_keys = {"deadline_at": NullableSortKey("deadline_at")}  # an event's attendees share its deadline
 
 
 MISSED_EXAMPLE = OpenApiExample(

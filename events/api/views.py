@@ -44,7 +44,7 @@ from events.api.serializers import (
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
 from partners.filters import UPDATED_SINCE_HELP, updated_since
-from partners.pagination import PAGE_SIZE_PARAMETER, CursorPagination
+from partners.pagination import PAGE_SIZE_PARAMETER, KeysetCursorPagination, NullableSortKey
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import EventMetricsSerializer
@@ -72,8 +72,9 @@ class SeriesViewSet(ServiceModelViewSet):
         return Response(SeriesReportSerializer(selectors.series_report(self.get_object())).data)
 
 
-class LapsedPagination(CursorPagination):
+class LapsedPagination(KeysetCursorPagination):
     ordering = ("-score_sort", "-pk")
+    sort_keys = {"score_sort": NullableSortKey("score__score")}  # many score 0 (no-shows), some none
 
 
 class EventViewSet(ServiceModelViewSet):

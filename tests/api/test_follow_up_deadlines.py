@@ -161,6 +161,14 @@ class TestMissedDeadlines:
             url = page["next"]
 
         assert sorted(seen) == sorted(Attendance.objects.filter(event=event).values_list("pk", flat=True))
+        assert seen == sorted(seen)  # one deadline: by id
+
+        back, url = [], page["previous"]  # from the last page back: the same rows, none skipped
+        while url:
+            previous = read_client.get(url).json()
+            back = [row["id"] for row in previous["results"]] + back
+            url = previous["previous"]
+        assert back + [row["id"] for row in page["results"]] == seen
 
     @pytest.mark.parametrize(("query", "field"), [
         ({"owner": "abc"}, "owner"), ({"owner": "0"}, "owner"), ({"event": "1.5"}, "event"),
