@@ -190,20 +190,31 @@ class Attendance(TimeStampedModel):
         if happened and self.event_id is not None and self.event.status == EventStatus.CANCELLED \
                 and self._changes_what_happened():
             raise ValidationError({field: CANCELLED_MESSAGE})
-        if self.checked_in_at is not None and self.event_id is not None and self.event.too_early_to_attend(self.checked_in_at):
+        if self.checked_in_at is not None and self.event_id is not None \
+                and self.event.too_early_to_attend(self.checked_in_at) and self._check_in_changes():
             raise ValidationError({"checked_in_at": CHECKED_IN_BEFORE_MESSAGE})
 
     def _changes_what_happened(self) -> bool:
         """Whether this write makes the row say more happened than it stored (a new row that says
         so, a status moved to attended or no_show, a check-in time set): rows that said so before
         their event was cancelled keep taking other changes."""
-        if self.pk is None:
-            return True
-        stored = Attendance.objects.filter(pk=self.pk).values("status", "checked_in_at").first()
-        if stored is None:
+        stored = self._stored()
+        if stored is None or stored["event_id"] != self.event_id:  # new here (a row moved from another event too)
             return True
         return (self.status in HAPPENED_STATUSES and stored["status"] not in HAPPENED_STATUSES) or (
             self.checked_in_at is not None and stored["checked_in_at"] is None)
+
+    def _check_in_changes(self) -> bool:
+        """Whether this write sets the check-in time or moves the row: a row stored with an early
+        time before the rule keeps taking other changes."""
+        stored = self._stored()
+        return stored is None or stored["event_id"] != self.event_id or stored["checked_in_at"] != self.checked_in_at
+
+    def _stored(self) -> dict | None:
+        """The row as stored (None for a new one); read only for the rare rules above."""
+        if self.pk is None:
+            return None
+        return Attendance.objects.filter(pk=self.pk).values("event_id", "status", "checked_in_at").first()
 
 
 class Interaction(TimeStampedModel):

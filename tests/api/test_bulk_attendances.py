@@ -146,6 +146,12 @@ class TestCheckInTimes:
                                   {"emails": [anna.email], "checked_in_at": early_desk}, format="json")
         assert taken.json()["checked_in"] == 1
 
+    def test_a_row_stored_with_an_early_time_before_the_rule_takes_other_changes(self, write_client, event, anna):
+        early = Attendance.objects.create(event=event, contact=anna, status="attended",
+                                          checked_in_at=event.starts_at - timedelta(days=3))
+        assert write_client.patch(f"/api/v1/attendances/{early.pk}/", {"role": "speaker"},
+                                  format="json").status_code == 200
+
     def test_an_event_with_check_ins_cannot_start_more_than_a_day_after_them(self, write_client, anna):
         now = timezone.now()
         event = create_event(name="Last month", starts_at=now - timedelta(days=30), ends_at=now - timedelta(days=29))
@@ -224,3 +230,11 @@ class TestCancelledEvents:
         assert reply.json() == {"created": 1, "updated": 0, "unchanged": 1, "errors": [
             {"row": 0, "errors": {"status": [self.CANCELLED]}}, {"row": 1, "errors": {"checked_in_at": [self.CANCELLED]}}]}
         assert Attendance.objects.get(contact=anna).status == "registered"
+
+    def test_an_attended_row_cannot_move_onto_a_cancelled_event(self, write_client, event, anna):
+        cancelled = create_event(name="Called off", starts_at=event.starts_at, ends_at=event.ends_at, status="cancelled")
+        came = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "status": "attended"},
+                                 format="json").json()
+        moved = write_client.patch(f"/api/v1/attendances/{came['id']}/", {"event": cancelled.pk}, format="json")
+        assert (moved.status_code, moved.json()) == (400, {"status": [self.CANCELLED]})
+        assert Attendance.objects.get().event == event
