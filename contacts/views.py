@@ -105,10 +105,15 @@ def worklist(request: HttpRequest) -> HttpResponse:
     scope_query = f"owner={TEAM if owner == TEAM else owner.pk}&" if owner != request.user else ""
     page = request.GET.get("page", "")
     page = min(int(page), 10**6) if page.isdigit() and int(page) > 0 else 1
+    worklist = worklist_for(owner, now=timezone.now(), view=view, page=page)
+    list_page = worklist.at_risk_page if view == FOLLOW_UPS else worklist.missed_page if view == MISSED \
+        else worklist.contacts_page
+    if list_page.number > list_page.pages:  # past the end (its last rows were just dealt with): the last page
+        return HttpResponseRedirect(_page_url(request, list_page.pages))
     context = {
         **admin.site.each_context(request),
         "title": title,
-        "worklist": worklist_for(owner, now=timezone.now(), view=view, page=page),
+        "worklist": worklist,
         "page_links": {"previous": _page_url(request, page - 1), "next": _page_url(request, page + 1)},
         "view": view,
         "views": [(name, label, f"?{scope_query}view={name}") for name, label in (
