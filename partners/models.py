@@ -133,7 +133,9 @@ class EmittedUntil(models.Model):
     follow-ups whose due time passed before `until`. The next run starts there, however late it
     runs, and runs at once wait for each other on this row: a late or missed run drops none of
     them, a repeated one sends none twice. Follow-ups logged after `until` with a due time already
-    before it are announced by the next run (by their creation time)."""
+    before it are announced by the next run (by their creation time). Each run also looks a few
+    minutes before `until` (rows committed just after the previous run read) and leaves out what
+    was announced already."""
 
     event_type = models.CharField(_("event type"), max_length=50, primary_key=True)
     until = models.DateTimeField(_("until"))

@@ -1,6 +1,8 @@
+import json
 from datetime import datetime, timedelta
 
 from celery import shared_task
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -63,16 +65,38 @@ def emit_overdue_followups_task() -> int:
             event_type="followup.overdue", defaults={"until": now - timedelta(hours=1)})
         if position.until >= now:
             return 0
-        fell_due = Q(due_at__gte=position.until)
+        # A row is seen when its transaction commits, a moment after its times were taken: the
+        # window reaches OVERDUE_COMMIT_LAG back, and what a run before announced is left out.
+        since = position.until - OVERDUE_COMMIT_LAG
+        fell_due = Q(due_at__gte=since)
         # created_at can only be set by hand in imports and backfills; updated_at (indexed, never
         # before created_at) keeps the scan to the rows written since the previous run.
-        logged_overdue = Q(due_at__lt=position.until, created_at__gte=position.until, updated_at__gte=position.until)
+        logged_overdue = Q(due_at__lt=since, created_at__gte=since, updated_at__gte=since)
         follow_ups = list(FollowUp.objects.overdue(now).filter(fell_due | logged_overdue).order_by("due_at", "pk").values(
             "id", "contact_id", "event_id", "owner_id", "due_at", "channel"))
+        announced = _announced_overdue([follow_up["id"] for follow_up in follow_ups], since=now - timedelta(days=1))
+        follow_ups = [follow_up for follow_up in follow_ups
+                      if (follow_up["id"], _as_sent(follow_up["due_at"])) not in announced]
         emit_many("followup.overdue", follow_ups)
         position.until = now
         position.save(update_fields=["until"])
     return len(follow_ups)
+
+
+OVERDUE_COMMIT_LAG = timedelta(minutes=5)
+
+
+def _announced_overdue(follow_up_ids: list[int], *, since) -> set[tuple[int, str]]:
+    """(id, due_at as sent) of these follow-ups announced overdue since then (to any subscriber)."""
+    if not follow_up_ids:
+        return set()
+    return set(WebhookDelivery.objects.filter(event_type="followup.overdue", created_at__gte=since,
+                                              payload__id__in=follow_up_ids)
+               .values_list("payload__id", "payload__due_at"))
+
+
+def _as_sent(value) -> str:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
 @shared_task(name="partners.purge_idempotency_records")

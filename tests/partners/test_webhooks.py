@@ -258,4 +258,14 @@ def test_followup_overdue_is_emitted_once_per_follow_up_however_late_the_hourly_
     log_at(250, "logged due ahead", 290)
     assert run_at(270) == set()
     assert run_at(301) == {"later", "logged due ahead"}
+    # Rows committed a moment after a run read (their times taken before it): the next run has them,
+    # and what the run before announced within that moment is not announced again.
+    due["due at 356, seen by the 6:00 run"] = FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=356))
+    FollowUp.objects.filter(pk=due["due at 356, seen by the 6:00 run"].pk).update(
+        created_at=start + timedelta(minutes=300), updated_at=start + timedelta(minutes=300))
+    assert run_at(360) == {"due at 356, seen by the 6:00 run"}
+    log_at(358, "due at 357, committed after the 6:00 run", 357)
+    log_at(359, "logged at 359 due at 100, committed after the 6:00 run", 100)
+    assert run_at(420) == {"due at 357, committed after the 6:00 run",
+                           "logged at 359 due at 100, committed after the 6:00 run"}
     assert WebhookDelivery.objects.filter(event_type="followup.overdue").count() == len(due)
