@@ -147,8 +147,17 @@ class TestAtSave:
 
         short = client.post(add, {"name": "Ticketing", "url": "https://hooks.partner.example/", "secret": "x",
                                   "event_types": ["event.completed"], "is_active": "on"})
-        assert "at least 16 characters" in str(short.context["adminform"].form.errors["secret"])
+        assert "At least 16 characters" in str(short.context["adminform"].form.errors["secret"])
         assert not WebhookSubscription.objects.exists()
+
+        older = WebhookSubscription.objects.create(name="Older", url="https://hooks.partner.example/", secret="short",
+                                                   event_types=["event.completed"])
+        change = reverse("admin:partners_webhooksubscription_change", args=[older.pk])
+        kept = client.post(change, {"name": "Older", "url": "https://hooks.partner.example/", "secret": "short",
+                                    "event_types": ["event.completed"]})  # switched off, its secret kept
+        assert kept.status_code == 302
+        older.refresh_from_db()
+        assert (older.is_active, older.secret) == (False, "short")
 
 
 class Receiver:
