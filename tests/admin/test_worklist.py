@@ -153,6 +153,13 @@ class TestDone:
         again = sales_client.post(f"/admin/ror/worklist/{follow_up.pk}/undo-done/", {"next": FOLLOW_UPS_PAGE}, follow=True)
         assert "Nothing to undo: this follow-up is planned." in again.content.decode()
 
+        sales_client.post(done_url(follow_up), {"next": WORKLIST})
+        Contact.objects.filter(pk=follow_up.contact_id).update(do_not_contact=True)  # asked meanwhile
+        refused = sales_client.post(f"/admin/ror/worklist/{follow_up.pk}/undo-done/", {"next": WORKLIST}, follow=True)
+        assert "asked not to be contacted" in refused.content.decode()
+        follow_up.refresh_from_db()
+        assert follow_up.status == FollowUpStatus.DONE
+
     def test_undo_is_for_the_owner_only_and_by_post(self, client, sales_client, staff_user, worklist_data):
         follow_up = worklist_data["overdue"]
         FollowUp.objects.filter(pk=follow_up.pk).update(status=FollowUpStatus.DONE, completed_at=timezone.now())
