@@ -191,12 +191,9 @@ def timeline_page(contact: Contact, before: tuple | None = None) -> dict:
             "timeline_paged": before is not None}
 
 
-ANSWERED_BY_A_PLAN = ("re_engage", "nurture", "check_in")
-
-
 def next_best_action(contact: Contact) -> dict | None:
     """The stored next best action, its reason in the page's language, and the keep-in-touch clock."""
-    from scoring.services.next_action import days_overdue, reason_text
+    from scoring.services.next_action import ANSWERED_BY_A_PLAN, days_overdue, reason_text
 
     score = related_or_none(contact, "score")
     if score is None or not score.next_action:
@@ -210,7 +207,6 @@ def next_best_action(contact: Contact) -> dict | None:
         "cadence_days": score.cadence_days,
         "cadence_source": score.get_cadence_source_display(),
         "rules_url": reverse("ror-next-action-rules"),
-        # Actions a planned follow-up answers: the page says it is in hand (the stored action stays the rules').
         "answered_by_a_plan": score.next_action in ANSWERED_BY_A_PLAN,
     }
 

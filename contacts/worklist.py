@@ -175,15 +175,18 @@ def _owned_contacts(owner) -> QuerySet[Contact]:
         "organization", "score", "owner")
 
 
-def next_action_contacts(owner) -> QuerySet[Contact]:
+def next_action_contacts(owner, *, now: datetime) -> QuerySet[Contact]:
     """Owned contacts with an action to take: in the rules' order (their expected value), the
-    highest score first."""
-    from scoring.services.next_action import ACTIONABLE, RULE_ORDER
+    highest score first; but not those whose action a planned follow-up not yet due answers."""
+    from scoring.services.next_action import ACTIONABLE, ANSWERED_BY_A_PLAN, RULE_ORDER
 
     rank = Case(*(When(score__next_action=action, then=Value(RULE_ORDER[action])) for action in ACTIONABLE),
                 default=Value(len(RULE_ORDER)), output_field=IntegerField())
+    planned_ahead = FollowUp.objects.filter(Q(due_at__gte=now) | Q(due_at__isnull=True), contact=OuterRef("pk"),
+                                            status=FollowUpStatus.PLANNED)
     return (
         _owned_contacts(owner).filter(score__next_action__in=ACTIONABLE)
+        .exclude(Q(score__next_action__in=ANSWERED_BY_A_PLAN) & Q(Exists(planned_ahead)))
         .annotate(action_rank=rank).order_by("action_rank", "-score__score", "pk")
     )
 
@@ -219,7 +222,7 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, pag
         worklist.due_this_week = list(follow_ups_due_this_week(owner, now=now))
         worklist.team = team_load(now=now) if owner == TEAM else []
     elif view in (ACTIONS, LOSING_TOUCH):
-        contacts = next_action_contacts(owner) if view == ACTIONS else losing_touch_contacts(owner, now=now)
+        contacts = next_action_contacts(owner, now=now) if view == ACTIONS else losing_touch_contacts(owner, now=now)
         worklist.contacts, worklist.contacts_page = _page(contacts, page)
         for contact in worklist.contacts:
             contact.days_overdue = days_overdue(contact.score.next_touch_due, now)

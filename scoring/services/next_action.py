@@ -218,6 +218,9 @@ RULES: tuple[Rule, ...] = (
 RULE_ORDER = {rule.action.value: rank for rank, rule in enumerate(RULES)}
 # What the worklist's "Next best actions" view lists: the actions someone should take.
 ACTIONABLE = (NextAction.CALL_NOW, NextAction.INVITE, NextAction.RE_ENGAGE, NextAction.NURTURE, NextAction.CHECK_IN)
+# Actions a planned follow-up not yet due answers: the worklist leaves such contacts out and the
+# contact page says the action is in hand (the stored action stays what the rules say).
+ANSWERED_BY_A_PLAN = (NextAction.RE_ENGAGE, NextAction.NURTURE, NextAction.CHECK_IN)
 
 
 def decide(facts: ActionFacts) -> tuple[str, Figures]:

@@ -458,13 +458,16 @@ class TestNextActionsAndLosingTouch:
         assert "Maturity" in page
 
 
-def test_the_contact_page_says_a_planned_follow_up_has_the_action_in_hand(sales_client, sales_user):
+def test_a_planned_follow_up_has_the_action_in_hand_on_the_contact_page_and_the_worklist(sales_client, sales_user):
     contact = scored_contact("burak@client.example", sales_user, action="check_in", score=40, overdue_days=20)
     page = sales_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
     assert 'id="ror-next-action"' in page
     assert "ror-action-planned" not in page
+    assert contact in worklist_for(sales_user).contacts
 
     due = timezone.now() + timedelta(days=4)
     plan(contact, sales_user, due)
     page = sales_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
     assert f"In hand: a follow-up is planned for {timezone.localtime(due).date().isoformat()}." in page
+    assert contact not in worklist_for(sales_user).contacts  # off the to-do list until the plan falls due
+    assert contact in worklist_for(sales_user, now=due + timedelta(hours=1)).contacts
