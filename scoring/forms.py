@@ -100,6 +100,8 @@ class ScoringProfileForm(forms.ModelForm):
             "stage_thresholds": {key: THRESHOLD_LABELS[key] for key in STAGE_THRESHOLDS},
         }
         for name, labels in keyed.items():
+            if name not in self.fields:  # read-only for this user: the admin shows the stored values
+                continue
             model_field = self.fields[name]
             self.fields[name] = NumbersByKeyField(labels, label=model_field.label, help_text=model_field.help_text,
                                                   disabled=model_field.disabled)
