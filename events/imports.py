@@ -295,9 +295,13 @@ def _table_rows(table: Iterator[list[str]], width: int, first_line: int) -> Iter
                 )
             yield line, row
     except READ_ERRORS as exc:
-        raise ImportFileError(
-            _("The file could not be read after row %(line)d: it is damaged or not a table.") % {"line": line}
-        ) from exc
+        # (the csv module's words for a quote left open, or text after a closing quote)
+        quotes = isinstance(exc, csv.Error) and ("expected after" in str(exc) or "unexpected end of data" in str(exc))
+        message = _(
+            "The file could not be read after row %(line)d: a quoted cell is not closed, or goes on after its "
+            "closing quote (as in \"Acme\" GmbH). Put the whole cell in quotes and upload it again."
+        ) if quotes else _("The file could not be read after row %(line)d: it is damaged or not a table.")
+        raise ImportFileError(message % {"line": line}) from exc
 
 
 def no_email_column_message() -> str:

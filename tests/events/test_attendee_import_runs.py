@@ -401,8 +401,10 @@ class TestDamagedFiles:
 
     def test_an_unclosed_quote_fails_with_the_row_it_broke_at(self, event, held_tasks):
         content = b'email,first_name\na@x.example,Anna\nb@x.example,"Ben\nc@x.example,Carla\n'
-        with pytest.raises(imports.ImportFileError, match="after row 2"):
+        with pytest.raises(imports.ImportFileError, match="after row 2: a quoted cell is not closed"):
             new_import(event, content)  # (a file this short is read whole by the upload)
+        with pytest.raises(imports.ImportFileError, match="after row 2: a quoted cell is not closed"):
+            new_import(event, b'email,organization\na@x.example,Acme\nb@x.example,"Acme" GmbH\n')
 
     def test_too_many_columns(self, event, held_tasks):
         with pytest.raises(imports.ImportFileError, match="more than 500 columns"):
