@@ -1,6 +1,7 @@
 """Serializer building blocks shared by the resource APIs."""
 
 import copy
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -25,6 +26,19 @@ class MomentField(serializers.DateTimeField):
     def __init__(self, **kwargs):
         kwargs["validators"] = [*kwargs.get("validators", []), validate_plausible_moment]
         super().__init__(**kwargs)
+
+
+class WholeNumberField(serializers.IntegerField):
+    """A whole number of a query string: digits only. DRF's IntegerField takes "5.0" as 5, which
+    the schema (an integer) and the id filters (partners.filters.IdFilter) refuse."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not WHOLE_NUMBER.fullmatch(data.strip()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+WHOLE_NUMBER = re.compile(r"[+-]?\d+")
 
 
 class TextOnlyMixin:

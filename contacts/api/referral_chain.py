@@ -9,10 +9,11 @@ from rest_framework.response import Response
 
 from contacts.models import Contact
 from contacts.referral_chain import DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT, referral_chain
+from partners.serializers import WholeNumberField
 
 
 class ReferralChainQuerySerializer(serializers.Serializer):
-    max_depth = serializers.IntegerField(
+    max_depth = WholeNumberField(
         required=False, default=DEFAULT_MAX_DEPTH, min_value=1, max_value=MAX_DEPTH_LIMIT,
         help_text=f"Levels to follow: 1 = only whom the contact brought (default {DEFAULT_MAX_DEPTH}, "
         f"at most {MAX_DEPTH_LIMIT}).",

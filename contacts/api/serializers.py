@@ -18,6 +18,7 @@ from partners.serializers import (
     OptionalEmailField,
     PartnerModelSerializer,
     TextField,
+    WholeNumberField,
     moment_text,
 )
 from scoring.choices import ChurnRisk, LifecycleStage
@@ -187,10 +188,10 @@ class TimelineItemSerializer(serializers.Serializer):
 
 
 class MissedDeadlineQuerySerializer(serializers.Serializer):
-    owner = serializers.IntegerField(
+    owner = WholeNumberField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of contacts this user (id) owns.",
     )
-    event = serializers.IntegerField(
+    event = WholeNumberField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of this event (id).",
     )
     open = serializers.BooleanField(
@@ -261,8 +262,8 @@ class FollowUpPerformanceQuerySerializer(serializers.Serializer):
     """The report's query string: `event`, `owner`, `from`, `to` (the last two are Python keywords,
     so their fields are named `date_from` and `date_to` and renamed in get_fields())."""
 
-    event = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1, help_text="Only this event (id).")
-    owner = serializers.IntegerField(
+    event = WholeNumberField(required=False, min_value=1, max_value=2**63 - 1, help_text="Only this event (id).")
+    owner = WholeNumberField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Only this rep (user id)."
     )
 

@@ -22,6 +22,7 @@ from partners.serializers import (
     MomentField,
     PartnerModelSerializer,
     TextField,
+    WholeNumberField,
 )
 from ror_crm.validators import validate_not_future
 
@@ -229,7 +230,7 @@ class LapsedContactSerializer(ContactSerializer):
 
 
 class MeetingSuggestionsQuerySerializer(serializers.Serializer):
-    per_attendee = serializers.IntegerField(
+    per_attendee = WholeNumberField(
         min_value=1, max_value=PER_ATTENDEE_MAX, required=False,
         help_text="At most this many suggestions per attendee, 1–50 (default 5, the `MEETING_SUGGESTIONS_PER_ATTENDEE` setting).",
     )

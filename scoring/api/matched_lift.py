@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from events.models import Event
 from partners.schema import Conflict
+from partners.serializers import WholeNumberField
 from scoring.choices import LifecycleStage
 from scoring.services.matched_lift import (
     CALIPER_POINTS,
@@ -26,7 +27,7 @@ MAX_ID = 2**63 - 1
 
 
 class LiftQuerySerializer(serializers.Serializer):
-    days = serializers.IntegerField(
+    days = WholeNumberField(
         required=False, default=DEFAULT_DAYS, min_value=MIN_DAYS, max_value=MAX_DAYS,
         help_text=f"The window after the event's end, in days ({MIN_DAYS}–{MAX_DAYS}, default {DEFAULT_DAYS}).",
     )

@@ -1,7 +1,7 @@
 from django.utils import timezone
 from rest_framework import serializers
 
-from partners.serializers import PartnerModelSerializer
+from partners.serializers import PartnerModelSerializer, WholeNumberField
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
 from scoring.services.contact_scores import decayed_score
 from scoring.services.next_action import days_overdue
@@ -343,7 +343,7 @@ class ScoreValidityReportSerializer(serializers.Serializer):
 
 
 class ScoreValidityQuerySerializer(serializers.Serializer):
-    series = serializers.IntegerField(
+    series = WholeNumberField(
         required=False, min_value=1, max_value=2**63 - 1,
         help_text="Only this series (its id); an empty value means all series.",
     )

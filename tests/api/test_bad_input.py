@@ -412,3 +412,16 @@ def test_item_errors_of_objects_name_the_item_and_its_field():
     assert _item_messages({"3": {"email": ["Enter a valid email address."]}, "5": ["Not a valid string."]}) == [
         "[3] email: Enter a valid email address.", "[5]: Not a valid string."]
     assert _item_messages({"email": ["Enter a valid email address."]}) == {"email": ["Enter a valid email address."]}
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/follow-ups/missed/?event=7.0", "/api/v1/follow-ups/missed/?owner=1.0",
+    "/api/v1/reports/follow-up-performance/?event=2.0", "/api/v1/reports/cohorts/?series=1.0",
+    "/api/v1/reports/score-validity/?series=1.5", "/api/v1/attendances/?event=3.0",
+])
+def test_a_whole_number_parameter_written_with_a_decimal_point_is_a_400(read_client, url):
+    """The schema says integer: "7.0" is refused everywhere, as the id filters refuse it."""
+    response = read_client.get(url)
+    name = url.rsplit("?", 1)[1].split("=")[0]
+    assert response.status_code == 400, url
+    assert name in response.json(), response.json()
