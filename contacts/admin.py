@@ -31,7 +31,7 @@ from contacts import services
 from contacts.admin_panels import contact_panels, timeline_cursor
 from contacts.choices import DealStatus, FollowUpStatus
 from contacts.exceptions import ContactFatigue
-from contacts.forms import DO_NOT_CONTACT_PLANNING, AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
+from contacts.forms import AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
 from events.choices import AttendanceStatus
@@ -247,7 +247,7 @@ class FollowUpAdminForm(forms.ModelForm):
         contact = cleaned_data.get("contact")
         if status == FollowUpStatus.PLANNED and contact is not None and contact.do_not_contact and (
                 "status" in self.changed_data or "contact" in self.changed_data or not self.instance.pk):
-            self.add_error("contact", DO_NOT_CONTACT_PLANNING)
+            self.add_error("contact", services.DO_NOT_CONTACT_PLANNING)
         if "completed_at" not in self.fields:  # the contact page's inline: the service sets it
             if status == FollowUpStatus.DONE and self.instance.completed_at is None:
                 self.instance.completed_at = timezone.now()

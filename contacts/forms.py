@@ -142,7 +142,7 @@ class FollowUpLogForm(forms.Form):
         if next_due_on is not None and next_due_on < timezone.localdate():
             self.add_error("next_due_on", _("The next follow-up cannot be planned in the past."))
         elif next_due_on is not None and contact is not None and contact.do_not_contact:
-            self.add_error("next_due_on", DO_NOT_CONTACT_PLANNING)
+            self.add_error("next_due_on", services.DO_NOT_CONTACT_PLANNING)
         return cleaned
 
     def follow_up_fields(self) -> dict[str, Any]:
@@ -157,12 +157,6 @@ class FollowUpLogForm(forms.Form):
             "deal_value": data["deal_value"],
             "deal_status": data["deal_status"],
         }
-
-
-# Staff plan no follow-up with someone who asked not to be contacted (the worklist and the bulk
-# action leave them out; the API takes what partners record).
-DO_NOT_CONTACT_PLANNING = _(
-    "This contact asked not to be contacted: plan no follow-up (a conversation that happened can be logged).")
 
 
 class FollowUpDoneForm(forms.Form):

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from contacts.choices import FollowUpStatus
@@ -338,9 +339,18 @@ def mark_follow_up_done(
     return update_follow_up(follow_up, **fields)
 
 
+# Staff plan no follow-up with someone who asked not to be contacted (the admin's forms, Undo;
+# the worklist and the bulk action leave them out; the API takes what partners record).
+DO_NOT_CONTACT_PLANNING = gettext_lazy(
+    "This contact asked not to be contacted: plan no follow-up (a conversation that happened can be logged).")
+
+
 def reopen_follow_up(follow_up: FollowUp, *, outcome: str = "") -> FollowUp:
     """Undo a "done": planned again with the outcome it had before. It was planned a moment
-    ago, so contact fatigue does not refuse it."""
+    ago, so contact fatigue does not refuse it; a contact who asked meanwhile not to be contacted
+    does (ValidationError)."""
+    if follow_up.contact.do_not_contact:
+        raise ValidationError(DO_NOT_CONTACT_PLANNING)
     return update_follow_up(follow_up, status=FollowUpStatus.PLANNED, completed_at=None, outcome=outcome,
                             override=True)
 

@@ -26,13 +26,7 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactFatigue
-from contacts.forms import (
-    DO_NOT_CONTACT_PLANNING,
-    FOLLOW_UP_DUE_TIME,
-    FOLLOW_UP_GONE,
-    FollowUpDoneForm,
-    FollowUpLogForm,
-)
+from contacts.forms import FOLLOW_UP_DUE_TIME, FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
 from contacts.worklist import (
     ACTIONS,
@@ -276,8 +270,6 @@ def undo_follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     if follow_up.status != FollowUpStatus.DONE:
         messages.warning(request, _("Nothing to undo: this follow-up is %(status)s.") % {
             "status": follow_up.get_status_display().lower()})
-    elif follow_up.contact.do_not_contact:  # asked meanwhile: nothing is planned with them any more
-        messages.error(request, DO_NOT_CONTACT_PLANNING)
     elif not form.is_valid():
         for errors in form.errors.values():
             for error in errors:

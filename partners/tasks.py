@@ -1,13 +1,11 @@
-import json
 from datetime import datetime, timedelta
 
 from celery import shared_task
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from partners.models import EmittedUntil, IdempotencyRecord, WebhookDelivery
+from partners.models import IdempotencyRecord, WebhookDelivery
 from partners.webhooks import attempt_delivery
 from ror_crm import queue
 
@@ -51,52 +49,10 @@ def deliver_webhook_task(self, delivery_id: int, attempts: int | None = None) ->
 
 @shared_task(name="partners.emit_overdue_followups")
 def emit_overdue_followups_task() -> int:
-    """followup.overdue once per follow-up that fell due: the planned ones whose due time passed
-    since the previous run (an hour back on the first), however late this run is (Celery beat,
-    hourly; partners.models.EmittedUntil), and those logged since then with a due time already
-    before it (a call entered after the fact). One transaction: a run that fails emits nothing and
-    moves nothing."""
-    from contacts.models import FollowUp
-    from partners.webhooks import emit_many
+    """Hourly (Celery beat): partners.webhooks.emit_overdue_follow_ups()."""
+    from partners.webhooks import emit_overdue_follow_ups
 
-    with transaction.atomic():
-        now = timezone.now()
-        position, _ = EmittedUntil.objects.select_for_update().get_or_create(
-            event_type="followup.overdue", defaults={"until": now - timedelta(hours=1)})
-        if position.until >= now:
-            return 0
-        # A row is seen when its transaction commits, a moment after its times were taken: the
-        # window reaches OVERDUE_COMMIT_LAG back, and what a run before announced is left out.
-        since = position.until - OVERDUE_COMMIT_LAG
-        fell_due = Q(due_at__gte=since)
-        # created_at can only be set by hand in imports and backfills; updated_at (indexed, never
-        # before created_at) keeps the scan to the rows written since the previous run.
-        logged_overdue = Q(due_at__lt=since, created_at__gte=since, updated_at__gte=since)
-        follow_ups = list(FollowUp.objects.overdue(now).filter(fell_due | logged_overdue).order_by("due_at", "pk").values(
-            "id", "contact_id", "event_id", "owner_id", "due_at", "channel"))
-        announced = _announced_overdue([follow_up["id"] for follow_up in follow_ups], since=now - timedelta(days=1))
-        follow_ups = [follow_up for follow_up in follow_ups
-                      if (follow_up["id"], _as_sent(follow_up["due_at"])) not in announced]
-        emit_many("followup.overdue", follow_ups)
-        position.until = now
-        position.save(update_fields=["until"])
-    return len(follow_ups)
-
-
-OVERDUE_COMMIT_LAG = timedelta(minutes=5)
-
-
-def _announced_overdue(follow_up_ids: list[int], *, since) -> set[tuple[int, str]]:
-    """(id, due_at as sent) of these follow-ups announced overdue since then (to any subscriber)."""
-    if not follow_up_ids:
-        return set()
-    return set(WebhookDelivery.objects.filter(event_type="followup.overdue", created_at__gte=since,
-                                              payload__id__in=follow_up_ids)
-               .values_list("payload__id", "payload__due_at"))
-
-
-def _as_sent(value) -> str:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return emit_overdue_follow_ups()
 
 
 @shared_task(name="partners.purge_idempotency_records")

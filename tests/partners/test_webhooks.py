@@ -222,7 +222,7 @@ def test_followup_overdue_is_emitted_once_per_follow_up_however_late_the_hourly_
     subscribe("https://partner.example/hooks", "followup.overdue")
     start = timezone.now() - timedelta(days=1)
     clock = {"now": start}
-    monkeypatch.setattr("partners.tasks.timezone.now", lambda: clock["now"])
+    monkeypatch.setattr("partners.webhooks.timezone.now", lambda: clock["now"])
     contact = Contact.objects.create(email="due@example.com")
     due = {name: FollowUp.objects.create(contact=contact, due_at=start + timedelta(minutes=minutes))
            for name, minutes in (("before the first run", -30), ("in the first hour", 30), ("in the gap", 100),
