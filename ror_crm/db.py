@@ -37,6 +37,24 @@ def locked(instance: ModelT) -> ModelT:
     return type(instance)._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
 
 
+def share_lock(model: type[models.Model], pks: Iterable[Any]) -> None:
+    """Keep these rows from changes (not from readers locking them the same way) until the
+    transaction ends: FOR SHARE on PostgreSQL, where locked() and the rows' updates wait for it;
+    SQLite runs one write transaction at a time anyway. Call it inside a transaction."""
+    if connection.vendor == "postgresql":
+        table, pk = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(model._meta.pk.column)
+        with connection.cursor() as cursor:
+            # In id order, as every locker here takes them: two never wait for each other.
+            cursor.execute(
+                f"SELECT 1 FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR SHARE", [sorted(set(pks))])
+
+
+def share_locked(instance: ModelT) -> ModelT:
+    """The instance's row as stored now, kept from changes until the transaction ends (share_lock())."""
+    share_lock(type(instance), [instance.pk])
+    return type(instance)._default_manager.get(pk=instance.pk)
+
+
 def save_unique(instance: models.Model, *, recheck: Callable[[], None]) -> None:
     """full_clean() and save() a row under a uniqueness rule whose conflicts are domain errors
     (409 with the existing row's id), which `recheck` raises.

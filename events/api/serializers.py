@@ -171,7 +171,8 @@ class CheckInSerializer(serializers.Serializer):
     external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
     checked_in_at = MomentField(
         required=False, validators=[validate_not_future],
-        help_text="The check-in time of every attendance checked in now (default: now); not in the future, nor more "
+        help_text="The check-in time of every attendance checked in now (default: now, or the event's start once the "
+                  "event has ended: a check-in sent afterwards says who came, not when); not in the future, nor more "
                   "than a day before the event's start (a 400 on `checked_in_at`). A stored check-in time stays.",
     )
 

@@ -16,7 +16,7 @@ from events.models import HAPPENED_STATUSES, Attendance, Event
 from events.services.attendances import checked_in_status
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history_of, insert_rows
-from ror_crm.db import text_pairs_in
+from ror_crm.db import share_locked, text_pairs_in
 
 BULK_MAX_ROWS = 1000
 
@@ -376,12 +376,15 @@ def upsert_attendee_rows(
     checked = check_attendee_rows(rows) if checked is None else checked
     try:
         with transaction.atomic():
+            # The event as stored until commit (its status and start decide what a row may say).
+            event = share_locked(event)
             plan = plan_attendee_rows(event, None, earlier, checked=checked)
             result = _apply_attendee_plan(event, plan, history_user)
     except IntegrityError:
         # A concurrent import created some of the same contacts, organizations or external ids;
         # the second plan sees them.
         with transaction.atomic():
+            event = share_locked(event)
             plan = plan_attendee_rows(event, None, earlier, checked=checked)
             result = _apply_attendee_plan(event, plan, history_user)
     if earlier is not None:
