@@ -4,12 +4,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
 from scoring.formatting import localized
-from scoring.forms import ScoringProfileForm
+from scoring.forms import ScoringProfileForm, keyed_parameter_labels
 from scoring.models import (
     ClvModel,
     ContactScore,
@@ -23,6 +26,12 @@ from scoring.models import (
 from scoring.services import cadences as cadence_services
 from scoring.services import profile as profile_services
 from scoring.views import component_labels
+
+KEYED_PARAMETERS = ("weights", "saturation", "role_weights", "outcome_weights", "stage_thresholds")
+
+
+def _field_label(name: str) -> str:
+    return ScoringProfile._meta.get_field(name).verbose_name
 
 
 def _number(value: float | None, digits: int, suffix: str = "") -> str:
@@ -44,12 +53,45 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
         "name", "version", "is_active", "weights", "half_life_days", "saturation", "role_weights", "outcome_weights",
         "stage_thresholds", "converted_referral_weight", "created_at", "updated_at",
     )
-    readonly_fields = ("version", "created_at", "updated_at")
+    readonly_fields = ("version", "created_at", "updated_at", *(f"{name}_in_words" for name in KEYED_PARAMETERS))
 
     @admin.display(description=gettext_lazy("weights"))
     def weights_display(self, profile):
         labels = component_labels()
         return " · ".join(f"{labels.get(name, name)} {localized(weight, 2)}" for name, weight in profile.weights.items())
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and not self.has_change_permission(request, obj):
+            # Who may only look reads each number beside its label, not the stored JSON.
+            return [f"{name}_in_words" if name in KEYED_PARAMETERS else name for name in fields]
+        return fields
+
+    def _in_words(self, profile: ScoringProfile, name: str) -> str:
+        labels = keyed_parameter_labels()[name]
+        return format_html_join(
+            mark_safe("<br>"), "{}: {}", ((labels.get(key, key), number_format(value))
+                                          for key, value in (getattr(profile, name) or {}).items()))
+
+    @admin.display(description=_field_label("weights"))
+    def weights_in_words(self, profile):
+        return self._in_words(profile, "weights")
+
+    @admin.display(description=_field_label("saturation"))
+    def saturation_in_words(self, profile):
+        return self._in_words(profile, "saturation")
+
+    @admin.display(description=_field_label("role_weights"))
+    def role_weights_in_words(self, profile):
+        return self._in_words(profile, "role_weights")
+
+    @admin.display(description=_field_label("outcome_weights"))
+    def outcome_weights_in_words(self, profile):
+        return self._in_words(profile, "outcome_weights")
+
+    @admin.display(description=_field_label("stage_thresholds"))
+    def stage_thresholds_in_words(self, profile):
+        return self._in_words(profile, "stage_thresholds")
 
     def save_model(self, request, obj, form, change):
         edited_pk, edited_version = obj.pk, obj.version

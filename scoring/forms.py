@@ -64,6 +64,19 @@ class NumbersByKeyField(forms.MultiValueField):
         return {key: int(value) if value.is_integer() else value for key, value in zip(self.keys, values, strict=True)}
 
 
+def keyed_parameter_labels() -> dict[str, dict[str, str]]:
+    """The profile's parameters that hold a number per key, each key with its label in words."""
+    components = component_labels()
+    roles, outcomes = dict(AttendanceRole.choices), {**dict(FollowUpOutcome.choices), "": _("No outcome given")}
+    return {
+        "weights": {key: components[key] for key in COMPONENTS},
+        "saturation": {key: components.get(key, _("Referrals")) for key in SATURATION_KEYS},
+        "role_weights": {key: roles[key] for key in ROLE_KEYS},
+        "outcome_weights": {key: outcomes[key] for key in OUTCOME_KEYS},
+        "stage_thresholds": {key: THRESHOLD_LABELS[key] for key in STAGE_THRESHOLDS},
+    }
+
+
 class ScoringProfileForm(forms.ModelForm):
     """Validated by ScoringProfile.clean(); saved by services.profile (a new version when
     parameters that results were computed with change; activating switches the active one)."""
@@ -90,16 +103,7 @@ class ScoringProfileForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        components = component_labels()
-        roles, outcomes = dict(AttendanceRole.choices), {**dict(FollowUpOutcome.choices), "": _("No outcome given")}
-        keyed = {
-            "weights": {key: components[key] for key in COMPONENTS},
-            "saturation": {key: components.get(key, _("Referrals")) for key in SATURATION_KEYS},
-            "role_weights": {key: roles[key] for key in ROLE_KEYS},
-            "outcome_weights": {key: outcomes[key] for key in OUTCOME_KEYS},
-            "stage_thresholds": {key: THRESHOLD_LABELS[key] for key in STAGE_THRESHOLDS},
-        }
-        for name, labels in keyed.items():
+        for name, labels in keyed_parameter_labels().items():
             if name not in self.fields:  # read-only for this user: the admin shows the stored values
                 continue
             model_field = self.fields[name]

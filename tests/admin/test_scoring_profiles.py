@@ -193,3 +193,15 @@ def test_each_parameter_is_a_labelled_number_per_key_and_saved_as_typed(staff_cl
     assert saved["at_risk_days"] == 300
     assert isinstance(saved["at_risk_days"], int)  # 300, not 300.0
     assert saved == thresholds
+
+
+def test_who_may_only_look_reads_each_parameter_beside_its_label(sales_client):
+    """Sales may view profiles, not change them: the stored numbers are shown with their labels,
+    not as the JSON they are stored in."""
+    page = sales_client.get(change_url(v1())).content.decode()
+    thresholds = v1().stage_thresholds
+    assert f"At risk after (days without a touch): {thresholds['at_risk_days']}" in page
+    assert "Attendance: " in page
+    assert "Speaker: " in page
+    assert "{&quot;" not in page
+    assert 'type="number"' not in page
