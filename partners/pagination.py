@@ -1,9 +1,10 @@
 import binascii
 import math
 from base64 import b64decode, b64encode
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 from urllib import parse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -12,15 +13,19 @@ from django.db.models import F, Q
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.sql.constants import INNER
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, pagination
-from rest_framework.utils.urls import replace_query_param
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 # Larger values are clamped to 500, not refused: no maximum in the contract.
 PAGE_SIZE_SCHEMA = {"type": "integer", "minimum": 1}
 PAGE_SIZE_DESCRIPTION = "Results per page: default 50; values above 500 count as 500."
 # For views that paginate by hand (their schema names the parameters itself).
 PAGE_SIZE_PARAMETER = OpenApiParameter("page_size", PAGE_SIZE_SCHEMA, description=PAGE_SIZE_DESCRIPTION)
+CURSOR_PARAMETER = OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link.")
+
+T = TypeVar("T")
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -72,6 +77,36 @@ class CursorPagination(pagination.CursorPagination):
             if request.query_params.get(self.cursor_query_param) is None:
                 raise
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+
+def paginate_computed_list(items: Sequence[T], request) -> tuple[Sequence[T], str | None, str | None]:
+    """A page of a list computed for this request (a report, not a queryset), with its `next` and
+    `previous` links: cursor pages as every list has (`cursor`, `page_size`; API.md).
+
+    The cursor holds the offset of the page in the list's order. Each page computes the list
+    again, so what changed meanwhile (an attendee registered) can shift later pages by as many
+    rows; the list's own `count` says how long it is now."""
+    size = CursorPagination().get_page_size(request)
+    raw = request.query_params.get("cursor")
+    offset = 0
+    if raw is not None:
+        try:
+            offset = int(parse.parse_qs(b64decode(raw.encode("ascii"), validate=True).decode("ascii"),
+                                        strict_parsing=True)["o"][0])
+        except (ValueError, KeyError, UnicodeError, binascii.Error):
+            offset = -1
+        if offset < 0:
+            raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]})
+    url = request.build_absolute_uri()
+
+    def link(at: int) -> str:
+        if at <= 0:
+            return remove_query_param(url, "cursor")
+        return replace_query_param(url, "cursor", b64encode(parse.urlencode({"o": at}).encode("ascii")).decode("ascii"))
+
+    next_url = link(offset + size) if offset + size < len(items) else None
+    previous_url = link(offset - size) if offset > 0 else None
+    return items[offset:offset + size], next_url, previous_url
 
 
 @dataclass(frozen=True)

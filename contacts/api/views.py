@@ -37,7 +37,7 @@ from contacts.deadlines import (
 from contacts.models import Contact, FollowUp, Organization, Referral
 from events.models import Event
 from partners.filters import UPDATED_SINCE_HELP, updated_since
-from partners.pagination import PAGE_SIZE_PARAMETER, CursorPagination, KeysetCursorPagination, NullableSortKey
+from partners.pagination import CURSOR_PARAMETER, PAGE_SIZE_PARAMETER, CursorPagination, KeysetCursorPagination, NullableSortKey
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
 from ror_crm.validators import validate_plausible_moment
@@ -147,7 +147,7 @@ class ContactViewSet(ServiceModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
+            CURSOR_PARAMETER,
             PAGE_SIZE_PARAMETER,
             OpenApiParameter("before", OpenApiTypes.DATETIME, description="Only items older than this time."),
             OpenApiParameter(

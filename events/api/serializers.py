@@ -256,7 +256,9 @@ class MeetingSuggestionSerializer(serializers.Serializer):
 class MeetingSuggestionsSerializer(serializers.Serializer):
     event = serializers.IntegerField()
     per_attendee = serializers.IntegerField(help_text="At most this many suggestions name one attendee.")
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(help_text="Suggestions in the whole list, on every page.")
+    next = serializers.CharField(allow_null=True, help_text="The next page, or null on the last.")
+    previous = serializers.CharField(allow_null=True, help_text="The page before, or null on the first.")
     results = MeetingSuggestionSerializer(many=True, help_text="Most valuable first.")
 
 
@@ -264,10 +266,12 @@ def _party_data(attendee) -> dict:
     return {"id": attendee.contact_id, "name": attendee.name, "organization": attendee.organization}
 
 
-def meeting_suggestions_data(event_id: int, per_attendee: int, suggestions) -> dict:
-    """MeetingSuggestionsSerializer's shape, built directly: DRF's field machinery takes about a
-    second for the 12,500 suggestions of a 5,000-attendee event."""
-    return {"event": event_id, "per_attendee": per_attendee, "count": len(suggestions), "results": [
+def meeting_suggestions_data(event_id: int, per_attendee: int, suggestions, *, count: int, next_url: str | None,
+                             previous_url: str | None) -> dict:
+    """MeetingSuggestionsSerializer's shape for a page of suggestions, built directly: DRF's field
+    machinery takes about a second for the 12,500 suggestions of a 5,000-attendee event."""
+    return {"event": event_id, "per_attendee": per_attendee, "count": count, "next": next_url,
+            "previous": previous_url, "results": [
         {"contact": _party_data(suggestion.attendee_a), "counterpart": _party_data(suggestion.attendee_b),
          "value": suggestion.value, "reasons": suggestion.reasons, "reason": suggestion.reason}
         for suggestion in suggestions

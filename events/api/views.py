@@ -44,7 +44,13 @@ from events.api.serializers import (
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
 from partners.filters import UPDATED_SINCE_HELP, updated_since
-from partners.pagination import PAGE_SIZE_PARAMETER, KeysetCursorPagination, NullableSortKey
+from partners.pagination import (
+    CURSOR_PARAMETER,
+    PAGE_SIZE_PARAMETER,
+    KeysetCursorPagination,
+    NullableSortKey,
+    paginate_computed_list,
+)
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
 from scoring.api.serializers import EventMetricsSerializer
@@ -133,7 +139,7 @@ class EventViewSet(ServiceModelViewSet):
                              description="Only contacts this user (id) owns."),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
             PAGE_SIZE_PARAMETER,
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="The cursor of a `next` or `previous` link."),
+            CURSOR_PARAMETER,
         ],
         responses={200: inline_serializer("LapsedContactPage", {
             "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
@@ -165,7 +171,7 @@ class EventViewSet(ServiceModelViewSet):
         return paginator.get_paginated_response(LapsedContactSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[MeetingSuggestionsQuerySerializer],
+        parameters=[MeetingSuggestionsQuerySerializer, CURSOR_PARAMETER, PAGE_SIZE_PARAMETER],
         responses={
             200: MeetingSuggestionsSerializer,
             409: OpenApiResponse(Conflict, description=(
@@ -174,7 +180,7 @@ class EventViewSet(ServiceModelViewSet):
             )),
         },
         examples=[OpenApiExample("Two suggestions", response_only=True, status_codes=["200"], value={
-            "event": 42, "per_attendee": 5, "count": 2, "results": [
+            "event": 42, "per_attendee": 5, "count": 2, "next": None, "previous": None, "results": [
                 {"contact": {"id": 7, "name": "Anna Müller", "organization": "Nordhafen Logistik"},
                  "counterpart": {"id": 19, "name": "Jan Berg", "organization": "Elbe Cargo"},
                  "value": 6.0, "reasons": ["followup_pending", "same_industry", "shared_tags"],
@@ -203,8 +209,10 @@ class EventViewSet(ServiceModelViewSet):
         while both sides are under the cap. In `results` the side with the lower contact id is
         `contact`, the other `counterpart`.
 
-        A computed report of the whole event in one answer: not paginated (no `cursor`), no
-        `updated_since`. Rules in full: docs/meeting-suggestions.md.
+        A computed report of the whole event, in cursor pages as every list (`cursor`, `page_size`;
+        `count` is the whole list's length); each page computes the report again, so a change
+        meanwhile (a registration) can shift later pages. No `updated_since`. Rules in full:
+        docs/meeting-suggestions.md.
 
         Example: `GET /api/v1/events/42/meeting-suggestions/?per_attendee=3`"""
         event = self.get_object()
@@ -213,7 +221,9 @@ class EventViewSet(ServiceModelViewSet):
         query.is_valid(raise_exception=True)
         per_attendee = query.validated_data.get("per_attendee") or meeting_suggestions.default_per_attendee()
         suggestions = meeting_suggestions.meeting_suggestions(event, per_attendee=per_attendee)
-        return Response(meeting_suggestions_data(event.pk, per_attendee, suggestions))
+        page, next_url, previous_url = paginate_computed_list(suggestions, request)
+        return Response(meeting_suggestions_data(
+            event.pk, per_attendee, page, count=len(suggestions), next_url=next_url, previous_url=previous_url))
 
     @extend_schema(request=BulkAttendancesRequestSerializer, responses={200: BulkResultSerializer})
     @action(detail=True, methods=["post"], url_path="attendances/bulk")

@@ -71,7 +71,8 @@ def test_the_body_is_what_the_documented_serializer_gives(read_client, staff_use
     event = planned_event(9, owner=staff_user)
     suggestions = meeting_suggestions(event, per_attendee=2)
     documented = MeetingSuggestionsSerializer(
-        {"event": event.pk, "per_attendee": 2, "count": len(suggestions), "results": suggestions}
+        {"event": event.pk, "per_attendee": 2, "count": len(suggestions), "next": None, "previous": None,
+         "results": suggestions}
     ).data
 
     assert read_client.get(url(event, "?per_attendee=2")).json() == documented
@@ -139,11 +140,43 @@ def test_the_schema_documents_the_parameter_the_errors_and_an_example(read_clien
     schema = read_client.get("/api/schema/?format=json").json()
     operation = schema["paths"]["/api/v1/events/{id}/meeting-suggestions/"]["get"]
 
-    assert [parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"] == ["per_attendee"]
-    assert "not paginated" in operation["description"]
+    assert [parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"] == [
+        "cursor", "page_size", "per_attendee"]
+    assert "cursor pages" in operation["description"]
     assert "event_closed" in operation["responses"]["409"]["description"]
     assert {"200", "400", "404", "409"} <= set(operation["responses"])
     example = next(iter(operation["responses"]["200"]["content"]["application/json"]["examples"].values()))
     assert example["value"]["results"][0]["reasons"] == ["followup_pending", "same_industry", "shared_tags"]
     result = schema["components"]["schemas"]["MeetingSuggestion"]["properties"]
     assert set(result) == {"contact", "counterpart", "value", "reasons", "reason"}
+
+
+def test_the_list_comes_in_cursor_pages_like_every_list(read_client, staff_user):
+    """API.md: cursor pages on every list (`next`, `previous`, `page_size`); `count` is the whole list."""
+    event = planned_event(30, owner=staff_user)
+    whole = [(suggestion.contact_a, suggestion.contact_b) for suggestion in meeting_suggestions(event, per_attendee=5)]
+    assert len(whole) > 20
+
+    pages, link = [], url(event, "?page_size=7")
+    while link:
+        body = read_client.get(link).json()
+        assert body["count"] == len(whole)
+        assert len(body["results"]) <= 7
+        pages.append(body)
+        link = body["next"]
+    assert [(row["contact"]["id"], row["counterpart"]["id"]) for page in pages for row in page["results"]] == whole
+    assert pages[0]["previous"] is None
+    assert len(pages) == -(-len(whole) // 7)
+
+    back = read_client.get(pages[2]["previous"]).json()
+    assert back["results"] == pages[1]["results"]
+    assert read_client.get(url(event)).json()["results"] == [
+        row for page in pages for row in page["results"]][:50]  # the default page size
+
+
+@pytest.mark.parametrize("cursor", ["nonsense", "bz0tMQ==", "eD0x", "%%%"])  # o=-1, x=1
+def test_an_invalid_cursor_is_a_400(read_client, staff_user, cursor):
+    event = planned_event(6, owner=staff_user)
+    response = read_client.get(url(event, f"?cursor={cursor}"))
+    assert response.status_code == 400
+    assert response.json() == {"cursor": ["Invalid cursor."]}
