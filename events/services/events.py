@@ -41,6 +41,13 @@ MOVED_AHEAD_MESSAGE = _(
 MOVED_AFTER_CHECK_INS_MESSAGE = _(
     "People were checked in at this event more than a day before this start: it cannot start that late."
 )
+CANCELLED_AFTER_ATTENDANCE_MESSAGE = _(
+    "People attended, missed or were checked in at this event: it took place and cannot be cancelled. If it "
+    "did not, change those attendances first."
+)
+# What a completed event's scores and metrics read of it (besides its rows): a change recomputes them.
+SCORED_EVENT_FIELDS = (
+    "series_id", "starts_at", "ends_at", "cost", "currency", "capacity", "follow_up_deadline_minutes")
 
 
 @transaction.atomic
@@ -63,24 +70,54 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
     completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
     if completing:
         fields.pop("status")
+    cancelling = fields.get("status") == EventStatus.CANCELLED and event.status != EventStatus.CANCELLED
+    stored = {name: getattr(event, name) for name in SCORED_EVENT_FIELDS}
     for name, value in fields.items():
         setattr(event, name, value)
+    # What read this event's place in time or series before it moves (its neighbouring editions'
+    # attendees, their streaks; its next edition and its attendees' later events): recomputed too.
+    moved_from = _neighbourhood(event.pk) if event.status == EventStatus.COMPLETED and (
+        event.series_id != stored["series_id"] or event.starts_at != stored["starts_at"]) else None
     if event.status != EventStatus.COMPLETED:
         event.completed_at = None
     event.full_clean()
-    if "starts_at" in fields and event.too_early_to_attend() and Attendance.objects.filter(
-        Q(status__in=HAPPENED_STATUSES) | Q(checked_in_at__isnull=False), event=event
-    ).exists():
+    happened = Attendance.objects.filter(Q(status__in=HAPPENED_STATUSES) | Q(checked_in_at__isnull=False), event=event)
+    if "starts_at" in fields and event.too_early_to_attend() and happened.exists():
         # Moved a day or more ahead, it would keep attendees who cannot have come yet.
         raise ValidationError({"starts_at": MOVED_AHEAD_MESSAGE})
     if "starts_at" in fields and Attendance.objects.filter(
         event=event, checked_in_at__lt=event.starts_at - CHECK_IN_LEAD
     ).exists():
         raise ValidationError({"starts_at": MOVED_AFTER_CHECK_INS_MESSAGE})
+    if cancelling and happened.exists():
+        # Nobody attended or missed a cancelled event (its rows can no longer say so either).
+        raise ValidationError({"status": CANCELLED_AFTER_ATTENDANCE_MESSAGE})
     event.save()
     if completing:
         event = complete_event(event, force=force_completion)
+    elif event.status == EventStatus.COMPLETED and any(getattr(event, name) != stored[name] for name in stored):
+        # Its scores and metrics were computed with the old values.
+        request_event_recompute(event)  # its contacts as they are now, and its metrics
+        if moved_from is not None:
+            _recompute_neighbourhood(event, *moved_from)
     return event
+
+
+def _neighbourhood(event_id: int) -> tuple[list[int], list[int]]:
+    """The contacts the stored event's scores touch and the other events whose metrics read it."""
+    from scoring.services import event_contact_ids, events_depending_on
+
+    contact_ids = event_contact_ids(event_id)
+    return contact_ids, events_depending_on([event_id], contact_ids)
+
+
+def _recompute_neighbourhood(event: Event, old_contact_ids: list[int], old_dependent: list[int]) -> None:
+    from scoring import triggers  # scoring depends on events, not the other way round
+    from scoring.choices import ScoreTrigger
+
+    contact_ids, dependent = _neighbourhood(event.pk)
+    triggers.schedule_contacts_recompute(set(old_contact_ids) - set(contact_ids), trigger=ScoreTrigger.LATE_DATA)
+    triggers.refresh_event_metrics(set(old_dependent) | set(dependent))
 
 
 def complete_event(event: Event, *, by=None, force: bool = False) -> Event:

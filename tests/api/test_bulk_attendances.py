@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from contacts.models import Contact
-from events.models import Attendance
+from events.models import Attendance, Event
 from events.services import create_event
 
 NOT_STARTED = "This event has not started yet: nobody can have attended or missed it."
@@ -202,18 +202,26 @@ def test_an_event_with_attendees_cannot_move_a_week_ahead(write_client, event, a
 
 
 class TestCancelledEvents:
-    """Nobody attended or missed a cancelled event: check-ins and rows saying so anew are refused;
-    what its rows said before the cancellation stays and takes other changes."""
+    """Nobody attended or missed a cancelled event: an event people attended is not cancelled,
+    check-ins and rows saying so anew are refused; what rows said before a cancellation (stored
+    before this rule) stays and takes other changes."""
 
     CANCELLED = "This event was cancelled: nobody can have attended or missed it."
+
+    def test_an_event_people_attended_is_not_cancelled(self, write_client, event, anna):
+        write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "status": "attended"},
+                          format="json")
+        refused = write_client.patch(f"/api/v1/events/{event.pk}/", {"status": "cancelled"}, format="json")
+        assert refused.status_code == 400
+        assert list(refused.json()) == ["status"]
+        assert Event.objects.get(pk=event.pk).status == "planned"
 
     def test_check_ins_attendances_and_bulk_rows(self, write_client, event, anna):
         ben = Contact.objects.create(email="ben@x.de")
         came = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": ben.pk, "status": "attended"},
                                  format="json").json()
         write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk}, format="json")
-        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"status": "cancelled"},
-                                  format="json").status_code == 200
+        Event.objects.filter(pk=event.pk).update(status="cancelled")  # cancelled before the rule above
 
         check_in = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": [anna.email]}, format="json")
         assert check_in.status_code == 409

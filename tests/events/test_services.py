@@ -236,6 +236,21 @@ class TestCompletionMeansTheEventHappened:
 
         assert statuses(event) == {"a": AttendanceStatus.REGISTERED, "b": AttendanceStatus.REGISTERED}
 
+    @pytest.mark.parametrize(("status", "checked_in"), [("attended", False), ("no_show", False), ("registered", True)])
+    def test_an_event_people_attended_or_missed_is_not_cancelled(self, event, status, checked_in):
+        services.create_attendance(event=event, contact=create_contact(email="a@x.de"), status=status,
+                                   checked_in_at=event.starts_at if checked_in else None)
+
+        with pytest.raises(ValidationError) as refused:
+            services.update_event(event, status=EventStatus.CANCELLED)
+
+        assert "cannot be cancelled" in refused.value.message_dict["status"][0]
+        assert Event.objects.get(pk=event.pk).status == EventStatus.PLANNED
+
+    def test_an_event_with_registrations_only_is_cancelled(self, event):
+        services.create_attendance(event=event, contact=create_contact(email="a@x.de"))
+        assert services.update_event(event, status=EventStatus.CANCELLED).status == EventStatus.CANCELLED
+
     @pytest.mark.parametrize("status", [EventStatus.PLANNED, EventStatus.LIVE, EventStatus.CANCELLED])
     def test_a_completed_event_is_not_moved_back_but_stays_editable(self, event, status):
         completed = services.complete_event(event)

@@ -7,6 +7,7 @@ real worker process on the PostgreSQL test database, as in production.
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -83,6 +84,53 @@ class TestInProcess:
         # S = 2 came to the first, E = 2 to the second, N = 1 of them new to the series: ((2 − 1) / 2) × 100
         assert (metrics.previous_edition_id, metrics.retained_attendees, metrics.series_retention_rate) == (
             first.pk, 1, 50.0)
+
+    def test_editing_a_completed_event_recomputes_what_read_the_old_values(self, django_capture_on_commit_callbacks):
+        event = make_event(cost=Decimal("1000.00"))
+        anna = make_attendees(event, 1)[0]
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+        before = ContactScore.objects.get(contact=anna)
+
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.update_event(event, cost=Decimal("2000.00"))
+        assert EventMetrics.objects.get(event=event).cost == Decimal("2000.00")
+
+        # 60 days earlier: the attendance has decayed, as a score computed now with it says.
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.update_event(event, starts_at=event.starts_at - timedelta(days=60),
+                                        ends_at=event.ends_at - timedelta(days=60))
+        after = ContactScore.objects.get(contact=anna)
+        assert after.score < before.score
+        assert after.score == pytest.approx(compute_scores([anna.pk], after.computed_at, active_parameters())[0].score, abs=1e-9)
+
+    def test_a_name_change_recomputes_nothing(self, django_capture_on_commit_callbacks):
+        event = make_event()
+        make_attendees(event, 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            event_services.update_event(event, name="Summit 2026", venue="Elbphilharmonie")
+        assert callbacks == []
+
+    def test_moving_a_completed_edition_to_another_series_refreshes_both_series(self, django_capture_on_commit_callbacks):
+        forum, expo = EventSeries.objects.create(name="Forum"), EventSeries.objects.create(name="Expo")
+        first = make_event("Forum 1", series=forum, ends_at=timezone.now() - timedelta(days=60))
+        second = make_event("Forum 2", series=forum)
+        kim = make_attendees(first, 1)[0]
+        Attendance.objects.create(event=second, contact=kim, status="attended")
+        for edition in (first, second):
+            with django_capture_on_commit_callbacks(execute=True):
+                event_services.complete_event(edition)
+        assert EventMetrics.objects.get(event=second).series_retention_rate == 100.0
+        assert ContactScore.objects.get(contact=kim).current_streak == 2
+
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.update_event(first, series=expo)
+
+        assert EventMetrics.objects.get(event=second).series_retention_rate is None  # no earlier Forum edition
+        assert ContactScore.objects.get(contact=kim).current_streak == 1
 
     def test_the_median_hours_to_the_first_follow_up_count_one_done_before_the_end_as_0(
         self, django_capture_on_commit_callbacks
