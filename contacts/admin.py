@@ -279,7 +279,10 @@ class AuditHistoryMixin:
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    create_service = staticmethod(services.create_organization)
+    update_service = staticmethod(services.update_organization)
+    delete_service = staticmethod(services.delete_organization)
     list_display = ("name", "domain", "industry", "country", "contact_count")
     list_filter = ("industry", "country")
     search_fields = ("name", "domain")

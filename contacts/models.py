@@ -80,6 +80,13 @@ class Organization(TimeStampedModel):
         return self.name
 
     def clean(self) -> None:
+        # The unique key is no form field: without this a form never learns of a duplicate.
+        self.name = (self.name or "").strip()
+        duplicate = (Organization.objects.filter(name_key=organization_key(self.name)).exclude(pk=self.pk)
+                     .values_list("pk", flat=True).first())
+        if duplicate is not None:
+            raise ValidationError(
+                {"name": _("An organization with this name already exists (id %(id)s).") % {"id": duplicate}})
         self.name_key = organization_key(self.name)  # for the unique constraint's check that follows
 
     def save(self, *args, **kwargs):

@@ -53,7 +53,7 @@ def raise_if_external_id_taken(row: Attendance | Interaction, *, exclude_pk: int
 
 
 def checked_in_status(status: str, checked_in_at: datetime | None) -> str:
-    """The status of an attendance written without one: a check-in time says the person came."""
+    """A check-in time says the person came: `registered` or `invited` with one is `attended`."""
     if checked_in_at is not None and status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
         return AttendanceStatus.ATTENDED
     return status
@@ -68,8 +68,7 @@ def create_attendance(**fields: Any) -> Attendance:
         attendance.event = share_locked(attendance.event)
     if attendance.external_id == "":
         attendance.external_id = None
-    if "status" not in fields:
-        attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
+    attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance))
     notify_late_data(attendance.event, [attendance.contact_id])
     return attendance
@@ -86,6 +85,7 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
         attendance.event = share_locked(attendance.event)
     if attendance.external_id == "":
         attendance.external_id = None
+    attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:

@@ -1,0 +1,57 @@
+"""Admin forms: what the database or a service would refuse is a message at the field, with what
+was typed kept, never a 500."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from contacts.models import Contact, Organization
+from events.models import Attendance, Event
+
+pytestmark = pytest.mark.django_db
+
+
+class TestOrganizations:
+    @pytest.mark.parametrize("typed", ["Hanse Events", "HANSE EVENTS", "  hanse events "])
+    def test_a_name_taken_in_any_case_is_an_error_at_the_name(self, staff_client, typed):
+        taken = Organization.objects.create(name="Hanse Events")
+
+        response = staff_client.post(reverse("admin:contacts_organization_add"), {"name": typed, "domain": "x.de"})
+
+        assert response.status_code == 200
+        errors = response.context["adminform"].form.errors
+        assert errors == {"name": [f"An organization with this name already exists (id {taken.pk})."]}
+        assert Organization.objects.count() == 1
+        assert 'value="x.de"' in response.content.decode()
+
+    def test_a_rename_onto_another_name_is_refused_and_its_own_case_may_change(self, staff_client):
+        Organization.objects.create(name="Hanse Events")
+        kiel = Organization.objects.create(name="Kiel Messe")
+        url = reverse("admin:contacts_organization_change", args=[kiel.pk])
+
+        refused = staff_client.post(url, {"name": "hanse events"})
+        assert list(refused.context["adminform"].form.errors) == ["name"]
+
+        assert staff_client.post(url, {"name": " KIEL MESSE "}).status_code == 302
+        assert Organization.objects.get(pk=kiel.pk).name == "KIEL MESSE"
+
+
+class TestAttendances:
+    def test_a_check_in_time_typed_on_a_registration_makes_it_attended(self, staff_client):
+        now = timezone.now()
+        event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
+        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"))
+        url = reverse("admin:events_attendance_change", args=[attendance.pk])
+        form = staff_client.get(url).context["adminform"].form
+        data = {name: form.initial.get(name) or "" for name in form.fields}
+        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "registered",
+                 "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
+                 "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+
+        response = staff_client.post(url, data)
+
+        assert response.status_code == 302, response.context["adminform"].form.errors
+        attendance.refresh_from_db()
+        assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
