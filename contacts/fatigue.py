@@ -33,6 +33,7 @@ from django.utils.translation import ngettext
 
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactFatigue
+from contacts.models import Contact
 from events.choices import AttendanceStatus
 from ror_crm.db import id_chunk_sql, sql_moment
 
@@ -140,6 +141,9 @@ def check_fatigue(contact_id: int, *, override: bool, as_of: datetime | None = N
     `contact_fatigue` in the API) unless `override`; as of now unless `as_of` says when."""
     if override:
         return
+    # Plans for one contact wait for each other (its row locked until commit): two at once
+    # would each count the touches without the other and both pass the cap.
+    list(Contact.objects.select_for_update(no_key=True).filter(pk=contact_id).values_list("pk"))
     counts = agency_touch_counts([contact_id], as_of or timezone.now()).get(contact_id, {})
     window = first_window_at_cap(counts)
     if window is None:

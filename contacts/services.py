@@ -86,6 +86,7 @@ def _apply_consent(contact: Contact, fields: dict[str, Any], *, was_consenting: 
         contact.marketing_consent_at = None
 
 
+@transaction.atomic
 def create_contact(**fields: Any) -> Contact:
     fields["email"] = normalize_email(fields.get("email"))
     contact = Contact(**fields)
@@ -285,6 +286,7 @@ def rescore_contacts(contact_ids: Sequence[int]) -> None:
     triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)
 
 
+@transaction.atomic
 def create_follow_up(*, override: bool = False, **fields: Any) -> FollowUp:
     """A follow-up; planning one for a fatigued contact needs `override` (contacts.fatigue).
     A done one, a conversation that happened, is never refused."""
@@ -355,6 +357,7 @@ def reopen_follow_up(follow_up: FollowUp, *, outcome: str = "") -> FollowUp:
                             override=True)
 
 
+@transaction.atomic
 def delete_follow_up(follow_up: FollowUp) -> None:
     ensure_writable(follow_up.contact_id)
     event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id
@@ -362,6 +365,7 @@ def delete_follow_up(follow_up: FollowUp) -> None:
     _rescore_after_follow_up(event, contact_id, done=follow_up.status == FollowUpStatus.DONE)
 
 
+@transaction.atomic
 def create_referral(**fields: Any) -> Referral:
     ensure_writable(fields.get("referrer"), fields.get("referred"))
     referral = Referral(**fields)
@@ -385,6 +389,7 @@ def update_referral(referral: Referral, **fields: Any) -> Referral:
     return referral
 
 
+@transaction.atomic
 def delete_referral(referral: Referral) -> None:
     ensure_writable(referral.referrer_id, referral.referred_id)
     event, referrer_id = existing_event(referral.event_id), referral.referrer_id
@@ -392,6 +397,7 @@ def delete_referral(referral: Referral) -> None:
     notify_late_data(event, [referrer_id])
 
 
+@transaction.atomic
 def delete_contact(contact: Contact) -> None:
     """Delete the contact and its rows; the completed events it took part in get their metrics
     computed again, and the people it met their scores (their networking lost the meetings)."""
@@ -425,6 +431,7 @@ def _raise_if_organization_name_taken(name: str, *, exclude_pk: int | None = Non
         raise DuplicateOrganization("An organization with this name already exists.", existing_id=existing)
 
 
+@transaction.atomic
 def create_organization(**fields: Any) -> Organization:
     fields["name"] = (fields.get("name") or "").strip()
     organization = Organization(**fields)
@@ -443,6 +450,7 @@ def update_organization(organization: Organization, **fields: Any) -> Organizati
     return organization
 
 
+@transaction.atomic
 def delete_organization(organization: Organization) -> None:
     organization.delete()
 

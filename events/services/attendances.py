@@ -93,6 +93,7 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
     return attendance
 
 
+@transaction.atomic
 def delete_attendance(attendance: Attendance) -> None:
     ensure_writable(attendance.contact_id)
     event, contact_id = existing_event(attendance.event_id), attendance.contact_id

@@ -374,22 +374,25 @@ def upsert_attendee_rows(
     gives it). `checked` as for plan_attendee_rows().
     """
     checked = check_attendee_rows(rows) if checked is None else checked
-    try:
+
+    def apply() -> tuple[AttendeePlan, BulkUpsertResult]:
+        # One transaction for the rows and the rescoring they ask for (the outbox's rows); the
+        # event as stored until commit (its status and start decide what a row may say).
         with transaction.atomic():
-            # The event as stored until commit (its status and start decide what a row may say).
-            event = share_locked(event)
-            plan = plan_attendee_rows(event, None, earlier, checked=checked)
-            result = _apply_attendee_plan(event, plan, history_user)
+            stored_event = share_locked(event)
+            plan = plan_attendee_rows(stored_event, None, earlier, checked=checked)
+            result = _apply_attendee_plan(stored_event, plan, history_user)
+            notify_late_data(stored_event, result.contact_ids)
+        return plan, result
+
+    try:
+        plan, result = apply()
     except IntegrityError:
         # A concurrent import created some of the same contacts, organizations or external ids;
         # the second plan sees them.
-        with transaction.atomic():
-            event = share_locked(event)
-            plan = plan_attendee_rows(event, None, earlier, checked=checked)
-            result = _apply_attendee_plan(event, plan, history_user)
+        plan, result = apply()
     if earlier is not None:
         earlier.record(plan)
-    notify_late_data(event, result.contact_ids)
     return result
 
 

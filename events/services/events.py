@@ -190,6 +190,7 @@ def request_event_recompute(event: Event) -> None:
     triggers.schedule_event_recompute(event.pk)
 
 
+@transaction.atomic
 def delete_event(event: Event) -> None:
     """Delete the event and its rows. Its contacts are rescored without it, and the events whose
     figures read its attendances (its next edition, its attendees' later events) recomputed."""
@@ -237,6 +238,7 @@ def update_series(series: EventSeries, **fields: Any) -> EventSeries:
     return series
 
 
+@transaction.atomic
 def delete_series(series: EventSeries) -> None:
     """Delete the series; its editions stay, on their own: their contacts' series figures
     (streaks, series attended) and the editions' retention are computed again."""

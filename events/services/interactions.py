@@ -12,6 +12,7 @@ from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique
 
 
+@transaction.atomic
 def record_interaction(**fields: Any) -> Interaction:
     ensure_writable(fields.get("contact"), fields.get("counterpart"))
     interaction = Interaction(**fields)
@@ -38,6 +39,7 @@ def update_interaction(interaction: Interaction, **fields: Any) -> Interaction:
     return interaction
 
 
+@transaction.atomic
 def delete_interaction(interaction: Interaction) -> None:
     ensure_writable(interaction.contact_id, interaction.counterpart_id)
     event, contact_ids = existing_event(interaction.event_id), [interaction.contact_id, interaction.counterpart_id]
@@ -56,6 +58,7 @@ def _raise_if_answered_twice(event_id: int | None, contact_id: int | None, *, ex
         raise DuplicateFeedback("This contact already gave feedback for this event.", existing_id=existing)
 
 
+@transaction.atomic
 def record_feedback(**fields: Any) -> Feedback:
     ensure_writable(fields.get("contact"))
     feedback = Feedback(**fields)
@@ -76,6 +79,7 @@ def update_feedback(feedback: Feedback, **fields: Any) -> Feedback:
     return feedback
 
 
+@transaction.atomic
 def delete_feedback(feedback: Feedback) -> None:
     ensure_writable(feedback.contact_id)
     event, contact_id = existing_event(feedback.event_id), feedback.contact_id

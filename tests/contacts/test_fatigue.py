@@ -4,8 +4,9 @@ overridden."""
 
 from datetime import timedelta
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -249,3 +250,27 @@ class TestPlanningAFollowUp:
                 result = services.plan_follow_ups(Contact.objects.filter(pk__in=[c.pk for c in chosen]),
                                                   owner=staff, due_at=due_at, channel="email")
             assert (result.changed, result.skipped) == (size - size // 3, {"fatigued": size // 3})
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_plans_for_one_contact_wait_for_each_other():
+    """Two plans at once would each count the touches without the other and both pass the cap:
+    a plan holds the contact's row until it commits, and the next one waits for it."""
+    anna = Contact.objects.create(email="anna@example.com")
+    other = connections.create_connection("default")  # another request, planning for Anna
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute(f"SELECT 1 FROM {Contact._meta.db_table} WHERE id = %s FOR NO KEY UPDATE", [anna.pk])
+            with transaction.atomic():
+                with connection.cursor() as ours:
+                    ours.execute("SET LOCAL lock_timeout = '200ms'")
+                with pytest.raises(OperationalError) as waited:
+                    services.create_follow_up(contact=anna, channel="email", status=FollowUpStatus.PLANNED,
+                                              due_at=timezone.now() + timedelta(days=1))
+            assert isinstance(waited.value.__cause__, psycopg.errors.LockNotAvailable)
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert not FollowUp.objects.exists()
