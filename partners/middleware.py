@@ -87,8 +87,15 @@ def _body_meaning(request) -> bytes:
 class IdempotencyMiddleware:
     """Unsafe API requests with an `Idempotency-Key` header run once per key for 24 h (API.md).
 
-    The same key and body replay the first response; the same key with another request is 422;
-    a request still running under that key is 409. Keys are per credential.
+    The same key and body replay the first response; the same key with another request is 422.
+    Keys are per credential.
+
+    The key's record, the request's writes and its response commit together, in one transaction:
+    a request that dies half-way (its process killed, the database gone) leaves neither its
+    writes nor its key behind, so the retry runs as if it were the first. A second request with
+    the key waits for the first to end (its insert of the same key waits on the unique index),
+    then replays its answer, or runs if the first rolled back. 5xx, 401, 403 and 429 answers
+    roll back with their record: they say nothing about the request, the client retries.
     """
 
     def __init__(self, get_response):
@@ -108,23 +115,24 @@ class IdempotencyMiddleware:
         request_hash = hashlib.sha256(
             request.method.encode() + b" " + request.get_full_path().encode() + b"\n" + _body_meaning(request)
         ).hexdigest()
-        record, replay = self._reserve(credential, key, request, request_hash)
-        if replay is not None:
-            return replay
-
-        response = self.get_response(request)
-        if response.status_code >= 500 or response.status_code in NOT_REPLAYED_STATUSES or getattr(
-            response, "streaming", False
-        ):
-            record.delete()
-            return response
-        record.status_code = response.status_code
-        record.response_body = bytes(response.content)
-        record.content_type = response.get("Content-Type", "")
-        record.save(update_fields=["status_code", "response_body", "content_type"])
+        with transaction.atomic():
+            record, answer = self._reserve(credential, key, request, request_hash)
+            if answer is not None:
+                return answer
+            response = self.get_response(request)
+            if response.status_code >= 500 or response.status_code in NOT_REPLAYED_STATUSES or getattr(
+                response, "streaming", False
+            ):
+                transaction.set_rollback(True)  # the record, and whatever the request wrote
+                return response
+            record.status_code = response.status_code
+            record.response_body = bytes(response.content)
+            record.content_type = response.get("Content-Type", "")
+            record.save(update_fields=["status_code", "response_body", "content_type"])
         return response
 
     def _reserve(self, credential, key, request, request_hash):
+        """(the new record, None) to run the request, or (None, the answer to give instead)."""
         for _attempt in range(2):
             try:
                 with transaction.atomic():
@@ -144,10 +152,9 @@ class IdempotencyMiddleware:
                     return None, JsonResponse(
                         {"detail": "This Idempotency-Key was used for a different request."}, status=422
                     )
-                if existing.status_code is None:
-                    return None, JsonResponse(
-                        {"detail": "A request with this Idempotency-Key is still in progress."}, status=409
-                    )
+                if existing.status_code is None:  # reserved by a request of a version before this one
+                    existing.delete()
+                    continue
                 replay = JsonResponse({}, status=existing.status_code)
                 replay.content = bytes(existing.response_body or b"")
                 if existing.content_type:

@@ -164,7 +164,8 @@ class PartnerAutoSchema(AutoSchema):
                 "Idempotency-Key reused for another request. (Unsafe requests take an optional `Idempotency-Key` "
                 "header of 1-255 characters: for 24 h the same key, per credential, with the same method, URL and "
                 "body returns the first response again, header `Idempotent-Replayed: true`, and changes nothing; "
-                "a 409 while the first still runs.)"))
+                "a second request while the first still runs waits for it and gets its answer; a request that "
+                "failed, with a 5xx or cut off, left nothing: retry it with the same key.)"))
         for code, response in extra.items():
             if code not in responses:
                 responses[code] = self._get_response_for_code(response, code, direction=direction)

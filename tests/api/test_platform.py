@@ -1,12 +1,15 @@
 """Authentication, scopes, throttling, pagination, idempotency and error shapes (API.md: Basics)."""
 
+import threading
+import time
 from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, OperationalError
+from django.db import IntegrityError, OperationalError, connection
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from contacts.models import Contact, Organization
 from events.api.views import AttendanceViewSet, EventViewSet
@@ -336,6 +339,25 @@ class TestIdempotency:
         response = staff_client.post("/api/v1/contacts/", {"email": "s@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="abc")
         assert response.status_code == 201
 
+    def test_a_request_that_fails_half_way_leaves_neither_its_writes_nor_its_key(self, write_client, write_key,
+                                                                                   monkeypatch):
+        """The contact was saved, then the answer failed (a 500): the retry with the key creates it
+        once, as if the first had never run, instead of a 409 for the contact it half-made."""
+        from contacts.api.serializers import ContactSerializer
+
+        client = APIClient(raise_request_exception=False)
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {write_key}")
+        with monkeypatch.context() as patched:
+            patched.setattr(ContactSerializer, "to_representation", mock.Mock(side_effect=RuntimeError("died")))
+            failed = client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+        assert failed.status_code == 500
+        assert not Contact.objects.exists()
+
+        retried = client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+        assert retried.status_code == 201
+        assert "Idempotent-Replayed" not in retried
+        assert Contact.objects.count() == 1
+
     def test_records_expire_after_24_hours(self, write_client):
         from partners.models import IdempotencyRecord
 
@@ -379,3 +401,39 @@ def test_one_key_is_one_idempotency_credential_however_its_header_is_spelled(wri
     again = write_client.post("/api/v1/organizations/", body, format="json", HTTP_IDEMPOTENCY_KEY="spelling-1")
     assert first.status_code == 201
     assert (again.status_code, again["Idempotent-Replayed"], again.json()) == (201, "true", first.json())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL's row locks")
+@pytest.mark.django_db(transaction=True)
+def test_a_second_request_with_the_key_waits_for_the_first_and_replays_it(write_key, monkeypatch):
+    from contacts.api.serializers import ContactSerializer
+
+    first_running, answers = threading.Event(), {}
+    original = ContactSerializer.to_representation
+
+    def slow(serializer, instance):
+        first_running.set()
+        time.sleep(0.5)  # the second request arrives meanwhile
+        return original(serializer, instance)
+
+    monkeypatch.setattr(ContactSerializer, "to_representation", slow)
+
+    def post(name: str) -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Api-Key {write_key}")
+        answers[name] = client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json",
+                                    HTTP_IDEMPOTENCY_KEY="k2")
+        connection.close()
+
+    first = threading.Thread(target=post, args=("first",))
+    first.start()
+    assert first_running.wait(5)
+    second = threading.Thread(target=post, args=("second",))
+    second.start()
+    first.join(10)
+    second.join(10)
+
+    assert answers["first"].status_code == answers["second"].status_code == 201
+    assert answers["second"].json() == answers["first"].json()
+    assert answers["second"]["Idempotent-Replayed"] == "true"
+    assert Contact.objects.count() == 1
