@@ -18,7 +18,7 @@ from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from partners.models import PartnerAPIKey
-from ror_crm.queue import CACHE_ERRORS
+from ror_crm.queue import CACHE_ERRORS, guarded_redis_call
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def read_shared(keys: list[str]) -> dict | None:
     """The values of `keys` in the shared cache in one round trip (MGET); None when it cannot be
     reached (then the limits fail open, see hit())."""
     try:
-        return cache.get_many(keys)
+        return guarded_redis_call(lambda: cache.get_many(keys))
     except CACHE_ERRORS as error:
         logger.warning("Cache unreachable (%s): failed authentications not checked, keys read from the database.", error)
         return None
@@ -83,7 +83,7 @@ def hit(scope: str, ident: str, rate: str) -> Verdict:
     key, seconds_left = window(scope, ident, period, time.time())
     # The counter outlives its window by a little, so it never expires while still counted.
     try:
-        hits = count_hit(key, seconds_left + 1)
+        hits = guarded_redis_call(lambda: count_hit(key, seconds_left + 1))
     except CACHE_ERRORS as error:
         # Redis down: fail open. Reads and writes need only PostgreSQL; refusing every request
         # for want of a counter would take the whole API down with the cache.

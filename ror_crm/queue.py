@@ -12,8 +12,10 @@ be sent, so it can say "saved; scoring will run when the queue is back" instead 
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import django.db
 import psycopg
@@ -21,6 +23,7 @@ import redis.exceptions
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # What a publish raises when Redis (broker, result backend or cache) cannot be reached:
 # kombu wraps the transport's connection errors, the result backend and the cache raise
@@ -54,6 +57,45 @@ def database_unreachable(error: BaseException) -> bool:
 
 
 _local = threading.local()
+
+
+class RedisBreaker:
+    """After a call to Redis failed, this process skips its calls for a few seconds, as if they had
+    failed too (each caller then does what it does with Redis down: the work waits for the sweeper,
+    the limits fail open). A hung Redis (not down: its socket accepts and never answers) costs each
+    call its socket timeout, and a request making several would outlast the web server's timeout."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._open_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def trip(self) -> None:
+        self._open_until = time.monotonic() + self.seconds
+
+    def reset(self) -> None:
+        self._open_until = 0.0
+
+
+redis_breaker = RedisBreaker(seconds=5.0)
+
+
+class RedisSkipped(redis.exceptions.ConnectionError):
+    """A call not made: Redis failed a moment ago in this process (redis_breaker)."""
+
+
+def guarded_redis_call(call: Callable[[], T]) -> T:
+    """`call()` (a cache or broker operation), unless Redis failed a moment ago: then RedisSkipped,
+    one of BROKER_ERRORS and CACHE_ERRORS, at once. A failure trips the breaker."""
+    if redis_breaker.is_open():
+        raise RedisSkipped("Redis failed a moment ago; not tried again yet")
+    try:
+        return call()
+    except BROKER_ERRORS:
+        redis_breaker.trip()
+        raise
 
 
 @dataclass
@@ -103,7 +145,7 @@ def publish(send: Callable[[], object], *, what: str) -> bool:
     row, and the sweeper sends it later.
     """
     try:
-        send()
+        guarded_redis_call(send)
     except BROKER_ERRORS as error:
         deferred(what, error)
         return False

@@ -67,7 +67,7 @@ def enqueue_late_data(event_id: int, *, countdown: int | None = None) -> bool:
     debounce = int(getattr(settings, "SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30))
     key = late_data_key(event_id)
     try:
-        if not cache.add(key, True, timeout=debounce + 60):
+        if not queue.guarded_redis_call(lambda: cache.add(key, True, timeout=debounce + 60)):
             return False
     except queue.CACHE_ERRORS as error:
         queue.deferred(f"the late-data run of event {event_id}", error)

@@ -86,6 +86,17 @@ def _eager_celery_unless_services(request):
 
 
 @pytest.fixture(autouse=True)
+def _redis_breaker_closed():
+    """Each test starts as if Redis had not failed a moment ago (ror_crm.queue.redis_breaker is
+    the process's: an earlier test's outage would skip this test's calls)."""
+    from ror_crm.queue import redis_breaker
+
+    redis_breaker.reset()
+    yield
+    redis_breaker.reset()
+
+
+@pytest.fixture(autouse=True)
 def _site_language():
     """Each test starts in the site's language, whatever an earlier test in the same worker
     process left active (a German page rendered in-process keeps German for the thread)."""

@@ -52,6 +52,7 @@ def redis_down(monkeypatch):
         for method in ("add", "get", "set", "incr", "delete"):
             patch.setattr(type(caches["default"]), method, refuse_cache)
         yield
+    queue.redis_breaker.reset()  # back: not a moment ago (the breaker would skip the next seconds' calls)
 
 
 @pytest.fixture(autouse=True)
