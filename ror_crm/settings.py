@@ -116,6 +116,10 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and not DATABA
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend with psycopg's compiled timestamp loader (ror_crm/postgresql/base.py).
     DATABASES["default"]["ENGINE"] = "ror_crm.postgresql"
+    # A server that accepts and never answers (hung, partitioned) is a 503 after this, not a
+    # request that hangs until the web server kills it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web workers and eager tasks share the file: wait for the lock instead of failing. Write
     # transactions take it when they begin (IMMEDIATE), so none fails on upgrading a read

@@ -56,6 +56,22 @@ def test_a_refused_connection_is_unreachable():
     assert database_unreachable(raised.value)
 
 
+def test_a_server_that_never_answers_is_unreachable_after_the_connect_timeout():
+    """A hung or partitioned PostgreSQL accepts the connection and says nothing: the connect gives
+    up after DATABASE_CONNECT_TIMEOUT (a 503), instead of waiting for the web server's timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel accepts; nobody ever answers
+        other = connection.copy("probe")
+        other.settings_dict = {**other.settings_dict, "HOST": "127.0.0.1", "PORT": silent.getsockname()[1],
+                               "OPTIONS": {**other.settings_dict["OPTIONS"], "connect_timeout": 1}}
+        assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 5  # the default
+        with pytest.raises(OperationalError) as raised:
+            other.ensure_connection()
+    assert "timeout" in str(raised.value).lower()
+    assert database_unreachable(raised.value)
+
+
 def test_the_statements_own_errors_are_not():
     with probe() as other:
         with other.cursor() as cursor:
