@@ -219,7 +219,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "ror_crm.beat:DatabaseScheduler"
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
 CELERY_BEAT_SCHEDULE: dict = {
     "webhooks-followup-overdue": {"task": "partners.emit_overdue_followups", "schedule": crontab(minute=0)},
