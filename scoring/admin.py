@@ -95,12 +95,18 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         edited_pk, edited_version = obj.pk, obj.version
+        active_before = ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True).first()
         super().save_model(request, obj, form, change)
         if change and obj.pk != edited_pk:
             self.message_user(request, _(
                 "The new parameters were saved as version %(new)d, now the profile to edit. Version %(old)d "
                 "stays as it was: the record of the parameters its scores were computed with."
             ) % {"new": obj.version, "old": edited_version}, messages.INFO)
+        if obj.is_active and obj.version != active_before:
+            self.message_user(request, _(
+                "Version %(version)d is the active profile: every contact is being re-scored with it. To try "
+                "parameters before they count, save them in a profile that is not active and use What if…"
+            ) % {"version": obj.version}, messages.INFO)
 
     def response_change(self, request, obj):
         response = super().response_change(request, obj)

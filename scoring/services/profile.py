@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from scoring import triggers
 from scoring.models import ContactScore, ScoreSnapshot, ScoringProfile
 
 # What a profile computes with; its name and whether it is active are not parameters.
@@ -90,6 +91,10 @@ def create_profile(**fields) -> ScoringProfile:
         return _save(profile)
 
 
+def _active_version() -> int | None:
+    return ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True).first()
+
+
 def update_profile(profile: ScoringProfile, **changes) -> ScoringProfile:
     """Apply staff's changes to a profile; returns the profile as saved, maybe a new version.
 
@@ -159,6 +164,9 @@ def _validate(profile: ScoringProfile) -> None:
 
 
 def _save(profile: ScoringProfile) -> ScoringProfile:
+    """Save the profile; when that changes which parameters score (another version active), every
+    contact is re-scored with them (after commit, through the outbox)."""
+    active_before = _active_version()
     others = ScoringProfile.objects.filter(is_active=True)
     if profile.pk is not None:
         others = others.exclude(pk=profile.pk)
@@ -167,4 +175,6 @@ def _save(profile: ScoringProfile) -> ScoringProfile:
     elif not others.exists():
         profile.is_active = True  # scoring needs one (DOMAIN.md): e.g. the first of an empty table
     profile.save()
+    if active_before is not None and _active_version() != active_before:
+        triggers.schedule_all_contacts_recompute()
     return profile

@@ -165,6 +165,30 @@ class TestVersions:
         recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
         assert ContactScore.objects.get().profile_version == 2
 
+    def test_new_active_parameters_rescore_every_contact(self, staff_client, completed_event,
+                                                        django_capture_on_commit_callbacks):
+        recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
+        weights = {**default_profile_values()["weights"]}
+        weights["attendance"], weights["networking"] = weights["attendance"] + 0.1, weights["networking"] - 0.1
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(change_url(v1()), form_data(v1(), weights=weights), follow=True)
+
+        assert ContactScore.objects.get().profile_version == 2  # no recompute by hand
+        assert any("every contact is being re-scored" in message for message in messages_of(response))
+
+    def test_a_draft_rescores_nobody(self, staff_client, completed_event, django_capture_on_commit_callbacks):
+        recompute(staff_client, completed_event, django_capture_on_commit_callbacks)
+        data = {**form_data(name="Draft"), "_save": "Save"}
+        data.pop("is_active", None)
+
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            staff_client.post(reverse("admin:scoring_scoringprofile_add"), data)
+
+        assert ScoringProfile.objects.get(name="Draft").is_active is False
+        assert callbacks == []
+        assert ContactScore.objects.get().profile_version == 1
+
     def test_a_new_name_keeps_the_version(self, staff_client):
         response = staff_client.post(change_url(v1()), form_data(v1(), name="Agency default"))
 
