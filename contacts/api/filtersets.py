@@ -39,8 +39,10 @@ class ContactFilterSet(UpdatedSinceFilterSet):
     score_max = BoundedNumberFilter(field_name="score__score", lookup_expr="lte")
     attended_event = IdFilter(method="filter_attended_event")
     series = IdFilter(method="filter_series")
-    last_attended_after = MomentFilter(field_name="score__last_attended_at", lookup_expr="gte")
-    last_attended_before = MomentFilter(field_name="score__last_attended_at", lookup_expr="lte")
+    last_attended_after = MomentFilter(field_name="score__last_attended_at", lookup_expr="gte",
+                                      help_text="Last attended an event at or after this time.")
+    last_attended_before = MomentFilter(field_name="score__last_attended_at", lookup_expr="lt",
+                                       help_text="Last attended an event before this time (not at it).")
     losing_touch = BooleanFilter(
         method="filter_losing_touch",
         help_text="`true`: contacts past their keep-in-touch cadence now (`score.next_touch_due` before this "
@@ -83,8 +85,8 @@ class FollowUpFilterSet(UpdatedSinceFilterSet):
     outcome = filters.ChoiceFilter(choices=FollowUpOutcome.choices)
     deal_status = filters.ChoiceFilter(choices=DealStatus.choices)
     overdue = BooleanFilter(method="filter_overdue")
-    due_before = MomentFilter(field_name="due_at", lookup_expr="lt")
-    due_after = MomentFilter(field_name="due_at", lookup_expr="gte")
+    due_before = MomentFilter(field_name="due_at", lookup_expr="lt", help_text="Due before this time (not at it).")
+    due_after = MomentFilter(field_name="due_at", lookup_expr="gte", help_text="Due at or after this time.")
 
     class Meta:
         model = FollowUp

@@ -15,8 +15,9 @@ class EventFilterSet(UpdatedSinceFilterSet):
     series = IdFilter(field_name="series_id")
     status = filters.ChoiceFilter(choices=EventStatus.choices)
     kind = filters.ChoiceFilter(choices=EventKind.choices)
-    starts_after = MomentFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = MomentFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = MomentFilter(field_name="starts_at", lookup_expr="gte", help_text="Starting at or after this time.")
+    starts_before = MomentFilter(field_name="starts_at", lookup_expr="lt",
+                                 help_text="Starting before this time (not at it).")
 
     class Meta:
         model = Event
@@ -39,8 +40,9 @@ class InteractionFilterSet(UpdatedSinceFilterSet):
     event = IdFilter(field_name="event_id")
     contact = IdFilter(field_name="contact_id")
     kind = filters.ChoiceFilter(choices=InteractionKind.choices)
-    occurred_after = MomentFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = MomentFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = MomentFilter(field_name="occurred_at", lookup_expr="gte", help_text="At or after this time.")
+    occurred_before = MomentFilter(field_name="occurred_at", lookup_expr="lt",
+                                   help_text="Before this time (not at it).")
 
     class Meta:
         model = Interaction

@@ -407,6 +407,23 @@ class TestFilters:
         assert read_client.get("/api/v1/contacts/", {"stage": "legend"}).status_code == 400
         assert read_client.get("/api/v1/contacts/", {"score_min": "high"}).status_code == 400
 
+    def test_every_before_filter_leaves_out_its_moment_and_every_after_filter_takes_it(self, read_client, anna):
+        """`*_after` ≥, `*_before` <: a time range [after, before) splits a list without gaps or overlap."""
+        from scoring.models import ContactScore
+
+        moment = timezone.now().replace(microsecond=0) - timedelta(days=2)
+        ContactScore.objects.create(contact=anna, score=10, components={}, stage="growth", churn_risk="low",
+                                    computed_at=moment, profile_version=1, last_attended_at=moment)
+        event = Event.objects.create(name="Summit", starts_at=moment, ends_at=moment + timedelta(hours=2))
+        follow_up = create_follow_up(contact=anna, due_at=moment)
+        at = moment.isoformat()
+        for path, after, before, row in [("contacts", "last_attended_after", "last_attended_before", anna.pk),
+                                         ("events", "starts_after", "starts_before", event.pk),
+                                         ("follow-ups", "due_after", "due_before", follow_up.pk)]:
+            def ids(name, path=path):
+                return [item["id"] for item in read_client.get(f"/api/v1/{path}/", {name: at}).json()["results"]]
+            assert (ids(after), ids(before)) == ([row], []), path
+
     def test_follow_up_overdue_filter(self, read_client, anna):
         late = create_follow_up(contact=anna, due_at=timezone.now() - timedelta(days=1))
         create_follow_up(contact=anna, due_at=timezone.now() + timedelta(days=1))
