@@ -487,8 +487,13 @@ def assign_owner(contacts: QuerySet[Contact], owner, *, by=None) -> BulkResult:
 
 
 def clean_tags(tags: Sequence[str]) -> list[str]:
-    """Trimmed, without blanks and repeats, in the order given; too long ones refused."""
-    cleaned = list(dict.fromkeys(tag.strip() for tag in tags if tag and tag.strip()))
+    """Trimmed, without blanks and repeats in any case (the first spelling stays: the tag filter
+    matches any case), in the order given; too long ones refused."""
+    first_spelling: dict[str, str] = {}
+    for tag in tags:
+        if tag and tag.strip():
+            first_spelling.setdefault(tag.strip().casefold(), tag.strip())
+    cleaned = list(first_spelling.values())
     too_long = [tag for tag in cleaned if len(tag) > TAG_MAX_LENGTH]
     if too_long:
         raise ValidationError(
@@ -502,12 +507,12 @@ def change_tags(
     contacts: QuerySet[Contact], *, add: Sequence[str] = (), remove: Sequence[str] = (), by=None
 ) -> BulkResult:
     """Add and remove tags on the selected contacts; other tags and their order stay."""
-    add, remove = clean_tags(add), set(clean_tags(remove))
+    add, remove = clean_tags(add), {tag.casefold() for tag in clean_tags(remove)}
     changing = []
     too_many = 0
     for contact in _writable(contacts).select_for_update(of=("self",)):
-        tags = [tag for tag in contact.tags if tag not in remove]
-        tags += [tag for tag in add if tag not in tags]
+        tags = [tag for tag in contact.tags if tag.casefold() not in remove]
+        tags += [tag for tag in add if tag.casefold() not in {kept.casefold() for kept in tags}]
         if tags == contact.tags:
             continue
         if len(tags) > TAGS_MAX:

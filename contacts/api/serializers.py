@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contacts import services
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.models import TAG_MAX_LENGTH, TAGS_MAX, Contact, FollowUp, Organization, Referral, normalize_email
 from contacts.selectors import TimelineEntry
@@ -92,7 +93,7 @@ class ContactSerializer(PartnerModelSerializer):
         return normalize_email(value)
 
     def validate_tags(self, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(tag.strip() for tag in value if tag.strip()))
+        return services.clean_tags(value)
 
     def to_representation(self, contact: Contact) -> dict:
         data = super().to_representation(contact)

@@ -424,6 +424,11 @@ class TestFilters:
                 return [item["id"] for item in read_client.get(f"/api/v1/{path}/", {name: at}).json()["results"]]
             assert (ids(after), ids(before)) == ([row], []), path
 
+    def test_tags_repeated_in_another_case_are_one_tag(self, write_client, anna):
+        response = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {"tags": ["vip", " VIP ", "Partner", "partner"]},
+                                      format="json")
+        assert response.json()["tags"] == ["vip", "Partner"]
+
     def test_follow_up_overdue_filter(self, read_client, anna):
         late = create_follow_up(contact=anna, due_at=timezone.now() - timedelta(days=1))
         create_follow_up(contact=anna, due_at=timezone.now() + timedelta(days=1))

@@ -177,3 +177,11 @@ class TestFollowUps:
     def test_a_contact_cannot_refer_themselves(self, anna):
         with pytest.raises(ValidationError):
             services.create_referral(referrer=anna, referred=anna)
+
+
+def test_tags_are_one_in_any_case_when_added_and_removed_in_bulk():
+    assert services.clean_tags([" VIP", "vip", "Partner ", "", "partner"]) == ["VIP", "Partner"]
+    anna = services.create_contact(email="anna@example.com", tags=["vip", "Nord"])
+    services.change_tags(Contact.objects.filter(pk=anna.pk), add=["VIP", "Süd"], remove=["NORD"])
+    anna.refresh_from_db()
+    assert anna.tags == ["vip", "Süd"]
