@@ -28,6 +28,7 @@ import io
 import itertools
 import json
 import logging
+import re
 import zipfile
 import zlib
 from array import array
@@ -192,7 +193,10 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not supported: save the list as .xlsx or .csv."))
     text = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), errors="replace", newline="")
-    delimiter = _sniff_delimiter(text.readline(SNIFF_CHARACTERS))
+    first_line = text.readline(SNIFF_CHARACTERS)
+    # Excel's "sep=;" first line names the separator (the table skips it, _table_stream()).
+    directive = SEPARATOR_LINE.fullmatch(first_line.rstrip("\r\n"))
+    delimiter = directive.group(1) if directive else _sniff_delimiter(first_line)
     text.seek(0)
     description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
     yield _table_stream(csv.reader(text, delimiter=delimiter, strict=True), description)
@@ -209,6 +213,9 @@ def _encoding(data: bytes) -> str:
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8-sig"
+
+
+SEPARATOR_LINE = re.compile(r"sep=(.)", re.IGNORECASE)
 
 
 def _sniff_delimiter(header: str) -> str:
@@ -263,7 +270,8 @@ def _table_stream(table: Iterable[list[str]], description: str) -> TableStream:
     table = iter(table)
     try:
         header_index, header_row = next(
-            ((i, row) for i, row in enumerate(table) if any(cell.strip() for cell in row)), (None, None)
+            ((i, row) for i, row in enumerate(table)
+             if any(cell.strip() for cell in row) and not (i == 0 and _separator_directive(row))), (None, None)
         )
     except READ_ERRORS as exc:
         raise ImportFileError(_("The file could not be read: it is damaged or not a table.")) from exc
@@ -276,6 +284,12 @@ def _table_stream(table: Iterable[list[str]], description: str) -> TableStream:
         raise ImportFileError(_("The file has more than %(max)d columns.") % {"max": MAX_COLUMNS})
     return TableStream(headers=headers, description=description,
                        rows=_table_rows(table, len(headers), header_index + 2))
+
+
+def _separator_directive(row: list[str]) -> bool:
+    """Excel's "sep=;" line, as the CSV reader splits it: ["sep=", ""] (or "sep=|" whole)."""
+    return bool(SEPARATOR_LINE.fullmatch("".join(row).strip()) or (
+        len(row) == 2 and row[0].strip().lower() == "sep=" and not row[1].strip()))
 
 
 def _table_rows(table: Iterator[list[str]], width: int, first_line: int) -> Iterator[tuple[int, list[str]]]:

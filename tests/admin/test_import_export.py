@@ -151,6 +151,16 @@ class TestImportFlow:
         confirm(admin_client, event, upload(admin_client, event, content))
         assert Contact.objects.get(email="franz@client.example").last_name == "Weiß"
 
+    @pytest.mark.parametrize("separator", [";", ",", "\t"])
+    def test_excels_separator_line_names_the_separator_and_is_no_header(self, admin_client, event, separator):
+        content = (f"sep={separator}\r\nE-Mail-Adresse{separator}Nachname\r\nfranz@client.example{separator}Weiß\r\n"
+                   f"{separator}Ohne\r\n").encode("cp1252")
+        preview = upload(admin_client, event, content)
+        # the row without an e-mail, named by its line in the file
+        assert [row.line for row in preview.context["preview"].error_rows] == [4]
+        confirm(admin_client, event, preview)
+        assert Contact.objects.get(email="franz@client.example").last_name == "Weiß"
+
     def test_xlsx(self, admin_client, event):
         workbook = Workbook()
         sheet = workbook.active
