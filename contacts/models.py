@@ -263,12 +263,15 @@ class FollowUp(TimeStampedModel):
 
     def clean(self) -> None:
         validate_happened(self, "completed_at")
+        errors = {}  # every error at its field at once (see Event.clean())
         if self.status == FollowUpStatus.DONE and self.completed_at is None:
-            raise ValidationError({"completed_at": _("A done follow-up needs the time it was completed.")})
+            errors["completed_at"] = _("A done follow-up needs the time it was completed.")
         if self.status != FollowUpStatus.DONE and self.completed_at is not None:
-            raise ValidationError({"completed_at": _("Only a done follow-up has a completion time.")})
+            errors["completed_at"] = _("Only a done follow-up has a completion time.")
         if self.deal_value is not None and self.deal_value < 0:
-            raise ValidationError({"deal_value": _("The deal value cannot be negative.")})
+            errors["deal_value"] = _("The deal value cannot be negative.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def is_overdue(self) -> bool:

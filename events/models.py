@@ -107,12 +107,17 @@ class Event(TimeStampedModel):
         return f"{self.name} ({date_format(timezone.localtime(self.starts_at), 'SHORT_DATE_FORMAT')})"
 
     def clean(self) -> None:
+        # Every error at its field at once (a form shows them all; the constraints' checks that
+        # follow would put a second one above the form).
+        errors = {}
         if self.starts_at and self.ends_at and self.ends_at < self.starts_at:
-            raise ValidationError({"ends_at": _("The event cannot end before it starts.")})
+            errors["ends_at"] = _("The event cannot end before it starts.")
         if self.cost is not None and self.cost < 0:
-            raise ValidationError({"cost": _("The cost cannot be negative.")})
+            errors["cost"] = _("The cost cannot be negative.")
         if self.status == EventStatus.COMPLETED and self.completed_at is None:
-            raise ValidationError({"status": _("Complete the event with the “complete” action.")})
+            errors["status"] = _("Complete the event with the “complete” action.")
+        if errors:
+            raise ValidationError(errors)
         self.currency = (self.currency or "EUR").upper()
 
     @property

@@ -55,3 +55,17 @@ class TestAttendances:
         assert response.status_code == 302, response.context["adminform"].form.errors
         attendance.refresh_from_db()
         assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
+
+
+def test_every_error_of_an_event_form_is_at_its_field(staff_client):
+    """An end before the start and a negative cost at once: both at their fields, none above the form."""
+    now = timezone.localtime()
+    response = staff_client.post(reverse("admin:events_event_add"), {
+        "name": "Summit", "kind": "conference", "format": "in_person", "status": "planned", "currency": "EUR",
+        "starts_at_0": now.strftime("%Y-%m-%d"), "starts_at_1": "12:00:00",
+        "ends_at_0": now.strftime("%Y-%m-%d"), "ends_at_1": "10:00:00", "cost": "-5",
+        "attendances-TOTAL_FORMS": "0", "attendances-INITIAL_FORMS": "0",
+    })
+    form = response.context["adminform"].form
+    assert set(form.errors) == {"ends_at", "cost"}
+    assert form.errors["cost"] == ["The cost cannot be negative."]
