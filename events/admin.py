@@ -12,7 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -29,7 +29,7 @@ from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import EventStatus, ImportStatus
 from events.exceptions import EventNotEnded
-from events.models import Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
+from events.models import REGISTERED_STATUSES, Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
 from events.resources import AttendanceResource
 from ror_crm import queue
 from ror_crm.admin_tools import (
@@ -239,7 +239,9 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
         return (
             super().get_queryset(request)
             .select_related("series", "metrics")
-            .annotate(registration_count=Count("attendances"))
+            # As the event's RoR figures count them: registered, attended or no-show (not invited,
+            # waitlisted or cancelled).
+            .annotate(registration_count=Count("attendances", filter=Q(attendances__status__in=REGISTERED_STATUSES)))
         )
 
     @admin.display(description=gettext_lazy("starts"), ordering="starts_at")

@@ -136,6 +136,8 @@ NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attende
 CHECKED_IN_BEFORE_MESSAGE = _("This check-in time is more than a day before the event starts.")
 CANCELLED_MESSAGE = _("This event was cancelled: nobody can have attended or missed it.")
 HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
+# Who registered for an event, whether they came or not (DOMAIN.md's `registered`).
+REGISTERED_STATUSES = (AttendanceStatus.REGISTERED, *HAPPENED_STATUSES)
 
 
 class Attendance(TimeStampedModel):

@@ -19,13 +19,13 @@ from django.db import connection
 
 from contacts.choices import FollowUpStatus
 from events.choices import AttendanceStatus, EventStatus
+from events.models import REGISTERED_STATUSES
 from ror_crm.db import analytic_read, id_chunk_sql, sql_moment
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import COMPONENTS
 from scoring.services.profile import ScoringParameters
 
 SECONDS_PER_DAY = 86400.0
-REGISTERED_STATUSES = (AttendanceStatus.REGISTERED, AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 
 
 @dataclass

@@ -1,12 +1,14 @@
 """Every admin page opens, and no changelist or change page runs a query per row."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.selectors import contact_timeline
@@ -293,3 +295,15 @@ def test_the_event_and_contact_pages_write_numbers_as_the_language_does(admin_cl
     contact = agency.contacts[0]
     contact_page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk])).content.decode()
     assert re.search(r"\d+,\d von \d+ Pkt\.", contact_page)  # the breakdown's bars
+
+
+def test_the_event_lists_registrations_are_the_events_registered(staff_client):
+    """As the RoR panel counts them: registered, attended or no-show; not invited, waitlisted or cancelled."""
+    now = timezone.now()
+    event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=8), ends_at=now - timedelta(hours=1))
+    for index, status in enumerate(["registered", "attended", "no_show", "invited", "waitlisted", "cancelled"]):
+        Attendance.objects.create(event=event, contact=Contact.objects.create(email=f"p{index}@x.de"), status=status)
+
+    response = staff_client.get(reverse("admin:events_event_changelist"))
+
+    assert [row.registration_count for row in response.context["cl"].result_list] == [3]

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from contacts.choices import FollowUpStatus
 from contacts.models import Contact
 from events.choices import AttendanceStatus, EventStatus
-from events.models import Attendance, Event
+from events.models import REGISTERED_STATUSES, Attendance, Event
 from scoring.models import ScoreSnapshot
-from scoring.services.contact_scores import REGISTERED_STATUSES, ContactAggregates, decay
+from scoring.services.contact_scores import ContactAggregates, decay
 from scoring.services.profile import ScoringParameters
 
 
