@@ -61,7 +61,8 @@ class FollowUpLogForm(forms.Form):
         widget=forms.DateTimeInput(format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local"}),
         help_text=_("When the conversation took place, if not just now: it counts for the 48-hour follow-up figures."),
     )
-    outcome = forms.ChoiceField(label=_("outcome"), choices=FollowUpOutcome.choices, initial=FollowUpOutcome.POSITIVE)
+    # Nothing chosen for the user: a preselected "positive" would be recorded when left alone.
+    outcome = forms.ChoiceField(label=_("outcome"), choices=[("", "—"), *FollowUpOutcome.choices], required=False)
     summary = forms.CharField(label=_("summary"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), required=False,
                               max_length=FREE_TEXT_MAX_LENGTH)
     next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False,

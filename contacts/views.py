@@ -219,7 +219,7 @@ def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> Follo
     if data["next_due_on"] is not None:
         services.create_follow_up(
             contact=data["contact"], event=data["event"], owner=request.user, channel=fields["channel"],
-            status=FollowUpStatus.PLANNED, summary=data["next_step"],
+            status=FollowUpStatus.PLANNED, next_step=data["next_step"],
             due_at=timezone.make_aware(datetime.combine(data["next_due_on"], FOLLOW_UP_DUE_TIME)),
             override=data["plan_anyway"],
         )

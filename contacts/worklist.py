@@ -11,8 +11,8 @@ fixed number of queries:
 
 My follow-ups has three groups, each one query:
 - overdue: their planned follow-ups whose due time has passed;
-- due this week: their planned follow-ups due from now to the end of the calendar week
-  (Sunday night, site time zone);
+- due soon: their planned follow-ups due in the next DUE_SOON_DAYS days (a rolling week: on a
+  Saturday, the next Wednesday's is there too);
 - at risk: contacts they own whose relationship is slipping (stage "at_risk", or churn risk
   high or medium) and for whom nobody has planned a follow-up yet.
 Erased contacts never appear; do-not-contact contacts are not suggested as at risk
@@ -20,7 +20,7 @@ Erased contacts never appear; do-not-contact contacts are not suggested as at ri
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
@@ -30,6 +30,7 @@ from contacts.choices import FollowUpStatus
 from contacts.models import Contact, FollowUp
 from scoring.choices import ChurnRisk, LifecycleStage
 
+DUE_SOON_DAYS = 7  # "due soon": a rolling week, whatever the day
 AT_RISK_LIMIT = 50  # the riskiest first; the page says how many more there are
 LIST_LIMIT = 50  # rows a contact list of the worklist shows; the page says how many more there are
 TEAM = "team"  # the owner scope of the team worklist: every owner's follow-ups
@@ -43,7 +44,7 @@ class OwnerLoad:
 
     owner: object | None
     overdue: int = 0
-    due_this_week: int = 0
+    due_soon: int = 0
     at_risk: int = 0
 
 
@@ -77,10 +78,10 @@ class ListPage:
 @dataclass
 class Worklist:
     now: datetime
-    week_ends_at: datetime
+    due_soon_until: datetime
     view: str = ACTIONS
     overdue: list[FollowUp] = field(default_factory=list)
-    due_this_week: list[FollowUp] = field(default_factory=list)
+    due_soon: list[FollowUp] = field(default_factory=list)
     at_risk: list[Contact] = field(default_factory=list)
     at_risk_page: ListPage = field(default_factory=ListPage)
     team: list[OwnerLoad] = field(default_factory=list)  # the team worklist's table of owners
@@ -89,16 +90,10 @@ class Worklist:
     missed: list = field(default_factory=list)  # attendances past their follow-up deadline
     missed_page: ListPage = field(default_factory=ListPage)
 
-    @property
-    def last_day_of_week(self) -> date:
-        return timezone.localtime(self.week_ends_at - timedelta(days=1)).date()
 
-
-def end_of_week(now: datetime) -> datetime:
-    """Monday 00:00 of next week in the site's time zone: the end of "this week"."""
-    today = timezone.localtime(now).date()
-    next_monday = today + timedelta(days=7 - today.weekday())
-    return timezone.make_aware(datetime.combine(next_monday, time.min))
+def due_soon_until(now: datetime) -> datetime:
+    """The end of "due soon": DUE_SOON_DAYS from now."""
+    return now + timedelta(days=DUE_SOON_DAYS)
 
 
 def _owned_by(owner, field_name: str = "owner") -> Q:
@@ -117,8 +112,8 @@ def overdue_follow_ups(owner, *, now: datetime) -> QuerySet[FollowUp]:
     return planned_follow_ups(owner).filter(due_at__lt=now)
 
 
-def follow_ups_due_this_week(owner, *, now: datetime) -> QuerySet[FollowUp]:
-    return planned_follow_ups(owner).filter(due_at__gte=now, due_at__lt=end_of_week(now))
+def follow_ups_due_soon(owner, *, now: datetime) -> QuerySet[FollowUp]:
+    return planned_follow_ups(owner).filter(due_at__gte=now, due_at__lt=due_soon_until(now))
 
 
 def _at_risk(owner) -> QuerySet[Contact]:
@@ -149,25 +144,25 @@ def at_risk_contacts(owner) -> QuerySet[Contact]:
 
 
 def team_load(*, now: datetime) -> list[OwnerLoad]:
-    """Per owner: overdue, due this week, at risk without a plan; the busiest first. Two queries."""
-    week_ends_at = end_of_week(now)
+    """Per owner: overdue, due soon, at risk without a plan; the busiest first. Two queries."""
+    until = due_soon_until(now)
     loads: dict[int | None, OwnerLoad] = {}
     follow_ups = (
         FollowUp.objects.filter(status=FollowUpStatus.PLANNED, contact__erased_at__isnull=True)
         .values("owner")
         .annotate(overdue=Count("pk", filter=Q(due_at__lt=now)),
-                  due=Count("pk", filter=Q(due_at__gte=now, due_at__lt=week_ends_at)))
+                  due=Count("pk", filter=Q(due_at__gte=now, due_at__lt=until)))
     )
     for row in follow_ups:
         load = loads.setdefault(row["owner"], OwnerLoad(owner=row["owner"]))
-        load.overdue, load.due_this_week = row["overdue"], row["due"]
+        load.overdue, load.due_soon = row["overdue"], row["due"]
     for row in _at_risk(TEAM).order_by().values("owner").annotate(count=Count("pk")):
         loads.setdefault(row["owner"], OwnerLoad(owner=row["owner"])).at_risk = row["count"]
     users = get_user_model().objects.in_bulk([owner for owner in loads if owner is not None])
-    rows = [load for load in loads.values() if load.overdue or load.due_this_week or load.at_risk]
+    rows = [load for load in loads.values() if load.overdue or load.due_soon or load.at_risk]
     for load in rows:
         load.owner = users.get(load.owner)
-    return sorted(rows, key=lambda load: (-load.overdue, -load.due_this_week, -load.at_risk, str(load.owner or "")))
+    return sorted(rows, key=lambda load: (-load.overdue, -load.due_soon, -load.at_risk, str(load.owner or "")))
 
 
 def _owned_contacts(owner) -> QuerySet[Contact]:
@@ -213,13 +208,13 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, pag
     from scoring.services.next_action import days_overdue, reason_text
 
     now = now or timezone.now()
-    worklist = Worklist(now=now, week_ends_at=end_of_week(now), view=view)
+    worklist = Worklist(now=now, due_soon_until=due_soon_until(now), view=view)
     if view == FOLLOW_UPS:
         worklist.at_risk, worklist.at_risk_page = _page(at_risk_contacts(owner), page, AT_RISK_LIMIT)
         worklist.overdue = list(overdue_follow_ups(owner, now=now))
         for follow_up in worklist.overdue:
             follow_up.days_overdue = (now - follow_up.due_at).days
-        worklist.due_this_week = list(follow_ups_due_this_week(owner, now=now))
+        worklist.due_soon = list(follow_ups_due_soon(owner, now=now))
         worklist.team = team_load(now=now) if owner == TEAM else []
     elif view in (ACTIONS, LOSING_TOUCH):
         contacts = next_action_contacts(owner, now=now) if view == ACTIONS else losing_touch_contacts(owner, now=now)

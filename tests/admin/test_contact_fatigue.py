@@ -98,7 +98,7 @@ class TestLogFollowUp:
         assert sales_client.post(LOG, {**data, "plan_anyway": "on"}).status_code == 302
         assert FollowUp.objects.filter(contact=tired, status=FollowUpStatus.DONE).count() == 4
         [follow_up] = planned_for(tired)
-        assert follow_up.summary == "Send the offer"
+        assert follow_up.next_step == "Send the offer"
 
     def test_without_a_next_follow_up_there_is_nothing_to_warn_about(self, sales_client, tired):
         page = sales_client.get(LOG, {"contact": tired.pk}).content.decode()

@@ -17,7 +17,7 @@ from django.utils.html import escape
 from contacts.choices import DealStatus, FollowUpOutcome, FollowUpStatus
 from contacts.models import Contact, FollowUp
 from contacts.services import erase_contact
-from contacts.worklist import FOLLOW_UPS, end_of_week, worklist_for
+from contacts.worklist import FOLLOW_UPS, due_soon_until, worklist_for
 from events.choices import EventStatus
 from events.models import Event
 from scoring.models import ContactScore
@@ -52,12 +52,12 @@ def plan(contact: Contact, owner, due_at, **fields) -> FollowUp:
 def worklist_data(sales_user, staff_user):
     """Sven's follow-ups and contacts, and some of Anna's that Sven must not see."""
     now = timezone.now()
-    this_week = now + (end_of_week(now) - now) / 2  # later today or this week, whatever day it is
+    soon = now + timedelta(days=6, hours=23)  # within the rolling week, whatever day it is
     carla = make_contact("carla@client.example", sales_user)
     dirk = make_contact("dirk@client.example", sales_user)
     overdue = plan(carla, sales_user, now - timedelta(days=2), next_step="Send the offer")
-    due = plan(dirk, sales_user, this_week)
-    plan(dirk, sales_user, end_of_week(now) + timedelta(days=1))  # next week: not listed
+    due = plan(dirk, sales_user, soon)
+    plan(dirk, sales_user, due_soon_until(now) + timedelta(hours=1))  # more than 7 days ahead: not listed
     FollowUp.objects.create(contact=carla, owner=sales_user, status=FollowUpStatus.DONE, completed_at=now,
                             due_at=now - timedelta(days=5))  # done: not listed
     plan(carla, staff_user, now - timedelta(days=1))  # Anna's
@@ -79,14 +79,14 @@ class TestGroups:
     def test_each_group_lists_only_what_the_user_must_act_on(self, sales_user, worklist_data):
         worklist = worklist_for(sales_user, view=FOLLOW_UPS)
         assert worklist.overdue == [worklist_data["overdue"]]
-        assert worklist.due_this_week == [worklist_data["due"]]
+        assert worklist.due_soon == [worklist_data["due"]]
         # The highest churn risk first; do-not-contact and already planned contacts are left out.
         assert worklist.at_risk == [worklist_data["churning"], worklist_data["at_risk"]]
 
     def test_another_user_sees_their_own_list(self, staff_user, worklist_data):
         worklist = worklist_for(staff_user, view=FOLLOW_UPS)
         assert [follow_up.contact.email for follow_up in worklist.overdue] == ["carla@client.example"]
-        assert worklist.due_this_week == []
+        assert worklist.due_soon == []
         assert [contact.email for contact in worklist.at_risk] == ["jana@client.example"]
 
     def test_the_page_shows_the_three_groups(self, sales_client, worklist_data):
@@ -250,7 +250,7 @@ class TestLogFollowUp:
             f"Follow-up with {contact} logged; the next one is planned for {next_day.isoformat()}."]
         planned = FollowUp.objects.get(contact=contact, status=FollowUpStatus.PLANNED)
         assert timezone.localtime(planned.due_at).date() == next_day
-        assert planned.summary == "Invite to the summit"
+        assert planned.next_step == "Invite to the summit"  # what to do next, where the worklist shows it
         assert contact not in worklist_for(sales_user, view=FOLLOW_UPS).at_risk
 
     def test_no_next_follow_up_is_planned_with_a_do_not_contact_contact(self, sales_client, sales_user):

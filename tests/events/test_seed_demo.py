@@ -317,8 +317,8 @@ class TestDefaultDataset:
             worklist = worklist_for(user, now=now, view=FOLLOW_UPS)
             assert 1 <= len(worklist.overdue) <= 15, user.username
             assert all(follow_up.days_overdue <= 30 for follow_up in worklist.overdue), user.username
-            assert len(worklist.due_this_week) >= 1, user.username
-            assert len(worklist.due_this_week) + len(worklist.overdue) < FollowUp.objects.filter(owner=user).count()
+            assert len(worklist.due_soon) >= 1, user.username
+            assert len(worklist.due_soon) + len(worklist.overdue) < FollowUp.objects.filter(owner=user).count()
 
 
     def test_every_next_action_rule_and_cadence_source_occurs(self, default_demo):
