@@ -52,7 +52,7 @@ class TestAttendances:
 
         response = staff_client.post(url, data)
 
-        assert response.status_code == 302, response.context["adminform"].form.errors
+        assert response.status_code == 302
         attendance.refresh_from_db()
         assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
 
@@ -69,3 +69,19 @@ def test_every_error_of_an_event_form_is_at_its_field(staff_client):
     form = response.context["adminform"].form
     assert set(form.errors) == {"ends_at", "cost"}
     assert form.errors["cost"] == ["The cost cannot be negative."]
+
+
+@pytest.mark.parametrize(("typed", "taken"), [("2026-05-12", True), ("12.05.2026", True), ("12/05/2026", False)])
+def test_an_english_date_is_iso_or_day_first_never_month_first(staff_client, typed, taken):
+    """12/05/2026 is 12 May to a European agency and 5 December to Django's US English: refused, not guessed."""
+    response = staff_client.post(reverse("admin:events_event_add"), {
+        "name": "Summit", "kind": "conference", "format": "in_person", "status": "planned", "currency": "EUR",
+        "starts_at_0": typed, "starts_at_1": "09:00", "ends_at_0": typed, "ends_at_1": "17:00",
+        **{f"{inline}-{count}": "0" for inline in ("attendances", "interactions") for count in ("TOTAL_FORMS", "INITIAL_FORMS")},
+    })
+    if taken:
+        assert response.status_code == 302
+        assert timezone.localtime(Event.objects.get().starts_at).date().isoformat() == "2026-05-12"
+    else:
+        assert "starts_at" in response.context["adminform"].form.errors
+        assert not Event.objects.exists()
