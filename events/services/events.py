@@ -144,7 +144,7 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
         now = timezone.now()
         if event.ends_at > now and not force:
             raise EventNotEnded(
-                f"This event has not ended yet (it ends at {event.ends_at.isoformat()}); "
+                f"This event has not ended yet (it ends at {timezone.localtime(event.ends_at).isoformat()}); "
                 "complete it after it has ended, or force the completion."
             )
         event.status = EventStatus.COMPLETED
