@@ -219,6 +219,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits out a Redis outage of any length (Celery's default gives up after 100 retries,
+# about a quarter of an hour, and the worker exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "ror_crm.beat:DatabaseScheduler"
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
 CELERY_BEAT_SCHEDULE: dict = {

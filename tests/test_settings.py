@@ -222,6 +222,10 @@ print(json.dumps({
     "PUBLISH_RETRIES": settings.CELERY_TASK_PUBLISH_RETRY_POLICY["max_retries"],
     "CONNECT_TIMEOUT": settings.CELERY_BROKER_CONNECTION_TIMEOUT,
     "CACHE_OPTIONS": settings.CACHES["default"].get("OPTIONS", {}),
+    "BROKER_MAX_RETRIES": settings.CELERY_BROKER_CONNECTION_MAX_RETRIES,
+    "BROKER_SOCKET_TIMEOUT": settings.CELERY_BROKER_TRANSPORT_OPTIONS["socket_timeout"],
+    "RESULT_SOCKET_TIMEOUT": settings.CELERY_REDIS_SOCKET_TIMEOUT,
+    "DB_CONNECT_TIMEOUT": db["OPTIONS"].get("connect_timeout"),
 }))
 """
 
@@ -241,6 +245,12 @@ class TestReliability:
         assert values["PUBLISH_RETRIES"] <= 1
         assert values["CONNECT_TIMEOUT"] <= 2
         assert values["CACHE_OPTIONS"]["socket_connect_timeout"] <= 2
+        # A hung Redis costs a call seconds (ror_crm.queue.redis_breaker), a hung PostgreSQL a connect.
+        assert values["CACHE_OPTIONS"]["socket_timeout"] == values["BROKER_SOCKET_TIMEOUT"] == 2
+        assert values["RESULT_SOCKET_TIMEOUT"] == 2
+        assert values["DB_CONNECT_TIMEOUT"] == 5
+        # A worker waits out a Redis outage of any length instead of exiting after 100 retries.
+        assert values["BROKER_MAX_RETRIES"] is None
 
     def test_the_visibility_timeout_follows_the_time_limit(self):
         result = run_python(["-c", READ_RELIABILITY], DJANGO_SECRET_KEY=PRODUCTION_KEY, CELERY_TASK_TIME_LIMIT="600")
