@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, Exists, F, OuterRef, When
 from django.http import Http404, HttpResponseRedirect, JsonResponse
@@ -664,3 +665,27 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("referred"))
     def referred_display(self, referral):
         return referral.referred or referral.referred_email or "—"
+
+
+# Users -----------------------------------------------------------------------------------------
+# Agency staff and sales may view users: the owner pickers and filters name them. Who may only
+# view sees who is who, nothing of an account's password, rights or logins.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class TeamUserAdmin(UserAdmin):
+    VIEW_ONLY_FIELDS = ("username", "first_name", "last_name", "email", "is_active")
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return [(None, {"fields": self.VIEW_ONLY_FIELDS})]
+        return super().get_fieldsets(request, obj)
+
+    def get_list_display(self, request):
+        if not self.has_change_permission(request):
+            return ("username", "first_name", "last_name", "email")
+        return super().get_list_display(request)
+
+    def get_list_filter(self, request):
+        return super().get_list_filter(request) if self.has_change_permission(request) else ("is_active",)

@@ -85,3 +85,14 @@ def test_an_english_date_is_iso_or_day_first_never_month_first(staff_client, typ
     else:
         assert "starts_at" in response.context["adminform"].form.errors
         assert not Event.objects.exists()
+
+
+def test_who_may_only_view_users_sees_who_is_who_and_nothing_of_their_accounts(sales_client, superuser):
+    listed = sales_client.get(reverse("admin:auth_user_changelist"))
+    assert listed.status_code == 200
+    assert "superuser status" not in listed.content.decode().lower()
+
+    page = sales_client.get(reverse("admin:auth_user_change", args=[superuser.pk])).content.decode()
+    assert superuser.username in page
+    for secret in ("pbkdf2", "algorithm", "Superuser status", "Last login", "User permissions"):
+        assert secret not in page, secret
