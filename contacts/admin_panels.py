@@ -25,6 +25,8 @@ from scoring.admin_clv import clv_panel
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.formatting import localized
 from scoring.models import COMPONENTS, ScoringProfile
+from scoring.services import active_parameters
+from scoring.services.contact_scores import decayed_score
 
 COMPONENT_LABELS = {
     "attendance": gettext_lazy("Attendance"),
@@ -76,8 +78,16 @@ def score_breakdown(contact: Contact) -> dict | None:
             "points_total": sum(row["points"] for row in rows)}
 
 
+DECAY_POINTS = 6  # points of the line from the latest computation to today
+
+
 def score_history_chart(contact: Contact):
-    """The latest HISTORY_POINTS scores; the chart says how many older ones it leaves out."""
+    """The latest HISTORY_POINTS scores, placed by date, then the line to today.
+
+    Snapshots are kept when data or a rule moved the score (docs/scoring.md), not for decay alone:
+    after the latest computation the line follows decay, drawn from the stored sums (as
+    `score_now` in the API), so the chart ends at what the score is today. The chart says how
+    many older scores it leaves out."""
     snapshots = list(
         contact.score_snapshots.annotate(snapshots=Window(Count("pk")))  # all of them, in the same query
         .order_by("-computed_at", "-id").values_list("computed_at", "score", "snapshots")[:HISTORY_POINTS]
@@ -92,9 +102,37 @@ def score_history_chart(contact: Contact):
             "Showing the %(shown)s most recent of %(total)s scores.",
             total,
         ) % {"shown": localized(len(snapshots)), "total": localized(total)}
-    points = [(date_format(timezone.localtime(at), "SHORT_DATE_FORMAT"), score) for at, score, _total in reversed(snapshots)]
+    history = [(at, score, None) for at, score, _total in reversed(snapshots)]
+    history += _decay_to_today(related_or_none(contact, "score"), after=history[-1][0])
+    points = [(date_format(timezone.localtime(at), "SHORT_DATE_FORMAT"), score) for at, score, _ in history]
+    tooltips = [date_format(timezone.localtime(at), "SHORT_DATETIME_FORMAT") + (f" ({kind})" if kind else "")
+                for at, _score, kind in history]
     return line_chart_svg(points, min_value=0, max_value=100, width=560, value_format=1, tick_format=0,
-                          title=_("Score history"), note=note)
+                          title=_("Score history"), note=note, tooltips=tooltips,
+                          positions=[at.timestamp() for at, _score, _kind in history])
+
+
+def _decay_to_today(score, *, after: datetime) -> list[tuple[datetime, float, str]]:
+    """The stored score (computed after the latest snapshot, by the nightly run) and the decay of
+    its sums from then to now, as (time, score, what it is); none when a profile other than the
+    active one computed it (its decay would mix two profiles)."""
+    if score is None:
+        return []
+    now = timezone.now()
+    points = []
+    if score.computed_at > after:
+        points.append((score.computed_at, score.score, _("computed")))
+    try:
+        params = active_parameters()
+    except ScoringProfile.DoesNotExist:
+        return points
+    start = max(score.computed_at, after)
+    if params.version != score.profile_version or (now - start).total_seconds() < 86400:
+        return points
+    for step in range(1, DECAY_POINTS + 1):
+        at = start + (now - start) * step / DECAY_POINTS
+        points.append((at, decayed_score(score, at, params).score, _("decay since the last computation")))
+    return points
 
 
 @dataclass

@@ -366,8 +366,13 @@ def line_chart_svg(
     max_x_labels: int = 6,
     note: str | None = None,
     tooltips: Sequence[str] | None = None,
+    positions: Sequence[float] | None = None,
 ) -> SafeString:
     """A line through (label, value) points in the given order (oldest first), with dots.
+
+    `positions` (ascending numbers, e.g. timestamps) place the points along the x axis in
+    proportion (a month between two scores is wider than a day); without them the points are
+    evenly spaced. Labels are then printed where they do not crowd the one before.
 
     The y scale runs from `min_value` (0 by default; None = the smallest value) to
     `max_value` (None = the largest value). None values break the line. Only up to
@@ -391,9 +396,14 @@ def line_chart_svg(
     left = max(36, math.ceil(max(_text_px(text) for _, text in ticks)) + 8)
     plot_width, plot_height = width - left - right, height - top - bottom
     step = plot_width / (len(points) - 1) if len(points) > 1 else 0
+    span = (positions[-1] - positions[0]) if positions is not None and len(points) > 1 else 0
 
     def x_at(index: int) -> float:
-        return left + (index * step if len(points) > 1 else plot_width / 2)
+        if len(points) == 1:
+            return left + plot_width / 2
+        if span > 0:
+            return left + (positions[index] - positions[0]) / span * plot_width
+        return left + index * step
 
     def y_at(value: float) -> float:
         return top + plot_height - (min(max(value, low), high) - low) / (high - low) * plot_height
@@ -414,7 +424,10 @@ def line_chart_svg(
     for segment in segments:
         if len(segment) > 1:
             body.append(f'<polyline fill="none" stroke="{escape(color)}" stroke-width="2" points="{" ".join(segment)}"/>')
-    labelled = _spread_labels([str(label) for label, _ in points], plot_width, max_x_labels)
+    if span > 0:
+        labelled = _labels_that_fit([str(label) for label, _ in points], [x_at(i) for i in range(len(points))])
+    else:
+        labelled = _spread_labels([str(label) for label, _ in points], plot_width, max_x_labels)
     for index, (label, value) in enumerate(points):
         if value is not None:
             body.append(
@@ -429,6 +442,23 @@ def line_chart_svg(
             body.append(_label(str(label), X_LABEL_PX,
                                f'x="{_num(x_at(index))}" y="{height - 8}" text-anchor="{anchor}" fill="{QUIET_COLOR}"'))
     return _svg(width, height, title, body, css_class="ror-line-chart", note=note)
+
+
+def _labels_that_fit(labels: list[str], xs: list[float]) -> set[int]:
+    """Indices of the x labels to print for points placed by position: the last, and from the
+    first on each one far enough from the one printed before it (and from the last) not to touch,
+    and not repeating the label before it (several points on one day)."""
+    label_px = max(_text_px(_fit(label, X_LABEL_PX)) for label in labels) + 8
+    last = len(labels) - 1
+    labelled = {last}
+    previous_x, previous_label = None, None
+    for index in range(last):
+        far_from_previous = previous_x is None or xs[index] - previous_x >= 1.5 * label_px
+        if far_from_previous and xs[last] - xs[index] >= 1.5 * label_px and labels[index] != previous_label \
+                and labels[index] != labels[last]:
+            labelled.add(index)
+            previous_x, previous_label = xs[index], labels[index]
+    return labelled
 
 
 def _spread_labels(labels: list[str], plot_width: float, max_labels: int) -> set[int]:

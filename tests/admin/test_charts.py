@@ -190,3 +190,33 @@ class TestAdminPageCharts:
         assert len(root.findall(f"{SVG}circle")) == HISTORY_POINTS
         last = date_format(timezone.localtime(start + timedelta(days=HISTORY_POINTS + 4)), "SHORT_DATE_FORMAT")
         assert last in texts_of(root)
+
+    def test_the_score_history_is_placed_by_date_and_decays_to_today(self):
+        """Snapshots are kept for changes, not for decay: the line goes on from the stored score to
+        today's, decayed from the stored sums; a month between two scores is wider than a day."""
+        from contacts.admin_panels import DECAY_POINTS, score_history_chart
+        from scoring.services import active_parameters, recompute_contacts
+        from scoring.services.contact_scores import decayed_score
+
+        now = timezone.now()
+        contact = Contact.objects.create(email="history@example.com")
+        event = Event.objects.create(name="Summit", starts_at=now - timedelta(days=92), ends_at=now - timedelta(days=91),
+                                     status="completed", completed_at=now - timedelta(days=91))
+        contact.attendances.create(event=event, status="attended")
+        recompute_contacts([contact.pk], as_of=now - timedelta(days=90), trigger=ScoreTrigger.EVENT)
+        ScoreSnapshot.objects.create(contact=contact, score=10.0, components={}, stage="growth", profile_version=1,
+                                     computed_at=now - timedelta(days=89), trigger=ScoreTrigger.MANUAL)
+        ScoreSnapshot.objects.create(contact=contact, score=12.0, components={}, stage="growth", profile_version=1,
+                                     computed_at=now - timedelta(days=59), trigger=ScoreTrigger.MANUAL)
+
+        root = parse(str(score_history_chart(contact)))
+
+        xs = [float(circle.get("cx")) for circle in root.iter(f"{SVG}circle")]
+        assert len(xs) == 3 + DECAY_POINTS  # three snapshots (the first computation's too), the decay to today
+        assert xs == sorted(xs)
+        day, month = xs[1] - xs[0], xs[2] - xs[1]
+        assert month == pytest.approx(30 * day, rel=0.01)
+        today = decayed_score(contact.score, now, active_parameters()).score
+        last_tooltip = list(root.iter(f"{SVG}circle"))[-1].find(f"{SVG}title").text
+        assert last_tooltip.endswith(f"(decay since the last computation): {localized(today, 1)}")
+        assert today < contact.score.score
