@@ -30,8 +30,16 @@ from scoring.views import component_labels
 KEYED_PARAMETERS = ("weights", "saturation", "role_weights", "outcome_weights", "stage_thresholds")
 
 
-def _field_label(name: str) -> str:
-    return ScoringProfile._meta.get_field(name).verbose_name
+def _in_words_display(name: str):
+    """An admin column of the profile's keyed parameter `name`: each number beside its label."""
+
+    @admin.display(description=ScoringProfile._meta.get_field(name).verbose_name)
+    def display(model_admin, profile: ScoringProfile) -> str:
+        labels = keyed_parameter_labels()[name]
+        return format_html_join(mark_safe("<br>"), "{}: {}", (
+            (labels.get(key, key), number_format(value)) for key, value in (getattr(profile, name) or {}).items()))
+
+    return display
 
 
 def _number(value: float | None, digits: int, suffix: str = "") -> str:
@@ -67,31 +75,11 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
             return [f"{name}_in_words" if name in KEYED_PARAMETERS else name for name in fields]
         return fields
 
-    def _in_words(self, profile: ScoringProfile, name: str) -> str:
-        labels = keyed_parameter_labels()[name]
-        return format_html_join(
-            mark_safe("<br>"), "{}: {}", ((labels.get(key, key), number_format(value))
-                                          for key, value in (getattr(profile, name) or {}).items()))
-
-    @admin.display(description=_field_label("weights"))
-    def weights_in_words(self, profile):
-        return self._in_words(profile, "weights")
-
-    @admin.display(description=_field_label("saturation"))
-    def saturation_in_words(self, profile):
-        return self._in_words(profile, "saturation")
-
-    @admin.display(description=_field_label("role_weights"))
-    def role_weights_in_words(self, profile):
-        return self._in_words(profile, "role_weights")
-
-    @admin.display(description=_field_label("outcome_weights"))
-    def outcome_weights_in_words(self, profile):
-        return self._in_words(profile, "outcome_weights")
-
-    @admin.display(description=_field_label("stage_thresholds"))
-    def stage_thresholds_in_words(self, profile):
-        return self._in_words(profile, "stage_thresholds")
+    weights_in_words = _in_words_display("weights")
+    saturation_in_words = _in_words_display("saturation")
+    role_weights_in_words = _in_words_display("role_weights")
+    outcome_weights_in_words = _in_words_display("outcome_weights")
+    stage_thresholds_in_words = _in_words_display("stage_thresholds")
 
     def save_model(self, request, obj, form, change):
         edited_pk, edited_version = obj.pk, obj.version
