@@ -176,6 +176,13 @@ class TestBodies:
         assert_error_shape(response, 413)
         assert Contact.objects.count() == 0
 
+    @pytest.mark.parametrize("field", ["emails", "external_ids"])
+    def test_more_than_1000_check_ins_is_a_413(self, write_client, event, field):
+        response = post_json(write_client, f"/api/v1/events/{event.pk}/check-ins/",
+                             {field: [f"p{i}@example.com" for i in range(1001)]})
+
+        assert_error_shape(response, 413)
+
     @pytest.mark.parametrize("rows", [None, "rows", [1, 2], [[]], [None], {"email": "a@example.com"}])
     def test_bulk_rows_of_the_wrong_shape_are_refused(self, write_client, event, rows):
         response = post_json(write_client, f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": rows})
