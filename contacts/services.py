@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
 from contacts.choices import FollowUpStatus
-from contacts.erasure import PersonalMentions, contact_erased, scrub_text_fields
+from contacts.erasure import ERASED_REPRESENTATION, PersonalMentions, contact_erased, scrub_text_fields
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.fatigue import check_fatigue, fatigued_contact_ids
 from contacts.models import (
@@ -229,6 +229,8 @@ def export_contact(contact: Contact) -> dict[str, Any]:
         )),
         "lifetime_value": None,
     }
+    if contact.is_erased:
+        data["contact"].update(ERASED_REPRESENTATION)  # as the API shows an erased contact: null
     score = getattr(contact, "score", None) if hasattr(contact, "score") else None
     if score is not None:
         # Every figure stored about the contact: the score, its components and the inputs it

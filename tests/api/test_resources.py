@@ -185,6 +185,15 @@ class TestContractRules:
         body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
         assert body["contact"]["email"] == "anna@example.com"
 
+    def test_an_erased_contacts_export_shows_its_personal_fields_as_the_contact_does(self, read_client, write_client,
+                                                                                     anna):
+        assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/").status_code == 204
+        shown = read_client.get(f"/api/v1/contacts/{anna.pk}/").json()
+        exported = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()["contact"]
+        personal = ("email", "first_name", "last_name", "job_title", "phone", "tags")
+        assert {name: exported[name] for name in personal} == {name: shown[name] for name in personal} == dict.fromkeys(
+            personal)
+
 
 class TestEventActions:
     def test_bulk_partial_success_and_idempotent_replay(self, write_client, event):
