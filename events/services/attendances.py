@@ -76,13 +76,17 @@ def create_attendance(**fields: Any) -> Attendance:
 
 @transaction.atomic
 def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
+    # Its events first, then the row, in the order check-ins and completion take them (never the
+    # other way round: two requests would wait for each other). Their status and start decide what
+    # the row may say.
+    share_lock(Event, {attendance.event_id, getattr(fields.get("event"), "pk", None)} - {None})
     attendance = locked(attendance)
     ensure_writable(attendance.contact_id, fields.get("contact"))
     old_event, old_contact_id = attendance.event, attendance.contact_id
     for name, value in fields.items():
         setattr(attendance, name, value)
     if attendance.event_id is not None:
-        attendance.event = share_locked(attendance.event)
+        attendance.event = share_locked(attendance.event)  # as stored (locked above, unless moved meanwhile)
     if attendance.external_id == "":
         attendance.external_id = None
     attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
