@@ -471,3 +471,11 @@ def test_a_planned_follow_up_has_the_action_in_hand_on_the_contact_page_and_the_
     assert f"In hand: a follow-up is planned for {timezone.localtime(due).date().isoformat()}." in page
     assert contact not in worklist_for(sales_user).contacts  # off the to-do list until the plan falls due
     assert contact in worklist_for(sales_user, now=due + timedelta(hours=1)).contacts
+
+
+def test_an_email_in_a_narrow_cell_wraps_at_its_at_sign_and_dots_and_stays_escaped():
+    from contacts.templatetags.contact_text import email_breaks
+
+    assert email_breaks("sebastian.lorenz@datenwerk.example") == "sebastian<wbr>.lorenz@<wbr>datenwerk<wbr>.example"
+    assert email_breaks('"<b>"@x.de') == "&quot;&lt;b&gt;&quot;@<wbr>x<wbr>.de"
+    assert email_breaks(None) == ""
