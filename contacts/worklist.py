@@ -12,7 +12,7 @@ fixed number of queries:
 My follow-ups has three groups, each one query:
 - overdue: their planned follow-ups whose due time has passed;
 - due soon: their planned follow-ups due in the next DUE_SOON_DAYS days (a rolling week: on a
-  Saturday, the next Wednesday's is there too);
+  Saturday, the next Wednesday's is there too), then those planned without a due time;
 - at risk: contacts they own whose relationship is slipping (stage "at_risk", or churn risk
   high or medium) and for whom nobody has planned a follow-up yet.
 Erased contacts never appear; do-not-contact contacts are not suggested as at risk
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
@@ -112,8 +112,14 @@ def overdue_follow_ups(owner, *, now: datetime) -> QuerySet[FollowUp]:
     return planned_follow_ups(owner).filter(due_at__lt=now)
 
 
+def _due_soon(now: datetime) -> Q:
+    """Due in the rolling week, or planned without a due time (a partner may send one): listed
+    last, so that no planned follow-up is nowhere on the worklist."""
+    return Q(due_at__gte=now, due_at__lt=due_soon_until(now)) | Q(due_at__isnull=True)
+
+
 def follow_ups_due_soon(owner, *, now: datetime) -> QuerySet[FollowUp]:
-    return planned_follow_ups(owner).filter(due_at__gte=now, due_at__lt=due_soon_until(now))
+    return planned_follow_ups(owner).filter(_due_soon(now)).order_by(F("due_at").asc(nulls_last=True), "pk")
 
 
 def _at_risk(owner) -> QuerySet[Contact]:
@@ -145,13 +151,12 @@ def at_risk_contacts(owner) -> QuerySet[Contact]:
 
 def team_load(*, now: datetime) -> list[OwnerLoad]:
     """Per owner: overdue, due soon, at risk without a plan; the busiest first. Two queries."""
-    until = due_soon_until(now)
     loads: dict[int | None, OwnerLoad] = {}
     follow_ups = (
         FollowUp.objects.filter(status=FollowUpStatus.PLANNED, contact__erased_at__isnull=True)
         .values("owner")
         .annotate(overdue=Count("pk", filter=Q(due_at__lt=now)),
-                  due=Count("pk", filter=Q(due_at__gte=now, due_at__lt=until)))
+                  due=Count("pk", filter=_due_soon(now)))
     )
     for row in follow_ups:
         load = loads.setdefault(row["owner"], OwnerLoad(owner=row["owner"]))

@@ -83,6 +83,14 @@ class TestGroups:
         # The highest churn risk first; do-not-contact and already planned contacts are left out.
         assert worklist.at_risk == [worklist_data["churning"], worklist_data["at_risk"]]
 
+    def test_a_follow_up_planned_without_a_due_time_is_listed_last_among_those_due_soon(
+        self, sales_user, sales_client, worklist_data
+    ):
+        undated = FollowUp.objects.create(contact=worklist_data["carla"], owner=sales_user,
+                                          status=FollowUpStatus.PLANNED, due_at=None)  # as a partner may send it
+        assert worklist_for(sales_user, view=FOLLOW_UPS).due_soon == [worklist_data["due"], undated]
+        assert "No due date" in sales_client.get(FOLLOW_UPS_PAGE).content.decode()
+
     def test_another_user_sees_their_own_list(self, staff_user, worklist_data):
         worklist = worklist_for(staff_user, view=FOLLOW_UPS)
         assert [follow_up.contact.email for follow_up in worklist.overdue] == ["carla@client.example"]
