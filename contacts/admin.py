@@ -14,7 +14,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, Exists, F, OuterRef, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -361,6 +361,19 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("organization", "owner", "score")
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and request.path.endswith("/autocomplete/"):
+            # A picker is searched for a person: names starting with what was typed first, then
+            # e-mails starting with it, then any other match (an organization, a job title).
+            results = results.annotate(match_rank=Case(
+                When(Q(first_name__istartswith=term) | Q(last_name__istartswith=term), then=Value(0)),
+                When(email__istartswith=term, then=Value(1)),
+                default=Value(2), output_field=IntegerField(),
+            )).order_by("match_rank", "last_name", "first_name", "pk")
+        return results, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_erased:

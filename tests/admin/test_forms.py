@@ -96,3 +96,16 @@ def test_who_may_only_view_users_sees_who_is_who_and_nothing_of_their_accounts(s
     assert superuser.username in page
     for secret in ("pbkdf2", "algorithm", "Superuser status", "Last login", "User permissions"):
         assert secret not in page, secret
+
+
+def test_the_contact_picker_lists_names_starting_with_the_term_first(sales_client):
+    Contact.objects.create(email="anna.k@x.de", first_name="Klaus", last_name="Adams")  # e-mail starts with it
+    Contact.objects.create(email="z@x.de", first_name="Zoe", last_name="Annabell")  # last name starts with it
+    Contact.objects.create(email="b@x.de", first_name="Anna", last_name="Zimmer")  # first name starts with it
+    Contact.objects.create(email="c@x.de", first_name="Marianna", last_name="Bauer")  # inside a name
+
+    response = sales_client.get(reverse("admin:autocomplete"), {
+        "app_label": "contacts", "model_name": "followup", "field_name": "contact", "term": "anna"})
+
+    assert [row["text"].split(" <")[0] for row in response.json()["results"]] == [
+        "Zoe Annabell", "Anna Zimmer", "Klaus Adams", "Marianna Bauer"]
