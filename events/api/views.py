@@ -245,13 +245,8 @@ class EventViewSet(ServiceModelViewSet):
     @action(detail=True, methods=["post"], url_path="check-ins")
     def check_ins(self, request, pk=None):
         """Mark attendees `attended`, by e-mail or external id; unknown ones are reported, not created.
-        At most 1,000 per request (413 beyond). Refused for an event more than a day ahead (400) and for a
-        cancelled one (409 `event_cancelled`)."""
+        Refused for an event more than a day ahead (400) and for a cancelled one (409 `event_cancelled`)."""
         event = self.get_object()
-        for name in ("emails", "external_ids"):  # as more than 1,000 bulk rows: too large, not invalid
-            given = request.data.get(name) if isinstance(request.data, dict) else None
-            if isinstance(given, list) and len(given) > services.BULK_MAX_ROWS:
-                raise PayloadTooLarge(f"At most {services.BULK_MAX_ROWS} {name} per request; split the list.")
         payload = CheckInSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
