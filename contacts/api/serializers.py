@@ -50,7 +50,11 @@ class ContactScoreSummarySerializer(serializers.Serializer):
 
 class ContactSerializer(PartnerModelSerializer):
     email = EmailField(max_length=254)
-    tags = serializers.ListField(child=TextField(max_length=TAG_MAX_LENGTH), required=False, max_length=TAGS_MAX)
+    tags = serializers.ListField(
+        child=TextField(max_length=TAG_MAX_LENGTH), required=False, max_length=TAGS_MAX,
+        help_text="Trimmed; blanks dropped; repeats in any case are one tag, the first spelling kept (the `tag` "
+                  "filter matches any case).",
+    )
     owner = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     score = serializers.SerializerMethodField()
     updated_at = serializers.SerializerMethodField()
