@@ -63,7 +63,7 @@ def _error_response(exc, context):
         # aborting this one) or under one snapshot: nothing was written; the client may retry.
         logger.warning("Answered 409 to a transient conflict: %s", exc)
         return Response({"detail": "The change collided with a concurrent change; nothing was written, retry.",
-                         "code": "conflict"}, status=status.HTTP_409_CONFLICT)
+                         "code": "conflict"}, status=status.HTTP_409_CONFLICT, headers={"Retry-After": "1"})
     if isinstance(exc, Http404 | ObjectDoesNotExist):  # e.g. deleted by a concurrent request mid-update
         return Response({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
     response = exception_handler(exc, context)

@@ -5,7 +5,7 @@ import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import JsonResponse
 from django.urls import is_valid_path
 from django.utils import timezone
@@ -95,7 +95,8 @@ class IdempotencyMiddleware:
     writes nor its key behind, so the retry runs as if it were the first. A second request with
     the key waits for the first to end (its insert of the same key waits on the unique index),
     then replays its answer, or runs if the first rolled back. 5xx, 401, 403 and 429 answers
-    roll back with their record: they say nothing about the request, the client retries.
+    roll back with their record, as does any answer with Retry-After (a transient conflict): they
+    say nothing about the request, the client retries.
     """
 
     def __init__(self, get_response):
@@ -120,15 +121,22 @@ class IdempotencyMiddleware:
             if answer is not None:
                 return answer
             response = self.get_response(request)
-            if response.status_code >= 500 or response.status_code in NOT_REPLAYED_STATUSES or getattr(
-                response, "streaming", False
-            ):
-                transaction.set_rollback(True)  # the record, and whatever the request wrote
+            if (response.status_code >= 500 or response.status_code in NOT_REPLAYED_STATUSES
+                    or response.has_header("Retry-After") or getattr(response, "streaming", False)):
+                # It says nothing about the request (try again: a 5xx, a throttle, a transient
+                # conflict): the record goes, and whatever the request wrote.
+                transaction.set_rollback(True)
                 return response
             record.status_code = response.status_code
             record.response_body = bytes(response.content)
             record.content_type = response.get("Content-Type", "")
-            record.save(update_fields=["status_code", "response_body", "content_type"])
+            try:
+                with transaction.atomic():  # a savepoint: fails if the view left the transaction broken
+                    record.save(update_fields=["status_code", "response_body", "content_type"])
+            except DatabaseError:
+                # A database error the view answered itself (a 4xx) broke the transaction: nothing
+                # of the request is kept, its key neither; a retry runs it again.
+                transaction.set_rollback(True)
         return response
 
     def _reserve(self, credential, key, request, request_hash):

@@ -76,7 +76,7 @@ def enqueue_late_data(event_id: int, *, countdown: int | None = None) -> bool:
     if queue.publish(run, what=f"the late-data run of event {event_id}"):
         return True
     try:
-        cache.delete(key)  # not queued: the sweeper's next try must not wait for the key to expire
+        queue.guarded_redis_call(lambda: cache.delete(key))  # not queued: the sweeper must not wait for the key
     except queue.CACHE_ERRORS:
         logger.warning("Could not clear the late-data key of event %s; it expires by itself.", event_id)
     return False

@@ -266,7 +266,8 @@ class EventViewSet(ServiceModelViewSet):
 
 class AttendanceViewSet(ServiceModelViewSet):
     """Registrations and check-ins, one per (event, contact): a second is a 409 with the existing `id`;
-    a check-in time says the person came (`registered` or `invited` with one is stored `attended`);
+    a check-in time says the person came (created with one, or given one without a status, `registered` or
+    `invited` is stored `attended`);
     `(source, external_id)` is unique when `external_id` is set. Changes to a completed event's
     attendances are late data: its scores and metrics are recomputed."""
 

@@ -89,7 +89,8 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
         attendance.event = share_locked(attendance.event)  # as stored (locked above, unless moved meanwhile)
     if attendance.external_id == "":
         attendance.external_id = None
-    attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
+    if "checked_in_at" in fields and "status" not in fields:  # given a check-in time, not a status
+        attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:

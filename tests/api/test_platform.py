@@ -233,12 +233,16 @@ class TestErrors:
         def collide(_event):
             raise OperationalError("deadlock detected") from getattr(psycopg.errors, cause)("collision")
 
-        monkeypatch.setattr(EventViewSet, "delete_service", staticmethod(collide))
-        response = write_client.delete(f"/api/v1/events/{event.pk}/")
+        with monkeypatch.context() as patched:
+            patched.setattr(EventViewSet, "delete_service", staticmethod(collide))
+            response = write_client.delete(f"/api/v1/events/{event.pk}/", HTTP_IDEMPOTENCY_KEY="d1")
 
         assert response.status_code == 409
         assert response.json()["code"] == "conflict"
+        assert response["Retry-After"] == "1"
         assert Event.objects.filter(pk=event.pk).exists()
+        # "Retry" is no answer to keep: the same key runs the request again, and this time it works.
+        assert write_client.delete(f"/api/v1/events/{event.pk}/", HTTP_IDEMPOTENCY_KEY="d1").status_code == 204
 
     def test_other_database_errors_stay_server_errors(self, write_client, event, monkeypatch):
         def broken(_event):
@@ -357,6 +361,26 @@ class TestIdempotency:
         assert retried.status_code == 201
         assert "Idempotent-Replayed" not in retried
         assert Contact.objects.count() == 1
+
+    @pytest.mark.skipif(connection.vendor != "postgresql", reason="an aborted transaction is PostgreSQL's state")
+    def test_a_database_error_the_view_answered_itself_keeps_nothing(self, write_client, monkeypatch):
+        """The view turned a database error into a 4xx, leaving the transaction aborted: the answer
+        is given, nothing is kept (no 500 for storing it), and the retry runs again."""
+        from contacts.api.views import ContactViewSet
+
+        def statement_error(**fields):  # a constraint violation outside any savepoint: answered 409
+            with connection.cursor() as cursor:
+                cursor.execute("CREATE TEMPORARY TABLE once (x int PRIMARY KEY)")
+                cursor.execute("INSERT INTO once VALUES (1), (1)")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(ContactViewSet, "create_service", staticmethod(statement_error))
+            answered = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json",
+                                         HTTP_IDEMPOTENCY_KEY="k3")
+        assert answered.status_code == 409
+        retried = write_client.post("/api/v1/contacts/", {"email": "i@x.de"}, format="json", HTTP_IDEMPOTENCY_KEY="k3")
+        assert retried.status_code == 201
+        assert "Idempotent-Replayed" not in retried
 
     def test_records_expire_after_24_hours(self, write_client):
         from partners.models import IdempotencyRecord

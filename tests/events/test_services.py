@@ -333,3 +333,23 @@ class TestSingleWrites:
         contact = erase_contact(create_contact(email="a@x.de"))
         with pytest.raises(ContactErased):
             services.create_attendance(event=event, contact=contact)
+
+
+class TestCheckInTimeAndStatus:
+    """A check-in time given without a status says the person came; a status given is what it says."""
+
+    def test_a_check_in_time_alone_makes_a_registration_attended(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"))
+        assert services.update_attendance(row, checked_in_at=event.starts_at).status == AttendanceStatus.ATTENDED
+
+    def test_a_check_in_is_undone_by_a_status_and_no_time(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"),
+                                         checked_in_at=event.starts_at)
+        assert row.status == AttendanceStatus.ATTENDED
+        undone = services.update_attendance(row, status=AttendanceStatus.REGISTERED, checked_in_at=None)
+        assert (undone.status, undone.checked_in_at) == (AttendanceStatus.REGISTERED, None)
+
+    def test_another_change_leaves_the_status_as_stored(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"))
+        Attendance.objects.filter(pk=row.pk).update(checked_in_at=event.starts_at)  # as older versions stored it
+        assert services.update_attendance(row, role=AttendanceRole.SPEAKER).status == AttendanceStatus.REGISTERED
