@@ -569,7 +569,9 @@ def plan_follow_ups(
         already_planned = candidates.filter(Exists(has_planned)).count()
         candidates = candidates.exclude(Exists(has_planned))
     owner_id, default_owner_id = getattr(owner, "pk", owner), getattr(default_owner, "pk", default_owner)
-    rows = list(candidates.values_list("pk", "owner_id"))
+    # Locked in id order as check_fatigue() locks one: a plan for one of them at the same moment
+    # waits, so the two cannot both pass the cap.
+    rows = list(candidates.order_by("pk").select_for_update(no_key=True, of=("self",)).values_list("pk", "owner_id"))
     fatigued = set() if override or not rows else fatigued_contact_ids([pk for pk, _ in rows], timezone.now())
     follow_ups = [
         FollowUp(contact_id=contact_id, owner_id=owner_id or contact_owner_id or default_owner_id, event=event, channel=channel,
