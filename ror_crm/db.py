@@ -44,7 +44,7 @@ def share_lock(model: type[models.Model], pks: Iterable[Any]) -> None:
     if connection.vendor == "postgresql":
         table, pk = connection.ops.quote_name(model._meta.db_table), connection.ops.quote_name(model._meta.pk.column)
         with connection.cursor() as cursor:
-            # In id order, as every locker here takes them: two never wait for each other.
+            # In id order, as every locker here takes them: two lockers of the same rows cannot deadlock.
             cursor.execute(
                 f"SELECT 1 FROM {table} WHERE {pk} = ANY(%s) ORDER BY {pk} FOR SHARE", [sorted(set(pks))])
 

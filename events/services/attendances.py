@@ -76,9 +76,8 @@ def create_attendance(**fields: Any) -> Attendance:
 
 @transaction.atomic
 def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
-    # Its events first, then the row, in the order check-ins and completion take them (never the
-    # other way round: two requests would wait for each other). Their status and start decide what
-    # the row may say.
+    # Its events first, then the row, in the order check-ins and completion take them (the other
+    # order could deadlock with a completion). Their status and start decide what the row may say.
     share_lock(Event, {attendance.event_id, getattr(fields.get("event"), "pk", None)} - {None})
     attendance = locked(attendance)
     ensure_writable(attendance.contact_id, fields.get("contact"))
