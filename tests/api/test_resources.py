@@ -121,6 +121,19 @@ class TestContractRules:
         assert response.status_code == 400
         assert field in response.json()
 
+    def test_a_referral_names_someone_other_than_its_referrer(self, write_client, anna):
+        for body in ({"referrer": anna.pk}, {"referrer": anna.pk, "referred_email": ""},
+                     {"referrer": anna.pk, "referred_email": f"  {anna.email.upper()} "}):
+            response = write_client.post("/api/v1/referrals/", body, format="json")
+            assert response.status_code == 400, body
+            assert list(response.json()) == ["referred_email"]
+        assert not Referral.objects.exists()
+        created = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred_email": "new@x.de"},
+                                    format="json").json()
+        emptied = write_client.patch(f"/api/v1/referrals/{created['id']}/", {"referred_email": ""}, format="json")
+        assert (emptied.status_code, list(emptied.json())) == (400, ["referred_email"])
+        assert Referral.objects.get().referred_email == "new@x.de"
+
     def test_events_end_after_they_start_also_on_patch(self, write_client, event):
         response = write_client.patch(f"/api/v1/events/{event.pk}/", {"ends_at": iso(event.starts_at - timedelta(hours=1))},
                                       format="json")
