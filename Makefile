@@ -16,7 +16,7 @@ DEV_STAMP := $(VENV)/.requirements-dev.stamp
 # The demo never uses the environment's services: SQLite file beside the code, tasks run in-process.
 DEMO_ENV := env -u REDIS_URL DJANGO_DEBUG=1 DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3
 
-.PHONY: demo test lint check-migrations compose-config ci clean help
+.PHONY: demo api-key test lint check-migrations compose-config ci clean help
 
 help:
 	@sed -n '1,7p' Makefile
@@ -39,6 +39,13 @@ demo: $(RUNTIME_STAMP)
 	$(DEMO_ENV) $(VENV_PYTHON) manage.py seed_demo
 	$(DEMO_ENV) $(VENV_PYTHON) manage.py ensure_demo_admin --url http://127.0.0.1:$(PORT)/admin/
 	$(DEMO_ENV) $(VENV_PYTHON) manage.py runserver 127.0.0.1:$(PORT)
+
+# A partner API key for the demo's database (the key is printed once, on the last line).
+NAME ?= Demo partner
+SCOPES ?= read,write
+api-key: $(RUNTIME_STAMP)
+	$(DEMO_ENV) $(VENV_PYTHON) manage.py migrate --no-input --verbosity 0
+	$(DEMO_ENV) $(VENV_PYTHON) manage.py create_api_key "$(NAME)" --scopes $(SCOPES)
 
 # The launcher exits non-zero when pytest fails, collects no tests (exit 5) or, under CI,
 # when PostgreSQL or Redis are missing; it stops its servers in every case.

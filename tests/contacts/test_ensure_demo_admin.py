@@ -25,6 +25,7 @@ def test_creates_a_superuser_and_prints_the_login(settings):
     assert user is not None
     assert (user.is_superuser, user.is_staff) == (True, True)
     assert "Log in at http://127.0.0.1:8123/admin/ as admin / ror-demo-admin" in output
+    assert "Partner API at http://127.0.0.1:8123/api/v1/; a key for it: make api-key" in output
 
 
 def test_running_again_resets_the_password_and_rights_without_a_second_user(settings, django_user_model):

@@ -64,3 +64,6 @@ class Command(BaseCommand):
         self.stdout.write(f"  agency staff: {STAFF_USERNAME} / {STAFF_PASSWORD}")
         if sales:
             self.stdout.write(f"  sales: {', '.join(sales)} / {SALES_PASSWORD}")
+        # The demo's settings come from the Makefile (DJANGO_DEBUG=1): a key made without them fails to start.
+        self.stdout.write(f"Partner API at {options['url'].removesuffix('/admin/')}/api/v1/; a key for it: "
+                          'make api-key NAME="My partner" SCOPES=read,write')
