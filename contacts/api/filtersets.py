@@ -1,5 +1,3 @@
-import json
-
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Lower, Trim
 from django_filters import rest_framework as filters
@@ -65,8 +63,7 @@ class ContactFilterSet(UpdatedSinceFilterSet):
         return queryset.alias(email_key=Lower(Trim("email"))).filter(email_key=normalize_email(value))
 
     def filter_tag(self, queryset, name, value):
-        # tags is a JSON list; its stored text holds each tag JSON-quoted, on SQLite and PostgreSQL.
-        return queryset.filter(tags__icontains=json.dumps(value.strip()))
+        return queryset.tagged(value)
 
     def filter_attended_event(self, queryset, name, value):
         attended = Attendance.objects.filter(contact=OuterRef("pk"), event_id=value, status=AttendanceStatus.ATTENDED)

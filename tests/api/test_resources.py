@@ -429,6 +429,19 @@ class TestFilters:
         assert read_client.get("/api/v1/contacts/", {"stage": "legend"}).status_code == 400
         assert read_client.get("/api/v1/contacts/", {"score_min": "high"}).status_code == 400
 
+    def test_the_tag_filter_matches_any_case_beyond_ascii(self, read_client):
+        kuehl = create_contact(email="k@example.com", tags=["Kühlkette", 'Say "hi"', "ΣΊΣΥΦΟΣ"])
+        create_contact(email="h@example.com", tags=["Kühlkettenlogistik", "kuhlkette"])
+
+        def ids(tag):
+            response = read_client.get("/api/v1/contacts/", {"tag": tag})
+            assert response.status_code == 200, response.json()
+            return {row["id"] for row in response.json()["results"]}
+
+        for tag in ("Kühlkette", "KÜHLKETTE", " kühlkette ", 'say "HI"', "σίσυφος"):
+            assert ids(tag) == {kuehl.pk}, tag
+        assert ids("Kühl") == set()  # a whole tag, not a part of one
+
     def test_every_before_filter_leaves_out_its_moment_and_every_after_filter_takes_it(self, read_client, anna):
         """`*_after` ≥, `*_before` <: a time range [after, before) splits a list without gaps or overlap."""
         from scoring.models import ContactScore
