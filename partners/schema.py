@@ -258,7 +258,7 @@ def check_ins_name_people_one_way(result: dict[str, Any], generator, request, pu
     (CheckInSerializer.validate()), which the fields alone, each optional, cannot say."""
     check_in = result.get("components", {}).get("schemas", {}).get("CheckInRequest")
     if check_in is not None:
-        check_in["oneOf"] = [{"required": ["emails"]}, {"required": ["external_ids"]}]
+        check_in["oneOf"] = [{"required": ["emails"], "not": {"required": ["source"]}}, {"required": ["external_ids"]}]
     for operation in result.get("paths", {}).get("/api/v1/events/{id}/check-ins/", {}).values():
         if "requestBody" in operation:  # without one there is nobody to check in: a 400
             operation["requestBody"]["required"] = True

@@ -169,6 +169,11 @@ class BulkResultSerializer(serializers.Serializer):
 class CheckInSerializer(serializers.Serializer):
     emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
     external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
+    source = TextField(
+        max_length=100, required=False,
+        help_text="With `external_ids`: only attendances of this source (`external_id` is unique per source, so two "
+                  "systems may use the same id). Without it, an id matches the event's attendances of every source.",
+    )
     checked_in_at = MomentField(
         required=False, validators=[validate_not_future],
         help_text="The check-in time of every attendance checked in now (default: now, or the event's start once the "
@@ -179,6 +184,8 @@ class CheckInSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if ("emails" in attrs) == ("external_ids" in attrs):
             raise serializers.ValidationError(_("Send either `emails` or `external_ids`."))
+        if "source" in attrs and "emails" in attrs:
+            raise serializers.ValidationError({"source": [_("`source` goes with `external_ids`, not with `emails`.")]})
         return attrs
 
 

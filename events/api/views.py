@@ -251,7 +251,8 @@ class EventViewSet(ServiceModelViewSet):
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
         result = services.check_in(
-            event, emails=data.get("emails"), external_ids=data.get("external_ids"), at=data.get("checked_in_at")
+            event, emails=data.get("emails"), external_ids=data.get("external_ids"), source=data.get("source"),
+            at=data.get("checked_in_at"),
         )
         return Response(CheckInResultSerializer(asdict(result)).data)
 

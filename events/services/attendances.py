@@ -117,9 +117,11 @@ def check_in(
     *,
     emails: Iterable[str] | None = None,
     external_ids: Iterable[str] | None = None,
+    source: str | None = None,
     at: datetime | None = None,
 ) -> CheckInResult:
     """Mark attendances of this event `attended`; unknown people are reported, never created.
+    External ids match the attendances of `source` only, when given.
 
     Erased contacts count as unknown: their rows take no more writes. A fixed number of
     queries, whatever the number of people. Refused (ValidationError) for an event that has
@@ -145,6 +147,8 @@ def check_in(
             return _mark_attended(rows, wanted, key="contact__email", at=at)
         wanted = {external_id: external_id for external_id in (external_ids or [])}
         rows = Attendance.objects.filter(event=event, external_id__in=wanted.keys())
+        if source is not None:
+            rows = rows.filter(source=source)
         return _mark_attended(rows, wanted, key="external_id", at=at)
 
 

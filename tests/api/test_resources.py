@@ -239,6 +239,21 @@ class TestEventActions:
         assert not Contact.objects.filter(email="who@x.de").exists()
         assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {}, format="json").status_code == 400
 
+    def test_check_ins_by_external_id_of_one_source(self, write_client, event):
+        for email, source in (("a@x.de", "tix"), ("b@x.de", "badges")):
+            contact = create_contact(email=email)
+            create_attendance(event=event, contact=contact, source=source, external_id="DUP")
+        url = f"/api/v1/events/{event.pk}/check-ins/"
+        one = write_client.post(url, {"external_ids": ["DUP", "T-9"], "source": "badges"}, format="json")
+        assert one.json() == {"checked_in": 1, "already_checked_in": 0, "unknown": ["T-9"]}
+        assert list(Attendance.objects.filter(status="attended").values_list("source", flat=True)) == ["badges"]
+        other = write_client.post(url, {"external_ids": ["DUP"], "source": "elsewhere"}, format="json")
+        assert other.json() == {"checked_in": 0, "already_checked_in": 0, "unknown": ["DUP"]}
+        both = write_client.post(url, {"external_ids": ["DUP"]}, format="json")  # every source's
+        assert both.json() == {"checked_in": 1, "already_checked_in": 1, "unknown": []}
+        with_emails = write_client.post(url, {"emails": ["a@x.de"], "source": "tix"}, format="json")
+        assert (with_emails.status_code, list(with_emails.json())) == (400, ["source"])
+
     def test_complete_twice_is_harmless_and_cancelled_is_409(self, write_client, event):
         first = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()
         second = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()

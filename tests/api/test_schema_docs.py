@@ -106,10 +106,11 @@ def test_a_check_in_is_documented_to_name_its_people_one_way(write_client):
 
     full = SchemaGenerator().get_schema(request=None, public=True)
     schema = full["components"]["schemas"]["CheckInRequest"]
-    assert schema["oneOf"] == [{"required": ["emails"]}, {"required": ["external_ids"]}]
+    assert schema["oneOf"] == [{"required": ["emails"], "not": {"required": ["source"]}}, {"required": ["external_ids"]}]
     assert full["paths"]["/api/v1/events/{id}/check-ins/"]["post"]["requestBody"]["required"] is True
     event = Event.objects.create(name="Summit", starts_at="2025-01-01T10:00:00Z", ends_at="2025-01-01T18:00:00Z")
-    for body in ({}, {"emails": ["a@example.com"], "external_ids": ["T-1"]}):  # neither and both: what oneOf refuses
+    for body in ({}, {"emails": ["a@example.com"], "external_ids": ["T-1"]},  # neither and both: what oneOf refuses
+                 {"emails": ["a@example.com"], "source": "tix"}):
         assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", body, format="json").status_code == 400
     assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {"emails": ["a@example.com"]},
                              format="json").status_code == 200
