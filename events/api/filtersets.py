@@ -1,3 +1,4 @@
+from django.db.models import Q
 from django_filters import rest_framework as filters
 
 from events.choices import AttendanceRole, AttendanceStatus, EventKind, EventStatus, InteractionKind
@@ -38,7 +39,12 @@ class AttendanceFilterSet(UpdatedSinceFilterSet):
 
 class InteractionFilterSet(UpdatedSinceFilterSet):
     event = IdFilter(field_name="event_id")
-    contact = IdFilter(field_name="contact_id")
+    contact = IdFilter(field_name="contact_id", help_text="The interaction's `contact` (one side; see `participant`).")
+    participant = IdFilter(
+        method="filter_participant",
+        help_text="This contact on either side, as `contact` or as `counterpart`: every interaction that counts for "
+                  "them (as the score and the timeline count them).",
+    )
     kind = filters.ChoiceFilter(choices=InteractionKind.choices)
     occurred_after = MomentFilter(field_name="occurred_at", lookup_expr="gte", help_text="At or after this time.")
     occurred_before = MomentFilter(field_name="occurred_at", lookup_expr="lt",
@@ -47,6 +53,9 @@ class InteractionFilterSet(UpdatedSinceFilterSet):
     class Meta:
         model = Interaction
         fields: list[str] = []
+
+    def filter_participant(self, queryset, name, value):
+        return queryset.filter(Q(contact_id=value) | Q(counterpart_id=value))
 
 
 class FeedbackFilterSet(UpdatedSinceFilterSet):

@@ -444,6 +444,20 @@ class TestFilters:
         assert read_client.get("/api/v1/contacts/", {"stage": "legend"}).status_code == 400
         assert read_client.get("/api/v1/contacts/", {"score_min": "high"}).status_code == 400
 
+    def test_interactions_of_a_contact_on_one_side_or_either(self, read_client, event, anna):
+        ben, cleo = create_contact(email="ben@example.com"), create_contact(email="cleo@example.com")
+        as_contact = record_interaction(event=event, contact=anna, counterpart=ben)
+        as_counterpart = record_interaction(event=event, contact=cleo, counterpart=anna)
+        record_interaction(event=event, contact=ben, counterpart=cleo)
+
+        def ids(**params):
+            return {row["id"] for row in read_client.get("/api/v1/interactions/", params).json()["results"]}
+
+        assert ids(contact=anna.pk) == {as_contact.pk}
+        assert ids(participant=anna.pk) == {as_contact.pk, as_counterpart.pk}
+        assert ids(participant=anna.pk, event=event.pk) == {as_contact.pk, as_counterpart.pk}
+        assert read_client.get("/api/v1/interactions/", {"participant": "x"}).status_code == 400
+
     def test_the_tag_filter_matches_any_case_beyond_ascii(self, read_client):
         kuehl = create_contact(email="k@example.com", tags=["Kühlkette", 'Say "hi"', "ΣΊΣΥΦΟΣ"])
         create_contact(email="h@example.com", tags=["Kühlkettenlogistik", "kuhlkette"])
