@@ -317,6 +317,7 @@ class Referral(TimeStampedModel):
         if self.referred_id is not None and self.referred_id == self.referrer_id:
             raise ValidationError({"referred": _("A contact cannot refer themselves.")})
         self.referred_email = normalize_email(self.referred_email) or ""
+        validate_happened(self, "created_at")
         if self.referred_id is None and not self.referred_email:
             raise ValidationError({"referred_email": _("Name the person referred: a contact or their e-mail.")})
         referrer = self.referrer if self.referrer_id else None

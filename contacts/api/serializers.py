@@ -16,6 +16,7 @@ from partners.serializers import (
     DecimalField,
     EmailField,
     IdRelatedField,
+    MomentField,
     OptionalEmailField,
     PartnerModelSerializer,
     TextField,
@@ -134,11 +135,16 @@ class FollowUpSerializer(PartnerModelSerializer):
 
 class ReferralSerializer(PartnerModelSerializer):
     referred_email = OptionalEmailField()
+    created_at = MomentField(
+        required=False,
+        help_text="When the referral was made (default: now), not in the future: a backfill gives the time it "
+                  "happened. The referrer's advocacy and recency count it from then.",
+    )
 
     class Meta:
         model = Referral
         fields = ["id", "referrer", "referred", "referred_email", "event", "created_at", "updated_at"]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["updated_at"]
         validators: list = []
 
     def validate(self, attrs: dict) -> dict:

@@ -1,6 +1,6 @@
 """The resources of API.md, their filters, orderings and rules, one by one."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,6 +11,7 @@ from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.services import create_contact, create_follow_up, get_or_create_organization
 from events.models import Attendance, Event, EventSeries
 from events.services import create_attendance, create_event, record_interaction
+from scoring.services.recompute import recompute_contacts
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,22 @@ class TestContractRules:
         emptied = write_client.patch(f"/api/v1/referrals/{created['id']}/", {"referred_email": ""}, format="json")
         assert (emptied.status_code, list(emptied.json())) == (400, ["referred_email"])
         assert Referral.objects.get().referred_email == "new@x.de"
+
+    def test_a_referral_is_dated_when_it_was_made(self, write_client, anna):
+        made = timezone.now().replace(microsecond=0) - timedelta(days=400)
+        created = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred_email": "new@x.de",
+                                                           "created_at": iso(made)}, format="json")
+        assert created.status_code == 201, created.json()
+        assert Referral.objects.get().created_at == made
+        recompute_contacts([anna.pk])  # (a referral without an event waits for the nightly run)
+        score = write_client.get(f"/api/v1/contacts/{anna.pk}/score/").json()
+        assert datetime.fromisoformat(score["last_touch_at"]) == made  # a touchpoint of then, not of the request
+        future = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred_email": "b@x.de",
+                                                          "created_at": iso(timezone.now() + timedelta(days=2))},
+                                   format="json")
+        assert (future.status_code, list(future.json())) == (400, ["created_at"])
+        now = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred_email": "c@x.de"}, format="json")
+        assert abs(Referral.objects.get(pk=now.json()["id"]).created_at - timezone.now()) < timedelta(minutes=1)
 
     def test_events_end_after_they_start_also_on_patch(self, write_client, event):
         response = write_client.patch(f"/api/v1/events/{event.pk}/", {"ends_at": iso(event.starts_at - timedelta(hours=1))},
