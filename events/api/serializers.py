@@ -42,6 +42,13 @@ class EventSerializer(PartnerModelSerializer):
         help_text="`completed` completes the event as `complete/` does, without force: 409 `event_not_ended` "
                   "before `ends_at`. A completed event is not moved back: 409 `event_completed`.",
     )
+    completed_at = MomentField(
+        required=False, allow_null=True, validators=[validate_not_future],
+        help_text="Set when the event is completed (now). With `status: completed` in the same request it may date "
+                  "the completion in the past, for a backfill of past events (their relationship lift and retained "
+                  "CLV are figures as of the completion): not before `ends_at`, not in the future. Otherwise only "
+                  "the stored value (or null before completion) is accepted: a 400 on `completed_at`.",
+    )
     cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )
@@ -62,7 +69,7 @@ class EventSerializer(PartnerModelSerializer):
             "id", "name", "series", "kind", "format", "venue", "city", "starts_at", "ends_at", "status", "capacity",
             "cost", "currency", "follow_up_deadline_minutes", "completed_at", "created_at", "updated_at",
         ]
-        read_only_fields = ["completed_at", "created_at", "updated_at"]
+        read_only_fields = ["created_at", "updated_at"]
 
     def validate(self, attrs: dict) -> dict:
         starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
@@ -80,6 +87,13 @@ class CompleteEventSerializer(serializers.Serializer):
     force = BooleanField(
         required=False, default=False,
         help_text="Complete the event although its `ends_at` is still ahead (otherwise 409 `event_not_ended`).",
+    )
+    completed_at = MomentField(
+        required=False, validators=[validate_not_future],
+        help_text="When the event was completed (default: now), for a backfill of past events: their relationship "
+                  "lift and retained CLV are figures as of the completion. Not before `ends_at` (not before "
+                  "`starts_at` when forced), not in the future: a 400 on `completed_at`. Ignored when the event is "
+                  "already completed.",
     )
 
 

@@ -115,12 +115,14 @@ class EventViewSet(ServiceModelViewSet):
         `event_not_ended`, unless the body is `{"force": true}` (an empty body is `{"force": false}`).
         When the event used check-in (any attendance has `checked_in_at`), registrations still
         `registered` without a check-in become `no_show`. A `status: completed` sent with
-        POST/PUT/PATCH of the event follows the same rules and cannot force.
+        POST/PUT/PATCH of the event follows the same rules and cannot force. A backfill of past
+        events dates their completion with `completed_at` (e.g. `{"completed_at": "<their end>"}`).
         """
         event = self.get_object()
         payload = CompleteEventSerializer(data=request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
-        event = services.complete_event(event, force=payload.validated_data["force"])
+        event = services.complete_event(event, force=payload.validated_data["force"],
+                                        completed_at=payload.validated_data.get("completed_at"))
         return Response(EventSerializer(event).data)
 
     @extend_schema(responses={200: EventMetricsSerializer})

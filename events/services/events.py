@@ -25,14 +25,35 @@ def create_event(*, force_completion: bool = False, **fields: Any) -> Event:
     Atomic: a refused completion leaves no event behind.
     """
     completing = fields.get("status") == EventStatus.COMPLETED
+    completed_at = _completion_time(fields, completing=completing)
     if completing:
         fields["status"] = EventStatus.PLANNED
     event = Event(**fields)
     event.full_clean()
     event.save()
     if completing:
-        event = complete_event(event, force=force_completion)
+        event = complete_event(event, force=force_completion, completed_at=completed_at)
     return event
+
+
+COMPLETED_AT_WITHOUT_COMPLETING_MESSAGE = _(
+    "The completion time is given when the event is completed: with the status \"completed\" (or the complete "
+    "action)."
+)
+COMPLETED_AT_KEPT_MESSAGE = _("A completed event keeps its completion time.")
+
+
+def _completion_time(fields: dict[str, Any], *, completing: bool, stored: datetime | None = None) -> datetime | None:
+    """The `completed_at` a create or an update gives, taken out of its fields: only with the
+    completion itself (complete_event() checks it); the stored one again, or none, changes nothing."""
+    completed_at = fields.pop("completed_at", None)
+    if completed_at is None or completed_at == stored:
+        return None
+    if stored is not None:
+        raise ValidationError({"completed_at": COMPLETED_AT_KEPT_MESSAGE})
+    if not completing:
+        raise ValidationError({"completed_at": COMPLETED_AT_WITHOUT_COMPLETING_MESSAGE})
+    return completed_at
 
 
 MOVED_AHEAD_MESSAGE = _(
@@ -68,6 +89,7 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
             "its other fields can still be changed."
         )
     completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
+    completed_at = _completion_time(fields, completing=completing, stored=event.completed_at)
     if completing:
         fields.pop("status")
     cancelling = fields.get("status") == EventStatus.CANCELLED and event.status != EventStatus.CANCELLED
@@ -94,7 +116,7 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
         raise ValidationError({"status": CANCELLED_AFTER_ATTENDANCE_MESSAGE})
     event.save()
     if completing:
-        event = complete_event(event, force=force_completion)
+        event = complete_event(event, force=force_completion, completed_at=completed_at)
     elif event.status == EventStatus.COMPLETED and any(getattr(event, name) != stored[name] for name in stored):
         # Its scores and metrics were computed with the old values.
         request_event_recompute(event)  # its contacts as they are now, and its metrics
@@ -120,7 +142,7 @@ def _recompute_neighbourhood(event: Event, old_contact_ids: list[int], old_depen
     triggers.refresh_event_metrics(set(old_dependent) | set(dependent))
 
 
-def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
+def complete_event(event: Event, *, by=None, force: bool = False, completed_at: datetime | None = None) -> Event:
     """"After the event": mark it completed and have scoring run (DOMAIN.md "When scores are
     recomputed", scoring.triggers).
 
@@ -131,6 +153,10 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
     did not check in did not come. Without any check-in nobody's presence is known and the
     statuses stay. Rows of erased contacts stay as they are (their rows take no more writes,
     contacts.models.ensure_writable).
+
+    `completed_at` (default now) dates the completion in the past, for a backfill of past events:
+    their relationship lift and retained CLV are figures as of their completion. Not in the future,
+    nor before the event ended (before it started, when forced).
 
     Completing twice is harmless: the second call changes nothing and queues nothing.
     A cancelled event cannot be completed.
@@ -147,8 +173,10 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
                 f"This event has not ended yet (it ends at {timezone.localtime(event.ends_at).isoformat()}); "
                 "complete it after it has ended, or force the completion."
             )
+        if completed_at is not None:
+            _check_completion_time(event, completed_at, now=now, force=force)
         event.status = EventStatus.COMPLETED
-        event.completed_at = now
+        event.completed_at = completed_at or now
         event.save(update_fields=["status", "completed_at", "updated_at"])
         if not event.too_early_to_attend(now):  # (forced a day or more ahead: nobody missed it yet)
             _mark_no_shows(event, at=now)
@@ -159,6 +187,15 @@ def complete_event(event: Event, *, by=None, force: bool = False) -> Event:
         event_id = event.pk
         transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
     return event
+
+
+def _check_completion_time(event: Event, completed_at: datetime, *, now: datetime, force: bool) -> None:
+    if completed_at > now:
+        raise ValidationError({"completed_at": _("An event is not completed in the future.")})
+    earliest, message = (event.starts_at, _("An event is not completed before it started (%(at)s).")) if force else (
+        event.ends_at, _("An event is completed once it has ended (%(at)s), unless the completion is forced."))
+    if completed_at < earliest:
+        raise ValidationError({"completed_at": message % {"at": timezone.localtime(earliest).isoformat()}})
 
 
 def _refresh_next_edition_metrics(event: Event) -> None:
