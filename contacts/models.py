@@ -270,6 +270,9 @@ class FollowUp(TimeStampedModel):
             errors["completed_at"] = _("Only a done follow-up has a completion time.")
         if self.deal_value is not None and self.deal_value < 0:
             errors["deal_value"] = _("The deal value cannot be negative.")
+        elif self.deal_value is not None and self.deal_status == DealStatus.NONE:
+            # Counted nowhere (pipeline and won value read open and won deals): say so instead.
+            errors["deal_status"] = _("A deal value needs the deal's status: open, won or lost.")
         if errors:
             raise ValidationError(errors)
 

@@ -317,6 +317,7 @@ class TestLogFollowUp:
             ({"channel": "phone", "outcome": "positive", "deal_status": "none"}, "contact", "This field is required."),
             ({"deal_value": "-5", "deal_status": "open"}, "deal_value", "greater than or equal to 0"),
             ({"deal_status": "won"}, "deal_value", "Give the value of an open or won deal."),
+            ({"deal_value": "1000"}, "deal_status", "A deal value needs the deal's status"),
             ({"channel": "pigeon"}, "channel", "Select a valid choice"),
             ({"next_due_on": "2001-01-01"}, "next_due_on", "cannot be planned in the past"),
             ({"completed_at": "2999-01-01T10:00"}, "completed_at", "it cannot have happened yet"),

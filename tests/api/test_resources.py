@@ -115,6 +115,8 @@ class TestContractRules:
         ("attendances", {"role": "king"}, "role"),
         ("follow-ups", {"channel": "pigeon"}, "channel"),
         ("follow-ups", {"deal_value": "lots"}, "deal_value"),
+        ("follow-ups", {"deal_value": 1000}, "deal_status"),  # "none": a value counted nowhere
+        ("follow-ups", {"deal_value": 1000, "deal_status": "none"}, "deal_status"),
     ])
     def test_validation_ranges_and_enums(self, write_client, event, anna, path, body, field):
         base = {"event": event.pk, "contact": anna.pk, "occurred_at": iso(timezone.now())}
