@@ -135,6 +135,8 @@ CHECK_IN_LEAD = timedelta(days=1)
 NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")
 CHECKED_IN_BEFORE_MESSAGE = _("This check-in time is more than a day before the event starts.")
 CANCELLED_MESSAGE = _("This event was cancelled: nobody can have attended or missed it.")
+FEEDBACK_NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can give feedback on it.")
+FEEDBACK_CANCELLED_MESSAGE = _("This event was cancelled: nobody can give feedback on it.")
 HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 # Who registered for an event, whether they came or not (DOMAIN.md's `registered`).
 REGISTERED_STATUSES = (AttendanceStatus.REGISTERED, *HAPPENED_STATUSES)
@@ -296,13 +298,16 @@ class Interaction(TimeStampedModel):
         return f"{self.get_kind_display()}: {self.contact} ↔ {self.counterpart or '—'}"
 
     def clean(self) -> None:
-        validate_happened(self, "occurred_at")
-        if self.quality is not None and not 1 <= self.quality <= 5:
-            raise ValidationError({"quality": _("Quality is rated from 1 to 5.")})
-        if self.counterpart_id is not None and self.counterpart_id == self.contact_id:
-            raise ValidationError({"counterpart": _("A contact cannot interact with themselves.")})
         if self.external_id == "":
             self.external_id = None
+        validate_happened(self, "occurred_at")
+        errors = {}  # every error at its field at once (see Event.clean())
+        if self.quality is not None and not 1 <= self.quality <= 5:
+            errors["quality"] = _("Quality is rated from 1 to 5.")
+        if self.counterpart_id is not None and self.counterpart_id == self.contact_id:
+            errors["counterpart"] = _("A contact cannot interact with themselves.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Feedback(TimeStampedModel):
@@ -344,10 +349,17 @@ class Feedback(TimeStampedModel):
 
     def clean(self) -> None:
         validate_happened(self, "submitted_at")
+        errors = {}  # every error at its field at once (see Event.clean())
+        if self.event_id is not None and self.event.too_early_to_attend():
+            errors["event"] = FEEDBACK_NOT_STARTED_MESSAGE
+        elif self.event_id is not None and self.event.status == EventStatus.CANCELLED:
+            errors["event"] = FEEDBACK_CANCELLED_MESSAGE
         if self.nps is not None and not 0 <= self.nps <= 10:
-            raise ValidationError({"nps": _("NPS is answered from 0 to 10.")})
+            errors["nps"] = _("NPS is answered from 0 to 10.")
         if self.satisfaction is not None and not 1 <= self.satisfaction <= 10:
-            raise ValidationError({"satisfaction": _("Satisfaction is rated from 1 to 10.")})
+            errors["satisfaction"] = _("Satisfaction is rated from 1 to 10.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class ImportColumnMapping(models.Model):

@@ -71,6 +71,34 @@ def test_every_error_of_an_event_form_is_at_its_field(staff_client):
     assert form.errors["cost"] == ["The cost cannot be negative."]
 
 
+@pytest.fixture
+def two_contacts_at_a_past_event():
+    now = timezone.now()
+    event = Event.objects.create(name="Summit", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
+    return event, Contact.objects.create(email="a@x.de"), Contact.objects.create(email="b@x.de")
+
+
+def moment_fields(name: str, moment) -> dict[str, str]:
+    local = timezone.localtime(moment)
+    return {f"{name}_0": local.strftime("%Y-%m-%d"), f"{name}_1": local.strftime("%H:%M:%S")}
+
+
+def test_every_error_of_an_interaction_or_feedback_form_is_at_its_field(staff_client, two_contacts_at_a_past_event):
+    """Two rules broken at once, one of them also a database constraint: each at its field, none above."""
+    event, anna, _ = two_contacts_at_a_past_event
+    interaction = staff_client.post(reverse("admin:events_interaction_add"), {
+        "event": event.pk, "contact": anna.pk, "counterpart": anna.pk, "kind": "meeting", "quality": "6",
+        **moment_fields("occurred_at", event.ends_at),
+    }).context["adminform"].form
+    assert (set(interaction.errors), interaction.non_field_errors()) == ({"counterpart", "quality"}, [])
+
+    feedback = staff_client.post(reverse("admin:events_feedback_add"), {
+        "event": event.pk, "contact": anna.pk, "nps": "11", "satisfaction": "0",
+        **moment_fields("submitted_at", event.ends_at),
+    }).context["adminform"].form
+    assert (set(feedback.errors), feedback.non_field_errors()) == ({"nps", "satisfaction"}, [])
+
+
 @pytest.mark.parametrize(("typed", "taken"), [("2026-05-12", True), ("12.05.2026", True), ("12/05/2026", False)])
 def test_an_english_date_is_iso_or_day_first_never_month_first(staff_client, typed, taken):
     """12/05/2026 is 12 May to a European agency and 5 December to Django's US English: refused, not guessed."""

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.services import create_contact, create_follow_up, get_or_create_organization
-from events.models import Attendance, Event, EventSeries
+from events.models import Attendance, Event, EventSeries, Feedback
 from events.services import create_attendance, create_event, record_interaction
 from scoring.services.recompute import recompute_contacts
 
@@ -123,6 +123,17 @@ class TestContractRules:
         response = write_client.post(f"/api/v1/{path}/", {**base, **body}, format="json")
         assert response.status_code == 400
         assert field in response.json()
+
+    def test_feedback_is_for_an_event_that_took_place(self, write_client, anna):
+        ahead = create_event(name="Next year", starts_at=timezone.now() + timedelta(days=30),
+                             ends_at=timezone.now() + timedelta(days=31))
+        cancelled = create_event(name="Off", starts_at=timezone.now() - timedelta(days=3),
+                                 ends_at=timezone.now() - timedelta(days=2), status="cancelled")
+        for event in (ahead, cancelled):
+            response = write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 9},
+                                         format="json")
+            assert (response.status_code, list(response.json())) == (400, ["event"]), event.name
+        assert not Feedback.objects.exists()
 
     def test_a_referral_names_someone_other_than_its_referrer(self, write_client, anna):
         for body in ({"referrer": anna.pk}, {"referrer": anna.pk, "referred_email": ""},
