@@ -670,7 +670,8 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     list_select_related = ("referrer", "referred", "event")
     list_filter = ("event__series",)
     date_hierarchy = "created_at"
-    search_fields = ("referrer__email", "referrer__last_name", "referred__email", "referred_email")
+    search_fields = ("referrer__email", "referrer__first_name", "referrer__last_name", "referred__email",
+                     "referred__first_name", "referred__last_name", "referred_email")
     autocomplete_fields = ("referrer", "referred", "event")
     fields = ("referrer", "referred", "referred_email", "event", "created_at")
     readonly_fields = ("created_at",)

@@ -115,7 +115,7 @@ class Contact(TimeStampedModel):
     marketing_consent_source = models.CharField(_("consent source"), max_length=100, blank=True)
     do_not_contact = models.BooleanField(_("do not contact"), default=False)
     # Overrides the segment cadences (scoring.KeepInTouchCadence) for this one person.
-    cadence_days = models.PositiveIntegerField(
+    cadence_days = models.IntegerField(  # not Positive…: its own 0 bound would say "≥ 0" where 1 is the least
         _("keep-in-touch cadence (days)"), null=True, blank=True,
         validators=[MinValueValidator(CADENCE_MIN_DAYS), MaxValueValidator(CADENCE_MAX_DAYS)],
         help_text=_("Days between touches for this contact; empty: the cadence of their stage, tags or organization."),

@@ -217,8 +217,9 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, pag
     if view == FOLLOW_UPS:
         worklist.at_risk, worklist.at_risk_page = _page(at_risk_contacts(owner), page, AT_RISK_LIMIT)
         worklist.overdue = list(overdue_follow_ups(owner, now=now))
-        for follow_up in worklist.overdue:
-            follow_up.days_overdue = (now - follow_up.due_at).days
+        today = timezone.localdate(now)
+        for follow_up in worklist.overdue:  # calendar days, as the due dates are read: all of one day alike
+            follow_up.days_overdue = (today - timezone.localdate(follow_up.due_at)).days
         worklist.due_soon = list(follow_ups_due_soon(owner, now=now))
         worklist.team = team_load(now=now) if owner == TEAM else []
     elif view in (ACTIONS, LOSING_TOUCH):

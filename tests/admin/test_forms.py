@@ -38,6 +38,13 @@ class TestOrganizations:
         assert Organization.objects.get(pk=kiel.pk).name == "KIEL MESSE"
 
 
+@pytest.mark.parametrize("typed", ["-3", "0"])
+def test_a_cadence_below_one_day_gets_one_message_whatever_was_typed(staff_client, typed):
+    response = staff_client.post(reverse("admin:contacts_contact_add"), {"email": "a@x.de", "cadence_days": typed})
+    errors = response.context["adminform"].form.errors
+    assert errors["cadence_days"] == ["Ensure this value is greater than or equal to 1."]
+
+
 class TestAttendances:
     def test_a_check_in_time_typed_on_a_registration_makes_it_attended(self, staff_client):
         now = timezone.now()

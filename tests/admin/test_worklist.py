@@ -3,7 +3,7 @@
 Personas (sales_user "sven" in the Sales group, staff_user "anna") come from tests/admin/conftest.py.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -90,6 +90,18 @@ class TestGroups:
                                           status=FollowUpStatus.PLANNED, due_at=None)  # as a partner may send it
         assert worklist_for(sales_user, view=FOLLOW_UPS).due_soon == [worklist_data["due"], undated]
         assert "No due date" in sales_client.get(FOLLOW_UPS_PAGE).content.decode()
+
+    def test_days_overdue_are_calendar_days(self, sales_user):
+        """Two follow-ups due on one day are as overdue as each other, whatever their time."""
+        now = timezone.make_aware(datetime(2026, 12, 5, 14, 30))
+        carla = make_contact("carla@client.example", sales_user)
+        morning = plan(carla, sales_user, timezone.make_aware(datetime(2026, 12, 2, 9, 0)))
+        afternoon = plan(carla, sales_user, timezone.make_aware(datetime(2026, 12, 2, 15, 45)))
+        today = plan(carla, sales_user, timezone.make_aware(datetime(2026, 12, 5, 8, 0)))
+
+        overdue = {row.pk: row.days_overdue for row in worklist_for(sales_user, view=FOLLOW_UPS, now=now).overdue}
+
+        assert overdue == {morning.pk: 3, afternoon.pk: 3, today.pk: 0}  # 0: "overdue", due earlier today
 
     def test_another_user_sees_their_own_list(self, staff_user, worklist_data):
         worklist = worklist_for(staff_user, view=FOLLOW_UPS)
