@@ -178,7 +178,7 @@ def read_attendee_table(data: bytes, filename: str = "", max_rows: int | None = 
 
 @contextlib.contextmanager
 def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream]:
-    """CSV (UTF-8 with or without BOM, or Windows-1252; ';', ',' or tab; any line ends) or XLSX,
+    """CSV (UTF-8 with or without BOM, UTF-16 with one, or Windows-1252; ';', ',' or tab; any line ends) or XLSX,
     read row by row: reading stops at the first row past IMPORT_MAX_ROWS (a sheet of a million
     rows, a few MB zipped, is refused then, not read whole)."""
     if not data.strip():
@@ -192,6 +192,9 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
         return
     if data.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ImportFileError(_("Old Excel files (.xls) are not supported: save the list as .xlsx or .csv."))
+    if _looks_binary(data):
+        # An image, a PDF or a program read as CSV would fail later with a misleading message.
+        raise ImportFileError(_("This is not a CSV or Excel (.xlsx) file: save the list as .xlsx or .csv."))
     text = io.TextIOWrapper(io.BytesIO(data), encoding=_encoding(data), errors="replace", newline="")
     first_line = text.readline(SNIFF_CHARACTERS)
     # Excel's "sep=;" first line names the separator (the table skips it, _table_stream()).
@@ -202,9 +205,28 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
     yield _table_stream(csv.reader(text, delimiter=delimiter, strict=True), description)
 
 
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+BINARY_SNIFF_BYTES = 8192
+# Control characters other than tab, line ends and form feed: about a tenth of the bytes of
+# compressed or binary data, next to none of a text (a stray NUL in a cell is a row error).
+CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32)])
+
+
+def _looks_binary(data: bytes) -> bool:
+    """Whether the start of the file is not text: over 5 % control characters (UTF-16, with
+    its byte order mark, is text whose every other byte is NUL)."""
+    head = data[:BINARY_SNIFF_BYTES]
+    if head.startswith(UTF16_BOMS):
+        return False
+    return len(head) - len(head.translate(None, CONTROL_BYTES)) > len(head) * 0.05
+
+
 def _encoding(data: bytes) -> str:
-    """UTF-8 (the BOM Excel writes is dropped) if the whole file is, else Excel's plain "CSV" on
-    Windows: Windows-1252. Checked in pieces, without a decoded copy of the file."""
+    """UTF-16 with its byte order mark (Excel's "Unicode text"); UTF-8 (the BOM Excel writes is
+    dropped) if the whole file is, else Excel's plain "CSV" on Windows: Windows-1252. Checked in
+    pieces, without a decoded copy of the file."""
+    if data.startswith(UTF16_BOMS):
+        return "utf-16"
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         for start in range(0, len(data), 1 << 20):

@@ -194,6 +194,14 @@ class TestImportFlow:
         assert Attendance.objects.filter(event=event).count() == 1
         assert "1 row repeated an earlier e-mail and was ignored Row Same e-mail as row 3 2" in result_text(response)
 
+    def test_excel_unicode_text_is_read(self, admin_client, event):
+        """Excel's "Unicode text": UTF-16 with its byte order mark, tab-separated."""
+        text = "email\tfirst_name\tlast_name\r\nzoe@client.example\tZoë\tKöhler\r\n"
+        preview = upload(admin_client, event, text.encode("utf-16"))
+        confirm(admin_client, event, preview)
+        attendance = Attendance.objects.get(event=event)
+        assert (attendance.contact.email, attendance.contact.first_name) == ("zoe@client.example", "Zoë")
+
     def test_more_rows_than_one_bulk_call_are_imported_in_chunks(self, admin_client, event):
         lines = ["email,last_name"] + [f"p{i}@client.example,P{i}" for i in range(1203)]
         preview = upload(admin_client, event, "\n".join(lines).encode())
@@ -207,6 +215,8 @@ class TestImportFlow:
         (b"email\n\n\n", "a.csv", "The file has a header but no attendees."),
         (b"\xd0\xcf\x11\xe0 old excel", "a.xls", "Old Excel files (.xls) are not supported"),
         (b"PK\x03\x04 broken", "a.xlsx", "could not be read as an Excel workbook"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "photo.csv", "This is not a CSV or Excel (.xlsx) file"),
+        (b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 40, "tool.csv", "This is not a CSV or Excel (.xlsx) file"),
     ])
     def test_unreadable_files_are_a_form_error(self, admin_client, event, content, name, message):
         response = admin_client.post(import_url(event), {"file": SimpleUploadedFile(name, content or b" ")})
