@@ -68,6 +68,16 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
         labels = component_labels()
         return " · ".join(f"{labels.get(name, name)} {localized(weight, 2)}" for name, weight in profile.weights.items())
 
+    def get_changeform_initial_data(self, request):
+        """A new profile starts from the active one's parameters: a variant to try, not 30 blanks."""
+        initial = super().get_changeform_initial_data(request)
+        active = ScoringProfile.objects.filter(is_active=True).first()
+        if active is not None:
+            for name in ScoringProfileForm.Meta.fields:
+                if name not in ("name", "is_active"):
+                    initial.setdefault(name, getattr(active, name))
+        return initial
+
     def get_fields(self, request, obj=None):
         fields = super().get_fields(request, obj)
         if obj is not None and not self.has_change_permission(request, obj):

@@ -111,10 +111,13 @@ class ScoringProfileForm(forms.ModelForm):
                                                   disabled=model_field.disabled)
 
     def _post_clean(self):
+        own_errors = {name: len(errors) for name, errors in self._errors.items()}  # "This field is required."
         super()._post_clean()  # the model's clean(): its messages name the keys
         for name, field in self.fields.items():
             if isinstance(field, NumbersByKeyField) and name in self._errors:
-                self._errors[name] = self.error_class([field.in_words(message) for message in self._errors[name]])
+                # A field that failed on its own keeps its message; the model's would say it again in keys.
+                messages = list(self._errors[name])[:own_errors[name]] if own_errors.get(name) else self._errors[name]
+                self._errors[name] = self.error_class([field.in_words(message) for message in messages])
 
     def _get_validation_exclusions(self):
         # The one-active-profile constraint would refuse activating this profile while another

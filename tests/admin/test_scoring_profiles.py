@@ -103,6 +103,24 @@ class TestInvalidParameters:
         assert ScoringProfile.objects.count() == 1
 
 
+    def test_a_missing_number_is_said_once_in_words(self, staff_client):
+        response = staff_client.post(reverse("admin:scoring_scoringprofile_add"),
+                                     form_data(name="Broken", is_active=False, role_weights={"attendee": 1.0}))
+
+        assert response.context["adminform"].form.errors["role_weights"] == ["This field is required."]
+
+
+def test_a_new_profile_starts_from_the_active_ones_parameters(staff_client):
+    active = v1()
+    ScoringProfile.objects.filter(pk=active.pk).update(half_life_days=240, saturation={**active.saturation, "dialogue": 5})
+
+    form = staff_client.get(reverse("admin:scoring_scoringprofile_add")).context["adminform"].form
+
+    assert (form.initial["half_life_days"], form.initial["saturation"]["dialogue"]) == (240, 5)
+    assert all(form.initial[name] == getattr(v1(), name) for name in PARAMETER_FIELDS)
+    assert not {"name", "is_active"} & set(form.initial)
+
+
 class TestOneActiveProfile:
     def test_the_only_active_profile_cannot_be_unticked(self, staff_client, completed_event,
                                                         django_capture_on_commit_callbacks):
