@@ -165,7 +165,8 @@ def _timeline_item(contact: Contact, entry: TimelineEntry) -> TimelineItem:
             if row.outcome:
                 detail.append(row.get_outcome_display())
             if row.deal_value is not None:
-                detail.append(f"{row.get_deal_status_display()} {localized(row.deal_value, 0)}")
+                currency = f" {row.event.currency}" if row.event else ""  # a deal counts in its event's currency
+                detail.append(f"{row.get_deal_status_display()} {localized(row.deal_value, 0)}{currency}")
             if row.owner:
                 detail.append(str(row.owner))
         case "feedback":

@@ -194,6 +194,14 @@ def test_contact_page_timeline_is_the_api_timeline_with_referrals_naming_the_con
     assert [entry.record.referrer_id for entry in api_referrals] == [anna.pk]
 
 
+def test_a_deal_on_the_timeline_names_its_currency(admin_client, agency):
+    anna = agency.contacts[0]
+    FollowUp.objects.create(contact=anna, event=agency.past_event, status="done", completed_at=timezone.now(),
+                            deal_status="open", deal_value=5000)
+    details = [str(item.detail) for item in admin_client.get(change_url(anna)).context["timeline"]]
+    assert any(f"Open 5,000 {agency.past_event.currency}" in detail for detail in details), details
+
+
 def test_contact_page_without_score_says_so(admin_client, db):
     contact = Contact.objects.create(email="new@client.example")
     response = admin_client.get(change_url(contact))
