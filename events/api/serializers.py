@@ -45,8 +45,8 @@ class EventSerializer(PartnerModelSerializer):
     completed_at = MomentField(
         required=False, allow_null=True, validators=[validate_not_future],
         help_text="Set when the event is completed (now). With `status: completed` in the same request it may date "
-                  "the completion in the past, for a backfill of past events (their relationship lift and retained "
-                  "CLV are figures as of the completion): not before `ends_at`, not in the future. Otherwise only "
+                  "the completion in the past, for a backfill of past events (their relationship lift is a figure as "
+                  "of the completion): not before `ends_at`, not in the future. Otherwise only "
                   "the stored value (or null before completion) is accepted: a 400 on `completed_at`.",
     )
     cost = DecimalField(
@@ -91,7 +91,7 @@ class CompleteEventSerializer(serializers.Serializer):
     completed_at = MomentField(
         required=False, validators=[validate_not_future],
         help_text="When the event was completed (default: now), for a backfill of past events: their relationship "
-                  "lift and retained CLV are figures as of the completion. Not before `ends_at` (not before "
+                  "lift is a figure as of the completion. Not before `ends_at` (not before "
                   "`starts_at` when forced), not in the future: a 400 on `completed_at`. Ignored when the event is "
                   "already completed.",
     )

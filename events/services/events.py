@@ -155,7 +155,7 @@ def complete_event(event: Event, *, by=None, force: bool = False, completed_at: 
     contacts.models.ensure_writable).
 
     `completed_at` (default now) dates the completion in the past, for a backfill of past events:
-    their relationship lift and retained CLV are figures as of their completion. Not in the future,
+    their relationship lift is a figure as of their completion. Not in the future,
     nor before the event ended (before it started, when forced).
 
     Completing twice is harmless: the second call changes nothing and queues nothing.
