@@ -489,15 +489,15 @@ class TestFilters:
         assert read_client.get("/api/v1/interactions/", {"participant": "x"}).status_code == 400
 
     def test_the_tag_filter_matches_any_case_beyond_ascii(self, read_client):
-        kuehl = create_contact(email="k@example.com", tags=["Kühlkette", 'Say "hi"', "ΣΊΣΥΦΟΣ"])
-        create_contact(email="h@example.com", tags=["Kühlkettenlogistik", "kuhlkette"])
+        kuehl = create_contact(email="k@example.com", tags=["Kühlkette", 'Say "hi"', "ΣΊΣΥΦΟΣ", "50% off_!"])
+        create_contact(email="h@example.com", tags=["Kühlkettenlogistik", "kuhlkette", "50% offx!", "50 % off_!"])
 
         def ids(tag):
             response = read_client.get("/api/v1/contacts/", {"tag": tag})
             assert response.status_code == 200, response.json()
             return {row["id"] for row in response.json()["results"]}
 
-        for tag in ("Kühlkette", "KÜHLKETTE", " kühlkette ", 'say "HI"', "σίσυφος"):
+        for tag in ("Kühlkette", "KÜHLKETTE", " kühlkette ", 'say "HI"', "σίσυφος", "50% OFF_!"):
             assert ids(tag) == {kuehl.pk}, tag
         assert ids("Kühl") == set()  # a whole tag, not a part of one
 
