@@ -45,6 +45,7 @@ from ror_crm.admin_tools import (
     person_name,
     related_or_none,
     short_date,
+    short_datetime,
 )
 from scoring.choices import ChurnRisk, LifecycleStage, NextAction
 from scoring.formatting import localized
@@ -666,7 +667,7 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_referral)
     contact_fields = ("referrer", "referred")
 
-    list_display = ("referrer", "referred_display", "event", "created_at")
+    list_display = ("referrer", "referred_display", "event", "made")
     list_select_related = ("referrer", "referred", "event")
     list_filter = ("event__series",)
     date_hierarchy = "created_at"
@@ -675,6 +676,10 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("referrer", "referred", "event")
     fields = ("referrer", "referred", "referred_email", "event", "created_at")
     readonly_fields = ("created_at",)
+
+    @admin.display(description=gettext_lazy("created at"), ordering="created_at")
+    def made(self, referral):
+        return short_datetime(referral.created_at)
 
     @admin.display(description=gettext_lazy("referred"))
     def referred_display(self, referral):

@@ -20,7 +20,7 @@ from contacts.choices import FollowUpStatus
 from contacts.models import Contact, FollowUp
 from contacts.selectors import TIMELINE_TYPES, TimelineEntry, contact_timeline
 from events.models import Attendance, Feedback
-from ror_crm.admin_tools import related_or_none
+from ror_crm.admin_tools import related_or_none, short_datetime
 from scoring.admin_clv import clv_panel
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.formatting import localized
@@ -105,7 +105,7 @@ def score_history_chart(contact: Contact):
     history = [(at, score, None) for at, score, _total in reversed(snapshots)]
     history += _decay_to_today(related_or_none(contact, "score"), after=history[-1][0])
     points = [(date_format(timezone.localtime(at), "SHORT_DATE_FORMAT"), score) for at, score, _ in history]
-    tooltips = [date_format(timezone.localtime(at), "SHORT_DATETIME_FORMAT") + (f" ({kind})" if kind else "")
+    tooltips = [short_datetime(at) + (f" ({kind})" if kind else "")
                 for at, _score, kind in history]
     return line_chart_svg(points, min_value=0, max_value=100, width=560, value_format=1, tick_format=0,
                           title=_("Score history"), note=note, tooltips=tooltips,

@@ -17,7 +17,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -40,6 +39,7 @@ from ror_crm.admin_tools import (
     person_name,
     related_or_none,
     short_date,
+    short_datetime,
 )
 from scoring.formatting import localized
 from scoring.pages import matched_lift as matched_lift_page
@@ -461,7 +461,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 "Complete an event that has not ended yet?", "Complete events that have not ended yet?", len(events)
             ),
             "opts": self.opts,
-            "events": [(event, date_format(timezone.localtime(event.ends_at), "SHORT_DATETIME_FORMAT"))
+            "events": [(event, short_datetime(event.ends_at))
                        for event in events],
             "hidden_fields": hidden_fields,
             "confirm_field": CONFIRM_COMPLETION,
@@ -534,9 +534,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("checked in"), ordering="checked_in_at")
     def checked_in(self, attendance):
-        if attendance.checked_in_at is None:
-            return "—"
-        return date_format(timezone.localtime(attendance.checked_in_at), "SHORT_DATETIME_FORMAT")
+        return short_datetime(attendance.checked_in_at)
 
     def get_urls(self):
         info = self.opts.app_label, self.opts.model_name
@@ -593,7 +591,7 @@ class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("occurred"), ordering="occurred_at")
     def occurred(self, interaction):
-        return date_format(timezone.localtime(interaction.occurred_at), "SHORT_DATETIME_FORMAT")
+        return short_datetime(interaction.occurred_at)
 
 
 @admin.register(Feedback)
@@ -603,7 +601,7 @@ class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_feedback)
     contact_fields = ("contact",)
 
-    list_display = ("contact", "event", "nps", "satisfaction", "submitted_at")
+    list_display = ("contact", "event", "nps", "satisfaction", "submitted")
     list_select_related = ("contact", "event")
     list_filter = (EventFilter, NpsCategoryFilter, "event__series")
     date_hierarchy = "submitted_at"
@@ -611,6 +609,10 @@ class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ("contact", "event")
     fields = ("event", "contact", "nps", "satisfaction", "comment", "submitted_at")
     list_per_page = 100
+
+    @admin.display(description=gettext_lazy("submitted at"), ordering="submitted_at")
+    def submitted(self, feedback):
+        return short_datetime(feedback.submitted_at)
 
 
 @admin.register(AttendeeImport)

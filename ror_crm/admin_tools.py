@@ -80,6 +80,11 @@ def short_date(moment) -> str:
     return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT") if moment else "—"
 
 
+def short_datetime(moment) -> str:
+    """A moment as the active language writes a short date and time (list cells); "—" for none."""
+    return date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT") if moment else "—"
+
+
 def person_name(user) -> str:
     """A user as the pages name people: the full name, or the user name without one."""
     return user.get_full_name() or user.get_username()

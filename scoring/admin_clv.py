@@ -2,13 +2,11 @@
 
 import math
 
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.models import Contact
-from ror_crm.admin_tools import related_or_none
+from ror_crm.admin_tools import related_or_none, short_datetime
 from scoring.formatting import localized
 from scoring.models import ClvModel
 
@@ -36,6 +34,6 @@ def clv_panel(contact: Contact) -> dict | None:
             "attendance (won deals ÷ attendances); model fitted as of %(as_of)s."
         ) % {
             "value": f"{localized(model.value_per_attendance, 2)} {model.currency}".strip(),
-            "as_of": date_format(timezone.localtime(model.as_of), "SHORT_DATETIME_FORMAT"),
+            "as_of": short_datetime(model.as_of),
         },
     }

@@ -202,6 +202,19 @@ def test_a_deal_on_the_timeline_names_its_currency(admin_client, agency):
     assert any(f"Open 5,000 {agency.past_event.currency}" in detail for detail in details), details
 
 
+@pytest.mark.parametrize(("model", "moment"), [("events_feedback", "submitted_at"), ("contacts_referral", "created_at")])
+def test_feedback_and_referral_lists_write_short_dates_like_the_other_lists(admin_client, agency, model, moment):
+    from django.utils import translation
+    from django.utils.formats import date_format
+
+    row = (Feedback if model == "events_feedback" else Referral).objects.first()
+    body = admin_client.get(reverse(f"admin:{model}_changelist"), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    local = timezone.localtime(getattr(row, moment))
+    with translation.override("de"):  # where the long form differs: "26. Oktober 2026 16:08"
+        assert date_format(local, "SHORT_DATETIME_FORMAT") in body
+        assert date_format(local, "DATETIME_FORMAT") not in body
+
+
 def test_contact_page_without_score_says_so(admin_client, db):
     contact = Contact.objects.create(email="new@client.example")
     response = admin_client.get(change_url(contact))
