@@ -140,7 +140,7 @@ class FollowUpLogForm(forms.Form):
                 and "deal_value" not in self.errors:  # a value given, and refused: that error says it
             self.add_error("deal_value", _("Give the value of an open or won deal."))
         if cleaned.get("deal_status") == DealStatus.NONE and cleaned.get("deal_value") is not None:
-            self.add_error("deal_status", _("A deal value needs the deal's status: open, won or lost."))
+            self.add_error("deal_status", services.DEAL_VALUE_NEEDS_STATUS)
         next_due_on = cleaned.get("next_due_on")
         if next_due_on is not None and next_due_on < timezone.localdate():
             self.add_error("next_due_on", _("The next follow-up cannot be planned in the past."))

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, FollowUpStatus
 from contacts.exceptions import ContactErased
 from contacts.querysets import ContactQuerySet, FollowUpQuerySet
-from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
+from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel, stored_value
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
 TAG_MAX_LENGTH = 50  # characters of one tag
@@ -270,9 +270,6 @@ class FollowUp(TimeStampedModel):
             errors["completed_at"] = _("Only a done follow-up has a completion time.")
         if self.deal_value is not None and self.deal_value < 0:
             errors["deal_value"] = _("The deal value cannot be negative.")
-        elif self.deal_value is not None and self.deal_status == DealStatus.NONE:
-            # Counted nowhere (pipeline and won value read open and won deals): say so instead.
-            errors["deal_status"] = _("A deal value needs the deal's status: open, won or lost.")
         if errors:
             raise ValidationError(errors)
 
@@ -321,6 +318,11 @@ class Referral(TimeStampedModel):
             raise ValidationError({"referred": _("A contact cannot refer themselves.")})
         self.referred_email = normalize_email(self.referred_email) or ""
         validate_happened(self, "created_at")
+        # Checked when a referral is made or its people change: one whose referred contact was
+        # deleted since (or stored before the rule) keeps taking other changes.
+        names = ("referrer_id", "referred_id", "referred_email")
+        if not self._state.adding and all(getattr(self, name) == stored_value(self, name) for name in names):
+            return
         if self.referred_id is None and not self.referred_email:
             raise ValidationError({"referred_email": _("Name the person referred: a contact or their e-mail.")})
         referrer = self.referrer if self.referrer_id else None

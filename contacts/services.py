@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
-from contacts.choices import FollowUpStatus
+from contacts.choices import DealStatus, FollowUpStatus
 from contacts.erasure import ERASED_REPRESENTATION, PersonalMentions, contact_erased, scrub_text_fields
 from contacts.exceptions import DuplicateContact, DuplicateOrganization
 from contacts.fatigue import check_fatigue, fatigued_contact_ids
@@ -267,6 +267,22 @@ def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None
         follow_up.completed_at = None
 
 
+DEAL_VALUE_NEEDS_STATUS = gettext_lazy("A deal value needs the deal's status: open, won or lost.")
+NO_DEAL = (DealStatus.NONE, None)
+
+
+def _apply_deal(follow_up: FollowUp, fields: dict[str, Any], before: tuple[str, Any] = NO_DEAL) -> None:
+    """A value given to a follow-up with no deal, its status not given, makes it an open deal;
+    a value with "no deal" said in the same write is refused, as it would count nowhere (pipeline
+    and won value read open and won deals). Rows stored so earlier keep taking other changes."""
+    if "deal_value" in fields and "deal_status" not in fields and follow_up.deal_value is not None \
+            and follow_up.deal_status == DealStatus.NONE:
+        follow_up.deal_status = DealStatus.OPEN
+    now = (follow_up.deal_status, follow_up.deal_value)
+    if follow_up.deal_value is not None and follow_up.deal_status == DealStatus.NONE and now != before:
+        raise ValidationError({"deal_status": DEAL_VALUE_NEEDS_STATUS})
+
+
 def _rescore_after_follow_up(event: Event | None, contact_id: int, *, done: bool) -> None:
     """A follow-up of a completed event is late data for it. One of no completed event still
     moves its contact's dialogue and last touch (done) or next action (planned): rescored now,
@@ -295,6 +311,7 @@ def create_follow_up(*, override: bool = False, **fields: Any) -> FollowUp:
     ensure_writable(fields.get("contact"))
     follow_up = FollowUp(**fields)
     _apply_follow_up_status(follow_up, fields)
+    _apply_deal(follow_up, fields)
     follow_up.full_clean()
     if follow_up.status == FollowUpStatus.PLANNED:
         check_fatigue(follow_up.contact_id, override=override)
@@ -311,9 +328,11 @@ def update_follow_up(follow_up: FollowUp, *, override: bool = False, **fields: A
     ensure_writable(follow_up.contact_id, fields.get("contact"))
     old_event, old_contact_id, was_done = follow_up.event, follow_up.contact_id, follow_up.status == FollowUpStatus.DONE
     was_planned = follow_up.status == FollowUpStatus.PLANNED
+    deal_before = (follow_up.deal_status, follow_up.deal_value)
     for name, value in fields.items():
         setattr(follow_up, name, value)
     _apply_follow_up_status(follow_up, fields)
+    _apply_deal(follow_up, fields, deal_before)
     follow_up.full_clean()
     if follow_up.status == FollowUpStatus.PLANNED and not (was_planned and follow_up.contact_id == old_contact_id):
         check_fatigue(follow_up.contact_id, override=override)

@@ -207,9 +207,9 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 BINARY_SNIFF_BYTES = 8192
-# Control characters other than tab, line ends and form feed: about a tenth of the bytes of
+# Control characters other than tab, line ends, vertical tab and form feed: about a tenth of the bytes of
 # compressed or binary data, next to none of a text (a stray NUL in a cell is a row error).
-CONTROL_BYTES = bytes([*range(0, 9), 11, *range(14, 32)])
+CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # not 11 either: FileMaker's line break in a cell
 
 
 def _looks_binary(data: bytes) -> bool:

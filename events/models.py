@@ -19,7 +19,7 @@ from events.choices import (
     ImportStatus,
     InteractionKind,
 )
-from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel
+from ror_crm.db import SET_NULL_TOUCHED, TimeStampedModel, stored_value
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_free_text_length, validate_happened
 
 
@@ -350,10 +350,13 @@ class Feedback(TimeStampedModel):
     def clean(self) -> None:
         validate_happened(self, "submitted_at")
         errors = {}  # every error at its field at once (see Event.clean())
-        if self.event_id is not None and self.event.too_early_to_attend():
-            errors["event"] = FEEDBACK_NOT_STARTED_MESSAGE
-        elif self.event_id is not None and self.event.status == EventStatus.CANCELLED:
-            errors["event"] = FEEDBACK_CANCELLED_MESSAGE
+        # Checked when the feedback is given or moved to another event: an event moved or cancelled
+        # afterwards (or answers stored before the rule) keep their feedback editable.
+        if self.event_id is not None and (self._state.adding or self.event_id != stored_value(self, "event_id")):
+            if self.event.too_early_to_attend():
+                errors["event"] = FEEDBACK_NOT_STARTED_MESSAGE
+            elif self.event.status == EventStatus.CANCELLED:
+                errors["event"] = FEEDBACK_CANCELLED_MESSAGE
         if self.nps is not None and not 0 <= self.nps <= 10:
             errors["nps"] = _("NPS is answered from 0 to 10.")
         if self.satisfaction is not None and not 1 <= self.satisfaction <= 10:

@@ -24,6 +24,18 @@ class TimeStampedModel(models.Model):
     class Meta:
         abstract = True
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # What the row held when read: a rule checked only when a value changes (stored_value()).
+        instance._stored_values = dict(zip(field_names, values, strict=True))
+        return instance
+
+
+def stored_value(instance: models.Model, attname: str) -> Any:
+    """The value of `attname` in the instance's row as it was read (None for a new instance)."""
+    return getattr(instance, "_stored_values", {}).get(attname)
+
 
 def locked(instance: ModelT) -> ModelT:
     """The instance's row as stored now, locked until the transaction ends (FOR NO KEY UPDATE

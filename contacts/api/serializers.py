@@ -111,7 +111,12 @@ class FollowUpSerializer(PartnerModelSerializer):
     channel = serializers.ChoiceField(choices=FollowUpChannel.choices, required=False)
     status = serializers.ChoiceField(choices=FollowUpStatus.choices, required=False)
     outcome = serializers.ChoiceField(choices=FollowUpOutcome.choices, required=False, allow_blank=True)
-    deal_status = serializers.ChoiceField(choices=DealStatus.choices, required=False)
+    deal_status = serializers.ChoiceField(
+        choices=DealStatus.choices, required=False,
+        help_text="Default `none`. A `deal_value` sent without a status to a follow-up with no deal makes it `open`; "
+                  "`none` sent together with a value is a 400 on `deal_status` (the value would count nowhere: "
+                  "pipeline and won value read open and won deals).",
+    )
     deal_value = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )

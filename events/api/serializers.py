@@ -46,8 +46,8 @@ class EventSerializer(PartnerModelSerializer):
         required=False, allow_null=True, validators=[validate_not_future],
         help_text="Set when the event is completed (now). With `status: completed` in the same request it may date "
                   "the completion in the past, for a backfill of past events (their relationship lift is a figure as "
-                  "of the completion): not before `ends_at`, not in the future. Otherwise only "
-                  "the stored value (or null before completion) is accepted: a 400 on `completed_at`.",
+                  "of the completion): not before `ends_at`, not in the future. Otherwise it changes nothing: "
+                  "the stored value or null are taken as they are, another time is a 400 on `completed_at`.",
     )
     cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
@@ -184,7 +184,7 @@ class CheckInSerializer(serializers.Serializer):
     emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
     external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
     source = TextField(
-        max_length=100, required=False,
+        max_length=100, required=False, allow_blank=True, trim_whitespace=False,
         help_text="With `external_ids`: only attendances of this source (`external_id` is unique per source, so two "
                   "systems may use the same id). Without it, an id matches the event's attendances of every source.",
     )

@@ -194,6 +194,13 @@ class TestImportFlow:
         assert Attendance.objects.filter(event=event).count() == 1
         assert "1 row repeated an earlier e-mail and was ignored Row Same e-mail as row 3 2" in result_text(response)
 
+    def test_line_breaks_in_cells_as_filemaker_writes_them_are_text(self, admin_client, event):
+        """FileMaker writes a line break inside a cell as a vertical tab (0x0B): a text, however many."""
+        rows = "".join(f"p{i}@client.example,{chr(11).join(['a'] * 20)}\n" for i in range(5))
+        preview = upload(admin_client, event, f"email,notes\n{rows}".encode())
+        confirm(admin_client, event, preview)
+        assert Attendance.objects.filter(event=event).count() == 5
+
     def test_excel_unicode_text_is_read(self, admin_client, event):
         """Excel's "Unicode text": UTF-16 with its byte order mark, tab-separated."""
         text = "email\tfirst_name\tlast_name\r\nzoe@client.example\tZoë\tKöhler\r\n"

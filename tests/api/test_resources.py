@@ -115,14 +115,26 @@ class TestContractRules:
         ("attendances", {"role": "king"}, "role"),
         ("follow-ups", {"channel": "pigeon"}, "channel"),
         ("follow-ups", {"deal_value": "lots"}, "deal_value"),
-        ("follow-ups", {"deal_value": 1000}, "deal_status"),  # "none": a value counted nowhere
-        ("follow-ups", {"deal_value": 1000, "deal_status": "none"}, "deal_status"),
+        ("follow-ups", {"deal_value": 1000, "deal_status": "none"}, "deal_status"),  # a value counted nowhere
     ])
     def test_validation_ranges_and_enums(self, write_client, event, anna, path, body, field):
         base = {"event": event.pk, "contact": anna.pk, "occurred_at": iso(timezone.now())}
         response = write_client.post(f"/api/v1/{path}/", {**base, **body}, format="json")
         assert response.status_code == 400
         assert field in response.json()
+
+    def test_a_deal_value_alone_is_an_open_deal_and_old_rows_keep_taking_changes(self, write_client, anna):
+        created = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "deal_value": 1000}, format="json")
+        assert (created.status_code, created.json()["deal_status"]) == (201, "open")
+        url = f"/api/v1/follow-ups/{created.json()['id']}/"
+        refused = write_client.patch(url, {"deal_status": "none"}, format="json")
+        assert (refused.status_code, list(refused.json())) == (400, ["deal_status"])
+
+        FollowUp.objects.filter(pk=created.json()["id"]).update(deal_status="none")  # stored before the rule
+        body = write_client.get(url).json()
+        assert write_client.patch(url, {"summary": "called"}, format="json").status_code == 200
+        assert write_client.put(url, {**body, "summary": "again"}, format="json").status_code == 200
+        assert write_client.patch(url, {"status": "done"}, format="json").status_code == 200
 
     def test_feedback_is_for_an_event_that_took_place(self, write_client, anna):
         ahead = create_event(name="Next year", starts_at=timezone.now() + timedelta(days=30),
@@ -134,6 +146,17 @@ class TestContractRules:
                                          format="json")
             assert (response.status_code, list(response.json())) == (400, ["event"]), event.name
         assert not Feedback.objects.exists()
+
+    def test_feedback_stays_editable_when_its_event_is_cancelled_or_moved_later(self, write_client, event, anna):
+        answer = write_client.post("/api/v1/feedback/", {"event": event.pk, "contact": anna.pk, "nps": 9},
+                                   format="json").json()
+        url = f"/api/v1/feedback/{answer['id']}/"
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"status": "cancelled"}, format="json").status_code == 200
+        assert write_client.patch(url, {"comment": "great"}, format="json").status_code == 200
+        other = create_event(name="Other", starts_at=event.starts_at, ends_at=event.ends_at)
+        assert write_client.patch(url, {"event": other.pk}, format="json").status_code == 200
+        moved = write_client.patch(url, {"event": event.pk}, format="json")  # back to the cancelled one
+        assert (moved.status_code, list(moved.json())) == (400, ["event"])
 
     def test_a_referral_names_someone_other_than_its_referrer(self, write_client, anna):
         for body in ({"referrer": anna.pk}, {"referrer": anna.pk, "referred_email": ""},
@@ -147,6 +170,17 @@ class TestContractRules:
         emptied = write_client.patch(f"/api/v1/referrals/{created['id']}/", {"referred_email": ""}, format="json")
         assert (emptied.status_code, list(emptied.json())) == (400, ["referred_email"])
         assert Referral.objects.get().referred_email == "new@x.de"
+
+    def test_a_referral_whose_referred_contact_was_deleted_stays_editable(self, write_client, event, anna):
+        ben = create_contact(email="ben@example.com")
+        referral = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred": ben.pk},
+                                     format="json").json()
+        assert write_client.delete(f"/api/v1/contacts/{ben.pk}/").status_code == 204
+        url = f"/api/v1/referrals/{referral['id']}/"
+        body = write_client.get(url).json()
+        assert (body["referred"], body["referred_email"]) == (None, "")
+        assert write_client.patch(url, {"event": event.pk}, format="json").status_code == 200
+        assert write_client.put(url, {**body, "event": None}, format="json").status_code == 200
 
     def test_a_referral_is_dated_when_it_was_made(self, write_client, anna):
         made = timezone.now().replace(microsecond=0) - timedelta(days=400)
@@ -281,6 +315,11 @@ class TestEventActions:
         assert other.json() == {"checked_in": 0, "already_checked_in": 0, "unknown": ["DUP"]}
         both = write_client.post(url, {"external_ids": ["DUP"]}, format="json")  # every source's
         assert both.json() == {"checked_in": 1, "already_checked_in": 1, "unknown": []}
+        blank = create_attendance(event=event, contact=create_contact(email="c@x.de"), external_id="DUP")  # source ""
+        only_blank = write_client.post(url, {"external_ids": ["DUP"], "source": ""}, format="json")
+        assert only_blank.json() == {"checked_in": 1, "already_checked_in": 0, "unknown": []}
+        blank.refresh_from_db()
+        assert blank.status == "attended"
         with_emails = write_client.post(url, {"emails": ["a@x.de"], "source": "tix"}, format="json")
         assert (with_emails.status_code, list(with_emails.json())) == (400, ["source"])
 
