@@ -58,7 +58,19 @@ class TextOnlyMixin:
 
 
 class TextField(TextOnlyMixin, serializers.CharField):
-    pass
+    """With `null_as_blank`, null is read as "": the model keeps "" for no value, and a partner's
+    missing value often arrives as null (PartnerModelSerializer sets it for such columns)."""
+
+    def __init__(self, *, null_as_blank: bool = False, **kwargs):
+        self.null_as_blank = null_as_blank
+        if null_as_blank:
+            kwargs["allow_null"] = True
+        super().__init__(**kwargs)
+
+    def validate_empty_values(self, data):
+        if data is None and self.null_as_blank:
+            return (False, "")  # then validated as "" (required, blank and length rules)
+        return super().validate_empty_values(data)
 
 
 class EmailField(TextOnlyMixin, serializers.EmailField):
@@ -187,6 +199,13 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         models.DecimalField: DecimalField,
     }
     read_plans: ClassVar[dict[type, list[FieldRead]]] = {}
+
+    def build_standard_field(self, field_name, model_field):
+        field_class, field_kwargs = super().build_standard_field(field_name, model_field)
+        if issubclass(field_class, TextField) and model_field.blank and not model_field.null \
+                and not field_kwargs.get("read_only"):
+            field_kwargs["null_as_blank"] = True  # a text column that keeps "" for no value takes null for it
+        return field_class, field_kwargs
 
     def to_representation(self, instance) -> dict:
         if not isinstance(instance, models.Model):  # e.g. validated data: DRF's reading

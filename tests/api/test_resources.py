@@ -198,6 +198,16 @@ class TestContractRules:
         now = write_client.post("/api/v1/referrals/", {"referrer": anna.pk, "referred_email": "c@x.de"}, format="json")
         assert abs(Referral.objects.get(pk=now.json()["id"]).created_at - timezone.now()) < timedelta(minutes=1)
 
+    def test_null_for_an_optional_text_is_no_text(self, write_client, event):
+        """Partners send a missing value as null; the text columns keep "" for none."""
+        created = write_client.post("/api/v1/contacts/", {"email": "n@x.de", "first_name": None, "phone": None,
+                                                          "job_title": None}, format="json")
+        assert created.status_code == 201, created.json()
+        assert (created.json()["first_name"], created.json()["phone"]) == ("", "")
+        patched = write_client.patch(f"/api/v1/events/{event.pk}/", {"venue": None, "city": None}, format="json")
+        assert (patched.status_code, patched.json()["venue"], patched.json()["city"]) == (200, "", "")
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"name": None}, format="json").status_code == 400
+
     def test_events_end_after_they_start_also_on_patch(self, write_client, event):
         response = write_client.patch(f"/api/v1/events/{event.pk}/", {"ends_at": iso(event.starts_at - timedelta(hours=1))},
                                       format="json")
