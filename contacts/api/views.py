@@ -355,7 +355,9 @@ class FollowUpViewSet(ServiceModelViewSet):
 
 class ReferralViewSet(ServiceModelViewSet):
     """Referrals: a contact recommending someone (`referred`, or `referred_email` for a person not yet
-    a contact). They count for the referrer's advocacy."""
+    a contact), dated by `created_at` (default now). They count for the referrer's advocacy. A referral
+    names someone other than its referrer: neither `referred` nor `referred_email`, or the referrer's own
+    e-mail, is a 400 on `referred_email`."""
 
     queryset = Referral.objects.all()
     serializer_class = ReferralSerializer

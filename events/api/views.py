@@ -300,7 +300,8 @@ class InteractionViewSet(ServiceModelViewSet):
 
 class FeedbackViewSet(ServiceModelViewSet):
     """Survey answers: NPS (0–10) and satisfaction (1–10), one per (event, contact): a second is a 409
-    with the existing `id`."""
+    with the existing `id`. Given for an event that took place: one starting more than a day ahead, or
+    cancelled, is a 400 on `event` (checked when the answer is given or moved to another event)."""
 
     queryset = Feedback.objects.all()
     serializer_class = FeedbackSerializer
