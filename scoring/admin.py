@@ -73,9 +73,8 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         active = ScoringProfile.objects.filter(is_active=True).first()
         if active is not None:
-            for name in ScoringProfileForm.Meta.fields:
-                if name not in ("name", "is_active"):
-                    initial.setdefault(name, getattr(active, name))
+            for name in profile_services.PARAMETER_FIELDS:
+                initial.setdefault(name, getattr(active, name))
         return initial
 
     def get_fields(self, request, obj=None):

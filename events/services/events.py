@@ -14,6 +14,7 @@ from events.exceptions import EventCancelled, EventCompleted, EventNotEnded
 from events.models import CHECK_IN_LEAD, HAPPENED_STATUSES, Attendance, Event, EventSeries
 from events.signals import event_completed
 from ror_crm.db import locked
+from ror_crm.validators import validate_not_future
 
 
 @transaction.atomic
@@ -174,9 +175,11 @@ def complete_event(event: Event, *, by=None, force: bool = False, completed_at: 
                 "complete it after it has ended, or force the completion."
             )
         if completed_at is not None:
-            _check_completion_time(event, completed_at, now=now, force=force)
+            _check_completion_time(event, completed_at, force=force)
         event.status = EventStatus.COMPLETED
-        event.completed_at = completed_at or now
+        # A time a partner's clock puts a little ahead (validate_not_future's skew) is now: metrics
+        # computed right after carry a computed_at at or after it, as API.md's polling expects.
+        event.completed_at = min(completed_at or now, now)
         event.save(update_fields=["status", "completed_at", "updated_at"])
         if not event.too_early_to_attend(now):  # (forced a day or more ahead: nobody missed it yet)
             _mark_no_shows(event, at=now)
@@ -189,9 +192,11 @@ def complete_event(event: Event, *, by=None, force: bool = False, completed_at: 
     return event
 
 
-def _check_completion_time(event: Event, completed_at: datetime, *, now: datetime, force: bool) -> None:
-    if completed_at > now:
-        raise ValidationError({"completed_at": _("An event is not completed in the future.")})
+def _check_completion_time(event: Event, completed_at: datetime, *, force: bool) -> None:
+    try:
+        validate_not_future(completed_at)
+    except ValidationError as error:
+        raise ValidationError({"completed_at": error.messages}) from None
     earliest, message = (event.starts_at, _("An event is not completed before it started (%(at)s).")) if force else (
         event.ends_at, _("An event is completed once it has ended (%(at)s), unless the completion is forced."))
     if completed_at < earliest:

@@ -101,3 +101,14 @@ def test_a_backfilled_edition_keeps_its_lift_when_later_history_arrives(
     fresh = compute_event_metrics(past_event.pk)
     assert (fresh.relationship_lift, fresh.relationship_lift_median) == (
         stored.relationship_lift, stored.relationship_lift_median)
+
+
+def test_a_completion_time_a_clock_puts_a_little_ahead_is_now(past_event):
+    """validate_not_future() allows for clocks that differ by minutes; the completion is then now, so
+    metrics computed right after it carry a computed_at at or after it."""
+    from events.services import complete_event
+
+    before = timezone.now()
+    completed = complete_event(past_event, completed_at=before + timedelta(minutes=2))
+
+    assert before <= completed.completed_at <= timezone.now()
