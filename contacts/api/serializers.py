@@ -150,14 +150,7 @@ class ReferralSerializer(PartnerModelSerializer):
         model = Referral
         fields = ["id", "referrer", "referred", "referred_email", "event", "created_at", "updated_at"]
         read_only_fields = ["updated_at"]
-        validators: list = []
-
-    def validate(self, attrs: dict) -> dict:
-        referrer = attrs.get("referrer", getattr(self.instance, "referrer", None))
-        referred = attrs.get("referred", getattr(self.instance, "referred", None))
-        if referrer is not None and referred is not None and referrer.pk == referred.pk:
-            raise serializers.ValidationError({"referred": ["A contact cannot refer themselves."]})
-        return attrs
+        validators: list = []  # the model's rules (not oneself, someone named) are checked by the service
 
 
 class TimelineItemSerializer(serializers.Serializer):
