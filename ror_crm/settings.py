@@ -380,6 +380,10 @@ LOGGING = {
 # gunicorn's access log format leaves them out too (gunicorn.conf.py).
 LOGGING["filters"]["mask_query_strings"] = {"()": "ror_crm.log_filters.MaskQueryStrings"}
 LOGGING["loggers"] = {"django.server": {"handlers": ["console"], "filters": ["mask_query_strings"], "propagate": False}}
+# A 503 for an unreachable PostgreSQL or Redis is logged as a warning (each request's own line
+# names the error), not as an ERROR with a traceback per request during an outage.
+LOGGING["filters"]["service_unavailable_as_warning"] = {"()": "ror_crm.log_filters.ServiceUnavailableAsWarning"}
+LOGGING["loggers"]["django.request"] = {"filters": ["service_unavailable_as_warning"]}
 
 # Partner API (API.md): API keys or a staff session, cursor pages, throttled per key.
 API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1000/min")

@@ -1,6 +1,7 @@
 """/health/ (PostgreSQL, Redis, a worker's heartbeat), request ids in logs, and 503 for Redis down."""
 
 import logging
+import sys
 import time
 
 import pytest
@@ -108,6 +109,23 @@ class TestRedisDownAnswers:
         assert response.status_code == 503
         assert response["Retry-After"] == "30"
         assert response.json()["detail"].startswith("A service this request needs is unavailable")
+
+    def test_an_outage_503_is_logged_as_a_warning_a_500_stays_an_error(self, staff_client_api, monkeypatch, caplog):
+        monkeypatch.setattr(cache_class(), "get", refuse)
+        with caplog.at_level(logging.INFO, logger="django.request"):
+            assert staff_client_api.get("/api/v1/reports/score-validity/").status_code == 503
+        logged = [record for record in caplog.records if record.name == "django.request"]
+        assert [(record.levelname, record.getMessage(), record.exc_info) for record in logged] == [
+            ("WARNING", "Service Unavailable: /api/v1/reports/score-validity/", None)]
+        # Django's own record of an error response, through the same logger's filters
+        try:
+            raise ValueError("a bug")
+        except ValueError:
+            error = logging.getLogger("django.request").makeRecord(
+                "django.request", logging.ERROR, __file__, 1, "Internal Server Error: %s", ("/x/",),
+                exc_info=sys.exc_info(), extra={"status_code": 500})
+        assert logging.getLogger("django.request").filter(error)
+        assert (error.levelname, error.exc_info is not None) == ("ERROR", True)
 
     def test_the_api_throttle_fails_open(self, staff_client_api, monkeypatch, settings):
         settings.API_THROTTLE_RATE = "1/min"
