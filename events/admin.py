@@ -483,7 +483,8 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             scheduled += 1
         if scheduled:
             self.message_user(request, (ngettext(
-                "Recomputing %(count)d event.", "Recomputing %(count)d events.", scheduled
+                # what was done, whether the scoring then ran in-process or was queued
+                "Recompute requested for %(count)d event.", "Recompute requested for %(count)d events.", scheduled
             ) % {"count": scheduled} + " " + _scoring_message(scheduled)).strip(), messages.SUCCESS)
 
 

@@ -184,7 +184,7 @@ class TestEventActions:
 
         run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
         response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
-        assert any(message.startswith("Recomputing 1 event.") for message in messages_of(response))
+        assert any(message.startswith("Recompute requested for 1 event. Scores and event metrics were computed.") for message in messages_of(response))
 
     def test_choosing_completed_in_the_form_completes_through_the_service(self, admin_client, planned_event):
         url = reverse("admin:events_event_change", args=[planned_event.pk])
