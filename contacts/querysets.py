@@ -42,6 +42,10 @@ class ContactQuerySet(models.QuerySet):
     def not_erased(self) -> "ContactQuerySet":
         return self.filter(erased_at__isnull=True)
 
+    def reachable(self) -> "ContactQuerySet":
+        """The contacts the agency may reach out to: not erased, not asking not to be contacted."""
+        return self.not_erased().filter(do_not_contact=False)
+
     def with_last_change(self) -> "ContactQuerySet":
         """`last_change`: when the contact as the API shows it last changed, its score
         included. A recompute writes the score, not the contact, and a partner syncing

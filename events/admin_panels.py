@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Window
+from django.db.models import Count, F, Window
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -12,9 +12,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from contacts.deadlines import follow_up_deadline, follow_up_deadline_at, follow_up_performance
-from events.choices import AttendanceStatus, EventStatus
-from events.models import Attendance, Event, Feedback
-from events.selectors import lapsed_attendees, previous_edition
+from events.choices import EventStatus
+from events.models import Event, Feedback
+from events.selectors import is_upcoming, lapsed_attendees, previous_edition
 from ror_crm.admin_tools import related_or_none
 from scoring.charts import column_chart_svg
 from scoring.formatting import localized, signed
@@ -137,25 +137,16 @@ def series_chart(event: Event):
 LAPSED_SHOWN = 25
 
 
-COMING = (AttendanceStatus.REGISTERED, AttendanceStatus.WAITLISTED, AttendanceStatus.ATTENDED)
-
-
 def lapsed_panel(event: Event) -> dict:
     """Who attended the previous edition and not this one, most valuable first (the API's
     events/{id}/lapsed/): the people to win back. Two queries."""
     previous = previous_edition(event)
-    if previous is None:
+    if previous is None or event.status == EventStatus.CANCELLED:
         return {"lapsed_previous": None}
-    lapsed = lapsed_attendees(event)
-    upcoming = event.status != EventStatus.COMPLETED and event.ends_at > timezone.now()
-    if upcoming:
-        # Before the event nobody has attended yet: the people to win back are those not coming
-        # so far (not registered, nor on the waiting list).
-        coming = Attendance.objects.filter(contact=OuterRef("pk"), event=event, status__in=COMING)
-        lapsed = lapsed.exclude(Exists(coming))
+    lapsed = lapsed_attendees(event, previous)
     return {
         "lapsed_previous": previous,
-        "lapsed_upcoming": upcoming,
+        "lapsed_upcoming": is_upcoming(event),
         "lapsed_count": lapsed.count(),
         "lapsed": list(
             lapsed.select_related("score", "owner", "organization")

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from contacts.models import Contact
 from events.choices import AttendanceStatus, EventStatus
@@ -21,17 +22,31 @@ def previous_edition(event: Event, *, as_of: datetime | None = None) -> Event | 
     return completed.exclude(pk=event.pk).order_by("-starts_at", "-id").first()
 
 
-def lapsed_attendees(event: Event) -> QuerySet[Contact]:
-    """Contacts who attended the previous edition of the event's series and not this one: the
-    people who did not come back (empty without a previous edition). Unordered."""
-    previous = previous_edition(event)
-    if previous is None:
+# Before an event: those coming so far (the live check-ins of a running one included).
+COMING = (AttendanceStatus.REGISTERED, AttendanceStatus.WAITLISTED, AttendanceStatus.ATTENDED)
+
+
+def lapsed_attendees(event: Event, previous: Event | None = None) -> QuerySet[Contact]:
+    """The people to win back: contacts who attended the previous edition of the event's series
+    (`previous`, found when not given) and did not attend this one; before this one is over (not
+    completed, not ended), those not registered nor on its waiting list so far. Erased contacts
+    and those who asked not to be contacted are left out. Empty without a previous edition and for
+    a cancelled event. Unordered."""
+    previous = previous or previous_edition(event)
+    if previous is None or event.status == EventStatus.CANCELLED:
         return Contact.objects.none()
 
-    def attended(edition: Event) -> Exists:
-        return Exists(Attendance.objects.filter(contact=OuterRef("pk"), event=edition, status=AttendanceStatus.ATTENDED))
+    def took_part(edition: Event, statuses: tuple[str, ...]) -> Exists:
+        return Exists(Attendance.objects.filter(contact=OuterRef("pk"), event=edition, status__in=statuses))
 
-    return Contact.objects.filter(attended(previous)).exclude(attended(event))
+    coming = COMING if is_upcoming(event) else (AttendanceStatus.ATTENDED,)
+    return Contact.objects.reachable().filter(took_part(previous, (AttendanceStatus.ATTENDED,))).exclude(
+        took_part(event, coming))
+
+
+def is_upcoming(event: Event) -> bool:
+    """Not over yet: neither completed nor ended (its lapsed list is of those not coming so far)."""
+    return event.status not in (EventStatus.COMPLETED, EventStatus.CANCELLED) and event.ends_at > timezone.now()
 
 
 def series_report(series: EventSeries) -> dict[str, Any]:

@@ -5,6 +5,7 @@ class DomainError(Exception):
     code = "domain_error"
 
     def __init__(self, message: str, *, code: str | None = None, existing_id: int | None = None):
+        message = str(message)  # a lazy translation, in the language active where it is raised
         super().__init__(message)
         self.message = message
         if code is not None:

@@ -180,11 +180,12 @@ class TestEventActions:
 
     def test_recompute_needs_a_completed_event(self, admin_client, planned_event):
         response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
-        assert any("only completed events are scored" in message for message in messages_of(response))
+        assert any("Only completed events are scored; complete the event first." in message for message in messages_of(response))
 
         run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
         response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
-        assert any(message.startswith("Recompute requested for 1 event. Scores and event metrics were computed.") for message in messages_of(response))
+        done = "Recompute requested for 1 event. Scores and event metrics were computed."
+        assert any(message.startswith(done) for message in messages_of(response))
 
     def test_choosing_completed_in_the_form_completes_through_the_service(self, admin_client, planned_event):
         url = reverse("admin:events_event_change", args=[planned_event.pk])

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contacts.models import Contact
+from contacts.services import erase_contact
 from events.models import Attendance, Event, EventSeries
 from scoring.services import recompute_contacts
 
@@ -96,3 +97,40 @@ def test_updated_since_keeps_the_contacts_changed_since_then(read_client):
     refused = read_client.get(url, {"updated_since": "yesterday"})
     assert refused.status_code == 400
     assert list(refused.json()) == ["updated_since"]
+
+
+def test_leaves_out_erased_and_do_not_contact_people(read_client):
+    _, second, lapsed = two_editions(lapsed=3)
+    erase_contact(lapsed[0])
+    Contact.objects.filter(pk=lapsed[1].pk).update(do_not_contact=True)
+    rows = read_client.get(f"/api/v1/events/{second.pk}/lapsed/").json()["results"]
+    assert [row["id"] for row in rows] == [lapsed[2].pk]
+
+
+def test_before_the_event_lists_who_is_not_coming_so_far(read_client):
+    first, second, earlier = two_editions(lapsed=1, returning=0)
+    now = timezone.now()
+    upcoming = Event.objects.create(name="Summit 3", series=first.series, starts_at=now + timedelta(days=30),
+                                    ends_at=now + timedelta(days=31))
+    people = {status: Contact.objects.create(email=f"{status}@example.com")
+              for status in ("registered", "waitlisted", "invited", "cancelled", "none")}
+    for status, person in people.items():
+        Attendance.objects.create(event=second, contact=person, status="attended")
+        if status != "none":
+            Attendance.objects.create(event=upcoming, contact=person, status=status)
+    rows = read_client.get(f"/api/v1/events/{upcoming.pk}/lapsed/").json()["results"]
+    assert {row["email"] for row in rows} == {"invited@example.com", "cancelled@example.com", "none@example.com"}
+    assert earlier[0].pk not in {row["id"] for row in rows}  # of the edition before the previous one
+
+
+def test_a_cancelled_event_is_a_409_and_so_is_a_recompute_of_an_event_not_completed(read_client, write_client):
+    first, _, _ = two_editions(lapsed=1)
+    now = timezone.now()
+    cancelled = Event.objects.create(name="Summit 3", series=first.series, starts_at=now - timedelta(days=1),
+                                     ends_at=now - timedelta(days=1), status="cancelled")
+    answer = read_client.get(f"/api/v1/events/{cancelled.pk}/lapsed/")
+    assert (answer.status_code, answer.json()["code"]) == (409, "event_cancelled")
+    for event in (cancelled, Event.objects.create(name="Later", starts_at=now, ends_at=now + timedelta(hours=2))):
+        refused = write_client.post(f"/api/v1/events/{event.pk}/recompute/")
+        assert (refused.status_code, refused.json()["code"]) == (409, "event_not_completed")
+    assert write_client.post(f"/api/v1/events/{first.pk}/recompute/").status_code == 202
