@@ -284,13 +284,14 @@ def _apply_deal(follow_up: FollowUp, fields: dict[str, Any], before: tuple[str, 
 
 
 def _rescore_after_follow_up(event: Event | None, contact_id: int, *, done: bool) -> None:
-    """A follow-up of a completed event is late data for it. One of no completed event still
-    moves its contact's dialogue and last touch (done) or next action (planned): rescored now,
-    not only at night."""
-    if event is not None and event.status == EventStatus.COMPLETED:
+    """A follow-up of a completed event is late data for it; one of an event that has ended but is
+    not completed waits for its completion, as every touch at that event does (docs/scoring.md).
+    One of no event, of an event still ahead or of a cancelled one moves its contact's dialogue
+    and last touch (done) or next action (planned: call now, rest): rescored now, not only at
+    night."""
+    if event is not None and event.status != EventStatus.CANCELLED:
         notify_late_data(event, [contact_id])
     else:
-        # A planned one too: it moves the next best action (call now, rest).
         rescore_contacts([contact_id])
 
 

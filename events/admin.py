@@ -474,12 +474,13 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def _recompute(self, request, events) -> None:
         scheduled = 0
         for event in events:
-            try:
-                services.request_event_recompute(event)
-            except SERVICE_ERRORS as exc:
-                self.report_service_error(request, event, exc)
-            else:
-                scheduled += 1
+            if event.status != EventStatus.COMPLETED:
+                self.message_user(request, _(
+                    "%(event)s: only completed events are scored; complete it first."
+                ) % {"event": event}, messages.ERROR)
+                continue
+            services.request_event_recompute(event)
+            scheduled += 1
         if scheduled:
             self.message_user(request, (ngettext(
                 # what was done, whether the scoring then ran in-process or was queued

@@ -32,12 +32,6 @@ class EventCompleted(DomainError):
     code = "event_completed"
 
 
-class EventNotCompleted(DomainError):
-    """Scores and metrics are computed for completed events (a recompute asked of another)."""
-
-    code = "event_not_completed"
-
-
 class EventClosed(DomainError):
     """A completed or cancelled event takes no more planning (e.g. meeting suggestions)."""
 

@@ -269,15 +269,12 @@ class EventViewSet(ServiceModelViewSet):
         )
         return Response(CheckInResultSerializer(asdict(result)).data)
 
-    @extend_schema(request=None, responses={
-        202: Queued,
-        409: OpenApiResponse(Conflict, description="`event_not_completed`: only a completed event is scored."),
-    })
+    @extend_schema(request=None, responses={202: Queued})
     @action(detail=True, methods=["post"])
     def recompute(self, request, pk=None):
         """Queues a recompute of the event's scores and metrics; 202. With a worker, poll `metrics/` until
-        its `computed_at` moves. An event not completed (planned, cancelled) is a 409 `event_not_completed`:
-        completing it scores it."""
+        its `computed_at` moves. An event not completed yet has no metrics: its contacts are rescored, and
+        its completion computes them."""
         services.request_event_recompute(self.get_object())
         return Response({"detail": "Recompute queued."}, status=status.HTTP_202_ACCEPTED)
 

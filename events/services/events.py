@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from events.choices import AttendanceStatus, EventStatus
-from events.exceptions import EventCancelled, EventCompleted, EventNotCompleted, EventNotEnded
+from events.exceptions import EventCancelled, EventCompleted, EventNotEnded
 from events.models import CHECK_IN_LEAD, HAPPENED_STATUSES, Attendance, Event, EventSeries
 from events.signals import event_completed
 from ror_crm.db import locked
@@ -226,13 +226,9 @@ def _mark_no_shows(event: Event, *, at: datetime) -> int:
 
 def request_event_recompute(event: Event) -> None:
     """Recompute the event's metrics and the scores of everyone it touches, after commit (as
-    completing it does; the admin's action and button, the API's `recompute/`). Only a completed
-    event is scored: EventNotCompleted for another (its metrics would stay unwritten)."""
+    completing it does; the admin's action and button, the API's `recompute/`)."""
     from scoring import triggers  # scoring depends on events, not the other way round
 
-    if event.status != EventStatus.COMPLETED:
-        raise EventNotCompleted(_("Only completed events are scored; complete the event first."),
-                                existing_id=event.pk)
     triggers.schedule_event_recompute(event.pk)
 
 

@@ -180,7 +180,7 @@ class TestEventActions:
 
     def test_recompute_needs_a_completed_event(self, admin_client, planned_event):
         response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])
-        assert any("Only completed events are scored; complete the event first." in message for message in messages_of(response))
+        assert any("only completed events are scored" in message for message in messages_of(response))
 
         run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
         response = run_action(admin_client, "events_event", "recompute_scores", [planned_event.pk])

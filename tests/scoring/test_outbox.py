@@ -146,7 +146,7 @@ class TestRedisDown:
     def test_a_send_fails_fast_and_is_logged_not_raised(self, monkeypatch, caplog, django_capture_on_commit_callbacks):
         event = ended_event()
         with redis_down(monkeypatch), queue.watch() as sends, django_capture_on_commit_callbacks(execute=True):
-            event = event_services.complete_event(event)
+            event_services.complete_event(event)
             event_services.request_event_recompute(event)
 
         assert (sends.sent, sends.deferred) == (0, 2)

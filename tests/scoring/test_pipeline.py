@@ -165,17 +165,22 @@ class TestInProcess:
         assert not PendingRecompute.objects.exists()
         assert EventMetrics.objects.get(event=event).followup_coverage == 0.5
 
-    def test_data_of_an_event_that_is_not_completed_is_no_late_data(self, django_capture_on_commit_callbacks):
+    def test_data_of_an_event_that_has_ended_waits_for_its_completion(self, django_capture_on_commit_callbacks):
         event = make_event(status="planned")
-        anna, ben = make_attendees(event, 2)
+        anna, ben, cleo = make_attendees(event, 3)
         with django_capture_on_commit_callbacks(execute=True):
             event_services.check_in(event, emails=[ben.email])
             contact_services.create_follow_up(contact=anna, event=event, status="planned")
+            contact_services.create_follow_up(contact=cleo, event=event, status="done", outcome="positive")
 
-        # Ended but not completed: its completion scores its data. Anna's planned follow-up moves
-        # her next best action, so she alone is rescored now.
+        # Ended but not completed: every touch at it, follow-ups too, waits for its completion,
+        # which then scores all of them with the event as the trigger of their history.
         assert not PendingRecompute.objects.exists()
-        assert list(ContactScore.objects.values_list("contact_id", "events_attended")) == [(anna.pk, 1)]
+        assert not ContactScore.objects.exists()
+        with django_capture_on_commit_callbacks(execute=True):
+            event_services.complete_event(event)
+        assert set(ScoreSnapshot.objects.values_list("contact_id", "trigger", "trigger_event")) == {
+            (person.pk, "event", event.pk) for person in (anna, ben, cleo)}
 
     def test_registrations_for_an_event_ahead_rescore_their_contacts_alone(self, django_capture_on_commit_callbacks):
         event = make_event(status="planned", ends_at=timezone.now() + timedelta(days=30))
@@ -189,18 +194,20 @@ class TestInProcess:
         assert not EventMetrics.objects.exists()
         assert ContactScore.objects.get(contact=anna).events_registered == 0  # not known before the event
 
-    def test_a_done_follow_up_of_no_completed_event_rescores_its_contact_at_once(
+    def test_a_follow_up_of_an_event_ahead_or_of_none_rescores_its_contact_at_once(
         self, django_capture_on_commit_callbacks
     ):
-        event = make_event(status="planned")
-        anna = make_attendees(event, 1)[0]
+        ahead = make_event(status="planned", ends_at=timezone.now() + timedelta(days=10))
+        anna = make_attendees(ahead, 1)[0]
+        ben = Contact.objects.create(email="ben@example.com")
         with django_capture_on_commit_callbacks(execute=True):
-            follow_up = contact_services.create_follow_up(contact=anna, event=event, status="done")
+            called = contact_services.create_follow_up(contact=anna, event=ahead, status="done")
+            contact_services.create_follow_up(contact=ben, status="done", outcome="positive")
 
-        assert not PendingRecompute.objects.exists()  # no late data: the event has no metrics yet
-        score = ContactScore.objects.get(contact=anna)
-        assert score.last_touch_at == follow_up.completed_at
-        assert ScoreSnapshot.objects.get(contact=anna).trigger == "late_data"
+        assert not PendingRecompute.objects.exists()  # no late data: no event with metrics
+        assert ContactScore.objects.get(contact=anna).last_touch_at == called.completed_at
+        assert set(ScoreSnapshot.objects.values_list("contact_id", "trigger")) == {
+            (anna.pk, "late_data"), (ben.pk, "late_data")}
 
     def test_completing_twice_and_recomputing_again_changes_nothing(self, django_capture_on_commit_callbacks):
         event = make_event()
