@@ -158,8 +158,16 @@ class PublicOrderingFilter(OrderingFilter):
         return parameters
 
 
+class NumberWithinFilter(filters.NumberFilter):
+    """A number filter whose `min_value` and `max_value` are its only bounds (django-filter adds a
+    maximum of 1e50, which a value beyond both named as a second, contradictory limit)."""
+
+    def get_max_validator(self):
+        return None
+
+
 @extend_schema_field({"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1})
-class IdFilter(filters.NumberFilter):
+class IdFilter(NumberWithinFilter):
     """A foreign-key id in a query string; out-of-range numbers are a 400, not a database error."""
 
     def __init__(self, *args, **kwargs):
@@ -170,7 +178,7 @@ class IdFilter(filters.NumberFilter):
 
 
 @extend_schema_field({"type": "number", "minimum": -1_000_000, "maximum": 1_000_000})
-class BoundedNumberFilter(filters.NumberFilter):
+class BoundedNumberFilter(NumberWithinFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", -1_000_000)
         kwargs.setdefault("max_value", 1_000_000)

@@ -60,6 +60,14 @@ class CursorPagination(pagination.CursorPagination):
                 parameter["schema"], parameter["description"] = PAGE_SIZE_SCHEMA, PAGE_SIZE_DESCRIPTION
         return parameters
 
+    def get_paginated_response_schema(self, schema):
+        # Every page has both links (null at either end); DRF's schema leaves them optional.
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["next", "previous", "results"]
+        for name in ("next", "previous"):
+            page["properties"][name]["example"] = "https://crm.example.com/api/v1/contacts/?cursor=cD00ODY%3D"
+        return page
+
     def decode_cursor(self, request):
         try:
             return super().decode_cursor(request)

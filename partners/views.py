@@ -11,6 +11,7 @@ RESOURCES = {
     "organizations": "organization-list", "contacts": "contact-list", "follow-ups": "follow-up-list",
     "referrals": "referral-list", "series": "series-list", "events": "event-list", "attendances": "attendance-list",
     "interactions": "interaction-list", "feedback": "feedback-list", "scores": "score-list",
+    "follow-ups/missed": "follow-up-missed",
     "reports/score-validity": "score-validity-report", "reports/cohorts": "cohorts-report",
     "reports/follow-up-performance": "follow-up-performance-report",
 }

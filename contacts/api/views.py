@@ -174,6 +174,8 @@ class ContactViewSet(ServiceModelViewSet):
         backwards, position = _timeline_cursor(request)
         if position is None and request.query_params.get("before"):
             position = (_datetime_param(request, "before"), *_timeline_item_param(request))
+        elif request.query_params.get("before_item") and position is None:  # it would be ignored
+            raise ValidationError({"before_item": ["Goes with `before` (the time of that item)."]})
         items = selectors.contact_timeline(
             contact, limit=limit + 1, updated_since=since, referrals_received=True,
             **({"after": position} if backwards else {"before": position}),

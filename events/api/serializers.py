@@ -186,7 +186,8 @@ class CheckInSerializer(serializers.Serializer):
     source = TextField(
         max_length=100, required=False, allow_blank=True, trim_whitespace=False,
         help_text="With `external_ids`: only attendances of this source (`external_id` is unique per source, so two "
-                  "systems may use the same id). Without it, an id matches the event's attendances of every source.",
+                  "systems may use the same id); `\"\"` is the attendances stored without a source. Without it, an id "
+                  "matches the event's attendances of every source.",
     )
     checked_in_at = MomentField(
         required=False, validators=[validate_not_future],

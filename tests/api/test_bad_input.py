@@ -277,6 +277,12 @@ class TestQueries:
 
         assert list(assert_error_shape(response)) == ["page_size"]
 
+    @pytest.mark.parametrize(("query", "bound"), [("score_min=1e400", "1000000"), ("organization=1e999", str(2**63 - 1))])
+    def test_a_number_beyond_its_filters_bound_names_that_bound_alone(self, read_client, query, bound):
+        response = read_client.get(f"/api/v1/contacts/?{query}")
+        assert response.status_code == 400
+        assert response.json()[query.partition("=")[0]] == [f"Ensure this value is less than or equal to {bound}."]
+
     def test_a_huge_page_size_is_capped_at_500(self, read_client, anna):
         response = read_client.get("/api/v1/contacts/?page_size=" + "9" * 40)
 

@@ -428,6 +428,8 @@ class TestContactReads:
         assert len(seen) == len(set(seen)) == 6
         assert read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/?before_item=nonsense:1&before=2026-01-01T00:00:00Z"
                                ).status_code == 400
+        alone = read_client.get(f"/api/v1/contacts/{anna.pk}/timeline/?before_item=follow_up:1")
+        assert (alone.status_code, list(alone.json())) == (400, ["before_item"])
 
     def test_timeline_pages_by_cursor_both_ways_and_refuses_a_bad_cursor(self, read_client, event, anna):
         moment = timezone.now() - timedelta(days=1)

@@ -71,6 +71,7 @@ def test_the_api_root_lists_the_resources(read_client, api_client):
     assert read_client.get(response.json()["events"]).status_code == 200
     for report in ("score-validity", "cohorts", "follow-up-performance"):
         assert response.json()[f"reports/{report}"].endswith(f"/api/v1/reports/{report}/")
+    assert read_client.get(response.json()["follow-ups/missed"]).status_code == 200
     assert api_client.get("/api/v1/").status_code == 401
 
 
