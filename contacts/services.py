@@ -283,7 +283,7 @@ def _apply_deal(follow_up: FollowUp, fields: dict[str, Any], before: tuple[str, 
         raise ValidationError({"deal_status": DEAL_VALUE_NEEDS_STATUS})
 
 
-def _rescore_after_follow_up(event: Event | None, contact_id: int, *, done: bool) -> None:
+def _rescore_after_follow_up(event: Event | None, contact_id: int) -> None:
     """A follow-up of a completed event is late data for it; one of an event that has ended but is
     not completed waits for its completion, as every touch at that event does (docs/scoring.md).
     One of no event, of an event still ahead or of a cancelled one moves its contact's dialogue
@@ -317,7 +317,7 @@ def create_follow_up(*, override: bool = False, **fields: Any) -> FollowUp:
     if follow_up.status == FollowUpStatus.PLANNED:
         check_fatigue(follow_up.contact_id, override=override)
     follow_up.save()
-    _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=follow_up.status == FollowUpStatus.DONE)
+    _rescore_after_follow_up(follow_up.event, follow_up.contact_id)
     return follow_up
 
 
@@ -327,7 +327,7 @@ def update_follow_up(follow_up: FollowUp, *, override: bool = False, **fields: A
     contact needs `override` (contacts.fatigue)."""
     follow_up = locked(follow_up)
     ensure_writable(follow_up.contact_id, fields.get("contact"))
-    old_event, old_contact_id, was_done = follow_up.event, follow_up.contact_id, follow_up.status == FollowUpStatus.DONE
+    old_event, old_contact_id = follow_up.event, follow_up.contact_id
     was_planned = follow_up.status == FollowUpStatus.PLANNED
     deal_before = (follow_up.deal_status, follow_up.deal_value)
     for name, value in fields.items():
@@ -338,10 +338,9 @@ def update_follow_up(follow_up: FollowUp, *, override: bool = False, **fields: A
     if follow_up.status == FollowUpStatus.PLANNED and not (was_planned and follow_up.contact_id == old_contact_id):
         check_fatigue(follow_up.contact_id, override=override)
     follow_up.save()
-    is_done = follow_up.status == FollowUpStatus.DONE
-    _rescore_after_follow_up(follow_up.event, follow_up.contact_id, done=is_done or was_done)
+    _rescore_after_follow_up(follow_up.event, follow_up.contact_id)
     if old_event != follow_up.event or old_contact_id != follow_up.contact_id:
-        _rescore_after_follow_up(old_event, old_contact_id, done=was_done)
+        _rescore_after_follow_up(old_event, old_contact_id)
     return follow_up
 
 
@@ -384,7 +383,7 @@ def delete_follow_up(follow_up: FollowUp) -> None:
     ensure_writable(follow_up.contact_id)
     event, contact_id = existing_event(follow_up.event_id), follow_up.contact_id
     follow_up.delete()
-    _rescore_after_follow_up(event, contact_id, done=follow_up.status == FollowUpStatus.DONE)
+    _rescore_after_follow_up(event, contact_id)
 
 
 @transaction.atomic
