@@ -47,7 +47,7 @@ from ror_crm.admin_tools import (
     short_date,
     short_datetime,
 )
-from scoring.choices import ChurnRisk, LifecycleStage, NextAction
+from scoring.choices import ChurnRisk, LifecycleStage, NextAction, ScoreTrigger
 from scoring.formatting import localized
 
 
@@ -468,7 +468,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         if not self.has_delete_permission(request, contact):
             raise PermissionDenied
         if request.method == "POST":
-            contact = services.erase_contact(contact, by=request.user)
+            contact = services.erase_contact(contact)
             self.log_change(request, contact, [{"changed": {"fields": ["erased_at"]}}])
             self.message_user(
                 request, _("The contact's personal data was erased; its event history stays anonymous."), messages.SUCCESS
@@ -570,7 +570,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
         contact_ids = list(queryset.values_list("pk", flat=True))
         # Through Celery: a large selection is chunked by a worker, not computed inside the request.
         with queue.watch() as sends:
-            schedule_contacts_recompute(contact_ids, trigger="manual")
+            schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.MANUAL)
         if sends.deferred:
             return  # Redis down: QueueDownAdminMessageMiddleware says it was saved and runs later
         self.message_user(request, ngettext(

@@ -68,7 +68,6 @@ def render_digest(digest: Digest, *, now: datetime) -> EmailMessage:
     context = {
         "owner": digest.owner,
         "digest": digest,
-        "now": now,
         "today": timezone.localtime(now).date(),
         "worklist_url": worklist_url(),
     }

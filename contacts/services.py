@@ -120,7 +120,7 @@ def update_contact(contact: Contact, **fields: Any) -> Contact:
 
 
 @transaction.atomic
-def erase_contact(contact: Contact, *, by=None) -> Contact:
+def erase_contact(contact: Contact) -> Contact:
     """GDPR erasure: personal data goes, the row and its relations stay for aggregates.
 
     No copy is left: free text of the contact's own rows (notes, summaries, comments), the
@@ -488,7 +488,7 @@ class BulkResult:
 
 
 def _writable(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    return contacts.filter(erased_at__isnull=True).order_by("pk")
+    return contacts.not_erased().order_by("pk")
 
 
 @transaction.atomic

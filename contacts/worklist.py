@@ -78,7 +78,6 @@ class ListPage:
 @dataclass
 class Worklist:
     now: datetime
-    due_soon_until: datetime
     view: str = ACTIONS
     overdue: list[FollowUp] = field(default_factory=list)
     due_soon: list[FollowUp] = field(default_factory=list)
@@ -125,8 +124,8 @@ def follow_ups_due_soon(owner, *, now: datetime) -> QuerySet[FollowUp]:
 def _at_risk(owner) -> QuerySet[Contact]:
     has_planned_follow_up = FollowUp.objects.filter(contact=OuterRef("pk"), status=FollowUpStatus.PLANNED)
     return (
-        Contact.objects.not_erased()
-        .filter(_owned_by(owner), do_not_contact=False)
+        Contact.objects.reachable()
+        .filter(_owned_by(owner))
         .filter(Q(score__stage=LifecycleStage.AT_RISK) | Q(score__churn_risk__in=[ChurnRisk.HIGH, ChurnRisk.MEDIUM]))
         .filter(~Exists(has_planned_follow_up))
     )
@@ -171,7 +170,7 @@ def team_load(*, now: datetime) -> list[OwnerLoad]:
 
 
 def _owned_contacts(owner) -> QuerySet[Contact]:
-    return Contact.objects.not_erased().filter(_owned_by(owner), do_not_contact=False).select_related(
+    return Contact.objects.reachable().filter(_owned_by(owner)).select_related(
         "organization", "score", "owner")
 
 
@@ -213,7 +212,7 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, pag
     from scoring.services.next_action import days_overdue, reason_text
 
     now = now or timezone.now()
-    worklist = Worklist(now=now, due_soon_until=due_soon_until(now), view=view)
+    worklist = Worklist(now=now, view=view)
     if view == FOLLOW_UPS:
         worklist.at_risk, worklist.at_risk_page = _page(at_risk_contacts(owner), page, AT_RISK_LIMIT)
         worklist.overdue = list(overdue_follow_ups(owner, now=now))

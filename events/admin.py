@@ -41,7 +41,7 @@ from ror_crm.admin_tools import (
     short_date,
     short_datetime,
 )
-from scoring.formatting import localized
+from scoring.formatting import localized, signed
 from scoring.pages import matched_lift as matched_lift_page
 
 # An event page with more rows than this gets long (tens of thousands of pixels) and slow to
@@ -264,7 +264,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("NPS"), ordering="metrics__nps")
     def nps(self, event):
         metrics = related_or_none(event, "metrics")
-        return f"{metrics.nps:+.0f}" if metrics and metrics.nps is not None else "—"
+        return signed(metrics.nps) if metrics and metrics.nps is not None else "—"
 
     @admin.display(description=gettext_lazy("RoR %"), ordering="metrics__ror_percent")
     def ror_percent(self, event):
@@ -435,7 +435,7 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
                 already += 1
                 continue
             try:
-                services.complete_event(event, by=request.user, force=force)
+                services.complete_event(event, force=force)
             except EventNotEnded:
                 not_ended.append(event)
             except SERVICE_ERRORS as exc:

@@ -20,10 +20,6 @@ class EventCancelled(DomainError):
     code = "event_cancelled"
 
 
-class InvalidEventTransition(DomainError):
-    code = "invalid_transition"
-
-
 class EventNotEnded(DomainError):
     code = "event_not_ended"
 

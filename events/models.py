@@ -120,10 +120,6 @@ class Event(TimeStampedModel):
             raise ValidationError(errors)
         self.currency = (self.currency or "EUR").upper()
 
-    @property
-    def is_completed(self) -> bool:
-        return self.status == EventStatus.COMPLETED
-
     def too_early_to_attend(self, now=None) -> bool:
         """Whether it is too early for anyone to have attended (or missed) the event: it starts
         more than CHECK_IN_LEAD from now. (Check-in desks open early, badges are picked up the

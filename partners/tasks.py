@@ -5,6 +5,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from partners.middleware import IDEMPOTENCY_TTL
 from partners.models import IdempotencyRecord, WebhookDelivery
 from partners.webhooks import attempt_delivery
 from ror_crm import queue
@@ -57,7 +58,7 @@ def emit_overdue_followups_task() -> int:
 
 @shared_task(name="partners.purge_idempotency_records")
 def purge_idempotency_records_task() -> int:
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - timedelta(hours=24)).delete()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
     return deleted
 
 

@@ -223,18 +223,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # about a quarter of an hour, and the worker exits).
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BEAT_SCHEDULER = "ror_crm.beat:DatabaseScheduler"
+# The local time of the nightly recompute (scoring.services.nightly.missed_tonight() reads it too).
+NIGHTLY_RECOMPUTE_AT = (3, 15)
 # Static schedule, copied into django-celery-beat's tables by the DatabaseScheduler.
 CELERY_BEAT_SCHEDULE: dict = {
     "webhooks-followup-overdue": {"task": "partners.emit_overdue_followups", "schedule": crontab(minute=0)},
     "purge-idempotency-records": {"task": "partners.purge_idempotency_records", "schedule": crontab(hour=4, minute=30)},
     # Decay moves every score without new data (DOMAIN.md): recompute all contacts nightly.
-    "nightly-score-recompute": {"task": "scoring.nightly_recompute", "schedule": crontab(hour=3, minute=15)},
+    "nightly-score-recompute": {"task": "scoring.nightly_recompute",
+                                "schedule": crontab(hour=NIGHTLY_RECOMPUTE_AT[0], minute=NIGHTLY_RECOMPUTE_AT[1])},
     # Beat moves on when it cannot send (Redis down at 03:15): the next three hours look whether the
     # night's run happened and send it if not (scoring.services.nightly.missed_tonight()).
-    "nightly-score-recompute-catch-up": {"task": "scoring.nightly_recompute", "schedule": crontab(hour="4-6", minute=15),
-                                         "kwargs": {"only_if_missed": True}},
+    "nightly-score-recompute-catch-up": {
+        "task": "scoring.nightly_recompute", "kwargs": {"only_if_missed": True},
+        "schedule": crontab(hour=f"{NIGHTLY_RECOMPUTE_AT[0] + 1}-{NIGHTLY_RECOMPUTE_AT[0] + 3}", minute=NIGHTLY_RECOMPUTE_AT[1]),
+    },
 }
-NIGHTLY_RECOMPUTE_AT = (3, 15)  # the local time of the "nightly-score-recompute" entry above
 # The scoring outbox (scoring.outbox): rows of work asked for and not done are sent again.
 # A row unsent for SCORING_OUTBOX_GRACE_SECONDS (Redis was down at commit), or sent and still
 # not done after SCORING_OUTBOX_RESEND_SECONDS (its message was lost), is sent by the sweep.

@@ -24,8 +24,9 @@ def schedule_event_recompute(event_id: int) -> None:
     outbox.request_recompute(RecomputeKind.EVENT, event_id=event_id, trigger=ScoreTrigger.EVENT)
 
 
-def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "manual") -> None:
-    """Recompute these contacts by hand (admin action): one task per chunk, spread over workers."""
+def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str) -> None:
+    """Recompute these contacts after commit (late data, or by hand in the admin): one task per
+    chunk, spread over workers; `trigger` (a ScoreTrigger) goes into their score history."""
     from scoring.services.recompute import chunk_size_setting, chunked
 
     # One request per chunk, each done (and deleted) by its own task; as of when it runs.
@@ -33,7 +34,7 @@ def schedule_contacts_recompute(contact_ids: Iterable[int], *, trigger: str = "m
         outbox.request_recompute(RecomputeKind.CONTACTS, contact_ids=chunk, trigger=trigger)
 
 
-def schedule_all_contacts_recompute(*, trigger: str = "manual") -> None:
+def schedule_all_contacts_recompute(*, trigger: str = ScoreTrigger.MANUAL) -> None:
     """Every contact's score, cadence and next action again (a keep-in-touch cadence changed)."""
     outbox.request_recompute(RecomputeKind.ALL, trigger=trigger)
 

@@ -489,7 +489,7 @@ def score_validity(request: HttpRequest) -> HttpResponse:
 def next_action_rules(request: HttpRequest) -> HttpResponse:
     """The rules of the next best action, as the computation applies them: a table to read."""
     from scoring.models import KeepInTouchCadence
-    from scoring.services.next_action import RULES, SCORE_FALL_POINTS
+    from scoring.services.next_action import RULES
 
     if not request.user.has_perm("scoring.view_contactscore"):
         raise PermissionDenied
@@ -498,7 +498,6 @@ def next_action_rules(request: HttpRequest) -> HttpResponse:
         "title": _("Next best action rules"),
         "rules": [{"action": rule.action.value, "label": rule.action.label, "when": rule.when, "why": rule.why}
                   for rule in RULES],
-        "score_fall_points": SCORE_FALL_POINTS,
         "cadences": KeepInTouchCadence.objects.select_related("organization"),
         "can_edit_cadences": request.user.has_perm("scoring.change_keepintouchcadence"),
     }

@@ -71,15 +71,6 @@ class EventSerializer(PartnerModelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def validate(self, attrs: dict) -> dict:
-        starts_at = attrs.get("starts_at", getattr(self.instance, "starts_at", None))
-        ends_at = attrs.get("ends_at", getattr(self.instance, "ends_at", None))
-        if starts_at and ends_at and ends_at < starts_at:
-            raise serializers.ValidationError({"ends_at": [_("The event cannot end before it starts.")]})
-        if "currency" in attrs:
-            attrs["currency"] = attrs["currency"].upper()
-        return attrs
-
 
 class CompleteEventSerializer(serializers.Serializer):
     """The body of `events/{id}/complete/`; an empty body is `{"force": false}`."""
@@ -126,14 +117,7 @@ class InteractionSerializer(PartnerModelSerializer):
             "notes", "source", "external_id", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-        validators: list = []
-
-    def validate(self, attrs: dict) -> dict:
-        contact = attrs.get("contact", getattr(self.instance, "contact", None))
-        counterpart = attrs.get("counterpart", getattr(self.instance, "counterpart", None))
-        if contact is not None and counterpart is not None and contact.pk == counterpart.pk:
-            raise serializers.ValidationError({"counterpart": [_("A contact cannot interact with themselves.")]})
-        return attrs
+        validators: list = []  # the model's rules (not with oneself, …) are checked by the service
 
 
 class FeedbackSerializer(PartnerModelSerializer):

@@ -1,6 +1,5 @@
 from dataclasses import asdict
 
-from django.db.models import Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -15,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from contacts.api.views import NO_SCORE
 from events import meeting_suggestions, selectors, services
 from events.api.filtersets import (
     AttendanceFilterSet,
@@ -169,7 +169,7 @@ class EventViewSet(ServiceModelViewSet):
             raise EventCancelled("Nobody could come to a cancelled event: it has no lapsed attendees.",
                                  existing_id=event.pk)
         contacts = selectors.lapsed_attendees(event).select_related("score").with_last_change().annotate(
-            score_sort=Coalesce("score__score", Value(-1.0))
+            score_sort=Coalesce("score__score", NO_SCORE)
         )
         since = updated_since(request)
         if since is not None:  # the contact or its score changed (as contacts/?updated_since=)

@@ -143,7 +143,7 @@ def _recompute_neighbourhood(event: Event, old_contact_ids: list[int], old_depen
     triggers.refresh_event_metrics(set(old_dependent) | set(dependent))
 
 
-def complete_event(event: Event, *, by=None, force: bool = False, completed_at: datetime | None = None) -> Event:
+def complete_event(event: Event, *, force: bool = False, completed_at: datetime | None = None) -> Event:
     """"After the event": mark it completed and have scoring run (DOMAIN.md "When scores are
     recomputed", scoring.triggers).
 

@@ -17,6 +17,7 @@ def notify_late_data(event: Event | None, contact_ids: Iterable[int | None]) -> 
     if event is not None and event.status == EventStatus.CANCELLED:
         return
     from scoring import triggers  # scoring depends on events, not the other way round
+    from scoring.choices import ScoreTrigger
 
     ids = sorted({contact_id for contact_id in contact_ids if contact_id is not None})
     if not ids:
@@ -24,7 +25,7 @@ def notify_late_data(event: Event | None, contact_ids: Iterable[int | None]) -> 
     if event is not None and event.status == EventStatus.COMPLETED:
         triggers.data_changed(event.pk, ids)
     elif event is None or event.ends_at > timezone.now():
-        triggers.schedule_contacts_recompute(ids, trigger="late_data")
+        triggers.schedule_contacts_recompute(ids, trigger=ScoreTrigger.LATE_DATA)
     # An event that has ended but is not completed yet: its completion scores its contacts.
 
 

@@ -158,6 +158,21 @@ class TestContractRules:
         moved = write_client.patch(url, {"event": event.pk}, format="json")  # back to the cancelled one
         assert (moved.status_code, list(moved.json())) == (400, ["event"])
 
+    def test_the_models_rules_answer_at_their_fields(self, write_client, event, anna):
+        now = timezone.now()
+        backwards = write_client.post("/api/v1/events/", {"name": "Backwards", "starts_at": iso(now),
+                                                          "ends_at": iso(now - timedelta(hours=1))}, format="json")
+        assert (backwards.status_code, backwards.json()) == (400, {"ends_at": ["The event cannot end before it starts."]})
+        moved = write_client.patch(f"/api/v1/events/{event.pk}/", {"ends_at": iso(event.starts_at - timedelta(hours=1))},
+                                   format="json")
+        assert (moved.status_code, list(moved.json())) == (400, ["ends_at"])
+        lower = write_client.post("/api/v1/events/", {"name": "Gala", "starts_at": iso(now), "ends_at": iso(now),
+                                                      "currency": "chf"}, format="json")
+        assert (lower.status_code, lower.json()["currency"]) == (201, "CHF")
+        alone = write_client.post("/api/v1/interactions/", {"event": event.pk, "contact": anna.pk, "counterpart": anna.pk,
+                                                            "kind": "meeting"}, format="json")
+        assert (alone.status_code, alone.json()) == (400, {"counterpart": ["A contact cannot interact with themselves."]})
+
     def test_a_referral_names_someone_other_than_its_referrer(self, write_client, anna):
         for body in ({"referrer": anna.pk}, {"referrer": anna.pk, "referred_email": ""},
                      {"referrer": anna.pk, "referred_email": f"  {anna.email.upper()} "}):
