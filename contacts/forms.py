@@ -148,6 +148,11 @@ class FollowUpLogForm(forms.Form):
             self.add_error("next_due_on", services.DO_NOT_CONTACT_PLANNING)
         return cleaned
 
+    def next_due_at(self) -> datetime | None:
+        """When the next follow-up asked for is due: the start of that working day."""
+        next_due_on = self.cleaned_data["next_due_on"]
+        return None if next_due_on is None else timezone.make_aware(datetime.combine(next_due_on, FOLLOW_UP_DUE_TIME))
+
     def follow_up_fields(self) -> dict[str, Any]:
         """The service arguments of the conversation itself."""
         data = self.cleaned_data

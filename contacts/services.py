@@ -283,6 +283,29 @@ def _apply_deal(follow_up: FollowUp, fields: dict[str, Any], before: tuple[str, 
         raise ValidationError({"deal_status": DEAL_VALUE_NEEDS_STATUS})
 
 
+@transaction.atomic
+def log_follow_up(
+    *, contact: Contact, event: Event | None, owner, planned: FollowUp | None, next_due_at: datetime | None,
+    plan_anyway: bool = False, channel: str, next_step: str = "", **fields: Any,
+) -> FollowUp:
+    """A sales rep logs a conversation (the worklist's "Log follow-up"): it completes their
+    `planned` follow-up with the contact when there is one (taking its channel and event), else it
+    is a new done follow-up; with `next_due_at` the next one is planned, carrying `next_step`.
+    Both or neither; planning the next one is refused for a fatigued contact unless
+    `plan_anyway` (contacts.fatigue)."""
+    if planned is not None:
+        if planned.channel != channel or planned.event != event:
+            planned = update_follow_up(planned, channel=channel, event=event)
+        follow_up = mark_follow_up_done(planned, next_step=next_step, **fields)
+    else:
+        follow_up = create_follow_up(contact=contact, event=event, owner=owner, status=FollowUpStatus.DONE,
+                                     channel=channel, next_step=next_step, **fields)
+    if next_due_at is not None:
+        create_follow_up(contact=contact, event=event, owner=owner, channel=channel, status=FollowUpStatus.PLANNED,
+                         next_step=next_step, due_at=next_due_at, override=plan_anyway)
+    return follow_up
+
+
 def _rescore_after_follow_up(event: Event | None, contact_id: int) -> None:
     """A follow-up of a completed event is late data for it; one of an event that has ended but is
     not completed waits for its completion, as every touch at that event does (docs/scoring.md).

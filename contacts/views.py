@@ -4,14 +4,12 @@ Pages live beside the admin (same look, same login) and write only through
 contacts.services. Writes are POST with CSRF and end in a redirect with a message.
 """
 
-from datetime import datetime
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, render
@@ -26,7 +24,7 @@ from django.views.decorators.http import require_POST
 from contacts import services
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactFatigue
-from contacts.forms import FOLLOW_UP_DUE_TIME, FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
+from contacts.forms import FOLLOW_UP_GONE, FollowUpDoneForm, FollowUpLogForm
 from contacts.models import Contact, FollowUp
 from contacts.worklist import (
     ACTIONS,
@@ -171,7 +169,11 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
         form = FollowUpLogForm(request.POST, user=request.user, contact=contact)
         if form.is_valid():
             try:
-                follow_up = _save_logged_follow_up(request, form)
+                data = form.cleaned_data
+                follow_up = services.log_follow_up(
+                    contact=data["contact"], event=data["event"], owner=request.user, planned=data["follow_up"],
+                    next_due_at=form.next_due_at(), plan_anyway=data["plan_anyway"], **form.follow_up_fields(),
+                )
             except (DomainError, ValidationError) as exc:
                 _add_service_error(form, exc)
                 if isinstance(exc, ContactFatigue):
@@ -197,33 +199,6 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
         "media": form.media,
     }
     return render(request, "ror/followup_form.html", context, status=400 if form.is_bound else 200)
-
-
-@transaction.atomic
-def _save_logged_follow_up(request: HttpRequest, form: FollowUpLogForm) -> FollowUp:
-    """One conversation, and the next planned one when asked: both or neither."""
-    data = form.cleaned_data
-    fields = form.follow_up_fields()
-    planned = data["follow_up"]
-    if planned is not None:
-        if planned.channel != fields["channel"] or planned.event != data["event"]:
-            planned = services.update_follow_up(planned, channel=fields["channel"], event=data["event"])
-        follow_up = services.mark_follow_up_done(
-            planned, **{name: value for name, value in fields.items() if name != "channel"}
-        )
-    else:
-        follow_up = services.create_follow_up(
-            contact=data["contact"], event=data["event"], owner=request.user,
-            status=FollowUpStatus.DONE, **fields,
-        )
-    if data["next_due_on"] is not None:
-        services.create_follow_up(
-            contact=data["contact"], event=data["event"], owner=request.user, channel=fields["channel"],
-            status=FollowUpStatus.PLANNED, next_step=data["next_step"],
-            due_at=timezone.make_aware(datetime.combine(data["next_due_on"], FOLLOW_UP_DUE_TIME)),
-            override=data["plan_anyway"],
-        )
-    return follow_up
 
 
 @require_POST
