@@ -7,6 +7,7 @@ access log is written stays on the command line (`--access-logfile -`).
 """
 
 import json
+import sys
 
 from gunicorn import util
 
@@ -18,13 +19,27 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D
 limit_request_line = 8190
 
 
+# What a request the worker timeout ended is answered with (see write_json_error).
+TIMED_OUT = "The request did not finish in time: a service it needs did not answer. Try again shortly."
+RETRY_AFTER_SECONDS = 30
+
+
 def write_json_error(sock, status_int, reason, mesg):
     """What gunicorn refuses before the app sees it (a request line or header too large, a
     malformed Content-Length) is answered as JSON like every other API error (README "Errors"),
-    not with gunicorn's HTML page."""
-    body = json.dumps({"detail": f"{reason}: {mesg}" if mesg else reason}).encode()
+    not with gunicorn's HTML page.
+
+    A request still running at the worker timeout, which gunicorn ends by aborting its worker
+    (SystemExit), was waiting on a service that did not answer, e.g. a hung PostgreSQL behind a
+    kept connection: 503 with Retry-After, as when a service is down, not gunicorn's 500. Its
+    transaction was never committed."""
+    extra = ""
+    if status_int == 500 and isinstance(sys.exc_info()[1], SystemExit):
+        status_int, reason, mesg = 503, "Service Unavailable", TIMED_OUT
+        extra = f"Retry-After: {RETRY_AFTER_SECONDS}\r\n"
+    body = json.dumps({"detail": mesg if extra else f"{reason}: {mesg}" if mesg else reason}).encode()
     head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
+            f"{extra}Content-Length: {len(body)}\r\n\r\n")
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 

@@ -103,3 +103,60 @@ def test_requests_gunicorn_refuses_itself_are_answered_as_json(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_request_the_worker_timeout_ends_is_a_503_with_retry_after(tmp_path):
+    """A request still running at gunicorn's worker timeout (waiting on a service that does not
+    answer, e.g. a hung PostgreSQL behind a kept connection) is answered 503 with Retry-After and
+    a JSON body by the project's gunicorn.conf.py, not with gunicorn's 500."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    (tmp_path / "hanging_app.py").write_text(
+        "import time\n\nimport django\n\ndjango.setup()  # as ror_crm.wsgi: the config's worker start-up loads the URLconf\n\n\n"
+        "def application(environ, start_response):\n    time.sleep(60)\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "DATABASE_", "REDIS_"))}
+    env |= {"DJANGO_SETTINGS_MODULE": "ror_crm.settings", "DJANGO_SECRET_KEY": "gunicorn-" + "x" * 50,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(PROJECT_ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--timeout", "2", "--pythonpath", str(tmp_path), "hanging_app"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        sock = connect_when_listening(port)
+        with sock:
+            sock.settimeout(30)
+            sock.sendall(b"GET /api/v1/contacts/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        status, *lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines)
+        assert status == "HTTP/1.1 503 Service Unavailable"
+        assert (headers["Content-Type"], headers["Retry-After"]) == ("application/json", "30")
+        assert json.loads(body)["detail"].startswith("The request did not finish in time")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def connect_when_listening(port: int):
+    import socket
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=10)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
