@@ -186,7 +186,7 @@ def complete_event(event: Event, *, force: bool = False, completed_at: datetime 
 
         request_event_recompute(event)
         # A later edition completed before this one compares its retention with this one now.
-        _refresh_next_edition_metrics(event)
+        _refresh_dependent_metrics(event)
         event_id = event.pk
         transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
     return event
@@ -203,12 +203,14 @@ def _check_completion_time(event: Event, completed_at: datetime, *, force: bool)
         raise ValidationError({"completed_at": message % {"at": timezone.localtime(earliest).isoformat()}})
 
 
-def _refresh_next_edition_metrics(event: Event) -> None:
+def _refresh_dependent_metrics(event: Event) -> None:
+    """The metrics of the other events that read this one's rows: its next edition's retention,
+    and the events its contacts attended completed since it started (their relationship lift, new
+    or returning), computed before its rows were all there (scoring.services.events_depending_on)."""
     from scoring import triggers  # scoring depends on events, not the other way round
-    from scoring.services import events_depending_on
+    from scoring.services import event_contact_ids, events_depending_on
 
-    if event.series_id is not None:
-        triggers.refresh_event_metrics(events_depending_on([event.pk], []))
+    triggers.refresh_event_metrics(events_depending_on([event.pk], event_contact_ids(event.pk, neighbours=False)))
 
 
 def _mark_no_shows(event: Event, *, at: datetime) -> int:

@@ -32,15 +32,19 @@ def known_attendances(as_of: datetime) -> Q:
 
 def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) -> list[int]:
     """Completed events, other than these, whose figures change with these events' rows of these
-    contacts: each event's next edition (its retention compares with it) and the later events
-    the contacts attended (whether they came before decides new or returning)."""
+    contacts: each event's next edition (its retention compares with it) and the events the
+    contacts attended that were completed after these started: whether they came before decides
+    new or returning at a later event, and an event's relationship lift scores its attendees as of
+    its completion with every touch up to then, these events' included (a backfill loads an
+    older event after a newer one was completed)."""
     event_ids, contact_ids = set(event_ids), set(contact_ids)
     events = list(Event.objects.filter(pk__in=event_ids).values_list("series_id", "starts_at"))
     if not events:
         return []
     completed = Event.objects.filter(status=EventStatus.COMPLETED).exclude(pk__in=event_ids)
     dependent = Q(
-        starts_at__gt=min(starts_at for _, starts_at in events),
+        # (a later event was completed after these started too: completed_at ≥ starts_at)
+        completed_at__gte=min(starts_at for _, starts_at in events),
         attendances__contact_id__in=contact_ids, attendances__status=AttendanceStatus.ATTENDED,
     ) if contact_ids else Q(pk__in=[])
     next_editions = set()

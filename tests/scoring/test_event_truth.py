@@ -268,3 +268,27 @@ def test_before_an_event_its_page_lists_who_is_not_registered_yet(client, django
     assert "Not registered yet: 1 attendee of" in panel
     assert "Ines Invited" in panel
     assert "Carla Coming" not in panel
+
+
+@pytest.mark.django_db(transaction=True)  # scoring runs after commit
+def test_an_older_event_loaded_after_a_newer_one_was_completed_refreshes_the_newer_ones_lift():
+    """A backfill: Summit was completed on the day it ended; Spring, which ended before that day, is
+    loaded and completed afterwards. Summit's lift scores Anna as of its completion with all data:
+    Spring counts on both sides of it, and Summit's metrics are computed again when Spring completes."""
+    spring = Event.objects.create(name="Spring", starts_at=EARLIER_ENDS - timedelta(hours=8), ends_at=EARLIER_ENDS)
+    summit = Event.objects.create(name="Summit", starts_at=ENDS - timedelta(hours=8), ends_at=ENDS)
+    anna = Contact.objects.create(email="anna@example.com")
+    Attendance.objects.create(event=summit, contact=anna, status="attended")
+    event_services.complete_event(summit, completed_at=COMPLETED)
+    hour = 1 / 24
+    assert EventMetrics.objects.get(event=summit).relationship_lift == pytest.approx(
+        score(attendance=decay(hour), recency_days=hour), abs=0.05)
+
+    Attendance.objects.create(event=spring, contact=anna, status="attended")
+    event_services.complete_event(spring, completed_at=EARLIER_ENDS)
+
+    spring_days = 100 + hour
+    with_summit = score(attendance=decay(hour) + decay(spring_days), recency_days=hour)
+    without_summit = score(attendance=decay(spring_days), recency_days=spring_days)
+    assert EventMetrics.objects.get(event=summit).relationship_lift == pytest.approx(
+        with_summit - without_summit, abs=0.05)
