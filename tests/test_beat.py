@@ -25,3 +25,21 @@ def test_the_schedule_read_during_an_outage_keeps_the_entries_it_had(monkeypatch
     monkeypatch.undo()
     monkeypatch.setattr(scheduler, "schedule_changed", lambda: True)
     assert set(scheduler.schedule) == set(scheduler.all_as_schedule())  # back: read from the database again
+
+
+def test_a_beat_started_during_an_outage_sets_its_schedule_up_once_the_database_is_back(monkeypatch):
+    def database_down(*args, **kwargs):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(DatabaseScheduler, "enabled_models", database_down)
+    monkeypatch.setattr(DatabaseScheduler.Entry, "from_entry", database_down)  # its start-up writes fail too
+    scheduler = DatabaseScheduler(app=app)
+    assert scheduler.schedule == {}
+    monkeypatch.setattr("ror_crm.beat.SETUP_RETRY_SECONDS", 0)
+    scheduler.set_up_if_missed()  # still down: nothing yet
+    assert scheduler.schedule == {}
+
+    monkeypatch.undo()
+    monkeypatch.setattr("ror_crm.beat.SETUP_RETRY_SECONDS", 0)
+    scheduler.set_up_if_missed()  # the next tick, without waiting for the five-minute sync
+    assert {"nightly-score-recompute", "scoring-outbox-sweep"} <= set(scheduler.schedule)
