@@ -157,6 +157,12 @@ class ServiceInlineFormSet(BaseInlineFormSet):
             raise ValidationError(unplaced)
 
 
+# Numbers with decimals are typed as the user's language writes them ("1234,56" in German) in a
+# text input: a browser's number input of another locale dropped the comma, and 1234,56 was saved
+# as 123456. In English a comma is no decimal separator: "1234,56" is an error, not a guess.
+LOCALIZED_NUMBERS = {models.DecimalField: {"localize": True}, models.FloatField: {"localize": True}}
+
+
 class ServiceInlineMixin:
     """An inline whose rows are written by service functions.
 
@@ -166,6 +172,7 @@ class ServiceInlineMixin:
     """
 
     formset = ServiceInlineFormSet
+    formfield_overrides = LOCALIZED_NUMBERS
     create_service: Callable[..., models.Model]
     update_service: Callable[..., models.Model]
     delete_service: Callable[[models.Model], None]
@@ -236,6 +243,7 @@ class ServiceAdminMixin:
     create_service: Callable[..., models.Model]
     update_service: Callable[..., models.Model]
     delete_service: Callable[[models.Model], None]
+    formfield_overrides = LOCALIZED_NUMBERS
     # The model's contact foreign keys: the services keep rows of erased contacts, so the
     # delete confirmation lists those as protected instead of deleting them.
     contact_fields: tuple[str, ...] = ()

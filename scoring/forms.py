@@ -49,7 +49,7 @@ class NumbersByKeyField(forms.MultiValueField):
 
     def __init__(self, labels: dict, **kwargs):
         self.keys, self.labels = list(labels), list(labels.values())
-        fields = [forms.FloatField(label=label) for label in labels.values()]
+        fields = [forms.FloatField(label=label, localize=True) for label in labels.values()]  # as the admin's
         super().__init__(fields, widget=NumbersByKeyWidget(labels), require_all_fields=True, **kwargs)
 
     def in_words(self, message: str) -> str:

@@ -2,6 +2,7 @@
 was typed kept, never a 500."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -144,3 +145,27 @@ def test_the_contact_picker_lists_names_starting_with_the_term_first(sales_clien
 
     assert [row["text"].split(" <")[0] for row in response.json()["results"]] == [
         "Zoe Annabell", "Anna Zimmer", "Klaus Adams", "Marianna Bauer"]
+
+
+@pytest.mark.parametrize(("language", "typed", "stored"), [
+    ("de", "1234,56", Decimal("1234.56")), ("de", "1.234,56", None), ("en", "1234.56", Decimal("1234.56")),
+    ("en", "1234,56", None),
+])
+def test_money_is_typed_as_the_language_writes_it(staff_client, language, typed, stored):
+    """A number input in a browser of another locale dropped a German decimal comma (1234,56 saved
+    as 123456): money and the other decimals are text read in the admin's language, or refused."""
+    staff_client.cookies["django_language"] = language
+    page = staff_client.get(reverse("admin:events_event_add")).content.decode()
+    assert 'type="text" name="cost"' in page
+    response = staff_client.post(reverse("admin:events_event_add"), {
+        "name": "Summit", "kind": "conference", "format": "in_person", "status": "planned", "currency": "EUR",
+        "starts_at_0": "2026-05-12", "starts_at_1": "09:00", "ends_at_0": "2026-05-12", "ends_at_1": "17:00",
+        "cost": typed,
+        **{f"{inline}-{count}": "0" for inline in ("attendances", "interactions") for count in ("TOTAL_FORMS", "INITIAL_FORMS")},
+    })
+    if stored is None:
+        assert "cost" in response.context["adminform"].form.errors
+        assert not Event.objects.exists()
+    else:
+        assert response.status_code == 302
+        assert Event.objects.get().cost == stored
