@@ -3,6 +3,7 @@ from ror_crm.exceptions import DomainError
 
 class DuplicateAttendance(DomainError):
     code = "attendance_exists"
+    field = "contact"
 
 
 class DuplicateExternalId(DomainError):
@@ -10,10 +11,12 @@ class DuplicateExternalId(DomainError):
     ticketing system sending its row again learns which one."""
 
     code = "external_id_exists"
+    field = "external_id"
 
 
 class DuplicateFeedback(DomainError):
     code = "feedback_exists"
+    field = "contact"
 
 
 class EventCancelled(DomainError):
@@ -26,6 +29,7 @@ class EventNotEnded(DomainError):
 
 class EventCompleted(DomainError):
     code = "event_completed"
+    field = "status"
 
 
 class EventClosed(DomainError):

@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
-from django.forms import BaseInlineFormSet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -54,7 +54,8 @@ def add_error_to_form(form, exc: Exception) -> None:
                 # add_error() drops the field from cleaned_data; tolerate a field already dropped.
                 form.add_error(target, f"{prefix}{message}")
         return
-    form.add_error(None, error_messages(exc))
+    field = getattr(exc, "field", None)
+    form.add_error(field if field in form.fields else None, error_messages(exc))
 
 
 def model_field_values(obj: models.Model, names) -> dict[str, Any]:
@@ -163,6 +164,31 @@ class ServiceInlineFormSet(BaseInlineFormSet):
 LOCALIZED_NUMBERS = {models.DecimalField: {"localize": True}, models.FloatField: {"localize": True}}
 
 
+# Unique constraints of several fields whose error belongs at one of them: a second attendance or
+# answer of a contact at an event is about the contact chosen.
+CONSTRAINT_FIELDS = {"attendance_event_contact_unique": "contact", "feedback_event_contact_unique": "contact"}
+
+
+class ConstraintErrorsAtFieldsForm(ModelForm):
+    """The admin's model form: the error of a constraint in CONSTRAINT_FIELDS is shown at its field,
+    where Django puts the error of a constraint of several fields above the form."""
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict") and NON_FIELD_ERRORS in errors.error_dict:
+            at_field = {
+                str(constraint.get_violation_error_message()): CONSTRAINT_FIELDS[constraint.name]
+                for constraint in self._meta.model._meta.constraints if constraint.name in CONSTRAINT_FIELDS
+            }
+            for error in list(errors.error_dict[NON_FIELD_ERRORS]):
+                field = at_field.get(error.messages[0])
+                if field in self.fields:
+                    errors.error_dict[NON_FIELD_ERRORS].remove(error)
+                    errors.error_dict.setdefault(field, []).append(error)
+            if not errors.error_dict[NON_FIELD_ERRORS]:
+                del errors.error_dict[NON_FIELD_ERRORS]
+        super()._update_errors(errors)
+
+
 class ServiceInlineMixin:
     """An inline whose rows are written by service functions.
 
@@ -173,6 +199,7 @@ class ServiceInlineMixin:
 
     formset = ServiceInlineFormSet
     formfield_overrides = LOCALIZED_NUMBERS
+    form = ConstraintErrorsAtFieldsForm
     create_service: Callable[..., models.Model]
     update_service: Callable[..., models.Model]
     delete_service: Callable[[models.Model], None]
@@ -244,6 +271,7 @@ class ServiceAdminMixin:
     update_service: Callable[..., models.Model]
     delete_service: Callable[[models.Model], None]
     formfield_overrides = LOCALIZED_NUMBERS
+    form = ConstraintErrorsAtFieldsForm
     # The model's contact foreign keys: the services keep rows of erased contacts, so the
     # delete confirmation lists those as protected instead of deleting them.
     contact_fields: tuple[str, ...] = ()

@@ -3,6 +3,8 @@
 
 class DomainError(Exception):
     code = "domain_error"
+    # The input the error is about, where a form has it (the admin shows the message there).
+    field: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, existing_id: int | None = None):
         message = str(message)  # a lazy translation, in the language active where it is raised

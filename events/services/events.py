@@ -85,10 +85,10 @@ def update_event(event: Event, *, force_completion: bool = False, **fields: Any)
     """
     event = locked(event)
     if event.status == EventStatus.COMPLETED and fields.get("status", EventStatus.COMPLETED) != EventStatus.COMPLETED:
-        raise EventCompleted(
-            f"This event is completed and cannot be moved back to \"{fields['status']}\"; "
-            "its other fields can still be changed."
-        )
+        raise EventCompleted(_(
+            "A completed event stays completed (it cannot become “%(status)s”); its other fields can still "
+            "be changed."
+        ) % {"status": EventStatus(fields["status"]).label})
     completing = fields.get("status") == EventStatus.COMPLETED and event.status != EventStatus.COMPLETED
     completed_at = _completion_time(fields, completing=completing, stored=event.completed_at)
     if completing:

@@ -128,7 +128,10 @@ class TestCompletingBeforeTheEndAsksFirst:
         response = admin_client.post(url, event_form_data(planned_event, status="planned"))
 
         assert response.status_code == 200
-        assert "cannot be moved back" in str(response.context["adminform"].form.non_field_errors())
+        form = response.context["adminform"].form
+        assert (form.errors["status"], form.non_field_errors()) == (
+            ["A completed event stays completed (it cannot become “Planned”); its other fields can still be changed."],
+            [])
         assert Event.objects.get(pk=planned_event.pk).status == EventStatus.COMPLETED
         renamed = admin_client.post(url, event_form_data(planned_event, name="Munich Dinner 2026"))
         assert renamed.status_code == 302
@@ -255,7 +258,7 @@ class TestAdminSavesGoThroughServices:
 
         assert response.status_code == 200
         formset = next(f for f in response.context["inline_admin_formsets"] if f.opts.model is Attendance).formset
-        assert formset.forms[0].non_field_errors() == ["This contact was erased and cannot be written to."]
+        assert formset.forms[0].errors == {"contact": ["This contact was erased and cannot be written to."]}
         planned_event.refresh_from_db()
         assert planned_event.name == "Munich Dinner"  # the event's own change was rolled back too
         assert not Attendance.objects.exists()

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact, Organization
-from events.models import Attendance, Event
+from events.models import Attendance, Event, Feedback
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +169,18 @@ def test_money_is_typed_as_the_language_writes_it(staff_client, language, typed,
     else:
         assert response.status_code == 302
         assert Event.objects.get().cost == stored
+
+
+def test_a_second_attendance_or_answer_of_a_contact_is_an_error_at_the_contact(staff_client, two_contacts_at_a_past_event):
+    event, anna, _ = two_contacts_at_a_past_event
+    Attendance.objects.create(event=event, contact=anna, status="attended")
+    Feedback.objects.create(event=event, contact=anna, nps=9, submitted_at=event.ends_at)
+    attendance = staff_client.post(reverse("admin:events_attendance_add"), {
+        "event": event.pk, "contact": anna.pk, "role": "attendee", "status": "registered", "source": "", "external_id": "",
+    }).context["adminform"].form
+    feedback = staff_client.post(reverse("admin:events_feedback_add"), {
+        "event": event.pk, "contact": anna.pk, "nps": "7", **moment_fields("submitted_at", event.ends_at),
+    }).context["adminform"].form
+    for form in (attendance, feedback):
+        assert (list(form.errors), form.non_field_errors()) == (["contact"], [])
+    assert (Attendance.objects.count(), Feedback.objects.count()) == (1, 1)
