@@ -1,4 +1,6 @@
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey, APIKeyManager
 
@@ -39,6 +41,18 @@ class PartnerAPIKey(AbstractAPIKey):
     @property
     def scopes(self) -> list[str]:
         return [scope for scope, granted in (("read", self.can_read), ("write", self.can_write)) if granted]
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        if not (self.can_read or self.can_write):
+            errors["can_read"] = _("A key needs the read scope, the write scope or both: without either it is refused "
+                                   "everywhere.")
+        # A new key that has expired already is refused from the start (an existing key may be ended so).
+        if self._state.adding and self.expiry_date is not None and self.expiry_date <= timezone.now():
+            errors["expiry_date"] = _("This time has passed: the key would be refused from the start.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class IdempotencyRecord(models.Model):
