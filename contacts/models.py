@@ -268,10 +268,25 @@ class FollowUp(TimeStampedModel):
             errors["completed_at"] = _("A done follow-up needs the time it was completed.")
         if self.status != FollowUpStatus.DONE and self.completed_at is not None:
             errors["completed_at"] = _("Only a done follow-up has a completion time.")
+        elif self._done_before_its_event():
+            errors["completed_at"] = _(
+                "A follow-up of an event is done once the event has begun: this time is before its start. Choose "
+                "the event it followed, or no event."
+            )
         if self.deal_value is not None and self.deal_value < 0:
             errors["deal_value"] = _("The deal value cannot be negative.")
         if errors:
             raise ValidationError(errors)
+
+    def _done_before_its_event(self) -> bool:
+        """Done before its event began: no follow-up of it (it would count as one within 48 hours).
+        Checked when it is done, dated or given its event: rows stored before the rule stay editable."""
+        if self.completed_at is None or self.event_id is None:
+            return False
+        names = ("completed_at", "event_id")
+        if not self._state.adding and all(getattr(self, name) == stored_value(self, name) for name in names):
+            return False
+        return self.completed_at < self.event.starts_at
 
     @property
     def is_overdue(self) -> bool:

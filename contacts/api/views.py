@@ -298,11 +298,13 @@ CONTACT_FATIGUE_EXAMPLE = OpenApiExample(
 )
 class FollowUpViewSet(ServiceModelViewSet):
     """Follow-up conversations after events, the sales team's work. A follow-up with status `done`
-    needs `completed_at` (now if omitted); `overdue=true` lists planned follow-ups past their due time.
+    needs `completed_at` (now if omitted), at or after its event's start when it has an `event` (a 400 at
+    `completed_at` otherwise: it would count as followed up within 48 hours); `overdue=true` lists
+    planned follow-ups past their due time.
     Planning one (status `planned`) for a contact the agency already reached out to often enough lately
     (contact fatigue: follow-ups, invitations and staff interactions over rolling windows) is a 409
     `{"detail", "code": "contact_fatigue"}` unless the body has `"override": true`; a done follow-up
-    is never refused."""
+    is never refused for fatigue."""
 
     queryset = FollowUp.objects.all()
     serializer_class = FollowUpSerializer

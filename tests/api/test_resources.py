@@ -123,6 +123,15 @@ class TestContractRules:
         assert response.status_code == 400
         assert field in response.json()
 
+    def test_a_follow_up_of_an_event_is_done_once_the_event_has_begun(self, write_client, event, anna):
+        body = {"contact": anna.pk, "event": event.pk, "channel": "phone", "status": "done"}
+        early = write_client.post("/api/v1/follow-ups/", {**body, "completed_at": iso(event.starts_at - timedelta(days=30))},
+                                  format="json")
+        assert (early.status_code, list(early.json())) == (400, ["completed_at"])
+        during = write_client.post("/api/v1/follow-ups/", {**body, "completed_at": iso(event.starts_at)}, format="json")
+        assert during.status_code == 201
+        assert FollowUp.objects.count() == 1
+
     def test_a_deal_value_alone_is_an_open_deal_and_old_rows_keep_taking_changes(self, write_client, anna):
         created = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "deal_value": 1000}, format="json")
         assert (created.status_code, created.json()["deal_status"]) == (201, "open")

@@ -201,11 +201,13 @@ class TestInProcess:
         anna = make_attendees(ahead, 1)[0]
         ben = Contact.objects.create(email="ben@example.com")
         with django_capture_on_commit_callbacks(execute=True):
-            called = contact_services.create_follow_up(contact=anna, event=ahead, status="done")
-            contact_services.create_follow_up(contact=ben, status="done", outcome="positive")
+            contact_services.create_follow_up(contact=anna, event=ahead, status="planned",
+                                              due_at=ahead.ends_at + timedelta(days=1))
+            called = contact_services.create_follow_up(contact=ben, status="done", outcome="positive")
 
         assert not PendingRecompute.objects.exists()  # no late data: no event with metrics
-        assert ContactScore.objects.get(contact=anna).last_touch_at == called.completed_at
+        assert ContactScore.objects.get(contact=ben).last_touch_at == called.completed_at
+        # Anna's planned follow-up moves her next action: scored at once too
         assert set(ScoreSnapshot.objects.values_list("contact_id", "trigger")) == {
             (anna.pk, "late_data"), (ben.pk, "late_data")}
 
