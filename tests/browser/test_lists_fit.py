@@ -112,3 +112,27 @@ def test_an_events_rows_fit_a_laptop_screen_in_both_languages(page, login, djang
         assert [group["over"] for group in groups] == [0, 0], (language, groups)
         assert [group["dateTimeRise"] for group in groups] == [0, 0], (language, groups)  # one line
         assert all(group["contactWidth"] >= 190 for group in groups), (language, groups)  # a name and more
+
+
+def test_a_name_of_one_long_word_wraps_on_its_change_and_delete_pages(page, login, django_user_model):
+    """A long name without a space (a paste gone wrong) wraps: no page wider than the screen."""
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from events.models import Event
+
+    superuser = django_user_model.objects.create_superuser("root", "root@agency.example", PERSONA_PASSWORD)
+    word = "Kundenbindungsveranstaltung" * 7  # 189 letters: as long as an event's name may be
+    event = Event.objects.create(name=word, starts_at=timezone.now(), ends_at=timezone.now())
+    contact = Contact.objects.create(email=f"{word[:60]}@example.com", first_name=word[:100], last_name=word[:100])
+    page.set_viewport_size({"width": 1366, "height": 800})
+    login(superuser)
+
+    too_wide = []
+    for name, pk in (("events_event", event.pk), ("contacts_contact", contact.pk)):
+        for view in ("change", "delete"):
+            page.goto(page.base_url + reverse(f"admin:{name}_{view}", args=[pk]))
+            extra = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if extra > 0:
+                too_wide.append(f"{name} {view}: +{extra} px")
+    assert too_wide == []
