@@ -17,29 +17,27 @@ from functools import partial
 
 from celery import chord, group, shared_task
 from celery.signals import worker_ready
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ror_crm import queue
 from scoring import outbox
 from scoring.choices import ScoreTrigger
-from scoring.models import EventMetrics, PendingRecompute
+from scoring.models import EventMetrics
 from scoring.services import (
     all_contact_id_chunks,
     compute_event_metrics,
     event_contact_ids,
-    events_depending_on,
     nightly,
     recompute_contacts,
 )
 from scoring.services.clv import ClvFitError, refit_clv
 from scoring.services.event_metrics import chunk_attendee_lifts
+from scoring.services.late_data import recompute_late_data
 from scoring.services.profile import active_parameters
-from scoring.services.recompute import chunk_size_setting, even_chunks, late_data_referrers, not_scored_since
+from scoring.services.recompute import chunk_size_setting, even_chunks, not_scored_since
 from scoring.services.writes import ContactsLocked
 from scoring.signals import event_metrics_updated
-from scoring.triggers import enqueue_late_data, refresh_event_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +50,6 @@ REDELIVER_WHEN_LOST = queue.REDELIVER_WHEN_LOST
 
 def _as_of(value: str | None) -> datetime:
     return datetime.fromisoformat(value) if value else timezone.now()
-
-
-def late_data_key(event_id: int) -> str:
-    return f"scoring:late-data:{event_id}"
 
 
 @shared_task(name="scoring.recompute_contacts", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
@@ -150,37 +144,8 @@ def fit_clv_task(as_of: str | None = None, event_ids: list[int] | None = None) -
 
 @shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_late_data_task(event_id: int) -> int:
-    """Late data of a completed event, debounced: the contacts waiting for it, then the metrics.
-
-    The waiting rows are claimed first (UPDATE, which waits for a writer still holding one, so
-    its data is committed before the recompute reads) and deleted after the work: a worker
-    killed midway leaves them for the redelivery or the sweeper. Data arriving meanwhile
-    unclaims its row (data_changed), which then stays for the next run.
-    """
-    try:
-        cache.delete(late_data_key(event_id))  # data arriving from now on schedules the next run
-    except queue.CACHE_ERRORS as error:
-        logger.warning("Could not clear the late-data key of event %s (%s); it expires by itself.", event_id, error)
-    claim = timezone.now()
-    PendingRecompute.objects.filter(event_id=event_id).update(claimed_at=claim)
-    claimed = PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim)
-    contact_ids = list(claimed.values_list("contact_id", flat=True))
-    as_of = timezone.now()
-    try:
-        # with the referrers of these contacts, whose referrals may convert with the event (docs/referrals.md)
-        rescored = sorted(set(contact_ids) | late_data_referrers(event_id, contact_ids))
-        changed = recompute_contacts(rescored, as_of=as_of, trigger=ScoreTrigger.LATE_DATA, event_id=event_id)["changed"]
-    except ContactsLocked:
-        logger.warning("Late data of event %s: contacts locked by other writers; trying again later.", event_id)
-        # The rows stay and wait for the next debounced run (rows of deleted contacts or a deleted event went with them).
-        PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim).update(claimed_at=None)
-        transaction.on_commit(lambda: enqueue_late_data(event_id))
-        return 0
-    if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone or not completed
-        transaction.on_commit(lambda: event_metrics_updated.send(sender=recompute_late_data_task, event_id=event_id))
-        refresh_event_metrics(events_depending_on([event_id], contact_ids))
-    claimed.delete()
-    return changed
+    """Late data of a completed event, debounced: scoring.services.late_data.recompute_late_data()."""
+    return recompute_late_data(event_id)
 
 
 @shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)

@@ -63,7 +63,8 @@ def data_changed(event_id: int, contact_ids: Iterable[int]) -> None:
 def enqueue_late_data(event_id: int, *, countdown: int | None = None) -> bool:
     """Queue the debounced late-data run of the event unless one is queued already (a key in the
     cache says so). Never raises for Redis being down: the rows wait for the sweeper then."""
-    from scoring.tasks import late_data_key, recompute_late_data_task
+    from scoring.services.late_data import late_data_key
+    from scoring.tasks import recompute_late_data_task
 
     debounce = int(getattr(settings, "SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30))
     key = late_data_key(event_id)

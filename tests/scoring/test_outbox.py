@@ -222,16 +222,17 @@ class TestLateData:
         anna, ben = attendees(event, 2)
         Event.objects.filter(pk=event.pk).update(status="completed", completed_at=timezone.now())
         PendingRecompute.objects.create(event=event, contact=anna)
-        from scoring import tasks, triggers
+        from scoring import triggers
+        from scoring.services import late_data
 
-        real = tasks.recompute_contacts
+        real = late_data.recompute_contacts
 
         def recompute_while_ben_checks_in(contact_ids, **kwargs):
             result = real(contact_ids, **kwargs)
             triggers.data_changed(event.pk, [anna.pk, ben.pk])  # after the run read the data
             return result
 
-        monkeypatch.setattr(tasks, "recompute_contacts", recompute_while_ben_checks_in)
+        monkeypatch.setattr(late_data, "recompute_contacts", recompute_while_ben_checks_in)
         monkeypatch.setattr(triggers, "enqueue_late_data", lambda event_id, **kwargs: False)
         recompute_late_data_task(event.pk)
 
@@ -248,7 +249,7 @@ class TestLateData:
         def killed(*args, **kwargs):
             raise SystemExit("kill -9")
 
-        monkeypatch.setattr("scoring.tasks.compute_event_metrics", killed)
+        monkeypatch.setattr("scoring.services.late_data.compute_event_metrics", killed)
         with pytest.raises(SystemExit):
             recompute_late_data_task(event.pk)
         assert PendingRecompute.objects.filter(event=event, contact=anna).exists()
