@@ -20,6 +20,13 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 NOT_REPLAYED_STATUSES = {401, 403, 429}
 
 
+def purge_idempotency_records() -> int:
+    """Delete the stored responses older than IDEMPOTENCY_TTL, which no retry replays any more
+    (nightly, Celery beat): how many went."""
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - IDEMPOTENCY_TTL).delete()
+    return deleted
+
+
 class APIErrorMiddleware:
     """Oversize bodies get 413 and every /api/ error a JSON body, never an HTML page."""
 

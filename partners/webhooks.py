@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,6 +19,19 @@ from ror_crm import queue
 TIMEOUT_SECONDS = 10
 # The same text for every failed connection: which failure it was would map the network.
 COULD_NOT_DELIVER = "Could not deliver: no answer from the receiver."
+
+
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_SECONDS = 30
+# A delivery whose next send is this late was lost on the way: not queued (the broker was down
+# when it was emitted), or its retry lost with a worker or with Redis. The sweep sends it.
+UNSENT_AFTER = timedelta(seconds=60)
+RESEND_BATCH = 500
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its failed attempt number `attempts` a delivery is tried again: 30 s, 1, 2, 4, 8 min."""
+    return timedelta(seconds=BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -92,6 +105,57 @@ def attempt_delivery(delivery: WebhookDelivery) -> bool:
         delivery.status, delivery.delivered_at = WebhookDelivery.Status.SUCCEEDED, timezone.now()
     delivery.save(update_fields=["attempts", "last_attempt_at", "last_status_code", "last_error", "status", "delivered_at"])
     return succeeded
+
+
+def deliver(delivery_id: int, attempts: int | None = None) -> tuple[str, int]:
+    """One attempt at sending a pending delivery (partners.tasks.deliver_webhook_task runs it):
+    its outcome, "succeeded", "retry" (the task tries again after retry_delay()), "failed" (its
+    last attempt failed) or "skipped", with the attempts it has had.
+
+    `attempts`: how many attempts the delivery had when this run was queued. A run finding more
+    does nothing (another run went first: a retry late on a busy worker and the sweep's resend of
+    it make one attempt, not two chains). The row stays locked during the attempt for the same reason.
+    Receivers must de-duplicate by X-RoR-Delivery: a retry after a lost answer sends again.
+    """
+    with transaction.atomic():
+        delivery = (WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("subscription").filter(pk=delivery_id).first())
+        if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+            return "skipped", attempts or 0
+        if attempts is not None and delivery.attempts != attempts:
+            return "skipped", attempts
+        if delivery.attempts < MAX_ATTEMPTS and attempt_delivery(delivery):
+            return "succeeded", delivery.attempts
+        if delivery.attempts >= MAX_ATTEMPTS:  # (also a run killed after its last attempt, sent by the sweep)
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.save(update_fields=["status"])
+            return "failed", delivery.attempts
+    return "retry", delivery.attempts
+
+
+def unsent_deliveries(now: datetime):
+    """Pending deliveries whose next send is overdue by UNSENT_AFTER: never attempted, or retried
+    later than their backoff said (the retry's message lost), or past their last attempt."""
+    lost_retry = Q(attempts__gte=MAX_ATTEMPTS)
+    for attempts in range(1, MAX_ATTEMPTS):
+        lost_retry |= Q(attempts=attempts, last_attempt_at__lt=now - retry_delay(attempts) - UNSENT_AFTER)
+    return WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, created_at__lt=now - UNSENT_AFTER).filter(
+        Q(attempts=0) | lost_retry
+    ).order_by("created_at", "pk")
+
+
+def send_unsent_deliveries() -> int:
+    """Queue the deliveries whose sending failed when they were emitted (Redis down) or whose
+    retry was lost (beat, every minute): how many were queued. A delivery queued twice is sent
+    twice at most; receivers de-duplicate by X-RoR-Delivery."""
+    from partners.tasks import deliver_webhook_task
+
+    due = list(unsent_deliveries(timezone.now()).values_list("pk", "attempts")[:RESEND_BATCH])
+    return sum(
+        queue.publish(lambda delivery_id=delivery_id, attempts=attempts: deliver_webhook_task.delay(delivery_id, attempts),
+                      what=f"webhook delivery {delivery_id}")
+        for delivery_id, attempts in due
+    )
 
 
 OVERDUE_COMMIT_LAG = timedelta(minutes=5)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from events import services as event_services
 from events.models import Event
 from partners.models import WebhookDelivery, WebhookSubscription
-from partners.tasks import MAX_ATTEMPTS
+from partners.webhooks import MAX_ATTEMPTS
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +176,8 @@ def test_a_retry_lost_with_its_worker_or_redis_is_sent_by_the_sweep(receiver):
     """A retry's message lives in Redis and in the worker that holds it till its time: lost with
     either, the delivery would stay pending. The sweep sends it once it is a minute overdue, and
     fails a delivery whose last attempt was made by a run that died before saying so."""
-    from partners.tasks import UNSENT_AFTER, retry_delay, send_unsent_deliveries_task
+    from partners.tasks import send_unsent_deliveries_task
+    from partners.webhooks import UNSENT_AFTER, retry_delay
 
     subscription = subscribe(receiver.url, "event.completed")
     long_ago = timezone.now() - timedelta(hours=1)
