@@ -385,9 +385,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
 
     @admin.display(description=gettext_lazy("name"), ordering="last_name")
     def display_name(self, contact):
-        if contact.is_erased:
-            return _("Erased contact #%(id)s") % {"id": contact.pk}
-        return contact.full_name or "—"
+        return contact.display_name
 
     @admin.display(description=gettext_lazy("score"), ordering="score__score")
     def score_value(self, contact):
@@ -626,8 +624,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
 
     @admin.display(description=gettext_lazy("contact"), ordering="contact__last_name")
     def contact_name(self, follow_up):
-        return str(follow_up.contact.full_name or follow_up.contact) if not follow_up.contact.is_erased else _(
-            "Erased contact #%(id)s") % {"id": follow_up.contact_id}
+        return follow_up.contact.display_name
 
     @admin.display(description=gettext_lazy("status"), ordering="status")
     def status_badge(self, follow_up):

@@ -171,6 +171,13 @@ class Contact(TimeStampedModel):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
+    @property
+    def display_name(self) -> str:
+        """How the admin's lists name the contact: the full name (else the e-mail), or "Erased contact #id"."""
+        if self.is_erased:
+            return _("Erased contact #%(id)s") % {"id": self.pk}
+        return self.full_name or self.email
+
     def clean(self) -> None:
         self.email = normalize_email(self.email) or None
         if not self.email and not self.is_erased:

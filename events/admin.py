@@ -522,8 +522,7 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("contact"), ordering="contact__last_name")
     def contact_name(self, attendance):
-        contact = attendance.contact
-        return _("Erased contact #%(id)s") % {"id": contact.pk} if contact.is_erased else (contact.full_name or contact.email)
+        return attendance.contact.display_name
 
     @admin.display(description=gettext_lazy("organization"), ordering="contact__organization__name")
     def organization(self, attendance):
