@@ -92,7 +92,7 @@ class ScoringProfileAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         edited_pk, edited_version = obj.pk, obj.version
-        active_before = ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True).first()
+        active_before = profile_services.active_version()
         super().save_model(request, obj, form, change)
         if change and obj.pk != edited_pk:
             self.message_user(request, _(

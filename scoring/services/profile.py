@@ -91,7 +91,8 @@ def create_profile(**fields) -> ScoringProfile:
         return _save(profile)
 
 
-def _active_version() -> int | None:
+def active_version() -> int | None:
+    """The active profile's version (None before any profile exists)."""
     return ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True).first()
 
 
@@ -166,7 +167,7 @@ def _validate(profile: ScoringProfile) -> None:
 def _save(profile: ScoringProfile) -> ScoringProfile:
     """Save the profile; when that changes which parameters score (another version active), every
     contact is re-scored with them (after commit, through the outbox)."""
-    active_before = _active_version()
+    active_before = active_version()
     others = ScoringProfile.objects.filter(is_active=True)
     if profile.pk is not None:
         others = others.exclude(pk=profile.pk)
@@ -175,6 +176,6 @@ def _save(profile: ScoringProfile) -> ScoringProfile:
     elif not others.exists():
         profile.is_active = True  # scoring needs one (DOMAIN.md): e.g. the first of an empty table
     profile.save()
-    if active_before is not None and _active_version() != active_before:
+    if active_before is not None and active_version() != active_before:
         triggers.schedule_all_contacts_recompute()
     return profile

@@ -47,7 +47,7 @@ from events.models import Event
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import ScoreSnapshot, ScoringProfile
 from scoring.services.contact_scores import ScoreResult, ScoreSummary, compute_scores, load_chunk, summarize_score
-from scoring.services.profile import ScoringParameters, active_parameters
+from scoring.services.profile import ScoringParameters, active_parameters, active_version
 from scoring.services.recompute import all_contact_id_chunks, chunk_size_setting, chunked
 from scoring.services.validity import (
     RECENT_PAIRS,
@@ -421,8 +421,7 @@ def whatif_version(profile: ScoringProfile) -> str:
 
 def whatif_cache_key(profile: ScoringProfile) -> str:
     """The result's key: profile id, active profile version, data version."""
-    active_version = ScoringProfile.objects.filter(is_active=True).values_list("version", flat=True).first()
-    return f"ror:whatif:v{REPORT_VERSION}:{profile.pk}:{active_version}:{whatif_version(profile)}"
+    return f"ror:whatif:v{REPORT_VERSION}:{profile.pk}:{active_version()}:{whatif_version(profile)}"
 
 
 def _state_key(key: str) -> str:
