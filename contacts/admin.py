@@ -35,6 +35,7 @@ from contacts.exceptions import ContactFatigue
 from contacts.forms import AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
+from contacts.worklist import due_soon_until
 from events.choices import AttendanceStatus
 from events.models import Attendance, EventSeries
 from ror_crm import queue
@@ -196,11 +197,11 @@ class DueFilter(admin.SimpleListFilter):
         planned = queryset.filter(status=FollowUpStatus.PLANNED)
         value = self.value()
         if value == "overdue":
-            return planned.filter(due_at__lt=now)
+            return queryset.overdue(now)
         if value == "today":
             return planned.filter(due_at__gte=start_of_day, due_at__lt=start_of_day + timedelta(days=1))
-        if value == "week":
-            return planned.filter(due_at__gte=now, due_at__lt=now + timedelta(days=7))
+        if value == "week":  # the worklist's "due soon"
+            return planned.filter(due_at__gte=now, due_at__lt=due_soon_until(now))
         if value == "open":
             return planned
         if value == "no_date":
