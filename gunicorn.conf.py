@@ -20,7 +20,8 @@ limit_request_line = 8190
 
 
 # What a request the worker timeout ended is answered with (see write_json_error).
-TIMED_OUT = "The request did not finish in time: a service it needs did not answer. Try again shortly."
+TIMED_OUT = ("The request did not finish in time: a service it needs did not answer. Try again shortly; a write "
+             "sent without an Idempotency-Key may have been saved.")
 RETRY_AFTER_SECONDS = 30
 
 
@@ -31,8 +32,9 @@ def write_json_error(sock, status_int, reason, mesg):
 
     A request still running at the worker timeout, which gunicorn ends by aborting its worker
     (SystemExit), was waiting on a service that did not answer, e.g. a hung PostgreSQL behind a
-    kept connection: 503 with Retry-After, as when a service is down, not gunicorn's 500. Its
-    transaction was never committed."""
+    kept connection: 503 with Retry-After, as when a service is down, not gunicorn's 500. A write
+    sent with an Idempotency-Key ran in one transaction, which was not committed: its retry with the
+    same key is safe. (gunicorn's access log still says 500: it writes the line first.)"""
     extra = ""
     if status_int == 500 and isinstance(sys.exc_info()[1], SystemExit):
         status_int, reason, mesg = 503, "Service Unavailable", TIMED_OUT

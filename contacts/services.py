@@ -331,7 +331,8 @@ def rescore_contacts(contact_ids: Sequence[int]) -> None:
 @transaction.atomic
 def create_follow_up(*, override: bool = False, **fields: Any) -> FollowUp:
     """A follow-up; planning one for a fatigued contact needs `override` (contacts.fatigue).
-    A done one, a conversation that happened, is never refused."""
+    A done one, a conversation that happened, is never refused for fatigue (its time must still be
+    at or after its event's start: FollowUp.clean())."""
     ensure_writable(fields.get("contact"))
     follow_up = FollowUp(**fields)
     _apply_follow_up_status(follow_up, fields)

@@ -143,7 +143,7 @@ def lapsed_panel(event: Event) -> dict:
     previous = previous_edition(event)
     if previous is None or event.status == EventStatus.CANCELLED:
         return {"lapsed_previous": None}
-    lapsed = lapsed_attendees(event, previous)
+    lapsed = lapsed_attendees(event, previous, to_win_back=True)
     return {
         "lapsed_previous": previous,
         "lapsed_upcoming": is_upcoming(event),

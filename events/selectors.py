@@ -26,22 +26,24 @@ def previous_edition(event: Event, *, as_of: datetime | None = None) -> Event | 
 COMING = (AttendanceStatus.REGISTERED, AttendanceStatus.WAITLISTED, AttendanceStatus.ATTENDED)
 
 
-def lapsed_attendees(event: Event, previous: Event | None = None) -> QuerySet[Contact]:
-    """The people to win back: contacts who attended the previous edition of the event's series
-    (`previous`, found when not given) and did not attend this one; before this one is over (not
-    completed, not ended), those not registered nor on its waiting list so far. Erased contacts
-    and those who asked not to be contacted are left out. Empty without a previous edition and for
-    a cancelled event. Unordered."""
+def lapsed_attendees(event: Event, previous: Event | None = None, *, to_win_back: bool = False) -> QuerySet[Contact]:
+    """Contacts who attended the previous edition of the event's series (`previous`, found when not
+    given) and did not attend this one (API.md's `lapsed/`); empty without a previous edition.
+    Unordered.
+
+    `to_win_back` (the event page's list of people to call): before the event is over (not
+    completed, not ended) only those not registered nor on its waiting list so far, and never
+    erased contacts or those who asked not to be contacted."""
     previous = previous or previous_edition(event)
-    if previous is None or event.status == EventStatus.CANCELLED:
+    if previous is None:
         return Contact.objects.none()
 
     def took_part(edition: Event, statuses: tuple[str, ...]) -> Exists:
         return Exists(Attendance.objects.filter(contact=OuterRef("pk"), event=edition, status__in=statuses))
 
-    coming = COMING if is_upcoming(event) else (AttendanceStatus.ATTENDED,)
-    return Contact.objects.reachable().filter(took_part(previous, (AttendanceStatus.ATTENDED,))).exclude(
-        took_part(event, coming))
+    coming = COMING if to_win_back and is_upcoming(event) else (AttendanceStatus.ATTENDED,)
+    contacts = Contact.objects.reachable() if to_win_back else Contact.objects.all()
+    return contacts.filter(took_part(previous, (AttendanceStatus.ATTENDED,))).exclude(took_part(event, coming))
 
 
 def is_upcoming(event: Event) -> bool:

@@ -45,7 +45,7 @@ class PartnerAPIKey(AbstractAPIKey):
     def clean(self):
         super().clean()
         errors = {}
-        if not (self.can_read or self.can_write):
+        if not (self.can_read or self.can_write or self.revoked):  # (a revoked key needs none)
             errors["can_read"] = _("A key needs the read scope, the write scope or both: without either it is refused "
                                    "everywhere.")
         # A new key that has expired already is refused from the start (an existing key may be ended so).

@@ -41,8 +41,6 @@ from events.api.serializers import (
     SeriesSerializer,
     meeting_suggestions_data,
 )
-from events.choices import EventStatus
-from events.exceptions import EventCancelled
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
 from partners.filters import UPDATED_SINCE_HELP, updated_since
@@ -150,7 +148,6 @@ class EventViewSet(ServiceModelViewSet):
                 "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
                 "results": LapsedContactSerializer(many=True),
             }),
-            409: OpenApiResponse(Conflict, description="`event_cancelled`: nobody could come to a cancelled event."),
         },
     )
     @action(detail=True, methods=["get"], filter_backends=[])
@@ -158,16 +155,11 @@ class EventViewSet(ServiceModelViewSet):
         """The people who did not come back: contacts who attended the previous edition of the
         event's series (the latest completed event of the series that starts before this one) and
         did not attend this one, with their score, stage, owner and last touch; highest score
-        first (contacts without a score last), cursor-paginated. Before the event is over (not
-        completed and not ended), the people to win back are those not coming so far: not
-        registered, waitlisted or checked in. Erased contacts and contacts marked do-not-contact
-        are left out. Empty for an event without a previous edition; a cancelled event is a 409
-        `event_cancelled`. Filters `owner` (a user id) and `updated_since` (contacts whose data or
-        score changed since then, as on `contacts/`)."""
+        first (contacts without a score last), cursor-paginated. Empty for an event without a
+        previous edition. Erased contacts are listed as everywhere, with their personal fields
+        null; `do_not_contact` says whom not to reach out to. Filters `owner` (a user id) and
+        `updated_since` (contacts whose data or score changed since then, as on `contacts/`)."""
         event = self.get_object()
-        if event.status == EventStatus.CANCELLED:
-            raise EventCancelled("Nobody could come to a cancelled event: it has no lapsed attendees.",
-                                 existing_id=event.pk)
         contacts = selectors.lapsed_attendees(event).select_related("score").with_last_change().annotate(
             score_sort=Coalesce("score__score", NO_SCORE)
         )

@@ -205,12 +205,14 @@ def _check_completion_time(event: Event, completed_at: datetime, *, force: bool)
 
 def _refresh_dependent_metrics(event: Event) -> None:
     """The metrics of the other events that read this one's rows: its next edition's retention,
-    and the events its contacts attended completed since it started (their relationship lift, new
+    and the events its registrations' contacts attended, completed since it started (their relationship lift, new
     or returning), computed before its rows were all there (scoring.services.events_depending_on)."""
     from scoring import triggers  # scoring depends on events, not the other way round
-    from scoring.services import event_contact_ids, events_depending_on
+    from scoring.services import events_depending_on
 
-    triggers.refresh_event_metrics(events_depending_on([event.pk], event_contact_ids(event.pk, neighbours=False)))
+    # (its no-shows count in a score too)
+    triggers.refresh_event_metrics(events_depending_on([event.pk], Attendance.objects.filter(event_id=event.pk)
+                                                      .values("contact_id")))
 
 
 def _mark_no_shows(event: Event, *, at: datetime) -> int:

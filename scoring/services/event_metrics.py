@@ -10,7 +10,7 @@ from decimal import Decimal
 from statistics import median
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Avg, Count, Exists, OuterRef, Q, Sum
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from contacts.choices import DealStatus, FollowUpStatus
@@ -36,8 +36,10 @@ def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) ->
     contacts attended that were completed after these started: whether they came before decides
     new or returning at a later event, and an event's relationship lift scores its attendees as of
     its completion with every touch up to then, these events' included (a backfill loads an
-    older event after a newer one was completed)."""
-    event_ids, contact_ids = set(event_ids), set(contact_ids)
+    older event after a newer one was completed). `contact_ids` may be a query of ids (a
+    subquery: an event's thousands of attendees are not sent back as parameters)."""
+    event_ids = set(event_ids)
+    contact_ids = contact_ids if isinstance(contact_ids, QuerySet) else set(contact_ids)
     events = list(Event.objects.filter(pk__in=event_ids).values_list("series_id", "starts_at"))
     if not events:
         return []
@@ -46,7 +48,7 @@ def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) ->
         # (a later event was completed after these started too: completed_at ≥ starts_at)
         completed_at__gte=min(starts_at for _, starts_at in events),
         attendances__contact_id__in=contact_ids, attendances__status=AttendanceStatus.ATTENDED,
-    ) if contact_ids else Q(pk__in=[])
+    ) if isinstance(contact_ids, QuerySet) or contact_ids else Q(pk__in=[])
     next_editions = set()
     for series_id, starts_at in events:
         if series_id is not None:

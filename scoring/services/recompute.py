@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, FollowUp
 from contacts.referral_links import referrers_of_attendees
 from events.choices import AttendanceStatus, EventStatus
-from events.models import Attendance, Event, Interaction
+from events.models import Attendance, Event, Feedback, Interaction
 from events.selectors import previous_edition
 from scoring.choices import ScoreTrigger
 from scoring.models import ContactScore
@@ -53,7 +53,8 @@ def even_chunks(ids: Sequence[int], size: int) -> list[list[int]]:
 
 def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     """Contacts whose figures an event changes: everyone with an attendance, both sides of its
-    interactions, and, in a series, the attendees of the neighbouring completed editions: the
+    interactions, the contacts of its follow-ups and feedback (their touches at an event that had
+    ended wait for its completion), and, in a series, the attendees of the neighbouring completed editions: the
     previous one's (who did not come back loses the current streak: the people the product
     exists to find) and any later one's (an edition completed out of order renumbers theirs).
     The referrers of its attendees too (referrals made before it started): a referral converts
@@ -66,6 +67,8 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     attendees = set(Attendance.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     sides = Interaction.objects.filter(event_id=event_id).values_list("contact_id", "counterpart_id")
     touched = attendees | {contact_id for pair in sides for contact_id in pair if contact_id is not None}
+    touched |= set(FollowUp.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
+    touched |= set(Feedback.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     touched |= referrers_of_attendees(event_id, event.starts_at)
     if neighbours and event.series_id is not None:
         previous = previous_edition(event)

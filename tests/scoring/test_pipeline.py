@@ -168,10 +168,12 @@ class TestInProcess:
     def test_data_of_an_event_that_has_ended_waits_for_its_completion(self, django_capture_on_commit_callbacks):
         event = make_event(status="planned")
         anna, ben, cleo = make_attendees(event, 3)
+        dora = Contact.objects.create(email="dora@example.com")  # followed up, never registered
         with django_capture_on_commit_callbacks(execute=True):
             event_services.check_in(event, emails=[ben.email])
             contact_services.create_follow_up(contact=anna, event=event, status="planned")
-            contact_services.create_follow_up(contact=cleo, event=event, status="done", outcome="positive")
+            for person in (cleo, dora):
+                contact_services.create_follow_up(contact=person, event=event, status="done", outcome="positive")
 
         # Ended but not completed: every touch at it, follow-ups too, waits for its completion,
         # which then scores all of them with the event as the trigger of their history.
@@ -180,7 +182,7 @@ class TestInProcess:
         with django_capture_on_commit_callbacks(execute=True):
             event_services.complete_event(event)
         assert set(ScoreSnapshot.objects.values_list("contact_id", "trigger", "trigger_event")) == {
-            (person.pk, "event", event.pk) for person in (anna, ben, cleo)}
+            (person.pk, "event", event.pk) for person in (anna, ben, cleo, dora)}
 
     def test_registrations_for_an_event_ahead_rescore_their_contacts_alone(self, django_capture_on_commit_callbacks):
         event = make_event(status="planned", ends_at=timezone.now() + timedelta(days=30))
