@@ -48,6 +48,7 @@ from ror_crm.admin_tools import (
     short_date,
     short_datetime,
 )
+from ror_crm.days import start_of_day
 from scoring.choices import ChurnRisk, LifecycleStage, NextAction, ScoreTrigger
 from scoring.formatting import localized
 
@@ -193,13 +194,13 @@ class DueFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         now = timezone.now()
-        start_of_day = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = timezone.localdate(now)
         planned = queryset.filter(status=FollowUpStatus.PLANNED)
         value = self.value()
         if value == "overdue":
             return queryset.overdue(now)
         if value == "today":
-            return planned.filter(due_at__gte=start_of_day, due_at__lt=start_of_day + timedelta(days=1))
+            return planned.filter(due_at__gte=start_of_day(today), due_at__lt=start_of_day(today + timedelta(days=1)))
         if value == "week":  # the worklist's "due soon"
             return planned.filter(due_at__gte=now, due_at__lt=due_soon_until(now))
         if value == "open":

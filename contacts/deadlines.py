@@ -20,7 +20,7 @@ Read-side only. The rules:
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from django.conf import settings
@@ -39,12 +39,12 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from contacts.choices import FollowUpStatus
 from contacts.models import FollowUp
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event
+from ror_crm.days import start_of_day
 
 TEAM = "team"  # the owner scope of everyone's queue (as contacts.worklist.TEAM)
 SECONDS_PER_HOUR = 3600
@@ -221,10 +221,6 @@ def _owner_name(username: str, first_name: str, last_name: str) -> str:
     return f"{first_name} {last_name}".strip() or username
 
 
-def _day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def follow_up_performance(
     *,
     event_id: int | None = None,
@@ -251,9 +247,9 @@ def follow_up_performance(
     if owner_id is not None:
         attendances = attendances.filter(contact__owner_id=owner_id)
     if date_from is not None:
-        attendances = attendances.filter(event__ends_at__gte=_day_start(date_from))
+        attendances = attendances.filter(event__ends_at__gte=start_of_day(date_from))
     if date_to is not None:
-        attendances = attendances.filter(event__ends_at__lt=_day_start(date_to + timedelta(days=1)))
+        attendances = attendances.filter(event__ends_at__lt=start_of_day(date_to + timedelta(days=1)))
     if series_id is not None:
         attendances = attendances.filter(event__series_id=series_id)
     records = attendances.annotate(first_done_at=Subquery(first_done)).values_list(

@@ -6,7 +6,7 @@ Follow-ups of erased contacts are not listed (there is nobody left to call).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from contacts.choices import FollowUpStatus
 from contacts.models import FollowUp
+from ror_crm.days import start_of_day
 
 
 @dataclass
@@ -31,8 +32,7 @@ class Digest:
 
 def end_of_day(now: datetime) -> datetime:
     """Midnight after `now` in the site's time zone."""
-    tomorrow = timezone.localtime(now).date() + timedelta(days=1)
-    return timezone.make_aware(datetime.combine(tomorrow, time.min))
+    return start_of_day(timezone.localtime(now).date() + timedelta(days=1))
 
 
 def build_digests(*, now: datetime | None = None) -> list[Digest]:

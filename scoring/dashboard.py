@@ -7,7 +7,7 @@ attendees, so a big conference counts more than a small dinner.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from contacts.deadlines import FollowUpPerformance, follow_up_performance
 from contacts.models import FollowUp, Organization
 from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback
+from ror_crm.days import start_of_day
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.models import ContactScore, EventMetrics
 
@@ -53,11 +54,11 @@ class DashboardFilter:
 
     @property
     def starts_at(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+        return start_of_day(self.date_from)
 
     @property
     def ends_before(self) -> datetime:
-        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+        return start_of_day(self.date_to + timedelta(days=1))
 
 
 def _one_year_before(day: date) -> date:
