@@ -32,7 +32,7 @@ from contacts import services
 from contacts.admin_panels import contact_panels, timeline_cursor
 from contacts.choices import DealStatus, FollowUpStatus
 from contacts.exceptions import ContactFatigue
-from contacts.forms import AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
+from contacts.forms import PLANNED_IN_THE_PAST, AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
 from contacts.resources import ContactResource
 from contacts.worklist import due_soon_until
@@ -252,6 +252,10 @@ class FollowUpAdminForm(forms.ModelForm):
         if status == FollowUpStatus.PLANNED and contact is not None and contact.do_not_contact and (
                 "status" in self.changed_data or "contact" in self.changed_data or not self.instance.pk):
             self.add_error("contact", services.DO_NOT_CONTACT_PLANNING)
+        due_at = cleaned_data.get("due_at")
+        if status == FollowUpStatus.PLANNED and due_at is not None and due_at < start_of_day(timezone.localdate()) and (
+                "status" in self.changed_data or "due_at" in self.changed_data or not self.instance.pk):
+            self.add_error("due_at", PLANNED_IN_THE_PAST)  # as the bulk action and the worklist (a past day)
         if "completed_at" not in self.fields:  # the contact page's inline: the service sets it
             if status == FollowUpStatus.DONE and self.instance.completed_at is None:
                 self.instance.completed_at = timezone.now()

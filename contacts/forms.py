@@ -18,6 +18,7 @@ from events.choices import EventStatus
 from events.models import Event
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_not_future
 
+PLANNED_IN_THE_PAST = _("A follow-up cannot be planned in the past.")
 FOLLOW_UP_DUE_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
 RECENT_EVENTS = 30  # choices offered for "origin event"; older events are rarely followed up
 
@@ -246,7 +247,7 @@ class PlanFollowUpsForm(forms.Form):
     def clean_due_on(self):
         due_on = self.cleaned_data["due_on"]
         if due_on < timezone.localdate():
-            raise forms.ValidationError(_("A follow-up cannot be planned in the past."))
+            raise forms.ValidationError(PLANNED_IN_THE_PAST)
         return due_on
 
     def due_at(self) -> datetime:

@@ -318,6 +318,25 @@ class TestAdminSavesGoThroughServices:
         assert follow_up.status == FollowUpStatus.DONE
         assert follow_up.completed_at is not None
 
+    def test_a_follow_up_is_not_planned_on_a_past_day_in_the_form_as_in_the_bulk_action(self, admin_client, superuser):
+        contact = Contact.objects.create(email="lead@client.example")
+        url = reverse("admin:contacts_followup_add")
+        form = {"contact": contact.pk, "owner": superuser.pk, "channel": "phone", "status": "planned",
+                "deal_status": "none"}
+        yesterday = timezone.localdate() - timedelta(days=1)
+        refused = admin_client.post(url, {**form, "due_at_0": yesterday.isoformat(), "due_at_1": "09:00"})
+        assert list(refused.context["adminform"].form.errors) == ["due_at"]
+        assert admin_client.post(url, {**form, "due_at_0": timezone.localdate().isoformat(),
+                                       "due_at_1": "00:05"}).status_code == 302  # earlier today: due now
+        # an overdue follow-up stays editable as long as its due time is kept
+        planned = FollowUp.objects.get()
+        FollowUp.objects.filter(pk=planned.pk).update(due_at=timezone.now() - timedelta(days=3))
+        change = reverse("admin:contacts_followup_change", args=[planned.pk])
+        due = timezone.localtime(timezone.now() - timedelta(days=3))
+        kept = admin_client.post(change, {**form, "due_at_0": due.strftime("%Y-%m-%d"), "due_at_1": due.strftime("%H:%M:%S"),
+                                          "summary": "still to call"})
+        assert kept.status_code == 302
+
     def test_a_follow_up_is_planned_from_the_contact_page_in_one_click(self, admin_client, superuser):
         contact = Contact.objects.create(email="lead@client.example", first_name="Lead")
         page = admin_client.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
