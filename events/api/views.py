@@ -143,12 +143,10 @@ class EventViewSet(ServiceModelViewSet):
             PAGE_SIZE_PARAMETER,
             CURSOR_PARAMETER,
         ],
-        responses={
-            200: inline_serializer("LapsedContactPage", {
-                "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
-                "results": LapsedContactSerializer(many=True),
-            }),
-        },
+        responses={200: inline_serializer("LapsedContactPage", {
+            "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
+            "results": LapsedContactSerializer(many=True),
+        })},
     )
     @action(detail=True, methods=["get"], filter_backends=[])
     def lapsed(self, request, pk=None):

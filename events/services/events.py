@@ -185,7 +185,7 @@ def complete_event(event: Event, *, force: bool = False, completed_at: datetime 
             _mark_no_shows(event, at=now)
 
         request_event_recompute(event)
-        # A later edition completed before this one compares its retention with this one now.
+        # Events completed before this one that read its rows (a later edition's retention, a lift).
         _refresh_dependent_metrics(event)
         event_id = event.pk
         transaction.on_commit(lambda: event_completed.send(sender=Event, event_id=event_id))
@@ -204,9 +204,9 @@ def _check_completion_time(event: Event, completed_at: datetime, *, force: bool)
 
 
 def _refresh_dependent_metrics(event: Event) -> None:
-    """The metrics of the other events that read this one's rows: its next edition's retention,
-    and the events its registrations' contacts attended, completed since it started (their relationship lift, new
-    or returning), computed before its rows were all there (scoring.services.events_depending_on)."""
+    """The metrics of the other events that read this one's rows, computed before its rows were all
+    there: its next edition's retention, and the events its registrations' contacts attended that
+    were completed since it started (their lift, new or returning; events_depending_on)."""
     from scoring import triggers  # scoring depends on events, not the other way round
     from scoring.services import events_depending_on
 

@@ -30,7 +30,7 @@ def known_attendances(as_of: datetime) -> Q:
     return Q(event__ends_at__lte=as_of) | Q(event__status=EventStatus.COMPLETED, event__completed_at__lte=as_of)
 
 
-def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int]) -> list[int]:
+def events_depending_on(event_ids: Iterable[int], contact_ids: Iterable[int] | QuerySet) -> list[int]:
     """Completed events, other than these, whose figures change with these events' rows of these
     contacts: each event's next edition (its retention compares with it) and the events the
     contacts attended that were completed after these started: whether they came before decides
