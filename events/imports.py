@@ -62,13 +62,22 @@ from events.import_mapping import (
     mapped_fields,
     suggest_mapping,
 )
-from events.models import CANCELLED_MESSAGE, CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, AttendeeImport, Event
+from events.models import (
+    CANCELLED_MESSAGE,
+    CHECKED_IN_BEFORE_MESSAGE,
+    NOT_STARTED_MESSAGE,
+    ONLY_ATTENDED_CHECKED_IN_MESSAGE,
+    Attendance,
+    AttendeeImport,
+    Event,
+)
 from events.services import (
     ATTENDANCE_ROW_FIELDS,
     CANCELLED_MESSAGE_EN,
     CHECKED_IN_BEFORE_MESSAGE_EN,
     EXTERNAL_ID_TAKEN,
     NOT_STARTED_MESSAGE_EN,
+    ONLY_ATTENDED_CHECKED_IN_MESSAGE_EN,
     CheckedRow,
     EarlierRows,
     FieldChange,
@@ -567,6 +576,7 @@ SERVICE_MESSAGES = {
     NOT_STARTED_MESSAGE_EN: NOT_STARTED_MESSAGE,
     CHECKED_IN_BEFORE_MESSAGE_EN: CHECKED_IN_BEFORE_MESSAGE,
     CANCELLED_MESSAGE_EN: CANCELLED_MESSAGE,
+    ONLY_ATTENDED_CHECKED_IN_MESSAGE_EN: ONLY_ATTENDED_CHECKED_IN_MESSAGE,
 }
 
 

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -131,11 +131,24 @@ CHECK_IN_LEAD = timedelta(days=1)
 NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")
 CHECKED_IN_BEFORE_MESSAGE = _("This check-in time is more than a day before the event starts.")
 CANCELLED_MESSAGE = _("This event was cancelled: nobody can have attended or missed it.")
+ONLY_ATTENDED_CHECKED_IN_MESSAGE = _(
+    "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on the "
+    "waiting list.")
 FEEDBACK_NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can give feedback on it.")
 FEEDBACK_CANCELLED_MESSAGE = _("This event was cancelled: nobody can give feedback on it.")
 HAPPENED_STATUSES = (AttendanceStatus.ATTENDED, AttendanceStatus.NO_SHOW)
 # Who registered for an event, whether they came or not (DOMAIN.md's `registered`).
 REGISTERED_STATUSES = (AttendanceStatus.REGISTERED, *HAPPENED_STATUSES)
+
+
+def checked_in_status(status: str | None, checked_in_at: datetime | None) -> str:
+    """The status of a row given a check-in time in the same write: the person came, so a status
+    not given, `registered` or `invited` is `attended`. A no-show, a cancellation or a place on
+    the waiting list given with a check-in time stays what it says, and Attendance.clean()
+    refuses the pair (only an attended row has a check-in time)."""
+    if checked_in_at is not None and status in (None, "", AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
+        return AttendanceStatus.ATTENDED
+    return status or AttendanceStatus.REGISTERED
 
 
 class Attendance(TimeStampedModel):
@@ -170,6 +183,10 @@ class Attendance(TimeStampedModel):
                 violation_error_message=_("Unknown attendance role.")),
             models.CheckConstraint(condition=Q(status__in=AttendanceStatus.values), name="attendance_status_valid",
                 violation_error_message=_("Unknown attendance status.")),
+            # A check-in says the person came (scoring, the event's check-in rule and show rate read it so).
+            models.CheckConstraint(
+                condition=Q(checked_in_at__isnull=True) | Q(status=AttendanceStatus.ATTENDED),
+                name="attendance_checked_in_attended", violation_error_message=ONLY_ATTENDED_CHECKED_IN_MESSAGE),
         ]
         indexes = [
             # INCLUDE (PostgreSQL; elsewhere a plain index): the scoring aggregation reads a
@@ -188,6 +205,13 @@ class Attendance(TimeStampedModel):
         if self.external_id == "":
             self.external_id = None
         validate_happened(self, "checked_in_at")
+        if self.checked_in_at is not None and self.status != AttendanceStatus.ATTENDED:
+            stored = self._stored()
+            if stored is not None and stored["checked_in_at"] is not None:  # a checked-in row's status moved
+                raise ValidationError({"status": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
+            self.status = checked_in_status(self.status, self.checked_in_at)  # a registration checked in
+            if self.status != AttendanceStatus.ATTENDED:
+                raise ValidationError({"checked_in_at": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
         happened = self.status in HAPPENED_STATUSES or self.checked_in_at is not None
         field = "checked_in_at" if self.checked_in_at is not None else "status"
         if happened and self.event_id is not None and self.event.too_early_to_attend():

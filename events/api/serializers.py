@@ -88,9 +88,17 @@ class CompleteEventSerializer(serializers.Serializer):
     )
 
 
+CHECKED_IN_ONLY_ATTENDED = (
+    "Only an attended row has a check-in time. Given with `registered` or `invited`, or without a status (a no-show "
+    "scanned late came after all), a check-in time makes the row `attended`; given with `no_show`, `cancelled` or "
+    "`waitlisted` it is a 400 on `checked_in_at`, and one of those statuses for a checked-in row is a 400 on "
+    "`status` unless `checked_in_at` is cleared (`null`) with it.")
+
+
 class AttendanceSerializer(PartnerModelSerializer):
     role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False)
-    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False)
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False,
+                                     help_text=CHECKED_IN_ONLY_ATTENDED)
     external_id = TextField(max_length=200, required=False, allow_null=True, allow_blank=True)
 
     class Meta:
@@ -141,8 +149,11 @@ class AttendeeRowSerializer(serializers.Serializer):
     organization = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
     job_title = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
     role = serializers.ChoiceField(choices=AttendanceRole.choices, required=False, allow_blank=True, allow_null=True)
-    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False, allow_blank=True, allow_null=True)
-    checked_in_at = MomentField(required=False, allow_null=True)
+    status = serializers.ChoiceField(choices=AttendanceStatus.choices, required=False, allow_blank=True, allow_null=True,
+                                     help_text="A status never moves back: `invited`, then `registered`, `waitlisted` "
+                                               "or `cancelled`, then `no_show`, then `attended`.")
+    checked_in_at = MomentField(required=False, allow_null=True, help_text=CHECKED_IN_ONLY_ATTENDED
+                                + " A stored check-in time stays.")
     external_id = TextField(max_length=200, required=False, allow_blank=True, allow_null=True)
     source = TextField(max_length=100, required=False, allow_blank=True, allow_null=True)
 

@@ -231,7 +231,16 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(request=BulkAttendancesRequestSerializer, responses={200: BulkResultSerializer})
     @action(detail=True, methods=["post"], url_path="attendances/bulk")
     def bulk_attendances(self, request, pk=None):
-        """Upsert up to 1,000 attendee rows; invalid rows are reported by position and skipped."""
+        """Upsert up to 1,000 attendee rows; invalid rows are reported by position and skipped.
+
+        Contacts are matched by e-mail (trimmed, in any case), attendances by (event, contact); valid rows
+        are applied in one transaction. A blank or missing value keeps what is stored; a status never
+        moves back (`invited`, then `registered`, `waitlisted` or `cancelled`, then `no_show`, then
+        `attended`), and a stored check-in time stays, so replaying a registration list after the event
+        changes nothing. A check-in time makes the row `attended`, unless it says `no_show`,
+        `cancelled` or `waitlisted` (a row error: only an attended row has a check-in time). The first
+        row of an e-mail wins (later ones are reported and left out); an external id another attendance
+        of the same source holds is a row error, and a refused row writes nothing."""
         event = self.get_object()
         payload = BulkAttendancesSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -14,7 +14,15 @@ from django.utils import timezone
 from contacts.models import Contact, ensure_writable, normalize_email
 from events.choices import AttendanceStatus, EventStatus
 from events.exceptions import DuplicateAttendance, DuplicateExternalId, EventCancelled
-from events.models import CHECK_IN_LEAD, CHECKED_IN_BEFORE_MESSAGE, NOT_STARTED_MESSAGE, Attendance, Event, Interaction
+from events.models import (
+    CHECK_IN_LEAD,
+    CHECKED_IN_BEFORE_MESSAGE,
+    NOT_STARTED_MESSAGE,
+    Attendance,
+    Event,
+    Interaction,
+    checked_in_status,
+)
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique, share_lock, share_locked
 
@@ -52,23 +60,16 @@ def raise_if_external_id_taken(row: Attendance | Interaction, *, exclude_pk: int
             existing_id=existing)
 
 
-def checked_in_status(status: str, checked_in_at: datetime | None) -> str:
-    """A check-in time says the person came: `registered` or `invited` with one is `attended`."""
-    if checked_in_at is not None and status in (AttendanceStatus.REGISTERED, AttendanceStatus.INVITED):
-        return AttendanceStatus.ATTENDED
-    return status
-
-
 @transaction.atomic
 def create_attendance(**fields: Any) -> Attendance:
     ensure_writable(fields.get("contact"))
     attendance = Attendance(**fields)
+    attendance.status = checked_in_status(fields.get("status"), attendance.checked_in_at)
     if attendance.event_id is not None:
         # Its event as stored until commit: its status and start decide what the row may say.
         attendance.event = share_locked(attendance.event)
     if attendance.external_id == "":
         attendance.external_id = None
-    attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance))
     notify_late_data(attendance.event, [attendance.contact_id])
     return attendance
@@ -88,8 +89,8 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
         attendance.event = share_locked(attendance.event)  # as stored (locked above, unless moved meanwhile)
     if attendance.external_id == "":
         attendance.external_id = None
-    if "checked_in_at" in fields and "status" not in fields:  # given a check-in time, not a status
-        attendance.status = checked_in_status(attendance.status, attendance.checked_in_at)
+    if fields.get("checked_in_at") is not None:  # a check-in time given: the person came
+        attendance.status = checked_in_status(fields.get("status"), attendance.checked_in_at)
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:

@@ -12,8 +12,7 @@ from contacts.models import Contact, Organization, normalize_email, organization
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.forms import clean_attendee_row
-from events.models import HAPPENED_STATUSES, Attendance, Event
-from events.services.attendances import checked_in_status
+from events.models import HAPPENED_STATUSES, Attendance, Event, checked_in_status
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history_of, insert_rows
 from ror_crm.db import share_locked, text_pairs_in
@@ -142,6 +141,9 @@ EXTERNAL_ID_TAKEN = "This external id belongs to another attendance."
 NOT_STARTED_MESSAGE_EN = "This event has not started yet: nobody can have attended or missed it."
 CHECKED_IN_BEFORE_MESSAGE_EN = "This check-in time is more than a day before the event starts."
 CANCELLED_MESSAGE_EN = "This event was cancelled: nobody can have attended or missed it."
+ONLY_ATTENDED_CHECKED_IN_MESSAGE_EN = (
+    "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on the "
+    "waiting list.")
 EXTERNAL_ID_REPEATED = "An earlier row of this list has the same external id."
 
 # How far an attendance has got. A row never moves it back: re-importing the registration list
@@ -177,6 +179,10 @@ def check_attendee_rows(rows: list[Any]) -> list[CheckedRow]:
             continue
         values = {name: value for name, value in cleaned.items() if name in row}
         values["email"] = normalize_email(values["email"])
+        if values.get("checked_in_at") and checked_in_status(values.get("status"), values["checked_in_at"]) \
+                != AttendanceStatus.ATTENDED:  # a no-show (…) with a check-in time: which is it?
+            checked.append(({}, {"checked_in_at": [ONLY_ATTENDED_CHECKED_IN_MESSAGE_EN]}))
+            continue
         checked.append((values, {}))
     return checked
 
@@ -240,9 +246,10 @@ def _attendance_changes(attendance: StoredAttendance, row: dict[str, Any]) -> li
         else:
             applied = True
         changes.append(FieldChange(name, stored, value, applied))
-    status = checked_in_status(attendance.status, attendance.checked_in_at or row.get("checked_in_at"))
-    if not row.get("status") and status != attendance.status:
-        changes.append(FieldChange("status", attendance.status, status))
+    if attendance.checked_in_at is None and row.get("checked_in_at"):  # checked in by this row: attended
+        changes = [change for change in changes if change.field != "status"]
+        if attendance.status != AttendanceStatus.ATTENDED:
+            changes.append(FieldChange("status", attendance.status, AttendanceStatus.ATTENDED))
     return changes
 
 
@@ -482,8 +489,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
     insert_rows(Attendance, {
         "contact_id": created_contact_ids,
         "role": [row.get("role") or AttendanceRole.ATTENDEE for row in created_rows],
-        "status": [row.get("status") or checked_in_status(AttendanceStatus.REGISTERED, row.get("checked_in_at"))
-                   for row in created_rows],
+        "status": [checked_in_status(row.get("status"), row.get("checked_in_at")) for row in created_rows],
         "checked_in_at": [row.get("checked_in_at") for row in created_rows],
         "external_id": [row.get("external_id") or None for row in created_rows],
         "source": [row.get("source") or "" for row in created_rows],

@@ -65,6 +65,29 @@ class TestAttendances:
         assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
 
 
+    def test_a_checked_in_attendance_made_a_no_show_keeping_its_time_is_refused_at_the_status(self, staff_client):
+        now = timezone.now()
+        event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
+        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"),
+                                               status="attended", checked_in_at=event.starts_at)
+        url = reverse("admin:events_attendance_change", args=[attendance.pk])
+        form = staff_client.get(url).context["adminform"].form
+        data = {name: form.initial.get(name) or "" for name in form.fields}
+        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "no_show",
+                 "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
+                 "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+
+        response = staff_client.post(url, data)
+
+        assert response.context["adminform"].form.errors == {"status": [
+            "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on the "
+            "waiting list."]}
+        data |= {"checked_in_at_0": "", "checked_in_at_1": ""}
+        assert staff_client.post(url, data).status_code == 302
+        attendance.refresh_from_db()
+        assert (attendance.status, attendance.checked_in_at) == ("no_show", None)
+
+
 def test_every_error_of_an_event_form_is_at_its_field(staff_client):
     """An end before the start and a negative cost at once: both at their fields, none above the form."""
     now = timezone.localtime()

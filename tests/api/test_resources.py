@@ -694,6 +694,37 @@ class TestTouchpointsHappened:
         assert response.status_code == 201
 
 
+class TestOnlyAnAttendedRowHasACheckInTime:
+    MESSAGE = ("Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on "
+               "the waiting list.")
+
+    def test_a_no_show_with_a_check_in_time_is_a_400_and_writes_nothing(self, write_client, event, anna):
+        response = write_client.post("/api/v1/attendances/", {
+            "event": event.pk, "contact": anna.pk, "status": "no_show", "checked_in_at": iso(event.starts_at)},
+            format="json")
+
+        assert (response.status_code, response.json()) == (400, {"checked_in_at": [self.MESSAGE]})
+        assert not Attendance.objects.exists()
+
+    def test_a_checked_in_row_becomes_a_no_show_only_with_its_check_in_time_cleared(self, write_client, event, anna):
+        attendance = create_attendance(event=event, contact=anna, checked_in_at=event.starts_at)
+        url = f"/api/v1/attendances/{attendance.pk}/"
+
+        refused = write_client.patch(url, {"status": "no_show"}, format="json")
+        cleared = write_client.patch(url, {"status": "no_show", "checked_in_at": None}, format="json")
+
+        assert (refused.status_code, refused.json()) == (400, {"status": [self.MESSAGE]})
+        assert (cleared.status_code, cleared.json()["status"], cleared.json()["checked_in_at"]) == (200, "no_show", None)
+
+    def test_a_no_show_given_a_check_in_time_came_after_all(self, write_client, event, anna):
+        attendance = create_attendance(event=event, contact=anna, status="no_show")
+
+        response = write_client.patch(f"/api/v1/attendances/{attendance.pk}/",
+                                      {"checked_in_at": iso(event.starts_at)}, format="json")
+
+        assert (response.status_code, response.json()["status"]) == (200, "attended")
+
+
 class TestCompletionMeansTheEventHappened:
     """API.md, second round: `complete/` is refused before `ends_at` unless `{"force": true}`;
     a status change cannot force and cannot move a completed event back."""

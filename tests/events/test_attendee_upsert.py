@@ -91,6 +91,35 @@ class TestStatusNeverMovesBack:
         assert attendance.status == AttendanceStatus.ATTENDED
         assert attendance.checked_in_at == first
 
+    @pytest.mark.parametrize("stored", [None, "invited", "registered", "no_show", "cancelled"])
+    @pytest.mark.parametrize("row_status", [None, "invited", "registered", "attended"])
+    def test_a_row_that_checks_someone_in_makes_the_attendance_attended(self, event, stored, row_status):
+        if stored:
+            services.bulk_upsert_attendances(event, [{"email": "a@x.de", "status": stored}])
+        at = (event.starts_at + timedelta(hours=1)).replace(microsecond=0)
+
+        result = services.bulk_upsert_attendances(
+            event, [{"email": "a@x.de", "checked_in_at": at.isoformat()} | ({"status": row_status} if row_status else {})])
+
+        assert (result.created + result.updated, result.errors) == (1, [])
+        assert statuses(event) == {"a@x.de": (AttendanceStatus.ATTENDED, at)}
+
+    @pytest.mark.parametrize("row_status", ["no_show", "cancelled", "waitlisted"])
+    def test_a_row_saying_both_that_someone_checked_in_and_did_not_come_is_refused(self, event, row_status):
+        services.bulk_upsert_attendances(event, [{"email": "a@x.de", "status": "registered"}])
+        at = (event.starts_at + timedelta(hours=1)).isoformat()
+
+        result = services.bulk_upsert_attendances(event, [
+            {"email": "a@x.de", "status": row_status, "checked_in_at": at},
+            {"email": "b@x.de", "status": row_status, "checked_in_at": at},
+        ])
+
+        assert (result.created, result.updated) == (0, 0)
+        assert result.errors == [{"row": row, "errors": {"checked_in_at": [
+            "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on "
+            "the waiting list."]}} for row in (0, 1)]
+        assert statuses(event) == {"a@x.de": (AttendanceStatus.REGISTERED, None)}
+
     def test_the_plan_says_which_values_stay(self, event):
         services.bulk_upsert_attendances(event, [{"email": "a@x.de"}])
         services.check_in(event, emails=["a@x.de"])

@@ -97,7 +97,8 @@ class TestSameValuesAsBulkUpdate:
 
     def test_attendance_fields_nullable_text_and_datetime(self, event):
         contacts = [Contact.objects.create(email=f"c{i}@x.de") for i in range(8)]
-        rows = [Attendance.objects.create(event=event, contact=contact, external_id=f"E-{i}", checked_in_at=timezone.now())
+        rows = [Attendance.objects.create(event=event, contact=contact, external_id=f"E-{i}", checked_in_at=timezone.now(),
+                                          status=AttendanceStatus.ATTENDED)
                 for i, contact in enumerate(contacts)]
         at = timezone.now() - timedelta(hours=1)
         for i, attendance in enumerate(rows):
@@ -246,14 +247,14 @@ class TestCheckIn:
         early = timezone.now() - timedelta(hours=2)
         services.check_in(event, emails=["person0@example.com"], at=early)
         Attendance.objects.filter(contact__email="person1@example.com").update(status=AttendanceStatus.NO_SHOW)
-        Attendance.objects.filter(contact__email="person2@example.com").update(checked_in_at=early)
+        Attendance.objects.filter(contact__email="person2@example.com").update(status=AttendanceStatus.ATTENDED)
         at = timezone.now() - timedelta(minutes=1)
 
         result = services.check_in(event, emails=[f"person{i}@example.com" for i in range(7)], at=at)
 
         assert (result.checked_in, result.already_checked_in, result.unknown) == (5, 1, ["person6@example.com"])
         stored = dict(Attendance.objects.values_list("contact__email", "checked_in_at"))
-        assert stored == {"person0@example.com": early, "person1@example.com": at, "person2@example.com": early,
+        assert stored == {"person0@example.com": early, "person1@example.com": at, "person2@example.com": at,
                           **{f"person{i}@example.com": at for i in range(3, 6)}}
         assert set(Attendance.objects.values_list("status", flat=True)) == {AttendanceStatus.ATTENDED}
 
@@ -523,12 +524,12 @@ class TestCheckInRows:
         early, old = timezone.now() - timedelta(hours=2), timezone.now() - timedelta(days=3)
         states = {
             0: (AttendanceStatus.ATTENDED, early),  # already checked in
-            1: (AttendanceStatus.NO_SHOW, early),  # checked in, keeps its time
+            1: (AttendanceStatus.NO_SHOW, None),  # came after all
             2: (AttendanceStatus.ATTENDED, None),  # checked in, gets one
             3: (AttendanceStatus.REGISTERED, None),
             4: (AttendanceStatus.REGISTERED, None),  # an erased contact: unknown
             5: (AttendanceStatus.CANCELLED, None),
-            6: (AttendanceStatus.INVITED, early),
+            6: (AttendanceStatus.INVITED, None),
         }
         for i, (status, checked_in_at) in states.items():
             Attendance.objects.filter(external_id=f"X-{i}").update(status=status, checked_in_at=checked_in_at, updated_at=old)
@@ -543,10 +544,10 @@ class TestCheckInRows:
         assert len(moved) == 1
         assert moved.pop() > old
         assert {key: value[:2] for key, value in rows.items()} == {
-            "X-0": (AttendanceStatus.ATTENDED, early), "X-1": (AttendanceStatus.ATTENDED, early),
+            "X-0": (AttendanceStatus.ATTENDED, early), "X-1": (AttendanceStatus.ATTENDED, at),
             "X-2": (AttendanceStatus.ATTENDED, at), "X-3": (AttendanceStatus.ATTENDED, at),
             "X-4": (AttendanceStatus.REGISTERED, None), "X-5": (AttendanceStatus.ATTENDED, at),
-            "X-6": (AttendanceStatus.ATTENDED, early),
+            "X-6": (AttendanceStatus.ATTENDED, at),
         }
         assert rows["X-0"][2] == rows["X-4"][2] == old
 

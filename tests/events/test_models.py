@@ -1,14 +1,19 @@
 """Database rules of the events app: EventSeries, Event, Attendance, Interaction, Feedback."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
-from events.choices import EventStatus
+from events.choices import AttendanceStatus, EventStatus
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from tests.model_rules import Rule, all_messages, assert_db_rejects, assert_rule_holds, constraint_names
 
@@ -87,6 +92,9 @@ RULES = [
          "This external id is already used by another attendance from this source."),
     Rule("attendance_role_valid", lambda: attendance(role="keynote"), "Value 'keynote' is not a valid choice."),
     Rule("attendance_status_valid", lambda: attendance(status="maybe"), "Value 'maybe' is not a valid choice."),
+    Rule("attendance_checked_in_attended", lambda: attendance(status="no_show", checked_in_at=START),
+         "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on the "
+         "waiting list."),
     Rule("interaction_quality_range", lambda: interaction(quality=6), "Quality is rated from 1 to 5."),
     Rule("interaction_duration_not_negative", lambda: interaction(duration_minutes=-5),
          "Ensure this value is greater than or equal to 0.", also_enforced_by="duration_minutes"),
@@ -170,3 +178,40 @@ def test_attendances_without_external_id_do_not_collide():
     ])
 
     assert Attendance.objects.filter(source="ticketing", external_id__isnull=True).count() == 2
+
+
+@contextmanager
+def check_constraint_lifted(model, name: str):
+    """The table takes rows that break one of its check constraints, as it did before the constraint
+    came: PostgreSQL drops it inside the test's transaction (rolled back with it); SQLite, which
+    cannot drop one, ignores check constraints meanwhile."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA ignore_check_constraints = 1")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA ignore_check_constraints = 0")
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks: ALTER TABLE refuses them
+    with connection.schema_editor() as editor:
+        editor.remove_constraint(model, next(rule for rule in model._meta.constraints if rule.name == name))
+    yield
+
+
+def test_the_migration_leaves_a_check_in_time_on_attended_rows_only():
+    migration = import_module("events.migrations.0014_attendance_checked_in_attended")
+    event = an_event()
+    for status in AttendanceStatus.values:
+        Attendance.objects.create(event=event, contact=a_contact(f"{status}@x.de"), status=status)
+    with check_constraint_lifted(Attendance, "attendance_checked_in_attended"):
+        Attendance.objects.update(checked_in_at=START)  # as rows stored before the rule could be
+        migration.keep_check_ins_on_attended_rows(apps, SimpleNamespace(connection=connection))
+
+    assert dict(Attendance.objects.values_list("contact__email", "status")) == {
+        "invited@x.de": "attended", "registered@x.de": "attended", "attended@x.de": "attended",
+        "no_show@x.de": "no_show", "cancelled@x.de": "cancelled", "waitlisted@x.de": "waitlisted"}
+    assert set(Attendance.objects.filter(checked_in_at=START).values_list("status", flat=True)) == {"attended"}
+    assert Attendance.objects.filter(checked_in_at__isnull=True).count() == 3

@@ -349,7 +349,33 @@ class TestCheckInTimeAndStatus:
         undone = services.update_attendance(row, status=AttendanceStatus.REGISTERED, checked_in_at=None)
         assert (undone.status, undone.checked_in_at) == (AttendanceStatus.REGISTERED, None)
 
-    def test_another_change_leaves_the_status_as_stored(self, event):
-        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"))
-        Attendance.objects.filter(pk=row.pk).update(checked_in_at=event.starts_at)  # as older versions stored it
-        assert services.update_attendance(row, role=AttendanceRole.SPEAKER).status == AttendanceStatus.REGISTERED
+    def test_a_check_in_time_alone_makes_a_no_show_attended(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"),
+                                         status=AttendanceStatus.NO_SHOW)
+        assert services.update_attendance(row, checked_in_at=event.starts_at).status == AttendanceStatus.ATTENDED
+
+    def test_a_registration_given_with_a_check_in_time_is_attended(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"),
+                                         status=AttendanceStatus.REGISTERED, checked_in_at=event.starts_at)
+        assert row.status == AttendanceStatus.ATTENDED
+
+    @pytest.mark.parametrize("status", [AttendanceStatus.NO_SHOW, AttendanceStatus.CANCELLED, AttendanceStatus.WAITLISTED])
+    def test_a_status_that_says_the_person_did_not_come_with_a_check_in_time_is_refused(self, event, status):
+        with pytest.raises(ValidationError) as refused:
+            services.create_attendance(event=event, contact=create_contact(email="a@x.de"), status=status,
+                                       checked_in_at=event.starts_at)
+
+        assert list(refused.value.message_dict) == ["checked_in_at"]
+        assert not Attendance.objects.exists()
+
+    def test_a_checked_in_row_made_a_no_show_without_clearing_the_time_is_refused_at_the_status(self, event):
+        row = services.create_attendance(event=event, contact=create_contact(email="a@x.de"),
+                                         checked_in_at=event.starts_at)
+
+        with pytest.raises(ValidationError) as refused:
+            services.update_attendance(row, status=AttendanceStatus.NO_SHOW)
+
+        assert list(refused.value.message_dict) == ["status"]
+        assert Attendance.objects.get().status == AttendanceStatus.ATTENDED
+        made_a_no_show = services.update_attendance(row, status=AttendanceStatus.NO_SHOW, checked_in_at=None)
+        assert (made_a_no_show.status, made_a_no_show.checked_in_at) == (AttendanceStatus.NO_SHOW, None)
