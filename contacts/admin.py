@@ -261,8 +261,12 @@ class FollowUpAdminForm(forms.ModelForm):
                 self.instance.completed_at = timezone.now()
             elif status != FollowUpStatus.DONE:
                 self.instance.completed_at = None
-        elif status == FollowUpStatus.DONE and not cleaned_data.get("completed_at"):
-            cleaned_data["completed_at"] = timezone.now()
+        elif status == FollowUpStatus.DONE and not cleaned_data.get("completed_at") \
+                and "completed_at" not in self.errors:
+            if self.instance.status == FollowUpStatus.DONE and self.instance.completed_at is not None:  # as stored
+                self.add_error("completed_at", services.DONE_KEEPS_ITS_TIME)
+            else:
+                cleaned_data["completed_at"] = timezone.now()
         elif status != FollowUpStatus.DONE and "completed_at" not in self.changed_data:
             cleaned_data["completed_at"] = None
         return cleaned_data

@@ -258,9 +258,16 @@ class LocalMomentEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any]) -> None:
-    """done ⇔ completed_at: a done follow-up without a time was done now; others have none."""
+DONE_KEEPS_ITS_TIME = gettext_lazy(
+    "A done follow-up keeps the time it was done: give a time, or make it planned or cancelled.")
+
+
+def _apply_follow_up_status(follow_up: FollowUp, fields: dict[str, Any], *, done_at_before: datetime | None = None) -> None:
+    """done ⇔ completed_at: a follow-up done without a time was done now; others have none. The
+    time of one done before is not cleared (now would stand for the day it was done)."""
     if follow_up.status == FollowUpStatus.DONE:
+        if follow_up.completed_at is None and done_at_before is not None:
+            raise ValidationError({"completed_at": DONE_KEEPS_ITS_TIME})
         if follow_up.completed_at is None:
             follow_up.completed_at = timezone.now()
     elif "completed_at" not in fields or fields["completed_at"] is None:
@@ -354,9 +361,10 @@ def update_follow_up(follow_up: FollowUp, *, override: bool = False, **fields: A
     old_event, old_contact_id = follow_up.event, follow_up.contact_id
     was_planned = follow_up.status == FollowUpStatus.PLANNED
     deal_before = (follow_up.deal_status, follow_up.deal_value)
+    done_at_before = follow_up.completed_at if follow_up.status == FollowUpStatus.DONE else None
     for name, value in fields.items():
         setattr(follow_up, name, value)
-    _apply_follow_up_status(follow_up, fields)
+    _apply_follow_up_status(follow_up, fields, done_at_before=done_at_before)
     _apply_deal(follow_up, fields, deal_before)
     follow_up.full_clean()
     if follow_up.status == FollowUpStatus.PLANNED and not (was_planned and follow_up.contact_id == old_contact_id):

@@ -176,8 +176,11 @@ class BulkResultSerializer(serializers.Serializer):
 
 
 class CheckInSerializer(serializers.Serializer):
-    emails = serializers.ListField(child=TextField(max_length=254), required=False, max_length=1000)
-    external_ids = serializers.ListField(child=TextField(max_length=200), required=False, max_length=1000)
+    # A blank entry (an empty cell of a scanner's list) is reported as unknown, as any other that
+    # matches nobody: it does not cost the list's other check-ins.
+    emails = serializers.ListField(child=TextField(max_length=254, allow_blank=True), required=False, max_length=1000)
+    external_ids = serializers.ListField(child=TextField(max_length=200, allow_blank=True), required=False,
+                                         max_length=1000)
     source = TextField(
         max_length=100, required=False, allow_blank=True, trim_whitespace=False,
         help_text="With `external_ids`: only attendances of this source (`external_id` is unique per source, so two "

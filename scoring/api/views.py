@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 from django.db.models import Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -45,6 +46,13 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
             last_touch_sort=Coalesce("last_touch_at", Value(datetime(1900, 1, 1, tzinfo=UTC))),
             touch_due_sort=Coalesce("next_touch_due", Value(datetime(9999, 1, 1, tzinfo=UTC))),
         )
+
+    def get_object(self):
+        # The contact id is a foreign key, whose lookup lacks Django's check of an integer's range:
+        # an id beyond 64 bits reached the database driver (a 500 instead of a 404).
+        if str(self.kwargs.get("pk", "")).isdigit() and int(self.kwargs["pk"]) >= 2**63:
+            raise Http404
+        return super().get_object()
 
     def default_ordering(self, request) -> list[str]:
         # The losing-touch list: the most valuable relationships first.

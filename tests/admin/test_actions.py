@@ -318,6 +318,19 @@ class TestAdminSavesGoThroughServices:
         assert follow_up.status == FollowUpStatus.DONE
         assert follow_up.completed_at is not None
 
+    def test_the_time_of_a_done_follow_up_cleared_in_the_form_is_refused(self, admin_client, superuser):
+        contact = Contact.objects.create(email="lead@client.example")
+        done_at = timezone.now().replace(microsecond=0) - timedelta(days=30)
+        follow_up = FollowUp.objects.create(contact=contact, owner=superuser, status="done", completed_at=done_at)
+        response = admin_client.post(reverse("admin:contacts_followup_change", args=[follow_up.pk]), {
+            "contact": contact.pk, "owner": superuser.pk, "channel": "phone", "status": "done", "deal_status": "none",
+            "completed_at_0": "", "completed_at_1": "",
+        })
+        assert response.context["adminform"].form.errors == {"completed_at": [
+            "A done follow-up keeps the time it was done: give a time, or make it planned or cancelled."]}
+        follow_up.refresh_from_db()
+        assert follow_up.completed_at == done_at
+
     def test_a_follow_up_is_not_planned_on_a_past_day_in_the_form_as_in_the_bulk_action(self, admin_client, superuser):
         contact = Contact.objects.create(email="lead@client.example")
         url = reverse("admin:contacts_followup_add")

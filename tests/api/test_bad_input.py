@@ -283,6 +283,14 @@ class TestQueries:
         assert response.status_code == 400
         assert response.json()[query.partition("=")[0]] == [f"Ensure this value is less than or equal to {bound}."]
 
+    @pytest.mark.parametrize("resource", ["organizations", "contacts", "series", "events", "attendances", "interactions",
+                                          "follow-ups", "feedback", "referrals", "scores"])
+    @pytest.mark.parametrize("pk", [str(2**63), "9" * 30])
+    def test_an_id_beyond_64_bits_is_a_404(self, read_client, resource, pk):
+        response = read_client.get(f"/api/v1/{resource}/{pk}/")
+
+        assert_error_shape(response, 404)
+
     def test_a_huge_page_size_is_capped_at_500(self, read_client, anna):
         response = read_client.get("/api/v1/contacts/?page_size=" + "9" * 40)
 

@@ -194,6 +194,14 @@ class TestErrors:
             assert response.status_code in (400, 401, 403, 404)
             assert response.json()
 
+    @pytest.mark.parametrize("accept", ["text/html", "text/html,application/xhtml+xml,*/*;q=0.8", "image/png"])
+    def test_a_partner_key_gets_json_whatever_it_accepts(self, read_client, anna, accept):
+        for path in ("/api/v1/contacts/", f"/api/v1/contacts/{anna.pk}/", "/api/v1/contacts/999999/",
+                     "/api/v1/contacts/?format=api"):
+            response = read_client.get(path, HTTP_ACCEPT=accept)
+            assert response["Content-Type"] == "application/json", (path, response.status_code)
+            assert response.status_code in (200, 404)
+
     def test_an_overlong_idempotency_key_is_a_400_of_the_documented_shape(self, write_client):
         response = write_client.post("/api/v1/series/", {"name": "S"}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256)
         assert response.status_code == 400

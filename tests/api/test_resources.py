@@ -250,6 +250,16 @@ class TestContractRules:
         assert response.status_code == 201
         assert response.json()["completed_at"] is not None
 
+    def test_a_done_follow_up_s_time_sent_as_null_is_a_400_and_stays(self, write_client, anna):
+        done_at = timezone.now().replace(microsecond=0) - timedelta(days=30)
+        created = write_client.post("/api/v1/follow-ups/", {"contact": anna.pk, "status": "done",
+                                                            "completed_at": iso(done_at)}, format="json").json()
+
+        response = write_client.patch(f"/api/v1/follow-ups/{created['id']}/", {"completed_at": None}, format="json")
+
+        assert (response.status_code, list(response.json())) == (400, ["completed_at"])
+        assert FollowUp.objects.get().completed_at == done_at
+
     def test_erased_contacts_read_null_and_refuse_writes(self, write_client, anna, event):
         assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/").status_code == 204
         body = write_client.get(f"/api/v1/contacts/{anna.pk}/").json()
@@ -338,6 +348,17 @@ class TestEventActions:
         assert Attendance.objects.filter(status="attended").count() == 2
         assert not Contact.objects.filter(email="who@x.de").exists()
         assert write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {}, format="json").status_code == 400
+
+    @pytest.mark.parametrize(("field", "known"), [("emails", "a@x.de"), ("external_ids", "A-1")])
+    def test_a_blank_or_malformed_entry_is_unknown_and_the_others_are_checked_in(self, write_client, event, field, known):
+        write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/",
+                          {"rows": [{"email": "a@x.de", "external_id": "A-1"}]}, format="json")
+
+        response = write_client.post(f"/api/v1/events/{event.pk}/check-ins/", {field: [known, "", "  ", "bad-one"]},
+                                     format="json")
+
+        assert response.json() == {"checked_in": 1, "already_checked_in": 0, "unknown": ["", "bad-one"]}  # trimmed
+        assert Attendance.objects.get().status == "attended"
 
     def test_check_ins_by_external_id_of_one_source(self, write_client, event):
         for email, source in (("a@x.de", "tix"), ("b@x.de", "badges")):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from contacts import services
 from contacts.choices import FollowUpStatus
 from contacts.exceptions import ContactErased, DuplicateContact
-from contacts.models import Contact, Organization
+from contacts.models import Contact, FollowUp, Organization
 from events.services import create_attendance, create_event, record_feedback, record_interaction
 
 pytestmark = pytest.mark.django_db
@@ -152,6 +152,22 @@ class TestFollowUps:
         before = timezone.now()
         follow_up = services.create_follow_up(contact=anna, status=FollowUpStatus.DONE)
         assert follow_up.completed_at >= before
+
+    def test_the_time_of_a_done_follow_up_is_not_cleared(self, anna):
+        done_at = timezone.now() - timedelta(days=30)
+        follow_up = services.create_follow_up(contact=anna, status=FollowUpStatus.DONE, completed_at=done_at)
+
+        with pytest.raises(ValidationError) as refused:
+            services.update_follow_up(follow_up, completed_at=None)
+
+        assert refused.value.message_dict == {"completed_at": [
+            "A done follow-up keeps the time it was done: give a time, or make it planned or cancelled."]}
+        assert FollowUp.objects.get().completed_at == done_at
+
+    def test_a_follow_up_made_done_with_no_time_was_done_now(self, anna):
+        follow_up = services.create_follow_up(contact=anna)
+        before = timezone.now()
+        assert services.update_follow_up(follow_up, status=FollowUpStatus.DONE, completed_at=None).completed_at >= before
 
     def test_reopening_clears_the_completion_time(self, anna):
         follow_up = services.create_follow_up(contact=anna, status=FollowUpStatus.DONE)
