@@ -134,7 +134,7 @@ class PublicOrderingFilter(OrderingFilter):
         mapping = getattr(view, "ordering_map", {})
         term = request.query_params.get(self.ordering_param, "").strip()
         if term and mapping:
-            name = term.removeprefix("-")
+            name = term[1:] if term[0] in "+-" else term  # ± prefix (API.md); + is ascending, as no prefix
             if name not in mapping:
                 choices = ", ".join(sorted(mapping))
                 message = _("Order by one of %(choices)s, with - for descending.") % {"choices": choices}
@@ -154,7 +154,10 @@ class PublicOrderingFilter(OrderingFilter):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.ordering_param:
-                parameter["schema"] = {"type": "string", "enum": [*names, *(f"-{name}" for name in names)]}
+                parameter["schema"] = {"type": "string",
+                                       "enum": [*names, *(f"-{name}" for name in names), *(f"+{name}" for name in names)]}
+                parameter["description"] = "Which field to order by: `-` before it for descending, `+` or nothing " \
+                                           "for ascending."
         return parameters
 
 

@@ -17,15 +17,24 @@ from rest_framework import relations, serializers
 from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
-from ror_crm.validators import validate_plausible_moment
+from ror_crm.validators import NO_OFFSET_MESSAGE, lacks_offset, validate_plausible_moment
 
 
 class MomentField(serializers.DateTimeField):
-    """An ISO 8601 date-time with offset, between 1900 and 2199."""
+    """An ISO 8601 date-time with offset, between 1900 and 2199. A time without an offset is
+    refused (API.md: times with offset): read in the site's zone it would shift a partner's UTC
+    times by an hour or two, silently."""
+
+    default_error_messages = {"no_offset": NO_OFFSET_MESSAGE}
 
     def __init__(self, **kwargs):
         kwargs["validators"] = [*kwargs.get("validators", []), validate_plausible_moment]
         super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        if in_json_body(self) and lacks_offset(value):
+            self.fail("no_offset")
+        return super().to_internal_value(value)
 
 
 class WholeNumberField(serializers.IntegerField):

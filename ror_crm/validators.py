@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator, MaxLengthValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 # Times outside these years are typos or fuzz: Berlin had no standard time zone before 1893
@@ -27,6 +28,22 @@ class EagerEmailValidator(EmailValidator):
 
 
 validate_email = EagerEmailValidator()
+
+
+# API.md: times with offset. One without, read in the site's zone, would shift a partner's UTC times
+# by an hour or two, silently; the admin's forms and imports take local times (the staff's own zone).
+NO_OFFSET_MESSAGE = "Give the time with its offset, as in 2026-05-04T09:30:00+02:00 or 2026-05-04T07:30:00Z."
+
+
+def lacks_offset(value: object) -> bool:
+    """Whether a value is an ISO 8601 date-time text without an offset."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:  # well formed, but no such time (the field says so)
+        return False
+    return parsed is not None and parsed.tzinfo is None
 
 
 # Clocks of partner systems, browsers and the server differ a little.

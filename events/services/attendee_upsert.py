@@ -16,6 +16,7 @@ from events.models import HAPPENED_STATUSES, Attendance, Event, checked_in_statu
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history_of, insert_rows
 from ror_crm.db import share_locked, text_pairs_in
+from ror_crm.validators import NO_OFFSET_MESSAGE, lacks_offset
 
 BULK_MAX_ROWS = 1000
 
@@ -164,16 +165,19 @@ STATUS_STAGE = {
 CheckedRow = tuple[dict[str, Any], dict[str, list[str]]]
 
 
-def check_attendee_rows(rows: list[Any]) -> list[CheckedRow]:
+def check_attendee_rows(rows: list[Any], *, times_with_offset: bool = False) -> list[CheckedRow]:
     """What each row says on its own, before any stored data or other row is looked at: the
     admin import's preview keeps it for the import (events.imports), which then need not read and
-    clean the file again."""
+    clean the file again. `times_with_offset`: a check-in time must say its offset (the API; a
+    spreadsheet's times are the staff's local ones)."""
     checked: list[CheckedRow] = []
     for row in rows:
         if not isinstance(row, dict):
             checked.append(({}, {"non_field_errors": ["Each row must be an object."]}))
             continue
         cleaned, errors = clean_attendee_row(row)
+        if times_with_offset and lacks_offset(row.get("checked_in_at")):
+            errors = {**errors, "checked_in_at": [NO_OFFSET_MESSAGE]}
         if errors:
             checked.append(({}, errors))
             continue
@@ -358,7 +362,7 @@ def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
     """
     if len(rows) > BULK_MAX_ROWS:
         raise ValueError(f"At most {BULK_MAX_ROWS} rows per request.")
-    result = upsert_attendee_rows(event, rows)
+    result = upsert_attendee_rows(event, None, checked=check_attendee_rows(rows, times_with_offset=True))
     # A partner learns of a left-out row as of any other row not applied: in `errors`.
     result.errors += [
         {"row": row, "errors": {"email": [f"Row {first} has the same e-mail; this row was left out."]}}

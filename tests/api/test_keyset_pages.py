@@ -80,6 +80,14 @@ def test_pages_follow_the_sort_keys_forwards_and_backwards(read_client, contacts
     assert back + [row["id"] for row in last.json()["results"]] == ids
 
 
+@pytest.mark.parametrize("ordering", ["score", "last_attended_at", "created_at"])
+def test_a_plus_prefix_orders_ascending_as_no_prefix(read_client, contacts, ordering):
+    plus, _ = walk(read_client, f"/api/v1/contacts/?ordering=%2B{ordering}&page_size=4")
+    plain, _ = walk(read_client, f"/api/v1/contacts/?ordering={ordering}&page_size=4")
+    assert plus == plain
+    assert len(plus) == Contact.objects.count()
+
+
 def test_filters_and_the_scores_list_page_the_same_way(read_client, contacts):
     ids, _ = walk(read_client, "/api/v1/contacts/?ordering=-score&stage=maturity&page_size=2")
     assert ids == expected("-score", score__stage="maturity")

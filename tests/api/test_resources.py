@@ -715,6 +715,38 @@ class TestTouchpointsHappened:
         assert response.status_code == 201
 
 
+class TestTimesCarryTheirOffset:
+    """API.md: times are ISO 8601 with offset; one without would be read in some zone, silently."""
+
+    MESSAGE = "Give the time with its offset, as in 2026-05-04T09:30:00+02:00 or 2026-05-04T07:30:00Z."
+
+    def test_a_time_without_offset_is_a_400_at_its_field_and_writes_nothing(self, write_client, anna, event):
+        created = write_client.post("/api/v1/events/", {"name": "Summit", "starts_at": "2026-01-10T09:00:00",
+                                                         "ends_at": "2026-01-10T10:00:00Z"}, format="json")
+        check_in = write_client.post(f"/api/v1/events/{event.pk}/check-ins/",
+                                     {"emails": [anna.email], "checked_in_at": "2026-01-10T09:00:00"}, format="json")
+
+        assert (created.status_code, created.json()) == (400, {"starts_at": [self.MESSAGE]})
+        assert (check_in.status_code, check_in.json()) == (400, {"checked_in_at": [self.MESSAGE]})
+        assert Event.objects.count() == 1
+
+    def test_with_z_or_an_offset_it_is_taken(self, write_client):
+        response = write_client.post("/api/v1/events/", {"name": "Summit", "starts_at": "2026-01-10T08:00:00Z",
+                                                          "ends_at": "2026-01-10T10:00:00+01:00"}, format="json")
+
+        assert response.status_code == 201
+        event = Event.objects.get(pk=response.json()["id"])
+        assert event.ends_at - event.starts_at == timedelta(hours=1)
+
+    def test_a_bulk_row_without_offset_is_a_row_error(self, write_client, event):
+        at = timezone.localtime(event.starts_at).replace(tzinfo=None).isoformat()
+        response = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": [
+            {"email": "a@x.de", "checked_in_at": at}, {"email": "b@x.de"}]}, format="json")
+
+        assert response.json() == {"created": 1, "updated": 0, "unchanged": 0,
+                                   "errors": [{"row": 0, "errors": {"checked_in_at": [self.MESSAGE]}}]}
+
+
 class TestOnlyAnAttendedRowHasACheckInTime:
     MESSAGE = ("Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on "
                "the waiting list.")
