@@ -59,14 +59,19 @@ HEADER_ALIASES = {
     "name": FULL_NAME, "full_name": FULL_NAME, "fullname": FULL_NAME,
     "organization": "organization", "organisation": "organization", "company": "organization", "firma": "organization",
     "unternehmen": "organization",
+    "firmenname": "organization", "company_name": "organization",
     "job_title": "job_title", "title": "job_title", "position": "job_title", "jobtitle": "job_title",
+    "funktion": "job_title", "jobtitel": "job_title", "berufsbezeichnung": "job_title",
     "role": "role", "rolle": "role",
-    "status": "status",
+    "status": "status", "teilnahmestatus": "status", "anmeldestatus": "status",
     "checked_in_at": "checked_in_at", "check_in": "checked_in_at", "checked_in": "checked_in_at",
-    "checkin": "checked_in_at", "check_in_time": "checked_in_at",
+    "checkin": "checked_in_at", "check_in_time": "checked_in_at", "eingecheckt_am": "checked_in_at",
+    "eingecheckt": "checked_in_at", "check_in_zeit": "checked_in_at", "check_in_am": "checked_in_at",
     "external_id": "external_id", "ticket_id": "external_id", "registration_id": "external_id",
+    "externe_id": "external_id", "ticket_nr": "external_id", "ticket_no": "external_id",
+    "ticket_number": "external_id", "ticketnummer": "external_id", "ticket_nummer": "external_id",
     "source": "source", "quelle": "source",
-}  # fmt: skip
+}  # fmt: skip (the app's own column names in English and German among them: the export's headers)
 
 
 def header_key(header: str) -> str:

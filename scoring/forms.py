@@ -22,6 +22,15 @@ THRESHOLD_LABELS = {
 }
 
 
+def localized_number_input() -> forms.TextInput:
+    """A text input showing and taking a number as the admin's language writes it (0,35 in
+    German), as the admin's other decimal fields: a browser's number input follows the browser's
+    locale, not the page's, and turned a German 0,35 into 035."""
+    widget = forms.TextInput(attrs={"inputmode": "decimal"})
+    widget.is_localized = True
+    return widget
+
+
 class NumbersByKeyWidget(forms.MultiWidget):
     """One labelled number input per key of a JSON object of numbers."""
 
@@ -32,7 +41,7 @@ class NumbersByKeyWidget(forms.MultiWidget):
 
     def __init__(self, labels: dict, attrs=None):
         self.keys, self.labels = list(labels), list(labels.values())
-        super().__init__([forms.NumberInput(attrs={"step": "any"}) for _ in self.keys], attrs)
+        super().__init__([localized_number_input() for _ in self.keys], attrs)
 
     def decompress(self, value):
         value = value if isinstance(value, dict) else {}

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from contacts.models import Contact
 from events.models import Attendance, Event
@@ -224,7 +224,7 @@ class TestVersions:
 def test_each_parameter_is_a_labelled_number_per_key_and_saved_as_typed(staff_client):
     page = staff_client.get(change_url(v1())).content.decode()
     assert '<label for="id_stage_thresholds_0">At risk after (days without a touch)</label>' in page
-    assert page.count('type="number"') >= 6 + 4 + 5 + 5 + 10  # weights, saturation, roles, outcomes, thresholds
+    assert page.count('inputmode="decimal"') >= 6 + 4 + 5 + 5 + 10  # weights, saturation, roles, outcomes, thresholds
     assert "{&quot;" not in page  # no JSON to type
 
     thresholds = {**v1().stage_thresholds, "at_risk_days": 300}
@@ -247,3 +247,19 @@ def test_who_may_only_look_reads_each_parameter_beside_its_label(sales_client):
     assert "Speaker: " in page
     assert "{&quot;" not in page
     assert 'type="number"' not in page
+
+
+def test_the_keyed_numbers_are_typed_as_the_admins_language_writes_them(staff_client):
+    """Text inputs, as the admin's other decimals: a browser's number input follows the browser's
+    locale, and a German page's 0,35 became 035."""
+    profile = v1()
+    with translation.override("de"):
+        page = staff_client.get(change_url(profile), HTTP_ACCEPT_LANGUAGE="de").content.decode()
+        data = form_data(profile)
+        data |= {"weights_0": "0,25", "weights_1": "0,25"}  # attendance 0.3 → 0.25, networking 0.2 → 0.25
+        response = staff_client.post(change_url(profile), data, HTTP_ACCEPT_LANGUAGE="de")
+
+    assert '<input type="text" name="weights_0" value="0,3" inputmode="decimal"' in page
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    active = ScoringProfile.objects.get(is_active=True).weights
+    assert (active["attendance"], active["networking"]) == (0.25, 0.25)

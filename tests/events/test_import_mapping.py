@@ -367,6 +367,22 @@ class TestSuggestions:
         assert [row["external_id"] for row in parsed.rows] == ["9876543210", "9876543211", "9876543212"]
         assert [row["status"] for row in parsed.rows] == ["attended", "registered", "cancelled"]
 
+    @pytest.mark.parametrize("language", ["en", "de"])
+    def test_the_fields_own_names_are_read_in_either_language(self, language):
+        fields = ["email", "first_name", "last_name", "organization", "job_title", "role", "status", "checked_in_at",
+                  "external_id", "source"]
+        with translation.override(language):
+            headers = [str(import_mapping.TARGETS[name]) for name in fields]
+
+        assert suggest_mapping(headers, []).mapping == fields, headers
+
+    def test_a_german_excel_list_s_usual_headers(self):
+        headers = ["E-Mail", "Vorname", "Nachname", "Firma", "Funktion", "Status", "Eingecheckt am", "Ticket-Nr.", "Quelle"]
+
+        assert suggest_mapping(headers, []).mapping == [
+            "email", "first_name", "last_name", "organization", "job_title", "status", "checked_in_at", "external_id",
+            "source"]
+
     def test_generic_lists_no_longer_read_ticket_as_an_id(self):
         suggestion = suggest_mapping(["email", "Ticket", "Vorname", "Name"], [])
 
