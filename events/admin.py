@@ -26,7 +26,7 @@ from import_export.formats.base_formats import CSV, XLSX
 from contacts.deadlines import default_follow_up_deadline_minutes, missed_deadline_queue
 from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
-from events.choices import EventStatus, ImportStatus
+from events.choices import AttendanceStatus, EventStatus, ImportStatus
 from events.exceptions import EventNotEnded
 from events.models import REGISTERED_STATUSES, Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
 from events.resources import AttendanceResource
@@ -428,7 +428,8 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def _complete(self, request, events, *, force: bool = False) -> list[Event]:
         """Complete the events; return those refused because they have not ended (unless
         `force`), for the confirmation page. Events that have ended complete directly."""
-        completed = already = 0
+        completed: list[Event] = []
+        already = 0
         not_ended = []
         for event in events:
             if event.status == EventStatus.COMPLETED:
@@ -441,16 +442,30 @@ class EventAdmin(ServiceAdminMixin, admin.ModelAdmin):
             except SERVICE_ERRORS as exc:
                 self.report_service_error(request, event, exc)
             else:
-                completed += 1
+                completed.append(event)
         if completed:
             self.message_user(request, (ngettext(
-                "Completed %(count)d event.", "Completed %(count)d events.", completed
-            ) % {"count": completed} + " " + _scoring_message(completed)).strip(), messages.SUCCESS)
+                "Completed %(count)d event.", "Completed %(count)d events.", len(completed)
+            ) % {"count": len(completed)} + " " + _scoring_message(len(completed))).strip(), messages.SUCCESS)
+            self._warn_of_events_nobody_attended(request, completed)
         if already:
             self.message_user(request, ngettext(
                 "%(count)d event was already completed.", "%(count)d events were already completed.", already
             ) % {"count": already}, messages.INFO)
         return not_ended
+
+    def _warn_of_events_nobody_attended(self, request, events: list[Event]) -> None:
+        """An event completed with registrations and not one attendee was most likely run without
+        check-in in the CRM: its figures count no one (show rate 0, everyone lapsed). Said, with
+        what to do; a check-in now is late data, which computes them again."""
+        for event in Event.objects.filter(pk__in=[event.pk for event in events]).annotate(
+            registered=Count("attendances", filter=Q(attendances__status__in=REGISTERED_STATUSES)),
+            attended=Count("attendances", filter=Q(attendances__status=AttendanceStatus.ATTENDED)),
+        ).filter(registered__gt=0, attended=0):
+            self.message_user(request, format_html(
+                _("Nobody is marked attended at {event}: its figures count no attendees. Check in who came "
+                  "(its attendances, “Check in selected attendances”) and they are computed again."),
+                event=event), messages.WARNING)
 
     def _completion_confirmation(self, request, events, *, hidden_fields, cancel_url: str) -> TemplateResponse:
         """Like Django's delete confirmation: the events that have not ended, and a form that
@@ -557,9 +572,14 @@ class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
         selected = list(queryset.select_related("contact", "event"))
         result = services.check_in_attendances(selected)
         if result.checked_in:
-            self.message_user(request, ngettext(
+            message = ngettext(
                 "Checked in %(count)d attendance.", "Checked in %(count)d attendances.", result.checked_in
-            ) % {"count": result.checked_in}, messages.SUCCESS)
+            ) % {"count": result.checked_in}
+            now = timezone.now()
+            if any(attendance.event.ends_at < now for attendance in selected):
+                message += " " + _("At an event that has ended, the check-in time is the event's start: a check-in "
+                                   "afterwards says who came, not when.")
+            self.message_user(request, message, messages.SUCCESS)
         if result.already_checked_in:
             self.message_user(request, ngettext(
                 "%(count)d was already checked in.", "%(count)d were already checked in.", result.already_checked_in

@@ -1,7 +1,8 @@
 import secrets
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
@@ -17,8 +18,23 @@ if admin.site.is_registered(APIKey):
 
 @admin.register(PartnerAPIKey)
 class PartnerAPIKeyAdmin(APIKeyModelAdmin):
-    list_display = [*APIKeyModelAdmin.list_display, "can_read", "can_write"]
+    list_display = ["prefix", "name", "created", "expiry_date", "expired", "revoked", "can_read", "can_write"]
     list_filter = [*APIKeyModelAdmin.list_filter, "can_read", "can_write"]
+
+    @admin.display(description=_("expired"), boolean=True)
+    def expired(self, key: PartnerAPIKey) -> bool:
+        return key.has_expired
+
+    def save_model(self, request, obj, form=None, change=False):
+        if obj.pk:
+            obj.save()
+            return
+        # The library's message is English whatever the admin's language: the same, translated.
+        key = self.model.objects.assign_key(obj)
+        obj.save()
+        messages.warning(request, format_html(
+            _("The API key for {name} is: {key} Store it somewhere safe now: it cannot be shown again."),
+            name=obj.name, key=format_html("<code>{}</code>", key)))
 
 
 SECRET_MIN_LENGTH = 16

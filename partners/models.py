@@ -24,6 +24,8 @@ class PartnerAPIKey(AbstractAPIKey):
     objects = APIKeyManager.from_queryset(PartnerAPIKeyQuerySet)()
 
     # The library's fields again, with labels and help of the product's (translated) words.
+    prefix = models.CharField(_("prefix"), max_length=8, unique=True, editable=False,
+                              help_text=_("The key's first characters, to tell keys apart; the rest is never shown."))
     created = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     name = models.CharField(_("name"), max_length=50, blank=False, default=None,
                             help_text=_("What the key is for, e.g. the partner system; need not be unique."))

@@ -149,6 +149,20 @@ class TestEventActions:
         assert "Completed 1 event." in text
         assert "Scores and event metrics were computed." in text  # tests run without a broker: eager
 
+    def test_completing_an_event_nobody_is_marked_attended_at_warns_what_its_figures_will_say(
+            self, admin_client, planned_event):
+        for index in range(3):
+            Attendance.objects.create(event=planned_event, contact=Contact.objects.create(email=f"p{index}@x.de"))
+
+        response = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+
+        assert (f"Nobody is marked attended at {planned_event}: its figures count no attendees. Check in who came (its "
+                "attendances, “Check in selected attendances”) and they are computed again.") in messages_of(response)
+        Attendance.objects.filter(contact__email="p0@x.de").update(status=AttendanceStatus.ATTENDED)
+        Event.objects.filter(pk=planned_event.pk).update(status=EventStatus.PLANNED, completed_at=None)
+        again = run_action(admin_client, "events_event", "complete_events", [planned_event.pk])
+        assert not any(message.startswith("Nobody") for message in messages_of(again))
+
     def test_completing_a_cancelled_event_is_an_error_message_not_a_500(self, admin_client, planned_event):
         planned_event.status = EventStatus.CANCELLED
         planned_event.save()
@@ -407,8 +421,11 @@ class TestAttendanceAndFollowUpActions:
 
         assert Attendance.objects.filter(pk__in=[a.pk for a in attendances], status="attended").count() == 3
         assert Attendance.objects.filter(pk__in=[a.pk for a in attendances], checked_in_at__isnull=True).count() == 0
-        assert "Checked in 2 attendances." in messages_of(response)
+        assert ("Checked in 2 attendances. At an event that has ended, the check-in time is the event's start: a "
+                "check-in afterwards says who came, not when.") in messages_of(response)
         assert "1 was already checked in." in messages_of(response)
+        assert set(Attendance.objects.filter(pk__in=[a.pk for a in attendances[:2]]).values_list(
+            "checked_in_at", flat=True)) == {agency.past_event.starts_at}
 
     def test_check_in_before_the_event_names_who_was_left_out(self, admin_client, agency):
         soon = Event.objects.create(name="Far Ahead Forum", starts_at=timezone.now() + timedelta(days=30),
