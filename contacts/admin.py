@@ -482,18 +482,20 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHist
                 request, _("The contact's personal data was erased; its event history stays anonymous."), messages.SUCCESS
             )
             return HttpResponseRedirect(change_url)
+        attendances, follow_ups, answers = contact.attendances.count(), contact.followups.count(), contact.feedback.count()
+        interactions = contact.interactions.count() + contact.counterpart_interactions.count()
         context = {
             **self.admin_site.each_context(request),
             "title": _("Erase personal data?"),
             "opts": self.opts,
             "object": contact,
             "change_url": change_url,
-            "related_counts": {
-                _("event attendances"): contact.attendances.count(),
-                _("follow-ups"): contact.followups.count(),
-                _("feedback answers"): contact.feedback.count(),
-                _("interactions"): contact.interactions.count() + contact.counterpart_interactions.count(),
-            },
+            "related_counts": [
+                ngettext("%(count)d event attendance", "%(count)d event attendances", attendances) % {"count": attendances},
+                ngettext("%(count)d follow-up", "%(count)d follow-ups", follow_ups) % {"count": follow_ups},
+                ngettext("%(count)d feedback answer", "%(count)d feedback answers", answers) % {"count": answers},
+                ngettext("%(count)d interaction", "%(count)d interactions", interactions) % {"count": interactions},
+            ],
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/contacts/contact/erase_confirmation.html", context)
