@@ -24,8 +24,6 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from contacts import services
@@ -34,7 +32,7 @@ from contacts.choices import DealStatus, FollowUpStatus
 from contacts.exceptions import ContactFatigue
 from contacts.forms import PLANNED_IN_THE_PAST, AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
-from contacts.resources import ContactResource
+from contacts.resources import ContactResource, SpreadsheetExportMixin
 from contacts.worklist import due_soon_until
 from events.choices import AttendanceStatus
 from events.models import Attendance, EventSeries
@@ -333,13 +331,12 @@ def bulk_skip_messages(skipped: dict[str, int]) -> list[str]:
 
 
 @admin.register(Contact)
-class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, ExportMixin, SimpleHistoryAdmin):
+class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, SpreadsheetExportMixin, SimpleHistoryAdmin):
     form = ContactAdminForm
     create_service = staticmethod(services.create_contact)
     update_service = staticmethod(services.update_contact)
     delete_service = staticmethod(services.delete_contact)
     resource_classes = [ContactResource]
-    export_formats = [CSV, XLSX]
 
     list_display = (
         "display_name", "email", "organization", owner_name, "score_value", "stage", "churn_risk", "last_touch",

@@ -1,6 +1,10 @@
 """CSV/XLSX exports of contacts (django-import-export), safe to open in a spreadsheet."""
 
+import re
+
 from import_export import fields, resources, widgets
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from contacts.models import Contact
 
@@ -16,21 +20,39 @@ def escape_formula(value):
     return value
 
 
+# A phone number ("+49 30 1234-56"): in a workbook's typed text cell it runs nothing, and a quote
+# before it would show. (A CSV cell is parsed by the spreadsheet, so there it keeps its quote.)
+PLAIN_NUMBER_TEXT = re.compile(r"[+-][\d\s()./-]*")
+
+
 class SpreadsheetSafeResource(resources.ModelResource):
     """Every exported text cell goes through escape_formula(); numbers and dates stay typed."""
 
     def export_field(self, field, instance, **kwargs):
-        return escape_formula(super().export_field(field, instance, **kwargs))
+        value = super().export_field(field, instance, **kwargs)
+        if kwargs.get("force_native_type") and isinstance(value, str) and PLAIN_NUMBER_TEXT.fullmatch(value):
+            return value  # a workbook (typed cells)
+        return escape_formula(value)
+
+
+class SpreadsheetExportMixin(ExportMixin):
+    """The admin's exports: CSV and XLSX; the CSV in UTF-8 with a byte order mark, without which
+    Excel reads it in the machine's code page (umlauts garbled)."""
+
+    export_formats = [CSV, XLSX]
+    to_encoding = "utf-8-sig"
 
 
 class ContactResource(SpreadsheetSafeResource):
     organization = fields.Field(attribute="organization__name", column_name="organization")
     owner = fields.Field(attribute="owner__username", column_name="owner")
     tags = fields.Field(column_name="tags")
-    score = fields.Field(attribute="score__score", column_name="score")
+    # Numbers in a workbook's number cells (the default widget writes text).
+    score = fields.Field(attribute="score__score", column_name="score", widget=widgets.FloatWidget())
     stage = fields.Field(attribute="score__stage", column_name="stage")
     churn_risk = fields.Field(attribute="score__churn_risk", column_name="churn_risk")
-    events_attended = fields.Field(attribute="score__events_attended", column_name="events_attended")
+    events_attended = fields.Field(attribute="score__events_attended", column_name="events_attended",
+                                   widget=widgets.IntegerWidget())
     last_touch_at = fields.Field(
         attribute="score__last_touch_at", column_name="last_touch_at", widget=widgets.DateTimeWidget()
     )

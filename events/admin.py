@@ -20,10 +20,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from contacts.deadlines import default_follow_up_deadline_minutes, missed_deadline_queue
+from contacts.resources import SpreadsheetExportMixin
 from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import AttendanceStatus, EventStatus, ImportStatus
@@ -517,13 +516,12 @@ def _scoring_message(count: int) -> str:
 
 
 @admin.register(Attendance)
-class AttendanceAdmin(ServiceAdminMixin, ExportMixin, admin.ModelAdmin):
+class AttendanceAdmin(ServiceAdminMixin, SpreadsheetExportMixin, admin.ModelAdmin):
     create_service = staticmethod(services.create_attendance)
     update_service = staticmethod(services.update_attendance)
     delete_service = staticmethod(services.delete_attendance)
     contact_fields = ("contact",)
     resource_classes = [AttendanceResource]
-    export_formats = [CSV, XLSX]
     change_list_template = "admin/events/attendance/change_list.html"
 
     list_display = ("contact_name", "organization", "event", "role", "status_badge", "checked_in", "external_id")

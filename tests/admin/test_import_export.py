@@ -17,6 +17,7 @@ from events.choices import ImportStatus
 from events.import_mapping import IGNORE
 from events.models import Attendance, AttendeeImport, Event
 from events.resources import AttendanceResource
+from scoring.models import ContactScore
 from tests.attendee_imports import confirm, import_url, page_url, result_text, upload
 
 pytestmark = pytest.mark.django_db
@@ -292,6 +293,7 @@ class TestFormulaEscaping:
 
         assert response.status_code == 200
         assert response["Content-Disposition"].startswith("attachment;")
+        assert response.content.startswith(b"\xef\xbb\xbf")  # a byte order mark: Excel reads the umlauts as UTF-8
         rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0]["first_name"] == "'=HYPERLINK(\"http://x.example\",\"hi\")"
         assert rows[0]["job_title"] == "'@SUM(A1)"
@@ -308,6 +310,20 @@ class TestFormulaEscaping:
         assert row["first_name"].startswith("'=")
         assert row["job_title"] == "'@SUM(A1)"
         assert sheet.cell(row=2, column=header.index("first_name") + 1).data_type == "s"  # text, not a formula
+
+    def test_a_workbook_has_phone_numbers_without_a_quote_and_numbers_as_numbers(self, admin_client, evil_contact):
+        Contact.objects.filter(pk=evil_contact.pk).update(phone="+47 55 574-35 93")
+        ContactScore.objects.create(contact=evil_contact, score=23.7, components={}, stage="growth", churn_risk="low",
+                                    events_attended=3, computed_at=timezone.now(), profile_version=1)
+
+        workbook = self.export(admin_client, "contacts_contact", ContactResource, "xlsx")
+        text = self.export(admin_client, "contacts_contact", ContactResource, "csv")
+
+        sheet = load_workbook(io.BytesIO(workbook.content)).active
+        row = dict(zip([cell.value for cell in sheet[1]], [cell.value for cell in sheet[2]], strict=True))
+        assert (row["phone"], row["score"], row["events_attended"]) == ("+47 55 574-35 93", 23.7, 3)
+        assert row["tags"] == "'-vip"  # no number: still quoted
+        assert next(csv.DictReader(io.StringIO(text.content.decode("utf-8-sig"))))["phone"] == "'+47 55 574-35 93"
 
     def test_attendance_export_reimports_into_another_event(self, admin_client, event, evil_contact):
         Attendance.objects.create(event=event, contact=evil_contact, role="speaker", status="attended")
