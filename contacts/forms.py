@@ -16,6 +16,7 @@ from contacts.choices import DealStatus, FollowUpChannel, FollowUpOutcome, Follo
 from contacts.models import Contact, FollowUp
 from events.choices import EventStatus
 from events.models import Event
+from ror_crm.admin_tools import LocalizedDecimalField
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_not_future
 
 PLANNED_IN_THE_PAST = _("A follow-up cannot be planned in the past.")
@@ -68,8 +69,8 @@ class FollowUpLogForm(forms.Form):
                               max_length=FREE_TEXT_MAX_LENGTH)
     next_step = forms.CharField(label=_("next step"), widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), required=False,
                                 max_length=FREE_TEXT_MAX_LENGTH)
-    deal_value = forms.DecimalField(label=_("deal value"), max_digits=14, decimal_places=2, min_value=0, required=False,
-                                    localize=True)  # as the admin's: "1234,56" in German
+    deal_value = LocalizedDecimalField(label=_("deal value"), max_digits=14, decimal_places=2, min_value=0,
+                                       required=False, localize=True)  # as the admin's: "1.234,56" in German
     deal_status = forms.ChoiceField(label=_("deal status"), choices=DealStatus.choices, initial=DealStatus.NONE)
     next_due_on = forms.DateField(
         label=_("plan next follow-up on"), required=False,

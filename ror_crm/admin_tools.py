@@ -6,9 +6,11 @@ A service that refuses (DomainError, ValidationError) does not become a 500: the
 shown again with the user's input and the error beside the field or row it is about.
 """
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -17,7 +19,7 @@ from django.db import models, transaction
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpResponseRedirect
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -158,10 +160,39 @@ class ServiceInlineFormSet(BaseInlineFormSet):
             raise ValidationError(unplaced)
 
 
-# Numbers with decimals are typed as the user's language writes them ("1234,56" in German) in a
+def without_grouping(value: Any) -> Any:
+    """A number typed with the language's thousands separators ("12.500,50" in German, "12,500.50"
+    in English) without them: Django reads them only where it also writes them
+    (USE_THOUSAND_SEPARATOR), and refused "12.500,50". Only whole groups of three count, so a
+    German "12.5" is not read as 125, nor an English "1234,56" as 123456."""
+    if not isinstance(value, str):
+        return value
+    thousands, decimal = get_format("THOUSAND_SEPARATOR"), get_format("DECIMAL_SEPARATOR")
+    grouped = rf"[+-]?\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+(?:{re.escape(decimal)}\d*)?"
+    text = value.strip()
+    return text.replace(thousands, "") if thousands != decimal and re.fullmatch(grouped, text) else value
+
+
+class GroupedNumberMixin:
+    def to_python(self, value):
+        return super().to_python(without_grouping(value) if self.localize else value)
+
+
+class LocalizedDecimalField(GroupedNumberMixin, forms.DecimalField):
+    """A decimal typed as the user's language writes it, thousands separators too."""
+
+
+class LocalizedFloatField(GroupedNumberMixin, forms.FloatField):
+    """A number typed as the user's language writes it, thousands separators too."""
+
+
+# Numbers with decimals are typed as the user's language writes them ("1.234,56" in German) in a
 # text input: a browser's number input of another locale dropped the comma, and 1234,56 was saved
 # as 123456. In English a comma is no decimal separator: "1234,56" is an error, not a guess.
-LOCALIZED_NUMBERS = {models.DecimalField: {"localize": True}, models.FloatField: {"localize": True}}
+LOCALIZED_NUMBERS = {
+    models.DecimalField: {"localize": True, "form_class": LocalizedDecimalField},
+    models.FloatField: {"localize": True, "form_class": LocalizedFloatField},
+}
 
 
 # Unique constraints of several fields whose error belongs at one of them: a second attendance or

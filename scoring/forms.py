@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
 from events.choices import AttendanceRole
+from ror_crm.admin_tools import LocalizedFloatField
 from scoring.models import COMPONENTS, OUTCOME_KEYS, ROLE_KEYS, SATURATION_KEYS, STAGE_THRESHOLDS, ScoringProfile
 from scoring.views import component_labels
 
@@ -58,7 +59,7 @@ class NumbersByKeyField(forms.MultiValueField):
 
     def __init__(self, labels: dict, **kwargs):
         self.keys, self.labels = list(labels), list(labels.values())
-        fields = [forms.FloatField(label=label, localize=True) for label in labels.values()]  # as the admin's
+        fields = [LocalizedFloatField(label=label, localize=True) for label in labels.values()]  # as the admin's
         super().__init__(fields, widget=NumbersByKeyWidget(labels), require_all_fields=True, **kwargs)
 
     def in_words(self, message: str) -> str:

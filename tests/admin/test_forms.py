@@ -171,7 +171,8 @@ def test_the_contact_picker_lists_names_starting_with_the_term_first(sales_clien
 
 
 @pytest.mark.parametrize(("language", "typed", "stored"), [
-    ("de", "1234,56", Decimal("1234.56")), ("de", "1.234,56", None), ("en", "1234.56", Decimal("1234.56")),
+    ("de", "1234,56", Decimal("1234.56")), ("de", "1.234,56", Decimal("1234.56")), ("de", "12.500", Decimal("12500")),
+    ("de", "1.23,4", None), ("en", "1234.56", Decimal("1234.56")), ("en", "1,234.56", Decimal("1234.56")),
     ("en", "1234,56", None),
 ])
 def test_money_is_typed_as_the_language_writes_it(staff_client, language, typed, stored):
