@@ -528,6 +528,9 @@ class Preview:
             item.action = str(ACTIONS[action])
             item.changes = [describe_change(change) for change in row_plan.changes]
         item.cells = [values.get(name, "") for name in self.columns]
+        if not row_plan.errors:  # a choice by its label, a time as the page writes times (not as the file did)
+            item.cells = [_display(name, row_plan.row[name]) if name in DISPLAYED_AS_READ and row_plan.row.get(name)
+                          else cell for name, cell in zip(self.columns, item.cells, strict=True)]
         return item
 
     def _count(self, row_plan) -> str:
@@ -593,6 +596,9 @@ def field_label(name: str) -> str:
         return capfirst(str(model._meta.get_field(name).verbose_name))
     except FieldDoesNotExist:
         return str(_("Row"))
+
+
+DISPLAYED_AS_READ = frozenset({"status", "role", "checked_in_at"})
 
 
 def _display(name: str, value) -> str:

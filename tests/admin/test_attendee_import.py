@@ -67,6 +67,20 @@ class TestReimportAfterCheckIn:
         assert Attendance.objects.get(contact__email="p0@client.example").status == "attended"
 
 
+def test_the_preview_shows_statuses_roles_and_times_as_the_page_writes_them(admin_client, event):
+    at = timezone.localtime(event.starts_at).replace(microsecond=0)
+    content = (f"email,role,status,checked_in_at\np0@client.example,speaker,attended,{at:%Y-%m-%d %H:%M:%S}\n"
+               f"bad,speaker,attended,\n").encode()
+
+    admin_client.cookies["django_language"] = "de"
+
+    preview = upload(admin_client, event, content)
+
+    rows = rows_by_line(preview)
+    assert rows[2].cells == ["p0@client.example", "Referent(in)", "Teilgenommen", f"{at:%d.%m.%Y %H:%M}"]
+    assert rows[3].cells == ["bad", "speaker", "attended", ""]  # a refused row as the file has it
+
+
 class TestRefusedRows:
     def test_a_ticket_id_used_twice_is_an_error_in_the_preview_and_writes_nothing(self, admin_client, event):
         content = (
