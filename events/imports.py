@@ -52,7 +52,6 @@ from django.utils.translation import gettext_lazy, override
 from contacts.models import Contact
 from contacts.resources import FORMULA_TRIGGERS
 from events.choices import AttendanceRole, AttendanceStatus, ImportStatus
-from events.forms import ATTENDEE_ROW_FIELDS
 from events.import_mapping import (
     HEADER_ALIASES,  # noqa: F401 - re-exported: the generic preset's headers
     IGNORE,
@@ -171,7 +170,7 @@ def read_attendee_file(data: bytes, filename: str = "", mapping: Sequence[str] |
     if mapping is None:
         mapping = suggest_mapping(table.headers, table.rows).mapping
         if "email" not in mapping:
-            raise ImportFileError(no_email_column_message())
+            raise ImportFileError(no_email_column_message(table.headers))
     return attendee_file(table, mapping)
 
 
@@ -349,9 +348,11 @@ def _table_rows(table: Iterator[list[str]], width: int, first_line: int) -> Iter
         raise ImportFileError(message % {"line": line}) from exc
 
 
-def no_email_column_message() -> str:
-    return _("The file needs an e-mail column (header “email”). Recognised headers: %(fields)s.") % {
-        "fields": ", ".join(ATTENDEE_ROW_FIELDS)}
+def no_email_column_message(headers: Sequence[str]) -> str:
+    """Said when no column holds e-mail addresses: the file's own headers, for finding the one meant."""
+    named = ", ".join(f"“{header}”" for header in headers if header.strip()) or "—"
+    return _("The file needs a column of e-mail addresses, with a header such as “E-Mail” or “email”. Its "
+             "headers: %(headers)s.") % {"headers": named}
 
 
 def attendee_rows(rows: Iterable[list[str]], mapping: Sequence[str]) -> list[dict[str, str]]:
@@ -656,7 +657,7 @@ def create_import(event: Event, user, filename: str, data: bytes, source: str = 
     table = read_attendee_table(data, filename, max_rows=FIRST_ROWS)
     suggestion = suggest_for_user(user, table.headers, table.rows)
     if "email" not in suggestion.mapping:
-        raise ImportFileError(no_email_column_message())
+        raise ImportFileError(no_email_column_message(table.headers))
     with transaction.atomic():
         attendee_import = AttendeeImport.objects.create(
             event=event, created_by=user if user is not None and user.is_authenticated else None,

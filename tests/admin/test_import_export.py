@@ -218,7 +218,8 @@ class TestImportFlow:
         assert Attendance.objects.filter(event=event).count() == 1203
 
     @pytest.mark.parametrize(("content", "name", "message"), [
-        (b"first_name,last_name\nA,B\n", "a.csv", "The file needs an e-mail column"),
+        (b"Name;Firma\nA;B\n", "a.csv", "The file needs a column of e-mail addresses, with a header such as “E-Mail” or "
+                                          "“email”. Its headers: “Name”, “Firma”."),
         (b"", "a.csv", "The file is empty."),
         (b"email\n\n\n", "a.csv", "The file has a header but no attendees."),
         (b"\xd0\xcf\x11\xe0 old excel", "a.xls", "Old Excel files (.xls) are not supported"),

@@ -539,7 +539,7 @@ class TestMappingForm:
     def test_a_file_without_any_e_mail_column_is_refused_at_upload(self, admin_client, event):
         response = upload(admin_client, event, b"Name;Firma\nAnna Schmidt;Hafen AG\n")
 
-        assert "The file needs an e-mail column" in response.context["form"].errors["file"][0]
+        assert "The file needs a column of e-mail addresses" in response.context["form"].errors["file"][0]
 
     def test_an_import_that_moved_on_is_not_remapped(self, admin_client, event):
         preview = upload(admin_client, event, GENERIC_LIST)
