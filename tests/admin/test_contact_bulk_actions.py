@@ -47,6 +47,7 @@ class TestAssignOwner:
         page = response.content.decode()
         assert 'name="apply"' in page
         assert 'name="_selected_action"' in page
+        assert "admin/css/forms.css" in page  # laid out as the admin's other forms
         assert "Carla" in page
         assert Contact.objects.filter(owner__isnull=False).count() == 1
 
