@@ -87,3 +87,17 @@ def test_the_language_switch_turns_the_admin_german(client, sales_user):
     assert '<html lang="de"' in page
     assert "Meine Follow-ups" in page
     assert "Überfällig" in page
+
+
+@pytest.mark.django_db
+def test_a_contacts_history_page_is_german(admin_client):
+    from contacts.models import Contact
+
+    contact = Contact.objects.create(email="anna@client.example", first_name="Anna")
+    admin_client.cookies["django_language"] = "de"
+
+    page = admin_client.get(reverse("admin:contacts_contact_history", args=[contact.pk])).content.decode()
+
+    assert "Änderungshistorie: Anna" in page
+    assert ">Änderungen<" in page
+    assert "View history" not in page
