@@ -17,6 +17,7 @@ from contacts.models import Contact, FollowUp, Organization, Referral, organizat
 from events.demo import catalog
 from events.demo.plan import DEFAULT_SEED, DemoPlan, build_plan
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
+from ror_crm.bulk import insert_history_of
 
 BATCH_SIZE = 500
 
@@ -140,6 +141,12 @@ def _write(plan: DemoPlan) -> None:
         (Referral, plan.referrals),
     ):
         model.objects.bulk_create(rows, batch_size=BATCH_SIZE)
+    # Each contact and follow-up starts its history as created, as one saved in the admin does: the
+    # first change staff make then shows what it changed (without a row before it, it showed nothing).
+    for model, rows in ((Contact, plan.contacts), (FollowUp, plan.follow_ups)):
+        for start in range(0, len(rows), BATCH_SIZE):
+            insert_history_of(model.objects.filter(pk__in=[row.pk for row in rows[start:start + BATCH_SIZE]]),
+                              history_type="+")
     _write_cadences(plan)
 
 

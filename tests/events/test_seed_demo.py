@@ -347,6 +347,17 @@ class TestSmallDataset:
         assert Referral.objects.exists()
         assert Feedback.objects.exists()
 
+    def test_each_contact_and_follow_up_starts_its_history_so_a_first_change_shows_what_changed(self):
+        seed("--contacts", "20", "--today", TODAY, "--skip-scores")
+
+        assert Contact.history.filter(history_type="+").count() == Contact.objects.count()
+        assert FollowUp.history.filter(history_type="+").count() == FollowUp.objects.count()
+        contact = Contact.objects.exclude(job_title="VP Nordics").first()
+        contact.job_title = "VP Nordics"
+        contact.save()
+        changed = contact.history.first()
+        assert [change.field for change in changed.diff_against(changed.prev_record).changes] == ["job_title"]
+
     def test_reference_date_anchors_the_timeline(self):
         seed("--contacts", "40", "--today", "2024-07-01", "--skip-scores")
 
