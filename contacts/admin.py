@@ -32,7 +32,7 @@ from contacts.choices import DealStatus, FollowUpStatus
 from contacts.exceptions import ContactFatigue
 from contacts.forms import PLANNED_IN_THE_PAST, AssignOwnerForm, ChangeTagsForm, PlanFollowUpsForm, TagsField
 from contacts.models import TAGS_MAX, Contact, FollowUp, Organization, Referral
-from contacts.resources import ContactResource, SpreadsheetExportMixin
+from contacts.resources import ContactResource
 from contacts.worklist import due_soon_until
 from events.choices import AttendanceStatus
 from events.models import Attendance, EventSeries
@@ -40,6 +40,7 @@ from ror_crm import queue
 from ror_crm.admin_tools import (
     SERVICE_ERRORS,
     ServiceAdminMixin,
+    SpreadsheetExportMixin,
     badge,
     person_name,
     related_or_none,
@@ -487,7 +488,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, SpreadsheetExportMixin,
             "opts": self.opts,
             "object": contact,
             "change_url": change_url,
-            "related_counts": [
+            "related_rows": [
                 ngettext("%(count)d event attendance", "%(count)d event attendances", attendances) % {"count": attendances},
                 ngettext("%(count)d follow-up", "%(count)d follow-ups", follow_ups) % {"count": follow_ups},
                 ngettext("%(count)d feedback answer", "%(count)d feedback answers", answers) % {"count": answers},

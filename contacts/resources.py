@@ -3,8 +3,6 @@
 import re
 
 from import_export import fields, resources, widgets
-from import_export.admin import ExportMixin
-from import_export.formats.base_formats import CSV, XLSX
 
 from contacts.models import Contact
 
@@ -35,24 +33,18 @@ class SpreadsheetSafeResource(resources.ModelResource):
         return escape_formula(value)
 
 
-class SpreadsheetExportMixin(ExportMixin):
-    """The admin's exports: CSV and XLSX; the CSV in UTF-8 with a byte order mark, without which
-    Excel reads it in the machine's code page (umlauts garbled)."""
-
-    export_formats = [CSV, XLSX]
-    to_encoding = "utf-8-sig"
-
-
 class ContactResource(SpreadsheetSafeResource):
     organization = fields.Field(attribute="organization__name", column_name="organization")
     owner = fields.Field(attribute="owner__username", column_name="owner")
     tags = fields.Field(column_name="tags")
-    # Numbers in a workbook's number cells (the default widget writes text).
-    score = fields.Field(attribute="score__score", column_name="score", widget=widgets.FloatWidget())
+    # Numbers in a workbook's number cells (the default widget writes text); in a CSV as Python writes
+    # them (23.5), whatever the admin's language.
+    score = fields.Field(attribute="score__score", column_name="score",
+                         widget=widgets.FloatWidget(coerce_to_string=False))
     stage = fields.Field(attribute="score__stage", column_name="stage")
     churn_risk = fields.Field(attribute="score__churn_risk", column_name="churn_risk")
     events_attended = fields.Field(attribute="score__events_attended", column_name="events_attended",
-                                   widget=widgets.IntegerWidget())
+                                   widget=widgets.IntegerWidget(coerce_to_string=False))
     last_touch_at = fields.Field(
         attribute="score__last_touch_at", column_name="last_touch_at", widget=widgets.DateTimeWidget()
     )

@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from contacts.deadlines import default_follow_up_deadline_minutes, missed_deadline_queue
-from contacts.resources import SpreadsheetExportMixin
 from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import AttendanceStatus, EventStatus, ImportStatus
@@ -34,6 +33,7 @@ from ror_crm.admin_tools import (
     SERVICE_ERRORS,
     ServiceAdminMixin,
     ServiceInlineMixin,
+    SpreadsheetExportMixin,
     badge,
     person_name,
     related_or_none,
@@ -574,7 +574,7 @@ class AttendanceAdmin(ServiceAdminMixin, SpreadsheetExportMixin, admin.ModelAdmi
                 "Checked in %(count)d attendance.", "Checked in %(count)d attendances.", result.checked_in
             ) % {"count": result.checked_in}
             now = timezone.now()
-            if any(attendance.event.ends_at < now for attendance in selected):
+            if any(attendance.event.ends_at < now and attendance.checked_in_at is None for attendance in selected):
                 message += " " + _("At an event that has ended, the check-in time is the event's start: a check-in "
                                    "afterwards says who came, not when.")
             self.message_user(request, message, messages.SUCCESS)

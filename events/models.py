@@ -206,10 +206,14 @@ class Attendance(TimeStampedModel):
             self.external_id = None
         validate_happened(self, "checked_in_at")
         if self.checked_in_at is not None and self.status != AttendanceStatus.ATTENDED:
+            # Here, not only in the services: the admin's forms validate the row before calling them.
             stored = self._stored()
             if stored is not None and stored["checked_in_at"] is not None:  # a checked-in row's status moved
                 raise ValidationError({"status": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
-            self.status = checked_in_status(self.status, self.checked_in_at)  # a registration checked in
+            # A check-in time given now: the person came, unless a status that says otherwise came with it
+            # (a status kept as stored was not given: a no-show scanned late came after all).
+            given = None if stored is not None and stored["status"] == self.status else self.status
+            self.status = checked_in_status(given, self.checked_in_at)
             if self.status != AttendanceStatus.ATTENDED:
                 raise ValidationError({"checked_in_at": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
         happened = self.status in HAPPENED_STATUSES or self.checked_in_at is not None

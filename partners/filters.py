@@ -137,7 +137,8 @@ class PublicOrderingFilter(OrderingFilter):
             name = term[1:] if term[0] in "+-" else term  # ± prefix (API.md); + is ascending, as no prefix
             if name not in mapping:
                 choices = ", ".join(sorted(mapping))
-                message = _("Order by one of %(choices)s, with - for descending.") % {"choices": choices}
+                message = _("Order by one of %(choices)s, with - for descending (+ or nothing for ascending).") % {
+                    "choices": choices}
                 raise ValidationError({self.ordering_param: [message]})
             target, descending = mapping[name], term.startswith("-")
             if target.startswith("-"):  # a key that grows as the column falls (days overdue: due time)

@@ -27,12 +27,15 @@ class MomentField(serializers.DateTimeField):
 
     default_error_messages = {"no_offset": NO_OFFSET_MESSAGE}
 
-    def __init__(self, **kwargs):
+    def __init__(self, *, require_offset: bool = True, **kwargs):
+        """`require_offset` False: a query parameter's time, which README documents as read in the
+        site's zone without one (as the list filters read theirs)."""
+        self.require_offset = require_offset
         kwargs["validators"] = [*kwargs.get("validators", []), validate_plausible_moment]
         super().__init__(**kwargs)
 
     def to_internal_value(self, value):
-        if in_json_body(self) and lacks_offset(value):
+        if self.require_offset and in_json_body(self) and lacks_offset(value):
             self.fail("no_offset")
         return super().to_internal_value(value)
 

@@ -22,6 +22,8 @@ from django.utils import timezone
 from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from import_export.admin import ExportMixin
+from import_export.formats.base_formats import CSV, XLSX
 
 from ror_crm.exceptions import DomainError
 
@@ -164,11 +166,12 @@ def without_grouping(value: Any) -> Any:
     """A number typed with the language's thousands separators ("12.500,50" in German, "12,500.50"
     in English) without them: Django reads them only where it also writes them
     (USE_THOUSAND_SEPARATOR), and refused "12.500,50". Only whole groups of three count, so a
-    German "12.5" is not read as 125, nor an English "1234,56" as 123456."""
+    German "12.5" is not read as 125, nor an English "1234,56" as 123456, and a first group does not
+    start with 0 (a German "0.350" stays 0.35, as Django reads it)."""
     if not isinstance(value, str):
         return value
     thousands, decimal = get_format("THOUSAND_SEPARATOR"), get_format("DECIMAL_SEPARATOR")
-    grouped = rf"[+-]?\d{{1,3}}(?:{re.escape(thousands)}\d{{3}})+(?:{re.escape(decimal)}\d*)?"
+    grouped = rf"[+-]?[1-9]\d{{0,2}}(?:{re.escape(thousands)}\d{{3}})+(?:{re.escape(decimal)}\d*)?"
     text = value.strip()
     return text.replace(thousands, "") if thousands != decimal and re.fullmatch(grouped, text) else value
 
@@ -421,3 +424,10 @@ class ReadOnlyAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return False
 
+
+class SpreadsheetExportMixin(ExportMixin):
+    """The admin's exports: CSV and XLSX; the CSV in UTF-8 with a byte order mark, without which
+    Excel reads it in the machine's code page (umlauts garbled)."""
+
+    export_formats = [CSV, XLSX]
+    to_encoding = "utf-8-sig"

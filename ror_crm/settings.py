@@ -421,7 +421,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["partners.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "partners.negotiation.PartnerKeysGetJSON",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "partners.negotiation.PartnerKeyNegotiation",
     "COERCE_DECIMAL_TO_STRING": False,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

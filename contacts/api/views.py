@@ -217,7 +217,7 @@ class ContactViewSet(ServiceModelViewSet):
 def _datetime_param(request, name: str) -> datetime:
     try:
         # A `+` of an offset arrives as a space when the client did not encode it.
-        return MomentField().run_validation(request.query_params[name].replace(" ", "+"))
+        return MomentField(require_offset=False).run_validation(request.query_params[name].replace(" ", "+"))
     except serializers.ValidationError as error:
         raise ValidationError({name: error.detail}) from None
 

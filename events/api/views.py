@@ -247,7 +247,7 @@ class EventViewSet(ServiceModelViewSet):
         rows = payload.validated_data["rows"]
         if len(rows) > services.BULK_MAX_ROWS:
             raise PayloadTooLarge(f"At most {services.BULK_MAX_ROWS} rows per request; split the list.")
-        result = services.bulk_upsert_attendances(event, rows)
+        result = services.bulk_upsert_attendances(event, rows, times_with_offset=True)  # API.md: times with offset
         return Response(BulkResultSerializer(result).data)
 
     @extend_schema(request=CheckInSerializer, responses={

@@ -355,14 +355,15 @@ def plan_attendee_rows(
     return AttendeePlan(rows=plans)
 
 
-def bulk_upsert_attendances(event: Event, rows: list[Any]) -> BulkUpsertResult:
+def bulk_upsert_attendances(event: Event, rows: list[Any], *, times_with_offset: bool = False) -> BulkUpsertResult:
     """Upsert contacts by e-mail and attendances by (event, contact) (API.md: attendances/bulk/).
 
-    At most BULK_MAX_ROWS rows; the rules are plan_attendee_rows()'s.
+    At most BULK_MAX_ROWS rows; the rules are plan_attendee_rows()'s. `times_with_offset`: as
+    check_attendee_rows() (the API's rule).
     """
     if len(rows) > BULK_MAX_ROWS:
         raise ValueError(f"At most {BULK_MAX_ROWS} rows per request.")
-    result = upsert_attendee_rows(event, None, checked=check_attendee_rows(rows, times_with_offset=True))
+    result = upsert_attendee_rows(event, None, checked=check_attendee_rows(rows, times_with_offset=times_with_offset))
     # A partner learns of a left-out row as of any other row not applied: in `errors`.
     result.errors += [
         {"row": row, "errors": {"email": [f"Row {first} has the same e-mail; this row was left out."]}}

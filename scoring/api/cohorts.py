@@ -14,7 +14,7 @@ from scoring.services.cohorts import cohort_matrix
 class CohortQuerySerializer(serializers.Serializer):
     series = WholeNumberField(min_value=1, max_value=2**63 - 1, help_text="The series (its id). Required.")
     as_of = MomentField(
-        required=False,
+        required=False, require_offset=False,
         help_text="Compute the matrix as of this moment (ISO 8601; without an offset, the site's time zone). "
         "Default: now.",
     )

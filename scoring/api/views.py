@@ -50,7 +50,11 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
     def get_object(self):
         # The contact id is a foreign key, whose lookup lacks Django's check of an integer's range:
         # an id beyond 64 bits reached the database driver (a 500 instead of a 404).
-        if str(self.kwargs.get("pk", "")).isdigit() and int(self.kwargs["pk"]) >= 2**63:
+        try:
+            beyond = not -(2**63) <= int(self.kwargs.get("pk", "")) < 2**63  # int() takes "+9…" and " 9…" too
+        except ValueError:
+            beyond = False  # no number: the lookup's own 404
+        if beyond:
             raise Http404
         return super().get_object()
 

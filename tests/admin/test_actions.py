@@ -475,7 +475,7 @@ class TestGdpr:
         assert response.status_code == 200
         assert "This cannot be undone" in response.content.decode()
         attendances = contact.attendances.count()
-        assert response.context["related_counts"][0] == (
+        assert response.context["related_rows"][0] == (
             f"{attendances} event attendance" + ("s" if attendances != 1 else ""))
         contact.refresh_from_db()
         assert contact.erased_at is None

@@ -65,6 +65,24 @@ class TestAttendances:
         assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
 
 
+    def test_a_check_in_time_typed_on_a_no_show_makes_it_attended_as_in_the_api(self, staff_client):
+        now = timezone.now()
+        event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
+        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"),
+                                               status="no_show")
+        url = reverse("admin:events_attendance_change", args=[attendance.pk])
+        form = staff_client.get(url).context["adminform"].form
+        data = {name: form.initial.get(name) or "" for name in form.fields}
+        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "no_show",
+                 "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
+                 "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+        refused = staff_client.post(url, {**data, "status": "cancelled"})  # a status saying otherwise, with it
+
+        assert list(refused.context["adminform"].form.errors) == ["checked_in_at"]
+        assert staff_client.post(url, data).status_code == 302
+        attendance.refresh_from_db()
+        assert attendance.status == "attended"
+
     def test_a_checked_in_attendance_made_a_no_show_keeping_its_time_is_refused_at_the_status(self, staff_client):
         now = timezone.now()
         event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
@@ -172,8 +190,9 @@ def test_the_contact_picker_lists_names_starting_with_the_term_first(sales_clien
 
 @pytest.mark.parametrize(("language", "typed", "stored"), [
     ("de", "1234,56", Decimal("1234.56")), ("de", "1.234,56", Decimal("1234.56")), ("de", "12.500", Decimal("12500")),
-    ("de", "1.23,4", None), ("en", "1234.56", Decimal("1234.56")), ("en", "1,234.56", Decimal("1234.56")),
-    ("en", "1234,56", None),
+    ("de", "1.23,4", None), ("de", "0.350", None), ("de", "012.500", None),  # 0.350 and 12.500: three decimals
+    ("en", "1234.56", Decimal("1234.56")), ("en", "1,234.56", Decimal("1234.56")), ("en", "1234,56", None),
+    ("en", "0,350", None),
 ])
 def test_money_is_typed_as_the_language_writes_it(staff_client, language, typed, stored):
     """A number input in a browser of another locale dropped a German decimal comma (1234,56 saved

@@ -101,3 +101,19 @@ def test_a_contacts_history_page_is_german(admin_client):
     assert "Änderungshistorie: Anna" in page
     assert ">Änderungen<" in page
     assert "View history" not in page
+
+
+@pytest.mark.django_db
+def test_the_projects_words_leave_djangos_own_admin_words_as_they_are(admin_client):
+    """The what-if table's “Change” (Änderung) has a context of its own: Django's “Change” links
+    stay “Ändern”, and its save buttons “Sichern”, on every page."""
+    admin_client.cookies["django_language"] = "de"
+
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    form = admin_client.get(reverse("admin:events_eventseries_add")).content.decode()
+
+    assert ">Ändern<" in index
+    assert ">Änderung<" not in index
+    assert 'value="Sichern"' in form
+    with translation.override("de"):
+        assert translation.pgettext("how much a figure moves", "Change") == "Änderung"

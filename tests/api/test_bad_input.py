@@ -285,7 +285,7 @@ class TestQueries:
 
     @pytest.mark.parametrize("resource", ["organizations", "contacts", "series", "events", "attendances", "interactions",
                                           "follow-ups", "feedback", "referrals", "scores"])
-    @pytest.mark.parametrize("pk", [str(2**63), "9" * 30])
+    @pytest.mark.parametrize("pk", [str(2**63), "9" * 30, "%2B" + "9" * 30, "%20" + "9" * 30, "-" + "9" * 30])
     def test_an_id_beyond_64_bits_is_a_404(self, read_client, resource, pk):
         response = read_client.get(f"/api/v1/{resource}/{pk}/")
 

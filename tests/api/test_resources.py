@@ -738,6 +738,14 @@ class TestTimesCarryTheirOffset:
         event = Event.objects.get(pk=response.json()["id"])
         assert event.ends_at - event.starts_at == timedelta(hours=1)
 
+    def test_in_a_query_parameter_it_is_read_in_the_sites_zone(self, read_client, anna, event):
+        """README: a query's time without an offset is Berlin time, as the list filters read theirs."""
+        series = EventSeries.objects.create(name="Summits")
+        for path in (f"/api/v1/contacts/{anna.pk}/timeline/?before=2026-01-01T10:00:00",
+                     f"/api/v1/reports/cohorts/?series={series.pk}&as_of=2026-01-01T10:00:00",
+                     "/api/v1/contacts/?updated_since=2026-01-01T10:00:00"):
+            assert read_client.get(path).status_code == 200, path
+
     def test_a_bulk_row_without_offset_is_a_row_error(self, write_client, event):
         at = timezone.localtime(event.starts_at).replace(tzinfo=None).isoformat()
         response = write_client.post(f"/api/v1/events/{event.pk}/attendances/bulk/", {"rows": [
