@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 from contacts.choices import FollowUpOutcome
@@ -22,6 +22,7 @@ from scoring.choices import (
     RecomputeKind,
     ScoreTrigger,
 )
+from scoring.formatting import localized
 
 COMPONENTS = ("attendance", "networking", "dialogue", "care", "advocacy", "recency")
 
@@ -180,7 +181,7 @@ def _weight_errors(weights) -> list[str]:
         return errors
     total = math.fsum(weights.values())
     if abs(total - 1.0) > 1e-9:
-        return [_("The weights must sum to 1 (they sum to %(total)s).") % {"total": total}]
+        return [_("The weights must sum to 1 (they sum to %(total)s).") % {"total": number_format(round(total, 6))}]
     return []
 
 
@@ -306,9 +307,10 @@ class ContactScore(models.Model):
     def __str__(self) -> str:
         # The contact's name when it was loaded with the score; by id otherwise, without a query
         # per score (deleting many contacts lists their scores by str()).
+        score = localized(self.score, 1)
         if ContactScore.contact.is_cached(self):
-            return _("Score of %(contact)s: %(score)s") % {"contact": self.contact, "score": self.score}
-        return _("Score of contact #%(contact)s: %(score)s") % {"contact": self.contact_id, "score": self.score}
+            return _("Score of %(contact)s: %(score)s") % {"contact": self.contact, "score": score}
+        return _("Score of contact #%(contact)s: %(score)s") % {"contact": self.contact_id, "score": score}
 
 
 # Out of the box every stage has a cadence, so the "losing touch" list works on day one.
@@ -422,7 +424,7 @@ class ScoreSnapshot(models.Model):
     def __str__(self) -> str:
         # By id (no query per row: deleting a contact lists its snapshots).
         return _("Score of contact #%(contact)s: %(score)s as of %(moment)s") % {
-            "contact": self.contact_id, "score": self.score,
+            "contact": self.contact_id, "score": localized(self.score, 1),
             "moment": date_format(timezone.localtime(self.computed_at), "SHORT_DATETIME_FORMAT")}
 
 
@@ -612,4 +614,4 @@ class ContactLifetimeValue(models.Model):
         if self.clv is None:
             return _("CLV of contact #%(contact)s: none") % {"contact": self.score_id}
         return _("CLV of contact #%(contact)s: %(clv)s %(currency)s") % {
-            "contact": self.score_id, "clv": self.clv, "currency": self.clv_currency}
+            "contact": self.score_id, "clv": localized(self.clv, 2), "currency": self.clv_currency}

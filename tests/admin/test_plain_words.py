@@ -67,17 +67,19 @@ def test_scoring_profile_form_explains_without_formulas_or_file_names(admin_clie
 def test_score_page_names_the_contact(admin_client, agency):
     score = ContactScore.objects.select_related("contact").order_by("pk").first()
     page = admin_client.get(reverse("admin:scoring_contactscore_change", args=[score.pk])).content.decode()
-    assert f"Score of {score.contact}: {score.score}" in page.replace("&lt;", "<").replace("&gt;", ">")
+    assert f"Score of {score.contact}: {score.score:.1f}" in page.replace("&lt;", "<").replace("&gt;", ">")
     assert "Score of contact #" not in page
 
 
 def test_score_str_names_the_contact_only_when_loaded(agency):
     score = ContactScore.objects.order_by("pk").first()
     with CaptureQueriesContext(connection) as queries:
-        assert str(score) == f"Score of contact #{score.contact_id}: {score.score}"
+        assert str(score) == f"Score of contact #{score.contact_id}: {score.score:.1f}"
     assert not queries  # deleting many contacts lists their scores: no query each
     score = ContactScore.objects.select_related("contact").get(pk=score.pk)
-    assert str(score) == f"Score of {score.contact}: {score.score}"
+    assert str(score) == f"Score of {score.contact}: {score.score:.1f}"
+    with translation.override("de"):  # as German writes numbers: 21,7
+        assert str(score) == f"Score von {score.contact}: " + f"{score.score:.1f}".replace(".", ",")
 
 
 def test_event_filter_keeps_dates_on_one_line(admin_client, agency):
