@@ -528,10 +528,12 @@ class Preview:
         elif action:
             item.action = str(ACTIONS[action])
             item.changes = [describe_change(change) for change in row_plan.changes]
-        item.cells = [values.get(name, "") for name in self.columns]
-        if not row_plan.errors:  # a choice by its label, a time as the page writes times (not as the file did)
-            item.cells = [_display(name, row_plan.row[name]) if name in DISPLAYED_AS_READ and row_plan.row.get(name)
-                          else cell for name, cell in zip(self.columns, item.cells, strict=True)]
+        # A choice by its label, a time as the page writes times: as read (a refused row's choices too,
+        # which the file may have written in either language).
+        read = row_plan.row if not row_plan.errors else {
+            name: values[name] for name in ("status", "role") if values.get(name) in CHOICE_VALUES[name]}
+        item.cells = [_display(name, read[name]) if name in DISPLAYED_AS_READ and read.get(name) else values.get(name, "")
+                      for name in self.columns]
         return item
 
     def _count(self, row_plan) -> str:
@@ -600,6 +602,7 @@ def field_label(name: str) -> str:
 
 
 DISPLAYED_AS_READ = frozenset({"status", "role", "checked_in_at"})
+CHOICE_VALUES = {"status": frozenset(AttendanceStatus.values), "role": frozenset(AttendanceRole.values)}
 
 
 def _display(name: str, value) -> str:

@@ -78,7 +78,7 @@ def test_the_preview_shows_statuses_roles_and_times_as_the_page_writes_them(admi
 
     rows = rows_by_line(preview)
     assert rows[2].cells == ["p0@client.example", "Referent(in)", "Teilgenommen", f"{at:%d.%m.%Y %H:%M}"]
-    assert rows[3].cells == ["bad", "speaker", "attended", ""]  # a refused row as the file has it
+    assert rows[3].cells == ["bad", "Referent(in)", "Teilgenommen", ""]  # a refused row's choices too
 
 
 class TestRefusedRows:
@@ -137,3 +137,17 @@ def test_the_list_of_imports_offers_to_start_one(admin_client):
     page = admin_client.get(reverse("admin:events_attendeeimport_changelist")).content.decode()
 
     assert f'href="{reverse("admin:events_attendance_import")}" class="addlink ror-import-link"' in page
+
+
+def test_a_no_show_with_a_check_in_time_is_a_row_error_in_the_admins_language(admin_client, event):
+    at = timezone.localtime(event.starts_at)
+    admin_client.cookies["django_language"] = "de"
+
+    preview = upload(admin_client, event, f"email,status,checked_in_at\np0@client.example,no_show,{at:%Y-%m-%d %H:%M}\n"
+                                          f"p1@client.example,registered,{at:%Y-%m-%d %H:%M}\n".encode())
+    confirm(admin_client, event, preview)
+
+    assert rows_by_line(preview)[2].errors == {"checked_in_at": [
+        "Nur wer teilgenommen hat, hat eine Check-in-Zeit: Für „Nicht erschienen“, eine Absage oder einen Platz auf "
+        "der Warteliste die Check-in-Zeit leeren."]}
+    assert list(Attendance.objects.values_list("contact__email", "status")) == [("p1@client.example", "attended")]
