@@ -135,6 +135,10 @@ class FollowUpSerializer(PartnerModelSerializer):
             "next_step", "deal_value", "deal_status", "override", "created_at", "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {"completed_at": {"help_text": (
+            "When the conversation happened: set with status `done` (now when omitted or null as it becomes done), "
+            "cleared otherwise; not before its event's start. `null` for a follow-up already done is a 400: it "
+            "keeps the time it was done (send a time, or another status).")}}
         validators: list = []
 
 
