@@ -1,5 +1,7 @@
 """Admin for scoring: profiles are edited; scores, snapshots and event metrics are computed, read-only."""
 
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.http import HttpResponseRedirect
@@ -10,6 +12,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from events.models import EventSeries
 from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
 from scoring.formatting import localized
 from scoring.forms import ScoringProfileForm, keyed_parameter_labels
@@ -295,9 +298,48 @@ class ClvModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The customer-lifetime-value fits (docs/clv.md), newest first: computed, read-only."""
 
     # The parameters and what the fit gives a contact; the rest (histories, likelihood, when it ran)
-    # on the row's page, so the list fits a laptop screen.
-    list_display = ("as_of", "alpha", "beta", "gamma", "delta", "value_per_attendance", "currency", "contacts")
+    # on the row's page, so the list fits a laptop screen. Figures rounded, money with its currency:
+    # a fit's floats (0.00009999999999999991) and raw JSON read as noise to staff.
+    list_display = ("as_of", "parameters", "value", "contacts")
+    fields = ("as_of", "fitted_at", "parameters", "log_likelihood_shown", "pairs", "contacts", "series", "value",
+              "won", "attendances", "value_by_currency_shown", "future_editions_shown", "horizon_years",
+              "annual_discount_rate")
+    readonly_fields = ("parameters", "log_likelihood_shown", "value", "won", "value_by_currency_shown",
+                       "future_editions_shown")
     ordering = ("-as_of", "-id")
+
+    @admin.display(description="α · β · γ · δ")
+    def parameters(self, model: ClvModel) -> str:
+        return " · ".join(_significant(value) for value in (model.alpha, model.beta, model.gamma, model.delta))
+
+    @admin.display(description=gettext_lazy("log-likelihood"))
+    def log_likelihood_shown(self, model: ClvModel) -> str:
+        return localized(model.log_likelihood, 1)
+
+    @admin.display(description=gettext_lazy("value per attendance"), ordering="value_per_attendance")
+    def value(self, model: ClvModel) -> str:
+        return f"{localized(model.value_per_attendance, 2)} {model.currency}"
+
+    @admin.display(description=gettext_lazy("won value"))
+    def won(self, model: ClvModel) -> str:
+        return f"{localized(model.won_value, 2)} {model.currency}"
+
+    @admin.display(description=gettext_lazy("value per attendance by currency"))
+    def value_by_currency_shown(self, model: ClvModel) -> str:
+        return "; ".join(
+            f"{localized(Decimal(figures['value_per_attendance']), 2)} {currency}"
+            for currency, figures in sorted(model.value_by_currency.items())) or "—"
+
+    @admin.display(description=gettext_lazy("editions expected in the horizon, by series"))
+    def future_editions_shown(self, model: ClvModel) -> str:
+        names = dict(EventSeries.objects.filter(pk__in=[int(pk) for pk in model.future_editions]).values_list("pk", "name"))
+        return "; ".join(f"{names.get(int(pk), f'#{pk}')}: {localized(count, 1)}"
+                         for pk, count in sorted(model.future_editions.items(), key=lambda item: int(item[0]))) or "—"
+
+
+def _significant(value: float) -> str:
+    """A fitted parameter to four significant digits, as the admin's language writes numbers."""
+    return number_format(float(f"{value:.4g}"))
 
 
 @admin.register(PendingRecompute)

@@ -12,6 +12,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.formats import number_format
+from django.utils.translation import override
 from rest_framework.test import APIClient
 
 from contacts.models import Contact, FollowUp
@@ -500,6 +502,26 @@ def test_the_contact_page_and_the_event_page_show_it(client, staff_user):
     event_page = client.get(f"/admin/events/event/{event.pk}/change/").content.decode()
     assert "CLV RoR %" in event_page
     assert "Mean CLV of the retained attendees" in event_page
+
+
+def test_the_fit_reads_in_the_admin_rounded_named_and_with_its_currency(client, staff_user):
+    people = two_editions_with(4)
+    recompute_contacts([person.pk for person in people], as_of=T)
+    model = refit_clv(as_of=T)
+    series = EventSeries.objects.get()
+    client.force_login(staff_user)
+    client.cookies["django_language"] = "de"
+
+    page = client.get(f"/admin/scoring/clvmodel/{model.pk}/change/").content.decode()
+    listing = client.get("/admin/scoring/clvmodel/").content.decode()
+
+    assert f"{series.name}: " in page  # the series by name, not by id
+    assert "{&quot;" not in page  # no raw JSON
+    assert " EUR" in page
+    with override("de"):
+        alpha = number_format(float(f"{model.alpha:.4g}"))
+    assert alpha in listing
+    assert alpha in page
 
 
 def test_the_settings_read_numbers(monkeypatch):
