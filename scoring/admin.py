@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from events.models import EventSeries
 from ror_crm.admin_tools import ReadOnlyAdminMixin, ServiceAdminMixin, badge, short_date
-from scoring.formatting import localized
+from scoring.formatting import localized, signed
 from scoring.forms import ScoringProfileForm, keyed_parameter_labels
 from scoring.models import (
     ClvModel,
@@ -268,7 +268,7 @@ class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("NPS"), ordering="nps")
     def nps_value(self, metrics):
-        return _number(metrics.nps, 0)
+        return "—" if metrics.nps is None else signed(metrics.nps)  # a net score: +57, as the event list writes it
 
     @admin.display(description=gettext_lazy("RoR %"), ordering="ror_percent")
     def ror(self, metrics):

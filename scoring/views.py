@@ -291,7 +291,7 @@ def kpi_cards(data: Dashboard) -> list[dict[str, str]]:
          "value": "–" if retention is None else f"{_number(retention)} %",
          "hint": ngettext("mean over %(count)s edition", "mean over %(count)s editions", summary["editions_with_retention"])
          % {"count": _number(summary["editions_with_retention"])}},
-        {"key": "nps", "label": _("NPS"), "value": _number(summary["nps"]),
+        {"key": "nps", "label": _("NPS"), "value": _signed_number(summary["nps"]),
          "hint": ngettext("%(count)s answer", "%(count)s answers", summary["feedback_count"])
          % {"count": _number(summary["feedback_count"])}},
         {"key": "coverage", "label": _("Follow-up coverage"), "value": _pct(summary["followup_coverage"]),
@@ -322,7 +322,7 @@ def edition_rows(data: Dashboard) -> list[dict[str, Any]]:
             "attended": _number(row["attended"]),
             "returning": _pct(row["returning_share"]),
             "retention": "–" if row["series_retention_rate"] is None else f"{_number(row['series_retention_rate'])} %",
-            "nps": _number(row["nps"]),
+            "nps": _signed_number(row["nps"]),
             "coverage": _pct(row["followup_coverage"]),
             "won_value": _number(row["won_value"]),
             "cost": _number(row["cost"]),

@@ -273,7 +273,7 @@ class TestRounding:
 
     def test_the_events_table_rounds_instead_of_truncating(self, rounded_data):
         rows = {row["name"]: row for row in edition_rows(rounded_data)}
-        assert rows["Spring"]["nps"] == "100"  # 99.9
+        assert rows["Spring"]["nps"] == "+100"  # 99.9, a net score with its sign as on the event list
         assert rows["Autumn"]["nps"] == "-1"  # −0.9, not "-0"
         assert rows["Spring"]["ror"] == "248 %"  # 247.9
         assert rows["Spring"]["lift"] == "+16.5"
