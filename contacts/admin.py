@@ -651,6 +651,8 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
         if follow_up.deal_status == DealStatus.NONE and follow_up.deal_value is None:
             return "—"
         value = number_format(follow_up.deal_value, 0, force_grouping=True) if follow_up.deal_value is not None else ""
+        if value and follow_up.event is not None:  # money in its event's currency (list_select_related)
+            value = f"{value} {follow_up.event.currency}"
         return format_html("{} {}", badge(follow_up.deal_status, follow_up.get_deal_status_display()), value)
 
     @admin.action(description=gettext_lazy("Mark selected follow-ups as done"), permissions=["change"])

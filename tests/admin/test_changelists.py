@@ -200,6 +200,8 @@ def test_a_deal_on_the_timeline_names_its_currency(admin_client, agency):
                             deal_status="open", deal_value=5000)
     details = [str(item.detail) for item in admin_client.get(change_url(anna)).context["timeline"]]
     assert any(f"Open 5,000 {agency.past_event.currency}" in detail for detail in details), details
+    listing = admin_client.get(reverse("admin:contacts_followup_changelist"), {"contact__id__exact": anna.pk})
+    assert f"5,000 {agency.past_event.currency}" in listing.content.decode()  # the follow-up list too
 
 
 @pytest.mark.parametrize(("model", "moment"), [("events_feedback", "submitted_at"), ("contacts_referral", "created_at")])
