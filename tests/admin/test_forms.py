@@ -47,35 +47,35 @@ def test_a_cadence_below_one_day_gets_one_message_whatever_was_typed(staff_clien
 
 
 class TestAttendances:
-    def test_a_check_in_time_typed_on_a_registration_makes_it_attended(self, staff_client):
+    MESSAGE = ("Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on "
+               "the waiting list.")
+
+    @staticmethod
+    def form(staff_client, **stored) -> tuple[Attendance, str, dict]:
+        """An attendance of an event that ended an hour ago, its change page's address, and the form as the
+        browser posts it with the event's start typed as the check-in time."""
         now = timezone.now()
         event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
-        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"))
+        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"), **stored)
         url = reverse("admin:events_attendance_change", args=[attendance.pk])
         form = staff_client.get(url).context["adminform"].form
         data = {name: form.initial.get(name) or "" for name in form.fields}
-        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "registered",
+        data |= {"event": event.pk, "contact": attendance.contact_id, "status": attendance.status,
                  "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
                  "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+        return attendance, url, data
+
+    def test_a_check_in_time_typed_on_a_registration_makes_it_attended(self, staff_client):
+        attendance, url, data = self.form(staff_client)
 
         response = staff_client.post(url, data)
 
         assert response.status_code == 302
         attendance.refresh_from_db()
-        assert (attendance.status, attendance.checked_in_at) == ("attended", event.starts_at.replace(microsecond=0))
-
+        assert (attendance.status, attendance.checked_in_at) == ("attended", attendance.event.starts_at.replace(microsecond=0))
 
     def test_a_check_in_time_typed_on_a_no_show_makes_it_attended_as_in_the_api(self, staff_client):
-        now = timezone.now()
-        event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
-        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"),
-                                               status="no_show")
-        url = reverse("admin:events_attendance_change", args=[attendance.pk])
-        form = staff_client.get(url).context["adminform"].form
-        data = {name: form.initial.get(name) or "" for name in form.fields}
-        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "no_show",
-                 "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
-                 "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+        attendance, url, data = self.form(staff_client, status="no_show")
         refused = staff_client.post(url, {**data, "status": "cancelled"})  # a status saying otherwise, with it
 
         assert list(refused.context["adminform"].form.errors) == ["checked_in_at"]
@@ -84,22 +84,13 @@ class TestAttendances:
         assert attendance.status == "attended"
 
     def test_a_checked_in_attendance_made_a_no_show_keeping_its_time_is_refused_at_the_status(self, staff_client):
-        now = timezone.now()
-        event = Event.objects.create(name="Summit", starts_at=now - timedelta(hours=4), ends_at=now - timedelta(hours=1))
-        attendance = Attendance.objects.create(event=event, contact=Contact.objects.create(email="a@x.de"),
-                                               status="attended", checked_in_at=event.starts_at)
-        url = reverse("admin:events_attendance_change", args=[attendance.pk])
-        form = staff_client.get(url).context["adminform"].form
-        data = {name: form.initial.get(name) or "" for name in form.fields}
-        data |= {"event": event.pk, "contact": attendance.contact_id, "status": "no_show",
-                 "checked_in_at_0": timezone.localtime(event.starts_at).strftime("%Y-%m-%d"),
-                 "checked_in_at_1": timezone.localtime(event.starts_at).strftime("%H:%M:%S")}
+        attendance, url, data = self.form(staff_client, status="attended")
+        Attendance.objects.filter(pk=attendance.pk).update(checked_in_at=attendance.event.starts_at)
+        data["status"] = "no_show"
 
         response = staff_client.post(url, data)
 
-        assert response.context["adminform"].form.errors == {"status": [
-            "Only someone who attended has a check-in time: clear it for a no-show, a cancellation or a place on the "
-            "waiting list."]}
+        assert response.context["adminform"].form.errors == {"status": [self.MESSAGE]}
         data |= {"checked_in_at_0": "", "checked_in_at_1": ""}
         assert staff_client.post(url, data).status_code == 302
         attendance.refresh_from_db()
