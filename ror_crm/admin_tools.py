@@ -14,16 +14,18 @@ from django import forms
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
-from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
+from import_export.forms import SelectableFieldsExportForm
 
 from ror_crm.exceptions import DomainError
 
@@ -425,9 +427,31 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class LabelledExportForm(SelectableFieldsExportForm):
+    """The export page's columns named as the admin names the fields, in its language, with the file's
+    column name beside ("Vorname (first_name)"): the library titled the attribute's name in English."""
+
+    def _get_field_label(self, resource, field_name: str) -> str:
+        column = resource.fields[field_name]
+        model, label = resource._meta.model, None
+        # The first field of the path with a name of its own: "organization__name" is the contact's
+        # organization; "score__stage" passes the reverse relation to the score (no name) to its stage.
+        for name in (column.attribute or field_name).split("__"):
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                break
+            label = getattr(field, "verbose_name", None)
+            if label:
+                break
+            model = field.related_model
+        return f"{capfirst(label or field_name.replace('_', ' '))} ({column.column_name})"
+
+
 class SpreadsheetExportMixin(ExportMixin):
     """The admin's exports: CSV and XLSX; the CSV in UTF-8 with a byte order mark, without which
     Excel reads it in the machine's code page (umlauts garbled)."""
 
     export_formats = [CSV, XLSX]
+    export_form_class = LabelledExportForm
     to_encoding = "utf-8-sig"

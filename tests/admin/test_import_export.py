@@ -289,6 +289,15 @@ class TestFormulaEscaping:
             formats = [label for _value, label in response.context["form"].fields["format"].choices if _value != ""]
             assert formats == ["csv", "xlsx"]
 
+    def test_the_export_page_names_the_columns_in_the_admins_language(self, admin_client, evil_contact):
+        admin_client.cookies["django_language"] = "de"
+
+        page = admin_client.get(reverse("admin:contacts_contact_export")).content.decode()
+
+        for label in ("Vorname (first_name)", "Phase (stage)", "Organisation (organization)", "Alle auswählen"):
+            assert label in page
+        assert "First Name" not in page
+
     def test_contact_csv_export_escapes_formula_cells(self, admin_client, evil_contact):
         response = self.export(admin_client, "contacts_contact", ContactResource, "csv")
 
