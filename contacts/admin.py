@@ -19,7 +19,6 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -650,7 +649,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     def deal(self, follow_up):
         if follow_up.deal_status == DealStatus.NONE and follow_up.deal_value is None:
             return "—"
-        value = number_format(follow_up.deal_value, 0, force_grouping=True) if follow_up.deal_value is not None else ""
+        value = localized(follow_up.deal_value) if follow_up.deal_value is not None else ""  # rounded, as the timeline
         if value and follow_up.event is not None:  # money in its event's currency (list_select_related)
             value = f"{value} {follow_up.event.currency}"
         return format_html("{} {}", badge(follow_up.deal_status, follow_up.get_deal_status_display()), value)

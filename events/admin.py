@@ -26,11 +26,21 @@ from events import admin_imports, admin_meeting_suggestions, services
 from events.admin_panels import deadline_text, follow_up_deadline_panel, lapsed_panel, metrics_panel, series_chart
 from events.choices import AttendanceStatus, EventStatus, ImportStatus
 from events.exceptions import EventNotEnded
-from events.models import REGISTERED_STATUSES, Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
+from events.models import (
+    REGISTERED_STATUSES,
+    Attendance,
+    AttendeeImport,
+    Event,
+    EventSeries,
+    Feedback,
+    Interaction,
+    checked_in_status,
+)
 from events.resources import AttendanceResource
 from ror_crm import queue
 from ror_crm.admin_tools import (
     SERVICE_ERRORS,
+    ConstraintErrorsAtFieldsForm,
     ServiceAdminMixin,
     ServiceInlineMixin,
     SpreadsheetExportMixin,
@@ -135,8 +145,19 @@ class NpsCategoryFilter(admin.SimpleListFilter):
 # Inlines on the event page ------------------------------------------------------------------
 
 
+class AttendanceAdminForm(ConstraintErrorsAtFieldsForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        # A check-in time typed, the status left as it was: the person came (a no-show scanned late), as a
+        # check-in time sent alone to the API. A status changed with it says what it says.
+        if cleaned_data.get("checked_in_at") and "checked_in_at" in self.changed_data and "status" not in self.changed_data:
+            cleaned_data["status"] = checked_in_status(None, cleaned_data["checked_in_at"])
+        return cleaned_data
+
+
 class EventAttendanceInline(ServiceInlineMixin, admin.TabularInline):
     model = Attendance
+    form = AttendanceAdminForm
     fk_name = "event"
     fields = ("contact", "role", "status", "checked_in_at", "source", "external_id")
     autocomplete_fields = ("contact",)
@@ -517,6 +538,7 @@ def _scoring_message(count: int) -> str:
 
 @admin.register(Attendance)
 class AttendanceAdmin(ServiceAdminMixin, SpreadsheetExportMixin, admin.ModelAdmin):
+    form = AttendanceAdminForm
     create_service = staticmethod(services.create_attendance)
     update_service = staticmethod(services.update_attendance)
     delete_service = staticmethod(services.delete_attendance)

@@ -210,10 +210,9 @@ class Attendance(TimeStampedModel):
             stored = self._stored()
             if stored is not None and stored["checked_in_at"] is not None:  # a checked-in row's status moved
                 raise ValidationError({"status": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
-            # A check-in time given now: the person came, unless a status that says otherwise came with it
-            # (a status kept as stored was not given: a no-show scanned late came after all).
-            given = None if stored is not None and stored["status"] == self.status else self.status
-            self.status = checked_in_status(given, self.checked_in_at)
+            # A check-in time given with a registration: the person came. (A check-in time given alone, the
+            # status not given, is `attended` before this: the services, the admin's form.)
+            self.status = checked_in_status(self.status, self.checked_in_at)
             if self.status != AttendanceStatus.ATTENDED:
                 raise ValidationError({"checked_in_at": ONLY_ATTENDED_CHECKED_IN_MESSAGE})
         happened = self.status in HAPPENED_STATUSES or self.checked_in_at is not None

@@ -433,18 +433,19 @@ class LabelledExportForm(SelectableFieldsExportForm):
 
     def _get_field_label(self, resource, field_name: str) -> str:
         column = resource.fields[field_name]
-        model, label = resource._meta.model, None
-        # The first field of the path with a name of its own: "organization__name" is the contact's
-        # organization; "score__stage" passes the reverse relation to the score (no name) to its stage.
+        model, labels = resource._meta.model, []
+        # The last field of the path ("contact__email": E-mail), but a related row's name by its relation
+        # ("contact__organization__name": Organization); a reverse relation has no name of its own.
         for name in (column.attribute or field_name).split("__"):
             try:
                 field = model._meta.get_field(name)
             except FieldDoesNotExist:
                 break
-            label = getattr(field, "verbose_name", None)
-            if label:
-                break
+            labels.append((name, getattr(field, "verbose_name", None)))
             model = field.related_model
+        if len(labels) > 1 and labels[-1][0] in ("name", "username"):
+            labels.pop()
+        label = labels[-1][1] if labels else None
         return f"{capfirst(label or field_name.replace('_', ' '))} ({column.column_name})"
 
 

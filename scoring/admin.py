@@ -318,22 +318,24 @@ class ClvModelAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("value per attendance"), ordering="value_per_attendance")
     def value(self, model: ClvModel) -> str:
-        return f"{localized(model.value_per_attendance, 2)} {model.currency}"
+        return f"{localized(model.value_per_attendance, 2)} {model.currency}".strip()
 
     @admin.display(description=gettext_lazy("won value"))
     def won(self, model: ClvModel) -> str:
-        return f"{localized(model.won_value, 2)} {model.currency}"
+        return f"{localized(model.won_value, 2)} {model.currency}".strip()
 
     @admin.display(description=gettext_lazy("value per attendance by currency"))
     def value_by_currency_shown(self, model: ClvModel) -> str:
+        # None for a currency with won deals and no attendances at completed events (scoring.services.clv)
         return "; ".join(
             f"{localized(Decimal(figures['value_per_attendance']), 2)} {currency}"
+            if figures.get("value_per_attendance") is not None else f"— {currency}"
             for currency, figures in sorted(model.value_by_currency.items())) or "—"
 
     @admin.display(description=gettext_lazy("editions expected in the horizon, by series"))
     def future_editions_shown(self, model: ClvModel) -> str:
         names = dict(EventSeries.objects.filter(pk__in=[int(pk) for pk in model.future_editions]).values_list("pk", "name"))
-        return "; ".join(f"{names.get(int(pk), f'#{pk}')}: {localized(count, 1)}"
+        return "; ".join(f"{names.get(int(pk), f'#{pk}')}: {localized(count)}"
                          for pk, count in sorted(model.future_editions.items(), key=lambda item: int(item[0]))) or "—"
 
 

@@ -181,7 +181,8 @@ def _weight_errors(weights) -> list[str]:
         return errors
     total = math.fsum(weights.values())
     if abs(total - 1.0) > 1e-9:
-        return [_("The weights must sum to 1 (they sum to %(total)s).") % {"total": number_format(round(total, 6))}]
+        shown = number_format(float(f"{total:.10g}"))  # as many digits as the check sees (not "1.0")
+        return [_("The weights must sum to 1 (they sum to %(total)s).") % {"total": shown}]
     return []
 
 

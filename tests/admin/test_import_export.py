@@ -297,6 +297,10 @@ class TestFormulaEscaping:
         for label in ("Vorname (first_name)", "Phase (stage)", "Organisation (organization)", "Alle auswählen"):
             assert label in page
         assert "First Name" not in page
+        attendances = admin_client.get(reverse("admin:events_attendance_export")).content.decode()
+        for label in ("E-Mail (email)", "Organisation (organization)", "Veranstaltung (event)", "Reihe (series)"):
+            assert label in attendances
+        assert "Kontakt (" not in attendances  # each column by its own field, not by the relation it passes
 
     def test_contact_csv_export_escapes_formula_cells(self, admin_client, evil_contact):
         response = self.export(admin_client, "contacts_contact", ContactResource, "csv")

@@ -745,6 +745,10 @@ class TestTimesCarryTheirOffset:
                      f"/api/v1/reports/cohorts/?series={series.pk}&as_of=2026-01-01T10:00:00",
                      "/api/v1/contacts/?updated_since=2026-01-01T10:00:00"):
             assert read_client.get(path).status_code == 200, path
+        # a minute before anna's last change in Berlin time finds her (read as UTC it were an hour or two later)
+        since = (timezone.localtime(anna.updated_at) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+        assert [row["id"] for row in read_client.get(f"/api/v1/contacts/?updated_since={since}").json()["results"]] \
+            == [anna.pk]
 
     def test_a_bulk_row_without_offset_is_a_row_error(self, write_client, event):
         at = timezone.localtime(event.starts_at).replace(tzinfo=None).isoformat()
@@ -776,6 +780,15 @@ class TestOnlyAnAttendedRowHasACheckInTime:
 
         assert (refused.status_code, refused.json()) == (400, {"status": [self.MESSAGE]})
         assert (cleared.status_code, cleared.json()["status"], cleared.json()["checked_in_at"]) == (200, "no_show", None)
+
+    @pytest.mark.parametrize("status", ["no_show", "cancelled", "waitlisted"])
+    def test_a_status_sent_again_with_a_check_in_time_is_still_a_400(self, write_client, event, anna, status):
+        attendance = create_attendance(event=event, contact=anna, status=status)
+
+        response = write_client.patch(f"/api/v1/attendances/{attendance.pk}/",
+                                      {"status": status, "checked_in_at": iso(event.starts_at)}, format="json")
+
+        assert (response.status_code, response.json()) == (400, {"checked_in_at": [self.MESSAGE]})
 
     def test_a_no_show_given_a_check_in_time_came_after_all(self, write_client, event, anna):
         attendance = create_attendance(event=event, contact=anna, status="no_show")

@@ -524,6 +524,22 @@ def test_the_fit_reads_in_the_admin_rounded_named_and_with_its_currency(client, 
     assert alpha in page
 
 
+def test_a_fit_with_a_currency_without_attendances_reads_too(client, staff_user):
+    model = ClvModel.objects.create(
+        fitted_at=T, as_of=T, alpha=1.0, beta=2.0, gamma=3.0, delta=4.0, log_likelihood=-12.5, pairs=3, contacts=2,
+        series=1, currency="EUR", value_per_attendance=Decimal("10.00"), won_value=Decimal("20.00"), attendances=2,
+        value_by_currency={"EUR": {"won_value": "20", "attendances": 2, "value_per_attendance": "10.00"},
+                           "USD": {"won_value": "500", "attendances": 0, "value_per_attendance": None}},
+        future_editions={"999": 2}, horizon_years=3.0, annual_discount_rate=0.1)
+    client.force_login(staff_user)
+
+    page = client.get(f"/admin/scoring/clvmodel/{model.pk}/change/")
+
+    assert page.status_code == 200
+    assert "10.00 EUR; — USD" in page.content.decode()
+    assert "#999: 2" in page.content.decode()  # a series since deleted, by its id
+
+
 def test_the_settings_read_numbers(monkeypatch):
     monkeypatch.setenv("CLV_TEST_NUMBER", "0.08")
     assert env_float("CLV_TEST_NUMBER", 0.0) == 0.08
