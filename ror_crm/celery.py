@@ -1,5 +1,6 @@
 import os
 import threading
+import uuid
 
 from celery import Celery, bootsteps
 from celery.signals import worker_process_init
@@ -11,6 +12,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ror_crm.settings")
 app = Celery("ror_crm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# This start of a worker: made when the worker loads the app, before its pool forks, so its
+# processes share it; a restart makes a new one. The heartbeat names it, and so does a task that
+# takes up an outbox request (scoring.outbox.claim()): a claim by a start no heartbeat names any
+# more is work lost with its worker.
+WORKER_BOOT = uuid.uuid4().hex
 
 
 @worker_process_init.connect
@@ -48,7 +55,7 @@ class Heartbeat(bootsteps.StartStopStep):
         from ror_crm.health import HEARTBEAT_SECONDS, record_worker_heartbeat
 
         while not self.stopping.is_set():
-            record_worker_heartbeat(hostname)
+            record_worker_heartbeat(hostname, WORKER_BOOT)
             self.stopping.wait(HEARTBEAT_SECONDS)
 
 

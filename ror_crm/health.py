@@ -84,12 +84,28 @@ def health(request):
     return JsonResponse({"status": "ok" if healthy else "fail", "checks": results}, status=200 if healthy else 503)
 
 
-def record_worker_heartbeat(hostname: str) -> None:
-    """A worker is alive (called by its heartbeat bootstep); Redis down is logged, not raised."""
+def worker_key(hostname: str) -> str:
+    return f"health:worker:{hostname}"
+
+
+def record_worker_heartbeat(hostname: str, boot: str) -> None:
+    """A worker is alive (called by its heartbeat bootstep): the latest heartbeat of any worker, for
+    the health check, and this worker's own, naming its start (`boot`), which lapses three beats
+    after the worker stopped. Redis down is logged, not raised."""
+    now = time.time()
     try:
-        cache.set(HEARTBEAT_KEY, {"at": time.time(), "worker": hostname}, settings.HEALTH_WORKER_MAX_AGE_SECONDS * 2)
+        cache.set(HEARTBEAT_KEY, {"at": now, "worker": hostname}, settings.HEALTH_WORKER_MAX_AGE_SECONDS * 2)
+        cache.set(worker_key(hostname), {"at": now, "boot": boot}, HEARTBEAT_SECONDS * 3)
     except CACHE_ERRORS as error:
         logger.warning("Could not write the worker heartbeat: %s", error)
+
+
+def running_worker_boots(hostnames: Iterable[str]) -> dict[str, str]:
+    """{worker: the start of it that beats now} for those of the workers whose heartbeat is live.
+    Raises the cache's errors (the caller knows nothing then)."""
+    hostnames = list(hostnames)
+    beats = cache.get_many([worker_key(hostname) for hostname in hostnames])
+    return {hostname: beat["boot"] for hostname in hostnames if (beat := beats.get(worker_key(hostname)))}
 
 
 def main(argv: list[str]) -> int:

@@ -287,10 +287,18 @@ class EventMetricsAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RecomputeRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The scoring outbox: work asked for and not yet done (README "When something fails")."""
 
-    list_display = ("__str__", "kind", "event", "trigger", "created_at", "sent_at", "send_count")
+    list_display = ("__str__", "kind", "event", "trigger", "created_at", "sent_at", "send_count", "taken_up_by")
     list_filter = ("kind", "trigger")
     list_select_related = ("event",)
     ordering = ("created_at", "id")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("claims")
+
+    @admin.display(description=gettext_lazy("taken up by"))
+    def taken_up_by(self, row: RecomputeRequest) -> str | None:
+        """The workers whose tasks took up the work (scoring.outbox.claim()); none: waiting in the queue."""
+        return ", ".join(sorted({claim.worker for claim in row.claims.all()})) or None
 
 
 @admin.register(ClvModel)

@@ -558,6 +558,29 @@ class RecomputeRequest(models.Model):
         return f"{self.get_kind_display()}: {target}"
 
 
+class RecomputeClaim(models.Model):
+    """A task at work on a request: on which worker (its node name), which start of that worker (a
+    boot id, new each time it starts) and which task. Written when the task starts and deleted when
+    it ends (or with the request), so a claim left behind is a task that died with its worker: the
+    sweep sends the request again as soon as that worker is gone (scoring.outbox.lost_claims()),
+    where the broker would hand the task's message out again only after the visibility timeout."""
+
+    request = models.ForeignKey(
+        RecomputeRequest, verbose_name=_("recompute request"), on_delete=models.CASCADE, related_name="claims"
+    )
+    worker = models.CharField(_("worker"), max_length=255)
+    boot = models.CharField(_("worker start"), max_length=32)
+    task_id = models.CharField(_("task"), max_length=255)
+    claimed_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("recompute claim")
+        verbose_name_plural = _("recompute claims")
+
+    def __str__(self) -> str:
+        return f"{self.worker} ({self.boot[:8]})"
+
+
 class ClvModel(models.Model):
     """One fit of the customer-lifetime-value model as of a time (scoring.services.clv,
     docs/clv.md): the BG/BB parameters over the agency's attendance history, the value per

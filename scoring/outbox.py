@@ -7,6 +7,12 @@ that does the work deletes it, and the sweeper (`sweep()`, every minute from bea
 when a worker starts) sends again whatever is due and not done. Every scoring task is
 idempotent, so a request sent twice costs time, never correctness. A run over every contact
 (nightly, or by hand) writes a request per range of contacts it fans out.
+
+A task at work on a request claims it (`claim()`: its worker, which start of that worker, the
+task) until it ends (`release()`). A worker killed midway leaves its messages unacknowledged in
+Redis, handed out again only after the visibility timeout (half an hour by default); the sweep
+sends a request again as soon as a worker holding it is gone: started anew, or its heartbeat
+lapsed (ror_crm.health).
 """
 
 import logging
@@ -15,14 +21,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from events.models import Event
-from ror_crm import queue
+from ror_crm import health, queue
 from scoring.choices import RecomputeKind, ScoreTrigger
-from scoring.models import PendingRecompute, RecomputeRequest
+from scoring.models import PendingRecompute, RecomputeClaim, RecomputeRequest
 
 logger = logging.getLogger(__name__)
 
@@ -111,12 +117,58 @@ def done(request_id: int | None) -> None:
         RecomputeRequest.objects.filter(pk=request_id).delete()
 
 
-def due_requests(now=None) -> QuerySet[RecomputeRequest]:
-    """Requests never sent (beyond the grace time), or sent long ago and still not done."""
+def claim(request_id: int, *, worker: str, boot: str, task_id: str) -> None:
+    """A task (`task_id`) of `worker` (its node name; `boot`: this start of it) takes up the
+    request's work. Until release(), the sweep sends the request again once that worker is gone.
+    A request done meanwhile (its row deleted) has nothing to claim."""
+    try:
+        RecomputeClaim.objects.create(request_id=request_id, worker=worker, boot=boot, task_id=task_id)
+    except IntegrityError:
+        pass
+    except DatabaseError as error:  # the task itself meets the outage and retries
+        logger.warning("Could not claim recompute request %s for %s: %s", request_id, worker, error)
+
+
+def release(request_id: int, *, boot: str, task_id: str) -> None:
+    """The task ended (done, failed or to be retried): its claim goes."""
+    try:
+        RecomputeClaim.objects.filter(request_id=request_id, boot=boot, task_id=task_id).delete()
+    except DatabaseError as error:  # left behind, it only makes the sweep send the request once more
+        logger.warning("Could not release the claim of recompute request %s: %s", request_id, error)
+
+
+def lost_claims(now=None) -> dict[int, list[int]]:
+    """{request id: [claim ids]} of the claims whose worker is gone: its heartbeat names another
+    start of it (it was restarted), or it has none any more (stopped three beats ago; a claim
+    younger than two beats waits, as a worker's first heartbeat may still be on its way, or a
+    restarted Redis lost them all). Nothing when the cache cannot say."""
+    now = now or timezone.now()
+    claims = list(RecomputeClaim.objects.values_list("pk", "request_id", "worker", "boot", "claimed_at"))
+    if not claims:
+        return {}
+    try:
+        running = queue.guarded_redis_call(lambda: health.running_worker_boots({claim[2] for claim in claims}))
+    except queue.CACHE_ERRORS as error:
+        logger.warning("Could not read the workers' heartbeats; claims are not checked this time: %s", error)
+        return {}
+    young = now - timedelta(seconds=health.HEARTBEAT_SECONDS * 2)
+    lost: dict[int, list[int]] = {}
+    for pk, request_id, worker, boot, claimed_at in claims:
+        current = running.get(worker)
+        if current == boot or (current is None and claimed_at > young):
+            continue
+        lost.setdefault(request_id, []).append(pk)
+    return lost
+
+
+def due_requests(now=None, lost: Iterable[int] = ()) -> QuerySet[RecomputeRequest]:
+    """Requests never sent (beyond the grace time), sent long ago and still not done, or held
+    by a worker that is gone (`lost`: their ids, from lost_claims())."""
     now = now or timezone.now()
     return RecomputeRequest.objects.filter(
         Q(sent_at__isnull=True, created_at__lte=now - timedelta(seconds=grace_seconds()))
         | Q(sent_at__lte=now - timedelta(seconds=resend_seconds()))
+        | Q(pk__in=list(lost))
     ).filter(send_count__lt=max_sends())
 
 
@@ -134,10 +186,17 @@ def sweep() -> dict[str, int]:
     """Send what is due and not done; safe to run anywhere, any number of times at once."""
     from scoring.triggers import enqueue_late_data
 
+    started = timezone.now()
+    lost = lost_claims(started)
     with transaction.atomic():
         # Concurrent sweeps take different rows (PostgreSQL); the sent_at stamp commits with them.
-        rows = list(due_requests().select_for_update(skip_locked=True)[:SWEEP_BATCH])
+        rows = list(due_requests(started, lost).select_for_update(skip_locked=True)[:SWEEP_BATCH])
         sent = send(rows)
+    for row in rows:
+        if row.pk in lost:
+            logger.warning("Outbox: %s was taken up by a worker that is gone; sent again.", row)
+    # The gone worker's claims of the requests sent again go: the new work claims anew.
+    RecomputeClaim.objects.filter(pk__in=[pk for pks in lost.values() for pk in pks], request__sent_at__gte=started).delete()
     for row in RecomputeRequest.objects.filter(pk__in=[row.pk for row in rows], send_count__gte=max_sends()):
         logger.error("Outbox: %s was sent %d times and is still not done; the sweep leaves it "
                      "(manage.py scoring_outbox --resend-all sends it again).", row, row.send_count)

@@ -16,11 +16,12 @@ from datetime import datetime
 from functools import partial
 
 from celery import chord, group, shared_task
-from celery.signals import worker_ready
+from celery.signals import task_postrun, task_prerun, worker_ready
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ror_crm import queue
+from ror_crm.celery import WORKER_BOOT
 from scoring import outbox
 from scoring.choices import ScoreTrigger
 from scoring.models import EventMetrics
@@ -74,9 +75,13 @@ def recompute_contact_range_task(
 
 
 @shared_task(name="scoring.recompute_event_chunk", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
-def recompute_event_chunk_task(contact_ids: list[int], as_of: str, trigger: str, event_id: int) -> list[list]:
+def recompute_event_chunk_task(
+    contact_ids: list[int], as_of: str, trigger: str, event_id: int, request_id: int | None = None
+) -> list[list]:
     """One chunk of an event's recompute: its contacts' scores, and the relationship lift of the
-    attendees among them, for the metrics that follow every chunk: [[contact id, lift], …]."""
+    attendees among them, for the metrics that follow every chunk: [[contact id, lift], …].
+    `request_id`: the outbox request of the whole recompute, which the chunk claims (the metrics
+    after the last chunk finish it)."""
     recompute_contacts(contact_ids, as_of=_as_of(as_of), trigger=trigger, event_id=event_id)
     return [[contact_id, delta] for contact_id, delta in chunk_attendee_lifts(event_id, contact_ids).items()]
 
@@ -119,10 +124,12 @@ def recompute_event_task(
     as_of = _as_of(as_of).isoformat()  # one as-of for every chunk, so results agree
     chunks = even_chunks(event_contact_ids(event_id), chunk_size_setting())
     if not chunks:
-        (compute_event_metrics_task.si(event_id, as_of, request_id, clv=False) | fit_clv_task.si(as_of, [event_id])).apply_async()
+        metrics = compute_event_metrics_task.si(event_id, as_of, request_id=request_id, clv=False)
+        (metrics | fit_clv_task.si(as_of, [event_id])).apply_async()
         return
-    metrics = event_metrics_after_chunks_task.s(event_id, as_of, request_id) | fit_clv_task.si(as_of, [event_id])
-    chord(group(recompute_event_chunk_task.si(chunk, as_of, trigger, event_id) for chunk in chunks), metrics).apply_async()
+    metrics = event_metrics_after_chunks_task.s(event_id, as_of, request_id=request_id) | fit_clv_task.si(as_of, [event_id])
+    chord(group(recompute_event_chunk_task.si(chunk, as_of, trigger, event_id, request_id=request_id) for chunk in chunks),
+          metrics).apply_async()
 
 
 @shared_task(name="scoring.fit_clv", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
@@ -207,6 +214,31 @@ def _fan_out_all_contacts(trigger: str) -> int:
 def sweep_outbox_task() -> dict[str, int]:
     """Every minute (beat) and when a worker starts: send scoring work due and not done."""
     return outbox.sweep()
+
+
+def _outbox_request_at_work(task, kwargs) -> int | None:
+    """The outbox request a scoring task runs for on a worker (its `request_id`); None in-process
+    (eager: no worker to lose) and for other tasks."""
+    request_id = (kwargs or {}).get("request_id")
+    if request_id is None or task is None or not task.name.startswith("scoring."):
+        return None
+    return None if task.request.is_eager or not task.request.hostname else request_id
+
+
+@task_prerun.connect
+def claim_outbox_request(sender=None, task_id=None, task=None, kwargs=None, **extra) -> None:
+    """A task starting work on an outbox request claims it, so that the sweep sends it again as
+    soon as this worker is gone (scoring.outbox.lost_claims())."""
+    if (request_id := _outbox_request_at_work(task, kwargs)) is not None:
+        outbox.claim(request_id, worker=task.request.hostname, boot=WORKER_BOOT, task_id=task_id)
+
+
+@task_postrun.connect
+def release_outbox_request(sender=None, task_id=None, task=None, kwargs=None, **extra) -> None:
+    """Its work over (done, failed, or a retry waiting), the task's claim goes: a claim left behind
+    is a task that died with its worker."""
+    if (request_id := _outbox_request_at_work(task, kwargs)) is not None:
+        outbox.release(request_id, boot=WORKER_BOOT, task_id=task_id)
 
 
 @worker_ready.connect

@@ -139,9 +139,11 @@ def process(command: list[str], env: dict, log: Path):
                 child.wait()
 
 
-def worker_command(name: str, *extra: str) -> list[str]:
+def worker_command(name: str, *extra: str, node: str | None = None) -> list[str]:
+    """A worker named `name` and a random suffix, or exactly `node` (a container restarted)."""
     return [sys.executable, "-m", "celery", "-A", "ror_crm", "worker", "--pool=prefork", "--concurrency=2",
-            "--loglevel=INFO", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip", "--without-mingle", *extra]
+            "--loglevel=INFO", "-n", node or f"{name}-{uuid.uuid4().hex[:6]}@%h", "--without-gossip",
+            "--without-mingle", *extra]
 
 
 def wait_until_ready(log: Path, child: subprocess.Popen, *, since: int = 0) -> None:
@@ -151,6 +153,14 @@ def wait_until_ready(log: Path, child: subprocess.Popen, *, since: int = 0) -> N
         return re.search(r"@\S+ ready\.", log.read_text(errors="replace")[since:])
 
     wait_for(ready, what="the worker to be ready", logs=[log])
+
+
+def sender_app(redis: OwnRedis):
+    """A Celery app sending to the test's own Redis; not made the current app, which the tests
+    after this one would send their tasks with (to a Redis that is gone by then)."""
+    from celery import Celery
+
+    return Celery("faults-test", broker=redis.url, set_as_current=False)
 
 
 def assert_equals_a_clean_run(contact_ids: list[int], event_ids: list[int]) -> None:
@@ -321,7 +331,6 @@ def test_a_worker_killed_mid_recompute_is_made_good_by_the_next(own_redis, app_e
     """SIGKILL to a worker (and its pool) in the middle of the nightly run: its unacknowledged
     chunks come back after the visibility timeout (a range lost with its message comes back
     through the outbox), and another worker finishes the run."""
-    from celery import Celery
 
     from scoring.tasks import nightly_range_task, nightly_recompute_task, recompute_contact_range_task
 
@@ -341,7 +350,7 @@ def test_a_worker_killed_mid_recompute_is_made_good_by_the_next(own_redis, app_e
 
     with process(worker_command("doomed"), env, first_log) as first:
         wait_until_ready(first_log, first)
-        sender = Celery("faults-test", broker=own_redis.url)
+        sender = sender_app(own_redis)
         sender.send_task("scoring.nightly_recompute", serializer="json")
         wait_for(lambda: ContactScore.objects.exists(), timeout=30, what="the first chunks", logs=[first_log])
         os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool, mid-run
@@ -372,11 +381,55 @@ def test_a_worker_killed_mid_recompute_is_made_good_by_the_next(own_redis, app_e
     assert_equals_a_clean_run(contact_ids, [])
 
 
+def test_a_worker_killed_mid_event_recompute_is_made_good_when_it_restarts_not_half_an_hour_later(own_redis, app_env, tmp_path):
+    """SIGKILL to a worker in the middle of an event's recompute, with the production visibility
+    timeout (its messages come back from Redis only after it): the worker started again under its
+    name beats with a new start id, the sweep at its start finds the event's request claimed by
+    the old start and sends it again; the scores and metrics are those of a clean run."""
+    from scoring.choices import RecomputeKind
+    from scoring.models import RecomputeClaim
+
+    event, came, _ = ended_event("Restarted", attended=300, registered=0)
+    Event.objects.filter(pk=event.pk).update(status="completed", completed_at=timezone.now())
+    contact_ids = [person.pk for person in came]
+    env = {**app_env, "SCORING_CHUNK_SIZE": "3"}  # the defaults: visibility timeout 31 min, resend after an hour
+    node = f"restarted-{uuid.uuid4().hex[:6]}@%h"
+    request = RecomputeRequest.objects.create(kind=RecomputeKind.EVENT, event=event, trigger="event",
+                                              sent_at=timezone.now(), send_count=1)
+    first_log, second_log = tmp_path / "worker-1.log", tmp_path / "worker-2.log"
+
+    sender = sender_app(own_redis)
+    with process(worker_command("doomed", node=node), env, first_log) as first:
+        wait_until_ready(first_log, first)
+        sender.send_task("scoring.recompute_event", args=[event.pk, None, "event"], kwargs={"request_id": request.pk},
+                         serializer="json")
+        wait_for(lambda: ContactScore.objects.exists(), timeout=60, what="the first chunks", logs=[first_log])
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its pool, mid-run
+        first.wait()
+    assert ContactScore.objects.count() < len(contact_ids), "the recompute finished before the kill; make it longer"
+    assert not EventMetrics.objects.filter(event=event).exists()
+    assert RecomputeClaim.objects.filter(request=request).exists()
+    killed_at = time.monotonic()
+
+    with process(worker_command("rescuer", node=node), env, second_log) as second:
+        wait_until_ready(second_log, second)
+        wait_for(lambda: not RecomputeRequest.objects.filter(pk=request.pk).exists(), timeout=RECOVERY_TIMEOUT,
+                 what="the request sent again and done", logs=[second_log])
+        wait_for(lambda: ContactScore.objects.count() == len(contact_ids), timeout=30, what="every score",
+                 logs=[second_log])
+        finished_in = time.monotonic() - killed_at
+        sender.close()
+
+    assert finished_in < RECOVERY_TIMEOUT  # not the visibility timeout's half hour
+    assert "taken up by a worker that is gone; sent again" in second_log.read_text(errors="replace")
+    assert not RecomputeClaim.objects.exists()
+    assert_equals_a_clean_run(contact_ids, [event.pk])
+
+
 def test_a_worker_killed_mid_import_is_resumed_without_duplicates(own_redis, app_env, tmp_path, monkeypatch):
     """SIGKILL to a worker in the middle of an attendee import: the message comes back after the
     visibility timeout and the next worker goes on after the last committed batch; every row is
     imported once, and the counts are those of one uninterrupted run."""
-    from celery import Celery
 
     from events import imports
     from events.tasks import import_task
@@ -399,7 +452,7 @@ def test_a_worker_killed_mid_import_is_resumed_without_duplicates(own_redis, app
     def progress() -> tuple[str, int]:
         return tuple(AttendeeImport.objects.filter(pk=attendee_import.pk).values_list("status", "rows_done").get())
 
-    sender = Celery("faults-test", broker=own_redis.url)
+    sender = sender_app(own_redis)
     with process(worker_command("doomed"), env, first_log) as first:
         wait_until_ready(first_log, first)
         sender.send_task("events.import_attendees", args=[attendee_import.pk, attendee_import.run], serializer="json")
@@ -481,7 +534,6 @@ def test_postgresql_unreachable_then_back(own_redis, app_env, tmp_path, django_u
     the outage retries with backoff and finishes once the database is back, instead of waiting
     for its outbox request's resend an hour later."""
     import requests
-    from celery import Celery
 
     database = urlsplit(app_env["DATABASE_URL"])
     if not database.hostname or database.hostname.startswith("/"):
@@ -506,7 +558,7 @@ def test_postgresql_unreachable_then_back(own_redis, app_env, tmp_path, django_u
     base = f"http://127.0.0.1:{port}"
     web_log, worker_log = tmp_path / "gunicorn.log", tmp_path / "worker.log"
     logs = [web_log, worker_log]
-    sender = Celery("faults-test", broker=own_redis.url)
+    sender = sender_app(own_redis)
     with (
         process([sys.executable, "-m", "gunicorn", "ror_crm.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
                 env, web_log),

@@ -49,7 +49,7 @@ def redis_down(monkeypatch):
             raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
         patch.setattr(Task, "apply_async", refuse_publish)
-        for method in ("add", "get", "set", "incr", "delete"):
+        for method in ("add", "get", "get_many", "set", "incr", "delete"):
             patch.setattr(type(caches["default"]), method, refuse_cache)
         yield
     queue.redis_breaker.reset()  # back: not a moment ago (the breaker would skip the next seconds' calls)
@@ -365,9 +365,13 @@ class TestSweep:
 
     def test_the_outbox_is_visible_read_only_in_the_admin(self, admin_client):
         RecomputeRequest.objects.create(kind=RecomputeKind.CONTACTS, contact_ids=[1, 2])
+        taken = RecomputeRequest.objects.create(kind=RecomputeKind.CONTACTS, contact_ids=[3])
+        for task_id in ("chunk-1", "chunk-2"):  # two tasks of one worker at it
+            outbox.claim(taken.pk, worker="worker-7@host", boot="boot-a", task_id=task_id)
         response = admin_client.get(reverse("admin:scoring_recomputerequest_changelist"))
         assert response.status_code == 200
         assert b"2 contacts" in response.content
+        assert response.content.count(b"worker-7@host") == 1
         assert admin_client.get(reverse("admin:scoring_recomputerequest_add")).status_code == 403
         assert admin_client.get(reverse("admin:scoring_pendingrecompute_changelist")).status_code == 200
 
@@ -441,3 +445,91 @@ def test_a_request_for_an_event_deleted_meanwhile_is_dropped_not_raised():
 
     assert outbox.request_recompute(RecomputeKind.METRICS, event_id=event_id) is None
     assert not RecomputeRequest.objects.exists()
+
+
+@pytest.mark.django_db
+class TestWorkerGone:
+    """A worker killed midway leaves its messages to Redis's visibility timeout (half an hour): the
+    sweep sends the requests it had taken up again once its heartbeat names another start of it
+    or has lapsed."""
+
+    @pytest.fixture
+    def request_row(self):
+        return RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=ended_event(), sent_at=timezone.now())
+
+    def test_a_task_on_a_worker_claims_its_request_while_it_runs_and_one_run_in_process_does_not(self, request_row):
+        from celery.signals import task_postrun, task_prerun
+
+        from ror_crm.celery import WORKER_BOOT
+        from scoring.models import RecomputeClaim
+        from scoring.tasks import compute_event_metrics_task as task
+
+        def run(task_id: str, signal) -> None:
+            signal.send(sender=task, task_id=task_id, task=task, args=(request_row.event_id,),
+                        kwargs={"request_id": request_row.pk})
+
+        run("in-process", task_prerun)
+        assert not RecomputeClaim.objects.exists()  # no worker to lose
+
+        task.push_request(hostname="worker-1@host", is_eager=False)
+        try:
+            run("chunk-1", task_prerun)
+            run("chunk-2", task_prerun)  # the pool's other process, on the same request
+            assert sorted(RecomputeClaim.objects.values_list("worker", "boot", "task_id")) == [
+                ("worker-1@host", WORKER_BOOT, "chunk-1"), ("worker-1@host", WORKER_BOOT, "chunk-2")]
+            run("chunk-1", task_postrun)
+        finally:
+            task.pop_request()
+        assert list(RecomputeClaim.objects.values_list("task_id", flat=True)) == ["chunk-2"]  # still at work
+
+    def test_a_claim_is_lost_when_its_worker_started_anew_or_stopped_beating(self, request_row, monkeypatch):
+        from ror_crm import health
+        from scoring.models import RecomputeClaim
+
+        outbox.claim(request_row.pk, worker="worker-1@host", boot="boot-a", task_id="t1")
+        health.record_worker_heartbeat("worker-1@host", "boot-a")
+        assert outbox.lost_claims() == {}  # at work
+
+        health.record_worker_heartbeat("worker-1@host", "boot-b")  # restarted: the claim's start is gone
+        [claim] = RecomputeClaim.objects.all()
+        assert outbox.lost_claims() == {request_row.pk: [claim.pk]}
+
+        caches["default"].delete(health.worker_key("worker-1@host"))  # no heartbeat any more
+        assert outbox.lost_claims() == {}  # a young claim waits: a first heartbeat may be on its way
+        later = timezone.now() + timedelta(seconds=health.HEARTBEAT_SECONDS * 2 + 1)
+        assert outbox.lost_claims(later) == {request_row.pk: [claim.pk]}
+
+        with redis_down(monkeypatch):
+            assert outbox.lost_claims(later) == {}  # the cache cannot say: nothing is taken for lost
+
+    def test_the_sweep_sends_a_lost_request_at_once_and_drops_the_gone_workers_claim(self, request_row, monkeypatch, caplog):
+        from ror_crm import health
+        from scoring.models import RecomputeClaim
+
+        sent = []
+        monkeypatch.setattr(outbox.queue, "publish", lambda send, what: sent.append(what) or True)
+        outbox.claim(request_row.pk, worker="worker-1@host", boot="boot-a", task_id="t1")
+        outbox.claim(request_row.pk, worker="worker-2@host", boot="boot-c", task_id="t2")  # another chunk, on a live worker
+        health.record_worker_heartbeat("worker-2@host", "boot-c")
+        health.record_worker_heartbeat("worker-1@host", "boot-a")
+        assert outbox.sweep()["requests"] == 0  # sent a moment ago, both workers at it
+
+        health.record_worker_heartbeat("worker-1@host", "boot-b")
+        assert outbox.sweep()["sent"] == 1
+        assert len(sent) == 1
+        assert "taken up by a worker that is gone; sent again" in caplog.text
+        assert list(RecomputeClaim.objects.values_list("worker", flat=True)) == ["worker-2@host"]
+        assert RecomputeRequest.objects.get(pk=request_row.pk).send_count == 1
+        assert outbox.sweep()["requests"] == 0  # once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_of_a_request_done_meanwhile_is_nothing():
+    from scoring.models import RecomputeClaim
+
+    row = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=ended_event())
+    row_id = row.pk
+    row.delete()  # the work ran (outbox.done()) before this task's claim
+
+    outbox.claim(row_id, worker="worker-1@host", boot="boot-a", task_id="t1")
+    assert not RecomputeClaim.objects.exists()
