@@ -356,6 +356,6 @@ def _significant(value: float) -> str:
 class PendingRecomputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Late data waiting for its debounced recompute."""
 
-    list_display = ("event", "contact", "created_at", "claimed_at")
+    list_display = ("event", "contact", "created_at", "claimed_at", "worker")
     list_select_related = ("event", "contact")
     ordering = ("created_at", "id")

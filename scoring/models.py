@@ -510,6 +510,10 @@ class PendingRecompute(models.Model):
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
+    # The worker whose task claimed the row and which start of it (RecomputeClaim); blank when
+    # claimed in-process: the sweep sends the run again as soon as that worker is gone.
+    worker = models.CharField(_("worker"), max_length=255, blank=True, default="")
+    worker_boot = models.CharField(_("worker start"), max_length=32, blank=True, default="")
 
     class Meta:
         verbose_name = _("pending recompute")

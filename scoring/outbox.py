@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Min, Q, QuerySet
 from django.utils import timezone
 
 from events.models import Event
@@ -137,27 +137,36 @@ def release(request_id: int, *, boot: str, task_id: str) -> None:
         logger.warning("Could not release the claim of recompute request %s: %s", request_id, error)
 
 
-def lost_claims(now=None) -> dict[int, list[int]]:
-    """{request id: [claim ids]} of the claims whose worker is gone: its heartbeat names another
-    start of it (it was restarted), or it has none any more (stopped three beats ago; a claim
-    younger than two beats waits, as a worker's first heartbeat may still be on its way, or a
-    restarted Redis lost them all). Nothing when the cache cannot say."""
-    now = now or timezone.now()
-    claims = list(RecomputeClaim.objects.values_list("pk", "request_id", "worker", "boot", "claimed_at"))
+def gone_workers(claims: Iterable[tuple[str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
+    """The (worker, start) pairs among the claims' (worker, start, claimed at) that are gone: the
+    worker's heartbeat names another start of it (it was restarted), or it has none any more (it
+    stopped three beats ago; a claim younger than two beats waits, as a worker's first heartbeat
+    may still be on its way, or a restarted Redis lost them all). None gone when the cache cannot
+    say."""
+    claims = [(worker, boot, claimed_at) for worker, boot, claimed_at in claims if worker]
     if not claims:
-        return {}
+        return set()
     try:
-        running = queue.guarded_redis_call(lambda: health.running_worker_boots({claim[2] for claim in claims}))
+        running = queue.guarded_redis_call(lambda: health.running_worker_boots({claim[0] for claim in claims}))
     except queue.CACHE_ERRORS as error:
         logger.warning("Could not read the workers' heartbeats; claims are not checked this time: %s", error)
-        return {}
+        return set()
     young = now - timedelta(seconds=health.HEARTBEAT_SECONDS * 2)
+    return {
+        (worker, boot) for worker, boot, claimed_at in claims
+        if running.get(worker) != boot and (running.get(worker) is not None or claimed_at <= young)
+    }
+
+
+def lost_claims(now=None) -> dict[int, list[int]]:
+    """{request id: [claim ids]} of the claims whose worker is gone (gone_workers())."""
+    now = now or timezone.now()
+    claims = list(RecomputeClaim.objects.values_list("pk", "request_id", "worker", "boot", "claimed_at"))
+    gone = gone_workers(((worker, boot, claimed_at) for _, _, worker, boot, claimed_at in claims), now)
     lost: dict[int, list[int]] = {}
-    for pk, request_id, worker, boot, claimed_at in claims:
-        current = running.get(worker)
-        if current == boot or (current is None and claimed_at > young):
-            continue
-        lost.setdefault(request_id, []).append(pk)
+    for pk, request_id, worker, boot, _ in claims:
+        if (worker, boot) in gone:
+            lost.setdefault(request_id, []).append(pk)
     return lost
 
 
@@ -173,13 +182,19 @@ def due_requests(now=None, lost: Iterable[int] = ()) -> QuerySet[RecomputeReques
 
 
 def waiting_late_data_events(now=None) -> list[int]:
-    """Events with late data that waited past its debounce and is not being recomputed."""
+    """Events with late data that waited past its debounce and is not being recomputed: rows not
+    claimed, claimed long ago, or claimed by a worker that is gone (gone_workers())."""
     now = now or timezone.now()
     debounce = int(getattr(settings, "SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30))
-    rows = PendingRecompute.objects.filter(created_at__lte=now - timedelta(seconds=debounce + grace_seconds())).filter(
+    rows = PendingRecompute.objects.filter(created_at__lte=now - timedelta(seconds=debounce + grace_seconds()))
+    events = set(rows.filter(
         Q(claimed_at__isnull=True) | Q(claimed_at__lte=now - timedelta(seconds=resend_seconds()))
-    )
-    return sorted(set(rows.values_list("event_id", flat=True)))
+    ).values_list("event_id", flat=True))
+    claims = list(rows.filter(claimed_at__isnull=False).exclude(worker="").exclude(event_id__in=events)
+                  .values_list("event_id", "worker", "worker_boot").annotate(claimed_at=Min("claimed_at")).order_by())
+    gone = gone_workers(((worker, boot, claimed_at) for _, worker, boot, claimed_at in claims), now)
+    events |= {event_id for event_id, worker, boot, _ in claims if (worker, boot) in gone}
+    return sorted(events)
 
 
 def sweep() -> dict[str, int]:

@@ -149,10 +149,12 @@ def fit_clv_task(as_of: str | None = None, event_ids: list[int] | None = None) -
     return model.pk if model is not None else None
 
 
-@shared_task(name="scoring.recompute_late_data", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
-def recompute_late_data_task(event_id: int) -> int:
-    """Late data of a completed event, debounced: scoring.services.late_data.recompute_late_data()."""
-    return recompute_late_data(event_id)
+@shared_task(name="scoring.recompute_late_data", bind=True, **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
+def recompute_late_data_task(self, event_id: int) -> int:
+    """Late data of a completed event, debounced: scoring.services.late_data.recompute_late_data(),
+    its claim naming this worker (none in-process)."""
+    worker = "" if self.request.is_eager or not self.request.hostname else self.request.hostname
+    return recompute_late_data(event_id, worker=worker, worker_boot=WORKER_BOOT if worker else "")
 
 
 @shared_task(name="scoring.nightly_recompute", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)

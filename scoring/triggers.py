@@ -55,7 +55,7 @@ def data_changed(event_id: int, contact_ids: Iterable[int]) -> None:
     """
     PendingRecompute.objects.bulk_create(
         [PendingRecompute(event_id=event_id, contact_id=contact_id) for contact_id in set(contact_ids)],
-        update_conflicts=True, unique_fields=["event", "contact"], update_fields=["claimed_at"],
+        update_conflicts=True, unique_fields=["event", "contact"], update_fields=["claimed_at", "worker", "worker_boot"],
     )
     transaction.on_commit(lambda: enqueue_late_data(event_id))
 

@@ -24,7 +24,7 @@ def late_data_key(event_id: int) -> str:
     return f"scoring:late-data:{event_id}"
 
 
-def recompute_late_data(event_id: int) -> int:
+def recompute_late_data(event_id: int, *, worker: str = "", worker_boot: str = "") -> int:
     """The contacts waiting for the event's late data (PendingRecompute) and their referrers,
     rescored as of now, then the event's metrics and those of the events that read its rows.
     Returns how many scores changed.
@@ -33,7 +33,8 @@ def recompute_late_data(event_id: int) -> int:
     its data is committed before the recompute reads) and deleted after the work: a worker
     killed midway leaves them for the redelivery or the sweeper. Data arriving meanwhile
     unclaims its row (data_changed), which then stays for the next run. Contacts locked by other
-    writers leave the rows for a run queued again.
+    writers leave the rows for a run queued again. `worker`, `worker_boot`: the worker running
+    this (its node name, which start of it), named in the claim for the sweep (scoring.outbox).
     """
     from scoring.triggers import enqueue_late_data, refresh_event_metrics  # they queue this run
 
@@ -42,7 +43,7 @@ def recompute_late_data(event_id: int) -> int:
     except queue.CACHE_ERRORS as error:
         logger.warning("Could not clear the late-data key of event %s (%s); it expires by itself.", event_id, error)
     claim = timezone.now()
-    PendingRecompute.objects.filter(event_id=event_id).update(claimed_at=claim)
+    PendingRecompute.objects.filter(event_id=event_id).update(claimed_at=claim, worker=worker, worker_boot=worker_boot)
     claimed = PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim)
     contact_ids = list(claimed.values_list("contact_id", flat=True))
     as_of = timezone.now()
@@ -53,7 +54,7 @@ def recompute_late_data(event_id: int) -> int:
     except ContactsLocked:
         logger.warning("Late data of event %s: contacts locked by other writers; trying again later.", event_id)
         # The rows stay and wait for the next debounced run (rows of deleted contacts or a deleted event went with them).
-        PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim).update(claimed_at=None)
+        PendingRecompute.objects.filter(event_id=event_id, claimed_at=claim).update(claimed_at=None, worker="", worker_boot="")
         transaction.on_commit(lambda: enqueue_late_data(event_id))
         return 0
     if compute_event_metrics(event_id, as_of=as_of) is not None:  # None: the event is gone or not completed

@@ -523,6 +523,47 @@ class TestWorkerGone:
         assert outbox.sweep()["requests"] == 0  # once
 
 
+    def test_late_data_claimed_by_a_worker_that_is_gone_is_run_again(self, settings):
+        from ror_crm import health
+
+        settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS = 0
+        settings.SCORING_OUTBOX_RESEND_SECONDS = 3600
+        event = ended_event()
+        person = attendees(event, 1)[0]
+        PendingRecompute.objects.create(event=event, contact=person, claimed_at=timezone.now(),
+                                        worker="worker-1@host", worker_boot="boot-a")
+        health.record_worker_heartbeat("worker-1@host", "boot-a")
+        assert outbox.waiting_late_data_events() == []  # its run is at work
+
+        health.record_worker_heartbeat("worker-1@host", "boot-b")  # restarted mid-run
+        assert outbox.waiting_late_data_events() == [event.pk]
+
+        sweep_outbox_task.delay()  # eager: the run goes, the rows with it
+        assert not PendingRecompute.objects.exists()
+        assert ContactScore.objects.filter(contact=person).exists()
+
+    def test_a_late_data_run_on_a_worker_names_it_in_its_claim(self, monkeypatch):
+        from ror_crm.celery import WORKER_BOOT
+        from scoring.tasks import recompute_late_data_task
+
+        event = ended_event()
+        PendingRecompute.objects.create(event=event, contact=attendees(event, 1)[0])
+        seen = []
+
+        def dies_midway(*args, **kwargs):  # the claims as the run leaves them when killed here
+            seen.extend(PendingRecompute.objects.values_list("worker", "worker_boot"))
+            raise SystemExit
+
+        monkeypatch.setattr("scoring.services.late_data.late_data_referrers", dies_midway)
+        recompute_late_data_task.push_request(hostname="worker-1@host", is_eager=False)
+        try:
+            with pytest.raises(SystemExit):
+                recompute_late_data_task.run(event.pk)
+        finally:
+            recompute_late_data_task.pop_request()
+        assert seen == [("worker-1@host", WORKER_BOOT)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_of_a_request_done_meanwhile_is_nothing():
     from scoring.models import RecomputeClaim
