@@ -1,9 +1,10 @@
 import os
 import threading
+import time
 import uuid
 
 from celery import Celery, bootsteps
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_shutdown
 
 from ror_crm.processes import freeze_loaded_objects
 
@@ -36,27 +37,31 @@ class Heartbeat(bootsteps.StartStopStep):
     """The worker writes a timestamp to the cache every HEARTBEAT_SECONDS (ror_crm.health).
 
     A thread of its own, not the worker's timer: the consumer clears that timer when it loses
-    the broker, and a heartbeat must come back by itself with Redis.
+    the broker, and a heartbeat must come back by itself with Redis. It beats until the worker
+    has shut down (worker_shutdown), not until this step stops: the pool stops after it, and a
+    warm shutdown waits there for the running tasks, whose claims must not look abandoned.
     """
 
     requires = {"celery.worker.components:Pool"}
 
-    def __init__(self, worker, **kwargs):
-        super().__init__(worker, **kwargs)
-        self.stopping = threading.Event()
-
     def start(self, worker) -> None:
-        threading.Thread(target=self.run, args=(worker.hostname,), name="heartbeat", daemon=True).start()
+        threading.Thread(target=self.run, args=(worker.hostname, time.time()), name="heartbeat", daemon=True).start()
 
-    def stop(self, worker) -> None:
-        self.stopping.set()
-
-    def run(self, hostname: str) -> None:
+    def run(self, hostname: str, started: float) -> None:
         from ror_crm.health import HEARTBEAT_SECONDS, record_worker_heartbeat
 
-        while not self.stopping.is_set():
-            record_worker_heartbeat(hostname, WORKER_BOOT)
-            self.stopping.wait(HEARTBEAT_SECONDS)
+        written = True
+        while not HEARTBEAT_STOPPING.is_set():
+            written = record_worker_heartbeat(hostname, WORKER_BOOT, started=started, resumed=not written)
+            HEARTBEAT_STOPPING.wait(HEARTBEAT_SECONDS)
+
+
+HEARTBEAT_STOPPING = threading.Event()
+
+
+@worker_shutdown.connect
+def stop_heartbeat(**kwargs) -> None:
+    HEARTBEAT_STOPPING.set()
 
 
 app.steps["worker"].add(Heartbeat)

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -84,28 +85,67 @@ def health(request):
     return JsonResponse({"status": "ok" if healthy else "fail", "checks": results}, status=200 if healthy else 503)
 
 
+# Since when heartbeats have been written without a gap (no TTL): a worker's heartbeat missing
+# is news only after three beats of that (Redis restarted empty, or back after an outage, has
+# lost or let lapse the heartbeats of workers that are alive).
+HEARTBEATS_SINCE_KEY = "health:worker-heartbeats-since"
+
+
 def worker_key(hostname: str) -> str:
+    """The latest start of the worker of this name: {"boot", "started"}."""
     return f"health:worker:{hostname}"
 
 
-def record_worker_heartbeat(hostname: str, boot: str) -> None:
-    """A worker is alive (called by its heartbeat bootstep): the latest heartbeat of any worker, for
-    the health check, and this worker's own, naming its start (`boot`), which lapses three beats
-    after the worker stopped. Redis down is logged, not raised."""
+def boot_key(boot: str) -> str:
+    """One start of a worker beating: {"worker", "at"}, lapsing three beats after its last."""
+    return f"health:worker-boot:{boot}"
+
+
+def record_worker_heartbeat(hostname: str, boot: str, *, started: float, resumed: bool = False) -> bool:
+    """A worker is alive (called by its heartbeat thread every HEARTBEAT_SECONDS): the latest
+    heartbeat of any worker, for the health check; this start of it (`boot`, since `started`);
+    and since when heartbeats come without a gap (`resumed`: the last write failed). False when
+    Redis is down (logged, not raised)."""
     now = time.time()
     try:
+        latest = cache.get(worker_key(hostname))
+        if latest and latest["boot"] != boot:
+            other = cache.get(boot_key(latest["boot"]))
+            if other and other["at"] > started:  # it beat after this one started: both alive
+                logger.error("Two workers named %s are running; give each its own name (celery worker -n).", hostname)
         cache.set(HEARTBEAT_KEY, {"at": now, "worker": hostname}, settings.HEALTH_WORKER_MAX_AGE_SECONDS * 2)
-        cache.set(worker_key(hostname), {"at": now, "boot": boot}, HEARTBEAT_SECONDS * 3)
+        cache.set_many({worker_key(hostname): {"boot": boot, "started": started},
+                        boot_key(boot): {"worker": hostname, "at": now}}, HEARTBEAT_SECONDS * 3)
+        if resumed:
+            cache.set(HEARTBEATS_SINCE_KEY, now, None)
+        else:
+            cache.add(HEARTBEATS_SINCE_KEY, now, None)
     except CACHE_ERRORS as error:
         logger.warning("Could not write the worker heartbeat: %s", error)
+        return False
+    return True
 
 
-def running_worker_boots(hostnames: Iterable[str]) -> dict[str, str]:
-    """{worker: the start of it that beats now} for those of the workers whose heartbeat is live.
-    Raises the cache's errors (the caller knows nothing then)."""
-    hostnames = list(hostnames)
-    beats = cache.get_many([worker_key(hostname) for hostname in hostnames])
-    return {hostname: beat["boot"] for hostname in hostnames if (beat := beats.get(worker_key(hostname)))}
+def gone_workers(claims: Iterable[tuple[str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
+    """The (worker, boot) pairs among the claims' (worker, boot, claimed at) whose worker is gone:
+    started anew since that boot last beat, or silent for three beats (a claim younger than two
+    beats waits: its worker's first heartbeat may be on its way). Raises the cache's errors."""
+    claims = list(claims)
+    if not claims:
+        return set()
+    keys = {worker_key(worker) for worker, _, _ in claims} | {boot_key(boot) for _, boot, _ in claims}
+    beats = cache.get_many([*keys, HEARTBEATS_SINCE_KEY])
+    since = beats.get(HEARTBEATS_SINCE_KEY)
+    silence_tells = since is not None and since <= now.timestamp() - HEARTBEAT_SECONDS * 3
+    young = now - timedelta(seconds=HEARTBEAT_SECONDS * 2)
+    gone = set()
+    for worker, boot, claimed_at in claims:
+        latest, beat = beats.get(worker_key(worker)), beats.get(boot_key(boot))
+        restarted = latest is not None and latest["boot"] != boot and (beat is None or beat["at"] < latest["started"])
+        silent = beat is None and silence_tells and claimed_at <= young
+        if restarted or silent:
+            gone.add((worker, boot))
+    return gone
 
 
 def main(argv: list[str]) -> int:

@@ -565,9 +565,11 @@ class RecomputeRequest(models.Model):
 class RecomputeClaim(models.Model):
     """A task at work on a request: on which worker (its node name), which start of that worker (a
     boot id, new each time it starts) and which task. Written when the task starts and deleted when
-    it ends (or with the request), so a claim left behind is a task that died with its worker: the
-    sweep sends the request again as soon as that worker is gone (scoring.outbox.lost_claims()),
-    where the broker would hand the task's message out again only after the visibility timeout."""
+    it ends (or with the request), so a claim left behind is a task whose process died: the sweep
+    sends the request again as soon as that worker is gone (scoring.outbox.lost_claims()), where
+    the broker would hand the task's message out again only after the visibility timeout. (A pool
+    process killed alone, by the time limit or for memory, gives its task back at once; its claim
+    stays until the request is done or that worker restarts.)"""
 
     request = models.ForeignKey(
         RecomputeRequest, verbose_name=_("recompute request"), on_delete=models.CASCADE, related_name="claims"

@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F, Min, Q, QuerySet
+from django.db import Error, IntegrityError, transaction
+from django.db.models import Exists, F, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from events.models import Event
@@ -112,9 +112,13 @@ def send(rows: Iterable[RecomputeRequest], task_of: Callable[[RecomputeRequest],
 
 
 def done(request_id: int | None) -> None:
-    """The work of this request ran: it leaves the outbox."""
-    if request_id is not None:
-        RecomputeRequest.objects.filter(pk=request_id).delete()
+    """The work of this request ran: it leaves the outbox, with its claims. The row is locked
+    first, so that a claim written meanwhile waits and finds it gone (claim())."""
+    if request_id is None:
+        return
+    with transaction.atomic():
+        for row in RecomputeRequest.objects.select_for_update().filter(pk=request_id).only("pk"):
+            row.delete()
 
 
 def claim(request_id: int, *, worker: str, boot: str, task_id: str) -> None:
@@ -125,7 +129,7 @@ def claim(request_id: int, *, worker: str, boot: str, task_id: str) -> None:
         RecomputeClaim.objects.create(request_id=request_id, worker=worker, boot=boot, task_id=task_id)
     except IntegrityError:
         pass
-    except DatabaseError as error:  # the task itself meets the outage and retries
+    except Error as error:  # the database unreachable (any of PEP 249's): the task meets it too and retries
         logger.warning("Could not claim recompute request %s for %s: %s", request_id, worker, error)
 
 
@@ -133,51 +137,37 @@ def release(request_id: int, *, boot: str, task_id: str) -> None:
     """The task ended (done, failed or to be retried): its claim goes."""
     try:
         RecomputeClaim.objects.filter(request_id=request_id, boot=boot, task_id=task_id).delete()
-    except DatabaseError as error:  # left behind, it only makes the sweep send the request once more
+    except Error as error:  # left behind, it only makes the sweep send the request once more
         logger.warning("Could not release the claim of recompute request %s: %s", request_id, error)
 
 
 def gone_workers(claims: Iterable[tuple[str, str, datetime]], now: datetime) -> set[tuple[str, str]]:
-    """The (worker, start) pairs among the claims' (worker, start, claimed at) that are gone: the
-    worker's heartbeat names another start of it (it was restarted), or it has none any more (it
-    stopped three beats ago; a claim younger than two beats waits, as a worker's first heartbeat
-    may still be on its way, or a restarted Redis lost them all). None gone when the cache cannot
-    say."""
-    claims = [(worker, boot, claimed_at) for worker, boot, claimed_at in claims if worker]
-    if not claims:
-        return set()
+    """ror_crm.health.gone_workers(), or none when the cache cannot say."""
     try:
-        running = queue.guarded_redis_call(lambda: health.running_worker_boots({claim[0] for claim in claims}))
+        return queue.guarded_redis_call(lambda: health.gone_workers(claims, now))
     except queue.CACHE_ERRORS as error:
         logger.warning("Could not read the workers' heartbeats; claims are not checked this time: %s", error)
         return set()
-    young = now - timedelta(seconds=health.HEARTBEAT_SECONDS * 2)
-    return {
-        (worker, boot) for worker, boot, claimed_at in claims
-        if running.get(worker) != boot and (running.get(worker) is not None or claimed_at <= young)
-    }
 
 
-def lost_claims(now=None) -> dict[int, list[int]]:
-    """{request id: [claim ids]} of the claims whose worker is gone (gone_workers())."""
+def lost_claims(now=None) -> list[int]:
+    """The ids of the claims whose worker is gone (gone_workers())."""
     now = now or timezone.now()
-    claims = list(RecomputeClaim.objects.values_list("pk", "request_id", "worker", "boot", "claimed_at"))
-    gone = gone_workers(((worker, boot, claimed_at) for _, _, worker, boot, claimed_at in claims), now)
-    lost: dict[int, list[int]] = {}
-    for pk, request_id, worker, boot, _ in claims:
-        if (worker, boot) in gone:
-            lost.setdefault(request_id, []).append(pk)
-    return lost
+    claims = list(RecomputeClaim.objects.values_list("pk", "worker", "boot", "claimed_at"))
+    gone = gone_workers(((worker, boot, claimed_at) for _, worker, boot, claimed_at in claims), now)
+    return [pk for pk, worker, boot, _ in claims if (worker, boot) in gone]
 
 
-def due_requests(now=None, lost: Iterable[int] = ()) -> QuerySet[RecomputeRequest]:
+def due_requests(now=None, lost_claim_ids: Iterable[int] = ()) -> QuerySet[RecomputeRequest]:
     """Requests never sent (beyond the grace time), sent long ago and still not done, or held
-    by a worker that is gone (`lost`: their ids, from lost_claims())."""
+    by a worker that is gone (one of `lost_claim_ids`, from lost_claims(), still there: a
+    concurrent sweep that sent the request again has deleted it)."""
     now = now or timezone.now()
+    lost = RecomputeClaim.objects.filter(request=OuterRef("pk"), pk__in=list(lost_claim_ids))
     return RecomputeRequest.objects.filter(
         Q(sent_at__isnull=True, created_at__lte=now - timedelta(seconds=grace_seconds()))
         | Q(sent_at__lte=now - timedelta(seconds=resend_seconds()))
-        | Q(pk__in=list(lost))
+        | Q(Exists(lost))
     ).filter(send_count__lt=max_sends())
 
 
@@ -204,14 +194,15 @@ def sweep() -> dict[str, int]:
     started = timezone.now()
     lost = lost_claims(started)
     with transaction.atomic():
-        # Concurrent sweeps take different rows (PostgreSQL); the sent_at stamp commits with them.
+        # Concurrent sweeps take different rows (PostgreSQL); the sent_at stamp commits with them,
+        # and so does the deletion of the gone workers' claims (the new work claims anew).
         rows = list(due_requests(started, lost).select_for_update(skip_locked=True)[:SWEEP_BATCH])
+        abandoned = set(RecomputeClaim.objects.filter(pk__in=lost, request__in=rows).values_list("request_id", flat=True))
         sent = send(rows)
+        RecomputeClaim.objects.filter(pk__in=lost, request__sent_at__gte=started).delete()
     for row in rows:
-        if row.pk in lost:
+        if row.pk in abandoned:
             logger.warning("Outbox: %s was taken up by a worker that is gone; sent again.", row)
-    # The gone worker's claims of the requests sent again go: the new work claims anew.
-    RecomputeClaim.objects.filter(pk__in=[pk for pks in lost.values() for pk in pks], request__sent_at__gte=started).delete()
     for row in RecomputeRequest.objects.filter(pk__in=[row.pk for row in rows], send_count__gte=max_sends()):
         logger.error("Outbox: %s was sent %d times and is still not done; the sweep leaves it "
                      "(manage.py scoring_outbox --resend-all sends it again).", row, row.send_count)

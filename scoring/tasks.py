@@ -15,8 +15,8 @@ import logging
 from datetime import datetime
 from functools import partial
 
-from celery import chord, group, shared_task
-from celery.signals import task_postrun, task_prerun, worker_ready
+from celery import Task, chord, group, shared_task
+from celery.signals import worker_ready
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -49,11 +49,30 @@ RETRY_WHEN_LOCKED = {**RETRY_WHEN_DOWN, "autoretry_for": (ContactsLocked, *queue
 REDELIVER_WHEN_LOST = queue.REDELIVER_WHEN_LOST
 
 
+class OutboxTask(Task):
+    """A scoring task doing the work of an outbox request (its `request_id`) claims the request
+    while it runs on a worker (scoring.outbox.claim()), so that the sweep sends it again as soon
+    as this worker is gone. Claimed inside the run, after Celery's Django fixup has checked the
+    task's database connection; released however the run ends (done, failed, retried). Run
+    in-process (eager, or called directly) there is no worker to lose."""
+
+    def __call__(self, *args, **kwargs):
+        request_id, worker = kwargs.get("request_id"), self.request.hostname
+        if request_id is None or not worker or self.request.is_eager:
+            return super().__call__(*args, **kwargs)
+        task_id = self.request.id
+        outbox.claim(request_id, worker=worker, boot=WORKER_BOOT, task_id=task_id)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            outbox.release(request_id, boot=WORKER_BOOT, task_id=task_id)
+
+
 def _as_of(value: str | None) -> datetime:
     return datetime.fromisoformat(value) if value else timezone.now()
 
 
-@shared_task(name="scoring.recompute_contacts", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+@shared_task(name="scoring.recompute_contacts", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
 def recompute_contacts_task(
     contact_ids: list[int], as_of: str | None, trigger: str, event_id: int | None = None, request_id: int | None = None
 ) -> int:
@@ -62,7 +81,7 @@ def recompute_contacts_task(
     return changed
 
 
-@shared_task(name="scoring.recompute_contact_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+@shared_task(name="scoring.recompute_contact_range", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
 def recompute_contact_range_task(
     first_id: int, last_id: int, as_of: str | None, trigger: str, request_id: int | None = None
 ) -> int:
@@ -74,7 +93,7 @@ def recompute_contact_range_task(
     return changed
 
 
-@shared_task(name="scoring.recompute_event_chunk", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+@shared_task(name="scoring.recompute_event_chunk", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
 def recompute_event_chunk_task(
     contact_ids: list[int], as_of: str, trigger: str, event_id: int, request_id: int | None = None
 ) -> list[list]:
@@ -86,14 +105,14 @@ def recompute_event_chunk_task(
     return [[contact_id, delta] for contact_id, delta in chunk_attendee_lifts(event_id, contact_ids).items()]
 
 
-@shared_task(name="scoring.compute_event_metrics", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
+@shared_task(name="scoring.compute_event_metrics", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def compute_event_metrics_task(
     event_id: int, as_of: str | None = None, request_id: int | None = None, clv: bool = True
 ) -> None:
     _event_metrics(event_id, as_of, request_id, clv=clv)
 
 
-@shared_task(name="scoring.event_metrics_after_chunks", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
+@shared_task(name="scoring.event_metrics_after_chunks", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def event_metrics_after_chunks_task(
     chunk_lifts: list[list[list]], event_id: int, as_of: str, request_id: int | None = None
 ) -> None:
@@ -111,7 +130,7 @@ def _event_metrics(
     outbox.done(request_id)
 
 
-@shared_task(name="scoring.recompute_event", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
+@shared_task(name="scoring.recompute_event", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_event_task(
     event_id: int, as_of: str | None = None, trigger: str = ScoreTrigger.EVENT, request_id: int | None = None
 ) -> None:
@@ -185,7 +204,7 @@ def nightly_recompute_task(only_if_missed: bool = False) -> int:
     return len(rows)
 
 
-@shared_task(name="scoring.nightly_range", **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
+@shared_task(name="scoring.nightly_range", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_LOCKED)
 def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[list], request_id: int | None = None) -> int:
     """One range of the nightly run: decayed by arithmetic, changed contacts by the full path.
     Its outbox request, sent again if this task is lost, scores the range by the full path."""
@@ -197,7 +216,7 @@ def nightly_range_task(first_id: int, last_id: int, as_of: str, changed: list[li
     return len(outcome["changes"])
 
 
-@shared_task(name="scoring.recompute_all", **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
+@shared_task(name="scoring.recompute_all", base=OutboxTask, **REDELIVER_WHEN_LOST, **RETRY_WHEN_DOWN)
 def recompute_all_task(trigger: str, request_id: int | None = None) -> int:
     """Every contact again, now (keep-in-touch cadences changed, say): the nightly run's fan-out."""
     count = _fan_out_all_contacts(trigger)
@@ -216,31 +235,6 @@ def _fan_out_all_contacts(trigger: str) -> int:
 def sweep_outbox_task() -> dict[str, int]:
     """Every minute (beat) and when a worker starts: send scoring work due and not done."""
     return outbox.sweep()
-
-
-def _outbox_request_at_work(task, kwargs) -> int | None:
-    """The outbox request a scoring task runs for on a worker (its `request_id`); None in-process
-    (eager: no worker to lose) and for other tasks."""
-    request_id = (kwargs or {}).get("request_id")
-    if request_id is None or task is None or not task.name.startswith("scoring."):
-        return None
-    return None if task.request.is_eager or not task.request.hostname else request_id
-
-
-@task_prerun.connect
-def claim_outbox_request(sender=None, task_id=None, task=None, kwargs=None, **extra) -> None:
-    """A task starting work on an outbox request claims it, so that the sweep sends it again as
-    soon as this worker is gone (scoring.outbox.lost_claims())."""
-    if (request_id := _outbox_request_at_work(task, kwargs)) is not None:
-        outbox.claim(request_id, worker=task.request.hostname, boot=WORKER_BOOT, task_id=task_id)
-
-
-@task_postrun.connect
-def release_outbox_request(sender=None, task_id=None, task=None, kwargs=None, **extra) -> None:
-    """Its work over (done, failed, or a retry waiting), the task's claim goes: a claim left behind
-    is a task that died with its worker."""
-    if (request_id := _outbox_request_at_work(task, kwargs)) is not None:
-        outbox.release(request_id, boot=WORKER_BOOT, task_id=task_id)
 
 
 @worker_ready.connect

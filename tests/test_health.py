@@ -59,12 +59,12 @@ class TestHealth:
         assert stale.status_code == 503
         assert "600 s old" in stale.json()["checks"]["worker"]["error"]
 
-        health.record_worker_heartbeat("w1", "boot-1")
+        health.record_worker_heartbeat("w1", "boot-1", started=time.time())
         assert client.get("/health/?check=worker").status_code == 200
 
     def test_a_heartbeat_with_redis_down_is_logged_not_raised(self, monkeypatch, caplog):
         monkeypatch.setattr(cache_class(), "set", refuse)
-        health.record_worker_heartbeat("w1", "boot-1")
+        health.record_worker_heartbeat("w1", "boot-1", started=time.time())
         assert "Could not write the worker heartbeat" in caplog.text
 
     def test_the_command_line_exit_code(self, monkeypatch, capsys):

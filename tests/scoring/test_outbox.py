@@ -7,8 +7,11 @@ task in-process.
 """
 
 import contextlib
+import time
+import uuid
 from datetime import timedelta
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 import redis.exceptions
@@ -24,10 +27,10 @@ from contacts.models import Contact
 from events import services as event_services
 from events.models import Attendance, Event
 from partners.models import PartnerAPIKey
-from ror_crm import queue
+from ror_crm import health, queue
 from scoring import outbox
 from scoring.choices import RecomputeKind
-from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeRequest
+from scoring.models import ContactScore, EventMetrics, PendingRecompute, RecomputeClaim, RecomputeRequest
 from scoring.tasks import (
     nightly_recompute_task,
     recompute_contact_range_task,
@@ -447,102 +450,141 @@ def test_a_request_for_an_event_deleted_meanwhile_is_dropped_not_raised():
     assert not RecomputeRequest.objects.exists()
 
 
+def beat(worker: str, boot: str, *, started: float, at: float | None = None) -> None:
+    """A heartbeat of `worker`'s start `boot` (ror_crm.health), written `at` (default now)."""
+    if at is None:
+        health.record_worker_heartbeat(worker, boot, started=started)
+    else:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(health.time, "time", lambda: at)
+            health.record_worker_heartbeat(worker, boot, started=started)
+
+
+@pytest.fixture
+def heartbeats_long_since():
+    """Heartbeats have come without a gap for a while: a silent worker is news."""
+    caches["default"].set(health.HEARTBEATS_SINCE_KEY, time.time() - 3600, None)
+    yield
+    caches["default"].delete(health.HEARTBEATS_SINCE_KEY)
+
+
+@pytest.fixture
+def names() -> SimpleNamespace:
+    """Worker names and boot ids of this test's own (the heartbeats stay in the cache after it)."""
+    suffix = uuid.uuid4().hex[:8]
+    return SimpleNamespace(w1=f"worker-1-{suffix}@host", w2=f"worker-2-{suffix}@host",
+                           a=f"boot-a-{suffix}", b=f"boot-b-{suffix}", c=f"boot-c-{suffix}")
+
+
 @pytest.mark.django_db
 class TestWorkerGone:
     """A worker killed midway leaves its messages to Redis's visibility timeout (half an hour): the
-    sweep sends the requests it had taken up again once its heartbeat names another start of it
-    or has lapsed."""
+    sweep sends the requests it had taken up again once it started anew or fell silent."""
 
     @pytest.fixture
     def request_row(self):
         return RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=ended_event(), sent_at=timezone.now())
 
-    def test_a_task_on_a_worker_claims_its_request_while_it_runs_and_one_run_in_process_does_not(self, request_row):
-        from celery.signals import task_postrun, task_prerun
-
+    def test_a_task_on_a_worker_claims_its_request_while_it_runs_and_one_run_in_process_does_not(
+        self, names, request_row, monkeypatch
+    ):
         from ror_crm.celery import WORKER_BOOT
-        from scoring.models import RecomputeClaim
         from scoring.tasks import compute_event_metrics_task as task
 
-        def run(task_id: str, signal) -> None:
-            signal.send(sender=task, task_id=task_id, task=task, args=(request_row.event_id,),
-                        kwargs={"request_id": request_row.pk})
+        claims_during_run = []
 
-        run("in-process", task_prerun)
-        assert not RecomputeClaim.objects.exists()  # no worker to lose
+        def metrics(event_id, **kwargs):
+            claims_during_run.append(list(RecomputeClaim.objects.values_list("worker", "boot", "task_id")))
+            raise RuntimeError("the work failed")
 
-        task.push_request(hostname="worker-1@host", is_eager=False)
+        monkeypatch.setattr("scoring.tasks.compute_event_metrics", metrics)
+        with pytest.raises(RuntimeError):
+            task(request_row.event_id, request_id=request_row.pk)  # in-process: no worker to lose
+        task.push_request(hostname=names.w1, id="task-1", is_eager=False)
         try:
-            run("chunk-1", task_prerun)
-            run("chunk-2", task_prerun)  # the pool's other process, on the same request
-            assert sorted(RecomputeClaim.objects.values_list("worker", "boot", "task_id")) == [
-                ("worker-1@host", WORKER_BOOT, "chunk-1"), ("worker-1@host", WORKER_BOOT, "chunk-2")]
-            run("chunk-1", task_postrun)
+            with pytest.raises(RuntimeError):
+                task(request_row.event_id, request_id=request_row.pk)
         finally:
             task.pop_request()
-        assert list(RecomputeClaim.objects.values_list("task_id", flat=True)) == ["chunk-2"]  # still at work
 
-    def test_a_claim_is_lost_when_its_worker_started_anew_or_stopped_beating(self, request_row, monkeypatch):
-        from ror_crm import health
-        from scoring.models import RecomputeClaim
+        assert claims_during_run == [[], [(names.w1, WORKER_BOOT, "task-1")]]
+        assert not RecomputeClaim.objects.exists()  # released, though the work failed
 
-        outbox.claim(request_row.pk, worker="worker-1@host", boot="boot-a", task_id="t1")
-        health.record_worker_heartbeat("worker-1@host", "boot-a")
-        assert outbox.lost_claims() == {}  # at work
+    def test_a_claim_is_lost_when_its_worker_started_anew(self, names, request_row):
+        now = time.time()
+        outbox.claim(request_row.pk, worker=names.w1, boot=names.a, task_id="t1")
+        beat(names.w1, names.a, started=now - 600, at=now - 5)
+        assert outbox.lost_claims() == []  # at work
 
-        health.record_worker_heartbeat("worker-1@host", "boot-b")  # restarted: the claim's start is gone
-        [claim] = RecomputeClaim.objects.all()
-        assert outbox.lost_claims() == {request_row.pk: [claim.pk]}
+        beat(names.w1, names.b, started=now)  # restarted after boot-a's last beat
+        assert outbox.lost_claims() == list(RecomputeClaim.objects.values_list("pk", flat=True))
 
-        caches["default"].delete(health.worker_key("worker-1@host"))  # no heartbeat any more
-        assert outbox.lost_claims() == {}  # a young claim waits: a first heartbeat may be on its way
-        later = timezone.now() + timedelta(seconds=health.HEARTBEAT_SECONDS * 2 + 1)
-        assert outbox.lost_claims(later) == {request_row.pk: [claim.pk]}
+    def test_a_claim_is_lost_when_its_worker_fell_silent_unless_every_heartbeat_did(
+        self, names, request_row, monkeypatch
+    ):
+        outbox.claim(request_row.pk, worker=names.w1, boot=names.a, task_id="t1")
+        later = timezone.now() + timedelta(minutes=2)  # no heartbeat of boot-a, the claim two beats old
+
+        caches["default"].set(health.HEARTBEATS_SINCE_KEY, later.timestamp() - 30, None)  # Redis back 30 s ago
+        assert outbox.lost_claims(later) == []  # live workers' heartbeats may still be coming back
+
+        caches["default"].set(health.HEARTBEATS_SINCE_KEY, later.timestamp() - 3600, None)
+        assert len(outbox.lost_claims(later)) == 1
+        assert outbox.lost_claims(timezone.now()) == []  # a young claim: the first heartbeat may be on its way
 
         with redis_down(monkeypatch):
-            assert outbox.lost_claims(later) == {}  # the cache cannot say: nothing is taken for lost
+            assert outbox.lost_claims(later) == []  # the cache cannot say: nothing is taken for lost
 
-    def test_the_sweep_sends_a_lost_request_at_once_and_drops_the_gone_workers_claim(self, request_row, monkeypatch, caplog):
-        from ror_crm import health
-        from scoring.models import RecomputeClaim
+    def test_two_live_workers_of_one_name_do_not_take_each_other_for_gone(self, names, request_row, caplog):
+        now = time.time()
+        outbox.claim(request_row.pk, worker=names.w1, boot=names.a, task_id="t1")
+        beat(names.w1, names.a, started=now - 600, at=now - 20)
+        beat(names.w1, names.b, started=now - 60)  # started before boot-a's last beat
+        assert outbox.lost_claims() == []
+        assert f"Two workers named {names.w1} are running" in caplog.text
 
+    def test_the_sweep_sends_a_lost_request_once_and_drops_the_gone_workers_claim(
+        self, names, request_row, heartbeats_long_since, monkeypatch, caplog
+    ):
         sent = []
         monkeypatch.setattr(outbox.queue, "publish", lambda send, what: sent.append(what) or True)
-        outbox.claim(request_row.pk, worker="worker-1@host", boot="boot-a", task_id="t1")
-        outbox.claim(request_row.pk, worker="worker-2@host", boot="boot-c", task_id="t2")  # another chunk, on a live worker
-        health.record_worker_heartbeat("worker-2@host", "boot-c")
-        health.record_worker_heartbeat("worker-1@host", "boot-a")
+        now = time.time()
+        outbox.claim(request_row.pk, worker=names.w1, boot=names.a, task_id="t1")
+        outbox.claim(request_row.pk, worker=names.w2, boot=names.c, task_id="t2")  # another chunk
+        beat(names.w2, names.c, started=now - 600)
+        beat(names.w1, names.a, started=now - 600, at=now - 5)
         assert outbox.sweep()["requests"] == 0  # sent a moment ago, both workers at it
 
-        health.record_worker_heartbeat("worker-1@host", "boot-b")
+        beat(names.w1, names.b, started=now)
+        lost = outbox.lost_claims()
         assert outbox.sweep()["sent"] == 1
         assert len(sent) == 1
         assert "taken up by a worker that is gone; sent again" in caplog.text
-        assert list(RecomputeClaim.objects.values_list("worker", flat=True)) == ["worker-2@host"]
+        assert list(RecomputeClaim.objects.values_list("worker", flat=True)) == [names.w2]
         assert RecomputeRequest.objects.get(pk=request_row.pk).send_count == 1
         assert outbox.sweep()["requests"] == 0  # once
+        # A sweep that found the claim lost before this one sent the request again does not send it twice.
+        assert not outbox.due_requests(timezone.now(), lost).exists()
 
-
-    def test_late_data_claimed_by_a_worker_that_is_gone_is_run_again(self, settings):
-        from ror_crm import health
-
+    def test_late_data_claimed_by_a_worker_that_is_gone_is_run_again(self, names, settings):
         settings.SCORING_LATE_DATA_DEBOUNCE_SECONDS = 0
         settings.SCORING_OUTBOX_RESEND_SECONDS = 3600
         event = ended_event()
         person = attendees(event, 1)[0]
         PendingRecompute.objects.create(event=event, contact=person, claimed_at=timezone.now(),
-                                        worker="worker-1@host", worker_boot="boot-a")
-        health.record_worker_heartbeat("worker-1@host", "boot-a")
+                                        worker=names.w1, worker_boot=names.a)
+        now = time.time()
+        beat(names.w1, names.a, started=now - 600, at=now - 5)
         assert outbox.waiting_late_data_events() == []  # its run is at work
 
-        health.record_worker_heartbeat("worker-1@host", "boot-b")  # restarted mid-run
+        beat(names.w1, names.b, started=now)  # restarted mid-run
         assert outbox.waiting_late_data_events() == [event.pk]
 
         sweep_outbox_task.delay()  # eager: the run goes, the rows with it
         assert not PendingRecompute.objects.exists()
         assert ContactScore.objects.filter(contact=person).exists()
 
-    def test_a_late_data_run_on_a_worker_names_it_in_its_claim(self, monkeypatch):
+    def test_a_late_data_run_on_a_worker_names_it_in_its_claim(self, names, monkeypatch):
         from ror_crm.celery import WORKER_BOOT
         from scoring.tasks import recompute_late_data_task
 
@@ -555,18 +597,17 @@ class TestWorkerGone:
             raise SystemExit
 
         monkeypatch.setattr("scoring.services.late_data.late_data_referrers", dies_midway)
-        recompute_late_data_task.push_request(hostname="worker-1@host", is_eager=False)
+        recompute_late_data_task.push_request(hostname=names.w1, is_eager=False)
         try:
             with pytest.raises(SystemExit):
                 recompute_late_data_task.run(event.pk)
         finally:
             recompute_late_data_task.pop_request()
-        assert seen == [("worker-1@host", WORKER_BOOT)]
+        assert seen == [(names.w1, WORKER_BOOT)]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_claim_of_a_request_done_meanwhile_is_nothing():
-    from scoring.models import RecomputeClaim
 
     row = RecomputeRequest.objects.create(kind=RecomputeKind.METRICS, event=ended_event())
     row_id = row.pk
