@@ -245,8 +245,13 @@ class LapsedContactSerializer(ContactSerializer):
         help_text="Start of the last event the contact attended, as of its score's `computed_at`.",
     )
 
+    attendance_status = serializers.ChoiceField(
+        choices=AttendanceStatus.choices, read_only=True, allow_null=True,
+        help_text="The contact's attendance status at this event (registered, waitlisted, …); null: none.",
+    )
+
     class Meta(ContactSerializer.Meta):
-        fields = [*ContactSerializer.Meta.fields, "last_touch_at", "last_attended_at"]
+        fields = [*ContactSerializer.Meta.fields, "last_touch_at", "last_attended_at", "attendance_status"]
         read_only_fields = fields
 
 

@@ -1,5 +1,7 @@
 from dataclasses import asdict
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -43,7 +45,7 @@ from events.api.serializers import (
 )
 from events.models import Attendance, Event, EventSeries, Feedback, Interaction
 from partners.exceptions import PayloadTooLarge
-from partners.filters import UPDATED_SINCE_HELP, updated_since
+from partners.filters import UPDATED_SINCE_HELP, StrictNullBooleanField, updated_since
 from partners.pagination import (
     CURSOR_PARAMETER,
     PAGE_SIZE_PARAMETER,
@@ -140,6 +142,10 @@ class EventViewSet(ServiceModelViewSet):
             OpenApiParameter("owner", {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
                              description="Only contacts this user (id) owns."),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
+            OpenApiParameter("to_win_back", OpenApiTypes.BOOL, description=(
+                "`true`: the people to call, as the event's admin page lists them: before the event is over "
+                "(neither completed nor ended) only those not registered nor on its waiting list so far, and never "
+                "erased contacts or those who asked not to be contacted. `attendance_status` says who is coming.")),
             PAGE_SIZE_PARAMETER,
             CURSOR_PARAMETER,
         ],
@@ -156,10 +162,18 @@ class EventViewSet(ServiceModelViewSet):
         first (contacts without a score last), cursor-paginated. Empty for an event without a
         previous edition. Erased contacts are listed as everywhere, with their personal fields
         null; `do_not_contact` says whom not to reach out to. Filters `owner` (a user id) and
-        `updated_since` (contacts whose data or score changed since then, as on `contacts/`)."""
+        `updated_since` (contacts whose data or score changed since then, as on `contacts/`), and
+        `to_win_back=true` (before the event, those not signed up so far and reachable). Each row says
+        the contact's `attendance_status` at this event (registered, waitlisted, …; null: none)."""
         event = self.get_object()
-        contacts = selectors.lapsed_attendees(event).select_related("score").with_last_change().annotate(
-            score_sort=Coalesce("score__score", NO_SCORE)
+        try:
+            to_win_back = bool(StrictNullBooleanField(required=False).clean(request.query_params.get("to_win_back", "")))
+        except DjangoValidationError as error:
+            raise ValidationError({"to_win_back": error.messages}) from error
+        contacts = selectors.lapsed_attendees(event, to_win_back=to_win_back).select_related("score").with_last_change()
+        contacts = contacts.annotate(
+            score_sort=Coalesce("score__score", NO_SCORE),
+            attendance_status=Subquery(Attendance.objects.filter(event=event, contact=OuterRef("pk")).values("status")[:1]),
         )
         since = updated_since(request)
         if since is not None:  # the contact or its score changed (as contacts/?updated_since=)

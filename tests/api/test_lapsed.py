@@ -108,6 +108,8 @@ def test_erased_and_do_not_contact_people_are_listed_the_event_pages_list_leaves
     assert set(rows) == {person.pk for person in lapsed}
     assert (rows[lapsed[0].pk]["email"], rows[lapsed[1].pk]["do_not_contact"]) == (None, True)
     assert list(selectors.lapsed_attendees(second, to_win_back=True)) == [lapsed[2]]
+    won_back = read_client.get(f"/api/v1/events/{second.pk}/lapsed/?to_win_back=true").json()["results"]
+    assert [row["id"] for row in won_back] == [lapsed[2].pk]
 
 
 def test_before_the_event_the_event_pages_list_is_of_who_is_not_coming_so_far(read_client):
@@ -125,5 +127,13 @@ def test_before_the_event_the_event_pages_list_is_of_who_is_not_coming_so_far(re
     rows = read_client.get(f"/api/v1/events/{upcoming.pk}/lapsed/").json()["results"]
     assert {row["email"] for row in rows} == {f"{status}@example.com" for status in people}
     assert earlier[0].pk not in {row["id"] for row in rows}  # of the edition before the previous one
+    assert {row["email"]: row["attendance_status"] for row in rows} == {
+        f"{status}@example.com": None if status == "none" else status for status in people}
     to_call = selectors.lapsed_attendees(upcoming, to_win_back=True)
     assert {person.email for person in to_call} == {"invited@example.com", "cancelled@example.com", "none@example.com"}
+    # the same list through the API, for a partner's win-back campaign
+    url = f"/api/v1/events/{upcoming.pk}/lapsed/"
+    rows = read_client.get(url, {"to_win_back": "true"}).json()["results"]
+    assert {row["email"] for row in rows} == {"invited@example.com", "cancelled@example.com", "none@example.com"}
+    assert len(read_client.get(url, {"to_win_back": "false"}).json()["results"]) == len(people)
+    assert read_client.get(url, {"to_win_back": "maybe"}).json() == {"to_win_back": ["Give true or false."]}
