@@ -243,10 +243,8 @@ def delete_event(event: Event) -> None:
     from scoring import triggers  # scoring depends on events, not the other way round
     from scoring.choices import ScoreTrigger
     from scoring.services import event_contact_ids, events_depending_on
-    from scoring.services.next_action import invited_to
 
-    # and those invited to it, whose next action moves to the next edition or away
-    contact_ids = sorted(set(event_contact_ids(event.pk)) | invited_to([event.pk]))
+    contact_ids = event_contact_ids(event.pk)  # those invited to it too: their next action moves on
     dependent = events_depending_on([event.pk], contact_ids)
     event.delete()
     triggers.schedule_contacts_recompute(contact_ids, trigger=ScoreTrigger.LATE_DATA)

@@ -17,7 +17,7 @@ from scoring.choices import ScoreTrigger
 from scoring.models import ContactScore
 from scoring.services.contact_scores import compute_scores
 from scoring.services.event_metrics import compute_event_metrics
-from scoring.services.next_action import apply_next_actions
+from scoring.services.next_action import apply_next_actions, invited_to
 from scoring.services.profile import ScoringParameters, active_parameters
 from scoring.services.writes import save_scores
 from scoring.signals import contact_scores_changed
@@ -58,7 +58,9 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     previous one's (who did not come back loses the current streak: the people the product
     exists to find) and any later one's (an edition completed out of order renumbers theirs).
     The referrers of its attendees too (referrals made before it started): a referral converts
-    when the referred contact attends (docs/referrals.md). A fixed number of queries.
+    when the referred contact attends (docs/referrals.md). And the contacts whose next best action
+    invites them to it: started, completed or gone, it is no longer an edition to invite to (the
+    next one is, or none). A fixed number of queries.
     `neighbours=False` leaves out the neighbouring editions' attendees: an event that only started
     or ended, not completed, changes no streak."""
     event = Event.objects.filter(pk=event_id).first()
@@ -70,6 +72,7 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     touched |= set(FollowUp.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     touched |= set(Feedback.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     touched |= referrers_of_attendees(event_id, event.starts_at)
+    touched |= invited_to([event_id])
     if neighbours and event.series_id is not None:
         previous = previous_edition(event)
         editions = Q(event__starts_at__gt=event.starts_at)

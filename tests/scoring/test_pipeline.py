@@ -836,6 +836,20 @@ def test_deleting_a_planned_edition_rescores_the_contacts_invited_to_it(django_c
 
 
 @pytest.mark.django_db
+def test_completing_the_edition_a_contact_is_invited_to_rescores_them_at_once(django_capture_on_commit_callbacks):
+    """Not an attendee of it nor of the edition before: without this they kept inviting to a
+    finished event until the nightly run."""
+    _series, planned, loyal = invited_to_the_next_edition(django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event_services.complete_event(planned, force=True)
+
+    score = ContactScore.objects.get(contact=loyal)
+    assert score.next_action != "invite"
+    assert "next_edition" not in score.next_action_figures
+
+
+@pytest.mark.django_db
 def test_renaming_a_series_rescores_the_contacts_invited_to_its_next_edition(django_capture_on_commit_callbacks):
     series, _planned, loyal = invited_to_the_next_edition(django_capture_on_commit_callbacks)
 
