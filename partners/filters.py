@@ -58,7 +58,8 @@ class MomentFilter(filters.IsoDateTimeFilter):
 
 
 UPDATED_SINCE_HELP = (
-    "Only rows changed at or after this time (ISO 8601 with offset): incremental sync. For the next sync pass the "
+    "Only rows changed at or after this time (ISO 8601 with offset; one without, or a date, is read in the "
+    "agency's time zone, Europe/Berlin): incremental sync. For the next sync pass the "
     "time this one started minus a few minutes, not the latest `updated_at` you saw: a row's `updated_at` is when "
     "it was written, and a write is seen when its transaction commits (a bulk of 1,000 rows: a few seconds later). "
     "Rows read twice are harmless: match them by `id`."
