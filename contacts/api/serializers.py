@@ -215,7 +215,10 @@ class MissedDeadlineQuerySerializer(serializers.Serializer):
 
 
 class MissedDeadlineSerializer(serializers.Serializer):
-    """An attendee of `contacts.deadlines.missed_deadline_queue()`; context["now"] is the moment of the queue."""
+    """An attendee with an owner and no follow-up within the event's deadline: one row of the missed
+    queue, as of the moment of the request."""
+
+    # (built from contacts.deadlines.missed_deadline_queue(); the view's context["now"] is that moment)
 
     id = serializers.IntegerField(help_text="The attendance's id.")
     event = serializers.IntegerField(source="event_id")
