@@ -131,8 +131,9 @@ but stood the same before it, with a 95 % bootstrap interval.
   reported in `unmatched_attendees`.
 - **Effect** (difference in differences) = mean attendee change − mean matched control change,
   over the pairs.
-- **Interval**: percentile bootstrap of the mean over the pairs, {DEFAULT_RESAMPLES:,} resamples
-  drawn with a seeded generator (the same data give the same interval).
+- **Interval**: percentile bootstrap of the mean over the pairs, clustered by control (the pairs
+  sharing a control are drawn together), {DEFAULT_RESAMPLES:,} resamples drawn with a seeded
+  generator (the same data give the same interval).
   `interval_includes_zero` and `summary` say plainly when 0 lies inside it.
 - **Balance**: per group the mean score before and the shares of stages and organization-size
   buckets, and the standardized mean difference of the score before, before and after matching.

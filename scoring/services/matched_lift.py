@@ -22,9 +22,12 @@ Definitions (docs/matched-lift.md, the API schema and the event page say the sam
   attendee is reported as unmatched (`outside_caliper`; `no_candidate` when the stratum has none).
 - **Effect** (difference in differences) = mean over matched pairs of (attendee's change −
   control's change) = mean attendee change − mean matched control change.
-- **95 % interval**: percentile bootstrap over the matched pairs: `resamples` times draw as many
-  pairs with replacement (numpy Generator seeded with `seed`), take the mean difference; the
-  2.5th and 97.5th percentiles (linear interpolation). It includes 0 → said plainly.
+- **95 % interval**: percentile bootstrap over the matched pairs, clustered by control: the
+  pairs that share a control are drawn together (they are not independent: a control's change
+  counts once per pair it serves). `resamples` times draw as many controls' clusters as there
+  are, with replacement (numpy Generator seeded with `seed`), take the mean difference of their
+  pairs; the 2.5th and 97.5th percentiles (linear interpolation). With every control serving one
+  attendee, that is the plain bootstrap over the pairs. It includes 0 → said plainly.
 - **Balance**: per group (all attendees, all candidates, matched attendees, matched controls —
   a control counted once per pair it serves) the mean score before and the shares of stages and
   organization-size buckets; the standardized mean difference of the score before,
@@ -60,7 +63,7 @@ from scoring.services.recompute import chunk_size_setting, chunked
 from scoring.services.validity import VERSIONED_MODELS, data_version
 
 # Bump when this computation or the result's shape changes: results cached by old code drop out.
-LIFT_VERSION = 1
+LIFT_VERSION = 2  # 2: the interval's bootstrap clustered by control
 CACHE_TIMEOUT = 24 * 3600
 DEFAULT_DAYS, MIN_DAYS, MAX_DAYS = 90, 1, 3650
 DEFAULT_RESAMPLES, MAX_RESAMPLES = 2000, 100_000
@@ -358,18 +361,28 @@ def match_attendees(population: Population, caliper: float) -> Matching:
 
 
 def bootstrap_interval(
-    differences: np.ndarray, *, resamples: int, seed: int, confidence: float = CONFIDENCE
+    differences: np.ndarray, *, resamples: int, seed: int, confidence: float = CONFIDENCE,
+    clusters: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """Percentile bootstrap of the mean: `resamples` means of as many differences drawn with
-    replacement (numpy Generator with `seed`), their (1 − confidence)/2 and (1 + confidence)/2
-    quantiles (linear interpolation). Drawn in blocks, so memory stays flat for large events."""
-    count = len(differences)
+    """Percentile bootstrap of the mean difference: `resamples` times as many clusters as there
+    are drawn with replacement (numpy Generator with `seed`) and the mean difference of their
+    pairs taken; the (1 − confidence)/2 and (1 + confidence)/2 quantiles of those means (linear
+    interpolation). `clusters`: per difference, its control, so that the pairs sharing a control
+    (matching with replacement) are drawn together, as they are not independent; none given,
+    every pair is a cluster of its own. Drawn in blocks, so memory stays flat for large events."""
+    if clusters is None:
+        sums, sizes = differences, np.ones(len(differences))
+    else:
+        _, cluster_of = np.unique(clusters, return_inverse=True)
+        sums, sizes = np.bincount(cluster_of, weights=differences), np.bincount(cluster_of).astype(np.float64)
+    count = len(sums)
     rng = np.random.default_rng(seed)
     means = np.empty(resamples, dtype=np.float64)
     block = max(1, BOOTSTRAP_BLOCK_CELLS // count)
     for start in range(0, resamples, block):
         size = min(block, resamples - start)
-        means[start : start + size] = differences[rng.integers(0, count, size=(size, count))].mean(axis=1)
+        drawn = rng.integers(0, count, size=(size, count))
+        means[start : start + size] = sums[drawn].sum(axis=1) / sizes[drawn].sum(axis=1)
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(means, [tail, 100 - tail])
     return float(low), float(high)
@@ -457,7 +470,7 @@ def build_matched_lift(
         attendee_change = np.array([pair.attendee_after - pair.attendee_before for pair in pairs])
         control_change = np.array([pair.control_after - pair.control_before for pair in pairs])
         differences = attendee_change - control_change
-        low, high = bootstrap_interval(differences, resamples=resamples, seed=seed)
+        low, high = bootstrap_interval(differences, resamples=resamples, seed=seed, clusters=np.array(control_ids))
         low, high = round(low, DIGITS), round(high, DIGITS)
         figures = {
             "effect": round(float(differences.mean()), DIGITS),

@@ -266,6 +266,19 @@ class TestBootstrap:
         # Means of two draws are 0, 5 or 10 with chances ¼, ½, ¼: the 2.5th percentile is 0, the 97.5th 10.
         assert (low, high) == (0.0, 10.0)
 
+    def test_pairs_sharing_a_control_are_drawn_together(self):
+        """Three controls serve thirty attendees (matching with replacement): the pairs of a control
+        share its change, so there are three independent draws, not thirty."""
+        differences = np.repeat([0.0, 10.0, 20.0], 10)
+        controls = np.repeat([7, 8, 9], 10)
+        as_pairs = bootstrap_interval(differences, resamples=4000, seed=1)
+        clustered = bootstrap_interval(differences, resamples=4000, seed=1, clusters=controls)
+        assert 6 < as_pairs[0] < as_pairs[1] < 14
+        assert clustered[0] < 4 and clustered[1] > 16  # means of three draws from 0, 10, 20
+        # every control serving one attendee: the plain bootstrap over the pairs
+        one_each = bootstrap_interval(differences, resamples=4000, seed=1, clusters=np.arange(30))
+        assert one_each == pytest.approx(as_pairs, abs=1e-9)
+
 
 class TestAvailability:
     def test_an_event_not_completed_has_no_lift(self):
