@@ -35,6 +35,7 @@ them in rank. Every candidate is then valued with all its reasons.
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -125,6 +126,21 @@ def meeting_suggestions(event: Event, *, per_attendee: int | None = None) -> lis
         raise ValueError("per_attendee must be at least 1")
     people, met, followups = _load(event)
     return _suggest(people, met, followups, limit)
+
+
+def changed_since(event: Event, suggestions: list[MeetingSuggestion], since: datetime) -> list[MeetingSuggestion]:
+    """The suggestions naming a contact that changed at or after `since`: the contact, its score,
+    or its attendance at the event (the API's `updated_since`). Two queries."""
+    from contacts.models import Contact
+
+    ids = {contact_id for suggestion in suggestions for contact_id in (suggestion.contact_a, suggestion.contact_b)}
+    if not ids:
+        return []
+    changed = set(Contact.objects.filter(pk__in=ids).with_last_change().filter(last_change__gte=since)
+                  .values_list("pk", flat=True))
+    changed |= set(Attendance.objects.filter(event=event, contact_id__in=ids, updated_at__gte=since)
+                   .values_list("contact_id", flat=True))
+    return [suggestion for suggestion in suggestions if {suggestion.contact_a, suggestion.contact_b} & changed]
 
 
 def _load(event: Event) -> tuple[list[_Person], set[tuple[int, int]], set[tuple[int, int]]]:

@@ -188,7 +188,12 @@ class EventViewSet(ServiceModelViewSet):
         return paginator.get_paginated_response(LapsedContactSerializer(page, many=True).data)
 
     @extend_schema(
-        parameters=[MeetingSuggestionsQuerySerializer, CURSOR_PARAMETER, PAGE_SIZE_PARAMETER],
+        parameters=[
+            MeetingSuggestionsQuerySerializer, CURSOR_PARAMETER, PAGE_SIZE_PARAMETER,
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=(
+                "Only the suggestions naming a contact that changed at or after this time (the contact, its score, "
+                "or its attendance at this event); ISO 8601 with offset.")),
+        ],
         responses={
             200: MeetingSuggestionsSerializer,
             409: OpenApiResponse(Conflict, description=(
@@ -227,9 +232,11 @@ class EventViewSet(ServiceModelViewSet):
         `contact`, the other `counterpart`.
 
         A computed report of the whole event, in cursor pages as every list (`cursor`, `page_size`;
-        `count` is the whole list's length); each page computes the report again, so a change
-        meanwhile (a registration) can shift later pages. No `updated_since`. Rules in full:
-        docs/meeting-suggestions.md.
+        `count` is the list's length); each page computes the report again, so a change meanwhile
+        (a registration) can shift later pages. `updated_since` keeps the suggestions naming a
+        contact that changed since then (the contact, its score, or its attendance at this event);
+        a pair can also come or go because others registered, so a full read now and then gives the
+        whole list. Rules in full: docs/meeting-suggestions.md.
 
         Example: `GET /api/v1/events/42/meeting-suggestions/?per_attendee=3`"""
         event = self.get_object()
@@ -238,6 +245,9 @@ class EventViewSet(ServiceModelViewSet):
         query.is_valid(raise_exception=True)
         per_attendee = query.validated_data.get("per_attendee") or meeting_suggestions.default_per_attendee()
         suggestions = meeting_suggestions.meeting_suggestions(event, per_attendee=per_attendee)
+        since = updated_since(request)
+        if since is not None:
+            suggestions = meeting_suggestions.changed_since(event, suggestions, since)
         page, next_url, previous_url = paginate_computed_list(suggestions, request)
         return Response(meeting_suggestions_data(
             event.pk, per_attendee, page, count=len(suggestions), next_url=next_url, previous_url=previous_url))

@@ -141,7 +141,7 @@ def test_the_schema_documents_the_parameter_the_errors_and_an_example(read_clien
     operation = schema["paths"]["/api/v1/events/{id}/meeting-suggestions/"]["get"]
 
     assert [parameter["name"] for parameter in operation["parameters"] if parameter["in"] == "query"] == [
-        "cursor", "page_size", "per_attendee"]
+        "cursor", "page_size", "per_attendee", "updated_since"]
     assert "cursor pages" in operation["description"]
     assert "event_closed" in operation["responses"]["409"]["description"]
     assert {"200", "400", "404", "409"} <= set(operation["responses"])
@@ -180,3 +180,24 @@ def test_an_invalid_cursor_is_a_400(read_client, staff_user, cursor):
     response = read_client.get(url(event, f"?cursor={cursor}"))
     assert response.status_code == 400
     assert response.json() == {"cursor": ["Invalid cursor."]}
+
+
+def test_updated_since_keeps_the_suggestions_naming_someone_changed_since(read_client, staff_user):
+    event = planned_event(9, owner=staff_user)
+    long_ago = timezone.now() - timedelta(days=5)
+    Contact.objects.update(updated_at=long_ago)
+    ContactScore.objects.update(updated_at=long_ago)
+    Attendance.objects.update(updated_at=long_ago)
+    everything = read_client.get(url(event, "?page_size=500")).json()["results"]
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+
+    assert read_client.get(url(event), {"updated_since": since}).json()["results"] == []
+    changed = everything[0]["counterpart"]["id"]
+    Attendance.objects.filter(event=event, contact_id=changed).update(updated_at=timezone.now())
+    body = read_client.get(url(event), {"updated_since": since, "page_size": 500}).json()
+
+    naming = [row for row in everything if changed in (row["contact"]["id"], row["counterpart"]["id"])]
+    assert body["results"] == naming  # those of the whole list, in its order
+    assert body["count"] == len(naming)
+    refused = read_client.get(url(event), {"updated_since": "garbage"})
+    assert (refused.status_code, list(refused.json())) == (400, ["updated_since"])
