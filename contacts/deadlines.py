@@ -172,12 +172,13 @@ class PerformanceFigures:
 
     @property
     def in_time_share(self) -> float | None:
-        """followed_up_in_time / assigned (0–1); None without assigned attendees."""
-        return self.followed_up_in_time / self.assigned if self.assigned else None
+        """followed_up_in_time / assigned (0–1, to 4 decimals); None without assigned attendees."""
+        return round(self.followed_up_in_time / self.assigned, 4) if self.assigned else None
 
     @property
     def median_hours_to_first_follow_up(self) -> float | None:
-        return statistics.median(self.hours_to_first) if self.hours_to_first else None
+        """To 2 decimals (36 seconds): a figure for people, not a timestamp."""
+        return round(statistics.median(self.hours_to_first), 2) if self.hours_to_first else None
 
     def add(self, *, in_time: bool, missed: bool, hours_to_first: float | None) -> None:
         self.assigned += 1

@@ -251,11 +251,11 @@ class FollowUpFiguresSerializer(serializers.Serializer):
         help_text="Assigned attendees with a done follow-up for the event completed by `deadline_at`."
     )
     in_time_share = serializers.FloatField(
-        allow_null=True, help_text="followed_up_in_time / assigned (0–1); null without assigned attendees."
+        allow_null=True, help_text="followed_up_in_time / assigned (0–1, to 4 decimals); null without assigned attendees."
     )
     median_hours_to_first_follow_up = serializers.FloatField(
         allow_null=True, help_text="Median hours from `ends_at` to the first done follow-up for the event (0 when "
-        "it came before the end), over the attendees who have one; null when none has.",
+        "it came before the end), over the attendees who have one, to 2 decimals; null when none has.",
     )
     missed = serializers.IntegerField(help_text="Deadline passed without a done follow-up by then.")
     pending = serializers.IntegerField(help_text="Deadline not passed yet and no done follow-up yet.")
