@@ -133,12 +133,12 @@ def changed_since(event: Event, suggestions: list[MeetingSuggestion], since: dat
     or its attendance at the event (the API's `updated_since`). Two queries."""
     from contacts.models import Contact
 
-    ids = {contact_id for suggestion in suggestions for contact_id in (suggestion.contact_a, suggestion.contact_b)}
+    ids = sorted({contact_id for suggestion in suggestions for contact_id in (suggestion.contact_a, suggestion.contact_b)})
     if not ids:
         return []
-    changed = set(Contact.objects.filter(pk__in=ids).with_last_change().filter(last_change__gte=since)
+    changed = set(Contact.objects.filter(pk__any_of=ids).with_last_change().filter(last_change__gte=since)
                   .values_list("pk", flat=True))
-    changed |= set(Attendance.objects.filter(event=event, contact_id__in=ids, updated_at__gte=since)
+    changed |= set(Attendance.objects.filter(event=event, contact_id__any_of=ids, updated_at__gte=since)
                    .values_list("contact_id", flat=True))
     return [suggestion for suggestion in suggestions if {suggestion.contact_a, suggestion.contact_b} & changed]
 

@@ -260,6 +260,8 @@ HEALTH_WORKER_MAX_AGE_SECONDS = env_int("HEALTH_WORKER_MAX_AGE_SECONDS", 180)
 # Scoring: contacts per chunk (one task, a fixed number of queries each) and how long late
 # data for a completed event waits to be recomputed together.
 SCORING_CHUNK_SIZE = env_int("SCORING_CHUNK_SIZE", 5000)
+# The relationship lift's interval needs this many distinct controls (scoring.services.matched_lift).
+LIFT_MIN_DISTINCT_CONTROLS = env_int("LIFT_MIN_DISTINCT_CONTROLS", 10)
 # The nightly run's arithmetic UPDATE (scoring.services.nightly): contacts per statement and task.
 SCORING_NIGHTLY_RANGE_SIZE = env_int("SCORING_NIGHTLY_RANGE_SIZE", 50_000)
 SCORING_LATE_DATA_DEBOUNCE_SECONDS = env_int("SCORING_LATE_DATA_DEBOUNCE_SECONDS", 30)

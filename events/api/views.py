@@ -1,7 +1,7 @@
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -144,7 +144,8 @@ class EventViewSet(ServiceModelViewSet):
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
             OpenApiParameter("to_win_back", OpenApiTypes.BOOL, description=(
                 "`true`: the people to call, as the event's admin page lists them: before the event is over "
-                "(neither completed nor ended) only those not registered nor on its waiting list so far, and never "
+                "(neither completed, cancelled nor ended) only those not registered nor on its waiting list so far, "
+                "and never "
                 "erased contacts or those who asked not to be contacted. `attendance_status` says who is coming.")),
             PAGE_SIZE_PARAMETER,
             CURSOR_PARAMETER,
@@ -162,7 +163,8 @@ class EventViewSet(ServiceModelViewSet):
         first (contacts without a score last), cursor-paginated. Empty for an event without a
         previous edition. Erased contacts are listed as everywhere, with their personal fields
         null; `do_not_contact` says whom not to reach out to. Filters `owner` (a user id) and
-        `updated_since` (contacts whose data or score changed since then, as on `contacts/`), and
+        `updated_since` (contacts whose data or score changed since then, as on `contacts/`, or
+        their attendance at this event, which `attendance_status` shows), and
         `to_win_back=true` (before the event, those not signed up so far and reachable). Each row says
         the contact's `attendance_status` at this event (registered, waitlisted, …; null: none)."""
         event = self.get_object()
@@ -176,8 +178,9 @@ class EventViewSet(ServiceModelViewSet):
             attendance_status=Subquery(Attendance.objects.filter(event=event, contact=OuterRef("pk")).values("status")[:1]),
         )
         since = updated_since(request)
-        if since is not None:  # the contact or its score changed (as contacts/?updated_since=)
-            contacts = contacts.filter(last_change__gte=since)
+        if since is not None:  # the contact or its score changed (as contacts/?updated_since=), or its attendance here
+            changed_here = Attendance.objects.filter(event=event, contact=OuterRef("pk"), updated_at__gte=since)
+            contacts = contacts.filter(Q(last_change__gte=since) | Q(Exists(changed_here)))
         owner = request.query_params.get("owner")
         if owner:  # empty: no filter, as the contact list's `owner`
             if not owner.isdigit() or int(owner) > 2**63 - 1:
@@ -192,7 +195,8 @@ class EventViewSet(ServiceModelViewSet):
             MeetingSuggestionsQuerySerializer, CURSOR_PARAMETER, PAGE_SIZE_PARAMETER,
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=(
                 "Only the suggestions naming a contact that changed at or after this time (the contact, its score, "
-                "or its attendance at this event); ISO 8601 with offset.")),
+                "or its attendance at this event); ISO 8601 with offset (one without, or a date, is read in the "
+                "agency's time zone, Europe/Berlin).")),
         ],
         responses={
             200: MeetingSuggestionsSerializer,
@@ -235,8 +239,8 @@ class EventViewSet(ServiceModelViewSet):
         `count` is the list's length); each page computes the report again, so a change meanwhile
         (a registration) can shift later pages. `updated_since` keeps the suggestions naming a
         contact that changed since then (the contact, its score, or its attendance at this event);
-        a pair can also come or go because others registered, so a full read now and then gives the
-        whole list. Rules in full: docs/meeting-suggestions.md.
+        a pair can also come or go without a change of its own people (others registered, an
+        industry edited), so a full read now and then gives the whole list. Rules in full: docs/meeting-suggestions.md.
 
         Example: `GET /api/v1/events/42/meeting-suggestions/?per_attendee=3`"""
         event = self.get_object()

@@ -98,10 +98,13 @@ class MatchedLiftSerializer(serializers.Serializer):
     control_change = serializers.FloatField(allow_null=True, help_text="Mean score change of the matched controls "
                                             "(one per pair).")
     confidence = serializers.FloatField(help_text="The interval's confidence level (0.95).")
-    ci_low = serializers.FloatField(allow_null=True, help_text="Lower end of the 95 % bootstrap interval of `effect`.")
-    ci_high = serializers.FloatField(allow_null=True, help_text="Upper end of the 95 % bootstrap interval of `effect`.")
+    ci_low = serializers.FloatField(allow_null=True, help_text="Lower end of the 95 % bootstrap interval of `effect`; "
+                                    "null without one (no pairs, or fewer than 10 distinct controls).")
+    ci_high = serializers.FloatField(allow_null=True, help_text="Upper end of the 95 % bootstrap interval of `effect`; "
+                                     "null without one.")
     interval_includes_zero = serializers.BooleanField(
-        allow_null=True, help_text="True when the interval includes 0: the data do not show an effect of attending.",
+        allow_null=True, help_text="True when the interval includes 0: the data do not show an effect of attending. "
+        "Null without an interval (then the data do not show one either: `summary` says why).",
     )
     summary = serializers.CharField(help_text="The result in a sentence, in the request's language.")
     resamples = serializers.IntegerField(help_text="Bootstrap resamples.")

@@ -27,7 +27,8 @@ Definitions (docs/matched-lift.md, the API schema and the event page say the sam
   counts once per pair it serves). `resamples` times draw as many controls' clusters as there
   are, with replacement (numpy Generator seeded with `seed`), take the mean difference of their
   pairs; the 2.5th and 97.5th percentiles (linear interpolation). With every control serving one
-  attendee, that is the plain bootstrap over the pairs. It includes 0 → said plainly.
+  attendee, that is the plain bootstrap over the pairs. It includes 0 → said plainly. Fewer than
+  min_distinct_controls() distinct controls → no interval (too few independent draws), said plainly.
 - **Balance**: per group (all attendees, all candidates, matched attendees, matched controls —
   a control counted once per pair it serves) the mean score before and the shares of stages and
   organization-size buckets; the standardized mean difference of the score before,
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -187,6 +189,8 @@ class MatchedLift:
             }
         if not self.matched:
             return _("No attendee could be matched with a non-attendee, so no lift can be estimated.")
+        if self.ci_low is None:
+            return self._without_interval()
         text = _(
             "Over the %(days)s days after the event, attendees' scores changed by %(effect)s points against matched "
             "non-attendees (95 %% interval %(low)s to %(high)s; %(matched)s of %(attendees)s attendees matched)."
@@ -198,8 +202,26 @@ class MatchedLift:
             return text + " " + _("The interval includes 0: the data do not show that attending changed the score.")
         return text + " " + _("The interval does not include 0.")
 
+    def _without_interval(self) -> str:
+        return _(
+            "Over the %(days)s days after the event, attendees' scores changed by %(effect)s points against matched "
+            "non-attendees (%(matched)s of %(attendees)s attendees matched). Only %(controls)s different non-attendees "
+            "served as controls: too few to put an interval on it, so the data do not show that attending changed "
+            "the score."
+        ) % {
+            "days": localized(self.days), "effect": signed(self.effect, 1), "matched": localized(self.matched),
+            "attendees": localized(self.attendees), "controls": localized(self.distinct_controls),
+        }
+
 
 # Availability -----------------------------------------------------------------------------
+
+
+def min_distinct_controls() -> int:
+    """The bootstrap draws controls' clusters: with fewer distinct controls than this (the
+    LIFT_MIN_DISTINCT_CONTROLS setting, default 10) it has too few independent draws to put an
+    interval on the effect (one control: every draw the same); none is given, the summary says why."""
+    return settings.LIFT_MIN_DISTINCT_CONTROLS
 
 
 def lift_window(event: Event, days: int) -> tuple[datetime, datetime]:
@@ -470,14 +492,15 @@ def build_matched_lift(
         attendee_change = np.array([pair.attendee_after - pair.attendee_before for pair in pairs])
         control_change = np.array([pair.control_after - pair.control_before for pair in pairs])
         differences = attendee_change - control_change
-        low, high = bootstrap_interval(differences, resamples=resamples, seed=seed, clusters=np.array(control_ids))
-        low, high = round(low, DIGITS), round(high, DIGITS)
         figures = {
             "effect": round(float(differences.mean()), DIGITS),
             "attendee_change": round(float(attendee_change.mean()), DIGITS),
             "control_change": round(float(control_change.mean()), DIGITS),
-            "ci_low": low, "ci_high": high, "interval_includes_zero": low <= 0 <= high,
         }
+        if len(set(control_ids)) >= min_distinct_controls():
+            low, high = bootstrap_interval(differences, resamples=resamples, seed=seed, clusters=np.array(control_ids))
+            low, high = round(low, DIGITS), round(high, DIGITS)
+            figures |= {"ci_low": low, "ci_high": high, "interval_includes_zero": low <= 0 <= high}
     return MatchedLift(
         event_id=event.pk, event_name=event.name, state=READY, days=days, before=before, after=after,
         caliper=caliper, resamples=resamples, seed=seed,
@@ -496,7 +519,8 @@ def lift_data_version() -> str:
 
 
 def cache_key(event_id: int, days: int, resamples: int, seed: int, caliper: float, version: str) -> str:
-    return f"ror:matched-lift:v{LIFT_VERSION}:{event_id}:{days}:{resamples}:{seed}:{caliper}:{version}"
+    return (f"ror:matched-lift:v{LIFT_VERSION}:{event_id}:{days}:{resamples}:{seed}:{caliper}:"
+            f"{min_distinct_controls()}:{version}")
 
 
 def _unavailable(event: Event, state: str, days: int, resamples: int, seed: int, caliper: float) -> MatchedLift:

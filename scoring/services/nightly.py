@@ -206,7 +206,7 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
             starts_at if starts_at <= as_of else None, ends_at if ends_at <= as_of else None,
         ) if moment is not None)
         # One that only started or ended by the clock completed nothing: no neighbour's streak moves.
-        changed_at(event_contact_ids(event_id, neighbours=edited), at)
+        changed_at(event_contact_ids(event_id, neighbours=edited, invited=False), at)  # invited_to(moved) below
         if series_id is not None and status in (EventStatus.PLANNED, EventStatus.LIVE) and edited:
             # a new or edited edition: the invite rule of everyone who attended the series
             changed_at(Attendance.objects.filter(

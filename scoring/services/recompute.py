@@ -51,7 +51,7 @@ def even_chunks(ids: Sequence[int], size: int) -> list[list[int]]:
     return chunks
 
 
-def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
+def event_contact_ids(event_id: int, *, neighbours: bool = True, invited: bool = True) -> list[int]:
     """Contacts whose figures an event changes: everyone with an attendance, both sides of its
     interactions, the contacts of its follow-ups and feedback (their touches at an event that had
     ended wait for its completion), and, in a series, the attendees of the neighbouring completed editions: the
@@ -62,7 +62,8 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     invites them to it: started, completed or gone, it is no longer an edition to invite to (the
     next one is, or none). A fixed number of queries.
     `neighbours=False` leaves out the neighbouring editions' attendees: an event that only started
-    or ended, not completed, changes no streak."""
+    or ended, not completed, changes no streak. `invited=False` leaves out those invited to it (a
+    caller that looks them up for many events at once)."""
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return []
@@ -72,7 +73,8 @@ def event_contact_ids(event_id: int, *, neighbours: bool = True) -> list[int]:
     touched |= set(FollowUp.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     touched |= set(Feedback.objects.filter(event_id=event_id).values_list("contact_id", flat=True))
     touched |= referrers_of_attendees(event_id, event.starts_at)
-    touched |= invited_to([event_id])
+    if invited:
+        touched |= invited_to([event_id])
     if neighbours and event.series_id is not None:
         previous = previous_edition(event)
         editions = Q(event__starts_at__gt=event.starts_at)

@@ -89,12 +89,17 @@ def test_updated_since_keeps_the_contacts_changed_since_then(read_client):
     _, second, lapsed = two_editions(lapsed=3)
     now = timezone.now()
     Contact.objects.filter(pk__in=[person.pk for person in lapsed]).update(updated_at=now - timedelta(days=5))
+    Attendance.objects.filter(event=second).update(updated_at=now - timedelta(days=5))
     Contact.objects.filter(pk=lapsed[1].pk).update(updated_at=now)
     url = f"/api/v1/events/{second.pk}/lapsed/"
 
     since = (now - timedelta(days=1)).isoformat()
     assert [row["id"] for row in read_client.get(url, {"updated_since": since}).json()["results"]] == [lapsed[1].pk]
     assert len(read_client.get(url, {"updated_since": ""}).json()["results"]) == 3  # empty: no filter
+    Attendance.objects.create(event=second, contact=lapsed[2], status="cancelled")  # a change of its attendance here
+    rows = read_client.get(url, {"updated_since": since}).json()["results"]
+    assert sorted(row["id"] for row in rows) == sorted([lapsed[1].pk, lapsed[2].pk])
+    assert {row["id"]: row["attendance_status"] for row in rows}[lapsed[2].pk] == "cancelled"
     refused = read_client.get(url, {"updated_since": "yesterday"})
     assert refused.status_code == 400
     assert list(refused.json()) == ["updated_since"]

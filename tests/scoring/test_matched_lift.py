@@ -46,6 +46,13 @@ def _empty_cache():
     cache.clear()  # cached lifts, and the API's throttling counts
 
 
+@pytest.fixture(autouse=True)
+def _few_controls_suffice(settings):
+    """The hand-built histories' pairs have three controls, fewer than a real interval needs
+    (TestTooFewControls keeps the default)."""
+    settings.LIFT_MIN_DISTINCT_CONTROLS = 2
+
+
 def decay(days: float) -> float:
     return 0.5 ** (days / HALF_LIFE)
 
@@ -71,6 +78,18 @@ def hand_scores_after_90_days() -> dict[str, float]:
         "A3": rounded(100 * (0.30 * attendance + 0.20 * sat(1.5 * followed, 3) + 0.10 * 1.0 + 0.10 * followed)),
         "C1": rounded(100 * (0.20 * sat(neutral, 3) + 0.10 * neutral)),
     }
+
+
+class TestTooFewControls:
+    def test_fewer_distinct_controls_than_the_setting_give_no_interval_and_say_why(self, settings):
+        settings.LIFT_MIN_DISTINCT_CONTROLS = 10  # the default
+        lift = matched_lift(known_effect().event.pk)
+
+        assert (lift.matched, lift.distinct_controls) == (4, 3)
+        assert lift.effect is not None
+        assert (lift.ci_low, lift.ci_high, lift.interval_includes_zero) == (None, None, None)
+        assert "Only 3 different non-attendees served as controls: too few to put an interval on it" in lift.summary
+        assert "the data do not show that attending changed the score" in lift.summary
 
 
 class TestKnownEffect:
