@@ -193,10 +193,9 @@ class EventViewSet(ServiceModelViewSet):
     @extend_schema(
         parameters=[
             MeetingSuggestionsQuerySerializer, CURSOR_PARAMETER, PAGE_SIZE_PARAMETER,
-            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=(
-                "Only the suggestions naming a contact that changed at or after this time (the contact, its score, "
-                "or its attendance at this event); ISO 8601 with offset (one without, or a date, is read in the "
-                "agency's time zone, Europe/Berlin).")),
+            OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP + (
+                " Here: the suggestions naming a contact that changed (the contact, its score, or its attendance at "
+                "this event).")),
         ],
         responses={
             200: MeetingSuggestionsSerializer,
