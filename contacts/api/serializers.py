@@ -24,6 +24,7 @@ from partners.serializers import (
     moment_text,
 )
 from scoring.choices import ChurnRisk, LifecycleStage
+from scoring.services.next_action import days_overdue
 
 # Personal data that GDPR erasure removes; erased contacts show these as null (API.md).
 PERSONAL_FIELDS = ("email", "first_name", "last_name", "job_title", "phone", "tags")
@@ -44,6 +45,10 @@ class ContactScoreSummarySerializer(serializers.Serializer):
     computed_at = serializers.DateTimeField()
     next_touch_due = serializers.DateTimeField(
         allow_null=True, help_text="When the keep-in-touch cadence asks for the next touch (see `scores/`)."
+    )
+    days_overdue = serializers.IntegerField(
+        allow_null=True, help_text="Whole days since `next_touch_due`, as of this response; 0 while not yet due, null "
+        "without one (as on `scores/`).",
     )
     next_action = serializers.CharField(help_text="The next best action (see `scores/` for the rules).")
     next_action_reason = serializers.CharField()
@@ -84,6 +89,7 @@ class ContactSerializer(PartnerModelSerializer):
             "value": score.score, "stage": score.stage, "churn_risk": score.churn_risk,
             "computed_at": moment_text(score.computed_at, self.zone),
             "next_touch_due": moment_text(score.next_touch_due, self.zone) if score.next_touch_due else None,
+            "days_overdue": days_overdue(score.next_touch_due, timezone.now()),
             "next_action": score.next_action, "next_action_reason": score.next_action_reason,
         }
 

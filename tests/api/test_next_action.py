@@ -69,6 +69,11 @@ def test_scores_have_the_same_filters_and_the_figures(read_client, people):
     blocked = read_client.get(f"/api/v1/scores/{people['blocked'].pk}/").json()
     assert blocked["days_overdue"] is None
     assert blocked["next_touch_due"] is None
+    # every contact carries it in its score summary too (the issue: "each contact gets days_overdue")
+    summaries = {row["id"]: row["score"] for row in read_client.get("/api/v1/contacts/").json()["results"]}
+    assert summaries[people["overdue_low"].pk]["days_overdue"] == 40
+    assert summaries[people["fine"].pk]["days_overdue"] == 0
+    assert summaries[people["blocked"].pk]["days_overdue"] is None
 
 
 def test_filter_by_next_action(read_client, people):
