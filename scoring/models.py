@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -303,6 +304,10 @@ class ContactScore(models.Model):
             models.Index(fields=["last_touch_at", "contact"], name="contact_score_last_touch_idx"),
             models.Index(fields=["next_touch_due", "contact"], name="contact_score_touch_due_idx"),
             models.Index(fields=["next_action", "-score"], name="contact_score_action_idx"),
+            # Who is invited to an edition (next_action.invited_to(): an event completed, started or
+            # deleted rescores them), without reading every invitation's figures.
+            models.Index(KeyTransform("id", KeyTransform("next_edition", "next_action_figures")),
+                         condition=Q(next_action="invite"), name="contact_score_invited_to_idx"),
         ]
 
     def __str__(self) -> str:

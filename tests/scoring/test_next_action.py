@@ -245,3 +245,27 @@ class TestStored:
 
         # (20: SQLite takes at most 999 parameters a statement; more rows split the upsert.)
         assert queries(people(2, 0)) == queries(people(20, 100))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
+@pytest.mark.django_db
+def test_on_postgresql_the_contacts_invited_to_an_edition_come_from_their_own_index():
+    """invited_to() runs with every completed, started or deleted event: it reads the invitations
+    to that edition from a partial index, not every invitation's figures."""
+    from scoring.services.next_action import invited_to
+
+    people = Contact.objects.bulk_create(Contact(email=f"p{n}@example.com") for n in range(300))
+    ContactScore.objects.bulk_create(
+        ContactScore(contact=person, score=50, components={}, stage="growth", churn_risk="low", computed_at=T,
+                     profile_version=1, next_action=NextAction.INVITE,
+                     next_action_figures={"next_edition": {"id": n % 30, "name": f"Edition {n % 30}"}})
+        for n, person in enumerate(people)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        assert invited_to([7]) == {person.pk for n, person in enumerate(people) if n % 30 == 7}
+    [statement] = [query["sql"] for query in captured.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the question: can an index serve it (not which plan 300 rows favour)
+        cursor.execute("EXPLAIN " + statement)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "contact_score_invited_to_idx" in plan, plan
