@@ -129,8 +129,8 @@ but stood the same before it, with a 95 % bootstrap interval.
   did not attend the event (no-shows and invitees included) and are not erased.
 - **Matching**: exact strata on the lifecycle stage as of `before` and the organization-size
   bucket (`none`, `1`, `2-9`, `10-49`, `50+` contacts of the organization existing at `before`),
-  then the nearest score before within the stratum, with replacement, ties to the lower contact
-  id; a caliper of {CALIPER_POINTS:g} points: an attendee whose nearest candidate is farther is
+  then the nearest score before within the stratum, with replacement, equally near candidates
+  taking turns by contact id; a caliper of {CALIPER_POINTS:g} points: an attendee whose nearest candidate is farther is
   reported in `unmatched_attendees`.
 - **Effect** (difference in differences) = mean attendee change − mean matched control change,
   over the pairs.

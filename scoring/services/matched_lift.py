@@ -17,8 +17,9 @@ Definitions (docs/matched-lift.md, the API schema and the event page say the sam
   organization, or the number of contacts of the contact's organization that existed at
   `before` (created by then, not erased by then): 1, 2–9, 10–49, 50+.
 - **Matching**: each attendee gets the candidate of its stratum whose score before is nearest,
-  with replacement (a candidate may serve several attendees); equally near candidates: the lower
-  contact id. A match farther than the caliper (CALIPER_POINTS score points) is no match: the
+  with replacement (a candidate may serve several attendees); equally near candidates take turns
+  in the order of their contact ids (the attendees in theirs), so ties spread over distinct
+  controls. A match farther than the caliper (CALIPER_POINTS score points) is no match: the
   attendee is reported as unmatched (`outside_caliper`; `no_candidate` when the stratum has none).
 - **Effect** (difference in differences) = mean over matched pairs of (attendee's change −
   control's change) = mean attendee change − mean matched control change.
@@ -65,7 +66,7 @@ from scoring.services.recompute import chunk_size_setting, chunked
 from scoring.services.validity import VERSIONED_MODELS, data_version
 
 # Bump when this computation or the result's shape changes: results cached by old code drop out.
-LIFT_VERSION = 2  # 2: the interval's bootstrap clustered by control
+LIFT_VERSION = 3  # 2: the interval's bootstrap clustered by control; 3: ties take turns
 CACHE_TIMEOUT = 24 * 3600
 DEFAULT_DAYS, MIN_DAYS, MAX_DAYS = 90, 1, 3650
 DEFAULT_RESAMPLES, MAX_RESAMPLES = 2000, 100_000
@@ -341,7 +342,7 @@ class Matching:
 
 def match_attendees(population: Population, caliper: float) -> Matching:
     """Nearest neighbour on the score before within the stratum (stage, organization-size bucket),
-    with replacement, within the caliper; equally near: the lower contact id. Vectorised: the
+    with replacement, within the caliper; equally near candidates take turns by id. Vectorised: the
     candidates sorted by (stratum, score, id), each attendee's neighbours found by binary search."""
     stratum = population.stage * len(ORG_SIZE_BUCKETS) + population.org_size
     key = stratum * STRATUM_SPAN + population.score_tenths
@@ -371,6 +372,16 @@ def match_attendees(population: Population, caliper: float) -> Matching:
     found = has_above | has_below
     # Tenths of a point: integers, so a distance of exactly the caliper is inside it.
     inside = found & (np.minimum(distance_above, distance_below) <= round(caliper * 10))
+    # Equally near candidates (a run of equal keys) take turns, by id: the k-th matched attendee
+    # sent to a run gets its (k mod run length)-th candidate, so ties spread over distinct controls
+    # (every contact scored 0 before an agency's first event made a few controls serve everyone).
+    matched_runs = chosen[inside]
+    run_length = np.searchsorted(sorted_keys, sorted_keys[matched_runs], side="right") - matched_runs
+    by_run = np.argsort(matched_runs, kind="stable")
+    runs_in_order = matched_runs[by_run]
+    rank = np.empty(len(matched_runs), dtype=np.int64)
+    rank[by_run] = np.arange(len(matched_runs)) - np.searchsorted(runs_in_order, runs_in_order, side="left")
+    chosen[inside] = matched_runs + rank % run_length
     return Matching(
         attendee_index=attendees[inside],
         control_index=order[chosen[inside]],
