@@ -130,16 +130,15 @@ def meeting_suggestions(event: Event, *, per_attendee: int | None = None) -> lis
 
 def changed_since(event: Event, suggestions: list[MeetingSuggestion], since: datetime) -> list[MeetingSuggestion]:
     """The suggestions naming a contact that changed at or after `since`: the contact, its score,
-    or its attendance at the event (the API's `updated_since`). Two queries."""
+    or its attendance at the event (the API's `updated_since`; events.selectors.changed_at_event_since()).
+    One query."""
     from contacts.models import Contact
+    from events.selectors import changed_at_event_since
 
     ids = sorted({contact_id for suggestion in suggestions for contact_id in (suggestion.contact_a, suggestion.contact_b)})
     if not ids:
         return []
-    changed = set(Contact.objects.filter(pk__any_of=ids).with_last_change().filter(last_change__gte=since)
-                  .values_list("pk", flat=True))
-    changed |= set(Attendance.objects.filter(event=event, contact_id__any_of=ids, updated_at__gte=since)
-                   .values_list("contact_id", flat=True))
+    changed = set(changed_at_event_since(Contact.objects.filter(pk__any_of=ids), event, since).values_list("pk", flat=True))
     return [suggestion for suggestion in suggestions if {suggestion.contact_a, suggestion.contact_b} & changed]
 
 

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -44,6 +44,20 @@ def lapsed_attendees(event: Event, previous: Event | None = None, *, to_win_back
     coming = COMING if to_win_back and is_upcoming(event) else (AttendanceStatus.ATTENDED,)
     contacts = Contact.objects.reachable() if to_win_back else Contact.objects.all()
     return contacts.filter(took_part(previous, (AttendanceStatus.ATTENDED,))).exclude(took_part(event, coming))
+
+
+def with_attendance_status(contacts: QuerySet[Contact], event: Event) -> QuerySet[Contact]:
+    """`attendance_status`: each contact's attendance status at the event, or None (a subquery on
+    the unique (event, contact) index)."""
+    status = Attendance.objects.filter(event=event, contact=OuterRef("pk")).values("status")[:1]
+    return contacts.annotate(attendance_status=Subquery(status))
+
+
+def changed_at_event_since(contacts: QuerySet[Contact], event: Event, since: datetime) -> QuerySet[Contact]:
+    """The contacts whose data or score changed at or after `since` (as contacts/?updated_since=),
+    or whose attendance at the event did: the `updated_since` of the event's contact reports."""
+    changed_here = Attendance.objects.filter(event=event, contact=OuterRef("pk"), updated_at__gte=since)
+    return contacts.with_last_change().filter(Q(last_change__gte=since) | Q(Exists(changed_here)))
 
 
 def is_upcoming(event: Event) -> bool:

@@ -49,6 +49,12 @@ RETRY_WHEN_LOCKED = {**RETRY_WHEN_DOWN, "autoretry_for": (ContactsLocked, *queue
 REDELIVER_WHEN_LOST = queue.REDELIVER_WHEN_LOST
 
 
+def running_worker(task: Task) -> str:
+    """The node name of the worker running `task`; "" when it runs in-process (eager, or called
+    directly): no worker to lose."""
+    return "" if task.request.is_eager or not task.request.hostname else task.request.hostname
+
+
 class OutboxTask(Task):
     """A scoring task doing the work of an outbox request (its `request_id`) claims the request
     while it runs on a worker (scoring.outbox.claim()), so that the sweep sends it again as soon
@@ -57,8 +63,8 @@ class OutboxTask(Task):
     in-process (eager, or called directly) there is no worker to lose."""
 
     def __call__(self, *args, **kwargs):
-        request_id, worker = kwargs.get("request_id"), self.request.hostname
-        if request_id is None or not worker or self.request.is_eager:
+        request_id, worker = kwargs.get("request_id"), running_worker(self)
+        if request_id is None or not worker:
             return super().__call__(*args, **kwargs)
         task_id = self.request.id
         outbox.claim(request_id, worker=worker, boot=WORKER_BOOT, task_id=task_id)
@@ -172,7 +178,7 @@ def fit_clv_task(as_of: str | None = None, event_ids: list[int] | None = None) -
 def recompute_late_data_task(self, event_id: int) -> int:
     """Late data of a completed event, debounced: scoring.services.late_data.recompute_late_data(),
     its claim naming this worker (none in-process)."""
-    worker = "" if self.request.is_eager or not self.request.hostname else self.request.hostname
+    worker = running_worker(self)
     return recompute_late_data(event_id, worker=worker, worker_boot=WORKER_BOOT if worker else "")
 
 

@@ -1,7 +1,6 @@
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -173,14 +172,10 @@ class EventViewSet(ServiceModelViewSet):
         except DjangoValidationError as error:
             raise ValidationError({"to_win_back": error.messages}) from error
         contacts = selectors.lapsed_attendees(event, to_win_back=to_win_back).select_related("score").with_last_change()
-        contacts = contacts.annotate(
-            score_sort=Coalesce("score__score", NO_SCORE),
-            attendance_status=Subquery(Attendance.objects.filter(event=event, contact=OuterRef("pk")).values("status")[:1]),
-        )
+        contacts = selectors.with_attendance_status(contacts, event).annotate(score_sort=Coalesce("score__score", NO_SCORE))
         since = updated_since(request)
-        if since is not None:  # the contact or its score changed (as contacts/?updated_since=), or its attendance here
-            changed_here = Attendance.objects.filter(event=event, contact=OuterRef("pk"), updated_at__gte=since)
-            contacts = contacts.filter(Q(last_change__gte=since) | Q(Exists(changed_here)))
+        if since is not None:
+            contacts = selectors.changed_at_event_since(contacts, event, since)
         owner = request.query_params.get("owner")
         if owner:  # empty: no filter, as the contact list's `owner`
             if not owner.isdigit() or int(owner) > 2**63 - 1:
