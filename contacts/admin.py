@@ -47,6 +47,7 @@ from ror_crm.admin_tools import (
     short_datetime,
 )
 from ror_crm.days import start_of_day
+from ror_crm.validators import parse_id
 from scoring.choices import ChurnRisk, LifecycleStage, NextAction, ScoreTrigger
 from scoring.formatting import localized
 
@@ -130,10 +131,11 @@ class AttendedSeriesFilter(admin.SimpleListFilter):
         return [(str(pk), name) for pk, name in EventSeries.objects.order_by("name").values_list("pk", "name")]
 
     def queryset(self, request, queryset):
-        if not (self.value() or "").isdigit():
+        series_id = parse_id(self.value())
+        if series_id is None:
             return queryset
         attended = Attendance.objects.filter(
-            contact=OuterRef("pk"), event__series_id=int(self.value()), status=AttendanceStatus.ATTENDED
+            contact=OuterRef("pk"), event__series_id=series_id, status=AttendanceStatus.ATTENDED
         )
         return queryset.filter(Exists(attended))
 
@@ -155,8 +157,8 @@ class OwnerFilter(admin.SimpleListFilter):
             return queryset.filter(owner=request.user)
         if value == "none":
             return queryset.filter(owner__isnull=True)
-        if (value or "").isdigit():
-            return queryset.filter(owner_id=int(value))
+        if (owner_id := parse_id(value)) is not None:
+            return queryset.filter(owner_id=owner_id)
         return queryset
 
 

@@ -21,6 +21,7 @@ from contacts.models import Contact, FollowUp
 from contacts.selectors import TIMELINE_TYPES, TimelineEntry, contact_timeline
 from events.models import Attendance, Feedback
 from ror_crm.admin_tools import related_or_none, short_datetime
+from ror_crm.validators import parse_id
 from scoring.admin_clv import clv_panel
 from scoring.charts import bar_chart_svg, line_chart_svg
 from scoring.formatting import localized
@@ -213,8 +214,8 @@ def timeline_cursor(value: str | None, item: str | None) -> tuple | None:
     if moment is None or timezone.is_naive(moment):
         return None
     kind, _separator, pk = (item or "").partition(":")
-    if kind in TIMELINE_TYPES and pk.isdigit() and int(pk) < 2**63:
-        return moment, kind, int(pk)
+    if kind in TIMELINE_TYPES and (item_id := parse_id(pk)) is not None:
+        return moment, kind, item_id
     return (moment,)
 
 

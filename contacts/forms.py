@@ -17,7 +17,7 @@ from contacts.models import Contact, FollowUp
 from events.choices import EventStatus
 from events.models import Event
 from ror_crm.admin_tools import LocalizedDecimalField
-from ror_crm.validators import FREE_TEXT_MAX_LENGTH, validate_not_future
+from ror_crm.validators import FREE_TEXT_MAX_LENGTH, parse_id, validate_not_future
 
 PLANNED_IN_THE_PAST = _("A follow-up cannot be planned in the past.")
 FOLLOW_UP_DUE_TIME = time(9, 0)  # a planned date becomes due at the start of that working day
@@ -130,8 +130,9 @@ class FollowUpLogForm(forms.Form):
         # The event already chosen (by the planned follow-up, or in the posted form) stays
         # selectable even when it is older than the recent ones.
         chosen = self.data.get("event") if self.is_bound else getattr(self.initial.get("event"), "pk", None)
-        if str(chosen or "").isdigit() and int(chosen) not in {event.pk for event in events}:
-            events[:0] = Event.objects.filter(pk=int(chosen), status=EventStatus.COMPLETED)
+        chosen_id = parse_id(chosen)
+        if chosen_id is not None and chosen_id not in {event.pk for event in events}:
+            events[:0] = Event.objects.filter(pk=chosen_id, status=EventStatus.COMPLETED)
         self.fields["event"].widget.choices = [("", "---------"), *((e.pk, str(e)) for e in events)]
 
     def clean(self) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from contacts.worklist import (
 )
 from ror_crm.admin_tools import person_name
 from ror_crm.exceptions import DomainError
+from ror_crm.validators import parse_id
 
 # The worklist is for anyone who works follow-ups: staff who may see, add and change them
 # (both the "Agency staff" and the "Sales" group).
@@ -64,8 +65,7 @@ def _next_url(request: HttpRequest) -> str:
 
 
 def _id_param(request: HttpRequest, name: str) -> int | None:
-    value = request.GET.get(name, "")
-    return int(value) if value.isdigit() else None
+    return parse_id(request.GET.get(name))
 
 
 def _add_service_error(form, exc: Exception) -> None:
@@ -97,12 +97,12 @@ def worklist(request: HttpRequest) -> HttpResponse:
         scope = TEAM  # someone who owns nothing (agency staff) opens on the team's list, not an empty one
     if scope == TEAM:
         owner, title = TEAM, _("Team worklist")
-    elif scope.isdigit() and int(scope) != request.user.pk:
-        owner = get_object_or_404(get_user_model(), pk=int(scope))
+    elif parse_id(scope) not in (None, request.user.pk):
+        owner = get_object_or_404(get_user_model(), pk=parse_id(scope))
         title = _("Worklist of %(owner)s") % {"owner": person_name(owner)}
     scope_query = f"owner={TEAM if owner == TEAM else owner.pk}&" if owner != request.user else ""
     page = request.GET.get("page", "")
-    page = min(int(page), 10**6) if page.isdigit() and int(page) > 0 else 1
+    page = min(parse_id(page) or 1, 10**6)
     worklist = worklist_for(owner, now=timezone.now(), view=view, page=page)
     list_page = worklist.at_risk_page if view == FOLLOW_UPS else worklist.missed_page if view == MISSED \
         else worklist.contacts_page
@@ -165,7 +165,7 @@ def log_follow_up(request: HttpRequest) -> HttpResponse:
         form = FollowUpLogForm(initial=initial, user=request.user, contact=contact)
     else:
         posted_contact = request.POST.get("contact", "")
-        contact = Contact.objects.not_erased().filter(pk=posted_contact).first() if posted_contact.isdigit() else None
+        contact = Contact.objects.not_erased().filter(pk=posted_contact).first() if parse_id(posted_contact) else None
         form = FollowUpLogForm(request.POST, user=request.user, contact=contact)
         if form.is_valid():
             try:

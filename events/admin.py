@@ -50,6 +50,7 @@ from ror_crm.admin_tools import (
     short_date,
     short_datetime,
 )
+from ror_crm.validators import parse_id
 from scoring.formatting import localized, signed
 from scoring.pages import matched_lift as matched_lift_page
 
@@ -84,15 +85,16 @@ class EventFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         events = list(Event.objects.order_by("-starts_at")[: self.recent])
         selected = self.value()
-        if (selected or "").isdigit() and int(selected) not in {event.pk for event in events}:
-            events += list(Event.objects.filter(pk=int(selected)))
+        selected_id = parse_id(selected)
+        if selected_id is not None and selected_id not in {event.pk for event in events}:
+            events += list(Event.objects.filter(pk=selected_id))
         # The date stays on one line (a narrow sidebar broke "2026-05-" from "20").
         return [(str(event.pk), format_html('{} <span class="ror-nowrap">({})</span>', event.name, short_date(event.starts_at)))
                 for event in events]
 
     def queryset(self, request, queryset):
-        if (self.value() or "").isdigit():
-            return queryset.filter(event_id=int(self.value()))
+        if (event_id := parse_id(self.value())) is not None:
+            return queryset.filter(event_id=event_id)
         return queryset
 
 

@@ -163,9 +163,20 @@ class PublicOrderingFilter(OrderingFilter):
         return parameters
 
 
+class AsciiDecimalField(forms.DecimalField):
+    """A number written with ASCII digits: Python's Decimal reads "١٢" (Arabic-Indic) as 12."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and not value.isascii():
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class NumberWithinFilter(filters.NumberFilter):
     """A number filter whose `min_value` and `max_value` are its only bounds (django-filter adds a
     maximum of 1e50, which a value beyond both named as a second, contradictory limit)."""
+
+    field_class = AsciiDecimalField
 
     def get_max_validator(self):
         return None

@@ -50,7 +50,7 @@ class WholeNumberField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 class TextOnlyMixin:

@@ -17,6 +17,22 @@ EARLIEST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_MOMENT = datetime(2200, 1, 1, tzinfo=UTC)
 
 
+# The largest id a database row can have (a signed 64-bit integer).
+MAX_ID = 2**63 - 1
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_id(value: object) -> int | None:
+    """An id as a query string or form sends it: ASCII digits within a database id, else None.
+    str.isdigit() takes "²", which int() refuses, and "١", which int() reads as 1."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not _ASCII_DIGITS.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None
+
+
 class EagerEmailValidator(EmailValidator):
     """Django's e-mail validator with its patterns compiled once, at import: Django's reaches
     them through lazy objects on every call, whose attribute lookups were a tenth of importing

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events.forms import AttendeeRowForm
-from ror_crm.validators import validate_email
+from ror_crm.validators import MAX_ID, parse_id, validate_email
 
 ADDRESSES = [
     "anna@example.com", "Anna.Beck+events@sub.example.de", "x@localhost", "x@[127.0.0.1]", "x@[::1]",
@@ -41,3 +41,11 @@ def test_the_attendee_row_form_uses_it():
     # (identity: an EmailValidator equals another of the same message, code and allowlist)
     assert any(v is validate_email for v in validators)
     assert not any(v is django_validate_email for v in validators)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("42", 42), (42, 42), ("0", 0), (str(MAX_ID), MAX_ID), (str(MAX_ID + 1), None), ("", None), (None, None),
+    ("²", None), ("١", None), ("-1", None), ("+1", None), (" 1", None), ("1.0", None), (True, None), ("4\n", None),
+])
+def test_parse_id_takes_ascii_digits_within_a_database_id(value, expected):
+    assert parse_id(value) == expected

@@ -40,7 +40,7 @@ from partners.filters import UPDATED_SINCE_HELP, updated_since
 from partners.pagination import CURSOR_PARAMETER, PAGE_SIZE_PARAMETER, CursorPagination, KeysetCursorPagination, NullableSortKey
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
-from ror_crm.validators import validate_plausible_moment
+from ror_crm.validators import MAX_ID, parse_id, validate_plausible_moment
 from scoring.api.filtersets import NEXT_ACTION_PARAMETERS
 from scoring.api.serializers import ContactScoreSerializer, ScoreSnapshotSerializer
 from scoring.models import ContactScore, ScoreSnapshot
@@ -232,7 +232,7 @@ def _timeline_cursor(request) -> tuple[bool, tuple[datetime, str, int] | None]:
         moment = datetime.fromisoformat(data["t"])
         kind, item_id, backwards = data["k"], data["i"], data["r"]
         if moment.tzinfo is None or kind not in selectors.TIMELINE_TYPES or type(item_id) is not int \
-                or not 0 < item_id < 2**63 or type(backwards) is not bool:
+                or not 0 < item_id <= MAX_ID or type(backwards) is not bool:
             raise ValueError("cursor out of range")
         validate_plausible_moment(moment)
     except (ValueError, TypeError, KeyError, UnicodeError, DjangoValidationError, binascii.Error):
@@ -258,9 +258,9 @@ def _timeline_item_param(request) -> tuple[str, int] | tuple[()]:
     if not raw:
         return ()
     kind, _, item_id = raw.partition(":")
-    if kind not in selectors.TIMELINE_TYPES or not item_id.isdigit() or int(item_id) > 2**63 - 1:
+    if kind not in selectors.TIMELINE_TYPES or parse_id(item_id) is None:
         raise ValidationError({"before_item": ["Expected `type:id`, as the `next` link gives it."]})
-    return kind, int(item_id)
+    return kind, parse_id(item_id)
 
 
 class MissedDeadlinePagination(KeysetCursorPagination):

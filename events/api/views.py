@@ -54,6 +54,7 @@ from partners.pagination import (
 )
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
+from ror_crm.validators import parse_id
 from scoring.api.serializers import EventMetricsSerializer
 from scoring.models import EventMetrics
 
@@ -178,9 +179,9 @@ class EventViewSet(ServiceModelViewSet):
             contacts = selectors.changed_at_event_since(contacts, event, since)
         owner = request.query_params.get("owner")
         if owner:  # empty: no filter, as the contact list's `owner`
-            if not owner.isdigit() or int(owner) > 2**63 - 1:
+            if parse_id(owner) is None:
                 raise ValidationError({"owner": ["A user id (a whole number)."]})
-            contacts = contacts.filter(owner_id=int(owner))
+            contacts = contacts.filter(owner_id=parse_id(owner))
         paginator = LapsedPagination()
         page = paginator.paginate_queryset(contacts, request, view=self)
         return paginator.get_paginated_response(LapsedContactSerializer(page, many=True).data)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from events.models import Event
 from partners.schema import Conflict
 from partners.serializers import WholeNumberField
+from ror_crm.validators import MAX_ID
 from scoring.choices import LifecycleStage
 from scoring.services.matched_lift import (
     CALIPER_POINTS,
@@ -22,8 +23,6 @@ from scoring.services.matched_lift import (
     matched_lift,
     require_ready,
 )
-
-MAX_ID = 2**63 - 1
 
 
 class LiftQuerySerializer(serializers.Serializer):

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from events.models import Event
+from ror_crm.validators import MAX_ID
 from scoring.choices import LifecycleStage
 from scoring.formatting import localized, signed
 from scoring.services.matched_lift import (
@@ -36,7 +37,6 @@ from scoring.services.matched_lift import (
 # Reading an event's lift: staff who may view events, as for the event page and events/{id}/lift/.
 VIEW_PERMISSION = "events.view_event"
 PANEL_ID = "ror-event-lift"
-MAX_ID = 2**63 - 1
 
 
 def org_size_labels() -> dict[str, str]:

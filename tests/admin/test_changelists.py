@@ -121,6 +121,17 @@ def test_event_filters_and_date_hierarchy(admin_client, agency):
     assert response.context["cl"].result_count == 5
 
 
+@pytest.mark.parametrize("url", [
+    changelist_url(Contact) + "?series=%C2%B2", changelist_url(Contact) + "?owner=%C2%B2",
+    changelist_url(Attendance) + "?event=%C2%B2", changelist_url(Attendance) + "?event=%D9%A1",
+    "/admin/ror/worklist/?page=%C2%B2", "/admin/ror/worklist/?owner=%C2%B2",
+    "/admin/ror/worklist/log/?contact=%C2%B2", "/admin/ror/worklist/log/?follow_up=%D9%A1",
+])
+def test_id_parameters_in_digits_other_than_ascii_are_ignored(admin_client, agency, url):
+    # "²".isdigit() is true and int("²") an error: these were server errors.
+    assert admin_client.get(url).status_code == 200, url
+
+
 def page_queries(client, url) -> int:
     client.get(url)
     return query_count(client, url)

@@ -291,6 +291,21 @@ class TestQueries:
 
         assert_error_shape(response, 404)
 
+    @pytest.mark.parametrize("path", [
+        "/api/v1/contacts/?organization=%D9%A1", "/api/v1/contacts/?score_min=%D9%A1",  # Arabic-Indic 1
+        "/api/v1/reports/follow-up-performance/?event=%D9%A1", "/api/v1/follow-ups/missed/?owner=%C2%B2",  # ²
+    ])
+    def test_digits_other_than_ascii_are_a_400(self, read_client, anna, path):
+        response = read_client.get(path)
+
+        assert_error_shape(response, 400)
+
+    def test_a_superscript_owner_on_the_lapsed_list_is_a_400(self, read_client, anna):
+        event = Event.objects.create(name="Roadshow", starts_at=timezone.now(), ends_at=timezone.now())
+        response = read_client.get(f"/api/v1/events/{event.pk}/lapsed/?owner=%C2%B2")
+
+        assert response.json() == {"owner": ["A user id (a whole number)."]}
+
     def test_a_huge_page_size_is_capped_at_500(self, read_client, anna):
         response = read_client.get("/api/v1/contacts/?page_size=" + "9" * 40)
 
