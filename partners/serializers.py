@@ -106,6 +106,16 @@ class BooleanField(serializers.BooleanField):
         return super().to_internal_value(data)
 
 
+class IntegerField(serializers.IntegerField):
+    """In a JSON body a number, not "9" (the schema says integer, as for ids) nor true. Forms
+    (the browsable API) send text, which keeps DRF's reading."""
+
+    def to_internal_value(self, data):
+        if in_json_body(self) and (isinstance(data, bool | str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class IdRelatedField(serializers.PrimaryKeyRelatedField):
     """A related row by its id: in a JSON body a number, not "12" (the schema says integer),
     and none is null, not "" (which DRF reads as null for forms)."""
@@ -209,6 +219,8 @@ class PartnerModelSerializer(serializers.ModelSerializer):
         models.EmailField: EmailField,
         models.BooleanField: BooleanField,
         models.DecimalField: DecimalField,
+        **{model_field: IntegerField for model_field, field in serializers.ModelSerializer.serializer_field_mapping.items()
+           if field is serializers.IntegerField},
     }
     read_plans: ClassVar[dict[type, list[FieldRead]]] = {}
 

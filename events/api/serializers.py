@@ -19,6 +19,7 @@ from partners.serializers import (
     DecimalField,
     EmailField,
     IdRelatedField,
+    IntegerField,
     MomentField,
     PartnerModelSerializer,
     TextField,
@@ -55,7 +56,7 @@ class EventSerializer(PartnerModelSerializer):
     # Not trimmed: the schema's pattern and maxLength hold for the text as sent.
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False, trim_whitespace=False,
                                       error_messages={"invalid": _("A three-letter currency code, e.g. EUR.")})
-    capacity = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
+    capacity = IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
     follow_up_deadline_minutes = serializers.IntegerField(
         min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
         help_text="Minutes after `ends_at` by which every attendee with an owner should have been followed up "
@@ -113,8 +114,8 @@ class AttendanceSerializer(PartnerModelSerializer):
 
 class InteractionSerializer(PartnerModelSerializer):
     kind = serializers.ChoiceField(choices=InteractionKind.choices, required=False)
-    quality = serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
-    duration_minutes = serializers.IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
+    quality = IntegerField(min_value=1, max_value=5, required=False, allow_null=True)
+    duration_minutes = IntegerField(min_value=0, max_value=100_000, required=False, allow_null=True)
     staff_user = IdRelatedField(queryset=get_user_model().objects.all(), required=False, allow_null=True)
     external_id = TextField(max_length=200, required=False, allow_null=True, allow_blank=True)
 
@@ -129,8 +130,8 @@ class InteractionSerializer(PartnerModelSerializer):
 
 
 class FeedbackSerializer(PartnerModelSerializer):
-    nps = serializers.IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
-    satisfaction = serializers.IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
+    nps = IntegerField(min_value=0, max_value=10, required=False, allow_null=True)
+    satisfaction = IntegerField(min_value=1, max_value=10, required=False, allow_null=True)
 
     class Meta:
         model = Feedback

@@ -304,6 +304,19 @@ class TestContractRules:
         assert write_client.patch(f"/api/v1/events/{event.pk}/", {"series": None, "cost": None},
                                   format="json").status_code == 200
 
+    @pytest.mark.parametrize("capacity", ["120", True, "", 1.5])
+    def test_a_whole_number_in_json_is_a_number(self, write_client, event, capacity):
+        # The schema says integer, as it does for ids, which refuse "12" too.
+        response = write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": capacity}, format="json")
+
+        assert response.status_code == 400
+        assert set(response.json()) == {"capacity"}
+        event.refresh_from_db()
+        assert event.capacity is None
+
+    def test_a_whole_number_in_json_may_be_written_with_a_zero_fraction(self, write_client, event):
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": 120.0}, format="json").json()["capacity"] == 120
+
     def test_export_holds_the_contacts_data(self, read_client, anna):
         body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
         assert body["contact"]["email"] == "anna@example.com"
