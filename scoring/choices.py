@@ -62,6 +62,7 @@ class NextAction(models.TextChoices):
     """The next best action for a contact (scoring.next_action.RULES says when each applies)."""
 
     CALL_NOW = "call_now", _("Call now")
+    FOLLOW_UP = "follow_up", _("Follow up")
     INVITE = "invite", _("Invite")
     RE_ENGAGE = "re_engage", _("Re-engage")
     NURTURE = "nurture", _("Nurture")

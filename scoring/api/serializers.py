@@ -88,7 +88,8 @@ class ContactScoreSerializer(PartnerModelSerializer):
         read_only=True,
         help_text="The next best action, the first rule that holds, in this order: `do_nothing` (do-not-contact or "
                   "erased), `rest` (agency touches reached the contact-fatigue cap), `call_now` (last follow-up "
-                  "positive and a planned one overdue), `invite` (attended 2+ events, a later edition of a series "
+                  "positive and a planned one overdue), `follow_up` (a planned follow-up overdue), `invite` (attended 2+ "
+                  "events, a later edition of a series "
                   "they attended is planned, not on its list, marketing consent), `re_engage` (past the cadence and "
                   "the score fell by 1+ point in 90 days), `nurture` (one event, no follow-up conversation yet), "
                   "`check_in` (past the cadence), `wait` (nothing due). As of `computed_at`.",

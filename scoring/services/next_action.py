@@ -150,6 +150,12 @@ def _call_now(facts: ActionFacts) -> Figures | None:
     return None
 
 
+def _follow_up(facts: ActionFacts) -> Figures | None:
+    if facts.overdue_follow_up_due_at is not None:
+        return {"follow_up_due_at": facts.overdue_follow_up_due_at}
+    return None
+
+
 def _invite_possible(facts: ActionFacts) -> bool:
     """The invite rule's conditions but the upcoming edition."""
     return facts.events_attended >= 2 and facts.marketing_consent
@@ -201,6 +207,9 @@ RULES: tuple[Rule, ...] = (
     Rule(NextAction.CALL_NOW, gettext_lazy(
         "The last follow-up conversation was positive and a planned follow-up is overdue."),
          gettext_lazy("A warm lead waiting: the most likely to turn into business."), _call_now),
+    Rule(NextAction.FOLLOW_UP, gettext_lazy(
+        "A planned follow-up is overdue (the last follow-up conversation was not positive, or there was none)."),
+         gettext_lazy("A touch promised and not kept yet: it comes before anything new."), _follow_up),
     Rule(NextAction.INVITE, gettext_lazy(
         "Attended two or more events, a later edition of a series they attended is planned, they are not on "
         "its list yet, and they gave marketing consent."),
@@ -217,7 +226,8 @@ RULES: tuple[Rule, ...] = (
 )
 RULE_ORDER = {rule.action.value: rank for rank, rule in enumerate(RULES)}
 # What the worklist's "Next best actions" view lists: the actions someone should take.
-ACTIONABLE = (NextAction.CALL_NOW, NextAction.INVITE, NextAction.RE_ENGAGE, NextAction.NURTURE, NextAction.CHECK_IN)
+ACTIONABLE = (NextAction.CALL_NOW, NextAction.FOLLOW_UP, NextAction.INVITE, NextAction.RE_ENGAGE, NextAction.NURTURE,
+              NextAction.CHECK_IN)
 # Actions a planned follow-up not yet due answers: the worklist leaves such contacts out and the
 # contact page says the action is in hand (the stored action stays what the rules say).
 ANSWERED_BY_A_PLAN = (NextAction.RE_ENGAGE, NextAction.NURTURE, NextAction.CHECK_IN)
@@ -238,6 +248,7 @@ REASONS = {
     NextAction.DO_NOTHING: gettext_noop("Asked not to be contacted."),
     NextAction.REST: gettext_noop("%(touches)s agency touches in the last %(days)s days (cap %(cap)s): give them a rest."),
     NextAction.CALL_NOW: gettext_noop("Positive conversation on %(talked)s; the follow-up due %(due)s is overdue."),
+    NextAction.FOLLOW_UP: gettext_noop("The follow-up due %(due)s is overdue."),
     NextAction.INVITE: gettext_noop(
         "Attended %(count)s events; %(event)s on %(day)s is planned and they are not registered."),
     NextAction.RE_ENGAGE: gettext_noop("%(days)s days past their cadence; the score fell by %(fall)s points in 90 days."),
@@ -275,6 +286,8 @@ def reason_text(action: str, figures: Figures, *, translate: bool = True) -> str
     if action == NextAction.CALL_NOW:
         values = {"talked": _day(figures.get("last_dialogue_at"), language),
                   "due": _day(figures.get("follow_up_due_at"), language)}
+    elif action == NextAction.FOLLOW_UP:
+        values = {"due": _day(figures.get("follow_up_due_at"), language)}
     elif action == NextAction.INVITE:
         edition = figures.get("next_edition") or {}
         values = {"count": figures["events_attended"], "event": edition.get("name", ""),

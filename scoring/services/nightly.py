@@ -38,10 +38,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError, connection, transaction
-from django.db.models import Max, Min, OuterRef, Q, Subquery
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from contacts.choices import FollowUpOutcome, FollowUpStatus
+from contacts.choices import FollowUpStatus
 from contacts.fatigue import fatigue_caps, fatigued_contact_ids
 from contacts.models import Contact, FollowUp
 from events.choices import AttendanceStatus, EventStatus
@@ -110,17 +110,12 @@ def _later_edition_planned(series_id: int | None, event_id: int, as_of: datetime
     ).exclude(pk=event_id).exists()
 
 
-def _call_now_falling_due(since: datetime, as_of: datetime) -> set[int]:
-    """Contacts with a planned follow-up falling due since `since`, for whom that makes "call now":
-    their latest done follow-up was positive (next_action._call_now()). For anyone else an overdue
-    follow-up changes no action (the oldest overdue one is what "call now" names). One query."""
-    latest_outcome = FollowUp.objects.filter(
-        contact_id=OuterRef("contact_id"), status=FollowUpStatus.DONE, completed_at__lte=as_of,
-    ).order_by("-completed_at", "-id").values("outcome")[:1]
+def _follow_up_falling_due(since: datetime, as_of: datetime) -> set[int]:
+    """Contacts with a planned follow-up falling due since `since`: an overdue follow-up makes
+    "call now" or "follow up" (next_action._call_now(), _follow_up()). One query."""
     return set(
         # overdue as of T is due before T (contacts' oldest overdue follow-up): due in [since, as_of)
         FollowUp.objects.filter(status=FollowUpStatus.PLANNED, due_at__gte=since, due_at__lt=as_of)
-        .annotate(latest_outcome=Subquery(latest_outcome)).filter(latest_outcome=FollowUpOutcome.POSITIVE)
         .order_by().values_list("contact_id", flat=True).distinct()
     )
 
@@ -216,7 +211,7 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
     # else attended its series keeps their action: without an invite to it, none to the next
     # edition either, unless they are on its list (the event's own contacts, above).
     always.update(invited_to(moved))
-    always.update(_call_now_falling_due(since, as_of))
+    always.update(_follow_up_falling_due(since, as_of))
     always.update(_fatigued_by_planned_follow_ups(since, as_of))
     always.update(_rest_moved(as_of))
     always.update(PendingRecompute.objects.values_list("contact_id", flat=True))
@@ -232,7 +227,7 @@ def plan_nightly(as_of: datetime, params: ScoringParameters) -> NightlyPlan | No
 #
 # Mirrors scoring.services.contact_scores.score_contact() (score, components, stage, churn
 # risk) and next_action.decide() for what time alone can change: a contact stays at do
-# nothing, call now or invite (their facts did not change), anything else moves between
+# nothing, call now, follow up or invite (their facts did not change), anything else moves between
 # re-engage, nurture (kept if it held), check in and wait as the next touch falls due and the
 # score falls. Moments are differenced exactly (EXTRACT gives a numeric), as Python does. Each
 # step ends in OFFSET 0, which keeps PostgreSQL from merging it into the next: merged, it would
@@ -307,7 +302,7 @@ WITH stored AS (
     OFFSET 0
 ), decided AS (
     SELECT staged.*,
-           CASE WHEN old_action IN (%(do_nothing)s, %(rest)s, %(call_now)s, %(invite)s) THEN old_action
+           CASE WHEN old_action IN (%(do_nothing)s, %(rest)s, %(call_now)s, %(follow_up)s, %(invite)s) THEN old_action
                 WHEN losing AND fall >= %(fall_points)s THEN %(re_engage)s
                 WHEN old_action = %(re_engage)s THEN NULL  -- nurture or check in: left to the full path
                 WHEN old_action = %(nurture)s THEN old_action

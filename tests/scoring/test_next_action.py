@@ -1,5 +1,6 @@
 """Keep-in-touch cadences and the next best action: each rule by hand, then stored by a recompute."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,8 +54,17 @@ class TestRules:
     def test_call_now_needs_a_positive_last_conversation_and_an_overdue_follow_up(self):
         overdue = T - timedelta(days=2)
         assert decide(facts(last_dialogue_outcome="positive", overdue_follow_up_due_at=overdue))[0] == NextAction.CALL_NOW
-        assert decide(facts(last_dialogue_outcome="neutral", overdue_follow_up_due_at=overdue))[0] == NextAction.WAIT
+        assert decide(facts(last_dialogue_outcome="neutral", overdue_follow_up_due_at=overdue))[0] != NextAction.CALL_NOW
         assert decide(facts(last_dialogue_outcome="positive"))[0] == NextAction.WAIT
+
+    @pytest.mark.parametrize("outcome", ["neutral", "negative", ""])
+    def test_follow_up_when_a_planned_follow_up_is_overdue_after_no_positive_conversation(self, outcome):
+        overdue = T - timedelta(days=2)
+        action, figures = decide(facts(last_dialogue_outcome=outcome, overdue_follow_up_due_at=overdue,
+                                       next_edition=NEXT_EDITION, **LOSING_TOUCH))
+        assert (action, figures) == (NextAction.FOLLOW_UP, {"follow_up_due_at": overdue})
+        # Never "nothing due" while a promised touch is overdue.
+        assert decide(facts(last_dialogue_outcome=outcome))[0] == NextAction.WAIT
 
     def test_invite_a_returning_attendee_with_consent_to_the_next_edition(self):
         action, figures = decide(facts(next_edition=NEXT_EDITION))
@@ -83,13 +93,14 @@ class TestRules:
 
     def test_the_order_is_the_rules_table(self):
         assert [rule.action for rule in RULES] == [
-            NextAction.DO_NOTHING, NextAction.REST, NextAction.CALL_NOW, NextAction.INVITE, NextAction.RE_ENGAGE,
-            NextAction.NURTURE, NextAction.CHECK_IN, NextAction.WAIT,
+            NextAction.DO_NOTHING, NextAction.REST, NextAction.CALL_NOW, NextAction.FOLLOW_UP, NextAction.INVITE,
+            NextAction.RE_ENGAGE, NextAction.NURTURE, NextAction.CHECK_IN, NextAction.WAIT,
         ]
         # call now beats invite, invite beats re-engage, re-engage beats check-in
         everything = {"last_dialogue_outcome": "positive", "overdue_follow_up_due_at": T - timedelta(days=1),
                       "next_edition": NEXT_EDITION, "score": 30.0, **LOSING_TOUCH}
         assert decide(facts(**everything))[0] == NextAction.CALL_NOW
+        assert decide(facts(**{**everything, "last_dialogue_outcome": "neutral"}))[0] == NextAction.FOLLOW_UP
         del everything["overdue_follow_up_due_at"]
         assert decide(facts(**everything))[0] == NextAction.INVITE
         del everything["next_edition"]
@@ -99,6 +110,7 @@ class TestRules:
         examples = {
             NextAction.DO_NOTHING: {"do_not_contact": True}, NextAction.REST: FATIGUE,
             NextAction.CALL_NOW: {"last_dialogue_at": T.isoformat(), "follow_up_due_at": T.isoformat()},
+            NextAction.FOLLOW_UP: {"follow_up_due_at": T.isoformat()},
             NextAction.INVITE: {"next_edition": {**NEXT_EDITION, "starts_at": NEXT_EDITION["starts_at"].isoformat()},
                                 "events_attended": 3},
             NextAction.RE_ENGAGE: {"days_overdue": 12, "score_fell_by": 8.5}, NextAction.NURTURE: {},
@@ -106,6 +118,7 @@ class TestRules:
         }
         texts = {action: reason_text(action, figures) for action, figures in examples.items()}
         assert texts[NextAction.REST] == "6 agency touches in the last 30 days (cap 6): give them a rest."
+        assert texts[NextAction.FOLLOW_UP] == "The follow-up due 2026-06-01 is overdue."
         assert "Summit 2027" in texts[NextAction.INVITE]
         assert "2026-07-01" in texts[NextAction.INVITE]
         assert texts[NextAction.RE_ENGAGE] == "12 days past their cadence; the score fell by 8.5 points in 90 days."
@@ -245,6 +258,28 @@ class TestStored:
 
         # (20: SQLite takes at most 999 parameters a statement; more rows split the upsert.)
         assert queries(people(2, 0)) == queries(people(20, 100))
+
+
+@pytest.mark.django_db
+def test_the_upgrade_rescores_who_waits_with_an_overdue_follow_up():
+    """Migration scoring 0019 (the "follow up" rule): stored "wait" scores with an overdue planned
+    follow-up get a recompute request, which the sweep sends; nobody else."""
+    from django.apps import apps
+
+    from scoring.models import RecomputeRequest
+
+    upgrade = importlib.import_module("scoring.migrations.0019_next_action_follow_up")
+    overdue, ahead, acted = (Contact.objects.create(email=f"{name}@example.com") for name in ("overdue", "ahead", "acted"))
+    for contact, days in ((overdue, -2), (ahead, 2), (acted, -2)):
+        FollowUp.objects.create(contact=contact, status="planned", due_at=timezone.now() + timedelta(days=days))
+    recompute_contacts([overdue.pk, ahead.pk, acted.pk])
+    ContactScore.objects.filter(contact__in=[overdue, ahead]).update(next_action=NextAction.WAIT)  # as stored before
+    RecomputeRequest.objects.all().delete()
+
+    upgrade.rescore_overdue(apps, None)
+
+    assert list(RecomputeRequest.objects.values_list("kind", "contact_ids")) == [("contacts", [overdue.pk])]
+    assert ContactScore.objects.get(contact=acted).next_action == NextAction.FOLLOW_UP
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")

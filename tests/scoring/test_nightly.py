@@ -337,19 +337,22 @@ def scored(contacts, scored_at) -> list[int]:
 
 
 @pytest.mark.django_db
-def test_a_follow_up_falling_due_sends_only_a_positive_dialogue_the_full_path():
+def test_a_follow_up_falling_due_sends_its_contact_the_full_path():
     scored_at, tonight = two_nights()
-    positive, neutral = new_contacts("positive", "neutral")
-    for contact, outcome in ((positive, "positive"), (neutral, "neutral")):
+    positive, neutral, later = new_contacts("positive", "neutral", "later")
+    for contact, outcome in ((positive, "positive"), (neutral, "neutral"), (later, "neutral")):
         FollowUp.objects.create(contact=contact, status="done", outcome=outcome,
                                 completed_at=scored_at - timedelta(days=40))
-        FollowUp.objects.create(contact=contact, status="planned", due_at=scored_at + timedelta(hours=12))
-    everyone = scored((positive, neutral), scored_at)
-    assert ContactScore.objects.get(contact=positive).next_action != NextAction.CALL_NOW
+        due = scored_at + timedelta(days=5 if contact == later else 0.5)
+        FollowUp.objects.create(contact=contact, status="planned", due_at=due)
+    everyone = scored((positive, neutral, later), scored_at)
+    assert {score.next_action for score in ContactScore.objects.all()} == {NextAction.WAIT}
 
-    # an overdue follow-up moves no action of the neutral one's
-    arithmetic = planned_and_run(everyone, tonight, full_path=[positive], by_arithmetic=[neutral])
+    # a follow-up still ahead moves nothing
+    arithmetic = planned_and_run(everyone, tonight, full_path=[positive, neutral], by_arithmetic=[later])
     assert arithmetic[positive.pk]["next_action"] == NextAction.CALL_NOW
+    assert arithmetic[neutral.pk]["next_action"] == NextAction.FOLLOW_UP
+    assert arithmetic[later.pk]["next_action"] == NextAction.WAIT
 
 
 @pytest.mark.django_db
