@@ -20,6 +20,7 @@ from typing import TypeVar
 import django.db
 import psycopg
 import redis.exceptions
+from django.conf import settings
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,13 @@ def _record(*, sent: bool) -> None:
             report.deferred += 1
 
 
+# Without a broker (the embedded default) Celery runs the work in the calling thread, and keeps
+# whether a task may wait for results in one flag per process: two requests' work at once broke
+# each other's chords ("Never call result.get() within a task!"), and an event completed beside
+# another got no metrics. Eager work runs one piece at a time (re-entrant: a task's own sends nest).
+EAGER_WORK = threading.RLock()
+
+
 def publish(send: Callable[[], object], *, what: str) -> bool:
     """Run `send` (an apply_async/delay); False, logged, when the broker cannot be reached.
 
@@ -145,7 +153,8 @@ def publish(send: Callable[[], object], *, what: str) -> bool:
     row, and the sweeper sends it later.
     """
     try:
-        guarded_redis_call(send)
+        with EAGER_WORK if settings.CELERY_TASK_ALWAYS_EAGER else contextlib.nullcontext():
+            guarded_redis_call(send)
     except BROKER_ERRORS as error:
         deferred(what, error)
         return False
