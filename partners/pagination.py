@@ -69,12 +69,27 @@ class CursorPagination(pagination.CursorPagination):
         return page
 
     def decode_cursor(self, request):
+        # DRF's decoder skips what is not base64 and reads nothing as the first page: a cursor
+        # garbled on its way ("!!!") would silently start a sync over.
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded and not self._well_formed(encoded):
+            raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]})
         try:
             return super().decode_cursor(request)
         except exceptions.NotFound:
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
         except (ValueError, OverflowError, UnicodeError):
             raise exceptions.ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
+    @staticmethod
+    def _well_formed(encoded: str) -> bool:
+        """Whether a cursor is one DRF's encode_cursor() writes: base64 of `o`, `r`, `p` fields."""
+        try:
+            fields = parse.parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"),
+                                    keep_blank_values=True, strict_parsing=True)
+        except (ValueError, UnicodeError, binascii.Error):
+            return False
+        return bool(fields) and set(fields) <= {"o", "r", "p"}
 
     def paginate_queryset(self, queryset, request, view=None):
         # A decoded cursor holds a position of the client's choosing: a value that does not fit

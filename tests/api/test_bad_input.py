@@ -262,7 +262,24 @@ class TestQueries:
 
         assert list(assert_error_shape(response)) == ["cursor"]
 
-    # "!!!" decodes to an empty cursor (the first page); a huge offset is cut off by DRF.
+    @pytest.mark.parametrize("resource", ["events", "contacts", "attendances", "scores"])
+    @pytest.mark.parametrize("cursor", ["!!!", "%25%25%25", "AA%3D%3D", "eD0x", "cD0xJnE9Mg%3D%3D"])
+    def test_a_cursor_no_page_link_holds_is_a_400_not_the_first_page(self, read_client, anna, resource, cursor):
+        # (a garbled cursor read as the first page would start a partner's sync over, silently)
+        response = read_client.get(f"/api/v1/{resource}/?cursor={cursor}")
+
+        assert list(assert_error_shape(response)) == ["cursor"]
+
+    def test_every_next_link_of_a_list_still_reads(self, read_client, anna):
+        Event.objects.bulk_create(Event(name=f"E{i}", starts_at=timezone.now(), ends_at=timezone.now()) for i in range(5))
+        url, seen = "/api/v1/events/?page_size=2", 0
+        while url:
+            page = read_client.get(url).json()
+            seen += len(page["results"])
+            url = page["next"]
+        assert seen == 5
+
+    # A huge offset is cut off by DRF.
     @pytest.mark.parametrize("cursor", ["!!!", "%00", "bz05OTk5OTk5OTk5OTk5OTk5OTk5OQ==", "cj0x"])
     def test_a_cursor_that_decodes_to_something_is_a_page_or_a_400(self, read_client, anna, cursor):
         response = read_client.get(f"/api/v1/contacts/?cursor={cursor}")
