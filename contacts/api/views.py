@@ -38,6 +38,7 @@ from contacts.models import Contact, FollowUp, Organization, Referral
 from events.models import Event
 from partners.filters import UPDATED_SINCE_HELP, updated_since
 from partners.pagination import CURSOR_PARAMETER, PAGE_SIZE_PARAMETER, CursorPagination, KeysetCursorPagination, NullableSortKey
+from partners.parsers import check_ignored_body
 from partners.serializers import MomentField
 from partners.viewsets import ServiceModelViewSet
 from ror_crm.validators import MAX_ID, parse_id, validate_plausible_moment
@@ -202,6 +203,7 @@ class ContactViewSet(ServiceModelViewSet):
     def erase(self, request, pk=None):
         """GDPR erasure: removes the contact's personal data and keeps its rows, anonymous, for the figures;
         204. Scope `write`. An erased contact cannot be written again."""
+        check_ignored_body(request)
         services.erase_contact(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -52,6 +52,7 @@ from partners.pagination import (
     NullableSortKey,
     paginate_computed_list,
 )
+from partners.parsers import check_ignored_body
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
 from ror_crm.validators import parse_id
@@ -297,6 +298,7 @@ class EventViewSet(ServiceModelViewSet):
         """Queues a recompute of the event's scores and metrics; 202. With a worker, poll `metrics/` until
         its `computed_at` moves. An event not completed yet has no metrics: its contacts are rescored, and
         its completion computes them."""
+        check_ignored_body(request)
         services.request_event_recompute(self.get_object())
         return Response({"detail": "Recompute queued."}, status=status.HTTP_202_ACCEPTED)
 

@@ -46,7 +46,10 @@ COMPLETED_AT_KEPT_MESSAGE = _("A completed event keeps its completion time.")
 
 def _completion_time(fields: dict[str, Any], *, completing: bool, stored: datetime | None = None) -> datetime | None:
     """The `completed_at` a create or an update gives, taken out of its fields: only with the
-    completion itself (complete_event() checks it); the stored one again, or none, changes nothing."""
+    completion itself (complete_event() checks it); the stored one again, or none, changes nothing.
+    Clearing a completed event's time (an explicit null) is refused like changing it."""
+    if stored is not None and "completed_at" in fields and fields["completed_at"] is None:
+        raise ValidationError({"completed_at": COMPLETED_AT_KEPT_MESSAGE})
     completed_at = fields.pop("completed_at", None)
     if completed_at is None or completed_at == stored:
         return None
@@ -172,7 +175,7 @@ def complete_event(event: Event, *, force: bool = False, completed_at: datetime 
         if event.ends_at > now and not force:
             raise EventNotEnded(
                 f"This event has not ended yet (it ends at {timezone.localtime(event.ends_at).isoformat()}); "
-                "complete it after it has ended, or force the completion."
+                "complete it after it has ended, or force the completion.", existing_id=event.pk
             )
         if completed_at is not None:
             _check_completion_time(event, completed_at, force=force)

@@ -826,6 +826,7 @@ class TestCompletionMeansTheEventHappened:
 
         assert response.status_code == 409
         assert response.json()["code"] == "event_not_ended"
+        assert response.json()["id"] == upcoming.pk  # as every 409 names its row
         assert "has not ended yet" in response.json()["detail"]
         assert Event.objects.get(pk=upcoming.pk).status == "planned"
 
@@ -891,4 +892,32 @@ class TestCompletionMeansTheEventHappened:
         assert refused.json()["code"] == "event_completed"
         assert renamed.status_code == 200
         assert (renamed.json()["status"], renamed.json()["completed_at"]) == ("completed", completed_at)
+
+    def test_a_completed_events_completion_time_is_not_cleared(self, write_client, event):
+        url = f"/api/v1/events/{event.pk}/"
+        completed_at = write_client.post(f"/api/v1/events/{event.pk}/complete/").json()["completed_at"]
+
+        response = write_client.patch(url, {"completed_at": None}, format="json")
+
+        assert response.json() == {"completed_at": ["A completed event keeps its completion time."]}
+        assert write_client.get(url).json()["completed_at"] == completed_at
+        # null on an event not completed is no value, as before
+        following = create_event(name="Next", starts_at=event.starts_at, ends_at=event.ends_at)
+        assert write_client.patch(f"/api/v1/events/{following.pk}/", {"completed_at": None},
+                                  format="json").status_code == 200
+
+    @pytest.mark.parametrize(("path", "body", "content_type", "expected"), [
+        ("contacts/{contact}/erase/", "{", "application/json", 400),
+        ("contacts/{contact}/erase/", "x", "text/plain", 415),
+        ("events/{event}/recompute/", "{", "application/json", 400),
+        ("events/{event}/recompute/", "x", "text/plain", 415),
+    ])
+    def test_an_action_without_a_body_refuses_a_malformed_one(self, write_client, event, anna, path, body,
+                                                              content_type, expected):
+        response = write_client.post("/api/v1/" + path.format(contact=anna.pk, event=event.pk), body,
+                                     content_type=content_type)
+
+        assert response.status_code == expected
+        assert Contact.objects.get(pk=anna.pk).erased_at is None
+        assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/", "", content_type="application/json").status_code == 204
 
