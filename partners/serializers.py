@@ -132,11 +132,11 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):
 
 
 class DecimalField(serializers.DecimalField):
-    """In a JSON body a number or a numeric string; no value is null, not "" (which DRF reads
-    as null for forms)."""
+    """In a JSON body a number, as the schema says (not "1e3", nor true); no value is null, not
+    "" (which DRF reads as null for forms)."""
 
     def validate_empty_values(self, data):
-        if data == "" and in_json_body(self):
+        if isinstance(data, str | bool) and in_json_body(self):
             self.fail("invalid")
         return super().validate_empty_values(data)
 

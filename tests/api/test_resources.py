@@ -314,6 +314,13 @@ class TestContractRules:
         event.refresh_from_db()
         assert event.capacity is None
 
+    @pytest.mark.parametrize("cost", ["1e3", "120.50", "  ", True])
+    def test_money_in_json_is_a_number(self, write_client, event, cost):
+        response = write_client.patch(f"/api/v1/events/{event.pk}/", {"cost": cost}, format="json")
+
+        assert (response.status_code, set(response.json())) == (400, {"cost"})
+        assert write_client.patch(f"/api/v1/events/{event.pk}/", {"cost": 120.5}, format="json").json()["cost"] == 120.5
+
     def test_a_whole_number_in_json_may_be_written_with_a_zero_fraction(self, write_client, event):
         assert write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": 120.0}, format="json").json()["capacity"] == 120
 
