@@ -53,6 +53,20 @@ class WholeNumberField(serializers.IntegerField):
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
+class QueryBooleanField(serializers.BooleanField):
+    """A boolean of a query string as the list filters read one (partners.filters.BooleanFilter):
+    `true`/`false` (or `1`/`0`); DRF's field also takes yes, on, t, null and more."""
+
+    TRUE_VALUES = {"true", "True", "1"}
+    FALSE_VALUES = {"false", "False", "0"}
+    NULL_VALUES = {"", None}
+    default_error_messages = {"invalid": "Give true or false."}
+
+    @staticmethod
+    def _lower_if_str(value):  # DRF's lowers the text first: "TRUE" would pass
+        return value
+
+
 class TextOnlyMixin:
     """Only JSON strings are text: DRF would turn `42` or `1.5` into "42" and "1.5". The
     schema's maxLength counts the text as sent: DRF would check it after trimming whitespace."""

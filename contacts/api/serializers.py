@@ -19,6 +19,7 @@ from partners.serializers import (
     MomentField,
     OptionalEmailField,
     PartnerModelSerializer,
+    QueryBooleanField,
     TextField,
     WholeNumberField,
     moment_text,
@@ -213,7 +214,7 @@ class MissedDeadlineQuerySerializer(serializers.Serializer):
     event = WholeNumberField(
         required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of this event (id).",
     )
-    open = serializers.BooleanField(
+    open = QueryBooleanField(
         required=False, allow_null=True, default=None,
         help_text="`true`: only those still without a done follow-up for the event (the action is open); "
                   "`false`: only those followed up late since.",

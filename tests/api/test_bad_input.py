@@ -317,6 +317,12 @@ class TestQueries:
 
         assert_error_shape(response, 400)
 
+    @pytest.mark.parametrize("path", ["/api/v1/follow-ups/missed/?open=", "/api/v1/contacts/?losing_touch=",
+                                      "/api/v1/scores/?is_returning="])
+    @pytest.mark.parametrize("value", ["yes", "on", "t", "null", "FALSE"])
+    def test_a_boolean_parameter_is_true_or_false_everywhere(self, read_client, anna, path, value):
+        assert read_client.get(path + value).json() == {path.rpartition("?")[2][:-1]: ["Give true or false."]}
+
     def test_a_superscript_owner_on_the_lapsed_list_is_a_400(self, read_client, anna):
         event = Event.objects.create(name="Roadshow", starts_at=timezone.now(), ends_at=timezone.now())
         response = read_client.get(f"/api/v1/events/{event.pk}/lapsed/?owner=%C2%B2")
