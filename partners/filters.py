@@ -132,8 +132,8 @@ class PublicOrderingFilter(OrderingFilter):
     """
 
     def get_ordering(self, request, queryset, view):
-        mapping = getattr(view, "ordering_map", {})
-        term = request.query_params.get(self.ordering_param, "").strip()
+        mapping = getattr(view, "ordering_map", {}) if not getattr(view, "detail", False) else {}
+        term = request.query_params.get(self.ordering_param, "").strip()  # (a detail page has no order)
         if term and mapping:
             name = term[1:] if term[0] in "+-" else term  # ± prefix (API.md); + is ascending, as no prefix
             if name not in mapping:

@@ -20,6 +20,7 @@ from events import imports
 from events.forms import ATTENDEE_ROW_FIELDS
 from events.models import Attendance, AttendeeImport, Event, EventSeries, Feedback, Interaction
 from ror_crm.validators import FREE_TEXT_MAX_LENGTH
+from scoring.services import recompute_contacts
 from tests.attendee_imports import confirm, file_error, result_text, upload
 
 pytestmark = pytest.mark.django_db
@@ -322,6 +323,12 @@ class TestQueries:
     @pytest.mark.parametrize("value", ["yes", "on", "t", "null", "FALSE"])
     def test_a_boolean_parameter_is_true_or_false_everywhere(self, read_client, anna, path, value):
         assert read_client.get(path + value).json() == {path.rpartition("?")[2][:-1]: ["Give true or false."]}
+
+    @pytest.mark.parametrize("path", ["contacts/{id}/", "contacts/{id}/export/", "scores/{id}/", "contacts/{id}/score/"])
+    def test_a_detail_page_takes_no_ordering(self, read_client, anna, path):
+        recompute_contacts([anna.pk])
+
+        assert read_client.get("/api/v1/" + path.format(id=anna.pk) + "?ordering=bogus").status_code == 200
 
     def test_a_superscript_owner_on_the_lapsed_list_is_a_400(self, read_client, anna):
         event = Event.objects.create(name="Roadshow", starts_at=timezone.now(), ends_at=timezone.now())
