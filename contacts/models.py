@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -19,10 +21,20 @@ TAGS_MAX = 100  # tags on one contact
 
 
 def normalize_email(email: str | None) -> str | None:
-    """Emails are compared trimmed and lower-cased (DOMAIN.md: Contact)."""
+    """Emails are compared trimmed and lower-cased (DOMAIN.md: Contact), and as one mailbox
+    however its letters and domain are spelled: composed Unicode (an "ü" typed as u + ¨ is the
+    "ü"), and an international domain in its own letters rather than its ASCII form
+    (`xn--mller-kva.example` is `müller.example`)."""
     if email is None:
         return None
-    return email.strip().lower()
+    email = unicodedata.normalize("NFC", email.strip().lower())
+    local, at, domain = email.rpartition("@")
+    if at and "xn--" in domain:
+        try:
+            domain = domain.encode("ascii").decode("idna")
+        except UnicodeError:
+            pass  # not a valid ASCII form: kept as written, the validator judges it
+    return f"{local}{at}{domain}" if at else email
 
 
 def ensure_writable(*contacts: "Contact | int | None") -> None:

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from contacts.models import Contact, FollowUp, Organization, Referral
+from contacts.models import Contact, FollowUp, Organization, Referral, normalize_email
 from contacts.services import create_contact, create_follow_up, get_or_create_organization
 from events.models import Attendance, Event, EventSeries, Feedback
 from events.services import create_attendance, create_event, record_interaction
@@ -71,6 +71,19 @@ class TestContractRules:
         assert response.status_code == 409
         assert response.json()["id"] == anna.pk
         assert "detail" in response.json()
+
+    @pytest.mark.parametrize("again", ["idn@xn--mller-kva.example", "idn@mu\u0308ller.example", " IDN@MÜLLER.example"])
+    def test_one_mailbox_however_its_domain_and_letters_are_spelled(self, write_client, again):
+        first = write_client.post("/api/v1/contacts/", {"email": "idn@müller.example"}, format="json")
+        second = write_client.post("/api/v1/contacts/", {"email": again}, format="json")
+
+        assert (second.status_code, second.json()["id"]) == (409, first.json()["id"])
+        assert write_client.get("/api/v1/contacts/?email=idn@xn--mller-kva.example").json()["results"][0]["id"] == \
+            first.json()["id"]
+
+    def test_an_ascii_form_that_is_no_domain_stays_as_written(self, write_client):
+        assert normalize_email("a@xn--zz.example") == "a@xn--zz.example"
+        assert normalize_email("no-at-sign") == "no-at-sign"
 
     def test_organization_names_are_unique_case_insensitively_beyond_ascii(self, write_client):
         # The database's lower() folds only ASCII letters on SQLite and under PostgreSQL's C locale.
