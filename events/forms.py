@@ -29,6 +29,21 @@ class EmailField(forms.EmailField):
     default_validators = [validate_email]  # Django's verdicts, faster (ror_crm.validators)
 
 
+class RowChoiceField(forms.ChoiceField):
+    """A choice column of an attendee row: a value it does not know is refused naming those it takes."""
+
+    def validate(self, value):
+        try:
+            super().validate(value)
+        except ValidationError as error:
+            if error.code != "invalid_choice":
+                raise
+            raise ValidationError(
+                _("“%(value)s” is not one of %(choices)s."), code="invalid_choice",
+                params={"value": value, "choices": ", ".join(str(choice) for choice, _label in self.choices)},
+            ) from None
+
+
 class AttendeeRowForm(forms.Form):
     """Validates one attendee row; blank optional values mean "leave as it is"."""
 
@@ -37,8 +52,8 @@ class AttendeeRowForm(forms.Form):
     last_name = forms.CharField(max_length=100, required=False)
     organization = forms.CharField(max_length=200, required=False)
     job_title = forms.CharField(max_length=200, required=False)
-    role = forms.ChoiceField(choices=AttendanceRole.choices, required=False)
-    status = forms.ChoiceField(choices=AttendanceStatus.choices, required=False)
+    role = RowChoiceField(choices=AttendanceRole.choices, required=False)
+    status = RowChoiceField(choices=AttendanceStatus.choices, required=False)
     checked_in_at = forms.DateTimeField(required=False, validators=[validate_plausible_moment, validate_not_future])
     external_id = forms.CharField(max_length=200, required=False)
     source = forms.CharField(max_length=100, required=False)

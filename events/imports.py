@@ -74,6 +74,7 @@ from events.services import (
     ATTENDANCE_ROW_FIELDS,
     CANCELLED_MESSAGE_EN,
     CHECKED_IN_BEFORE_MESSAGE_EN,
+    EXTERNAL_ID_REPEATED,
     EXTERNAL_ID_TAKEN,
     NOT_STARTED_MESSAGE_EN,
     ONLY_ATTENDED_CHECKED_IN_MESSAGE_EN,
@@ -395,6 +396,15 @@ STATUS_SYNONYMS = {
     "no_show": AttendanceStatus.NO_SHOW, "noshow": AttendanceStatus.NO_SHOW,
     "waitlist": AttendanceStatus.WAITLISTED, "waiting_list": AttendanceStatus.WAITLISTED,
 }
+# Roles as people write them (German in either form, the usual English words).
+ROLE_SYNONYMS = {
+    **dict.fromkeys(("teilnehmer", "teilnehmerin", "teilnehmer_in", "teilnehmende", "participant", "delegate",
+                     "besucher", "besucherin", "gast", "guest", "visitor"), AttendanceRole.ATTENDEE),
+    **dict.fromkeys(("referent", "referentin", "sprecher", "sprecherin", "redner", "rednerin", "speakerin",
+                     "presenter", "panelist", "keynote"), AttendanceRole.SPEAKER),
+    **dict.fromkeys(("aussteller", "ausstellerin", "aussteller_in", "exhibitors"), AttendanceRole.EXHIBITOR),
+    **dict.fromkeys(("sponsorin", "sponsoren", "sponsors"), AttendanceRole.SPONSOR),
+}
 # A "Checked in" column that says whether, not when (pretix "Automatically checked in", Eventbrite).
 CHECKED_IN_YES = {"yes", "ja", "true", "wahr", "x", "1"}
 CHECKED_IN_NO = {"no", "nein", "false", "falsch", "0", "-"}
@@ -403,7 +413,8 @@ CHECKED_IN_NO = {"no", "nein", "false", "falsch", "0", "-"}
 @cache
 def _choice_lookup(choices) -> dict[str, str]:
     """A choice by its value or its label in any of the site's languages, whichever is active."""
-    lookup = {key: str(value) for key, value in STATUS_SYNONYMS.items()} if choices is AttendanceStatus else {}
+    synonyms = STATUS_SYNONYMS if choices is AttendanceStatus else ROLE_SYNONYMS
+    lookup = {key: str(value) for key, value in synonyms.items()}
     for value, label in choices.choices:
         lookup[header_key(value)] = value
         for language, _name in settings.LANGUAGES:
@@ -579,6 +590,7 @@ def with_default_source(rows: list[dict[str, str]], source: str) -> list[dict[st
 # The service's own messages are the API's (English); the admin shows them translated.
 SERVICE_MESSAGES = {
     EXTERNAL_ID_TAKEN: gettext_lazy("This external id belongs to another attendance."),
+    EXTERNAL_ID_REPEATED: gettext_lazy("An earlier row of this list has the same external id."),
     NOT_STARTED_MESSAGE_EN: NOT_STARTED_MESSAGE,
     CHECKED_IN_BEFORE_MESSAGE_EN: CHECKED_IN_BEFORE_MESSAGE,
     CANCELLED_MESSAGE_EN: CANCELLED_MESSAGE,

@@ -107,7 +107,7 @@ class TestImportFlow:
         assert (
             "3 rows were skipped because of errors Row Errors "
             "3 E-mail: Enter a valid email address. "  # labels, as the preview shows them
-            "4 Role: Select a valid choice. king is not one of the available choices. "
+            "4 Role: “king” is not one of attendee, speaker, vip, sponsor, exhibitor. "
             "5 Checked in at: Enter a valid date/time."
         ) in result_text(response)
 

@@ -634,6 +634,14 @@ class TestStatusLabels:
 
         assert [row["role"] for row in parsed.rows] == ["speaker", "exhibitor"]
 
+    def test_role_words_people_write(self, event):
+        content = "email;Rolle\n" + "".join(f"p{i}@x.example;{word}\n" for i, word in enumerate(
+            ["Referent", "Referentin", "Teilnehmerin", "Gast", "Ausstellerin", "Presenter", "participant"]))
+        parsed = read_attendee_file(content.encode(), "a.csv")
+
+        assert [row["role"] for row in parsed.rows] == [
+            "speaker", "speaker", "attendee", "attendee", "exhibitor", "speaker", "attendee"]
+
 
 class TestRepeatedEmails:
     def test_the_repeated_e_mail_notice_is_in_the_preview_summary_and_in_the_result(self, admin_client, event):
