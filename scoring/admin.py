@@ -229,10 +229,13 @@ class ContactScoreAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(ScoreSnapshot)
 class ScoreSnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("contact", "score", "stage", "trigger", "trigger_event", "computed_at", "profile_version")
-    list_select_related = ("contact", "trigger_event")
     list_filter = ("trigger", "stage")
     date_hierarchy = "computed_at"
     search_fields = ("contact__email", "contact__last_name")
+
+    def get_queryset(self, request):
+        # The page's title names the contact; the list shows it and the triggering event.
+        return super().get_queryset(request).select_related("contact", "trigger_event")
 
 
 @admin.register(EventMetrics)

@@ -428,10 +428,13 @@ class ScoreSnapshot(models.Model):
         ]
 
     def __str__(self) -> str:
-        # By id (no query per row: deleting a contact lists its snapshots).
-        return _("Score of contact #%(contact)s: %(score)s as of %(moment)s") % {
-            "contact": self.contact_id, "score": localized(self.score, 1),
-            "moment": date_format(timezone.localtime(self.computed_at), "SHORT_DATETIME_FORMAT")}
+        # The contact's name when it was loaded with the snapshot; by id otherwise (no query per
+        # row: deleting a contact lists its snapshots).
+        values = {"score": localized(self.score, 1),
+                  "moment": date_format(timezone.localtime(self.computed_at), "SHORT_DATETIME_FORMAT")}
+        if ScoreSnapshot.contact.is_cached(self):
+            return _("Score of %(contact)s: %(score)s as of %(moment)s") % {"contact": self.contact, **values}
+        return _("Score of contact #%(contact)s: %(score)s as of %(moment)s") % {"contact": self.contact_id, **values}
 
 
 class EventMetrics(models.Model):

@@ -14,7 +14,7 @@ from contacts.roles import AGENCY_STAFF
 from events import imports
 from events.models import Event
 from scoring.choices import NextAction
-from scoring.models import ContactScore, EventMetrics, ScoringProfile
+from scoring.models import ContactScore, EventMetrics, ScoreSnapshot, ScoringProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +69,16 @@ def test_score_page_names_the_contact(admin_client, agency):
     page = admin_client.get(reverse("admin:scoring_contactscore_change", args=[score.pk])).content.decode()
     assert f"Score of {score.contact}: {score.score:.1f}" in page.replace("&lt;", "<").replace("&gt;", ">")
     assert "Score of contact #" not in page
+
+
+def test_snapshot_page_names_the_contact(admin_client, agency):
+    snapshot = ScoreSnapshot.objects.select_related("contact").order_by("pk").first()
+    page = admin_client.get(reverse("admin:scoring_scoresnapshot_change", args=[snapshot.pk])).content.decode()
+    assert f"Score of {snapshot.contact}: " in page.replace("&lt;", "<").replace("&gt;", ">")
+    assert "Score of contact #" not in page
+    with CaptureQueriesContext(connection) as queries:
+        assert str(ScoreSnapshot.objects.get(pk=snapshot.pk)).startswith(f"Score of contact #{snapshot.contact_id}: ")
+    assert len(queries) == 1  # the snapshot's own
 
 
 def test_score_str_names_the_contact_only_when_loaded(agency):
