@@ -122,3 +122,12 @@ def test_every_updated_since_says_how_to_sync_with_it(operations):
                  for parameter in operation.get("parameters", []) if parameter["name"] == "updated_since"]
     assert len(described) >= 10
     assert all("the time this one started minus a few minutes" in text for text in described), described
+
+
+def test_every_write_documents_the_415_it_gives_a_body_that_is_not_json(operations, write_client):
+    writes = [(method, path, operation) for method, path, operation in operations if method in ("POST", "PUT", "PATCH")]
+    assert writes
+    for method, path, operation in writes:
+        assert "415" in operation["responses"], (method, path)
+    response = write_client.post("/api/v1/contacts/", "email=a@example.com", content_type="text/plain")
+    assert (response.status_code, list(response.json())) == (415, ["detail"])
