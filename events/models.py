@@ -151,6 +151,12 @@ def checked_in_status(status: str | None, checked_in_at: datetime | None) -> str
     return status or AttendanceStatus.REGISTERED
 
 
+def registration_time(status: str, now: datetime) -> datetime | None:
+    """When a row written without `registered_at` registered: now, unless the person is only
+    invited (any other status registered once: attended, no-show, cancelled, waiting list)."""
+    return None if status == AttendanceStatus.INVITED else now
+
+
 class Attendance(TimeStampedModel):
     event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.CASCADE, related_name="attendances")
     contact = models.ForeignKey(

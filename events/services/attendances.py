@@ -22,6 +22,7 @@ from events.models import (
     Event,
     Interaction,
     checked_in_status,
+    registration_time,
 )
 from events.services.late_data import existing_event, notify_late_data
 from ror_crm.db import locked, save_unique, share_lock, share_locked
@@ -65,6 +66,8 @@ def create_attendance(**fields: Any) -> Attendance:
     ensure_writable(fields.get("contact"))
     attendance = Attendance(**fields)
     attendance.status = checked_in_status(fields.get("status"), attendance.checked_in_at)
+    if attendance.registered_at is None:
+        attendance.registered_at = registration_time(attendance.status, timezone.now())
     if attendance.event_id is not None:
         # Its event as stored until commit: its status and start decide what the row may say.
         attendance.event = share_locked(attendance.event)

@@ -12,7 +12,7 @@ from contacts.models import Contact, Organization, normalize_email, organization
 from contacts.referral_links import link_referrals
 from events.choices import AttendanceRole, AttendanceStatus, EventStatus
 from events.forms import clean_attendee_row
-from events.models import HAPPENED_STATUSES, Attendance, Event, checked_in_status
+from events.models import HAPPENED_STATUSES, Attendance, Event, checked_in_status, registration_time
 from events.services.late_data import notify_late_data
 from ror_crm.bulk import bulk_update_rows, insert_history_of, insert_rows
 from ror_crm.db import share_locked, text_pairs_in
@@ -498,7 +498,9 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
         "checked_in_at": [row.get("checked_in_at") for row in created_rows],
         "external_id": [row.get("external_id") or None for row in created_rows],
         "source": [row.get("source") or "" for row in created_rows],
-    }, constants={"event_id": event.pk, "registered_at": now, "created_at": now})
+        "registered_at": [registration_time(checked_in_status(row.get("status"), row.get("checked_in_at")), now)
+                          for row in created_rows],
+    }, constants={"event_id": event.pk, "created_at": now})
     bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from contacts.models import Contact
 from events.models import Attendance, Event
@@ -246,3 +247,25 @@ class TestCancelledEvents:
         moved = write_client.patch(f"/api/v1/attendances/{came['id']}/", {"event": cancelled.pk}, format="json")
         assert (moved.status_code, moved.json()) == (400, {"status": [self.CANCELLED]})
         assert Attendance.objects.get().event == event
+
+
+@pytest.mark.parametrize("status", ["registered", "attended", "invited"])
+def test_a_new_row_is_registered_now_unless_only_invited_one_by_one_as_in_bulk(write_client, event, anna, status):
+    before = timezone.now()
+    single = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "status": status},
+                               format="json").json()
+    bulk(write_client, event, [{"email": "ben@x.de", "status": status}])
+
+    registered = [parse_datetime(single["registered_at"]) if single["registered_at"] else None,
+                  Attendance.objects.get(contact__email="ben@x.de").registered_at]
+    if status == "invited":
+        assert registered == [None, None]
+    else:
+        assert all(before <= moment <= timezone.now() for moment in registered)
+
+
+def test_a_registration_time_given_is_kept(write_client, event, anna):
+    given = timezone.now() - timedelta(days=20)
+    created = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk,
+                                                         "registered_at": given.isoformat()}, format="json").json()
+    assert parse_datetime(created["registered_at"]) == given
