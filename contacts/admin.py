@@ -350,7 +350,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, SpreadsheetExportMixin,
         "do_not_contact", "marketing_consent", ErasedFilter,
     )
     search_fields = ("email", "first_name", "last_name", "organization__name", "job_title")
-    search_help_text = gettext_lazy("Search by e-mail, name, organization or job title.")
+    search_help_text = gettext_lazy("Search by e-mail, name, organization, job title or tag.")
     autocomplete_fields = ("organization", "owner")
     readonly_fields = ("marketing_consent_at", "erased_at", "created_at", "updated_at")
     fieldsets = (
@@ -375,6 +375,8 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, SpreadsheetExportMixin,
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
+        if term and not request.path.endswith("/autocomplete/"):
+            results = results | queryset.tagged(term)  # a tag, in any case (as the API's `?tag=`)
         if term and request.path.endswith("/autocomplete/"):
             # A picker is searched for a person: names starting with what was typed first, then
             # e-mails starting with it, then any other match (an organization, a job title).

@@ -95,6 +95,15 @@ def test_contact_filters(admin_client, agency, filters):
     assert "Incorrect lookup" not in response.content.decode()
 
 
+def test_contact_search_finds_a_tag_in_any_case(admin_client, agency):
+    tagged = Contact.objects.create(email="tagged@client.example", last_name="Tagged", tags=["Key-Account"])
+    Contact.objects.create(email="other@client.example", last_name="Other", tags=["key-accounts"])
+
+    response = admin_client.get(changelist_url(Contact) + "?q=key-account")
+
+    assert [contact.pk for contact in response.context["cl"].result_list] == [tagged.pk]
+
+
 def test_contact_series_filter_finds_attendees_of_the_series(admin_client, agency):
     outsider = Contact.objects.create(email="outsider@client.example", last_name="Outsider")
     response = admin_client.get(changelist_url(Contact) + f"?series={agency.series.pk}")
