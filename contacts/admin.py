@@ -506,7 +506,7 @@ class ContactAdmin(ServiceAdminMixin, AuditHistoryMixin, SpreadsheetExportMixin,
 
     @admin.action(description=gettext_lazy("Assign an owner to selected contacts"), permissions=["change"])
     def assign_owner(self, request, queryset):
-        removed = not request.POST.get("owner")  # the form says: leave empty to remove
+        removed = bool(request.POST.get("remove"))
         return self._bulk_action(
             request, queryset, AssignOwnerForm, title=_("Assign an owner"), submit_label=_("Assign owner"),
             apply=lambda form: services.assign_owner(queryset, form.cleaned_data["owner"], by=request.user),

@@ -191,11 +191,21 @@ def _owner_field(label, help_text) -> forms.ModelChoiceField:
 
 
 class AssignOwnerForm(forms.Form):
+    """An owner for the selection, or (said explicitly: an empty form is no answer) none."""
+
     owner = None  # set in __init__: the autocomplete needs the registered admin site
+    remove = forms.BooleanField(label=_("remove the owner instead"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"] = _owner_field(_("owner"), _("Leave empty to remove the owner."))
+        self.fields["owner"] = _owner_field(_("owner"), "")
+        self.order_fields(["owner", "remove"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "owner" in cleaned and bool(cleaned["owner"]) == bool(cleaned.get("remove")):
+            raise forms.ValidationError(_("Choose an owner, or tick “remove the owner instead”."))
+        return cleaned
 
 
 class ChangeTagsForm(forms.Form):

@@ -65,8 +65,15 @@ class TestAssignOwner:
         assert "Owner set for 2 contacts." in text
         assert "1 erased contact was left out." in text
 
-    def test_empty_owner_removes_it(self, staff_client, people):
-        response = post_action(staff_client, "assign_owner", [people["dirk"]], apply="yes", owner="")
+    def test_removing_the_owner_is_said_explicitly(self, staff_client, people, staff_user):
+        Contact.objects.filter(pk=people["dirk"].pk).update(owner=staff_user)
+        for unclear in ({"owner": ""}, {"owner": staff_user.pk, "remove": "on"}):
+            response = post_action(staff_client, "assign_owner", [people["dirk"]], apply="yes", **unclear)
+            assert response.status_code == 200  # the form again, with its error
+            assert "Choose an owner, or tick" in response.content.decode()
+            assert Contact.objects.get(pk=people["dirk"].pk).owner == staff_user
+
+        response = post_action(staff_client, "assign_owner", [people["dirk"]], apply="yes", owner="", remove="on")
         assert Contact.objects.get(pk=people["dirk"].pk).owner is None
         assert ("success", "Owner removed from 1 contact.") in messages_of(response)
 
