@@ -83,6 +83,10 @@ class TestEventPanel:
 
         assert "48 hours after the end of the event (the default)" in page
         assert "The deadline has not passed yet." in page
+        assert "The figures come once the event is over" in page  # not "no attendee": it has not happened
+        Event.objects.filter(pk=event.pk).update(starts_at=timezone.now() - timedelta(days=2),
+                                                 ends_at=timezone.now() - timedelta(days=1))
+        page = admin_client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
         assert "No attendee with an owner yet" in page
 
     def test_figures_are_written_as_the_language_writes_numbers(self, dinner):
