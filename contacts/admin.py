@@ -41,6 +41,7 @@ from ror_crm.admin_tools import (
     ServiceAdminMixin,
     SpreadsheetExportMixin,
     badge,
+    event_column,
     person_name,
     related_or_none,
     short_date,
@@ -598,7 +599,7 @@ class FollowUpAdmin(ServiceAdminMixin, AuditHistoryMixin, SimpleHistoryAdmin):
     delete_service = staticmethod(services.delete_follow_up)
     contact_fields = ("contact",)
 
-    list_display = ("contact_name", "event", owner_name, "channel", "status_badge", "due", "outcome", "deal")
+    list_display = ("contact_name", event_column, owner_name, "channel", "status_badge", "due", "outcome", "deal")
     list_select_related = ("contact", "event", "owner")
     # The planned ones first, the most overdue on top; then the rest, the latest first.
     ordering = (Case(When(status=FollowUpStatus.PLANNED, then=F("due_at"))).asc(nulls_last=True),
@@ -679,7 +680,7 @@ class ReferralAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_referral)
     contact_fields = ("referrer", "referred")
 
-    list_display = ("referrer", "referred_display", "event", "made")
+    list_display = ("referrer", "referred_display", event_column, "made")
     list_select_related = ("referrer", "referred", "event")
     list_filter = ("event__series",)
     date_hierarchy = "created_at"

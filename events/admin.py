@@ -45,6 +45,7 @@ from ror_crm.admin_tools import (
     ServiceInlineMixin,
     SpreadsheetExportMixin,
     badge,
+    event_column,
     person_name,
     related_or_none,
     short_date,
@@ -548,7 +549,7 @@ class AttendanceAdmin(ServiceAdminMixin, SpreadsheetExportMixin, admin.ModelAdmi
     resource_classes = [AttendanceResource]
     change_list_template = "admin/events/attendance/change_list.html"
 
-    list_display = ("contact_name", "organization", "event", "role", "status_badge", "checked_in", "external_id")
+    list_display = ("contact_name", "organization", event_column, "role", "status_badge", "checked_in", "external_id")
     list_select_related = ("contact__organization", "event")
     list_filter = (EventFilter, FollowUpDeadlineFilter, "status", "role", "event__series", "source")
     search_fields = ("contact__email", "contact__first_name", "contact__last_name", "external_id", "event__name")
@@ -621,7 +622,7 @@ class InteractionAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_interaction)
     contact_fields = ("contact", "counterpart")
 
-    list_display = ("contact", "counterpart", "event", "kind", "occurred", "quality")
+    list_display = ("contact", "counterpart", event_column, "kind", "occurred", "quality")
     list_select_related = ("contact", "counterpart", "event", "staff_user")
     list_filter = (EventFilter, "kind", "quality", "event__series")
     date_hierarchy = "occurred_at"
@@ -643,7 +644,7 @@ class FeedbackAdmin(ServiceAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.delete_feedback)
     contact_fields = ("contact",)
 
-    list_display = ("contact", "event", "nps", "satisfaction", "submitted")
+    list_display = ("contact", event_column, "nps", "satisfaction", "submitted")
     list_select_related = ("contact", "event")
     list_filter = (EventFilter, NpsCategoryFilter, "event__series")
     date_hierarchy = "submitted_at"

@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.db import models, transaction
@@ -23,6 +23,7 @@ from django.utils.formats import date_format, get_format
 from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from import_export.admin import ExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.forms import SelectableFieldsExportForm
@@ -85,6 +86,14 @@ def badge(value: str, label: str) -> str:
 def short_date(moment) -> str:
     """A moment as the active language writes a short date (list cells); "—" for none."""
     return date_format(timezone.localtime(moment), "SHORT_DATE_FORMAT") if moment else "—"
+
+
+@admin.display(description=gettext_lazy("event"), ordering="event__starts_at")
+def event_column(obj) -> str:
+    """A row's event in a list's narrow column: its day first, so the editions of a series, which
+    share a long name, stay apart where the cell cuts the text (list_select_related: no query)."""
+    event = obj.event
+    return f"{short_date(event.starts_at)} · {event.name}" if event is not None else "—"
 
 
 def short_datetime(moment) -> str:

@@ -9,6 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import escape
 
 from contacts.models import Contact, FollowUp, Organization, Referral
 from contacts.selectors import contact_timeline
@@ -355,3 +357,14 @@ def test_the_event_lists_registrations_are_the_events_registered(staff_client):
     response = staff_client.get(reverse("admin:events_event_changelist"))
 
     assert [row.registration_count for row in response.context["cl"].result_list] == [3]
+
+
+@pytest.mark.parametrize("model", [FollowUp, Attendance, Interaction, Feedback, Referral])
+def test_event_columns_put_the_day_before_the_name(admin_client, agency, model):
+    # Editions of a series share a long name, which a narrow cell cuts: the day tells them apart.
+    row = model.objects.exclude(event=None).select_related("event").order_by("pk").first() or pytest.skip("no row")
+    day = date_format(timezone.localtime(row.event.starts_at), "SHORT_DATE_FORMAT")
+
+    page = admin_client.get(changelist_url(model)).content.decode()
+
+    assert f'<td class="field-event_column">{day} · {escape(row.event.name)}</td>' in page
