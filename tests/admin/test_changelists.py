@@ -309,6 +309,8 @@ def test_event_page_rounds_half_away_from_zero_as_the_dashboard(admin_client, ag
     assert headline["Returning share"] == "13 %"
     assert rows["RoR % = (won − cost) / cost × 100"] == "247.9 %"
     assert rows["Series retention rate (CRR)"].startswith("28.7 %")
+    listed = admin_client.get(changelist_url(EventMetrics)).content.decode()
+    assert '<td class="field-lift">+16.8</td>' in listed  # the list writes the lift as the page does
 
 
 def test_the_contact_page_costs_the_same_queries_for_few_and_many_rows(admin_client, django_user_model):
