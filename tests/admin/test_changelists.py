@@ -370,3 +370,15 @@ def test_event_columns_put_the_day_before_the_name(admin_client, agency, model):
     page = admin_client.get(changelist_url(model)).content.decode()
 
     assert f'<td class="field-event_column">{day} · {escape(row.event.name)}</td>' in page
+
+
+def test_deleting_a_contact_points_to_erasure_and_an_organization_says_its_contacts_stay(admin_client, agency):
+    contact = agency.contacts[0]
+    page = admin_client.get(reverse("admin:contacts_contact_delete", args=[contact.pk])).content.decode()
+    assert reverse("admin:contacts_contact_erase", args=[contact.pk]) in page
+    assert "erase the personal data" in page
+
+    organization = Organization.objects.create(name="Stays Ltd")
+    Contact.objects.filter(pk=contact.pk).update(organization=organization)
+    page = admin_client.get(reverse("admin:contacts_organization_delete", args=[organization.pk])).content.decode()
+    assert "Its 1 contact stays, without an organization." in page
