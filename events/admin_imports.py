@@ -165,7 +165,7 @@ def _page(model_admin, request, attendee_import: AttendeeImport, mapping_form: C
         "attendee_import": attendee_import,
         "event": attendee_import.event,
         "filename": attendee_import.filename,
-        "description": attendee_import.description,
+        "description": imports.description_text(attendee_import.description),
         "preview": preview,
         # Columns and row errors by their labels ("First name", "Vorname"), not their field names.
         "columns": [imports.field_label(name) for name in preview.columns] if preview else [],

@@ -47,7 +47,7 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, override
+from django.utils.translation import gettext_lazy, gettext_noop, override
 
 from contacts.models import Contact
 from contacts.resources import FORMULA_TRIGGERS
@@ -210,7 +210,7 @@ def open_attendee_table(data: bytes, filename: str = "") -> Iterator[TableStream
     directive = SEPARATOR_LINE.fullmatch(first_line.rstrip("\r\n"))
     delimiter = directive.group(1) if directive else _sniff_delimiter(first_line)
     text.seek(0)
-    description = _("CSV, separated by “%(delimiter)s”") % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}
+    description = CSV_DESCRIPTION % {"delimiter": {"\t": "tab"}.get(delimiter, delimiter)}  # stored in English
     yield _table_stream(csv.reader(text, delimiter=delimiter, strict=True), description)
 
 
@@ -294,6 +294,17 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # ticket numbers typed as numbers come back as 1234.0
     return str(value).strip()
+
+
+# A file's format as stored with its import (English: another reader may use another language).
+CSV_DESCRIPTION = gettext_noop("CSV, separated by “%(delimiter)s”")
+_STORED_CSV_DESCRIPTION = re.compile(r"CSV, separated by “(.+)”")
+
+
+def description_text(stored: str) -> str:
+    """An import's stored format in the reader's language."""
+    match = _STORED_CSV_DESCRIPTION.fullmatch(stored)
+    return _(CSV_DESCRIPTION) % {"delimiter": match.group(1)} if match else stored
 
 
 def _table_stream(table: Iterable[list[str]], description: str) -> TableStream:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Contact, Organization
 from events import services
-from events.models import Attendance, Event
+from events.models import Attendance, AttendeeImport, Event
 from tests.attendee_imports import confirm, result_text, upload
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +151,14 @@ def test_a_no_show_with_a_check_in_time_is_a_row_error_in_the_admins_language(ad
         "Nur wer teilgenommen hat, hat eine Check-in-Zeit: Für „Nicht erschienen“, eine Absage oder einen Platz auf "
         "der Warteliste die Check-in-Zeit leeren."]}
     assert list(Attendance.objects.values_list("contact__email", "status")) == [("p1@client.example", "attended")]
+
+
+def test_the_file_format_is_said_in_the_readers_language(admin_client, event):
+    preview = upload(admin_client, event, b"email;first_name\np0@client.example;Pia\n")
+    stored = AttendeeImport.objects.get()
+    assert stored.description == "CSV, separated by “;”"  # stored in English, whoever uploaded it
+    assert "CSV, separated by “;”" in preview.content.decode()
+
+    admin_client.cookies["django_language"] = "de"
+    page = admin_client.get(reverse("admin:events_attendeeimport_change", args=[stored.pk])).content.decode()
+    assert "CSV, getrennt durch „;“" in page
