@@ -337,16 +337,6 @@ class TestContractRules:
     def test_a_whole_number_in_json_may_be_written_with_a_zero_fraction(self, write_client, event):
         assert write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": 120.0}, format="json").json()["capacity"] == 120
 
-    def test_a_write_that_changes_nothing_keeps_updated_at(self, write_client, anna):
-        url = f"/api/v1/contacts/{anna.pk}/"
-        stored = write_client.get(url).json()
-
-        for body in ({}, {"first_name": stored["first_name"], "tags": stored["tags"]}, {"updated_at": "2020-01-01T00:00:00Z"}):
-            assert write_client.patch(url, body, format="json").json()["updated_at"] == stored["updated_at"], body
-        assert anna.history.count() == 1
-        changed = write_client.patch(url, {"job_title": "CEO"}, format="json").json()
-        assert changed["updated_at"] > stored["updated_at"]
-
     def test_export_holds_the_contacts_data(self, read_client, anna):
         body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
         assert body["contact"]["email"] == "anna@example.com"
