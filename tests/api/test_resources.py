@@ -337,6 +337,13 @@ class TestContractRules:
     def test_a_whole_number_in_json_may_be_written_with_a_zero_fraction(self, write_client, event):
         assert write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": 120.0}, format="json").json()["capacity"] == 120
 
+    def test_an_erased_contact_refuses_even_a_write_that_changes_nothing(self, write_client, anna):
+        assert write_client.post(f"/api/v1/contacts/{anna.pk}/erase/").status_code == 204
+
+        response = write_client.patch(f"/api/v1/contacts/{anna.pk}/", {}, format="json")
+
+        assert (response.status_code, response.json()["code"]) == (409, "contact_erased")
+
     def test_export_holds_the_contacts_data(self, read_client, anna):
         body = read_client.get(f"/api/v1/contacts/{anna.pk}/export/").json()
         assert body["contact"]["email"] == "anna@example.com"
