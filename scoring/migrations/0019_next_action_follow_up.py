@@ -6,19 +6,36 @@ from django.utils import timezone
 CHUNK = 5000
 
 
-def rescore_overdue(apps, schema_editor):
-    """Contacts whose score says "wait" while a planned follow-up of theirs is overdue now take
-    the new rule ("follow up"): a recompute request for them, which the outbox sweep sends."""
-    ContactScore = apps.get_model("scoring", "ContactScore")
-    FollowUp = apps.get_model("contacts", "FollowUp")
+# The actions the new rule ("follow up") comes before.
+BELOW_FOLLOW_UP = ["invite", "re_engage", "nurture", "check_in", "wait"]
+
+
+def _request_recompute(apps, ids: list[int]) -> None:
+    """Recompute requests for these contacts, which the outbox sweep sends."""
     RecomputeRequest = apps.get_model("scoring", "RecomputeRequest")
-    overdue = FollowUp.objects.filter(status="planned", due_at__lt=timezone.now()).values("contact_id")
-    ids = sorted(ContactScore.objects.filter(next_action="wait", contact_id__in=overdue)
-                 .values_list("contact_id", flat=True))
     RecomputeRequest.objects.bulk_create(
         RecomputeRequest(kind="contacts", contact_ids=ids[start:start + CHUNK], trigger="manual")
         for start in range(0, len(ids), CHUNK)
     )
+
+
+def rescore_overdue(apps, schema_editor):
+    """Contacts stored with an action the new rule comes before while a planned follow-up of
+    theirs is overdue: rescored (the nightly arithmetic keeps or moves actions by time alone)."""
+    ContactScore = apps.get_model("scoring", "ContactScore")
+    FollowUp = apps.get_model("contacts", "FollowUp")
+    overdue = FollowUp.objects.filter(status="planned", due_at__lt=timezone.now()).values("contact_id")
+    _request_recompute(apps, sorted(ContactScore.objects.filter(next_action__in=BELOW_FOLLOW_UP, contact_id__in=overdue)
+                                    .values_list("contact_id", flat=True)))
+
+
+def forget_follow_up(apps, schema_editor):
+    """Back to the rules without it: "follow up" rows wait until rescored by the older rules."""
+    ContactScore = apps.get_model("scoring", "ContactScore")
+    rows = ContactScore.objects.filter(next_action="follow_up")
+    ids = sorted(rows.values_list("contact_id", flat=True))
+    rows.update(next_action="wait")
+    _request_recompute(apps, ids)
 
 
 class Migration(migrations.Migration):
@@ -42,5 +59,5 @@ class Migration(migrations.Migration):
             model_name='contactscore',
             constraint=models.CheckConstraint(condition=models.Q(('next_action__in', ['call_now', 'follow_up', 'invite', 're_engage', 'nurture', 'check_in', 'rest', 'wait', 'do_nothing', ''])), name='contact_score_next_action_valid', violation_error_message='Unknown next best action.'),
         ),
-        migrations.RunPython(rescore_overdue, migrations.RunPython.noop),
+        migrations.RunPython(rescore_overdue, forget_follow_up),
     ]

@@ -261,25 +261,38 @@ class TestStored:
 
 
 @pytest.mark.django_db
-def test_the_upgrade_rescores_who_waits_with_an_overdue_follow_up():
-    """Migration scoring 0019 (the "follow up" rule): stored "wait" scores with an overdue planned
-    follow-up get a recompute request, which the sweep sends; nobody else."""
+def test_the_upgrade_rescores_who_the_follow_up_rule_comes_first_for_and_the_downgrade_undoes_it():
+    """Migration scoring 0019 (the "follow up" rule): stored actions it comes before, with an
+    overdue planned follow-up, get a recompute request, which the sweep sends; nobody else.
+    Going back, "follow up" rows wait and are rescored by the older rules."""
     from django.apps import apps
 
     from scoring.models import RecomputeRequest
 
     upgrade = importlib.import_module("scoring.migrations.0019_next_action_follow_up")
-    overdue, ahead, acted = (Contact.objects.create(email=f"{name}@example.com") for name in ("overdue", "ahead", "acted"))
-    for contact, days in ((overdue, -2), (ahead, 2), (acted, -2)):
+    names = ("waiting", "inviting", "checking", "ahead", "resting", "acted")
+    people = dict(zip(names, (Contact.objects.create(email=f"{name}@example.com") for name in names), strict=True))
+    for name, contact in people.items():
+        days = 2 if name == "ahead" else -2
         FollowUp.objects.create(contact=contact, status="planned", due_at=timezone.now() + timedelta(days=days))
-    recompute_contacts([overdue.pk, ahead.pk, acted.pk])
-    ContactScore.objects.filter(contact__in=[overdue, ahead]).update(next_action=NextAction.WAIT)  # as stored before
+    recompute_contacts([contact.pk for contact in people.values()])
+    assert ContactScore.objects.get(contact=people["acted"]).next_action == NextAction.FOLLOW_UP
+    stored_before = {"waiting": NextAction.WAIT, "inviting": NextAction.INVITE, "checking": NextAction.CHECK_IN,
+                     "ahead": NextAction.WAIT, "resting": NextAction.REST}
+    for name, action in stored_before.items():
+        ContactScore.objects.filter(contact=people[name]).update(next_action=action)
     RecomputeRequest.objects.all().delete()
 
     upgrade.rescore_overdue(apps, None)
 
-    assert list(RecomputeRequest.objects.values_list("kind", "contact_ids")) == [("contacts", [overdue.pk])]
-    assert ContactScore.objects.get(contact=acted).next_action == NextAction.FOLLOW_UP
+    assert list(RecomputeRequest.objects.values_list("kind", "contact_ids")) == [
+        ("contacts", sorted(people[name].pk for name in ("waiting", "inviting", "checking")))]
+    RecomputeRequest.objects.all().delete()
+
+    upgrade.forget_follow_up(apps, None)
+
+    assert ContactScore.objects.get(contact=people["acted"]).next_action == NextAction.WAIT
+    assert list(RecomputeRequest.objects.values_list("contact_ids", flat=True)) == [[people["acted"].pk]]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the plans of PostgreSQL")
