@@ -1,5 +1,6 @@
 import unicodedata
 
+import idna
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -31,8 +32,8 @@ def normalize_email(email: str | None) -> str | None:
     local, at, domain = email.rpartition("@")
     if at and "xn--" in domain:
         try:
-            domain = domain.encode("ascii").decode("idna")
-        except UnicodeError:
+            domain = idna.decode(domain)  # IDNA 2008, as browsers: "xn--strae-oqa.de" is "straße.de"
+        except (idna.IDNAError, UnicodeError):
             pass  # not a valid ASCII form: kept as written, the validator judges it
     return f"{local}{at}{domain}" if at else email
 

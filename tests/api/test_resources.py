@@ -1,5 +1,6 @@
 """The resources of API.md, their filters, orderings and rules, one by one."""
 
+import importlib
 from datetime import datetime, timedelta
 
 import pytest
@@ -80,6 +81,32 @@ class TestContractRules:
         assert (second.status_code, second.json()["id"]) == (409, first.json()["id"])
         assert write_client.get("/api/v1/contacts/?email=idn@xn--mller-kva.example").json()["results"][0]["id"] == \
             first.json()["id"]
+
+    def test_a_german_sharp_s_domain_is_one_mailbox_in_both_spellings(self, write_client):
+        first = write_client.post("/api/v1/contacts/", {"email": "a@straße.de"}, format="json")
+        again = write_client.post("/api/v1/contacts/", {"email": "a@xn--strae-oqa.de"}, format="json")
+        assert (again.status_code, again.json()["id"]) == (409, first.json()["id"])
+
+    def test_the_upgrade_respells_stored_emails_unless_another_contact_has_the_spelling(self, write_client):
+        from django.apps import apps
+
+        upgrade = importlib.import_module("contacts.migrations.0016_emails_in_one_spelling")
+        # stored before the rule, in the spellings it now folds
+        ascii_form, decomposed, taken = Contact.objects.bulk_create([
+            Contact(email="idn@xn--mller-kva.example"), Contact(email="ann@mu\u0308ller.example"),
+            Contact(email="bob@xn--mller-kva.example")])
+        kept = Contact.objects.create(email="bob@müller.example")
+        referral = Referral.objects.create(referrer=kept, referred_email="x@xn--mller-kva.example")
+        Referral.objects.filter(pk=referral.pk).update(referred_email="x@xn--mller-kva.example")
+
+        upgrade.respell(apps, None)
+
+        emails = dict(Contact.objects.values_list("pk", "email"))
+        assert (emails[ascii_form.pk], emails[decomposed.pk]) == ("idn@müller.example", "ann@müller.example")
+        assert emails[taken.pk] == "bob@xn--mller-kva.example"  # the spelling is another contact's: left as it was
+        assert Referral.objects.get(pk=referral.pk).referred_email == "x@müller.example"
+        found = write_client.get("/api/v1/contacts/?email=idn@xn--mller-kva.example").json()["results"]
+        assert [row["id"] for row in found] == [ascii_form.pk]
 
     def test_an_ascii_form_that_is_no_domain_stays_as_written(self, write_client):
         assert normalize_email("a@xn--zz.example") == "a@xn--zz.example"
