@@ -48,7 +48,8 @@ class EventSerializer(PartnerModelSerializer):
         help_text="Set when the event is completed (now). With `status: completed` in the same request it may date "
                   "the completion in the past, for a backfill of past events (their relationship lift is a figure as "
                   "of the completion): not before `ends_at`, not in the future. Otherwise it changes nothing: "
-                  "the stored value or null are taken as they are, another time is a 400 on `completed_at`.",
+                  "the stored value (or null before the completion) is taken as it is; another time, or null on a "
+                  "completed event, is a 400 on `completed_at`.",
     )
     cost = DecimalField(
         max_digits=14, decimal_places=2, min_value=0, required=False, allow_null=True, coerce_to_string=False
@@ -57,7 +58,7 @@ class EventSerializer(PartnerModelSerializer):
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False, trim_whitespace=False,
                                       error_messages={"invalid": _("A three-letter currency code, e.g. EUR.")})
     capacity = IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
-    follow_up_deadline_minutes = serializers.IntegerField(
+    follow_up_deadline_minutes = IntegerField(
         min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
         help_text="Minutes after `ends_at` by which every attendee with an owner should have been followed up "
                   "(`follow-ups/missed/`, `reports/follow-up-performance/`). Null: the site's default, 2,880 "

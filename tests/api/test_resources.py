@@ -344,15 +344,16 @@ class TestContractRules:
         assert write_client.patch(f"/api/v1/events/{event.pk}/", {"series": None, "cost": None},
                                   format="json").status_code == 200
 
-    @pytest.mark.parametrize("capacity", ["120", True, "", 1.5])
-    def test_a_whole_number_in_json_is_a_number(self, write_client, event, capacity):
+    @pytest.mark.parametrize("field", ["capacity", "follow_up_deadline_minutes"])
+    @pytest.mark.parametrize("value", ["120", True, "", 1.5])
+    def test_a_whole_number_in_json_is_a_number(self, write_client, event, field, value):
         # The schema says integer, as it does for ids, which refuse "12" too.
-        response = write_client.patch(f"/api/v1/events/{event.pk}/", {"capacity": capacity}, format="json")
+        response = write_client.patch(f"/api/v1/events/{event.pk}/", {field: value}, format="json")
 
         assert response.status_code == 400
-        assert set(response.json()) == {"capacity"}
+        assert set(response.json()) == {field}
         event.refresh_from_db()
-        assert event.capacity is None
+        assert getattr(event, field) is None
 
     @pytest.mark.parametrize("cost", ["1e3", "120.50", "  ", True])
     def test_money_in_json_is_a_number(self, write_client, event, cost):
