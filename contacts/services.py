@@ -317,7 +317,7 @@ def _rescore_after_follow_up(event: Event | None, contact_id: int) -> None:
     """A follow-up of a completed event is late data for it; one of an event that has ended but is
     not completed waits for its completion, as every touch at that event does (docs/scoring.md).
     One of no event, of an event still ahead or of a cancelled one moves its contact's dialogue
-    and last touch (done) or next action (planned: call now, rest): rescored now, not only at
+    and last touch (done) or next action (planned: call now, follow up, rest): rescored now, not only at
     night."""
     if event is not None and event.status != EventStatus.CANCELLED:
         notify_late_data(event, [contact_id])

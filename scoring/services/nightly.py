@@ -20,7 +20,7 @@ oldest stored score:
   that only started only when a later edition of its series is planned (invite); the contacts
   whose invite points at one of them; for planned editions created or edited since everyone who
   attended their series (invite);
-- planned follow-ups falling due since where the latest dialogue was positive (call now), or
+- planned follow-ups falling due since (call now or follow up), or
   entering a contact-fatigue window ahead where that reaches the cap (rest); resting contacts
   whose fatigue window is not the one their action names any more;
 - scoring work still waiting in the outbox (late data, recompute requests);
