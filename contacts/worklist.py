@@ -190,6 +190,18 @@ def next_action_contacts(owner, *, now: datetime) -> QuerySet[Contact]:
     )
 
 
+def name_overdue_follow_ups(contacts: list[Contact], *, now: datetime) -> None:
+    """Each contact's oldest overdue planned follow-up (`overdue_follow_up`, its `owner_id`), the
+    one "call now" and "follow up" name: logging the conversation completes it. One query."""
+    overdue = (FollowUp.objects.filter(contact__in=contacts, status=FollowUpStatus.PLANNED, due_at__lt=now)
+               .order_by("contact_id", "due_at", "pk").values_list("contact_id", "pk", "owner_id"))
+    oldest = {}
+    for contact_id, pk, owner_id in overdue:
+        oldest.setdefault(contact_id, (pk, owner_id))
+    for contact in contacts:
+        contact.overdue_follow_up, contact.overdue_follow_up_owner = oldest.get(contact.pk, (None, None))
+
+
 def losing_touch_contacts(owner, *, now: datetime) -> QuerySet[Contact]:
     """Owned contacts past their keep-in-touch cadence now, the most valuable first."""
     return _owned_contacts(owner).filter(score__next_touch_due__lt=now).order_by("-score__score", "score__next_touch_due", "pk")
@@ -208,7 +220,7 @@ def _page(queryset: QuerySet, number: int = 1, limit: int = LIST_LIMIT) -> tuple
 def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, page: int = 1) -> Worklist:
     """One view of a user's worklist (owner=TEAM: everyone's), its long list (at-risk contacts,
     next best actions, losing touch, missed deadlines) at `page`. My follow-ups: 3 queries, a 4th
-    counts a long at-risk list, 3 more for the team table; the other views 1 or 2 queries."""
+    counts a long at-risk list, 3 more for the team table; the other views 1 to 3 queries."""
     from scoring.services.next_action import days_overdue, reason_text
 
     now = now or timezone.now()
@@ -224,6 +236,7 @@ def worklist_for(owner, *, now: datetime | None = None, view: str = ACTIONS, pag
     elif view in (ACTIONS, LOSING_TOUCH):
         contacts = next_action_contacts(owner, now=now) if view == ACTIONS else losing_touch_contacts(owner, now=now)
         worklist.contacts, worklist.contacts_page = _page(contacts, page)
+        name_overdue_follow_ups(worklist.contacts, now=now)
         for contact in worklist.contacts:
             contact.days_overdue = days_overdue(contact.score.next_touch_due, now)
             contact.next_action_reason = reason_text(contact.score.next_action, contact.score.next_action_figures or {})

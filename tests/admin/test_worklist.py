@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -291,6 +292,22 @@ class TestLogFollowUp:
         planned.refresh_from_db()
         assert (planned.status, planned.channel, planned.deal_status) == (FollowUpStatus.DONE, "video", "won")
         assert FollowUp.objects.filter(contact=planned.contact, owner=planned.owner).count() == 2  # no new row
+
+    def test_an_overdue_follow_ups_action_logs_onto_that_follow_up(self, sales_client, staff_user, worklist_data):
+        carla, planned = worklist_data["carla"], worklist_data["overdue"]
+        ContactScore.objects.create(contact=carla, score=60, components={}, stage="growth", churn_risk="low",
+                                    computed_at=timezone.now(), profile_version=1, next_action="follow_up",
+                                    next_action_figures={"follow_up_due_at": planned.due_at.isoformat()})
+
+        page = sales_client.get(WORKLIST, {"view": "actions"}).content.decode()
+        assert f"?follow_up={planned.pk}&amp;next=" in page  # the oldest overdue one, Sven's own
+
+        # A manager on the team's list logs a conversation of their own: Sven's plan stays his.
+        manager = Client()
+        manager.force_login(staff_user)
+        team = manager.get(WORKLIST, {"view": "actions", "owner": "team"}).content.decode()
+        assert f"?follow_up={planned.pk}" not in team
+        assert f"?contact={carla.pk}&amp;next=" in team
 
     def test_a_follow_up_done_meanwhile_is_said_and_the_next_save_logs_a_new_one(self, sales_client, worklist_data):
         planned = worklist_data["overdue"]
