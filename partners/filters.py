@@ -12,7 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 
-from ror_crm.validators import validate_plausible_moment
+from ror_crm.validators import MAX_ID, validate_plausible_moment
 
 
 class StrictNullBooleanField(forms.NullBooleanField):
@@ -182,13 +182,13 @@ class NumberWithinFilter(filters.NumberFilter):
         return None
 
 
-@extend_schema_field({"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1})
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID})
 class IdFilter(NumberWithinFilter):
     """A foreign-key id in a query string; out-of-range numbers are a 400, not a database error."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("min_value", 0)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", MAX_ID)
         kwargs.setdefault("decimal_places", 0)
         super().__init__(*args, **kwargs)
 

@@ -24,6 +24,7 @@ from partners.serializers import (
     WholeNumberField,
     moment_text,
 )
+from ror_crm.validators import MAX_ID
 from scoring.choices import ChurnRisk, LifecycleStage
 from scoring.services.next_action import days_overdue
 
@@ -209,10 +210,10 @@ class TimelineItemSerializer(serializers.Serializer):
 
 class MissedDeadlineQuerySerializer(serializers.Serializer):
     owner = WholeNumberField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of contacts this user (id) owns.",
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only attendees of contacts this user (id) owns.",
     )
     event = WholeNumberField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Only attendees of this event (id).",
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only attendees of this event (id).",
     )
     open = QueryBooleanField(
         required=False, allow_null=True, default=None,
@@ -285,9 +286,9 @@ class FollowUpPerformanceQuerySerializer(serializers.Serializer):
     """The report's query string: `event`, `owner`, `from`, `to` (the last two are Python keywords,
     so their fields are named `date_from` and `date_to` and renamed in get_fields())."""
 
-    event = WholeNumberField(required=False, min_value=1, max_value=2**63 - 1, help_text="Only this event (id).")
+    event = WholeNumberField(required=False, min_value=1, max_value=MAX_ID, help_text="Only this event (id).")
     owner = WholeNumberField(
-        required=False, min_value=1, max_value=2**63 - 1, help_text="Only this rep (user id)."
+        required=False, min_value=1, max_value=MAX_ID, help_text="Only this rep (user id)."
     )
 
     def get_fields(self):

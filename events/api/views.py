@@ -55,7 +55,7 @@ from partners.pagination import (
 from partners.parsers import check_ignored_body
 from partners.schema import Conflict
 from partners.viewsets import ServiceModelViewSet
-from ror_crm.validators import parse_id
+from ror_crm.validators import MAX_ID, parse_id
 from scoring.api.serializers import EventMetricsSerializer
 from scoring.models import EventMetrics
 
@@ -140,7 +140,7 @@ class EventViewSet(ServiceModelViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("owner", {"type": "integer", "format": "int64", "minimum": 0, "maximum": 2**63 - 1},
+            OpenApiParameter("owner", {"type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_ID},
                              description="Only contacts this user (id) owns."),
             OpenApiParameter("updated_since", OpenApiTypes.DATETIME, description=UPDATED_SINCE_HELP),
             OpenApiParameter("to_win_back", OpenApiTypes.BOOL, description=(

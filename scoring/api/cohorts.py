@@ -7,12 +7,13 @@ from rest_framework.response import Response
 
 from events.models import EventSeries
 from partners.serializers import MomentField, WholeNumberField
+from ror_crm.validators import MAX_ID
 from scoring.models import EventMetrics
 from scoring.services.cohorts import cohort_matrix
 
 
 class CohortQuerySerializer(serializers.Serializer):
-    series = WholeNumberField(min_value=1, max_value=2**63 - 1, help_text="The series (its id). Required.")
+    series = WholeNumberField(min_value=1, max_value=MAX_ID, help_text="The series (its id). Required.")
     as_of = MomentField(
         required=False, require_offset=False,
         help_text="Compute the matrix as of this moment (ISO 8601; without an offset, the site's time zone). "

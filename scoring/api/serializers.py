@@ -2,6 +2,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from partners.serializers import PartnerModelSerializer, WholeNumberField
+from ror_crm.validators import MAX_ID
 from scoring.models import ContactScore, EventMetrics, ScoreSnapshot
 from scoring.services.contact_scores import decayed_score
 from scoring.services.next_action import days_overdue
@@ -345,6 +346,6 @@ class ScoreValidityReportSerializer(serializers.Serializer):
 
 class ScoreValidityQuerySerializer(serializers.Serializer):
     series = WholeNumberField(
-        required=False, min_value=1, max_value=2**63 - 1,
+        required=False, min_value=1, max_value=MAX_ID,
         help_text="Only this series (its id); an empty value means all series.",
     )
