@@ -161,7 +161,7 @@ class PartnerAutoSchema(AutoSchema):
             extra["409"] = OpenApiResponse(Conflict, description="Conflicts with existing data; `id` names the existing row.")
             extra["413"] = OpenApiResponse(ErrorDetail, description="Request too large.")
             if self.method != "DELETE":  # (a DELETE reads no body)
-                extra["415"] = OpenApiResponse(ErrorDetail, description="The body is not JSON (`Content-Type: application/json`).")
+                extra["415"] = OpenApiResponse(ErrorDetail, description="The body is not JSON (application/json).")
             extra["422"] = OpenApiResponse(ErrorDetail, description=(
                 "Idempotency-Key reused for another request. (Unsafe requests take an optional `Idempotency-Key` "
                 "header of 1-255 characters: for 24 h the same key, per credential, with the same method, URL and "
