@@ -94,6 +94,8 @@ def update_attendance(attendance: Attendance, **fields: Any) -> Attendance:
         attendance.external_id = None
     if fields.get("checked_in_at") is not None:  # a check-in time given: the person came
         attendance.status = checked_in_status(fields.get("status"), attendance.checked_in_at)
+    if attendance.registered_at is None:  # an invitation taken up registers now
+        attendance.registered_at = registration_time(attendance.status, timezone.now())
     save_unique(attendance, recheck=lambda: _raise_if_taken(attendance, exclude_pk=attendance.pk))
     notify_late_data(attendance.event, [attendance.contact_id])
     if old_event != attendance.event or old_contact_id != attendance.contact_id:

@@ -269,3 +269,13 @@ def test_a_registration_time_given_is_kept(write_client, event, anna):
     created = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk,
                                                          "registered_at": given.isoformat()}, format="json").json()
     assert parse_datetime(created["registered_at"]) == given
+
+
+def test_an_invitation_taken_up_registers_then(write_client, event, anna):
+    invited = write_client.post("/api/v1/attendances/", {"event": event.pk, "contact": anna.pk, "status": "invited"},
+                                format="json").json()
+    before = timezone.now()
+
+    registered = write_client.patch(f"/api/v1/attendances/{invited['id']}/", {"status": "registered"}, format="json")
+
+    assert before <= parse_datetime(registered.json()["registered_at"]) <= timezone.now()
