@@ -71,8 +71,10 @@ class StoredAttendance:
     checked_in_at: datetime | None
     external_id: str | None
     source: str
+    registered_at: datetime | None
 
-    COLUMNS: ClassVar[tuple[str, ...]] = ("pk", "contact_id", "role", "status", "checked_in_at", "external_id", "source")
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "pk", "contact_id", "role", "status", "checked_in_at", "external_id", "source", "registered_at")
 
 
 @dataclass
@@ -487,6 +489,8 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
         for change in row_plan.changes:
             if change.applied and change.field in ATTENDANCE_ROW_FIELDS:
                 setattr(attendance, change.field, change.new)
+        # an invitation taken up registers now (services.update_attendance)
+        attendance.registered_at = stored.registered_at or registration_time(attendance.status, now)
         attendance.updated_at = now
         updated.append(attendance)
     created_contact_ids = [contact_id for contact_id, _row in created]
@@ -501,7 +505,7 @@ def _apply_attendee_plan(event: Event, plan: AttendeePlan, history_user=None) ->
         "registered_at": [registration_time(checked_in_status(row.get("status"), row.get("checked_in_at")), now)
                           for row in created_rows],
     }, constants={"event_id": event.pk, "created_at": now})
-    bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "updated_at"])
+    bulk_update_rows(Attendance, updated, [*ATTENDANCE_ROW_FIELDS, "registered_at", "updated_at"])
     # Referrals naming the new contacts' e-mails: linked in one UPDATE, after the attendances,
     # which say whether a referral converted (contacts.referral_links).
     link_referrals(new_contact_ids.values())

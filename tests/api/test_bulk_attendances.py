@@ -279,3 +279,13 @@ def test_an_invitation_taken_up_registers_then(write_client, event, anna):
     registered = write_client.patch(f"/api/v1/attendances/{invited['id']}/", {"status": "registered"}, format="json")
 
     assert before <= parse_datetime(registered.json()["registered_at"]) <= timezone.now()
+
+
+def test_an_invitation_taken_up_in_a_list_registers_then(write_client, event):
+    bulk(write_client, event, [{"email": "ivy@x.de", "status": "invited"}])
+    assert Attendance.objects.get().registered_at is None
+    before = timezone.now()
+
+    assert bulk(write_client, event, [{"email": "ivy@x.de", "status": "registered"}]).json()["updated"] == 1
+
+    assert before <= Attendance.objects.get().registered_at <= timezone.now()
