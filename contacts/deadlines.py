@@ -75,7 +75,7 @@ def deadline_at_expression(event_path: str = "event__") -> ExpressionWrapper:
 
 
 def events_over(now: datetime, event_path: str = "event__") -> Q:
-    """Events that are over: completed, or ended by `now` and not cancelled."""
+    """Events that are over: completed, or ended by `now` and not cancelled (Event.is_over())."""
     return Q(**{f"{event_path}status": EventStatus.COMPLETED}) | (
         Q(**{f"{event_path}ends_at__lte": now}) & ~Q(**{f"{event_path}status": EventStatus.CANCELLED})
     )

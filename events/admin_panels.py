@@ -187,8 +187,8 @@ def follow_up_deadline_panel(event: Event) -> dict:
         "is_default": event.follow_up_deadline_minutes is None,
         "deadline_at": timezone.localtime(deadline_at),
         "passed": deadline_at <= now,
-        # (events_over()'s rule for one event in hand)
-        "over": event.status == EventStatus.COMPLETED or (event.ends_at <= now and event.status != EventStatus.CANCELLED),
+        "over": event.is_over(now),
+        "cancelled": event.status == EventStatus.CANCELLED,
         "rows": [{"owner": row.owner_name, **_follow_up_figures(row)} for row in report.rows],
         "total": _follow_up_figures(report.overall),
         "missed_url": reverse("admin:events_attendance_changelist") + f"?event={event.pk}&deadline=missed"

@@ -126,6 +126,10 @@ class Event(TimeStampedModel):
         day before; a week ahead nobody has come yet.)"""
         return self.starts_at is not None and self.starts_at > (now or timezone.now()) + CHECK_IN_LEAD
 
+    def is_over(self, now) -> bool:
+        """Completed, or ended by `now` and not cancelled (contacts.deadlines.events_over() in SQL)."""
+        return self.status == EventStatus.COMPLETED or (self.ends_at <= now and self.status != EventStatus.CANCELLED)
+
 
 CHECK_IN_LEAD = timedelta(days=1)
 NOT_STARTED_MESSAGE = _("This event has not started yet: nobody can have attended or missed it.")

@@ -88,6 +88,9 @@ class TestEventPanel:
                                                  ends_at=timezone.now() - timedelta(days=1))
         page = admin_client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
         assert "No attendee with an owner yet" in page
+        Event.objects.filter(pk=event.pk).update(status="cancelled")
+        page = admin_client.get(reverse("admin:events_event_change", args=[event.pk])).content.decode()
+        assert "The event was cancelled: nobody is followed up for it." in page
 
     def test_figures_are_written_as_the_language_writes_numbers(self, dinner):
         with translation.override("de"):
