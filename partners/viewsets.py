@@ -5,6 +5,9 @@ from typing import Any, ClassVar
 
 from rest_framework import viewsets
 
+# An id in a path is ASCII digits: Django's integer lookup would read "١" (Arabic-Indic) as 1.
+ID_IN_PATH = "[0-9]+"
+
 
 class ServiceModelViewSet(viewsets.ModelViewSet):
     """A ModelViewSet whose create/update/delete call services instead of serializer.save().
@@ -17,6 +20,7 @@ class ServiceModelViewSet(viewsets.ModelViewSet):
     update_service: ClassVar[Callable[..., Any]]
     delete_service: ClassVar[Callable[[Any], None]]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+    lookup_value_regex = ID_IN_PATH
 
     def perform_create(self, serializer):
         serializer.instance = type(self).create_service(**serializer.validated_data)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from events.models import EventSeries
 from partners.pagination import KeysetCursorPagination, NullableSortKey
+from partners.viewsets import ID_IN_PATH
 from scoring.api.filtersets import NEXT_ACTION_PARAMETERS, ContactScoreFilterSet
 from scoring.api.serializers import (
     ContactScoreSerializer,
@@ -32,6 +33,7 @@ class ContactScoreViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = ContactScoreSerializer
     filterset_class = ContactScoreFilterSet
+    lookup_value_regex = ID_IN_PATH
     ordering = ["-pk"]
     ordering_map = {"score": "score", "last_touch_at": "last_touch_sort", "days_overdue": "-touch_due_sort"}
     pagination_class = KeysetCursorPagination  # nullable keys paged from their (column, contact) indexes

@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
@@ -335,6 +336,14 @@ class TestQueries:
         response = read_client.get(f"/api/v1/events/{event.pk}/lapsed/?owner=%C2%B2")
 
         assert response.json() == {"owner": ["A user id (a whole number)."]}
+
+    @pytest.mark.parametrize("path", ["contacts/{digit}/", "contacts/{digit}/score/", "scores/{digit}/",
+                                      "contacts/{digit}/timeline/"])
+    def test_an_id_in_a_path_is_ascii_digits(self, read_client, anna, path):
+        arabic_indic = "".join(chr(0x0660 + int(digit)) for digit in str(anna.pk))
+        response = read_client.get("/api/v1/" + path.format(digit=quote(arabic_indic)))
+
+        assert_error_shape(response, 404)
 
     def test_a_huge_page_size_is_capped_at_500(self, read_client, anna):
         response = read_client.get("/api/v1/contacts/?page_size=" + "9" * 40)
